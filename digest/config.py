@@ -1,0 +1,420 @@
+"""``schedules.yaml`` → typed, validated settings.
+
+The file is refused before anything runs when anything in it is wrong, and every problem is
+reported at once with the file, the line and the dotted key, so an operator fixes the file
+in one pass. Relative paths are resolved against the file's folder. Secrets never come from
+the file: they are read from the environment (see ``Environment``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from digest.cron import make_trigger
+from digest.errors import ConfigError, ConfigProblem
+from digest.models import Kind, Theme
+
+DEFAULT_CONFIG = "schedules.yaml"
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*$")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Read ``30m``, ``1h``, ``30d``, ``2w`` (or a number of seconds) as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {value!r}")
+    amount, unit = match.groups()
+    return timedelta(**{_UNITS[unit]: int(amount)})
+
+
+def parse_rate(value: Any) -> float:
+    """Read ``20/s``, ``600/m`` or ``3600/h`` as messages per second."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = _RATE.match(str(value))
+    if not match:
+        raise ValueError(f"expected a rate such as 20/s or 600/m, got {value!r}")
+    amount, unit = match.groups()
+    return float(amount) / {"s": 1, "m": 60, "h": 3600}[unit]
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Rate = Annotated[float, BeforeValidator(parse_rate)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sender(_Strict):
+    name: str
+    address: str
+
+    @field_validator("address")
+    @classmethod
+    def _valid_address(cls, value: str) -> str:
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class Site(_Strict):
+    title: str
+    base_url: str
+    language: str = "en"
+    timezone: str = "UTC"
+    sender: Sender
+    output: Path = Path()
+    database: str = "sqlite:///var/digest.db"
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ThemeSettings(_Strict):
+    title: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+class SourceSettings(_Strict):
+    id: str
+    type: Literal["feed", "ical", "folder"]
+    url: str | None = None
+    path: str | None = None
+    every: Duration = timedelta(hours=1)
+    kind: Kind | None = None
+    themes: list[str] = Field(default_factory=list)
+
+    @property
+    def location(self) -> str:
+        """The URL or path this source reads, whichever the config gives."""
+        return self.url or self.path or ""
+
+
+class DigestSettings(_Strict):
+    id: str
+    title: str
+    themes: Literal["all"] | list[str] = "all"
+    kinds: list[Kind] = Field(
+        default_factory=lambda: [Kind.NEWS, Kind.EVENT, Kind.CASE_STUDY, Kind.PUBLICATION]
+    )
+    cron: str
+    max_items: int = Field(default=40, ge=1)
+    max_age: Duration = timedelta(days=30)
+    approval: bool = False
+
+    def covers(self, themes: tuple[str, ...]) -> bool:
+        """Whether an item with these themes belongs to this digest."""
+        return self.themes == "all" or bool(set(themes) & set(self.themes))
+
+
+class BulletinSettings(_Strict):
+    path: str
+    audience: str
+
+
+class FeedSettings(_Strict):
+    every: Duration = timedelta(minutes=15)
+    entries: int = Field(default=50, ge=1)
+    path: str = "feeds"
+
+
+class SubscriberSettings(_Strict):
+    import_: str | None = Field(default=None, alias="import")
+
+
+class DeliverySettings(_Strict):
+    transport: Literal["file", "smtp"] = "file"
+    rate: Rate = 20.0
+    concurrency: int = Field(default=4, ge=1)
+
+
+class WebSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8040, ge=1, le=65535)
+
+
+class Settings(_Strict):
+    """The whole validated configuration; paths are absolute once loaded."""
+
+    site: Site
+    themes: dict[str, ThemeSettings] = Field(default_factory=dict)
+    sources: list[SourceSettings] = Field(default_factory=list)
+    digests: list[DigestSettings] = Field(default_factory=list)
+    bulletins: BulletinSettings | None = None
+    feeds: FeedSettings = FeedSettings()
+    subscribers: SubscriberSettings = SubscriberSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    web: WebSettings = WebSettings()
+    config_path: Path = Path(DEFAULT_CONFIG)
+
+    # ----- derived views the stages need -----
+    @property
+    def base_dir(self) -> Path:
+        return self.config_path.parent
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from the file, made absolute against the file's folder."""
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.site.output)
+
+    @property
+    def feeds_dir(self) -> Path:
+        return (self.output_dir / self.feeds.path).resolve()
+
+    @property
+    def out_dir(self) -> Path:
+        return self.output_dir / "out"
+
+    @property
+    def var_dir(self) -> Path:
+        return self.output_dir / "var"
+
+    def theme_list(self) -> list[Theme]:
+        return [
+            Theme(slug=slug, title=theme.title, aliases=tuple(theme.aliases))
+            for slug, theme in self.themes.items()
+        ]
+
+    def digest(self, digest_id: str) -> DigestSettings | None:
+        return next((d for d in self.digests if d.id == digest_id), None)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Secrets and overrides that come from the environment, never from the file."""
+
+    database_url: str | None
+    smtp_url: str | None
+    smtp_password: str | None
+    secret_key: str | None
+    web_token: str | None
+
+    @classmethod
+    def read(cls, environ: dict[str, str] | None = None) -> Environment:
+        env = dict(os.environ if environ is None else environ)
+        return cls(
+            database_url=env.get("DIGEST_DATABASE_URL") or None,
+            smtp_url=env.get("DIGEST_SMTP_URL") or None,
+            smtp_password=env.get("DIGEST_SMTP_PASSWORD") or None,
+            secret_key=env.get("DIGEST_SECRET_KEY") or None,
+            web_token=env.get("DIGEST_WEB_TOKEN") or None,
+        )
+
+
+def database_url(settings: Settings, env: Environment) -> str:
+    """The database URL: the environment's override, else the file's, with SQLite paths
+    made relative to the output root (so ``sqlite:///var/digest.db`` lands in ``var/``)."""
+    url = env.database_url or settings.site.database
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        return prefix + str(settings.output_dir / url[len(prefix):])
+    return url
+
+
+# ---------------------------------------------------------------- loading and locating
+
+
+Path_ = tuple[str | int, ...]
+
+
+def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int],
+          duplicates: list[Path_]) -> None:
+    """Record the line of every key and list item, and spot duplicate keys YAML would hide."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in seen:
+                duplicates.append(child)
+                lines[child] = key_node.start_mark.line + 1
+                continue
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _walk(value_node, child, lines, duplicates)
+            lines[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), lines, duplicates)
+
+
+def _line_of(lines: dict[Path_, int], path: Path_) -> int | None:
+    for end in range(len(path), -1, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
+def _dotted(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(file)"
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind.endswith("_type") or kind.startswith(("literal", "enum", "int_", "bool_")):
+        message += f" (got {error.get('input')!r})"
+    return message
+
+
+def _semantic_problems(settings: Settings) -> Iterator[tuple[Path_, str]]:
+    """What pydantic's types cannot see: references, schedules, files, unique ids."""
+    themes = set(settings.themes)
+    for slug in settings.themes:
+        if not _SLUG.match(slug):
+            yield ("themes", slug), "theme slugs are lower case letters, digits and hyphens"
+    seen_sources: set[str] = set()
+    for index, source in enumerate(settings.sources):
+        where: Path_ = ("sources", index)
+        if source.id in seen_sources:
+            yield (*where, "id"), f"duplicate source id {source.id!r}"
+        seen_sources.add(source.id)
+        for position, slug in enumerate(source.themes):
+            if slug not in themes:
+                yield (*where, "themes", position), f"unknown theme {slug!r}"
+        if source.type == "folder":
+            if not source.path:
+                yield (*where, "path"), "a folder source needs path"
+            elif not settings.resolve(source.path).is_dir():
+                yield (*where, "path"), f"no such folder: {settings.resolve(source.path)}"
+        elif not source.url:
+            yield (*where, "url"), f"a {source.type} source needs url"
+        elif not re.match(r"^https?://", source.url) and not settings.resolve(source.url).is_file():
+            yield (*where, "url"), f"no such file: {settings.resolve(source.url)}"
+    seen_digests: set[str] = set()
+    for index, digest in enumerate(settings.digests):
+        where = ("digests", index)
+        if digest.id in seen_digests:
+            yield (*where, "id"), f"duplicate digest id {digest.id!r}"
+        seen_digests.add(digest.id)
+        if not _SLUG.match(digest.id):
+            yield (*where, "id"), "digest ids are lower case letters, digits and hyphens"
+        if digest.themes != "all":
+            for position, slug in enumerate(digest.themes):
+                if slug not in themes:
+                    yield (*where, "themes", position), f"unknown theme {slug!r}"
+        try:
+            make_trigger(digest.cron, settings.site.zone)
+        except ValueError as exc:
+            yield (*where, "cron"), f"invalid cron {digest.cron!r}: {exc}"
+    if settings.bulletins:
+        if not settings.resolve(settings.bulletins.path).is_dir():
+            folder = settings.resolve(settings.bulletins.path)
+            yield ("bulletins", "path"), f"no such folder: {folder}"
+        if settings.bulletins.audience not in seen_digests:
+            yield ("bulletins", "audience"), (
+                f"unknown digest {settings.bulletins.audience!r} "
+                f"(expected one of: {', '.join(sorted(seen_digests)) or 'none defined'})"
+            )
+    imported = settings.subscribers.import_
+    if imported and not settings.resolve(imported).is_file():
+        yield ("subscribers", "import"), f"no such file: {settings.resolve(imported)}"
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read, validate and resolve a config file, or raise ``ConfigError`` with every problem."""
+    file = Path(path)
+    shown = str(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(shown, None, "(file)", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(shown, None, "(file)", f"unreadable: {exc}")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(shown, line, "(syntax)", f"not valid YAML: {reason}")])\
+            from None
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(shown, 1, "(file)", "expected a mapping of sections")])
+    lines: dict[Path_, int] = {}
+    duplicates: list[Path_] = []
+    if node is not None:
+        _walk(node, (), lines, duplicates)
+    problems = [ConfigProblem(shown, lines.get(p), _dotted(p), "duplicate key") for p in duplicates]
+    if "config_path" in data:
+        problems.append(ConfigProblem(shown, lines.get(("config_path",)), "config_path",
+                                      "unknown key"))
+        data.pop("config_path")
+    try:
+        settings = Settings.model_validate({**data, "config_path": file.resolve()})
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc: Path_ = tuple(error["loc"])
+            # pydantic names a union's branches in the path; they mean nothing to the user.
+            loc = tuple(p for p in loc if p not in ("list[str]", "literal['all']"))
+            problems.append(ConfigProblem(shown, _line_of(lines, loc), _dotted(loc),
+                                          _message(dict(error))))
+        raise ConfigError(problems) from None
+    problems += [ConfigProblem(shown, _line_of(lines, p), _dotted(p), message)
+                 for p, message in _semantic_problems(settings)]
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def config_path_from(option: str | None, environ: dict[str, str] | None = None) -> Path:
+    """Which file to load: ``--config``, else ``DIGEST_CONFIG``, else ``./schedules.yaml``."""
+    env = os.environ if environ is None else environ
+    return Path(option or env.get("DIGEST_CONFIG") or DEFAULT_CONFIG)

@@ -1,0 +1,95 @@
+"""Cron expressions as an operator writes them, on top of APScheduler's trigger.
+
+APScheduler 3 numbers weekdays from Monday (0) while cron numbers them from Sunday (0 and 7),
+so numeric weekdays are rewritten into names before APScheduler sees them; names
+(``mon``-``sun``) pass through. ``last_slot`` finds the scheduled time an edition belongs to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_NAME_TO_CRON = {name: number for number, name in enumerate(_DAY_NAMES)}
+# Windows tried, smallest first, when looking back for the last fire time.
+_LOOKBACK = (timedelta(hours=2), timedelta(days=2), timedelta(days=9), timedelta(days=63),
+             timedelta(days=400), timedelta(days=366 * 8 + 2))
+
+
+def _day_number(token: str) -> int:
+    token = token.strip().lower()
+    if token in _NAME_TO_CRON:
+        return _NAME_TO_CRON[token]
+    number = int(token)
+    if not 0 <= number <= 7:
+        raise ValueError(f"weekday {number} is out of range 0-7")
+    return number % 7
+
+
+def _weekday_field_to_names(field: str) -> str:
+    """Expand a cron weekday field (numbers or names, lists, ranges, steps) to day names."""
+    if field in ("*", "?"):
+        return "*"
+    days: set[int] = set()
+    for part in field.split(","):
+        span, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"step {step} must be at least 1")
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            first_text, last_text = span.split("-", 1)
+            first, last = _day_number(first_text), _day_number(last_text)
+            if last_text.strip() == "7":
+                last = 7
+            if last < first:
+                raise ValueError(f"weekday range {span!r} runs backwards")
+        else:
+            first = last = _day_number(span)
+            if step_text:
+                last = 6
+        days.update(day % 7 for day in range(first, last + 1, step))
+    return ",".join(_DAY_NAMES[day] for day in sorted(days))
+
+
+def make_trigger(expression: str, timezone: ZoneInfo) -> CronTrigger:
+    """Build the APScheduler trigger for a five-field cron expression with cron's weekdays.
+
+    Raises ``ValueError`` with APScheduler's or our own explanation when it is not valid.
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_weekday_field_to_names(weekday),
+        timezone=timezone,
+    )
+
+
+def next_slot(trigger: CronTrigger, after: datetime) -> datetime | None:
+    """The first fire time strictly after ``after``."""
+    fire: datetime | None = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    return fire
+
+
+def last_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The latest fire time at or before ``now``: the slot an edition made now belongs to."""
+    for window in _LOOKBACK:
+        fire = next_slot(trigger, now - window)
+        if fire is None or fire > now:
+            continue
+        while True:
+            following = next_slot(trigger, fire)
+            if following is None or following > now:
+                return fire
+            fire = following
+    return None

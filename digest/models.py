@@ -1,0 +1,249 @@
+"""The product's vocabulary as frozen, typed values; no I/O happens here.
+
+Stages hand these to one another, so each stage can be tested on values built in memory and
+no stage needs another stage's internals. Every datetime is time-zone aware (stored in UTC,
+shown in the reader's zone); an event's start and end are ``date`` for all-day events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What an item is; digests group their sections by kind in this order."""
+
+    NEWS = "news"
+    EVENT = "event"
+    CASE_STUDY = "case_study"
+    PUBLICATION = "publication"
+    BULLETIN = "bulletin"
+    OTHER = "other"
+
+
+SECTION_TITLES: dict[Kind, str] = {
+    Kind.NEWS: "News",
+    Kind.EVENT: "Events",
+    Kind.CASE_STUDY: "Case studies",
+    Kind.PUBLICATION: "Publications",
+    Kind.BULLETIN: "Bulletins",
+    Kind.OTHER: "Other",
+}
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """When and where an event happens. ``end`` is inclusive for all-day events."""
+
+    start: date | datetime
+    end: date | datetime | None = None
+    location: str | None = None
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One piece of content, as collected (``first_seen`` is set once it is stored).
+
+    ``key`` is the identity key (canonical link, else the source's guid, else a content
+    hash): two listings of the same article share it, and feeds use it as a stable id.
+    ``summary_html`` has already been sanitised; ``title`` is plain text on one line.
+    """
+
+    key: str
+    kind: Kind
+    title: str
+    link: str | None
+    summary_html: str
+    published: datetime
+    themes: tuple[str, ...]
+    source_id: str
+    event: EventInfo | None = None
+    updated: datetime | None = None
+    first_seen: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A subject that items are filed under; ``aliases`` are the categories that map to it."""
+
+    slug: str
+    title: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    """One group of an edition: the items of one kind, in reading order."""
+
+    kind: Kind
+    title: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One issue of a digest, frozen: the items new in its period, grouped into sections.
+
+    ``slot`` is the scheduled time it belongs to (the unique key with ``digest_id``);
+    ``themes`` is None for the full edition and the theme subset for a variant.
+    ``omitted`` counts items cut by the digest's ``max_items``.
+    """
+
+    digest_id: str
+    title: str
+    number: int
+    slot: datetime
+    period_start: datetime | None
+    period_end: datetime
+    sections: tuple[Section, ...]
+    themes: frozenset[str] | None = None
+    omitted: int = 0
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(item for section in self.sections for item in section.items)
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(section.items for section in self.sections)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The edition as seen by the members who narrowed to ``themes`` (None: all themes)."""
+
+    key: str
+    themes: frozenset[str] | None
+    edition: Edition
+
+
+@dataclass(frozen=True)
+class BulletinSection:
+    """A top-level part of a bulletin: its heading (with its number if any) and body HTML."""
+
+    title: str
+    body_html: str
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class Bulletin:
+    """A coordinator-written bulletin parsed from Markdown with front matter."""
+
+    slug: str
+    title: str
+    forum: str
+    group: str
+    place: str | None
+    start_date: date
+    end_date: date | None
+    themes: tuple[str, ...]
+    sections: tuple[BulletinSection, ...]
+    footer_html: str
+    intro_html: str
+    language: str
+    source_path: str
+    markdown: str
+    send_at: datetime | None = None
+    upcoming: tuple[Item, ...] = ()
+
+
+class SubscriberStatus(StrEnum):
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A forum member; ``themes`` empty means every theme of the digests they follow."""
+
+    email: str
+    name: str
+    language: str
+    digests: tuple[str, ...]
+    themes: tuple[str, ...] = ()
+    status: SubscriberStatus = SubscriberStatus.ACTIVE
+    id: int | None = None
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message of one edition to one member: the outbox row that is the truth of sending."""
+
+    id: int
+    edition_id: int
+    subscriber: Subscriber
+    variant_key: str
+    status: DeliveryStatus
+    attempts: int = 0
+    last_error: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One variant rendered once: the MJML source, the inlined HTML and the text part.
+
+    Per-recipient values appear as placeholders (see ``digest.mail.message``) so that
+    personalising is a substitution, not a render.
+    """
+
+    subject: str
+    preheader: str
+    mjml: str
+    html: str
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """What polling one source gave."""
+
+    source_id: str
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    error: str | None = None
+
+
+@dataclass
+class RunReport:
+    """What a run did, collected by the pipeline and printed by the CLI."""
+
+    sources: list[SourceReport] = field(default_factory=list)
+    outputs: list[tuple[str, str]] = field(default_factory=list)
+    editions: list[str] = field(default_factory=list)
+    sent: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def output(self, label: str, path: str) -> None:
+        self.outputs.append((label, path))
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures) or any(s.error for s in self.sources)
+
+
+# Per-recipient values are written into rendered parts as these markers and substituted,
+# escaped for HTML or left plain for text, when a message is made for one member. They are
+# plain ASCII without spaces so no compiler, inliner or wrapper splits or rewrites them.
+PLACEHOLDERS: dict[str, str] = {
+    "unsubscribe_url": "%%UNSUBSCRIBE_URL%%",
+    "preferences_url": "%%PREFERENCES_URL%%",
+    "name": "%%NAME%%",
+    "email": "%%EMAIL%%",
+}
