@@ -1,0 +1,203 @@
+"""The bodies of the commands that are not the main job: preview, send, subscribers, status.
+
+Each takes an open ``Context`` and a stream to print on, and returns the exit code; the
+CLI parses arguments and maps errors, the pipeline does the stages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from digest import pipeline
+from digest.bulletins import load_bulletin
+from digest.context import Context
+from digest.cron import make_trigger, next_slot
+from digest.errors import InputError
+from digest.files import write_atomic
+from digest.mail.message import MessageFactory, Recipient
+from digest.mail.transports import make_transport
+from digest.models import Subscriber, SubscriberStatus
+from digest.outputs import RenderedForms, fill_placeholders, preview_values
+from digest.render.lint import Problem, lint_bulletin, lint_email
+from digest.sending import send_pending, send_test
+from digest.store import deliveries, editions, items, sources, subscribers
+
+
+def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Problem], str]:
+    """Render a bulletin file or a digest's next edition; return its forms and problems."""
+    path = Path(target)
+    if target.endswith((".md", ".markdown")) or path.is_file():
+        if not path.is_file():
+            raise InputError(f"{target}: no such bulletin file")
+        bulletin = pipeline.with_upcoming(ctx, load_bulletin(path, ctx.settings))
+        forms = pipeline.render_bulletin(ctx, bulletin)
+        problems = lint_bulletin(bulletin) + lint_email(forms.email, str(path))
+        return forms, problems, bulletin.slug
+    digest = ctx.settings.digest(target)
+    if digest is None:
+        known = ", ".join(d.id for d in ctx.settings.digests) or "none"
+        raise InputError(f"{target!r} is neither a bulletin file nor a digest id "
+                         f"(digests: {known})")
+    slot = pipeline.current_slot(ctx, digest) or ctx.clock.now()
+    edition = pipeline.next_edition(ctx, digest, slot)
+    forms = pipeline.render_edition(ctx, edition, [()]).forms
+    problems = lint_email(forms.email, f"{digest.id} #{edition.number}")
+    if edition.is_empty:
+        problems.insert(0, Problem("warning", digest.id,
+                                   "the next edition is empty and would not be sent "
+                                   "(run `digest collect` first?)"))
+    return forms, problems, f"{digest.id}-{edition.number}"
+
+
+def _form_bytes(ctx: Context, forms: RenderedForms, form: str, name: str) -> bytes:
+    values = preview_values(ctx.settings)
+    if form == "html":
+        return fill_placeholders(forms.email.html, values, escape=True).encode()
+    if form == "text":
+        return fill_placeholders(forms.email.text, values, escape=False).encode()
+    if form == "mjml":
+        return forms.email.mjml.encode()
+    if form == "pdf":
+        return forms.pdf
+    factory = MessageFactory(forms.email, ctx.settings, name, ctx.clock.now())
+    recipient = Recipient(email=values["email"], name=values["name"],
+                          unsubscribe_url=values["unsubscribe_url"],
+                          preferences_url=values["preferences_url"])
+    return factory.build(recipient, f"<preview.{name}@digest>").data
+
+
+def preview(ctx: Context, target: str, form: str | None, out_file: str | None, strict: bool,
+            out: TextIO) -> int:
+    """Render one target, write the requested form, print its problem list."""
+    forms, problems, name = _rendered_target(ctx, target)
+    if form:
+        data = _form_bytes(ctx, forms, form, name)
+        if out_file:
+            write_atomic(Path(out_file), data)
+            print(f"wrote {form} to {out_file} ({len(data)} bytes)", file=out)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+    report = sys.stderr if form and not out_file else out
+    html_size = len(forms.email.html.encode())
+    print(f"{name}: email {html_size / 1024:.1f} KB html, {len(forms.pdf) / 1024:.1f} KB pdf",
+          file=report)
+    for problem in problems:
+        print(f"{problem.severity}: {problem.location}: {problem.message}", file=report)
+    if not problems:
+        print("no problems found", file=report)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    return 1 if errors or (strict and warnings) else 0
+
+
+def send(ctx: Context, label: str, test_address: str | None, out: TextIO) -> int:
+    """Deliver an edition's pending rows, or one [TEST] copy of it."""
+    with ctx.db.transaction() as connection:
+        row = editions.by_label(connection, label)
+    if row is None:
+        raise InputError(f"no edition {label!r} (see `digest status`)")
+    if row.digest_id.startswith(pipeline.BULLETIN_PREFIX):
+        slug = row.digest_id.removeprefix(pipeline.BULLETIN_PREFIX)
+        found = [b for b in pipeline.bulletins(ctx, pipeline.RunReport()) if b.slug == slug]
+        if not found:
+            raise InputError(f"bulletin {slug!r} is no longer in the bulletins folder")
+        rendered = {"all": pipeline.render_bulletin(ctx, found[0]).email}
+    else:
+        digest = ctx.settings.digest(row.digest_id)
+        if digest is None:
+            raise InputError(f"digest {row.digest_id!r} is no longer in the config")
+        edition = pipeline.stored_edition(ctx, digest, row)
+        with ctx.db.transaction() as connection:
+            members = subscribers.active_for(connection, digest.id)
+        rendered = pipeline.render_edition(ctx, edition, [m.themes for m in members]).variants
+    transport = make_transport(ctx.settings, ctx.env)
+    try:
+        if test_address:
+            answer = send_test(ctx, row, rendered.get("all") or next(iter(rendered.values())),
+                               test_address, transport)
+            print(f"test copy of {row.label} sent to {test_address}: {answer}", file=out)
+            return 0
+        if row.status == editions.DRAFT:
+            raise InputError(f"{row.label} is a draft waiting for approval")
+        outcome = send_pending(ctx, row, rendered, transport)
+    finally:
+        transport.close()
+    print(f"{row.label}: {outcome.sent} sent, {outcome.failed} refused, "
+          f"{outcome.deferred} deferred", file=out)
+    return 1 if outcome.failed or outcome.deferred else 0
+
+
+def subscribers_command(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    """``digest subscribers import|add|remove|list``."""
+    settings = ctx.settings
+    now = ctx.clock.now()
+    with ctx.db.transaction() as connection:
+        if args.action == "import":
+            result = subscribers.import_csv(
+                connection, Path(args.file), now, settings.site.language,
+                [d.id for d in settings.digests], settings.themes)
+            print(f"{result.added} added, {result.known} already known", file=out)
+            for problem in result.problems:
+                print(f"problem: {problem}", file=out)
+            return 1 if result.problems else 0
+        if args.action == "add":
+            digests = tuple(d for d in args.digests.split(";") if d) or tuple(
+                d.id for d in settings.digests)
+            themes = tuple(t for t in args.themes.split(";") if t)
+            unknown = [t for t in themes if t not in settings.themes] + [
+                d for d in digests if settings.digest(d) is None]
+            if unknown:
+                raise InputError(f"unknown theme or digest: {', '.join(unknown)}")
+            member = Subscriber(email=args.email, name=args.name,
+                                language=args.language or settings.site.language,
+                                digests=digests, themes=themes)
+            added = subscribers.add(connection, member, now)
+            print(f"{args.email}: {'added' if added else 'already known'}", file=out)
+            return 0
+        if args.action == "remove":
+            if not subscribers.set_status(connection, args.email,
+                                          SubscriberStatus.UNSUBSCRIBED):
+                raise InputError(f"no subscriber {args.email!r}")
+            print(f"{args.email}: unsubscribed", file=out)
+            return 0
+        for member in subscribers.all_members(connection):
+            themes = ";".join(member.themes) or "all themes"
+            print(f"{member.email}\t{member.status.value}\t{member.language}\t"
+                  f"{';'.join(member.digests)}\t{themes}\t{member.name}", file=out)
+        return 0
+
+
+def status(ctx: Context, out: TextIO) -> int:
+    """Sources' health, next scheduled runs, recent editions and their deliveries."""
+    zone = ctx.settings.site.zone
+    now = ctx.clock.now()
+    with ctx.db.transaction() as connection:
+        health = sources.health(connection)
+        recent = editions.recent(connection)
+        counts = {row.id: deliveries.counts(connection, row.id) for row in recent}
+        stored = items.count_items(connection)
+    print(f"items stored: {stored}", file=out)
+    print("sources:", file=out)
+    for source in health:
+        when = source.last_success.astimezone(zone).strftime("%Y-%m-%d %H:%M") \
+            if source.last_success else "never"
+        state = f"failing ({source.consecutive_failures}x): {source.last_error}" \
+            if source.last_error else "ok"
+        print(f"  {source.id}: {state}; last success {when}; {source.items_seen} items",
+              file=out)
+    print("next runs:", file=out)
+    for digest in ctx.settings.digests:
+        upcoming = next_slot(make_trigger(digest.cron, zone), now)
+        shown = upcoming.astimezone(zone).strftime("%a %Y-%m-%d %H:%M") if upcoming else "none"
+        print(f"  {digest.id}: {shown} ({ctx.settings.site.timezone})", file=out)
+    print("editions:", file=out)
+    for row in recent:
+        tally = ", ".join(f"{n} {state}" for state, n in sorted(counts[row.id].items()))
+        print(f"  {row.label} [{row.status}] {row.title}: {tally or 'no deliveries'}", file=out)
+    return 0
+
+

@@ -1,0 +1,144 @@
+"""PURE: stored items + a digest + where the last edition stopped → the next ``Edition``.
+
+No store, no templates, no clock: everything arrives as arguments, so an edition can be
+composed for a preview, a test or a real send in exactly the same way.
+
+What is new: items first seen after the previous edition's end (the cursor) and at or before
+``now``; of the digest's kinds and themes; published within the digest's ``max_age`` (so a
+newly added source does not flood the next edition with its archive); and, for events, not
+yet over. Sections follow the kind order News, Events, Case studies, Publications; events
+are sorted by start, everything else newest first. ``max_items`` caps the whole edition and
+the rest is counted in ``omitted``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from digest.config import DigestSettings
+from digest.models import SECTION_TITLES, Edition, Item, Kind, Section, Subscriber, Variant
+
+SECTION_ORDER = (Kind.NEWS, Kind.EVENT, Kind.CASE_STUDY, Kind.PUBLICATION, Kind.BULLETIN,
+                 Kind.OTHER)
+ALL_THEMES = "all"
+
+
+def _as_datetime(value: date | datetime, zone: ZoneInfo, end_of_day: bool) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    moment = time.max if end_of_day else time.min
+    return datetime.combine(value, moment, tzinfo=zone)
+
+
+def event_is_over(item: Item, now: datetime, zone: ZoneInfo) -> bool:
+    """An event is over once its (inclusive) end has passed; without an end, its start."""
+    if item.event is None:
+        return False
+    last = item.event.end or item.event.start
+    return _as_datetime(last, zone, end_of_day=True) < now
+
+
+def _start_key(item: Item, zone: ZoneInfo) -> datetime:
+    assert item.event is not None
+    return _as_datetime(item.event.start, zone, end_of_day=False)
+
+
+def is_new(item: Item, digest: DigestSettings, cursor: datetime | None, now: datetime,
+           zone: ZoneInfo) -> bool:
+    """Whether an item belongs in the digest's next edition."""
+    if item.first_seen is None or item.first_seen > now:
+        return False
+    if cursor is not None and item.first_seen <= cursor:
+        return False
+    if item.kind not in digest.kinds or not digest.covers(item.themes):
+        return False
+    if item.kind is Kind.EVENT and item.event is not None:
+        return not event_is_over(item, now, zone)
+    return item.published >= now - digest.max_age
+
+
+def _sections(items: Sequence[Item], zone: ZoneInfo) -> list[Section]:
+    sections = []
+    for kind in SECTION_ORDER:
+        chosen = [item for item in items if item.kind is kind]
+        if not chosen:
+            continue
+        if kind is Kind.EVENT:
+            chosen.sort(key=lambda item: (item.event is None, _start_key(item, zone)
+                                          if item.event else item.published, item.title))
+        else:
+            chosen.sort(key=lambda item: (-item.published.timestamp(), item.title))
+        sections.append(Section(kind=kind, title=SECTION_TITLES[kind], items=tuple(chosen)))
+    return sections
+
+
+def _cap(sections: list[Section], limit: int) -> tuple[tuple[Section, ...], int]:
+    kept: list[Section] = []
+    room = limit
+    omitted = 0
+    for section in sections:
+        taken = section.items[:room]
+        omitted += len(section.items) - len(taken)
+        room -= len(taken)
+        if taken:
+            kept.append(Section(kind=section.kind, title=section.title, items=taken))
+    return tuple(kept), omitted
+
+
+def compose_edition(digest: DigestSettings, candidates: Iterable[Item], *, cursor: datetime | None,
+                    slot: datetime, now: datetime, number: int, zone: ZoneInfo) -> Edition:
+    """The next edition of ``digest``: what is new since ``cursor``, grouped and capped."""
+    fresh = [item for item in candidates if is_new(item, digest, cursor, now, zone)]
+    sections, omitted = _cap(_sections(fresh, zone), digest.max_items)
+    return Edition(digest_id=digest.id, title=digest.title, number=number, slot=slot,
+                   period_start=cursor, period_end=now, sections=sections, omitted=omitted)
+
+
+def edition_from_items(digest: DigestSettings, items: Sequence[Item], *, number: int,
+                       slot: datetime, period_start: datetime | None, period_end: datetime,
+                       omitted: int, zone: ZoneInfo) -> Edition:
+    """Rebuild a frozen edition from its stored items (for resuming or re-rendering)."""
+    return Edition(digest_id=digest.id, title=digest.title, number=number, slot=slot,
+                   period_start=period_start, period_end=period_end,
+                   sections=tuple(_sections(items, zone)), omitted=omitted)
+
+
+def variant_key(themes: Iterable[str]) -> str:
+    """The name of a theme subset: ``all`` or the sorted slugs joined by ``+``."""
+    slugs = sorted(set(themes))
+    return "+".join(slugs) if slugs else ALL_THEMES
+
+
+def variant_of(edition: Edition, themes: frozenset[str] | None) -> Variant:
+    """The edition as seen by members who narrowed to ``themes`` (None: everything)."""
+    if not themes:
+        return Variant(key=ALL_THEMES, themes=None, edition=edition)
+    sections = tuple(
+        Section(kind=s.kind, title=s.title,
+                items=tuple(i for i in s.items if set(i.themes) & themes))
+        for s in edition.sections
+    )
+    narrowed = Edition(
+        digest_id=edition.digest_id, title=edition.title, number=edition.number,
+        slot=edition.slot, period_start=edition.period_start, period_end=edition.period_end,
+        sections=tuple(s for s in sections if s.items), themes=themes, omitted=0)
+    return Variant(key=variant_key(themes), themes=themes, edition=narrowed)
+
+
+def variants_for(edition: Edition, members: Iterable[Subscriber]) -> dict[str, Variant]:
+    """One variant per distinct theme subset among the members (not one per member)."""
+    variants: dict[str, Variant] = {}
+    for member in members:
+        key = variant_key(member.themes)
+        if key not in variants:
+            variants[key] = variant_of(edition, frozenset(member.themes) or None)
+    return variants
+
+
+def first_period_start(now: datetime, digest: DigestSettings) -> datetime:
+    """Where the first edition's period is said to start (its items are bounded by age)."""
+    return now - digest.max_age
+
+

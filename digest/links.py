@@ -1,0 +1,30 @@
+"""Where things live on the web: one place that knows the URL of every public path.
+
+Paths under ``site.base_url`` mirror the output folder (``out/editions/weekly/3/`` is served
+as ``<base_url>/editions/weekly/3/``), so the web app can serve ``out/`` as it is.
+"""
+
+from __future__ import annotations
+
+from digest.config import Settings
+from digest.models import EditionLinks
+
+
+def edition_links(settings: Settings, digest_id: str, number: int) -> EditionLinks:
+    base = f"{settings.site.base_url}/editions/{digest_id}"
+    return EditionLinks(web_url=f"{base}/{number}/", archive_url=f"{base}/",
+                        pdf_url=f"{base}/{number}/{digest_id}-{number}.pdf")
+
+
+def bulletin_links(settings: Settings, slug: str) -> EditionLinks:
+    base = f"{settings.site.base_url}/bulletins"
+    return EditionLinks(web_url=f"{base}/{slug}/", archive_url=f"{base}/",
+                        pdf_url=f"{base}/{slug}/{slug}.pdf")
+
+
+def unsubscribe_url(settings: Settings, token: str) -> str:
+    return f"{settings.site.base_url}/u/{token}"
+
+
+def preferences_url(settings: Settings, token: str) -> str:
+    return f"{settings.site.base_url}/p/{token}"

@@ -1,0 +1,380 @@
+"""The order of the stages, and nothing else: collect → store → compose → render → mail,
+and publish.
+
+This is the only module that knows which stage follows which. It isolates failures: one
+broken source or bulletin is reported in the ``RunReport`` and the others carry on; one
+refused message marks its own row and the rest are sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, time
+from pathlib import Path
+
+from digest import compose
+from digest.bulletins import load_bulletins
+from digest.config import DigestSettings
+from digest.context import Context
+from digest.cron import last_slot, make_trigger
+from digest.errors import DigestError, InputError
+from digest.links import bulletin_links, edition_links
+from digest.mail.transports import Transport, make_transport
+from digest.models import (
+    Bulletin,
+    Edition,
+    Kind,
+    RenderedEmail,
+    RunReport,
+    SourceReport,
+    Subscriber,
+)
+from digest.files import write_atomic
+from digest.mail.message import MessageFactory, Recipient
+from digest.outputs import RenderedForms, preview_values, write_forms
+from digest.publish import BulletinEntry, publish_feeds
+from digest.render.email import render_bulletin_email, render_edition_email
+from digest.render.pdf import render_bulletin_pdf, render_edition_pdf
+from digest.render.web import render_bulletin_web, render_edition_web
+from digest.sending import send_pending
+from digest.sources import collect_source
+from digest.store import deliveries, editions, items, sources, subscribers
+from digest.store.editions import EditionRow
+
+BULLETIN_PREFIX = "bulletin:"
+
+
+# ------------------------------------------------------------------------ collect
+
+
+def collect(ctx: Context, report: RunReport) -> None:
+    """Poll every source once; a failing source is reported and the others go on."""
+    now = ctx.clock.now()
+    for source in ctx.settings.sources:
+        try:
+            found = collect_source(source, ctx.settings, ctx.clock)
+        except DigestError as exc:
+            with ctx.db.transaction() as connection:
+                sources.record(connection, source.id, source.location, now, str(exc), 0)
+            report.sources.append(SourceReport(source.id, error=str(exc)))
+            continue
+        counts = {"new": 0, "updated": 0, "duplicate": 0}
+        with ctx.db.transaction() as connection:
+            for item in found:
+                counts[items.upsert_item(connection, item, now)] += 1
+            sources.record(connection, source.id, source.location, now, None, len(found))
+        report.sources.append(SourceReport(source.id, **counts))
+
+
+def ensure_subscribers(ctx: Context, report: RunReport) -> None:
+    """Load the configured CSV when the store has no member yet."""
+    path = ctx.settings.subscribers.import_
+    if not path:
+        return
+    with ctx.db.transaction() as connection:
+        if subscribers.count(connection):
+            return
+        result = subscribers.import_csv(
+            connection, ctx.settings.resolve(path), ctx.clock.now(),
+            ctx.settings.site.language, [d.id for d in ctx.settings.digests],
+            ctx.settings.themes)
+    report.failures.extend(result.problems)
+
+
+# ------------------------------------------------------------------------ digests
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An edition rendered once per variant, plus its full forms for the archive."""
+
+    forms: RenderedForms
+    variants: dict[str, RenderedEmail]
+
+
+def render_edition(ctx: Context, edition: Edition, member_themes: Iterable[tuple[str, ...]],
+                   ) -> Prepared:
+    """Render the full edition's forms, then each non-empty variant's email once."""
+    links = edition_links(ctx.settings, edition.digest_id, edition.number)
+    email = render_edition_email(edition, ctx.settings, links)
+    forms = RenderedForms(email=email,
+                          web_html=render_edition_web(edition, ctx.settings, links),
+                          pdf=render_edition_pdf(edition, ctx.settings, links))
+    variants: dict[str, RenderedEmail] = {}
+    for themes in member_themes:
+        variant = compose.variant_of(edition, frozenset(themes) or None)
+        if variant.key in variants or variant.edition.is_empty:
+            continue
+        variants[variant.key] = (email if variant.themes is None else
+                                 render_edition_email(variant.edition, ctx.settings, links))
+    return Prepared(forms=forms, variants=variants)
+
+
+def _cursor(ctx: Context, digest: DigestSettings) -> datetime | None:
+    with ctx.db.transaction() as connection:
+        previous = editions.latest(connection, digest.id)
+    return previous.period_end if previous else None
+
+
+def next_edition(ctx: Context, digest: DigestSettings, slot: datetime) -> Edition:
+    """Compose (without storing) what the digest's edition for ``slot`` would hold now."""
+    now = ctx.clock.now()
+    cursor = _cursor(ctx, digest)
+    with ctx.db.transaction() as connection:
+        candidates = items.items_seen_since(connection, cursor, now)
+        number = editions.next_number(connection, digest.id)
+    return compose.compose_edition(digest, candidates, cursor=cursor, slot=slot, now=now,
+                                   number=number, zone=ctx.settings.site.zone)
+
+
+def stored_edition(ctx: Context, digest: DigestSettings, row: EditionRow) -> Edition:
+    """Rebuild a frozen edition from its row, to resume sending after a stop."""
+    with ctx.db.transaction() as connection:
+        frozen = items.items_by_keys(connection, row.item_keys)
+    return compose.edition_from_items(
+        digest, frozen, number=row.number, slot=row.slot, period_start=row.period_start,
+        period_end=row.period_end, omitted=row.omitted, zone=ctx.settings.site.zone)
+
+
+def current_slot(ctx: Context, digest: DigestSettings) -> datetime | None:
+    trigger = make_trigger(digest.cron, ctx.settings.site.zone)
+    return last_slot(trigger, ctx.clock.now())
+
+
+def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
+               transport: Transport) -> None:
+    """Make the edition of the digest's current slot once, write its forms, send it."""
+    slot = current_slot(ctx, digest)
+    if slot is None:
+        return
+    with ctx.db.transaction() as connection:
+        row = editions.find(connection, digest.id, slot)
+        members = subscribers.active_for(connection, digest.id)
+    if row is None:
+        edition = next_edition(ctx, digest, slot)
+        row = _store_edition(ctx, digest, edition, members)
+        if row is None or row.status == editions.SKIPPED:
+            return
+    elif row.status not in (editions.SENDING, editions.APPROVED):
+        return  # already sent, skipped, or waiting for approval
+    else:
+        edition = stored_edition(ctx, digest, row)
+    prepared = render_edition(ctx, edition, [m.themes for m in members])
+    folder = ctx.settings.out_dir / "editions" / digest.id / str(edition.number)
+    for path in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
+                            ctx.settings):
+        report.output(f"edition {row.label}", str(path))
+    report.editions.append(f"{row.label}: {len(edition.items)} items, "
+                           f"{len(prepared.variants)} variants")
+    _deliver(ctx, row, prepared.variants, transport, report)
+
+
+def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
+                   members: list[Subscriber]) -> EditionRow | None:
+    """Freeze the edition and plan its deliveries in one transaction (or record a skip)."""
+    now = ctx.clock.now()
+    variants = compose.variants_for(edition, members)
+    status = (editions.SKIPPED if edition.is_empty else
+              editions.DRAFT if digest.approval else editions.SENDING)
+    with ctx.db.transaction() as connection:
+        row = editions.create(
+            connection, digest_id=digest.id, slot=edition.slot,
+            number=0 if edition.is_empty else edition.number, status=status,
+            title=edition.title, period_start=edition.period_start,
+            period_end=edition.period_end, item_keys=[i.key for i in edition.items],
+            omitted=edition.omitted, now=now)
+        if row is None or status == editions.SKIPPED:
+            return row
+        recipients = []
+        for member in members:
+            key = compose.variant_key(member.themes)
+            if not variants[key].edition.is_empty and member.id is not None:
+                recipients.append((member.id, key))
+        deliveries.plan(connection, row.id, recipients, now)
+    return row
+
+
+def _deliver(ctx: Context, row: EditionRow, variants: dict[str, RenderedEmail],
+             transport: Transport, report: RunReport) -> None:
+    if row.status not in (editions.SENDING, editions.APPROVED):
+        return
+    if row.status == editions.APPROVED:
+        with ctx.db.transaction() as connection:
+            editions.set_status(connection, row.id, editions.SENDING)
+    outcome = send_pending(ctx, row, variants, transport)
+    report.sent += outcome.sent
+    if outcome.failed or outcome.deferred:
+        report.failures.append(f"{row.label}: {outcome.failed} refused, "
+                               f"{outcome.deferred} deferred (see digest status)")
+
+
+# ------------------------------------------------------------------------ bulletins
+
+
+def bulletin_slot(ctx: Context, bulletin: Bulletin) -> datetime:
+    """A bulletin's one slot: its ``send_at``, else the start of its date in site time."""
+    return bulletin.send_at or datetime.combine(bulletin.start_date, time.min,
+                                                tzinfo=ctx.settings.site.zone)
+
+
+def render_bulletin(ctx: Context, bulletin: Bulletin) -> RenderedForms:
+    links = bulletin_links(ctx.settings, bulletin.slug)
+    return RenderedForms(email=render_bulletin_email(bulletin, ctx.settings, links),
+                         web_html=render_bulletin_web(bulletin, ctx.settings, links),
+                         pdf=render_bulletin_pdf(bulletin, ctx.settings, links))
+
+
+def with_upcoming(ctx: Context, bulletin: Bulletin) -> Bulletin:
+    """Add the stored upcoming events of the bulletin's themes to its meetings part."""
+    if not bulletin.themes:
+        return bulletin
+
+    now = ctx.clock.now()
+    with ctx.db.transaction() as connection:
+        stored = items.all_items(connection)
+    upcoming = [i for i in stored if i.kind is Kind.EVENT and set(i.themes) & set(bulletin.themes)
+                and not compose.event_is_over(i, now, ctx.settings.site.zone)]
+    return replace(bulletin, upcoming=tuple(upcoming))
+
+
+def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report: RunReport,
+                 transport: Transport) -> None:
+    """Send a due bulletin once to its audience."""
+    audience = ctx.settings.bulletins.audience if ctx.settings.bulletins else None
+    now = ctx.clock.now()
+    if audience is None or (bulletin.send_at is not None and bulletin.send_at > now):
+        return
+    digest_id = BULLETIN_PREFIX + bulletin.slug
+    slot = bulletin_slot(ctx, bulletin)
+    with ctx.db.transaction() as connection:
+        row = editions.find(connection, digest_id, slot)
+        if row is None:
+            row = editions.create(
+                connection, digest_id=digest_id, slot=slot, number=1, status=editions.SENDING,
+                title=bulletin.title, period_start=None, period_end=now, item_keys=[],
+                omitted=0, now=now)
+            if row is None:
+                return
+            members = subscribers.active_for(connection, audience)
+            deliveries.plan(connection, row.id,
+                            [(m.id, "all") for m in members if m.id is not None], now)
+    if row.status == editions.SENDING:
+        report.editions.append(f"{row.label}: bulletin {bulletin.title!r}")
+        _deliver(ctx, row, {"all": forms.email}, transport, report)
+
+
+def bulletin_entry(ctx: Context, bulletin: Bulletin, forms: RenderedForms) -> BulletinEntry:
+    links = bulletin_links(ctx.settings, bulletin.slug)
+    return BulletinEntry(bulletin=bulletin, web_url=links.web_url, pdf_url=links.pdf_url,
+                         pdf_size=len(forms.pdf), published=bulletin_slot(ctx, bulletin))
+
+
+def bulletins(ctx: Context, report: RunReport) -> list[Bulletin]:
+    """The configured bulletins folder, loaded (a broken file is reported, not fatal)."""
+    if ctx.settings.bulletins is None:
+        return []
+    folder = ctx.settings.resolve(ctx.settings.bulletins.path)
+    try:
+        loaded = load_bulletins(folder, ctx.settings)
+    except InputError as exc:
+        report.failures.append(str(exc))
+        return []
+    return [with_upcoming(ctx, b) for b in loaded]
+
+
+def write_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, out_dir: Path,
+                   report: RunReport) -> None:
+    folder = out_dir / "bulletins" / bulletin.slug
+    for path in write_forms(folder, bulletin.slug, forms, ctx.settings):
+        report.output(f"bulletin {bulletin.slug}", str(path))
+
+
+# ------------------------------------------------------------------------ publish
+
+
+def publish(ctx: Context, report: RunReport, entries: list[BulletinEntry]) -> None:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as connection:
+        stored = [i for i in items.all_items(connection)
+                  if i.first_seen is not None and i.first_seen <= now]
+    for path in publish_feeds(stored, entries, ctx.settings, now):
+        report.output("feed", str(path))
+
+
+# ------------------------------------------------------------------------ jobs
+
+
+def run_once(ctx: Context) -> RunReport:
+    """The main job: collect, publish, then make and deliver every due edition and bulletin."""
+    report = RunReport()
+    ensure_subscribers(ctx, report)
+    collect(ctx, report)
+    transport = make_transport(ctx.settings, ctx.env)
+    try:
+        entries = []
+        for bulletin in bulletins(ctx, report):
+            forms = render_bulletin(ctx, bulletin)
+            write_bulletin(ctx, bulletin, forms, ctx.settings.out_dir, report)
+            entries.append(bulletin_entry(ctx, bulletin, forms))
+            run_bulletin(ctx, bulletin, forms, report, transport)
+        publish(ctx, report, entries)
+        for digest in ctx.settings.digests:
+            run_digest(ctx, digest, report, transport)
+    finally:
+        transport.close()
+    if ctx.settings.delivery.transport == "file":
+        report.output("outbox", str(ctx.settings.out_dir / "outbox"))
+    return report
+
+
+def build(ctx: Context, out_dir: Path) -> RunReport:
+    """Render, without sending or storing an edition, every digest's next edition and
+    every bulletin, plus a sample message of each; publish the feeds."""
+    report = RunReport()
+    ensure_subscribers(ctx, report)
+    values = preview_values(ctx.settings)
+    sample = Recipient(email=values["email"], name=values["name"],
+                       unsubscribe_url=values["unsubscribe_url"],
+                       preferences_url=values["preferences_url"])
+    now = ctx.clock.now()
+    entries = []
+    for bulletin in bulletins(ctx, report):
+        forms = render_bulletin(ctx, bulletin)
+        write_bulletin(ctx, bulletin, forms, out_dir, report)
+        entries.append(bulletin_entry(ctx, bulletin, forms))
+        message = MessageFactory(forms.email, ctx.settings, f"bulletin.{bulletin.slug}", now)
+        path = out_dir / "bulletins" / bulletin.slug / "sample.eml"
+        _write_sample(path, message.build(sample, f"<sample.{bulletin.slug}@digest>").data)
+        report.output(f"bulletin {bulletin.slug}", str(path))
+    publish(ctx, report, entries)
+    for digest in ctx.settings.digests:
+        slot = current_slot(ctx, digest) or now
+        edition = next_edition(ctx, digest, slot)
+        if edition.is_empty:
+            report.editions.append(f"{digest.id}: nothing new, no edition")
+            continue
+        prepared = render_edition(ctx, edition, [()])
+        folder = out_dir / "editions" / digest.id / str(edition.number)
+        for written in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
+                                   ctx.settings):
+            report.output(f"edition {digest.id}/{edition.number}", str(written))
+        message = MessageFactory(prepared.forms.email, ctx.settings, digest.id, now)
+        path = folder / "sample.eml"
+        _write_sample(path, message.build(sample, f"<sample.{digest.id}@digest>").data)
+        report.output(f"edition {digest.id}/{edition.number}", str(path))
+        report.editions.append(f"{digest.id}/{edition.number}: {len(edition.items)} items "
+                               "(preview, not stored)")
+    return report
+
+
+def _write_sample(path: Path, data: bytes) -> None:
+    write_atomic(path, data)
+
+
+def collect_only(ctx: Context) -> RunReport:
+    report = RunReport()
+    collect(ctx, report)
+    return report
+
+

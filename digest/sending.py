@@ -1,0 +1,98 @@
+"""Turning an edition's pending outbox rows into messages, one member at a time.
+
+The decision to send (which rows exist) is made before this runs and kept in the store; this
+module only works through the pending rows. Each outcome is committed right after the
+transport answered, so a crash loses at most the record of the message in flight, and the
+next run resumes from the rows still pending. Message-IDs are derived from the edition and
+the address, so a message re-sent after such a crash carries the same Message-ID (and the
+file transport overwrites the same file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from digest.context import Context
+from digest.links import preferences_url, unsubscribe_url
+from digest.mail.message import MessageFactory, Recipient, make_message_id
+from digest.mail.transports import PermanentFailure, TemporaryFailure, Transport
+from digest.models import DeliveryStatus, RenderedEmail, Subscriber
+from digest.store import deliveries, editions
+from digest.store.editions import EditionRow
+from digest.tokens import make_token
+
+
+@dataclass
+class SendOutcome:
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+def recipient_for(ctx: Context, member: Subscriber) -> Recipient:
+    """A member's address, name and signed links for one message."""
+    assert member.id is not None
+    settings = ctx.settings
+    return Recipient(
+        email=member.email,
+        name=member.name,
+        unsubscribe_url=unsubscribe_url(settings, make_token(ctx.secret, member.id,
+                                                             "unsubscribe")),
+        preferences_url=preferences_url(settings, make_token(ctx.secret, member.id,
+                                                             "preferences")),
+    )
+
+
+def list_id(ctx: Context, edition: EditionRow) -> str:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(ctx.settings.site.base_url).hostname or "localhost"
+    name = edition.digest_id.replace(":", "-")
+    return f"{name}.{host}"
+
+
+def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, RenderedEmail],
+                 transport: Transport) -> SendOutcome:
+    """Deliver every pending row of ``edition``; mark the edition sent when none is left."""
+    outcome = SendOutcome()
+    now = ctx.clock.now()
+    factories = {key: MessageFactory(email, ctx.settings, list_id(ctx, edition), now)
+                 for key, email in rendered.items()}
+    with ctx.db.transaction() as connection:
+        rows = deliveries.pending(connection, edition.id)
+    for row in rows:
+        factory = factories.get(row.variant_key)
+        if factory is None:  # the variant disappeared (a member changed themes): skip it
+            continue
+        message_id = make_message_id(ctx.settings, edition.label, row.subscriber.email)
+        envelope = factory.build(recipient_for(ctx, row.subscriber), message_id)
+        try:
+            transport.send(envelope)
+        except PermanentFailure as exc:
+            status, error = DeliveryStatus.FAILED, str(exc)
+            outcome.failed += 1
+        except TemporaryFailure as exc:
+            status, error = DeliveryStatus.PENDING, str(exc)
+            outcome.deferred += 1
+        else:
+            status, error = DeliveryStatus.SENT, None
+            outcome.sent += 1
+        with ctx.db.transaction() as connection:
+            deliveries.mark(connection, row.id, status, ctx.clock.now(), message_id, error)
+    with ctx.db.transaction() as connection:
+        if not deliveries.pending(connection, edition.id):
+            editions.set_status(connection, edition.id, editions.SENT)
+    return outcome
+
+
+def send_test(ctx: Context, edition: EditionRow, rendered: RenderedEmail, address: str,
+              transport: Transport) -> str:
+    """One copy marked [TEST] to ``address``; never recorded as a delivery."""
+    factory = MessageFactory(rendered, ctx.settings, list_id(ctx, edition), ctx.clock.now(),
+                             test=True)
+    recipient = Recipient(email=address, name="Test recipient",
+                          unsubscribe_url=unsubscribe_url(ctx.settings, "test"),
+                          preferences_url=preferences_url(ctx.settings, "test"))
+    message_id = make_message_id(ctx.settings, f"{edition.label}/test", address)
+    return transport.send(factory.build(recipient, message_id))

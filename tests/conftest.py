@@ -1,0 +1,74 @@
+"""Shared fixtures: a private copy of the project per test, the CLI, and real services.
+
+Tests that need a service this machine lacks skip with a loud reason, unless
+``DIGEST_REQUIRE_SERVICES=1`` (set by .ci/run), where the same absence fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT.parent / "shared" / "seeds"
+SAMPLE_NOW = "2019-03-18T08:00:00+01:00"
+
+
+def need_service(reason: str) -> None:
+    """Skip (locally) or fail (in CI) when a required service is missing."""
+    message = f"SERVICE MISSING: {reason}"
+    if os.environ.get("DIGEST_REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " (mandatory because DIGEST_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repository's config and sample content, so outputs stay in tmp."""
+    shutil.copy(ROOT / "schedules.yaml", tmp_path / "schedules.yaml")
+    shutil.copytree(ROOT / "sample", tmp_path / "sample")
+    return tmp_path
+
+
+def run_digest(project: Path, *args: str, now: str | None = SAMPLE_NOW,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``digest`` command in ``project`` as a user would."""
+    command = [sys.executable, "-m", "digest"]
+    if now:
+        command += ["--now", now]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    environment.update(env or {})
+    return subprocess.run([*command, *args], cwd=project, capture_output=True, text=True,
+                          env=environment, timeout=300, check=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL database, emptied before use."""
+    url = os.environ.get("DIGEST_TEST_POSTGRES_URL",
+                         "postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+        need_service(f"PostgreSQL at {url}: {exc}")
+    yield url
+
+
+def reset_postgres(url: str) -> None:
+    """Drop the product's tables so each test starts from an empty schema."""
+    from sqlalchemy import create_engine
+
+    from digest.store.schema import metadata
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    metadata.drop_all(engine)
+    engine.dispose()

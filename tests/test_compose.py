@@ -1,0 +1,88 @@
+"""Composing editions is pure: these tests build items in memory and need no store."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from digest.compose import compose_edition, variant_key, variants_for
+from digest.config import DigestSettings
+from digest.models import EventInfo, Item, Kind, Subscriber
+
+ZONE = ZoneInfo("Europe/Brussels")
+NOW = datetime(2019, 3, 18, 8, tzinfo=ZONE)
+WEEKLY = DigestSettings(id="weekly", title="Weekly", cron="0 8 * * mon", max_items=40)
+
+
+def item(title: str, kind: Kind = Kind.NEWS, published: str = "2019-03-04",
+         themes: tuple[str, ...] = (), seen: datetime = NOW,
+         event: EventInfo | None = None) -> Item:
+    day = date.fromisoformat(published)
+    return Item(key=f"https://example.org/{title}", kind=kind, title=title,
+                link=f"https://example.org/{title}", summary_html="<p>x</p>",
+                published=datetime(day.year, day.month, day.day, tzinfo=ZONE).astimezone(UTC),
+                themes=themes, source_id="s", event=event, first_seen=seen)
+
+
+def test_sections_follow_kind_order_and_events_sort_by_start() -> None:
+    items = [
+        item("older-news", published="2019-03-01"),
+        item("newer-news", published="2019-03-12"),
+        item("warsaw", Kind.EVENT, event=EventInfo(date(2019, 10, 22), date(2019, 10, 24))),
+        item("glasgow", Kind.EVENT, event=EventInfo(date(2019, 3, 27), date(2019, 3, 27))),
+        item("bologna", Kind.CASE_STUDY, published="2019-03-14"),
+        item("manifesto", Kind.PUBLICATION, published="2019-03-12"),
+    ]
+    edition = compose_edition(WEEKLY, items, cursor=None, slot=NOW, now=NOW, number=1, zone=ZONE)
+    assert [s.title for s in edition.sections] == ["News", "Events", "Case studies",
+                                                   "Publications"]
+    assert [i.title for i in edition.sections[0].items] == ["newer-news", "older-news"]
+    assert [i.title for i in edition.sections[1].items] == ["glasgow", "warsaw"]
+
+
+def test_past_events_old_items_and_already_sent_items_are_not_new() -> None:
+    cursor = NOW - timedelta(days=7)
+    items = [
+        item("webinar", Kind.EVENT, event=EventInfo(date(2019, 1, 17), date(2019, 1, 17))),
+        item("today-event", Kind.EVENT, event=EventInfo(date(2019, 3, 18), date(2019, 3, 18))),
+        item("archive", published="2018-12-19"),
+        item("last-week", seen=cursor),
+        item("fresh", published="2019-03-14"),
+        item("future-seen", seen=NOW + timedelta(minutes=1)),
+    ]
+    edition = compose_edition(WEEKLY, items, cursor=cursor, slot=NOW, now=NOW, number=2,
+                              zone=ZONE)
+    assert sorted(i.title for i in edition.items) == ["fresh", "today-event"]
+
+
+def test_digest_themes_kinds_and_cap_are_applied() -> None:
+    narrow = DigestSettings(id="culture", title="Culture", cron="0 8 * * mon",
+                            themes=["culture"], kinds=[Kind.NEWS], max_items=2)
+    items = [item(f"n{i}", themes=("culture",), published=f"2019-03-0{i}") for i in range(1, 5)]
+    items += [item("other-theme", themes=("economy",)),
+              item("case", Kind.CASE_STUDY, themes=("culture",))]
+    edition = compose_edition(narrow, items, cursor=None, slot=NOW, now=NOW, number=1, zone=ZONE)
+    assert [i.title for i in edition.items] == ["n4", "n3"]
+    assert edition.omitted == 2
+
+
+def test_an_edition_with_nothing_new_is_empty() -> None:
+    edition = compose_edition(WEEKLY, [item("archive", published="2018-01-01")], cursor=None,
+                              slot=NOW, now=NOW, number=1, zone=ZONE)
+    assert edition.is_empty
+
+
+def test_variants_are_per_theme_subset_not_per_member() -> None:
+    items = [item("coop", themes=("cooperation",)), item("culture", themes=("culture",)),
+             item("untagged")]
+    edition = compose_edition(WEEKLY, items, cursor=None, slot=NOW, now=NOW, number=1, zone=ZONE)
+    members = [Subscriber(email=f"m{i}@example.org", name="", language="en",
+                          digests=("weekly",), themes=themes)
+               for i, themes in enumerate([(), (), ("cooperation",), ("cooperation",),
+                                           ("environment",), ("culture", "cooperation")])]
+    variants = variants_for(edition, members)
+    assert set(variants) == {"all", "cooperation", "environment", "cooperation+culture"}
+    assert len(variants["all"].edition.items) == 3
+    assert [i.title for i in variants["cooperation"].edition.items] == ["coop"]
+    assert variants["environment"].edition.is_empty
+    assert variant_key(("culture", "cooperation")) == variant_key(("cooperation", "culture"))

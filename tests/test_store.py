@@ -1,0 +1,135 @@
+"""The store on SQLite and on a real PostgreSQL: idempotent upserts, one edition per slot,
+one delivery row per (edition, member)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from digest.models import DeliveryStatus, EventInfo, Item, Kind, Subscriber, SubscriberStatus
+from digest.store import Database, deliveries, editions, items, subscribers
+from tests.conftest import reset_postgres
+
+NOW = datetime(2019, 3, 18, 7, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'var' / 'digest.db'}")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        reset_postgres(url)
+        database = Database(url)
+    yield database
+    database.close()
+
+
+def news(key: str = "https://example.org/a", title: str = "Lyon pledges", **extra: object,
+         ) -> Item:
+    values: dict[str, object] = dict(
+        key=key, kind=Kind.NEWS, title=title, link=key, summary_html="<p>s</p>",
+        published=datetime(2019, 2, 17, 23, tzinfo=UTC), themes=(), source_id="feed-a")
+    values.update(extra)
+    return Item(**values)  # type: ignore[arg-type]
+
+
+def test_upsert_is_idempotent_and_keeps_first_seen(db: Database) -> None:
+    with db.transaction() as c:
+        assert items.upsert_item(c, news(), NOW) == "new"
+        assert items.upsert_item(c, news(source_id="feed-b"), NOW) == "duplicate"
+    later = NOW + timedelta(hours=1)
+    with db.transaction() as c:
+        assert items.upsert_item(c, news(), later) == "duplicate"
+        assert items.upsert_item(c, news(title="Lyon pledges (updated)"), later) == "updated"
+        stored = items.all_items(c)
+        assert items.sources_of(c, "https://example.org/a") == ["feed-a", "feed-b"]
+    assert len(stored) == 1
+    assert stored[0].title == "Lyon pledges (updated)"
+    assert stored[0].first_seen == NOW, "a changed item must not become new again"
+
+
+def test_themes_from_two_listings_are_merged(db: Database) -> None:
+    with db.transaction() as c:
+        items.upsert_item(c, news(themes=("cooperation",)), NOW)
+        items.upsert_item(c, news(themes=()), NOW)
+        assert items.all_items(c)[0].themes == ("cooperation",)
+        assert items.upsert_item(c, news(themes=("culture",)), NOW) == "updated"
+        assert items.all_items(c)[0].themes == ("cooperation", "culture")
+
+
+def test_events_round_trip_dates_and_times(db: Database) -> None:
+    all_day = news("uid:glasgow", kind=Kind.EVENT,
+                   event=EventInfo(date(2019, 3, 27), date(2019, 3, 27), "Glasgow"))
+    timed = news("uid:webinar", kind=Kind.EVENT, event=EventInfo(
+        datetime(2019, 1, 17, 14, tzinfo=UTC), datetime(2019, 1, 17, 15, tzinfo=UTC)))
+    with db.transaction() as c:
+        items.upsert_item(c, all_day, NOW)
+        items.upsert_item(c, timed, NOW)
+        found = {i.key: i for i in items.all_items(c)}
+    assert found["uid:glasgow"].event == all_day.event
+    assert found["uid:webinar"].event == timed.event
+    assert all(i.published.tzinfo is not None for i in found.values())
+
+
+def test_naive_datetimes_are_refused(db: Database) -> None:
+    from digest.errors import StoreError
+
+    with pytest.raises((StoreError, ValueError)), db.transaction() as c:
+        items.upsert_item(c, news(published=datetime(2019, 1, 1)), NOW)  # noqa: DTZ001
+
+
+def test_one_edition_per_digest_and_slot(db: Database) -> None:
+    fields = dict(digest_id="weekly", slot=NOW, number=1, status=editions.SENDING,
+                  title="Weekly", period_start=None, period_end=NOW, item_keys=["a"],
+                  omitted=0, now=NOW)
+    with db.transaction() as c:
+        first = editions.create(c, **fields)  # type: ignore[arg-type]
+    with db.transaction() as c:
+        second = editions.create(c, **fields)  # type: ignore[arg-type]
+    assert first is not None and second is None
+    with db.transaction() as c:
+        assert editions.by_label(c, "weekly/1") == first
+        assert editions.next_number(c, "weekly") == 2
+
+
+def test_delivery_rows_are_unique_and_track_state(db: Database) -> None:
+    member = Subscriber(email="Anna@Example.org", name="Anna", language="en",
+                        digests=("weekly",))
+    with db.transaction() as c:
+        assert subscribers.add(c, member, NOW)
+        assert not subscribers.add(c, replace(member, email="anna@example.org"), NOW)
+        member_id = subscribers.active_for(c, "weekly")[0].id
+        row = editions.create(c, digest_id="weekly", slot=NOW, number=1,
+                              status=editions.SENDING, title="W", period_start=None,
+                              period_end=NOW, item_keys=[], omitted=0, now=NOW)
+        assert row is not None and member_id is not None
+        assert deliveries.plan(c, row.id, [(member_id, "all")], NOW) == 1
+        assert deliveries.plan(c, row.id, [(member_id, "all")], NOW) == 0
+        pending = deliveries.pending(c, row.id)
+        assert [d.subscriber.email for d in pending] == ["anna@example.org"]
+        deliveries.mark(c, pending[0].id, DeliveryStatus.SENT, NOW, "<id@x>")
+        assert deliveries.counts(c, row.id) == {"sent": 1}
+        assert subscribers.set_status(c, "ANNA@example.org", SubscriberStatus.UNSUBSCRIBED)
+        assert subscribers.active_for(c, "weekly") == []
+
+
+def test_csv_import_reports_bad_rows_and_never_resurrects(db: Database, tmp_path: Path) -> None:
+    csv = tmp_path / "members.csv"
+    csv.write_text("email,name,language,digests,themes\n"
+                   "a@example.org,A,fr,weekly,culture\n"
+                   "not-an-address,B,en,weekly,\n"
+                   "c@example.org,C,de,weekly,astrology\n", encoding="utf-8")
+    with db.transaction() as c:
+        result = subscribers.import_csv(c, csv, NOW, "en", ["weekly"], ["culture"])
+    assert result.added == 1
+    assert [p.split(": ")[0] for p in result.problems] == [f"{csv}:3", f"{csv}:4"]
+    with db.transaction() as c:
+        subscribers.set_status(c, "a@example.org", SubscriberStatus.UNSUBSCRIBED)
+        again = subscribers.import_csv(c, csv, NOW, "en", ["weekly"], ["culture"])
+        assert again.added == 0 and again.known == 1
+        assert subscribers.all_members(c)[0].status is SubscriberStatus.UNSUBSCRIBED
