@@ -50,7 +50,8 @@ class EventInfo:
 class Item:
     """One piece of content, as collected (``first_seen`` is set once it is stored).
 
-    ``key`` is the identity key (canonical link, else the source's guid, else a content
+    ``key`` is the identity key (the guid when it is a URL or a global id, else the canonical
+    link, else a content
     hash): two listings of the same article share it, and feeds use it as a stable id.
     ``summary_html`` has already been sanitised; ``title`` is plain text on one line.
     """
@@ -247,3 +248,12 @@ PLACEHOLDERS: dict[str, str] = {
     "name": "%%NAME%%",
     "email": "%%EMAIL%%",
 }
+
+
+@dataclass(frozen=True)
+class EditionLinks:
+    """Where an edition or bulletin lives on the web, for "view in browser" and the archive."""
+
+    web_url: str
+    archive_url: str
+    pdf_url: str

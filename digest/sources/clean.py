@@ -1,0 +1,270 @@
+"""Normalise what sources give into what the rest of the product may trust.
+
+Feeds, calendars and notes are written by other people with other tools: their HTML may
+carry scripts, their titles markup and line breaks, their categories any spelling, and the
+same article reaches us through several listings. Everything here is pure (no I/O), so the
+rules that make collected content inert and comparable are in one place and tested alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import nh3
+
+from digest.models import Kind, Theme
+
+TITLE_LIMIT = 300
+"""The longest title we keep: enough for any headline, short enough for a mail subject."""
+
+ALLOWED_TAGS = frozenset(
+    {"p", "br", "a", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "h3", "h4",
+     "code", "pre", "img"}
+)
+ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "a": frozenset({"href", "title"}),
+    "img": frozenset({"src", "alt", "width", "height"}),
+}
+ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
+# Tags whose text is code or chrome, never prose: removed with everything inside them.
+_DROPPED_WITH_CONTENT = frozenset(
+    {"script", "style", "iframe", "object", "embed", "noscript", "template", "frame",
+     "frameset", "applet", "textarea", "select", "button", "svg", "math", "head", "title"}
+)
+LINK_REL = "noopener noreferrer"
+
+# Bidirectional overrides and isolates can make a title read differently from what it is.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_WHITESPACE = re.compile(r"\s+")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+_KIND_WORDS: dict[str, Kind] = {
+    "news": Kind.NEWS,
+    "event": Kind.EVENT,
+    "events": Kind.EVENT,
+    "case study": Kind.CASE_STUDY,
+    "case studies": Kind.CASE_STUDY,
+    "publication": Kind.PUBLICATION,
+    "publications": Kind.PUBLICATION,
+    "bulletin": Kind.BULLETIN,
+    "bulletins": Kind.BULLETIN,
+}
+
+
+# ---------------------------------------------------------------- HTML and text
+
+
+def sanitize_html(fragment: str, base: str | None = None) -> str:
+    """Keep only inert, mail-safe HTML: a few text tags, http(s)/mailto links and images.
+
+    Scripts, styles and frames disappear with their content; event handlers and other
+    attributes are dropped; links get ``rel="noopener noreferrer"``. With an absolute
+    ``base``, relative links and images are resolved against it so they still work when
+    the fragment is read in a mail or another site.
+    """
+    if not fragment.strip():
+        return ""
+    relative: Literal["pass_through"] | Callable[[str], str | None] = "pass_through"
+    if base and urlsplit(base).scheme in {"http", "https"}:
+        relative = partial(_absolute, base)
+    return nh3.clean(
+        fragment,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(_DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(ALLOWED_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+        url_relative=relative,
+    ).strip()
+
+
+def _absolute(base: str, url: str) -> str | None:
+    """A relative URL resolved against ``base``; an empty one is dropped, not made the base."""
+    return urljoin(base, url) if url.strip() else None
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as HTML paragraphs: escaped, blank lines split paragraphs, lines break."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n"))]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line.strip()) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+        if p
+    )
+
+
+def plain_text(fragment: str) -> str:
+    """The readable text of an HTML fragment on one line: no tags, entities or controls."""
+    text = html.unescape(nh3.clean(fragment, tags=set(), clean_content_tags=set(
+        _DROPPED_WITH_CONTENT)))
+    if "&" in text:  # escaped twice at the source ("&amp;amp;"): undo it unless it makes tags
+        once_more = html.unescape(text)
+        text = once_more if "<" not in once_more else text
+    text = "".join(
+        " " if char.isspace() else char
+        for char in text
+        if char.isspace() or (unicodedata.category(char) != "Cc" and char not in _BIDI_CONTROLS)
+    )
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def plain_title(text: str, limit: int = TITLE_LIMIT) -> str:
+    """A title as one plain line (safe in a mail header), cut at a word with "…" if long."""
+    title = plain_text(text)
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+# ---------------------------------------------------------------- categories
+
+
+def normalise_label(text: str) -> str:
+    """A category as a comparison key: case, accents, spacing, hyphens and punctuation gone."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if char.isalnum())
+
+
+def _kind_key(text: str) -> str:
+    words = re.sub(r"[\W_]+", " ", unicodedata.normalize("NFKC", text.casefold()))
+    return _WHITESPACE.sub(" ", words).strip()
+
+
+def kind_of(category: str) -> Kind | None:
+    """The kind a category names ("news", "Case study", "case_study"...), else None."""
+    return _KIND_WORDS.get(_kind_key(category))
+
+
+def kind_from(categories: Iterable[str], default: Kind | None) -> Kind:
+    """The first kind named among the categories, else the source's kind, else news."""
+    for category in categories:
+        kind = kind_of(category)
+        if kind is not None:
+            return kind
+    return default or Kind.NEWS
+
+
+class ThemeMapper:
+    """Maps a source's category strings to the configured theme slugs.
+
+    A theme is recognised by its slug, its title or any alias, whatever the case, spacing,
+    hyphens, underscores or punctuation, so "Knowledge Society", "knowledge-society" and
+    "knowledge_society" all file an item under ``knowledge-society``. Categories that name
+    no theme (including kinds such as "news") are ignored.
+    """
+
+    def __init__(self, themes: Iterable[Theme]) -> None:
+        self._slugs: dict[str, str] = {}
+        for theme in themes:
+            for label in (theme.slug, theme.title, *theme.aliases):
+                key = normalise_label(label)
+                if key:
+                    self._slugs.setdefault(key, theme.slug)
+
+    def slug_for(self, category: str) -> str | None:
+        """The theme a category names, or None."""
+        return self._slugs.get(normalise_label(category))
+
+    def themes_for(
+        self, categories: Iterable[str], fallback: Iterable[str] = ()
+    ) -> tuple[str, ...]:
+        """The distinct themes the categories name, in order; ``fallback`` when none do."""
+        found: dict[str, None] = {}
+        for category in categories:
+            slug = self.slug_for(category)
+            if slug is not None:
+                found[slug] = None
+        return tuple(found) if found else tuple(dict.fromkeys(fallback))
+
+
+# ---------------------------------------------------------------- identity
+
+
+def canonical_link(link: str) -> str:
+    """A link in the form used to compare articles: lower-case scheme and host, no default
+    port, no fragment, no ``utm_*`` tracking parameters, no trailing slash on the path."""
+    text = link.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text
+    scheme = parts.scheme.lower()
+    if scheme not in {"http", "https"} or not parts.hostname:
+        return text
+    host = parts.hostname.lower()
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    if parts.username is not None:
+        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
+        host = f"{userinfo}@{host}"
+    path = parts.path.rstrip("/") or "/"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+         if not k.lower().startswith("utm_")],
+        doseq=True,
+    )
+    return urlunsplit((scheme, host, path, query, ""))
+
+
+def is_web_link(text: str) -> bool:
+    """Whether a string is an absolute http(s) URL."""
+    return urlsplit(text.strip()).scheme.lower() in {"http", "https"}
+
+
+def _published_day(published: date | datetime | None) -> str:
+    if published is None:
+        return ""
+    if isinstance(published, datetime):
+        aware = published if published.tzinfo else published.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).date().isoformat()
+    return published.isoformat()
+
+
+def identity_key(
+    guid: str | None,
+    link: str | None,
+    title: str,
+    published: date | datetime | None,
+    scope: str = "",
+) -> str:
+    """The key that makes the same article one item, however many listings carry it.
+
+    1. A guid that is an http(s) URL becomes the canonical link, so a feed that uses the
+       article URL as its id and one that only gives the link agree.
+    2. Any other guid with a scheme (``tag:``, ``urn:``, ``uid:``...) is globally unique by
+       design and kept as given (stripped).
+    3. A bare guid ("1234") is only unique inside its feed: the canonical link is preferred
+       when there is one, else the guid is qualified with ``scope`` (the source id).
+    4. Without a guid: the canonical link.
+    5. Without either: ``sha256:`` of the normalised title and the publication day.
+    """
+    guid = (guid or "").strip()
+    link = (link or "").strip()
+    if guid and is_web_link(guid):
+        return canonical_link(guid)
+    if guid and _SCHEME.match(guid):
+        return guid
+    if link:
+        return canonical_link(link)
+    if guid:
+        return f"guid:{scope}:{guid}" if scope else f"guid:{guid}"
+    normalised = plain_text(title).casefold()
+    digest = hashlib.sha256(f"{normalised}\n{_published_day(published)}".encode()).hexdigest()
+    return f"sha256:{digest}"

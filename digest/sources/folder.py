@@ -1,0 +1,182 @@
+"""A folder of Markdown notes with YAML front matter → items.
+
+Coordinators write items that exist in no feed (a lab, a call, a report) as plain files.
+The front matter says what the item is; the body is Markdown, rendered without raw HTML
+and sanitised like any feed's content. A note the product cannot read is refused with its
+file name, so its author knows which one to fix.
+
+Front matter keys: ``title`` (required), ``kind``, ``link``, ``summary``, ``published``
+(or ``date``), ``themes``/``tags``/``categories`` (a list or a comma-separated string),
+and for events ``start``, ``end`` (inclusive) and ``location``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+from markdown_it import MarkdownIt
+
+from digest.clock import Clock
+from digest.config import Settings, SourceSettings
+from digest.errors import SourceError
+from digest.models import EventInfo, Item, Kind
+from digest.sources.clean import (
+    ThemeMapper,
+    canonical_link,
+    is_web_link,
+    kind_from,
+    kind_of,
+    plain_text,
+    plain_title,
+    sanitize_html,
+    text_to_html,
+)
+from digest.sources.fetch import read_file
+
+_CATEGORY_KEYS = ("themes", "tags", "categories")
+
+
+def read_folder(
+    source: SourceSettings, settings: Settings, mapper: ThemeMapper, clock: Clock
+) -> list[Item]:
+    """Every ``*.md`` note of the folder, in file-name order."""
+    folder = settings.resolve(source.path or source.url or "")
+    if not folder.is_dir():
+        raise SourceError(f"no such folder: {folder}")
+    markdown = MarkdownIt("commonmark", {"html": False})
+    now = clock.now()
+    return [
+        _note(path, source, settings.site.zone, mapper, markdown, now)
+        for path in sorted(folder.glob("*.md"))
+        if path.is_file() and not path.name.startswith(".")
+    ]
+
+
+def _note(
+    path: Path,
+    source: SourceSettings,
+    zone: tzinfo,
+    mapper: ThemeMapper,
+    markdown: MarkdownIt,
+    now: datetime,
+) -> Item:
+    try:
+        text = read_file(path).data.decode("utf-8-sig")
+        post = frontmatter.loads(text)
+    except UnicodeDecodeError:
+        raise SourceError(f"{path.name}: not UTF-8 text") from None
+    except (yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
+        raise SourceError(f"{path.name}: unreadable front matter: {exc}") from None
+    except SourceError as exc:
+        raise SourceError(f"{path.name}: {exc}") from None
+    try:
+        return _item(path.name, post.metadata, post.content, source, zone, mapper, markdown, now)
+    except ValueError as exc:
+        raise SourceError(f"{path.name}: {exc}") from None
+
+
+def _item(
+    name: str,
+    meta: Mapping[str, Any],
+    body: str,
+    source: SourceSettings,
+    zone: tzinfo,
+    mapper: ThemeMapper,
+    markdown: MarkdownIt,
+    now: datetime,
+) -> Item:
+    title = plain_title(_text(meta, "title"))
+    if not title:
+        raise ValueError("front matter needs a title")
+    link = _text(meta, "link").strip() or None
+    if link is not None and not is_web_link(link):
+        raise ValueError(f"link must be an absolute http(s) URL, got {link!r}")
+    categories = [label for key in _CATEGORY_KEYS for label in _labels(meta.get(key), key)]
+    start = _moment(meta.get("start"), "start", zone)
+    kind = _kind(meta.get("kind"), categories, Kind.EVENT if start else source.kind)
+    event: EventInfo | None = None
+    if kind is Kind.EVENT:
+        if start is None:
+            raise ValueError("an event needs start (a date or a date-time)")
+        end = _moment(meta.get("end"), "end", zone)
+        if end is not None and isinstance(end, datetime) != isinstance(start, datetime):
+            raise ValueError("start and end must both be dates or both date-times")
+        location = plain_text(_text(meta, "location")) or None
+        event = EventInfo(start=start, end=end, location=location)
+    summary = _text(meta, "summary").strip()
+    summary_html = sanitize_html(text_to_html(summary) if summary else markdown.render(body))
+    published = _moment(meta.get("published", meta.get("date")), "published", zone)
+    return Item(
+        key=canonical_link(link) if link else f"file:{source.id}/{name}",
+        kind=kind,
+        title=title,
+        link=link,
+        summary_html=summary_html,
+        published=_instant(published, zone) if published is not None else now,
+        themes=mapper.themes_for(categories, source.themes),
+        source_id=source.id,
+        event=event,
+    )
+
+
+def _text(meta: Mapping[str, Any], key: str) -> str:
+    value = meta.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ValueError(f"{key} must be text, got {type(value).__name__}")
+
+
+def _labels(value: Any, key: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        return [str(part).strip() for part in value if str(part).strip()]
+    raise ValueError(f"{key} must be a list or a comma-separated text")
+
+
+def _kind(value: Any, categories: list[str], default: Kind | None) -> Kind:
+    if value is None or value == "":
+        return kind_from(categories, default)
+    kind = kind_of(str(value))
+    if kind is None and str(value) in {k.value for k in Kind}:
+        kind = Kind(str(value))
+    if kind is None:
+        choices = ", ".join(k.value for k in Kind)
+        raise ValueError(f"unknown kind {value!r} (expected one of: {choices})")
+    return kind
+
+
+def _moment(value: Any, key: str, zone: tzinfo) -> date | datetime | None:
+    """A front-matter date stays a date; a date-time becomes aware UTC (naive: site zone)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = datetime.fromisoformat(text) if "T" in text or " " in text \
+                else date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{key}: expected an ISO date such as 2019-03-27 "
+                             f"or 2019-03-27T10:00:00+01:00, got {text!r}") from None
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        return aware.astimezone(UTC)
+    if isinstance(value, date):
+        return value
+    raise ValueError(f"{key}: expected a date or a date-time, got {value!r}")
+
+
+def _instant(value: date | datetime, zone: tzinfo) -> datetime:
+    """A publication moment: a bare date means midnight in the site's zone."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, datetime.min.time(), zone).astimezone(UTC)

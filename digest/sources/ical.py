@@ -1,0 +1,172 @@
+"""iCalendar files → event items, through ``icalendar``.
+
+Calendars say when things happen in their own terms: all-day events end on the day *after*
+(DTEND is exclusive), times come with a TZID, in UTC or "floating" with no zone at all.
+This module turns those into the product's terms: inclusive ``date`` ends for all-day
+events and aware UTC datetimes for timed ones (floating times read in the site's zone).
+Recurring events are taken at their first occurrence for now.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+
+import icalendar
+from icalendar.cal import Component
+
+from digest.clock import Clock
+from digest.config import Settings, SourceSettings
+from digest.errors import SourceError
+from digest.models import EventInfo, Item, Kind
+from digest.sources.clean import (
+    ThemeMapper,
+    canonical_link,
+    identity_key,
+    is_web_link,
+    plain_text,
+    plain_title,
+    sanitize_html,
+    text_to_html,
+)
+from digest.sources.fetch import Fetched
+
+UNTITLED = "(untitled event)"
+
+
+def parse_calendar(
+    fetched: Fetched,
+    source: SourceSettings,
+    settings: Settings,
+    mapper: ThemeMapper,
+    clock: Clock,
+) -> list[Item]:
+    """Every VEVENT that is not cancelled, as an event item, in the calendar's order."""
+    try:
+        calendar = icalendar.Calendar.from_ical(fetched.data)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise SourceError(f"not a readable iCalendar file: {exc}") from None
+    if calendar.name != "VCALENDAR":
+        raise SourceError(f"not an iCalendar file (found {calendar.name or 'nothing'})")
+    zone = settings.site.zone
+    now = clock.now()
+    items: list[Item] = []
+    for event in calendar.walk("VEVENT"):
+        if str(event.get("STATUS", "")).strip().upper() == "CANCELLED":
+            continue
+        try:
+            items.append(_item(event, source, mapper, zone, now))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            uid = str(event.get("UID", "")) or str(event.get("SUMMARY", "?"))
+            raise SourceError(f"event {uid!r} cannot be read: {exc}") from None
+    return items
+
+
+def _item(
+    event: Component,
+    source: SourceSettings,
+    mapper: ThemeMapper,
+    zone: tzinfo,
+    now: datetime,
+) -> Item:
+    start = _start(event, zone)
+    title = plain_title(str(event.get("SUMMARY", ""))) or UNTITLED
+    url = str(event.get("URL", "")).strip()
+    link = url if is_web_link(url) else None
+    uid = str(event.get("UID", "")).strip()
+    if link:
+        key = canonical_link(link)
+    elif uid:
+        key = f"uid:{uid}"
+    else:
+        key = identity_key(None, None, title, start)
+    location = plain_text(str(event.get("LOCATION", ""))) or None
+    return Item(
+        key=key,
+        kind=Kind.EVENT,
+        title=title,
+        link=link,
+        summary_html=_description(event),
+        # CREATED first: many servers rewrite DTSTAMP at every export, which would make an
+        # unchanged event look newly published each time it is collected.
+        published=_stamp(event, "CREATED", zone) or _stamp(event, "DTSTAMP", zone)
+        or _stamp(event, "LAST-MODIFIED", zone) or now,
+        themes=mapper.themes_for(_categories(event), source.themes),
+        source_id=source.id,
+        event=EventInfo(start=start, end=_end(event, start, zone), location=location),
+        updated=_stamp(event, "LAST-MODIFIED", zone),
+    )
+
+
+def _start(event: Component, zone: tzinfo) -> date | datetime:
+    if "DTSTART" not in event:
+        raise ValueError("no DTSTART")
+    return _moment(event.decoded("DTSTART"), zone)
+
+
+def _end(
+    event: Component, start: date | datetime, zone: tzinfo
+) -> date | datetime | None:
+    """The end, inclusive for all-day events (iCalendar's DTEND is the day after)."""
+    if "DTEND" in event:
+        end: date | datetime = _moment(event.decoded("DTEND"), zone)
+    elif "DURATION" in event:
+        duration = event.decoded("DURATION")
+        if not isinstance(duration, timedelta):
+            raise ValueError(f"DURATION is not a duration: {duration!r}")
+        end = start + duration
+    else:
+        # RFC 5545: an all-day event without an end lasts that day; a timed one is an instant.
+        return start if not isinstance(start, datetime) else None
+    if isinstance(start, datetime):
+        if not isinstance(end, datetime):
+            end = datetime.combine(end, datetime.min.time(), zone).astimezone(UTC)
+        return max(end, start)
+    if isinstance(end, datetime):
+        end = end.date() + timedelta(days=1)
+    return max(end - timedelta(days=1), start)
+
+
+def _moment(value: Any, zone: tzinfo) -> date | datetime:
+    """A DATE stays a date; a DATE-TIME becomes aware UTC (floating times read in ``zone``)."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        return aware.astimezone(UTC)
+    if isinstance(value, date):
+        return value
+    raise ValueError(f"not a date or date-time: {value!r}")
+
+
+def _stamp(event: Component, name: str, zone: tzinfo) -> datetime | None:
+    if name not in event:
+        return None
+    try:
+        value = _moment(event.decoded(name), zone)
+    except (ValueError, TypeError):
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, datetime.min.time(), zone).astimezone(UTC)
+
+
+def _description(event: Component) -> str:
+    """HTML from X-ALT-DESC (text/html) when a calendar offers it, else DESCRIPTION as text."""
+    alternative = event.get("X-ALT-DESC")
+    if alternative is not None and "html" in str(alternative.params.get("FMTTYPE", "")).lower():
+        return sanitize_html(str(alternative))
+    return sanitize_html(text_to_html(str(event.get("DESCRIPTION", ""))))
+
+
+def _categories(event: Component) -> list[str]:
+    value = event.get("CATEGORIES")
+    if value is None:
+        return []
+    groups = value if isinstance(value, list) else [value]
+    labels: list[str] = []
+    for group in groups:
+        cats = getattr(group, "cats", None)
+        for cat in cats if cats is not None else str(group).split(","):
+            text = str(cat).strip()
+            if text:
+                labels.append(text)
+    return labels
