@@ -51,8 +51,8 @@ class Item:
     """One piece of content, as collected (``first_seen`` is set once it is stored).
 
     ``key`` is the identity key (the guid when it is a URL or a global id, else the canonical
-    link, else a content
-    hash): two listings of the same article share it, and feeds use it as a stable id.
+    link, else a content hash): two listings of the same article share it, and feeds use it
+    as a stable id (rules in ``digest.sources.clean.identity_key``).
     ``summary_html`` has already been sanitised; ``title`` is plain text on one line.
     """
 
