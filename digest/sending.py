@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from digest.context import Context
 from digest.links import preferences_url, unsubscribe_url
-from digest.mail.message import MessageFactory, Recipient, make_message_id
+from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
 from digest.mail.transports import PermanentFailure, TemporaryFailure, Transport
 from digest.models import DeliveryStatus, RenderedEmail, Subscriber
 from digest.store import deliveries, editions
@@ -44,20 +44,12 @@ def recipient_for(ctx: Context, member: Subscriber) -> Recipient:
     )
 
 
-def list_id(ctx: Context, edition: EditionRow) -> str:
-    from urllib.parse import urlsplit
-
-    host = urlsplit(ctx.settings.site.base_url).hostname or "localhost"
-    name = edition.digest_id.replace(":", "-")
-    return f"{name}.{host}"
-
-
 def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, RenderedEmail],
                  transport: Transport) -> SendOutcome:
     """Deliver every pending row of ``edition``; mark the edition sent when none is left."""
     outcome = SendOutcome()
     now = ctx.clock.now()
-    factories = {key: MessageFactory(email, ctx.settings, list_id(ctx, edition), now)
+    factories = {key: MessageFactory(email, ctx.settings, make_list_id(ctx.settings, edition.digest_id), now)
                  for key, email in rendered.items()}
     with ctx.db.transaction() as connection:
         rows = deliveries.pending(connection, edition.id)
@@ -66,9 +58,8 @@ def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, Rende
         if factory is None:  # the variant disappeared (a member changed themes): skip it
             continue
         message_id = make_message_id(ctx.settings, edition.label, row.subscriber.email)
-        envelope = factory.build(recipient_for(ctx, row.subscriber), message_id)
         try:
-            transport.send(envelope)
+            transport.send(factory.build(recipient_for(ctx, row.subscriber), message_id))
         except PermanentFailure as exc:
             status, error = DeliveryStatus.FAILED, str(exc)
             outcome.failed += 1
@@ -89,7 +80,7 @@ def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, Rende
 def send_test(ctx: Context, edition: EditionRow, rendered: RenderedEmail, address: str,
               transport: Transport) -> str:
     """One copy marked [TEST] to ``address``; never recorded as a delivery."""
-    factory = MessageFactory(rendered, ctx.settings, list_id(ctx, edition), ctx.clock.now(),
+    factory = MessageFactory(rendered, ctx.settings, make_list_id(ctx.settings, edition.digest_id), ctx.clock.now(),
                              test=True)
     recipient = Recipient(email=address, name="Test recipient",
                           unsubscribe_url=unsubscribe_url(ctx.settings, "test"),

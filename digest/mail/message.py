@@ -1,0 +1,288 @@
+"""RFC 5322 messages from a rendered variant: encoded once, personalised per recipient.
+
+``MessageFactory`` does the expensive part once per variant: it folds and encodes the
+common headers and quoted-printable-encodes the text and HTML parts piece by piece, split
+at the per-recipient placeholders of ``digest.models.PLACEHOLDERS``. ``build`` then only
+encodes the few values of one member (escaped for HTML, plain for text) and joins bytes.
+
+The pieces are joined with quoted-printable soft line breaks (``=`` at the end of a line),
+which decode to nothing, so the decoded part is exactly the template with the values in
+place, and no encoded line is longer than 76 characters (RFC 2045).
+
+Headers are written by hand where the ``email`` package would get them wrong for mail
+clients: ``List-Unsubscribe`` is never RFC 2047-encoded nor folded inside a URL (RFC 2369,
+RFC 8058); names and subjects go through the ``email`` package's encoder (RFC 2047 for
+non-ASCII); every control character is removed from what ends up in a header, so nothing
+in a title or name can add a header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy as email_policy
+from email import quoprimime
+from email.errors import HeaderParseError, MessageDefect
+from email.headerregistry import Address
+from email.utils import format_datetime
+from urllib.parse import quote, urlsplit
+
+from digest.config import Settings
+from digest.mail.envelope import Envelope, PermanentFailure
+from digest.models import PLACEHOLDERS, RenderedEmail
+
+__all__ = [
+    "Envelope",
+    "MessageFactory",
+    "Recipient",
+    "clean_header_text",
+    "make_list_id",
+    "make_message_id",
+]
+
+QP_LINE = 76  # RFC 2045's limit for a quoted-printable line, soft break included
+HEADER_LINE = 998  # RFC 5322's hard limit for any line
+_POLICY = email_policy.SMTP  # folds at 78, CRLF, RFC 2047 for non-ASCII
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_SPACES = re.compile(r"\s+")
+_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")  # printable ASCII, no < > or spaces
+_LIST_ID_CHARS = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+_PLACEHOLDER = re.compile("|".join(re.escape(marker) for marker in PLACEHOLDERS.values()))
+_KEY_OF = {marker: key for key, marker in PLACEHOLDERS.items()}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One member's values for one message."""
+
+    email: str
+    name: str
+    unsubscribe_url: str
+    preferences_url: str
+
+
+# A prepared part body: encoded bytes, or the name of a placeholder to fill per recipient.
+_Piece = bytes | str
+
+
+def make_message_id(settings: Settings, edition_key: str, recipient_email: str) -> str:
+    """The Message-ID of one delivery: the same edition and address always give the same id.
+
+    ``edition_key`` names what is sent (for instance ``weekly/12``); a test send should
+    add something of its own (``weekly/12/test/<time>``) so it is not taken for the real one.
+    The domain is the host of ``site.base_url``.
+    """
+    seed = f"{edition_key}\0{recipient_email.strip().lower()}".encode()
+    return f"<{hashlib.sha256(seed).hexdigest()[:40]}@{_site_host(settings)}>"
+
+
+def make_list_id(settings: Settings, digest_id: str) -> str:
+    """The RFC 2919 list id of a digest: ``<digest id>.<site host>``."""
+    label = _LIST_ID_CHARS.sub("-", digest_id).strip(".-") or "digest"
+    return f"{label}.{_site_host(settings)}"
+
+
+def clean_header_text(text: str) -> str:
+    """One line of text safe for a header: control characters, CR and LF become spaces."""
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+class MessageFactory:
+    """Builds the messages of one rendered variant, one recipient at a time."""
+
+    def __init__(self, rendered: RenderedEmail, settings: Settings, list_id: str,
+                 now: datetime, test: bool = False) -> None:
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError(f"a message date needs a time zone: {now.isoformat()}")
+        sender = settings.site.sender
+        self._sender = _mailbox(sender.address)
+        subject = clean_header_text(rendered.subject) or settings.site.title
+        if test:
+            subject = "[TEST] " + subject
+        self._boundary = "=_digest_" + hashlib.sha256(
+            "\0".join((rendered.subject, rendered.text, rendered.html)).encode()
+        ).hexdigest()[:32]
+        self._mailto = f"mailto:{self._sender}?subject=unsubscribe"
+        self._from = _header("From", _address_text(clean_header_text(sender.name), self._sender))
+        self._common = b"".join((
+            _header("Subject", subject),
+            _raw_header("Date", format_datetime(now)),
+        ))
+        language = rendered.language if _LANGUAGE.fullmatch(rendered.language or "") else ""
+        label = _LIST_ID_CHARS.sub("-", list_id).strip(".-")
+        if not label:
+            raise ValueError(f"unusable list id {list_id!r}")
+        self._list_id = _raw_header("List-Id", f"<{label}>")
+        tail = [_raw_header("MIME-Version", "1.0")]
+        if language:
+            tail.append(_raw_header("Content-Language", language))
+        tail.append(f'Content-Type: multipart/alternative;\r\n boundary="{self._boundary}"\r\n'
+                    .encode("ascii"))
+        self._tail = b"".join(tail) + b"\r\n"
+        delimiter = f"--{self._boundary}\r\n".encode("ascii")
+        self._text = _prepare(rendered.text)
+        self._html = _prepare(rendered.html)
+        part_head = ("Content-Type: text/{}; charset=\"utf-8\"\r\n"
+                     "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+        self._text_head = delimiter + part_head.format("plain").encode("ascii")
+        self._html_head = delimiter + part_head.format("html").encode("ascii")
+        self._close = f"--{self._boundary}--\r\n".encode("ascii")
+
+    @property
+    def sender(self) -> str:
+        """The envelope sender (the site's sender address, ASCII)."""
+        return self._sender
+
+    def build(self, recipient: Recipient, message_id: str) -> Envelope:
+        """The message for one member; ``PermanentFailure`` if their address is unusable."""
+        address = _mailbox(recipient.email)
+        name = clean_header_text(recipient.name)
+        unsubscribe = _header_url(recipient.unsubscribe_url)
+        values = {
+            "unsubscribe_url": unsubscribe,
+            "preferences_url": _header_url(recipient.preferences_url),
+            "name": name,
+            "email": address,
+        }
+        message_id = _message_id(message_id)
+        headers = [
+            self._from,
+            _header("To", _address_text(name, address)),
+            self._common,
+            _raw_header("Message-ID", message_id),
+            self._list_id,
+        ]
+        if unsubscribe:
+            headers.append(self._list_unsubscribe(unsubscribe))
+            if unsubscribe.lower().startswith("https://"):
+                headers.append(_raw_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        headers.append(self._tail)
+        data = b"".join((
+            *headers,
+            self._text_head, _fill(self._text, values, _plain),
+            self._html_head, _fill(self._html, values, _escape_html),
+            self._close,
+        ))
+        return Envelope(sender=self._sender, recipient=address, message_id=message_id, data=data)
+
+    def _list_unsubscribe(self, url: str) -> bytes:
+        """``<https-url>, <mailto:...>`` on one line, or the mailto on a continuation line
+        when one line would pass 998 characters; a URL is never split or encoded."""
+        line = f"List-Unsubscribe: <{url}>, <{self._mailto}>"
+        if len(line) <= HEADER_LINE:
+            return (line + "\r\n").encode("ascii")
+        first = f"List-Unsubscribe: <{url}>,"
+        if len(first) > HEADER_LINE:
+            raise PermanentFailure(f"unsubscribe URL too long for a header ({len(url)} chars)")
+        return (f"{first}\r\n <{self._mailto}>\r\n").encode("ascii")
+
+
+# ------------------------------------------------------------------ bodies
+
+
+def _prepare(template: str) -> list[_Piece]:
+    """Split a part at its placeholders and encode the fixed pieces once."""
+    text = template.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    pieces: list[_Piece] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(text):
+        if match.start() > position:
+            pieces.append(_qp(text[position:match.start()]))
+        pieces.append(_KEY_OF[match.group()])
+        position = match.end()
+    pieces.append(_qp(text[position:]))
+    return pieces
+
+
+def _fill(pieces: list[_Piece], values: dict[str, str], escape: Callable[[str], str]) -> bytes:
+    return b"".join(
+        piece if isinstance(piece, bytes) else _qp(escape(values[piece])) for piece in pieces
+    )
+
+
+def _qp(text: str) -> bytes:
+    """Quoted-printable for one piece, its lines at most 76 characters, ending with a hard
+    line break if the text does and a soft one otherwise (so the next piece continues it)."""
+    if not text:
+        return b""
+    encoded = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), QP_LINE - 1,
+                                     "\r\n")
+    if encoded.endswith("\r\n"):
+        return encoded.encode("ascii")
+    return (encoded + "=\r\n").encode("ascii")
+
+
+def _plain(value: str) -> str:
+    return value
+
+
+def _escape_html(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+# ------------------------------------------------------------------ headers
+
+
+def _header(name: str, value: str) -> bytes:
+    """A header folded at 78 and RFC 2047-encoded where needed, by the ``email`` package."""
+    folded = _POLICY.header_factory(name, value).fold(policy=_POLICY)
+    return str(folded).encode("ascii")
+
+
+def _raw_header(name: str, value: str) -> bytes:
+    """A header whose value is already ASCII and must not be refolded or encoded."""
+    if _CONTROL.search(value) or len(name) + 2 + len(value) > HEADER_LINE:
+        raise ValueError(f"unsafe {name} header value {value!r}")
+    return f"{name}: {value}\r\n".encode("ascii")
+
+
+def _address_text(name: str, address: str) -> str:
+    return str(Address(display_name=name, addr_spec=address)) if name else address
+
+
+def _mailbox(email: str) -> str:
+    """An address fit for headers and the SMTP envelope (ASCII; IDN domains as punycode)."""
+    value = email.strip()
+    local, at, domain = value.rpartition("@")
+    try:
+        if not at or not local or not domain or _CONTROL.search(value):
+            raise ValueError("not an address")
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+        address = Address(addr_spec=f"{local}@{ascii_domain}")
+        result = address.addr_spec
+        result.encode("ascii")
+    except (ValueError, UnicodeError, HeaderParseError, MessageDefect) as exc:
+        raise PermanentFailure(f"unusable recipient address {email!r}: {exc}") from None
+    return result
+
+
+def _header_url(url: str) -> str:
+    """A URL that can sit between ``<`` and ``>`` in a header: ASCII, no spaces or controls
+    (anything else percent-encoded)."""
+    cleaned = _CONTROL.sub("", url.strip())
+    return quote(cleaned, safe=_URL_SAFE)
+
+
+def _message_id(value: str) -> str:
+    candidate = value.strip()
+    if not candidate.startswith("<"):
+        candidate = f"<{candidate}>"
+    if not _MESSAGE_ID.fullmatch(candidate):
+        raise ValueError(f"not a Message-ID: {value!r}")
+    return candidate
+
+
+def _site_host(settings: Settings) -> str:
+    host = urlsplit(settings.site.base_url).hostname or "localhost"
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "localhost"

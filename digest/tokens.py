@@ -1,0 +1,127 @@
+"""Signed per-member tokens for the unsubscribe and preferences links.
+
+A token is ``<subscriber id>.<signature>``: the signature is HMAC-SHA256, keyed with the
+site's secret, over a version tag, the purpose and the id, written in URL-safe base64
+without padding. It cannot be forged without the secret, a token for one member says
+nothing about another's (no enumeration), and an unsubscribe token does not work as a
+preferences token. Tokens do not expire: a link in a years-old email still unsubscribes.
+
+The secret comes from ``DIGEST_SECRET_KEY`` when set, else from ``var/secret_key``, which is
+created on first use (64 hex characters, mode 0600, written atomically so that two
+processes starting at once agree on one key). The key is the file's text, so copying that
+text into ``DIGEST_SECRET_KEY`` keeps every link already sent working.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from digest.errors import DigestError
+
+__all__ = ["SECRET_FILE", "Purpose", "load_or_create_secret", "make_token", "read_token"]
+
+Purpose = Literal["unsubscribe", "preferences"]
+PURPOSES: frozenset[str] = frozenset({"unsubscribe", "preferences"})
+SECRET_FILE = "secret_key"
+_VERSION = b"digest-token-v1"
+_TOKEN = re.compile(r"(0|[1-9][0-9]{0,18})\.([A-Za-z0-9_-]{43})")
+
+
+def load_or_create_secret(var_dir: Path, env_value: str | None) -> bytes:
+    """The signing key: ``env_value`` (``DIGEST_SECRET_KEY``) if given, else the key kept in
+    ``var_dir/secret_key``, created (32 random bytes as hex, mode 0600) when absent."""
+    if env_value is not None and env_value.strip():
+        return env_value.strip().encode("utf-8")
+    path = var_dir / SECRET_FILE
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise DigestError(f"cannot read the signing key {path}: {exc}") from exc
+    try:
+        _create_secret(path)
+        return _read_secret(path)
+    except OSError as exc:
+        raise DigestError(f"cannot create the signing key {path}: {exc}") from exc
+
+
+def make_token(secret: bytes, subscriber_id: int, purpose: Purpose) -> str:
+    """A URL-safe token that proves ``purpose`` for the member ``subscriber_id``."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    if isinstance(subscriber_id, bool) or not isinstance(subscriber_id, int) \
+            or not 0 <= subscriber_id < 10**19:
+        raise ValueError(f"a subscriber id is a non-negative integer, got {subscriber_id!r}")
+    return f"{subscriber_id}.{_signature(secret, subscriber_id, purpose)}"
+
+
+def read_token(secret: bytes, token: str, purpose: Purpose) -> int | None:
+    """The subscriber id a valid token for ``purpose`` names; None for anything else.
+
+    Never raises: a malformed, truncated, tampered or wrong-purpose token is simply None.
+    The signature is compared in constant time.
+    """
+    try:
+        if purpose not in PURPOSES or not isinstance(token, str) or not secret:
+            return None
+        match = _TOKEN.fullmatch(token)
+        if match is None:
+            return None
+        subscriber_id = int(match.group(1))
+        expected = _signature(secret, subscriber_id, purpose)
+        if not hmac.compare_digest(expected.encode("ascii"), match.group(2).encode("ascii")):
+            return None
+        return subscriber_id
+    except Exception:  # a link from the internet must never crash a page
+        return None
+
+
+def _signature(secret: bytes, subscriber_id: int, purpose: str) -> str:
+    if not secret:
+        raise ValueError("the signing key is empty")
+    message = b"\0".join((_VERSION, purpose.encode("ascii"), str(subscriber_id).encode("ascii")))
+    digest = hmac.new(secret, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _read_secret(path: Path) -> bytes:
+    text = path.read_text(encoding="ascii", errors="strict").strip()
+    if len(text) < 32:
+        raise DigestError(
+            f"the signing key {path} is empty or too short; delete it to make a new one "
+            "(links already sent will stop working) or set DIGEST_SECRET_KEY"
+        )
+    return text.encode("ascii")
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new key atomically; if another process made one first, keep theirs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{SECRET_FILE}.", suffix=".tmp", dir=path.parent)
+    temp = Path(temp_name)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)  # fails if the key appeared meanwhile: theirs wins
+        except FileExistsError:
+            pass
+        except OSError:
+            # No hard links on this file system: fall back to an exclusive rename check.
+            if not path.exists():
+                temp.replace(path)
+    finally:
+        temp.unlink(missing_ok=True)
+

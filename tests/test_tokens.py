@@ -1,0 +1,92 @@
+"""Signed unsubscribe and preferences tokens, and the key they are signed with."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from digest.errors import DigestError
+from digest.tokens import load_or_create_secret, make_token, read_token
+
+SECRET = b"0123456789abcdef0123456789abcdef"
+
+
+def test_round_trip() -> None:
+    for subscriber_id in (0, 1, 42, 10**12):
+        for purpose in ("unsubscribe", "preferences"):
+            token = make_token(SECRET, subscriber_id, purpose)
+            assert read_token(SECRET, token, purpose) == subscriber_id
+
+
+def test_token_is_url_safe_and_deterministic() -> None:
+    token = make_token(SECRET, 7, "unsubscribe")
+    assert quote(token, safe="") == token
+    assert token == make_token(SECRET, 7, "unsubscribe")
+    assert token.startswith("7.")
+
+
+def test_tampered_token_is_refused() -> None:
+    token = make_token(SECRET, 42, "unsubscribe")
+    ident, signature = token.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    assert read_token(SECRET, f"{ident}.{flipped}", "unsubscribe") is None
+    # Another member's id under this member's signature: no enumeration.
+    assert read_token(SECRET, f"43.{signature}", "unsubscribe") is None
+    assert read_token(SECRET, f"042.{signature}", "unsubscribe") is None
+    assert read_token(SECRET, token + "x", "unsubscribe") is None
+    assert read_token(SECRET, token[:-1], "unsubscribe") is None
+    assert read_token(SECRET, token + "\n", "unsubscribe") is None
+
+
+def test_wrong_purpose_or_key_is_refused() -> None:
+    token = make_token(SECRET, 42, "unsubscribe")
+    assert read_token(SECRET, token, "preferences") is None
+    assert read_token(b"another key entirely, 32 bytes!!", token, "unsubscribe") is None
+    assert read_token(SECRET, token, "delete-everything") is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("garbage", [
+    "", ".", "42", "42.", ".abc", "abc.def", "-1." + "A" * 43, "٤٢." + "A" * 43,
+    "1" * 40 + "." + "A" * 43, "42." + "=" * 43, None, 42, b"42.abc",
+])
+def test_garbage_never_raises(garbage: object) -> None:
+    assert read_token(SECRET, garbage, "unsubscribe") is None  # type: ignore[arg-type]
+    assert read_token(b"", make_token(SECRET, 1, "unsubscribe"), "unsubscribe") is None
+
+
+def test_make_token_refuses_bad_input() -> None:
+    with pytest.raises(ValueError):
+        make_token(SECRET, -1, "unsubscribe")
+    with pytest.raises(ValueError):
+        make_token(SECRET, 1, "other")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        make_token(b"", 1, "unsubscribe")
+
+
+def test_secret_is_created_once_with_mode_0600(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    first = load_or_create_secret(var, None)
+    path = var / "secret_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) == 64 and bytes.fromhex(first.decode())
+    assert load_or_create_secret(var, None) == first
+    assert load_or_create_secret(var, "") == first  # an empty variable counts as unset
+    assert sorted(p.name for p in var.iterdir()) == ["secret_key"]
+    # Copying the file's text into DIGEST_SECRET_KEY keeps links valid.
+    token = make_token(first, 5, "preferences")
+    from_env = load_or_create_secret(tmp_path / "elsewhere", path.read_text())
+    assert read_token(from_env, token, "preferences") == 5
+
+
+def test_environment_value_wins(tmp_path: Path) -> None:
+    assert load_or_create_secret(tmp_path, "from the environment") == b"from the environment"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_damaged_secret_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("short\n")
+    with pytest.raises(DigestError, match="too short"):
+        load_or_create_secret(tmp_path, None)
