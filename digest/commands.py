@@ -19,7 +19,7 @@ from digest.errors import InputError
 from digest.files import write_atomic
 from digest.mail.message import MessageFactory, Recipient
 from digest.mail.transports import make_transport
-from digest.models import Subscriber, SubscriberStatus
+from digest.models import RunReport, Subscriber, SubscriberStatus
 from digest.outputs import RenderedForms, fill_placeholders, preview_values
 from digest.render.lint import Problem, lint_bulletin, lint_email
 from digest.sending import send_pending, send_test
@@ -102,7 +102,7 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO) -> int
         raise InputError(f"no edition {label!r} (see `digest status`)")
     if row.digest_id.startswith(pipeline.BULLETIN_PREFIX):
         slug = row.digest_id.removeprefix(pipeline.BULLETIN_PREFIX)
-        found = [b for b in pipeline.bulletins(ctx, pipeline.RunReport()) if b.slug == slug]
+        found = [b for b in pipeline.bulletins(ctx, RunReport()) if b.slug == slug]
         if not found:
             raise InputError(f"bulletin {slug!r} is no longer in the bulletins folder")
         rendered = {"all": pipeline.render_bulletin(ctx, found[0]).email}
@@ -165,9 +165,9 @@ def subscribers_command(ctx: Context, args: argparse.Namespace, out: TextIO) -> 
             print(f"{args.email}: unsubscribed", file=out)
             return 0
         for member in subscribers.all_members(connection):
-            themes = ";".join(member.themes) or "all themes"
+            shown = ";".join(member.themes) or "all themes"
             print(f"{member.email}\t{member.status.value}\t{member.language}\t"
-                  f"{';'.join(member.digests)}\t{themes}\t{member.name}", file=out)
+                  f"{';'.join(member.digests)}\t{shown}\t{member.name}", file=out)
         return 0
 
 

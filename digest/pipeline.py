@@ -19,7 +19,9 @@ from digest.config import DigestSettings
 from digest.context import Context
 from digest.cron import last_slot, make_trigger
 from digest.errors import DigestError, InputError
+from digest.files import write_atomic
 from digest.links import bulletin_links, edition_links
+from digest.mail.message import MessageFactory, Recipient
 from digest.mail.transports import Transport, make_transport
 from digest.models import (
     Bulletin,
@@ -30,8 +32,6 @@ from digest.models import (
     SourceReport,
     Subscriber,
 )
-from digest.files import write_atomic
-from digest.mail.message import MessageFactory, Recipient
 from digest.outputs import RenderedForms, preview_values, write_forms
 from digest.publish import BulletinEntry, publish_feeds
 from digest.render.email import render_bulletin_email, render_edition_email
@@ -64,7 +64,9 @@ def collect(ctx: Context, report: RunReport) -> None:
             for item in found:
                 counts[items.upsert_item(connection, item, now)] += 1
             sources.record(connection, source.id, source.location, now, None, len(found))
-        report.sources.append(SourceReport(source.id, **counts))
+        report.sources.append(SourceReport(source.id, new=counts["new"],
+                                           updated=counts["updated"],
+                                           duplicate=counts["duplicate"]))
 
 
 def ensure_subscribers(ctx: Context, report: RunReport) -> None:

@@ -49,7 +49,8 @@ def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, Rende
     """Deliver every pending row of ``edition``; mark the edition sent when none is left."""
     outcome = SendOutcome()
     now = ctx.clock.now()
-    factories = {key: MessageFactory(email, ctx.settings, make_list_id(ctx.settings, edition.digest_id), now)
+    list_id = make_list_id(ctx.settings, edition.digest_id)
+    factories = {key: MessageFactory(email, ctx.settings, list_id, now)
                  for key, email in rendered.items()}
     with ctx.db.transaction() as connection:
         rows = deliveries.pending(connection, edition.id)
@@ -58,6 +59,7 @@ def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, Rende
         if factory is None:  # the variant disappeared (a member changed themes): skip it
             continue
         message_id = make_message_id(ctx.settings, edition.label, row.subscriber.email)
+        error: str | None = None
         try:
             transport.send(factory.build(recipient_for(ctx, row.subscriber), message_id))
         except PermanentFailure as exc:
@@ -67,7 +69,7 @@ def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, Rende
             status, error = DeliveryStatus.PENDING, str(exc)
             outcome.deferred += 1
         else:
-            status, error = DeliveryStatus.SENT, None
+            status = DeliveryStatus.SENT
             outcome.sent += 1
         with ctx.db.transaction() as connection:
             deliveries.mark(connection, row.id, status, ctx.clock.now(), message_id, error)
@@ -80,7 +82,8 @@ def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, Rende
 def send_test(ctx: Context, edition: EditionRow, rendered: RenderedEmail, address: str,
               transport: Transport) -> str:
     """One copy marked [TEST] to ``address``; never recorded as a delivery."""
-    factory = MessageFactory(rendered, ctx.settings, make_list_id(ctx.settings, edition.digest_id), ctx.clock.now(),
+    factory = MessageFactory(rendered, ctx.settings, make_list_id(ctx.settings, edition.digest_id),
+                             ctx.clock.now(),
                              test=True)
     recipient = Recipient(email=address, name="Test recipient",
                           unsubscribe_url=unsubscribe_url(ctx.settings, "test"),

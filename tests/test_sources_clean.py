@@ -66,7 +66,14 @@ def test_sanitize_keeps_the_small_safe_set() -> None:
 def test_sanitize_strips_other_tags_but_keeps_their_text() -> None:
     clean = sanitize_html('<div><h1>Big</h1><span style="x">text</span><table><tr><td>cell'
                           "</td></tr></table></div>")
-    assert clean == "Bigtextcell"
+    assert clean == "<p>Bigtextcell</p>"
+
+
+def test_bare_text_and_text_made_html_agree() -> None:
+    """An RSS description without a wrapper and an Atom text summary are the same HTML."""
+    assert sanitize_html("We are pleased to invite you.") == text_to_html(
+        "We are pleased to invite you.")
+    assert sanitize_html("<p>One</p><p>Two</p>") == "<p>One</p><p>Two</p>"
 
 
 def test_sanitize_resolves_relative_urls_against_a_base_only() -> None:

@@ -80,7 +80,7 @@ def test_naive_datetimes_are_refused(db: Database) -> None:
     from digest.errors import StoreError
 
     with pytest.raises((StoreError, ValueError)), db.transaction() as c:
-        items.upsert_item(c, news(published=datetime(2019, 1, 1)), NOW)  # noqa: DTZ001
+        items.upsert_item(c, news(published=datetime(2019, 1, 1)), NOW)
 
 
 def test_one_edition_per_digest_and_slot(db: Database) -> None:

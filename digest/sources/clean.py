@@ -63,6 +63,9 @@ _KIND_WORDS: dict[str, Kind] = {
 # ---------------------------------------------------------------- HTML and text
 
 
+_BLOCK_TAG = re.compile(r"<(p|ul|ol|li|blockquote|h3|h4|pre)[\s>]", re.IGNORECASE)
+
+
 def sanitize_html(fragment: str, base: str | None = None) -> str:
     """Keep only inert, mail-safe HTML: a few text tags, http(s)/mailto links and images.
 
@@ -76,7 +79,7 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     relative: Literal["pass_through"] | Callable[[str], str | None] = "pass_through"
     if base and urlsplit(base).scheme in {"http", "https"}:
         relative = partial(_absolute, base)
-    return nh3.clean(
+    cleaned = nh3.clean(
         fragment,
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(_DROPPED_WITH_CONTENT),
@@ -86,6 +89,11 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
         strip_comments=True,
         url_relative=relative,
     ).strip()
+    # A bare run of text is one paragraph: the same article then reads the same whether a
+    # feed sent it as text (made into <p>) or as HTML without a wrapper, so listings agree.
+    if cleaned and not _BLOCK_TAG.search(cleaned):
+        cleaned = f"<p>{cleaned}</p>"
+    return cleaned
 
 
 def _absolute(base: str, url: str) -> str | None:

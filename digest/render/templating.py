@@ -1,0 +1,266 @@
+"""The one Jinja2 environment of the renderers, and the date and theme formatting they share.
+
+Templates are looked up by name, first in the project's own ``templates/`` folder (next to
+``schedules.yaml``) and then in the defaults shipped with the package, so a project overrides
+any default template by writing a file of the same name. Undefined names are errors
+(``StrictUndefined``) and HTML/MJML templates are autoescaped; every Jinja2 failure leaves
+this module as a ``RenderError``.
+
+Dates are written as a reader expects them, with Babel in the reader's language: all-day
+events "25–27 March 2019", "30 March – 2 April 2019"; timed events
+"17 January 2019, 15:00–16:00" in the site's time zone; publication dates "4 March 2019".
+A bare ``en`` is written the British way (day before month), as a European forum expects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, parse_pattern
+
+import digest
+from digest.config import Settings
+from digest.errors import RenderError
+from digest.models import PLACEHOLDERS, EventInfo
+
+_AUTOESCAPED = (".html", ".mjml", ".xml", ".html.j2", ".mjml.j2", ".xml.j2")
+_SHORT_MONTH = re.compile(r"(?<!M)MMM(?!M)")
+_THIN_SPACES = str.maketrans({"\u2009": " ", "\u202f": " ", "\u00a0": " "})
+
+
+# ---------------------------------------------------------------- where templates live
+
+
+def default_templates_dir() -> Path:
+    """The default templates: inside the installed package, else the repository's own."""
+    packaged = Path(digest.__file__).parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(digest.__file__).parent.parent / "templates"
+
+
+def template_dirs(settings: Settings) -> tuple[Path, ...]:
+    """The folders searched for a template, first match wins: the project's, then defaults."""
+    dirs: list[Path] = []
+    project = settings.base_dir / "templates"
+    if project.is_dir():
+        dirs.append(project.resolve())
+    default = default_templates_dir().resolve()
+    if default not in dirs:
+        dirs.append(default)
+    return tuple(dirs)
+
+
+def _autoescape(name: str | None) -> bool:
+    return name is not None and name.endswith(_AUTOESCAPED)
+
+
+@lru_cache(maxsize=16)
+def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=_autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=True,
+    )
+    env.filters.update(
+        event_dates=_event_dates_filter,
+        long_date=_long_date_filter,
+        theme_titles=_theme_titles_filter,
+    )
+    env.globals.update(t=_translate, PLACEHOLDERS=dict(PLACEHOLDERS))
+    return env
+
+
+def make_environment(settings: Settings) -> jinja2.Environment:
+    """The Jinja2 environment for these settings (cached per set of template folders)."""
+    return _environment(template_dirs(settings))
+
+
+def base_context(settings: Settings, language: str | None = None) -> dict[str, Any]:
+    """What every template may use: the site, the language and zone, theme titles, markers."""
+    return {
+        "site": settings.site,
+        "language": language or settings.site.language,
+        "zone": settings.site.zone,
+        "theme_titles_map": {slug: theme.title for slug, theme in settings.themes.items()},
+        "placeholders": dict(PLACEHOLDERS),
+    }
+
+
+def render_template(settings: Settings, name: str, context: Mapping[str, Any]) -> str:
+    """Render one template by name, with Jinja2's errors translated into ``RenderError``."""
+    try:
+        template = make_environment(settings).get_template(name)
+        return template.render(context)
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"template not found: {exc.name}") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or exc.name}:{exc.lineno}"
+        raise RenderError(f"{where}: template syntax error: {exc.message}") from exc
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"template {name}: {exc.message}") from exc
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"template {name}: {exc}") from exc
+
+
+def template_source(settings: Settings, name: str) -> str:
+    """The raw text of a template file (a stylesheet, say), found like any template."""
+    env = make_environment(settings)
+    assert env.loader is not None
+    try:
+        source, _, _ = env.loader.get_source(env, name)
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"template not found: {name}") from exc
+    return source
+
+
+# ---------------------------------------------------------------- dates
+
+
+@lru_cache(maxsize=64)
+def babel_locale(language: str) -> Locale:
+    """The Babel locale for a language tag; a bare ``en`` writes dates the British way."""
+    tag = language.replace("-", "_")
+    if tag.lower() == "en":
+        tag = "en_GB"
+    try:
+        return Locale.parse(tag)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en_GB")
+
+
+def _plain(text: str) -> str:
+    return text.translate(_THIN_SPACES)
+
+
+def format_long_date(value: date | datetime, language: str, zone: tzinfo | None = None) -> str:
+    """A date as written in running text: "4 March 2019" (datetimes shown in ``zone``)."""
+    if isinstance(value, datetime):
+        value = (value.astimezone(zone) if zone else value).date()
+    return _plain(format_date(value, "long", locale=babel_locale(language)))
+
+
+def format_date_range(start: date, end: date | None, language: str) -> str:
+    """All-day dates: "27 March 2019", "25–27 March 2019", "30 March – 2 April 2019"."""
+    locale = babel_locale(language)
+    if end is None or end <= start:
+        return _plain(format_date(start, "long", locale=locale))
+    differs = "y" if start.year != end.year else "M" if start.month != end.month else "d"
+    formats = locale.interval_formats.get("yMMMd") or {}
+    parts = formats.get(differs) if hasattr(formats, "get") else None
+    if not parts or len(parts) != 2:
+        return _plain(f"{format_date(start, 'long', locale=locale)} – "
+                      f"{format_date(end, 'long', locale=locale)}")
+    first, second = (_SHORT_MONTH.sub("MMMM", part) for part in parts)
+    text = parse_pattern(first).apply(start, locale) + parse_pattern(second).apply(end, locale)
+    return _plain(text)
+
+
+def _time_range(start: datetime, end: datetime, locale: Locale) -> str:
+    formats = locale.interval_formats.get("Hm") or {}
+    differs = "H" if start.hour != end.hour else "m"
+    parts = formats.get(differs) if hasattr(formats, "get") else None
+    if not parts or len(parts) != 2:
+        return (f"{format_time(start, 'short', locale=locale)} – "
+                f"{format_time(end, 'short', locale=locale)}")
+    return parse_pattern(parts[0]).apply(start, locale) + parse_pattern(parts[1]).apply(end, locale)
+
+
+def format_event_dates(event: EventInfo, language: str, zone: tzinfo) -> str:
+    """When an event happens, as a reader expects it, in the site's zone for timed events."""
+    locale = babel_locale(language)
+    start, end = event.start, event.end
+    if not isinstance(start, datetime) or (end is not None and not isinstance(end, datetime)):
+        first_day = start.date() if isinstance(start, datetime) else start
+        last_day = end.date() if isinstance(end, datetime) else end
+        return format_date_range(first_day, last_day, language)
+    start = start.astimezone(zone)
+    combine = str(locale.datetime_formats.get("medium", "{1}, {0}"))
+    day = format_date(start.date(), "long", locale=locale)
+    if end is None:
+        return _plain(combine.replace("{1}", day).replace("{0}",
+                                                          format_time(start, "short",
+                                                                      locale=locale)))
+    end = end.astimezone(zone)
+    if end.date() == start.date():
+        return _plain(combine.replace("{1}", day).replace("{0}", _time_range(start, end, locale)))
+    other_day = format_date(end.date(), "long", locale=locale)
+    first = combine.replace("{1}", day).replace("{0}", format_time(start, "short", locale=locale))
+    last = combine.replace("{1}", other_day).replace("{0}",
+                                                     format_time(end, "short", locale=locale))
+    return _plain(f"{first} – {last}")
+
+
+# ---------------------------------------------------------------- filters and globals
+
+
+@jinja2.pass_context
+def _event_dates_filter(context: jinja2.runtime.Context, event: EventInfo) -> str:
+    return format_event_dates(event, context["language"], context["zone"])
+
+
+@jinja2.pass_context
+def _long_date_filter(context: jinja2.runtime.Context, value: date | datetime) -> str:
+    return format_long_date(value, context["language"], context["zone"])
+
+
+@jinja2.pass_context
+def _theme_titles_filter(context: jinja2.runtime.Context, slugs: Iterable[str]) -> list[str]:
+    titles: Mapping[str, str] = context["theme_titles_map"]
+    return [titles.get(slug, slug) for slug in slugs]
+
+
+def theme_titles(settings: Settings, slugs: Iterable[str]) -> list[str]:
+    """The titles of these theme slugs, as the reader sees them."""
+    return [settings.themes[s].title if s in settings.themes else s for s in slugs]
+
+
+# The few words the templates write themselves; English is the key (as with gettext).
+CATALOGUE: dict[str, dict[str, str]] = {
+    "fr": {
+        "View in browser": "Voir dans le navigateur",
+        "Unsubscribe": "Se désabonner",
+        "Preferences": "Préférences",
+        "Archive": "Archives",
+        "Download the PDF": "Télécharger le PDF",
+        "{n} more in the web version": "{n} de plus dans la version web",
+        "Links": "Liens",
+        "Page {page} of {pages}": "Page {page} sur {pages}",
+        "Upcoming meetings and activities": "Prochaines réunions et activités",
+    },
+    "de": {
+        "View in browser": "Im Browser ansehen",
+        "Unsubscribe": "Abmelden",
+        "Preferences": "Einstellungen",
+        "Archive": "Archiv",
+        "Download the PDF": "PDF herunterladen",
+        "{n} more in the web version": "{n} weitere in der Webversion",
+        "Links": "Links",
+        "Page {page} of {pages}": "Seite {page} von {pages}",
+        "Upcoming meetings and activities": "Nächste Treffen und Aktivitäten",
+    },
+}
+
+
+@jinja2.pass_context
+def _translate(context: jinja2.runtime.Context, message: str, **values: object) -> str:
+    language = str(context["language"]).replace("-", "_").split("_")[0].lower()
+    text = CATALOGUE.get(language, {}).get(message, message)
+    return text.format(**values) if values else text
+
+
+def translator(language: str) -> Callable[[str], str]:
+    """The catalogue lookup for Python code (the text renderer)."""
+    table = CATALOGUE.get(language.replace("-", "_").split("_")[0].lower(), {})
+    return lambda message: table.get(message, message)

@@ -1,0 +1,225 @@
+"""What the templates are given: the edition or bulletin plus the values every form shares.
+
+The email, text, web and PDF renderers all build their context here, so a digest reads the
+same in every form: the same subject, the same sections in the same order, the same dates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from digest.config import Settings
+from digest.models import (
+    SECTION_TITLES,
+    Bulletin,
+    BulletinSection,
+    Edition,
+    EditionLinks,
+    Item,
+    Section,
+)
+from digest.render.templating import (
+    base_context,
+    format_date_range,
+    format_event_dates,
+    format_long_date,
+    translator,
+)
+
+_UPCOMING = re.compile(r"^\s*(upcoming|coming up|agenda|next meetings)", re.IGNORECASE)
+_SAFE_SCHEMES = ("http://", "https://", "mailto:")
+PREHEADER_LENGTH = 140
+
+
+def safe_url(url: str | None) -> str:
+    """A link fit for an ``href``: http(s) or mailto, else empty (shown without a link)."""
+    if not url:
+        return ""
+    url = url.strip()
+    return url if url.lower().startswith(_SAFE_SCHEMES) else ""
+
+
+def edition_date(edition: Edition, settings: Settings, language: str) -> str:
+    """The date an edition is known by: its slot, in the site's time zone."""
+    return format_long_date(edition.slot, language, settings.site.zone)
+
+
+def edition_subject(edition: Edition, settings: Settings, language: str) -> str:
+    return f"{edition.title} #{edition.number} – {edition_date(edition, settings, language)}"
+
+
+def _shorten(parts: Iterable[str], limit: int = PREHEADER_LENGTH) -> str:
+    text = ""
+    for part in parts:
+        candidate = f"{text} · {part}" if text else part
+        if len(candidate) > limit:
+            if not text:
+                text = part[: limit - 1].rstrip() + "…"
+            break
+        text = candidate
+    return " ".join(text.split())
+
+
+def edition_preheader(edition: Edition) -> str:
+    """The preview line mail clients show after the subject: the first items' titles."""
+    return _shorten(item.title for item in edition.items)
+
+
+def bulletin_dates(bulletin: Bulletin, language: str) -> str:
+    return format_date_range(bulletin.start_date, bulletin.end_date, language)
+
+
+def bulletin_dateline(bulletin: Bulletin) -> str:
+    """"25–27 March 2019, Glasgow": when and where the bulletin was written for."""
+    dates = bulletin_dates(bulletin, bulletin.language)
+    return f"{dates}, {bulletin.place}" if bulletin.place else dates
+
+
+def bulletin_subject(bulletin: Bulletin) -> str:
+    return f"{bulletin.title} – {bulletin_dates(bulletin, bulletin.language)}"
+
+
+def bulletin_preheader(bulletin: Bulletin) -> str:
+    return _shorten(section.title for section in bulletin.sections)
+
+
+def event_line(item: Item, settings: Settings, language: str) -> str:
+    """"25–27 March 2019, Glasgow" for an event item, else its publication date."""
+    if item.event is None:
+        return format_long_date(item.published, language, settings.site.zone)
+    when = format_event_dates(item.event, language, settings.site.zone)
+    return f"{when}, {item.event.location}" if item.event.location else when
+
+
+def _upcoming_entries(events: Sequence[Item], body_text: str, settings: Settings,
+                      language: str) -> str:
+    entries: list[str] = []
+    for event in events:
+        if event.title.casefold() in body_text:
+            continue  # already written by the coordinator
+        link = safe_url(event.link)
+        title = (Markup('<a href="{}">{}</a>').format(link, event.title) if link
+                 else escape(event.title))
+        when = escape(event_line(event, settings, language))
+        entries.append(str(Markup("<li><p><strong>{}</strong><br>{}</p></li>").format(title,
+                                                                                       when)))
+    return "\n".join(entries)
+
+
+def bulletin_sections(bulletin: Bulletin, settings: Settings) -> tuple[BulletinSection, ...]:
+    """The bulletin's sections, with its ``upcoming`` events added to the list of its
+    "Upcoming meetings and activities" section (made when the bulletin has none)."""
+    sections = list(bulletin.sections)
+    if not bulletin.upcoming:
+        return tuple(sections)
+    index = next((i for i, s in enumerate(sections) if _UPCOMING.match(s.title)), None)
+    if index is None:
+        title = translator(bulletin.language)("Upcoming meetings and activities")
+        sections.append(BulletinSection(title=title, body_html=""))
+        index = len(sections) - 1
+    section = sections[index]
+    body_text = re.sub(r"<[^>]+>", " ", section.body_html).casefold()
+    entries = _upcoming_entries(bulletin.upcoming, body_text, settings, bulletin.language)
+    if not entries:
+        return tuple(sections)
+    body = section.body_html.rstrip()
+    if body.endswith("</ul>"):
+        body = body[: -len("</ul>")].rstrip() + "\n" + entries + "\n</ul>"
+    else:
+        body = f"{body}\n<ul>\n{entries}\n</ul>" if body else f"<ul>\n{entries}\n</ul>"
+    sections[index] = replace(section, body_html=body)
+    return tuple(sections)
+
+
+def merge_sections(edition: Edition, extra_items: Sequence[Item]) -> tuple[Section, ...]:
+    """The edition's sections with ``extra_items`` (those cut by ``max_items``) added to the
+    section of their kind, for the web version and PDF that list everything."""
+    if not extra_items:
+        return edition.sections
+    known = {item.key for item in edition.items}
+    sections = list(edition.sections)
+    for item in extra_items:
+        if item.key in known:
+            continue
+        known.add(item.key)
+        index = next((i for i, s in enumerate(sections) if s.kind == item.kind), None)
+        if index is None:
+            sections.append(Section(kind=item.kind, title=SECTION_TITLES[item.kind],
+                                    items=(item,)))
+        else:
+            sections[index] = replace(sections[index], items=(*sections[index].items, item))
+    return tuple(sections)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """One item as every form shows it."""
+
+    item: Item
+    title: str
+    link: str
+    when: str
+    themes: tuple[str, ...]
+    summary_html: Markup
+
+
+def item_view(item: Item, settings: Settings, language: str) -> ItemView:
+    titles = tuple(settings.themes[s].title if s in settings.themes else s for s in item.themes)
+    return ItemView(item=item, title=item.title, link=safe_url(item.link),
+                    when=event_line(item, settings, language), themes=titles,
+                    summary_html=Markup(item.summary_html))
+
+
+def section_views(sections: Sequence[Section], settings: Settings,
+                  language: str) -> list[dict[str, Any]]:
+    return [
+        {"kind": str(s.kind), "title": s.title,
+         "items": [item_view(i, settings, language) for i in s.items]}
+        for s in sections if s.items
+    ]
+
+
+def edition_context(edition: Edition, settings: Settings, links: EditionLinks,
+                    language: str | None = None,
+                    sections: Sequence[Section] | None = None) -> dict[str, Any]:
+    """Everything an edition template needs."""
+    context = base_context(settings, language)
+    lang = context["language"]
+    shown = edition.sections if sections is None else sections
+    context.update(
+        edition=edition,
+        links=links,
+        subject=edition_subject(edition, settings, lang),
+        preheader=edition_preheader(edition),
+        edition_date=edition_date(edition, settings, lang),
+        sections=section_views(shown, settings, lang),
+        omitted=edition.omitted if sections is None else 0,
+    )
+    return context
+
+
+def bulletin_context(bulletin: Bulletin, settings: Settings,
+                     links: EditionLinks) -> dict[str, Any]:
+    """Everything a bulletin template needs."""
+    context = base_context(settings, bulletin.language)
+    context.update(
+        bulletin=bulletin,
+        links=links,
+        subject=bulletin_subject(bulletin),
+        preheader=bulletin_preheader(bulletin),
+        dateline=bulletin_dateline(bulletin),
+        dates=bulletin_dates(bulletin, bulletin.language),
+        sections=[
+            {"number": s.number, "title": s.title, "body_html": Markup(s.body_html)}
+            for s in bulletin_sections(bulletin, settings)
+        ],
+        intro_html=Markup(bulletin.intro_html),
+        footer_html=Markup(bulletin.footer_html),
+        theme_labels=[settings.themes[s].title for s in bulletin.themes if s in settings.themes],
+    )
+    return context
