@@ -34,7 +34,8 @@ def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Pro
             raise InputError(f"{target}: no such bulletin file")
         bulletin = pipeline.with_upcoming(ctx, load_bulletin(path, ctx.settings))
         forms = pipeline.render_bulletin(ctx, bulletin)
-        problems = lint_bulletin(bulletin) + lint_email(forms.email, str(path))
+        problems = lint_bulletin(bulletin) + lint_email(
+            forms.email, f"{bulletin.slug} email.html", check_links=False)
         return forms, problems, bulletin.slug
     digest = ctx.settings.digest(target)
     if digest is None:
@@ -44,7 +45,7 @@ def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Pro
     slot = pipeline.current_slot(ctx, digest) or ctx.clock.now()
     edition = pipeline.next_edition(ctx, digest, slot)
     forms = pipeline.render_edition(ctx, edition, [()]).forms
-    problems = lint_email(forms.email, f"{digest.id} #{edition.number}")
+    problems = lint_email(forms.email, f"{digest.id} #{edition.number} email.html")
     if edition.is_empty:
         problems.insert(0, Problem("warning", digest.id,
                                    "the next edition is empty and would not be sent "
