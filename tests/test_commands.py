@@ -165,8 +165,8 @@ def test_templates_are_packaged_into_the_wheel(tmp_path: Path) -> None:
     shutil.copytree(root, source, ignore=shutil.ignore_patterns(
         ".venv", "var", "out", ".git", "*.pyc", "__pycache__", ".mypy_cache", "feeds"))
     (source / "feeds").mkdir()
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                             "-w", str(tmp_path / "dist"), str(source)],
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                             "--no-build-isolation", "-w", str(tmp_path / "dist"), str(source)],
                             capture_output=True, text=True, check=False)
     if result.returncode != 0 and "hatchling" in result.stderr:
         result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w",
