@@ -336,25 +336,35 @@ def load_bulletin(path: Path, settings: Settings) -> Bulletin:
     )
 
 
-def load_bulletins(folder: Path, settings: Settings) -> list[Bulletin]:
-    """Every ``*.md`` bulletin of a folder, sorted by file name; all problems raised at once."""
+@dataclass(frozen=True)
+class LoadedBulletins:
+    """The bulletins of a folder that loaded, and one message per file that did not."""
+
+    bulletins: tuple[Bulletin, ...]
+    problems: tuple[str, ...]
+
+
+def load_bulletins(folder: Path, settings: Settings) -> LoadedBulletins:
+    """Every ``*.md`` bulletin of a folder, sorted by file name.
+
+    A broken file is reported and skipped, so one coordinator's typo does not hold back
+    another group's bulletin; a file whose slug is already taken is skipped too.
+    """
     if not folder.is_dir():
         raise InputError(f"{folder}: no such bulletin folder")
     bulletins: list[Bulletin] = []
-    errors: list[str] = []
+    problems: list[str] = []
+    slugs: dict[str, str] = {}
     for path in sorted(folder.glob("*.md"), key=lambda p: p.name):
         try:
-            bulletins.append(load_bulletin(path, settings))
+            bulletin = load_bulletin(path, settings)
         except InputError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise InputError("\n".join(errors))
-    slugs: dict[str, str] = {}
-    for bulletin in bulletins:
+            problems.append(str(exc))
+            continue
         if bulletin.slug in slugs:
-            errors.append(f"{bulletin.source_path}: slug: {bulletin.slug!r} is already used by "
-                          f"{slugs[bulletin.slug]}")
+            problems.append(f"{bulletin.source_path}: slug: {bulletin.slug!r} is already used "
+                            f"by {slugs[bulletin.slug]}")
+            continue
         slugs[bulletin.slug] = bulletin.source_path
-    if errors:
-        raise InputError("\n".join(errors))
-    return bulletins
+        bulletins.append(bulletin)
+    return LoadedBulletins(tuple(bulletins), tuple(problems))

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from digest import __version__
 from digest.clock import Clock, SystemClock, parse_now
-from digest.config import Environment, config_path_from, load_settings
+from digest.config import Environment, check_environment, config_path_from, load_settings
 from digest.context import Context
 from digest.errors import ConfigError, DigestError, InputError
 from digest.models import RunReport
@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     send = commands.add_parser("send", help="deliver an edition, or one test copy")
     send.add_argument("edition", help="edition label such as weekly/3")
     send.add_argument("--test", metavar="ADDRESS", help="send one [TEST] copy to ADDRESS only")
+    approve = commands.add_parser("approve", help="approve a draft edition for sending")
+    approve.add_argument("edition", help="edition label such as weekly/3")
     members = commands.add_parser("subscribers", help="manage subscribers")
     member_commands = members.add_subparsers(dest="action", required=True, metavar="ACTION")
     imported = member_commands.add_parser("import", help="import members from CSV")
@@ -88,7 +90,9 @@ def print_report(report: RunReport, out: TextIO) -> None:
 def _context(args: argparse.Namespace) -> Context:
     clock: Clock = parse_now(args.now) if args.now else SystemClock()
     settings = load_settings(config_path_from(args.config))
-    return Context(settings=settings, env=Environment.read(), clock=clock)
+    env = Environment.read()
+    check_environment(settings, env)
+    return Context(settings=settings, env=env, clock=clock)
 
 
 def dispatch(args: argparse.Namespace, out: TextIO) -> int:
@@ -113,6 +117,8 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
             return commands.preview(ctx, args.target, args.format, args.out, args.strict, out)
         elif args.command == "send":
             return commands.send(ctx, args.edition, args.test, out)
+        elif args.command == "approve":
+            return commands.approve(ctx, args.edition, out)
         elif args.command == "subscribers":
             return commands.subscribers_command(ctx, args, out)
         elif args.command == "status":
@@ -143,6 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"digest: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a folder that cannot be written, a disk that is full...
+        if args.debug:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"digest: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("digest: interrupted", file=sys.stderr)
         return 130

@@ -17,13 +17,15 @@ from digest.context import Context
 from digest.cron import make_trigger, next_slot
 from digest.errors import InputError
 from digest.files import write_atomic
-from digest.mail.message import MessageFactory, Recipient
 from digest.mail.transports import make_transport
-from digest.models import RunReport, Subscriber, SubscriberStatus
+from digest.models import RenderedEmail, RunReport, Subscriber, SubscriberStatus
 from digest.outputs import RenderedForms, fill_placeholders, preview_values
 from digest.render.lint import Problem, lint_bulletin, lint_email
 from digest.sending import send_pending, send_test
 from digest.store import deliveries, editions, items, sources, subscribers
+
+FORM_BY_SUFFIX = {".html": "html", ".htm": "html", ".txt": "text", ".pdf": "pdf",
+                  ".mjml": "mjml", ".eml": "eml"}
 
 
 def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Problem], str]:
@@ -44,7 +46,7 @@ def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Pro
                          f"(digests: {known})")
     slot = pipeline.current_slot(ctx, digest) or ctx.clock.now()
     edition = pipeline.next_edition(ctx, digest, slot)
-    forms = pipeline.render_edition(ctx, edition, [()]).forms
+    forms = pipeline.render_edition(ctx, edition, []).forms
     problems = lint_email(forms.email, f"{digest.id} #{edition.number} email.html")
     if edition.is_empty:
         problems.insert(0, Problem("warning", digest.id,
@@ -63,16 +65,17 @@ def _form_bytes(ctx: Context, forms: RenderedForms, form: str, name: str) -> byt
         return forms.email.mjml.encode()
     if form == "pdf":
         return forms.pdf
-    factory = MessageFactory(forms.email, ctx.settings, name, ctx.clock.now())
-    recipient = Recipient(email=values["email"], name=values["name"],
-                          unsubscribe_url=values["unsubscribe_url"],
-                          preferences_url=values["preferences_url"])
-    return factory.build(recipient, f"<preview.{name}@digest>").data
+    return pipeline.sample_message(ctx, forms.email, name, ctx.clock.now())
 
 
 def preview(ctx: Context, target: str, form: str | None, out_file: str | None, strict: bool,
             out: TextIO) -> int:
     """Render one target, write the requested form, print its problem list."""
+    if out_file and not form:
+        form = FORM_BY_SUFFIX.get(Path(out_file).suffix.lower())
+        if form is None:
+            raise InputError(f"--out {out_file}: say which form with --format "
+                             f"({', '.join(sorted(set(FORM_BY_SUFFIX.values())))})")
     forms, problems, name = _rendered_target(ctx, target)
     if form:
         data = _form_bytes(ctx, forms, form, name)
@@ -95,41 +98,69 @@ def preview(ctx: Context, target: str, form: str | None, out_file: str | None, s
     return 1 if errors or (strict and warnings) else 0
 
 
-def send(ctx: Context, label: str, test_address: str | None, out: TextIO) -> int:
-    """Deliver an edition's pending rows, or one [TEST] copy of it."""
+def _edition(ctx: Context, label: str) -> editions.EditionRow:
     with ctx.db.transaction() as connection:
         row = editions.by_label(connection, label)
     if row is None:
         raise InputError(f"no edition {label!r} (see `digest status`)")
+    return row
+
+
+def _rendered_email(ctx: Context, row: editions.EditionRow, variants: bool,
+                    ) -> dict[str, RenderedEmail]:
+    """The edition's emails: the full one under ``all``, plus its pending variants."""
     if row.digest_id.startswith(pipeline.BULLETIN_PREFIX):
         slug = row.digest_id.removeprefix(pipeline.BULLETIN_PREFIX)
         found = [b for b in pipeline.bulletins(ctx, RunReport()) if b.slug == slug]
         if not found:
             raise InputError(f"bulletin {slug!r} is no longer in the bulletins folder")
-        rendered = {"all": pipeline.render_bulletin(ctx, found[0]).email}
-    else:
-        digest = ctx.settings.digest(row.digest_id)
-        if digest is None:
-            raise InputError(f"digest {row.digest_id!r} is no longer in the config")
-        edition = pipeline.stored_edition(ctx, digest, row)
+        return {"all": pipeline.render_bulletin(ctx, found[0]).email}
+    digest = ctx.settings.digest(row.digest_id)
+    if digest is None:
+        raise InputError(f"digest {row.digest_id!r} is no longer in the config")
+    edition = pipeline.stored_edition(ctx, digest, row)
+    keys: list[str] = []
+    if variants:
         with ctx.db.transaction() as connection:
-            members = subscribers.active_for(connection, digest.id)
-        rendered = pipeline.render_edition(ctx, edition, [m.themes for m in members]).variants
+            keys = deliveries.pending_variant_keys(connection, row.id)
+    prepared = pipeline.render_edition(ctx, edition, keys)
+    return {**prepared.variants, "all": prepared.forms.email}
+
+
+def send(ctx: Context, label: str, test_address: str | None, out: TextIO) -> int:
+    """Deliver an approved or half-sent edition's pending rows, or one [TEST] copy of it."""
+    row = _edition(ctx, label)
+    if not test_address and row.status not in (editions.APPROVED, editions.SENDING):
+        reason = {editions.DRAFT: f"is a draft: approve it first (`digest approve {label}`)",
+                  editions.SENT: "was sent already"}.get(row.status, f"is {row.status}")
+        raise InputError(f"{row.label} {reason}")
+    rendered = _rendered_email(ctx, row, variants=not test_address)
     transport = make_transport(ctx.settings, ctx.env)
     try:
         if test_address:
-            answer = send_test(ctx, row, rendered.get("all") or next(iter(rendered.values())),
-                               test_address, transport)
+            answer = send_test(ctx, row, rendered["all"], test_address, transport)
             print(f"test copy of {row.label} sent to {test_address}: {answer}", file=out)
             return 0
-        if row.status == editions.DRAFT:
-            raise InputError(f"{row.label} is a draft waiting for approval")
+        if row.status == editions.APPROVED:
+            with ctx.db.transaction() as connection:
+                editions.set_status(connection, row.id, editions.SENDING)
         outcome = send_pending(ctx, row, rendered, transport)
     finally:
         transport.close()
     print(f"{row.label}: {outcome.sent} sent, {outcome.failed} refused, "
           f"{outcome.deferred} deferred", file=out)
     return 1 if outcome.failed or outcome.deferred else 0
+
+
+def approve(ctx: Context, label: str, out: TextIO) -> int:
+    """Let a draft edition go out: the next `digest run --once` (or `digest send`) sends it."""
+    row = _edition(ctx, label)
+    if row.status != editions.DRAFT:
+        raise InputError(f"{row.label} is {row.status}, not a draft")
+    with ctx.db.transaction() as connection:
+        editions.set_status(connection, row.id, editions.APPROVED)
+    print(f"{row.label}: approved; `digest send {row.label}` or the next run sends it", file=out)
+    return 0
 
 
 def subscribers_command(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:

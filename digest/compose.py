@@ -111,6 +111,11 @@ def variant_key(themes: Iterable[str]) -> str:
     return "+".join(slugs) if slugs else ALL_THEMES
 
 
+def themes_of_key(key: str) -> frozenset[str] | None:
+    """The theme subset a variant key names (None for ``all``)."""
+    return None if key == ALL_THEMES else frozenset(key.split("+"))
+
+
 def variant_of(edition: Edition, themes: frozenset[str] | None) -> Variant:
     """The edition as seen by members who narrowed to ``themes`` (None: everything)."""
     if not themes:
@@ -135,10 +140,3 @@ def variants_for(edition: Edition, members: Iterable[Subscriber]) -> dict[str, V
         if key not in variants:
             variants[key] = variant_of(edition, frozenset(member.themes) or None)
     return variants
-
-
-def first_period_start(now: datetime, digest: DigestSettings) -> datetime:
-    """Where the first edition's period is said to start (its items are bounded by age)."""
-    return now - digest.max_age
-
-

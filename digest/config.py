@@ -36,6 +36,7 @@ DEFAULT_CONFIG = "schedules.yaml"
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+RESERVED_THEME_SLUGS = frozenset({"all", "bulletins", "index"})
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*$")
 
 
@@ -319,6 +320,11 @@ def _semantic_problems(settings: Settings) -> Iterator[tuple[Path_, str]]:
     for slug in settings.themes:
         if not _SLUG.match(slug):
             yield ("themes", slug), "theme slugs are lower case letters, digits and hyphens"
+        elif slug in RESERVED_THEME_SLUGS:
+            yield ("themes", slug), (f"{slug!r} is reserved for the feed of the same name "
+                                     f"(reserved: {', '.join(sorted(RESERVED_THEME_SLUGS))})")
+    if not settings.site.database.startswith(("sqlite:///", "postgresql://")):
+        yield ("site", "database"), "expected sqlite:///PATH or postgresql://..."
     seen_sources: set[str] = set()
     for index, source in enumerate(settings.sources):
         where: Path_ = ("sources", index)
@@ -412,6 +418,21 @@ def load_settings(path: str | Path) -> Settings:
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def check_environment(settings: Settings, env: Environment) -> None:
+    """Refuse, before anything runs, a config that needs a secret the environment lacks."""
+    problems = []
+    if settings.delivery.transport == "smtp" and not env.smtp_url:
+        problems.append(ConfigProblem(str(settings.config_path), None, "delivery.transport",
+                                      "smtp needs DIGEST_SMTP_URL in the environment "
+                                      "(e.g. smtp://user@host:587?starttls=1)"))
+    url = env.database_url
+    if url and not url.startswith(("sqlite:///", "postgresql://")):
+        problems.append(ConfigProblem("DIGEST_DATABASE_URL", None, "DIGEST_DATABASE_URL",
+                                      "expected sqlite:///PATH or postgresql://..."))
+    if problems:
+        raise ConfigError(problems)
 
 
 def config_path_from(option: str | None, environ: dict[str, str] | None = None) -> Path:

@@ -177,7 +177,8 @@ class Subscriber:
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"  # refused permanently by the server
+    CANCELLED = "cancelled"  # the member left before their message went out
 
 
 @dataclass(frozen=True)

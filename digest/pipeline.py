@@ -8,9 +8,10 @@ refused message marks its own row and the rest are sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, time
+from functools import partial
 from pathlib import Path
 
 from digest import compose
@@ -21,7 +22,7 @@ from digest.cron import last_slot, make_trigger
 from digest.errors import DigestError, InputError
 from digest.files import write_atomic
 from digest.links import bulletin_links, edition_links
-from digest.mail.message import MessageFactory, Recipient
+from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
 from digest.mail.transports import Transport, make_transport
 from digest.models import (
     Bulletin,
@@ -95,17 +96,16 @@ class Prepared:
     variants: dict[str, RenderedEmail]
 
 
-def render_edition(ctx: Context, edition: Edition, member_themes: Iterable[tuple[str, ...]],
-                   ) -> Prepared:
-    """Render the full edition's forms, then each non-empty variant's email once."""
+def render_edition(ctx: Context, edition: Edition, variant_keys: Iterable[str]) -> Prepared:
+    """Render the full edition's forms, then each named non-empty variant's email once."""
     links = edition_links(ctx.settings, edition.digest_id, edition.number)
     email = render_edition_email(edition, ctx.settings, links)
     forms = RenderedForms(email=email,
                           web_html=render_edition_web(edition, ctx.settings, links),
                           pdf=render_edition_pdf(edition, ctx.settings, links))
     variants: dict[str, RenderedEmail] = {}
-    for themes in member_themes:
-        variant = compose.variant_of(edition, frozenset(themes) or None)
+    for key in variant_keys:
+        variant = compose.variant_of(edition, compose.themes_of_key(key))
         if variant.key in variants or variant.edition.is_empty:
             continue
         variants[variant.key] = (email if variant.themes is None else
@@ -153,23 +153,36 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
     with ctx.db.transaction() as connection:
         row = editions.find(connection, digest.id, slot)
         members = subscribers.active_for(connection, digest.id)
+    if row is not None:
+        return  # made by an earlier run: resumed by resume_unfinished when still sending
+    edition = next_edition(ctx, digest, slot)
+    row = _store_edition(ctx, digest, edition, members)
     if row is None:
-        edition = next_edition(ctx, digest, slot)
-        row = _store_edition(ctx, digest, edition, members)
-        if row is None or row.status == editions.SKIPPED:
-            return
-    elif row.status not in (editions.SENDING, editions.APPROVED):
-        return  # already sent, skipped, or waiting for approval
-    else:
-        edition = stored_edition(ctx, digest, row)
-    prepared = render_edition(ctx, edition, [m.themes for m in members])
+        return  # another process made this slot's edition in the meantime
+    if row.status == editions.SKIPPED:
+        report.editions.append(f"{digest.id}: nothing new for {slot.isoformat()}, skipped")
+        return
+    if row.status == editions.DRAFT:
+        report.editions.append(f"{row.label}: draft of {len(edition.items)} items, waiting for "
+                               f"`digest approve {row.label}`")
+    deliver_edition(ctx, digest, row, report, transport, edition)
+
+
+def deliver_edition(ctx: Context, digest: DigestSettings, row: EditionRow, report: RunReport,
+                    transport: Transport, edition: Edition | None = None) -> None:
+    """Write a stored edition's forms and send its pending rows (a new one or a resumed one)."""
+    edition = edition or stored_edition(ctx, digest, row)
+    with ctx.db.transaction() as connection:
+        keys = deliveries.pending_variant_keys(connection, row.id)
+    prepared = render_edition(ctx, edition, keys)
     folder = ctx.settings.out_dir / "editions" / digest.id / str(edition.number)
     for path in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
                             ctx.settings):
         report.output(f"edition {row.label}", str(path))
-    report.editions.append(f"{row.label}: {len(edition.items)} items, "
-                           f"{len(prepared.variants)} variants")
-    _deliver(ctx, row, prepared.variants, transport, report)
+    if row.status in (editions.SENDING, editions.APPROVED):
+        report.editions.append(f"{row.label}: {len(edition.items)} items, "
+                               f"{len(prepared.variants)} variants")
+        _deliver(ctx, row, prepared.variants, transport, report)
 
 
 def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
@@ -250,7 +263,9 @@ def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report:
     digest_id = BULLETIN_PREFIX + bulletin.slug
     slot = bulletin_slot(ctx, bulletin)
     with ctx.db.transaction() as connection:
-        row = editions.find(connection, digest_id, slot)
+        # One edition per bulletin, whatever its dates say: fixing a date after sending
+        # must not send it again.
+        row = editions.latest(connection, digest_id)
         if row is None:
             row = editions.create(
                 connection, digest_id=digest_id, slot=slot, number=1, status=editions.SENDING,
@@ -261,7 +276,7 @@ def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report:
             members = subscribers.active_for(connection, audience)
             deliveries.plan(connection, row.id,
                             [(m.id, "all") for m in members if m.id is not None], now)
-    if row.status == editions.SENDING:
+    if row.status in (editions.SENDING, editions.APPROVED):
         report.editions.append(f"{row.label}: bulletin {bulletin.title!r}")
         _deliver(ctx, row, {"all": forms.email}, transport, report)
 
@@ -282,7 +297,8 @@ def bulletins(ctx: Context, report: RunReport) -> list[Bulletin]:
     except InputError as exc:
         report.failures.append(str(exc))
         return []
-    return [with_upcoming(ctx, b) for b in loaded]
+    report.failures.extend(loaded.problems)
+    return [with_upcoming(ctx, b) for b in loaded.bulletins]
 
 
 def write_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, out_dir: Path,
@@ -307,6 +323,38 @@ def publish(ctx: Context, report: RunReport, entries: list[BulletinEntry]) -> No
 # ------------------------------------------------------------------------ jobs
 
 
+def _isolated(report: RunReport, what: str, step: Callable[[], None]) -> None:
+    """Run one step; its failure is reported and the next steps still run."""
+    try:
+        step()
+    except DigestError as exc:
+        report.failures.append(f"{what}: {exc}")
+
+
+def resume_unfinished(ctx: Context, report: RunReport, transport: Transport,
+                      rendered: dict[str, tuple[Bulletin, RenderedForms]]) -> None:
+    """Send what earlier runs left pending (a stop half-way, an approval since)."""
+    with ctx.db.transaction() as connection:
+        unfinished = editions.unfinished(connection)
+    for row in unfinished:
+        if row.digest_id.startswith(BULLETIN_PREFIX):
+            found = rendered.get(row.digest_id.removeprefix(BULLETIN_PREFIX))
+            if found is None:
+                report.failures.append(f"{row.label}: its bulletin file is gone; "
+                                       "pending messages kept")
+                continue
+            _isolated(report, row.label, partial(_deliver, ctx, row, {"all": found[1].email},
+                                                 transport, report))
+            continue
+        digest = ctx.settings.digest(row.digest_id)
+        if digest is None:
+            report.failures.append(f"{row.label}: digest no longer in the config; "
+                                   "pending messages kept")
+            continue
+        _isolated(report, row.label, partial(deliver_edition, ctx, digest, row, report,
+                                             transport))
+
+
 def run_once(ctx: Context) -> RunReport:
     """The main job: collect, publish, then make and deliver every due edition and bulletin."""
     report = RunReport()
@@ -314,20 +362,34 @@ def run_once(ctx: Context) -> RunReport:
     collect(ctx, report)
     transport = make_transport(ctx.settings, ctx.env)
     try:
-        entries = []
-        for bulletin in bulletins(ctx, report):
-            forms = render_bulletin(ctx, bulletin)
-            write_bulletin(ctx, bulletin, forms, ctx.settings.out_dir, report)
-            entries.append(bulletin_entry(ctx, bulletin, forms))
-            run_bulletin(ctx, bulletin, forms, report, transport)
-        publish(ctx, report, entries)
+        rendered = _bulletin_forms(ctx, report, ctx.settings.out_dir)
+        resume_unfinished(ctx, report, transport, rendered)
+        for bulletin, forms in rendered.values():
+            _isolated(report, f"bulletin {bulletin.slug}",
+                      partial(run_bulletin, ctx, bulletin, forms, report, transport))
+        _isolated(report, "feeds", lambda: publish(ctx, report, [
+            bulletin_entry(ctx, b, f) for b, f in rendered.values()]))
         for digest in ctx.settings.digests:
-            run_digest(ctx, digest, report, transport)
+            _isolated(report, f"digest {digest.id}",
+                      partial(run_digest, ctx, digest, report, transport))
     finally:
         transport.close()
     if ctx.settings.delivery.transport == "file":
         report.output("outbox", str(ctx.settings.out_dir / "outbox"))
     return report
+def _bulletin_forms(ctx: Context, report: RunReport, out_dir: Path,
+                    ) -> dict[str, tuple[Bulletin, RenderedForms]]:
+    """Render and write every bulletin once per run; a broken one is reported and skipped."""
+    rendered: dict[str, tuple[Bulletin, RenderedForms]] = {}
+    for bulletin in bulletins(ctx, report):
+        try:
+            forms = render_bulletin(ctx, bulletin)
+            write_bulletin(ctx, bulletin, forms, out_dir, report)
+        except DigestError as exc:
+            report.failures.append(f"bulletin {bulletin.slug}: {exc}")
+            continue
+        rendered[bulletin.slug] = (bulletin, forms)
+    return rendered
 
 
 def build(ctx: Context, out_dir: Path) -> RunReport:
@@ -335,48 +397,53 @@ def build(ctx: Context, out_dir: Path) -> RunReport:
     every bulletin, plus a sample message of each; publish the feeds."""
     report = RunReport()
     ensure_subscribers(ctx, report)
-    values = preview_values(ctx.settings)
-    sample = Recipient(email=values["email"], name=values["name"],
-                       unsubscribe_url=values["unsubscribe_url"],
-                       preferences_url=values["preferences_url"])
     now = ctx.clock.now()
-    entries = []
-    for bulletin in bulletins(ctx, report):
-        forms = render_bulletin(ctx, bulletin)
-        write_bulletin(ctx, bulletin, forms, out_dir, report)
-        entries.append(bulletin_entry(ctx, bulletin, forms))
-        message = MessageFactory(forms.email, ctx.settings, f"bulletin.{bulletin.slug}", now)
-        path = out_dir / "bulletins" / bulletin.slug / "sample.eml"
-        _write_sample(path, message.build(sample, f"<sample.{bulletin.slug}@digest>").data)
-        report.output(f"bulletin {bulletin.slug}", str(path))
-    publish(ctx, report, entries)
+    rendered = _bulletin_forms(ctx, report, out_dir)
+    for slug, (_, forms) in rendered.items():
+        path = out_dir / "bulletins" / slug / "sample.eml"
+        write_atomic(path, sample_message(ctx, forms.email, BULLETIN_PREFIX + slug, now))
+        report.output(f"bulletin {slug}", str(path))
+    _isolated(report, "feeds", lambda: publish(ctx, report, [
+        bulletin_entry(ctx, b, f) for b, f in rendered.values()]))
     for digest in ctx.settings.digests:
-        slot = current_slot(ctx, digest) or now
-        edition = next_edition(ctx, digest, slot)
-        if edition.is_empty:
-            report.editions.append(f"{digest.id}: nothing new, no edition")
-            continue
-        prepared = render_edition(ctx, edition, [()])
-        folder = out_dir / "editions" / digest.id / str(edition.number)
-        for written in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
-                                   ctx.settings):
-            report.output(f"edition {digest.id}/{edition.number}", str(written))
-        message = MessageFactory(prepared.forms.email, ctx.settings, digest.id, now)
-        path = folder / "sample.eml"
-        _write_sample(path, message.build(sample, f"<sample.{digest.id}@digest>").data)
-        report.output(f"edition {digest.id}/{edition.number}", str(path))
-        report.editions.append(f"{digest.id}/{edition.number}: {len(edition.items)} items "
-                               "(preview, not stored)")
+        _isolated(report, f"digest {digest.id}",
+                  partial(_build_digest, ctx, digest, out_dir, report))
     return report
 
 
-def _write_sample(path: Path, data: bytes) -> None:
-    write_atomic(path, data)
+def _build_digest(ctx: Context, digest: DigestSettings, out_dir: Path,
+                  report: RunReport) -> None:
+    edition = next_edition(ctx, digest, current_slot(ctx, digest) or ctx.clock.now())
+    if edition.is_empty:
+        report.editions.append(f"{digest.id}: nothing new, no edition")
+        return
+    prepared = render_edition(ctx, edition, [])
+    label = f"{digest.id}/{edition.number}"
+    folder = out_dir / "editions" / digest.id / str(edition.number)
+    for written in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
+                               ctx.settings):
+        report.output(f"edition {label}", str(written))
+    path = write_atomic(folder / "sample.eml", sample_message(
+        ctx, prepared.forms.email, digest.id, ctx.clock.now()))
+    report.output(f"edition {label}", str(path))
+    report.editions.append(f"{label}: {len(edition.items)} items (preview, not stored)")
+
+
+def sample_message(ctx: Context, email: RenderedEmail, name: str, now: datetime) -> bytes:
+    """The message a member would receive, addressed to the preview recipient."""
+    factory = MessageFactory(email, ctx.settings, make_list_id(ctx.settings, name), now)
+    message_id = make_message_id(ctx.settings, f"sample/{name}", sample_recipient(ctx).email)
+    return factory.build(sample_recipient(ctx), message_id).data
+
+
+def sample_recipient(ctx: Context) -> Recipient:
+    values = preview_values(ctx.settings)
+    return Recipient(email=values["email"], name=values["name"],
+                     unsubscribe_url=values["unsubscribe_url"],
+                     preferences_url=values["preferences_url"])
 
 
 def collect_only(ctx: Context) -> RunReport:
     report = RunReport()
     collect(ctx, report)
     return report
-
-

@@ -30,7 +30,7 @@ from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from digest.config import Settings
+from digest.config import RESERVED_THEME_SLUGS, Settings
 from digest.errors import PublishError
 from digest.files import write_if_changed
 from digest.models import SECTION_TITLES, Bulletin, Item, Kind
@@ -47,7 +47,7 @@ KIND_SCHEME = "urn:digest:kind"
 """The Atom category scheme (RSS category domain) that marks an entry's kind."""
 
 GENERATOR = "forum-digest"
-RESERVED_NAMES = frozenset({"all", "bulletins", "index"})
+RESERVED_NAMES = RESERVED_THEME_SLUGS  # refused by the config already; kept as a guard
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 PDF_TYPE = "application/pdf"

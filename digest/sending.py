@@ -10,14 +10,16 @@ file transport overwrites the same file).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from digest.context import Context
+from digest.errors import DeliveryError
 from digest.links import preferences_url, unsubscribe_url
 from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
 from digest.mail.transports import PermanentFailure, TemporaryFailure, Transport
-from digest.models import DeliveryStatus, RenderedEmail, Subscriber
+from digest.models import DeliveryStatus, RenderedEmail, Subscriber, SubscriberStatus
 from digest.store import deliveries, editions
 from digest.store.editions import EditionRow
 from digest.tokens import make_token
@@ -56,9 +58,14 @@ def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, Rende
         rows = deliveries.pending(connection, edition.id)
     for row in rows:
         factory = factories.get(row.variant_key)
-        if factory is None:  # the variant disappeared (a member changed themes): skip it
-            continue
+        if factory is None:  # the caller renders every planned variant; this is a bug
+            raise DeliveryError(f"{edition.label}: variant {row.variant_key!r} not rendered")
         message_id = make_message_id(ctx.settings, edition.label, row.subscriber.email)
+        if row.subscriber.status is not SubscriberStatus.ACTIVE:
+            with ctx.db.transaction() as connection:
+                deliveries.mark(connection, row.id, DeliveryStatus.CANCELLED, ctx.clock.now(),
+                                None, f"member is {row.subscriber.status.value}")
+            continue
         error: str | None = None
         try:
             transport.send(factory.build(recipient_for(ctx, row.subscriber), message_id))
@@ -88,5 +95,7 @@ def send_test(ctx: Context, edition: EditionRow, rendered: RenderedEmail, addres
     recipient = Recipient(email=address, name="Test recipient",
                           unsubscribe_url=unsubscribe_url(ctx.settings, "test"),
                           preferences_url=preferences_url(ctx.settings, "test"))
-    message_id = make_message_id(ctx.settings, f"{edition.label}/test", address)
+    # Each test copy is its own message: a repeated test must not look like a duplicate.
+    stamp = ctx.clock.now().isoformat() + secrets.token_hex(4)
+    message_id = make_message_id(ctx.settings, f"{edition.label}/test/{stamp}", address)
     return transport.send(factory.build(recipient, message_id))

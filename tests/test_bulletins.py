@@ -165,21 +165,23 @@ def test_a_folder_loads_sorted_by_file_name(tmp_path: Path) -> None:
     write(tmp_path, FRONT.replace("Updates", "First"), "2019-03-a.md")
     write(tmp_path, "not a bulletin", "notes.txt")
     loaded = load_bulletins(tmp_path, make_settings())
-    assert [b.slug for b in loaded] == ["2019-03-a", "2019-04-b"]
-    assert loaded[0].title.startswith("First")
+    assert [b.slug for b in loaded.bulletins] == ["2019-03-a", "2019-04-b"]
+    assert loaded.bulletins[0].title.startswith("First")
+    assert loaded.problems == ()
 
 
-def test_a_folder_reports_every_broken_file_and_duplicate_slugs(tmp_path: Path) -> None:
+def test_a_folder_reports_each_broken_file_and_keeps_the_good_ones(tmp_path: Path) -> None:
     write(tmp_path, FRONT.replace("date: 2019-03-25", "date: soon"), "a.md")
     write(tmp_path, FRONT.replace("forum: EUROCITIES Social Affairs Forum\n", ""), "b.md")
-    with pytest.raises(InputError) as caught:
-        load_bulletins(tmp_path, make_settings())
-    message = str(caught.value)
-    assert "a.md:5: date:" in message and "b.md:1: forum:" in message
+    write(tmp_path, FRONT, "c.md")
+    loaded = load_bulletins(tmp_path, make_settings())
+    assert [b.slug for b in loaded.bulletins] == ["c"]
+    assert "a.md:5: date:" in loaded.problems[0] and "b.md:1: forum:" in loaded.problems[1]
 
     for path in tmp_path.iterdir():
         path.unlink()
     write(tmp_path, FRONT.replace("date:", "slug: same\ndate:"), "a.md")
     write(tmp_path, FRONT.replace("date:", "slug: same\ndate:"), "b.md")
-    with pytest.raises(InputError, match="'same' is already used by"):
-        load_bulletins(tmp_path, make_settings())
+    loaded = load_bulletins(tmp_path, make_settings())
+    assert [b.source_path.endswith("a.md") for b in loaded.bulletins] == [True]
+    assert "'same' is already used by" in loaded.problems[0]

@@ -42,6 +42,15 @@ def test_preview_writes_each_form(project: Path) -> None:
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+def test_preview_infers_the_form_from_the_out_file(project: Path) -> None:
+    target = project / "bulletin.pdf"
+    result = run_digest(project, "preview", BULLETIN, "--out", str(target))
+    assert result.returncode == 0, result.stderr
+    assert target.read_bytes().startswith(b"%PDF-")
+    unknown = run_digest(project, "preview", BULLETIN, "--out", str(project / "x.doc"))
+    assert unknown.returncode == 2 and "--format" in unknown.stderr
+
+
 def test_preview_of_an_unknown_target_is_a_clear_error(project: Path) -> None:
     result = run_digest(project, "preview", "monthly")
     assert result.returncode == 2
@@ -81,7 +90,7 @@ def test_send_test_copy_is_marked_and_not_recorded(project: Path) -> None:
     status = run_digest(project, "status")
     assert "weekly/1 [sent] Social Affairs weekly: 5 sent" in status.stdout
     again = run_digest(project, "send", "weekly/1")
-    assert "0 sent" in again.stdout
+    assert again.returncode == 2 and "weekly/1 was sent already" in again.stderr
     missing = run_digest(project, "send", "weekly/9")
     assert missing.returncode == 2 and "no edition 'weekly/9'" in missing.stderr
 

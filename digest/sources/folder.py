@@ -75,7 +75,11 @@ def _note(
     except SourceError as exc:
         raise SourceError(f"{path.name}: {exc}") from None
     try:
-        return _item(path.name, post.metadata, post.content, source, zone, mapper, markdown, now)
+        # A note without a date is dated by its file's modification time, stable from poll
+        # to poll so an unchanged note is not reported as updated; never later than now.
+        undated = min(datetime.fromtimestamp(path.stat().st_mtime, tz=UTC), now)
+        return _item(path.name, post.metadata, post.content, source, zone, mapper, markdown,
+                     undated)
     except ValueError as exc:
         raise SourceError(f"{path.name}: {exc}") from None
 
@@ -88,7 +92,7 @@ def _item(
     zone: tzinfo,
     mapper: ThemeMapper,
     markdown: MarkdownIt,
-    now: datetime,
+    undated: datetime,
 ) -> Item:
     title = plain_title(_text(meta, "title"))
     if not title:
@@ -117,7 +121,7 @@ def _item(
         title=title,
         link=link,
         summary_html=summary_html,
-        published=_instant(published, zone) if published is not None else now,
+        published=_instant(published, zone) if published is not None else undated,
         themes=mapper.themes_for(categories, source.themes),
         source_id=source.id,
         event=event,

@@ -32,13 +32,16 @@ class Database:
         self.url = url
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _enable_sqlite_foreign_keys)
             metadata.create_all(self.engine)
+        except OSError as exc:
+            raise StoreError(f"cannot create the database folder for {self.url}: "
+                             f"{exc.strerror}") from None
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {self.url}: {exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0]}") from None

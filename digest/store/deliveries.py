@@ -14,9 +14,8 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from digest.models import Delivery, DeliveryStatus
-from digest.store.schema import deliveries
-from digest.store.subscribers import by_id
+from digest.models import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
+from digest.store.schema import deliveries, subscribers
 
 
 def plan(connection: Connection, edition_id: int, recipients: Iterable[tuple[int, str]],
@@ -37,20 +36,22 @@ def plan(connection: Connection, edition_id: int, recipients: Iterable[tuple[int
 
 def pending(connection: Connection, edition_id: int) -> list[Delivery]:
     rows = connection.execute(
-        select(deliveries).where(deliveries.c.edition_id == edition_id,
-                                 deliveries.c.status == DeliveryStatus.PENDING.value)
+        select(deliveries, subscribers.c.email, subscribers.c.name, subscribers.c.language,
+               subscribers.c.digests, subscribers.c.themes,
+               subscribers.c.status.label("member_status"))
+        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+        .where(deliveries.c.edition_id == edition_id,
+               deliveries.c.status == DeliveryStatus.PENDING.value)
         .order_by(deliveries.c.id)).mappings()
-    result = []
-    for row in rows:
-        member = by_id(connection, row["subscriber_id"])
-        if member is None:
-            continue
-        result.append(Delivery(
-            id=row["id"], edition_id=row["edition_id"], subscriber=member,
-            variant_key=row["variant_key"], status=DeliveryStatus(row["status"]),
-            attempts=row["attempts"], last_error=row["last_error"],
-            message_id=row["message_id"]))
-    return result
+    return [Delivery(
+        id=row["id"], edition_id=row["edition_id"],
+        subscriber=Subscriber(id=row["subscriber_id"], email=row["email"], name=row["name"],
+                              language=row["language"], digests=tuple(row["digests"]),
+                              themes=tuple(row["themes"]),
+                              status=SubscriberStatus(row["member_status"])),
+        variant_key=row["variant_key"], status=DeliveryStatus(row["status"]),
+        attempts=row["attempts"], last_error=row["last_error"], message_id=row["message_id"])
+        for row in rows]
 
 
 def mark(connection: Connection, delivery_id: int, status: DeliveryStatus, now: datetime,
@@ -70,7 +71,10 @@ def counts(connection: Connection, edition_id: int) -> dict[str, int]:
     return {status: int(number) for status, number in rows}
 
 
-def total_sent(connection: Connection) -> int:
-    return int(connection.execute(
-        select(func.count()).select_from(deliveries)
-        .where(deliveries.c.status == DeliveryStatus.SENT.value)).scalar() or 0)
+def pending_variant_keys(connection: Connection, edition_id: int) -> list[str]:
+    """The variants still to be sent, as planned (not as the members' themes are now)."""
+    rows = connection.execute(
+        select(deliveries.c.variant_key).where(
+            deliveries.c.edition_id == edition_id,
+            deliveries.c.status == DeliveryStatus.PENDING.value).distinct())
+    return sorted(rows.scalars())

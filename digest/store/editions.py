@@ -64,7 +64,7 @@ def by_label(connection: Connection, label: str) -> EditionRow | None:
             return None
         query = select(editions).where(editions.c.digest_id == digest_id,
                                        editions.c.number == int(number))
-    row = connection.execute(query).mappings().first()
+    row = connection.execute(query.where(editions.c.status != SKIPPED)).mappings().first()
     return None if row is None else _row(row)
 
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -146,4 +146,4 @@ def sources_of(connection: Connection, key: str) -> list[str]:
 
 
 def count_items(connection: Connection) -> int:
-    return len(connection.execute(select(items.c.id)).all())
+    return int(connection.execute(select(func.count()).select_from(items)).scalar() or 0)
