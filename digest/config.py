@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -314,38 +314,91 @@ def _message(error: dict[str, Any]) -> str:
     return message
 
 
-def _semantic_problems(settings: Settings) -> Iterator[tuple[Path_, str]]:
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass
+class _Parts:
+    """The parts of a config the cross-checks need, from valid settings or, when some
+    sections have type errors, from whichever entries are valid, so that every problem is
+    reported in one pass instead of the type errors first and the rest on the next try."""
+
+    base: Path
+    zone: ZoneInfo
+    database: str | None
+    theme_slugs: list[str]
+    sources: list[tuple[int, SourceSettings]]
+    digests: list[tuple[int, DigestSettings]]
+    digest_ids: set[str]
+    bulletins: BulletinSettings | None
+    subscribers_import: str | None
+
+    def resolve(self, path: str) -> Path:
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else (self.base / candidate).resolve()
+
+    @classmethod
+    def of(cls, settings: Settings) -> _Parts:
+        return cls(base=settings.base_dir, zone=settings.site.zone,
+                   database=settings.site.database, theme_slugs=list(settings.themes),
+                   sources=list(enumerate(settings.sources)),
+                   digests=list(enumerate(settings.digests)),
+                   digest_ids={d.id for d in settings.digests}, bulletins=settings.bulletins,
+                   subscribers_import=settings.subscribers.import_)
+
+    @classmethod
+    def salvage(cls, data: dict[str, Any], base: Path) -> _Parts:
+        def valid(model: type[_M], value: Any) -> _M | None:
+            try:
+                return model.model_validate(value)
+            except ValidationError:
+                return None
+
+        def entries(model: type[_M], key: str) -> list[tuple[int, _M]]:
+            raw = data.get(key)
+            listed = raw if isinstance(raw, list) else []
+            return [(i, m) for i, v in enumerate(listed) if (m := valid(model, v)) is not None]
+
+        site = data.get("site") if isinstance(data.get("site"), dict) else {}
+        assert isinstance(site, dict)
+        try:
+            zone = ZoneInfo(str(site.get("timezone", "UTC")))
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        themes = data.get("themes")
+        digests = data.get("digests")
+        subscribers = data.get("subscribers")
+        imported = subscribers.get("import") if isinstance(subscribers, dict) else None
+        return cls(
+            base=base, zone=zone,
+            database=site.get("database") if isinstance(site.get("database"), str) else None,
+            theme_slugs=[str(k) for k in themes] if isinstance(themes, dict) else [],
+            sources=entries(SourceSettings, "sources"),
+            digests=entries(DigestSettings, "digests"),
+            digest_ids={str(d.get("id")) for d in digests if isinstance(d, dict)}
+            if isinstance(digests, list) else set(),
+            bulletins=valid(BulletinSettings, data.get("bulletins")),
+            subscribers_import=imported if isinstance(imported, str) else None)
+
+
+def _semantic_problems(parts: _Parts) -> Iterator[tuple[Path_, str]]:
     """What pydantic's types cannot see: references, schedules, files, unique ids."""
-    themes = set(settings.themes)
-    for slug in settings.themes:
+    themes = set(parts.theme_slugs)
+    for slug in parts.theme_slugs:
         if not _SLUG.match(slug):
             yield ("themes", slug), "theme slugs are lower case letters, digits and hyphens"
         elif slug in RESERVED_THEME_SLUGS:
             yield ("themes", slug), (f"{slug!r} is reserved for the feed of the same name "
                                      f"(reserved: {', '.join(sorted(RESERVED_THEME_SLUGS))})")
-    if not settings.site.database.startswith(("sqlite:///", "postgresql://")):
+    if parts.database is not None and not parts.database.startswith(("sqlite:///",
+                                                                     "postgresql://")):
         yield ("site", "database"), "expected sqlite:///PATH or postgresql://..."
     seen_sources: set[str] = set()
-    for index, source in enumerate(settings.sources):
-        where: Path_ = ("sources", index)
-        if source.id in seen_sources:
-            yield (*where, "id"), f"duplicate source id {source.id!r}"
-        seen_sources.add(source.id)
-        for position, slug in enumerate(source.themes):
-            if slug not in themes:
-                yield (*where, "themes", position), f"unknown theme {slug!r}"
-        if source.type == "folder":
-            if not source.path:
-                yield (*where, "path"), "a folder source needs path"
-            elif not settings.resolve(source.path).is_dir():
-                yield (*where, "path"), f"no such folder: {settings.resolve(source.path)}"
-        elif not source.url:
-            yield (*where, "url"), f"a {source.type} source needs url"
-        elif not re.match(r"^https?://", source.url) and not settings.resolve(source.url).is_file():
-            yield (*where, "url"), f"no such file: {settings.resolve(source.url)}"
+    for index, source in parts.sources:
+        yield from _source_problems(parts, ("sources", index), source, themes, seen_sources)
     seen_digests: set[str] = set()
-    for index, digest in enumerate(settings.digests):
-        where = ("digests", index)
+    for index, digest in parts.digests:
+        where: Path_ = ("digests", index)
         if digest.id in seen_digests:
             yield (*where, "id"), f"duplicate digest id {digest.id!r}"
         seen_digests.add(digest.id)
@@ -356,21 +409,40 @@ def _semantic_problems(settings: Settings) -> Iterator[tuple[Path_, str]]:
                 if slug not in themes:
                     yield (*where, "themes", position), f"unknown theme {slug!r}"
         try:
-            make_trigger(digest.cron, settings.site.zone)
+            make_trigger(digest.cron, parts.zone)
         except ValueError as exc:
             yield (*where, "cron"), f"invalid cron {digest.cron!r}: {exc}"
-    if settings.bulletins:
-        if not settings.resolve(settings.bulletins.path).is_dir():
-            folder = settings.resolve(settings.bulletins.path)
+    if parts.bulletins:
+        folder = parts.resolve(parts.bulletins.path)
+        if not folder.is_dir():
             yield ("bulletins", "path"), f"no such folder: {folder}"
-        if settings.bulletins.audience not in seen_digests:
+        if parts.bulletins.audience not in parts.digest_ids:
             yield ("bulletins", "audience"), (
-                f"unknown digest {settings.bulletins.audience!r} "
-                f"(expected one of: {', '.join(sorted(seen_digests)) or 'none defined'})"
+                f"unknown digest {parts.bulletins.audience!r} "
+                f"(expected one of: {', '.join(sorted(parts.digest_ids)) or 'none defined'})"
             )
-    imported = settings.subscribers.import_
-    if imported and not settings.resolve(imported).is_file():
-        yield ("subscribers", "import"), f"no such file: {settings.resolve(imported)}"
+    imported = parts.subscribers_import
+    if imported and not parts.resolve(imported).is_file():
+        yield ("subscribers", "import"), f"no such file: {parts.resolve(imported)}"
+
+
+def _source_problems(parts: _Parts, where: Path_, source: SourceSettings, themes: set[str],
+                     seen: set[str]) -> Iterator[tuple[Path_, str]]:
+    if source.id in seen:
+        yield (*where, "id"), f"duplicate source id {source.id!r}"
+    seen.add(source.id)
+    for position, slug in enumerate(source.themes):
+        if slug not in themes:
+            yield (*where, "themes", position), f"unknown theme {slug!r}"
+    if source.type == "folder":
+        if not source.path:
+            yield (*where, "path"), "a folder source needs path"
+        elif not parts.resolve(source.path).is_dir():
+            yield (*where, "path"), f"no such folder: {parts.resolve(source.path)}"
+    elif not source.url:
+        yield (*where, "url"), f"a {source.type} source needs url"
+    elif not re.match(r"^https?://", source.url) and not parts.resolve(source.url).is_file():
+        yield (*where, "url"), f"no such file: {parts.resolve(source.url)}"
 
 
 def load_settings(path: str | Path) -> Settings:
@@ -412,9 +484,11 @@ def load_settings(path: str | Path) -> Settings:
             loc = tuple(p for p in loc if p not in ("list[str]", "literal['all']"))
             problems.append(ConfigProblem(shown, _line_of(lines, loc), _dotted(loc),
                                           _message(dict(error))))
+        problems += [ConfigProblem(shown, _line_of(lines, p), _dotted(p), message) for p, message
+                     in _semantic_problems(_Parts.salvage(data, file.resolve().parent))]
         raise ConfigError(problems) from None
     problems += [ConfigProblem(shown, _line_of(lines, p), _dotted(p), message)
-                 for p, message in _semantic_problems(settings)]
+                 for p, message in _semantic_problems(_Parts.of(settings))]
     if problems:
         raise ConfigError(problems)
     return settings

@@ -75,6 +75,18 @@ def test_every_problem_is_reported_at_once_with_its_line(tmp_path: Path) -> None
     assert all(p.file == str(path) for p in caught.value.problems)
 
 
+def test_type_errors_and_cross_checks_are_reported_in_one_pass(tmp_path: Path) -> None:
+    path = tmp_path / "schedules.yaml"
+    path.write_text(BROKEN.replace("every: soon", "every: 30m").replace("    colour: blue\n", "")
+                    + "  - {id: monthly, title: M, cron: '0 8 1 * funday'}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    found = {p.key: p.message for p in caught.value.problems}
+    assert "digests[0].max_items" in found  # a type error...
+    assert "no such file" in found["sources[0].url"]  # ...and, at once, the cross-checks
+    assert "invalid cron" in found["digests[1].cron"]
+
+
 def test_semantic_problems_are_reported_together(tmp_path: Path) -> None:
     path = tmp_path / "schedules.yaml"
     path.write_text(BROKEN.replace("every: soon", "every: 30m")
