@@ -146,6 +146,18 @@ class DigestSettings(_Strict):
     max_items: int = Field(default=40, ge=1)
     max_age: Duration = timedelta(days=30)
     approval: bool = False
+    # Who previews a draft (approval: true); they get a [TEST] copy with the web link.
+    coordinators: list[str] = Field(default_factory=list)
+    # How late after its slot `digest serve` still makes a missed edition (after downtime).
+    grace: Duration = timedelta(hours=6)
+
+    @field_validator("coordinators")
+    @classmethod
+    def _valid_addresses(cls, value: list[str]) -> list[str]:
+        try:
+            return [validate_email(v, check_deliverability=False).normalized for v in value]
+        except EmailNotValidError as exc:
+            raise ValueError(str(exc)) from None
 
     def covers(self, themes: tuple[str, ...]) -> bool:
         """Whether an item with these themes belongs to this digest."""

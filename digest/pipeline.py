@@ -38,7 +38,7 @@ from digest.publish import BulletinEntry, publish_feeds
 from digest.render.email import render_bulletin_email, render_edition_email
 from digest.render.pdf import render_bulletin_pdf, render_edition_pdf
 from digest.render.web import render_bulletin_web, render_edition_web
-from digest.sending import send_pending
+from digest.sending import send_pending, send_test
 from digest.sources import collect_source
 from digest.store import deliveries, editions, items, sources, subscribers
 from digest.store.editions import EditionRow
@@ -49,10 +49,13 @@ BULLETIN_PREFIX = "bulletin:"
 # ------------------------------------------------------------------------ collect
 
 
-def collect(ctx: Context, report: RunReport) -> None:
-    """Poll every source once; a failing source is reported and the others go on."""
+def collect(ctx: Context, report: RunReport, only: str | None = None) -> None:
+    """Poll every source (or the one with id ``only``) once; a failing source is reported
+    and the others go on."""
     now = ctx.clock.now()
     for source in ctx.settings.sources:
+        if only is not None and source.id != only:
+            continue
         try:
             found = collect_source(source, ctx.settings, ctx.clock)
         except DigestError as exc:
@@ -115,7 +118,7 @@ def render_edition(ctx: Context, edition: Edition, variant_keys: Iterable[str]) 
 
 def _cursor(ctx: Context, digest: DigestSettings) -> datetime | None:
     with ctx.db.transaction() as connection:
-        previous = editions.latest(connection, digest.id)
+        previous = editions.cursor_edition(connection, digest.id)
     return previous.period_end if previous else None
 
 
@@ -145,9 +148,12 @@ def current_slot(ctx: Context, digest: DigestSettings) -> datetime | None:
 
 
 def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
-               transport: Transport) -> None:
-    """Make the edition of the digest's current slot once, write its forms, send it."""
-    slot = current_slot(ctx, digest)
+               transport: Transport, slot: datetime | None = None) -> None:
+    """Make the edition of a slot (default: the current one) once, write its forms, send it.
+
+    A digest with ``approval: true`` stops at a draft and mails its coordinators a preview.
+    """
+    slot = slot or current_slot(ctx, digest)
     if slot is None:
         return
     with ctx.db.transaction() as connection:
@@ -162,14 +168,17 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
     if row.status == editions.SKIPPED:
         report.editions.append(f"{digest.id}: nothing new for {slot.isoformat()}, skipped")
         return
+    prepared = deliver_edition(ctx, digest, row, report, transport, edition)
     if row.status == editions.DRAFT:
         report.editions.append(f"{row.label}: draft of {len(edition.items)} items, waiting for "
                                f"`digest approve {row.label}`")
-    deliver_edition(ctx, digest, row, report, transport, edition)
+        for address in digest.coordinators:
+            _isolated(report, f"{row.label} preview to {address}", partial(
+                send_test, ctx, row, prepared.forms.email, address, transport))
 
 
 def deliver_edition(ctx: Context, digest: DigestSettings, row: EditionRow, report: RunReport,
-                    transport: Transport, edition: Edition | None = None) -> None:
+                    transport: Transport, edition: Edition | None = None) -> Prepared:
     """Write a stored edition's forms and send its pending rows (a new one or a resumed one)."""
     edition = edition or stored_edition(ctx, digest, row)
     with ctx.db.transaction() as connection:
@@ -183,6 +192,7 @@ def deliver_edition(ctx: Context, digest: DigestSettings, row: EditionRow, repor
         report.editions.append(f"{row.label}: {len(edition.items)} items, "
                                f"{len(prepared.variants)} variants")
         _deliver(ctx, row, prepared.variants, transport, report)
+    return prepared
 
 
 def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
@@ -199,7 +209,10 @@ def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
             title=edition.title, period_start=edition.period_start,
             period_end=edition.period_end, item_keys=[i.key for i in edition.items],
             omitted=edition.omitted, now=now)
-        if row is None or status == editions.SKIPPED:
+        if row is None:
+            return row
+        editions.supersede_drafts(connection, digest.id, before=edition.slot)
+        if status == editions.SKIPPED:
             return row
         recipients = []
         for member in members:
@@ -323,7 +336,7 @@ def publish(ctx: Context, report: RunReport, entries: list[BulletinEntry]) -> No
 # ------------------------------------------------------------------------ jobs
 
 
-def _isolated(report: RunReport, what: str, step: Callable[[], None]) -> None:
+def _isolated(report: RunReport, what: str, step: Callable[[], object]) -> None:
     """Run one step; its failure is reported and the next steps still run."""
     try:
         step()
@@ -355,6 +368,18 @@ def resume_unfinished(ctx: Context, report: RunReport, transport: Transport,
                                              transport))
 
 
+def housekeeping(ctx: Context, report: RunReport, transport: Transport) -> None:
+    """Everything but polling and new digest editions: render bulletins, resume unfinished
+    sends, send due bulletins, republish the feeds. The service runs it at ``feeds.every``."""
+    rendered = _bulletin_forms(ctx, report, ctx.settings.out_dir)
+    resume_unfinished(ctx, report, transport, rendered)
+    for bulletin, forms in rendered.values():
+        _isolated(report, f"bulletin {bulletin.slug}",
+                  partial(run_bulletin, ctx, bulletin, forms, report, transport))
+    _isolated(report, "feeds", lambda: publish(ctx, report, [
+        bulletin_entry(ctx, b, f) for b, f in rendered.values()]))
+
+
 def run_once(ctx: Context) -> RunReport:
     """The main job: collect, publish, then make and deliver every due edition and bulletin."""
     report = RunReport()
@@ -362,13 +387,7 @@ def run_once(ctx: Context) -> RunReport:
     collect(ctx, report)
     transport = make_transport(ctx.settings, ctx.env)
     try:
-        rendered = _bulletin_forms(ctx, report, ctx.settings.out_dir)
-        resume_unfinished(ctx, report, transport, rendered)
-        for bulletin, forms in rendered.values():
-            _isolated(report, f"bulletin {bulletin.slug}",
-                      partial(run_bulletin, ctx, bulletin, forms, report, transport))
-        _isolated(report, "feeds", lambda: publish(ctx, report, [
-            bulletin_entry(ctx, b, f) for b, f in rendered.values()]))
+        housekeeping(ctx, report, transport)
         for digest in ctx.settings.digests:
             _isolated(report, f"digest {digest.id}",
                       partial(run_digest, ctx, digest, report, transport))
@@ -377,6 +396,8 @@ def run_once(ctx: Context) -> RunReport:
     if ctx.settings.delivery.transport == "file":
         report.output("outbox", str(ctx.settings.out_dir / "outbox"))
     return report
+
+
 def _bulletin_forms(ctx: Context, report: RunReport, out_dir: Path,
                     ) -> dict[str, tuple[Bulletin, RenderedForms]]:
     """Render and write every bulletin once per run; a broken one is reported and skipped."""

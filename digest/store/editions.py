@@ -16,6 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from digest.store.schema import editions
 
 DRAFT, APPROVED, SENDING, SENT, SKIPPED = "draft", "approved", "sending", "sent", "skipped"
+# A draft nobody approved before the next slot: never sent late; its items roll forward.
+SUPERSEDED = "superseded"
+# Statuses whose items count as delivered (or on their way) when finding what is new.
+DELIVERED = (APPROVED, SENDING, SENT)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,28 @@ def latest(connection: Connection, digest_id: str) -> EditionRow | None:
         .order_by(editions.c.slot.desc()).limit(1)
     ).mappings().first()
     return None if row is None else _row(row)
+
+
+def cursor_edition(connection: Connection, digest_id: str) -> EditionRow | None:
+    """The latest edition whose items went (or are going) out: what "new" is measured from.
+
+    Drafts and superseded drafts do not count, so their items reach the next edition."""
+    row = connection.execute(
+        select(editions).where(editions.c.digest_id == digest_id,
+                               editions.c.status.in_(DELIVERED))
+        .order_by(editions.c.slot.desc()).limit(1)
+    ).mappings().first()
+    return None if row is None else _row(row)
+
+
+def supersede_drafts(connection: Connection, digest_id: str, before: datetime) -> list[str]:
+    """Mark the digest's drafts of earlier slots superseded; return their labels."""
+    rows = connection.execute(
+        select(editions).where(editions.c.digest_id == digest_id, editions.c.status == DRAFT,
+                               editions.c.slot < before)).mappings().all()
+    for row in rows:
+        set_status(connection, row["id"], SUPERSEDED)
+    return [_row(row).label for row in rows]
 
 
 def next_number(connection: Connection, digest_id: str) -> int:

@@ -135,7 +135,26 @@ deliveries = Table(
     Column("last_error", Text),
     Column("message_id", String(400)),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Back-off: a row deferred by a temporary failure is not tried again before this.
+    Column("next_attempt_at", UTCDateTime),
+    # The claim of the process sending the row ("host:pid:nonce") while status is
+    # "sending", and when that claim lapses if the process died without a word.
+    Column("claimed_by", String(300)),
+    Column("lease_until", UTCDateTime),
     UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
 )
 Index("ix_deliveries_status", deliveries.c.edition_id, deliveries.c.status)
 
+
+# What the scheduler ran and how it went: `digest status` shows the last runs of each job.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(300), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("outcome", String(16), nullable=False),  # running | ok | failed | missed
+    Column("detail", Text),
+)
+Index("ix_job_runs_job", job_runs.c.job_id, job_runs.c.started_at)

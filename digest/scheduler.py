@@ -1,0 +1,204 @@
+"""APScheduler wiring from ``schedules.yaml``: which job runs when; the work is the pipeline's.
+
+Jobs: ``collect:<source>`` every source's ``every``; ``housekeeping`` at ``feeds.every``
+(resume unfinished sends, due bulletins, feeds); ``digest:<id>`` at each digest's cron in
+``site.timezone`` (cron weekdays translated in ``digest.cron``).
+
+The store, not APScheduler's job store, is the memory of the service: jobs are rebuilt from
+the config at every start (so they are always in line with it), and what a missed slot
+needs is read from the editions table: on start, a digest whose last slot has no edition is
+made once when the slot is within the digest's ``grace`` (default 6 h), and recorded as
+missed otherwise. An edition is unique per (digest, slot), so a restart, a second process
+or a manual run cannot make a second one. Every run is logged in ``job_runs``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from digest import pipeline
+from digest.clock import Clock
+from digest.config import DigestSettings, Environment, Settings
+from digest.context import Context
+from digest.cron import last_slot, make_trigger, next_slot
+from digest.errors import DigestError
+from digest.mail.transports import make_transport
+from digest.models import RunReport
+from digest.store import editions, runs
+from digest.store.locks import SchedulerLock
+
+log = logging.getLogger("digest.scheduler")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled job: its id (also its name in ``job_runs``), when, and what."""
+
+    id: str
+    trigger: BaseTrigger
+    run: Callable[[], None]
+
+
+class ServiceJobs:
+    """The bodies of the scheduled jobs: each a short call into the pipeline, logged."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        # One job at a time touches the outbox: sends of two jobs never interleave.
+        self._sending = threading.Lock()
+
+    def _logged(self, job_id: str, body: Callable[[RunReport], None]) -> RunReport:
+        report = RunReport()
+        with self.ctx.db.transaction() as connection:
+            run_id = runs.start(connection, job_id, self.ctx.clock.now())
+        outcome, detail = runs.OK, None
+        try:
+            body(report)
+        except DigestError as exc:
+            outcome, detail = runs.FAILED, str(exc)
+        except Exception as exc:  # a job must never kill the scheduler thread
+            log.exception("job %s crashed", job_id)
+            outcome, detail = runs.FAILED, f"{exc.__class__.__name__}: {exc}"
+        if outcome == runs.OK and report.failed:
+            outcome = runs.FAILED
+            detail = "; ".join(report.failures + [f"{s.source_id}: {s.error}"
+                                                  for s in report.sources if s.error])
+        with self.ctx.db.transaction() as connection:
+            runs.finish(connection, run_id, self.ctx.clock.now(), outcome, detail)
+        return report
+
+    def collect(self, source_id: str) -> RunReport:
+        return self._logged(f"collect:{source_id}",
+                            lambda report: pipeline.collect(self.ctx, report, only=source_id))
+
+    def housekeeping(self) -> RunReport:
+        def body(report: RunReport) -> None:
+            pipeline.ensure_subscribers(self.ctx, report)
+            with self._sending:
+                transport = make_transport(self.ctx.settings, self.ctx.env)
+                try:
+                    pipeline.housekeeping(self.ctx, report, transport)
+                finally:
+                    transport.close()
+        return self._logged("housekeeping", body)
+
+    def digest(self, digest_id: str, slot: datetime | None = None) -> RunReport:
+        """Make (and send) the edition of ``slot``, by default the slot that just fired."""
+        digest = self.ctx.settings.digest(digest_id)
+        assert digest is not None, digest_id
+
+        def body(report: RunReport) -> None:
+            pipeline.ensure_subscribers(self.ctx, report)
+            with self._sending:
+                transport = make_transport(self.ctx.settings, self.ctx.env)
+                try:
+                    pipeline.run_digest(self.ctx, digest, report, transport, slot)
+                finally:
+                    transport.close()
+        return self._logged(f"digest:{digest_id}", body)
+
+    def catch_up(self) -> list[str]:
+        """After downtime: make each digest's missed slot once when within its grace."""
+        done: list[str] = []
+        now = self.ctx.clock.now()
+        for digest in self.ctx.settings.digests:
+            slot = last_slot(make_trigger(digest.cron, self.ctx.settings.site.zone), now)
+            if slot is None:
+                continue
+            with self.ctx.db.transaction() as connection:
+                made = editions.find(connection, digest.id, slot) is not None
+            if made:
+                continue
+            if now - slot <= digest.grace:
+                self.digest(digest.id, slot)
+                done.append(f"digest:{digest.id} made late for {slot.isoformat()}")
+            else:
+                with self.ctx.db.transaction() as connection:
+                    runs.record(connection, f"digest:{digest.id}", now, runs.MISSED,
+                                f"slot {slot.isoformat()} passed {now - slot} ago, beyond "
+                                f"the grace of {digest.grace}")
+                done.append(f"digest:{digest.id} missed {slot.isoformat()}")
+        return done
+
+
+def job_specs(settings: Settings, jobs: ServiceJobs) -> list[JobSpec]:
+    """Every job the config asks for, with its trigger in the site's time zone."""
+    zone = settings.site.zone
+    specs = [JobSpec(f"collect:{source.id}",
+                     IntervalTrigger(seconds=source.every.total_seconds(), timezone=zone),
+                     partial(_discard, jobs.collect, source.id))
+             for source in settings.sources]
+    specs.append(JobSpec("housekeeping",
+                         IntervalTrigger(seconds=settings.feeds.every.total_seconds(),
+                                         timezone=zone),
+                         partial(_discard, jobs.housekeeping)))
+    specs += [JobSpec(f"digest:{digest.id}", make_trigger(digest.cron, zone),
+                      partial(_discard, jobs.digest, digest.id))
+              for digest in settings.digests]
+    return specs
+
+
+def _discard(job: Callable[..., RunReport], *args: str) -> None:
+    """Run a job for APScheduler, which ignores results: ours is logged in ``job_runs``."""
+    job(*args)
+
+
+def next_digest_runs(settings: Settings, now: datetime) -> list[tuple[DigestSettings, datetime]]:
+    """When each digest runs next, in site time (for ``digest status``)."""
+    found = []
+    for digest in settings.digests:
+        upcoming = next_slot(make_trigger(digest.cron, settings.site.zone), now)
+        if upcoming is not None:
+            found.append((digest, upcoming.astimezone(settings.site.zone)))
+    return found
+
+
+def next_interval_run(last: datetime | None, every: timedelta, now: datetime) -> datetime:
+    """When an interval job runs next: ``every`` after its last run, or at once."""
+    return max(last + every, now) if last else now
+
+
+class Service:
+    """The scheduler half of ``digest serve``: lock, catch up, then run jobs until stopped."""
+
+    def __init__(self, settings: Settings, env: Environment, clock: Clock) -> None:
+        self.ctx = Context(settings=settings, env=env, clock=clock)
+        self.jobs = ServiceJobs(self.ctx)
+        self.lock = SchedulerLock(self.ctx.db, settings.var_dir)
+        self.scheduler: BackgroundScheduler | None = None
+
+    def start(self) -> list[str]:
+        """Take the lock (or refuse), catch up on missed slots, start the timers."""
+        self.lock.acquire()
+        try:
+            caught_up = self.jobs.catch_up()
+            scheduler = BackgroundScheduler(
+                timezone=self.ctx.settings.site.zone,
+                job_defaults={"coalesce": True, "max_instances": 1,
+                              "misfire_grace_time": 300})
+            for spec in job_specs(self.ctx.settings, self.jobs):
+                scheduler.add_job(spec.run, spec.trigger, id=spec.id, name=spec.id,
+                                  replace_existing=True)
+            scheduler.start()
+            self.scheduler = scheduler
+        except BaseException:
+            self.lock.release()
+            raise
+        return caught_up
+
+    def stop(self) -> None:
+        """Let running jobs finish their message in flight, then release the lock."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        self.lock.release()
+        self.ctx.close()
