@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     send = commands.add_parser("send", help="deliver an edition, or one test copy")
     send.add_argument("edition", help="edition label such as weekly/3")
     send.add_argument("--test", metavar="ADDRESS", help="send one [TEST] copy to ADDRESS only")
+    send.add_argument("--retry-failed", action="store_true",
+                      help="queue the edition's failed messages again, then send")
     approve = commands.add_parser("approve", help="approve a draft edition for sending")
     approve.add_argument("edition", help="edition label such as weekly/3")
     members = commands.add_parser("subscribers", help="manage subscribers")
@@ -66,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     removed.add_argument("email")
     member_commands.add_parser("list", help="list members and their state")
     commands.add_parser("status", help="sources' health, next runs, recent editions")
+    commands.add_parser("serve", help="the long-running service: the web app (unsubscribe, "
+                        "preferences, archive, feeds) on web.host:web.port")
     return parser
 
 
@@ -99,6 +103,10 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     ctx = _context(args)  # the config is refused before anything heavy is imported
     from digest import commands
 
+    if args.command in ("run", "send"):
+        from digest.sending import install_stop_handler
+
+        install_stop_handler()  # SIGTERM: finish the messages in flight, keep the rest pending
     try:
         if args.command == "run":
             from digest.pipeline import run_once
@@ -116,13 +124,17 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
         elif args.command == "preview":
             return commands.preview(ctx, args.target, args.format, args.out, args.strict, out)
         elif args.command == "send":
-            return commands.send(ctx, args.edition, args.test, out)
+            return commands.send(ctx, args.edition, args.test, out, args.retry_failed)
         elif args.command == "approve":
             return commands.approve(ctx, args.edition, out)
         elif args.command == "subscribers":
             return commands.subscribers_command(ctx, args, out)
         elif args.command == "status":
             return commands.status(ctx, out)
+        elif args.command == "serve":
+            from digest.web.server import serve
+
+            return serve(ctx, out)
         else:  # pragma: no cover - argparse refuses unknown commands
             raise InputError(f"unknown command {args.command}")
         print_report(report, out)

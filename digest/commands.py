@@ -21,7 +21,7 @@ from digest.mail.transports import make_transport
 from digest.models import RenderedEmail, RunReport, Subscriber, SubscriberStatus
 from digest.outputs import RenderedForms, fill_placeholders, preview_values
 from digest.render.lint import Problem, lint_bulletin, lint_email
-from digest.sending import send_pending, send_test
+from digest.sending import retry_failed, send_pending, send_test
 from digest.store import deliveries, editions, items, sources, subscribers
 
 FORM_BY_SUFFIX = {".html": "html", ".htm": "html", ".txt": "text", ".pdf": "pdf",
@@ -127,9 +127,16 @@ def _rendered_email(ctx: Context, row: editions.EditionRow, variants: bool,
     return {**prepared.variants, "all": prepared.forms.email}
 
 
-def send(ctx: Context, label: str, test_address: str | None, out: TextIO) -> int:
-    """Deliver an approved or half-sent edition's pending rows, or one [TEST] copy of it."""
+def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
+         retry: bool = False) -> int:
+    """Deliver an approved or half-sent edition's pending rows, or one [TEST] copy of it;
+    with ``retry`` its failed rows are queued again first."""
     row = _edition(ctx, label)
+    if retry and not test_address:
+        queued = retry_failed(ctx, row)
+        print(f"{row.label}: {queued} failed message{'s' if queued != 1 else ''} queued again",
+              file=out)
+        row = _edition(ctx, label)
     if not test_address and row.status not in (editions.APPROVED, editions.SENDING):
         reason = {editions.DRAFT: f"is a draft: approve it first (`digest approve {label}`)",
                   editions.SENT: "was sent already"}.get(row.status, f"is {row.status}")
@@ -149,7 +156,9 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO) -> int
         transport.close()
     print(f"{row.label}: {outcome.sent} sent, {outcome.failed} refused, "
           f"{outcome.deferred} deferred", file=out)
-    return 1 if outcome.failed or outcome.deferred else 0
+    if outcome.stopped:
+        print(f"stopped: {outcome.stopped}", file=out)
+    return 1 if outcome.failed or outcome.deferred or outcome.stopped else 0
 
 
 def approve(ctx: Context, label: str, out: TextIO) -> int:
@@ -211,6 +220,8 @@ def status(ctx: Context, out: TextIO) -> int:
         health = sources.health(connection)
         recent = editions.recent(connection)
         counts = {row.id: deliveries.counts(connection, row.id) for row in recent}
+        failed = {row.id: deliveries.failures(connection, row.id) for row in recent}
+        retry_at = {row.id: deliveries.next_attempt(connection, row.id, now) for row in recent}
         stored = items.count_items(connection)
     print(f"items stored: {stored}", file=out)
     print("sources:", file=out)
@@ -230,6 +241,15 @@ def status(ctx: Context, out: TextIO) -> int:
     for row in recent:
         tally = ", ".join(f"{n} {state}" for state, n in sorted(counts[row.id].items()))
         print(f"  {row.label} [{row.status}] {row.title}: {tally or 'no deliveries'}", file=out)
+        if (retry := retry_at[row.id]) is not None:
+            print(f"    deferred messages are tried again from "
+                  f"{retry.astimezone(zone):%Y-%m-%d %H:%M}", file=out)
+        for failure in failed[row.id]:
+            print(f"    failed: {failure.email} ({failure.attempts} attempt"
+                  f"{'s' if failure.attempts != 1 else ''}): {failure.error}", file=out)
+        if failed[row.id]:
+            print(f"    (queue them again with `digest send {row.label} --retry-failed`)",
+                  file=out)
     return 0
 
 

@@ -176,6 +176,7 @@ class Subscriber:
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # claimed by one sending process (see store.deliveries.claim)
     SENT = "sent"
     FAILED = "failed"  # refused permanently by the server
     CANCELLED = "cancelled"  # the member left before their message went out
@@ -193,6 +194,7 @@ class Delivery:
     attempts: int = 0
     last_error: str | None = None
     message_id: str | None = None
+    next_attempt_at: datetime | None = None  # a temporary failure waits until then
 
 
 @dataclass(frozen=True)

@@ -232,9 +232,8 @@ def _deliver(ctx: Context, row: EditionRow, variants: dict[str, RenderedEmail],
             editions.set_status(connection, row.id, editions.SENDING)
     outcome = send_pending(ctx, row, variants, transport)
     report.sent += outcome.sent
-    if outcome.failed or outcome.deferred:
-        report.failures.append(f"{row.label}: {outcome.failed} refused, "
-                               f"{outcome.deferred} deferred (see digest status)")
+    if problem := outcome.problem(row.label):
+        report.failures.append(problem)
 
 
 # ------------------------------------------------------------------------ bulletins

@@ -1,35 +1,159 @@
-"""Turning an edition's pending outbox rows into messages, one member at a time.
+"""Turning an edition's pending outbox rows into messages: claimed, sent, recorded.
 
 The decision to send (which rows exist) is made before this runs and kept in the store; this
-module only works through the pending rows. Each outcome is committed right after the
-transport answered, so a crash loses at most the record of the message in flight, and the
-next run resumes from the rows still pending. Message-IDs are derived from the edition and
-the address, so a message re-sent after such a crash carries the same Message-ID (and the
-file transport overwrites the same file).
+module only works through the rows. Per row:
+
+1. **claim** it (``pending`` → ``sending`` with this process's name and a lease, in one
+   ``UPDATE`` that only succeeds while the row is still pending), so two processes never
+   send one row;
+2. **build** the message from bytes prepared once per variant (``MessageFactory``) and the
+   member's signed links, and wait for the global rate (``delivery.rate``);
+3. **hand it over** on one of ``delivery.concurrency`` connections;
+4. **record** the answer in its own transaction: ``sent`` after a 250, ``failed`` with the
+   server's answer on a 5xx (a "user unknown" also marks the member ``bounced``), back to
+   ``pending`` with an exponential back-off on a 4xx, ``failed`` after ``max_attempts``.
+
+A crash between 3 and 4 leaves the row ``sending``; the next run returns it to ``pending``
+(its holder is a dead process of this machine, or its lease lapsed) and sends it again: at
+most one duplicate per connection, the message the server accepted in the instant before
+the crash. Message-IDs are derived from the edition and the address, so such a message
+keeps its Message-ID (and the file transport overwrites the same file).
+
+A session failure (connection refused, login refused) stops the edition's batch at once:
+every other row would fail the same way, and it is not the members' fault, so their rows
+stay ``pending`` without an attempt counted. SIGTERM (``install_stop_handler``) lets the
+messages in flight finish and leaves the rest ``pending``.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
 
 from digest.context import Context
 from digest.errors import DeliveryError
 from digest.links import preferences_url, unsubscribe_url
 from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
-from digest.mail.transports import PermanentFailure, TemporaryFailure, Transport
-from digest.models import DeliveryStatus, RenderedEmail, Subscriber, SubscriberStatus
-from digest.store import deliveries, editions
+from digest.mail.transports import (
+    PermanentFailure,
+    SessionFailure,
+    TemporaryFailure,
+    Transport,
+)
+from digest.models import Delivery, RenderedEmail, Subscriber, SubscriberStatus
+from digest.store import deliveries, editions, subscribers
 from digest.store.editions import EditionRow
 from digest.tokens import make_token
+
+__all__ = [
+    "RateLimiter",
+    "RetryPolicy",
+    "SendOutcome",
+    "install_stop_handler",
+    "recipient_for",
+    "send_pending",
+    "send_test",
+    "stop_requested",
+]
+
+# Set by SIGTERM (see install_stop_handler): senders finish the message in flight and stop.
+stop_requested = threading.Event()
+
+LEASE = timedelta(minutes=15)  # far beyond one message's time; only matters after a crash
+_HOST = socket.gethostname()
+_LIVE_HOLDERS: set[str] = set()  # the claims this process is using right now
+_ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_UNKNOWN_USER = ("user unknown", "unknown user", "no such user", "no such mailbox",
+                 "mailbox not found", "does not exist", "invalid recipient")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How temporary failures are retried: after ``first_delay``, doubling each time up to
+    ``longest_delay``; the attempt numbered ``max_attempts`` that fails makes the row
+    ``failed`` (5 min, 10, 20, 40, 80: about two and a half hours of trying by default)."""
+
+    max_attempts: int = 6
+    first_delay: timedelta = timedelta(minutes=5)
+    longest_delay: timedelta = timedelta(hours=4)
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th failed attempt (1 for the first)."""
+        wait: timedelta = self.first_delay * 2 ** max(attempts - 1, 0)
+        return min(wait, self.longest_delay)
+
+
+class RateLimiter:
+    """At most ``rate`` messages per second over every sending thread, evenly spaced.
+
+    ``clock`` and ``sleep`` are injectable so tests count the waits instead of sleeping.
+    """
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], object] = time.sleep) -> None:
+        if rate <= 0:
+            raise ValueError(f"a rate is positive, got {rate}")
+        self.interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Return when the next message may leave."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            self._sleep(start - now)
 
 
 @dataclass
 class SendOutcome:
+    """What one pass over an edition's rows did; ``stopped`` says why it ended early."""
+
     sent: int = 0
     failed: int = 0
     deferred: int = 0
+    cancelled: int = 0
+    bounced: int = 0
+    stopped: str | None = None
+    failures: list[str] = field(default_factory=list)
+
+    def problem(self, label: str) -> str | None:
+        """One line for the run summary, or None when nothing went wrong."""
+        if not (self.failed or self.deferred or self.stopped):
+            return None
+        line = f"{label}: {self.failed} refused, {self.deferred} deferred"
+        if self.stopped:
+            line += f"; stopped: {self.stopped}"
+        return line + " (see digest status)"
+
+
+def install_stop_handler() -> None:
+    """Make SIGTERM a graceful stop: messages in flight finish, the rest stay pending.
+
+    A second SIGTERM kills at once (the default action), for an operator who means it.
+    Only the main thread can install handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def recipient_for(ctx: Context, member: Subscriber) -> Recipient:
@@ -46,44 +170,226 @@ def recipient_for(ctx: Context, member: Subscriber) -> Recipient:
     )
 
 
+def holder_is_dead(claimed_by: str) -> bool:
+    """Whether the process named in a claim (``host:pid:nonce``) is known to be gone.
+
+    Only processes of this machine can be checked; others are trusted until their lease
+    lapses. A process id that was reused by another program counts as alive (safe side)."""
+    host, _, rest = claimed_by.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != _HOST or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return claimed_by not in _LIVE_HOLDERS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a killed child its parent has not reaped yet is a zombie: gone all the same
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return stat.rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def release_stale(ctx: Context) -> int:
+    """Return to pending the rows of senders that died (see ``holder_is_dead``)."""
+    with ctx.db.transaction() as connection:
+        return deliveries.release_stale(connection, ctx.clock.now(), holder_is_dead)
+
+
+def is_unknown_user(failure: PermanentFailure) -> bool:
+    """A recipient refused as non-existent (5.1.x, or "user unknown" without a code):
+    the member's address is dead and further editions would bounce too."""
+    if failure.stage != "rcpt" or failure.code not in (550, 551, 553):
+        return False
+    answer = failure.answer.lower()
+    enhanced = _ENHANCED.search(answer)
+    if enhanced:
+        return enhanced.group(1) == "5" and enhanced.group(2) == "1"
+    return any(phrase in answer for phrase in _UNKNOWN_USER)
+
+
 def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, RenderedEmail],
-                 transport: Transport) -> SendOutcome:
-    """Deliver every pending row of ``edition``; mark the edition sent when none is left."""
-    outcome = SendOutcome()
-    now = ctx.clock.now()
-    list_id = make_list_id(ctx.settings, edition.digest_id)
-    factories = {key: MessageFactory(email, ctx.settings, list_id, now)
-                 for key, email in rendered.items()}
-    with ctx.db.transaction() as connection:
-        rows = deliveries.pending(connection, edition.id)
-    for row in rows:
-        factory = factories.get(row.variant_key)
-        if factory is None:  # the caller renders every planned variant; this is a bug
-            raise DeliveryError(f"{edition.label}: variant {row.variant_key!r} not rendered")
-        message_id = make_message_id(ctx.settings, edition.label, row.subscriber.email)
-        if row.subscriber.status is not SubscriberStatus.ACTIVE:
-            with ctx.db.transaction() as connection:
-                deliveries.mark(connection, row.id, DeliveryStatus.CANCELLED, ctx.clock.now(),
-                                None, f"member is {row.subscriber.status.value}")
-            continue
-        error: str | None = None
+                 transport: Transport, *, policy: RetryPolicy | None = None,
+                 limiter: RateLimiter | None = None,
+                 stop: threading.Event | None = None) -> SendOutcome:
+    """Deliver every due pending row of ``edition``; mark the edition sent when none is left.
+
+    Uses ``delivery.concurrency`` threads (each one connection of the transport's pool) and
+    ``delivery.rate`` messages per second over all of them."""
+    release_stale(ctx)
+    batch = _Batch(ctx, edition, rendered, transport, policy or RetryPolicy(),
+                   limiter or RateLimiter(ctx.settings.delivery.rate,
+                                          sleep=(stop or stop_requested).wait),
+                   stop or stop_requested)
+    return batch.run()
+
+
+class _Batch:
+    """One pass of the sending threads over an edition's rows."""
+
+    def __init__(self, ctx: Context, edition: EditionRow, rendered: Mapping[str, RenderedEmail],
+                 transport: Transport, policy: RetryPolicy, limiter: RateLimiter,
+                 stop: threading.Event) -> None:
+        self.ctx = ctx
+        self.edition = edition
+        self.transport = transport
+        self.policy = policy
+        self.limiter = limiter
+        self.stop = stop
+        now = ctx.clock.now()
+        list_id = make_list_id(ctx.settings, edition.digest_id)
+        self.factories = {key: MessageFactory(email, ctx.settings, list_id, now)
+                          for key, email in rendered.items()}
+        self.holder = f"{_HOST}:{os.getpid()}:{secrets.token_hex(6)}"
+        self.threads = max(1, ctx.settings.delivery.concurrency)
+        self.claim_size = min(50, self.threads * 4)
+        self.outcome = SendOutcome()
+        self.halt: str | None = None  # a session failure: no thread takes another row
+        self.error: BaseException | None = None
+        self._queue: list[Delivery] = []
+        self._lock = threading.Lock()
+
+    def run(self) -> SendOutcome:
+        with self.ctx.db.transaction() as connection:
+            missing = set(deliveries.pending_variant_keys(connection, self.edition.id)) \
+                - set(self.factories)
+        if missing:  # the caller renders every planned variant; this is a bug
+            raise DeliveryError(f"{self.edition.label}: variant {sorted(missing)[0]!r} "
+                                "not rendered")
+        _LIVE_HOLDERS.add(self.holder)
         try:
-            transport.send(factory.build(recipient_for(ctx, row.subscriber), message_id))
+            if self.threads == 1:
+                self._work()
+            else:
+                workers = [threading.Thread(target=self._work, name=f"send-{n}", daemon=True)
+                           for n in range(self.threads)]
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join()
+        finally:
+            self._give_back()
+            _LIVE_HOLDERS.discard(self.holder)
+        if self.error is not None:
+            raise self.error
+        if self.halt:
+            self.outcome.stopped = self.halt
+        elif self.stop.is_set():
+            self.outcome.stopped = "asked to stop (SIGTERM); unsent messages stay pending"
+        with self.ctx.db.transaction() as connection:
+            if not deliveries.unfinished(connection, self.edition.id):
+                editions.set_status(connection, self.edition.id, editions.SENT)
+        return self.outcome
+
+    # -- the rows
+
+    def _next(self) -> Delivery | None:
+        """The next claimed row, claiming a few more when the local queue runs dry."""
+        with self._lock:
+            if self.halt or self.error or self.stop.is_set():
+                return None
+            if not self._queue:
+                now = self.ctx.clock.now()
+                with self.ctx.db.transaction() as connection:
+                    self._queue = deliveries.claim(connection, self.edition.id, self.holder,
+                                                   now, now + LEASE, self.claim_size)
+                self._queue.reverse()
+            return self._queue.pop() if self._queue else None
+
+    def _give_back(self) -> None:
+        """Rows claimed but not tried (a stop, a session failure) go back to pending."""
+        with self._lock:
+            left, self._queue = [row.id for row in self._queue], []
+        if left:
+            with self.ctx.db.transaction() as connection:
+                deliveries.release(connection, left, self.holder, self.ctx.clock.now())
+
+    def _work(self) -> None:
+        try:
+            while (row := self._next()) is not None:
+                self._send(row)
+        except BaseException as exc:  # a store error: stop every thread, re-raised in run
+            with self._lock:
+                self.error = self.error or exc
+
+    def _count(self, **changes: int) -> None:
+        with self._lock:
+            for name, number in changes.items():
+                setattr(self.outcome, name, getattr(self.outcome, name) + number)
+
+    def _send(self, row: Delivery) -> None:
+        ctx = self.ctx
+        member = row.subscriber
+        if member.status is not SubscriberStatus.ACTIVE:
+            with ctx.db.transaction() as connection:
+                deliveries.mark_cancelled(connection, row.id, ctx.clock.now(),
+                                          f"member is {member.status.value}")
+            self._count(cancelled=1)
+            return
+        message_id = make_message_id(ctx.settings, self.edition.label, member.email)
+        try:
+            envelope = self.factories[row.variant_key].build(recipient_for(ctx, member),
+                                                             message_id)
+            self.limiter.wait()
+            if self.stop.is_set():  # stopped while waiting for the rate: not in flight yet
+                with ctx.db.transaction() as connection:
+                    deliveries.release(connection, [row.id], self.holder, ctx.clock.now())
+                return
+            self.transport.send(envelope)
+        except SessionFailure as exc:
+            with self._lock:
+                self.halt = self.halt or str(exc)
+            with ctx.db.transaction() as connection:
+                deliveries.release(connection, [row.id], self.holder, ctx.clock.now(), str(exc))
+            self._count(deferred=1)
         except PermanentFailure as exc:
-            status, error = DeliveryStatus.FAILED, str(exc)
-            outcome.failed += 1
+            self._failed(row, message_id, exc)
         except TemporaryFailure as exc:
-            status, error = DeliveryStatus.PENDING, str(exc)
-            outcome.deferred += 1
+            self._deferred(row, message_id, exc)
         else:
-            status = DeliveryStatus.SENT
-            outcome.sent += 1
+            with ctx.db.transaction() as connection:
+                deliveries.mark_sent(connection, row.id, ctx.clock.now(), message_id)
+            self._count(sent=1)
+
+    def _failed(self, row: Delivery, message_id: str, exc: PermanentFailure) -> None:
+        ctx = self.ctx
+        bounced = is_unknown_user(exc) and row.subscriber.id is not None
         with ctx.db.transaction() as connection:
-            deliveries.mark(connection, row.id, status, ctx.clock.now(), message_id, error)
+            deliveries.mark_failed(connection, row.id, ctx.clock.now(), message_id, str(exc))
+            if bounced and row.subscriber.id is not None:
+                subscribers.set_status_by_id(connection, row.subscriber.id,
+                                             SubscriberStatus.BOUNCED)
+        self._count(failed=1, bounced=int(bounced))
+
+    def _deferred(self, row: Delivery, message_id: str, exc: TemporaryFailure) -> None:
+        ctx = self.ctx
+        now = ctx.clock.now()
+        attempts = row.attempts + 1
+        with ctx.db.transaction() as connection:
+            if attempts >= self.policy.max_attempts:
+                deliveries.mark_failed(connection, row.id, now, message_id,
+                                       f"gave up after {attempts} attempts: {exc}")
+            else:
+                deliveries.defer(connection, row.id, now, message_id, str(exc),
+                                 now + self.policy.delay(attempts))
+        if attempts >= self.policy.max_attempts:
+            self._count(failed=1)
+        else:
+            self._count(deferred=1)
+
+
+def retry_failed(ctx: Context, edition: EditionRow) -> int:
+    """Queue an edition's failed rows again (``digest send EDITION --retry-failed``)."""
     with ctx.db.transaction() as connection:
-        if not deliveries.pending(connection, edition.id):
-            editions.set_status(connection, edition.id, editions.SENT)
-    return outcome
+        queued = deliveries.retry_failed(connection, edition.id, ctx.clock.now())
+        if queued and edition.status == editions.SENT:
+            editions.set_status(connection, edition.id, editions.SENDING)
+    return queued
 
 
 def send_test(ctx: Context, edition: EditionRow, rendered: RenderedEmail, address: str,

@@ -22,6 +22,8 @@ from digest.mail.transports import (
     Envelope,
     FileTransport,
     PermanentFailure,
+    SessionFailure,
+    SmtpPool,
     SmtpTransport,
     TemporaryFailure,
     eml_name,
@@ -237,9 +239,9 @@ def test_smtp_reconnects_after_a_server_restart(tmp_path: Path) -> None:
     assert [m.rcpt_tos for m in second.messages] == [["two@example.org"]]
 
 
-def test_smtp_unreachable_server_is_temporary(tmp_path: Path) -> None:
+def test_smtp_unreachable_server_is_a_session_failure(tmp_path: Path) -> None:
     transport = SmtpTransport(f"smtp://127.0.0.1:{free_port()}?timeout=2")
-    with pytest.raises(TemporaryFailure, match="cannot connect"):
+    with pytest.raises(SessionFailure, match="cannot connect"):
         transport.send(envelope_for(tmp_path))
     transport.close()
 
@@ -264,7 +266,7 @@ def test_smtp_login_and_refused_login(tmp_path: Path) -> None:
             transport.send(envelope_for(tmp_path))
         assert len(handler.messages) == 1
         with SmtpTransport(url, "wrong") as transport, \
-                pytest.raises(TemporaryFailure, match="535"):
+                pytest.raises(SessionFailure, match="535"):
             transport.send(envelope_for(tmp_path))  # a wrong password is not the member's fault
     finally:
         controller.stop()
@@ -340,7 +342,11 @@ def test_make_transport(tmp_path: Path) -> None:
     with pytest.raises(DeliveryError, match="DIGEST_SMTP_URL"):
         make_transport(settings_for(tmp_path, "smtp"), no_env)
     env = Environment(None, "smtp://digest@mail.example.org:587?starttls=1", "pw", None, None)
-    smtp = make_transport(settings_for(tmp_path, "smtp"), env)
-    assert isinstance(smtp, SmtpTransport)
+    pool = make_transport(settings_for(tmp_path, "smtp"), env)
+    assert isinstance(pool, SmtpPool) and pool.size == 4  # delivery.concurrency
+    smtp = pool.new_connection()
     assert (smtp.host, smtp.port, smtp.username, smtp.password) == \
         ("mail.example.org", 587, "digest", "pw")
+    with pytest.raises(DeliveryError, match="DIGEST_SMTP_URL"):  # refused before any send
+        make_transport(settings_for(tmp_path, "smtp"),
+                       Environment(None, "smtp://host?tls=1", None, None, None))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from digest.errors import DeliveryError
 
-__all__ = ["Envelope", "PermanentFailure", "TemporaryFailure"]
+__all__ = ["Envelope", "PermanentFailure", "SessionFailure", "TemporaryFailure"]
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,22 @@ class TemporaryFailure(DeliveryError):  # noqa: N818 (the names say what to do)
         self.answer = answer
 
 
-class PermanentFailure(DeliveryError):  # noqa: N818
-    """Refused for good (SMTP 5xx for this message or recipient): retrying will not help."""
+class SessionFailure(TemporaryFailure):
+    """The server could not be used at all (connection refused, greeting or login refused,
+    a 421 on a fresh connection): nothing about this recipient, and the next message would
+    fail the same way, so the sender stops the batch instead of trying every row."""
 
-    def __init__(self, message: str, code: int | None = None, answer: str = "") -> None:
+
+class PermanentFailure(DeliveryError):  # noqa: N818
+    """Refused for good (SMTP 5xx for this message or recipient): retrying will not help.
+
+    ``stage`` says which command was refused (``mail``, ``rcpt`` or ``data``; empty when no
+    server was involved), so a "user unknown" at ``rcpt`` can mark the member bounced.
+    """
+
+    def __init__(self, message: str, code: int | None = None, answer: str = "",
+                 stage: str = "") -> None:
         super().__init__(message)
         self.code = code
         self.answer = answer
+        self.stage = stage

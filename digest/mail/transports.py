@@ -7,9 +7,12 @@ later retry may work (SMTP 4xx, connection, TLS or login trouble, a full disk) a
 5xx). The outbox records a delivery as sent only after a return, and as failed only on a
 ``PermanentFailure``.
 
-Problems of the whole session (cannot connect, login refused) are temporary on purpose:
-they say nothing about the recipient, and marking every pending delivery failed because of
-a wrong password would lose the edition.
+Problems of the whole session (cannot connect, login refused, the sender address refused,
+a 421 on a fresh connection) raise ``SessionFailure``, a temporary failure: they say nothing
+about the recipient, marking every pending delivery failed because of a wrong password would
+lose the edition, and the sender stops its batch at the first one instead of trying each row.
+
+``SmtpPool`` keeps up to ``delivery.concurrency`` such connections, one per sending thread.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import smtplib
 import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -26,12 +30,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from digest.config import Environment, Settings
 from digest.errors import DeliveryError
 from digest.files import write_atomic
-from digest.mail.envelope import Envelope, PermanentFailure, TemporaryFailure
+from digest.mail.envelope import Envelope, PermanentFailure, SessionFailure, TemporaryFailure
 
 __all__ = [
     "Envelope",
     "FileTransport",
     "PermanentFailure",
+    "SessionFailure",
+    "SmtpPool",
     "SmtpTransport",
     "TemporaryFailure",
     "Transport",
@@ -65,7 +71,9 @@ def make_transport(settings: Settings, env: Environment) -> Transport:
             "delivery.transport is smtp but DIGEST_SMTP_URL is not set "
             "(e.g. smtp://user@mail.example.org:587?starttls=1; password in DIGEST_SMTP_PASSWORD)"
         )
-    return SmtpTransport(env.smtp_url, env.smtp_password)
+    url, password = env.smtp_url, env.smtp_password
+    SmtpTransport(url, password)  # check the URL now: a bad one is refused before any send
+    return SmtpPool(lambda: SmtpTransport(url, password), settings.delivery.concurrency)
 
 
 # ------------------------------------------------------------------ files
@@ -165,17 +173,19 @@ class SmtpTransport:
             except _DroppedError as dropped:
                 self._drop()
                 if not (reused and dropped.before_data):
-                    raise TemporaryFailure(
-                        f"{self.host}:{self.port}: connection lost: {dropped.cause}"
-                    ) from dropped.cause
+                    raise self._lost(dropped) from dropped.cause
             # The kept connection had gone stale before anything was committed: retry once.
             try:
                 return self._exchange(envelope)
             except _DroppedError as dropped:
                 self._drop()
-                raise TemporaryFailure(
-                    f"{self.host}:{self.port}: connection lost: {dropped.cause}"
-                ) from dropped.cause
+                raise self._lost(dropped) from dropped.cause
+
+    def _lost(self, dropped: _DroppedError) -> TemporaryFailure:
+        """A fresh connection lost before DATA is the server refusing service (a session
+        failure); lost during DATA, only this message is in doubt and will be retried."""
+        what = f"{self.host}:{self.port}: connection lost: {dropped.cause}"
+        return SessionFailure(what) if dropped.before_data else TemporaryFailure(what)
 
     def close(self) -> None:
         with self._lock:
@@ -207,18 +217,20 @@ class SmtpTransport:
             code, answer = connection.mail(envelope.sender, options)
             if code == 421:  # the server is closing the session (often an idle timeout)
                 raise smtplib.SMTPServerDisconnected(f"{code} {_text(answer)}")
-            if code != 250:
-                self._refused(code, answer, f"sender {envelope.sender} refused")
+            if code != 250:  # the sender refused: every message would be, stop the batch
+                self._refused(code, answer, f"sender {envelope.sender} refused", "mail")
             code, answer = connection.rcpt(envelope.recipient)
+            if code == 421:
+                raise smtplib.SMTPServerDisconnected(f"{code} {_text(answer)}")
             if code not in (250, 251):
-                self._refused(code, answer, f"recipient {envelope.recipient} refused")
+                self._refused(code, answer, f"recipient {envelope.recipient} refused", "rcpt")
             before_data = False
             try:
                 code, answer = connection.data(envelope.data)
             except smtplib.SMTPDataError as exc:  # DATA itself was refused (no 354)
                 code, answer = exc.smtp_code, exc.smtp_error
             if code != 250:
-                self._refused(code, answer, "message refused")
+                self._refused(code, answer, "message refused", "data")
             return f"{code} {_text(answer)}"
         except (TemporaryFailure, PermanentFailure):
             raise
@@ -233,7 +245,7 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as exc:
             raise _DroppedError(exc, before_data) from exc
 
-    def _refused(self, code: int, answer: bytes | str, what: str) -> None:
+    def _refused(self, code: int, answer: bytes | str, what: str, stage: str) -> None:
         """Reset the transaction (or drop the session on 421) and raise the failure."""
         if code == 421:
             self._drop()
@@ -243,7 +255,10 @@ class SmtpTransport:
                 self._connection.rset()
             except (smtplib.SMTPException, OSError):
                 self._drop()
-        raise _failure(code, answer, f"{self.host}:{self.port}: {what}")
+        failure = _failure(code, answer, f"{self.host}:{self.port}: {what}", stage)
+        if stage == "mail":
+            raise SessionFailure(str(failure), code, _text(answer))
+        raise failure
 
     def _connect(self) -> smtplib.SMTP:
         """The open connection, or a new one; any trouble here is temporary."""
@@ -252,11 +267,11 @@ class SmtpTransport:
         try:
             connection = self._open()
         except smtplib.SMTPResponseException as exc:
-            raise TemporaryFailure(
+            raise SessionFailure(
                 f"{self.host}:{self.port}: session refused: {exc.smtp_code} "
                 f"{_text(exc.smtp_error)}", exc.smtp_code, _text(exc.smtp_error)) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise TemporaryFailure(f"{self.host}:{self.port}: cannot connect: {exc}") from exc
+            raise SessionFailure(f"{self.host}:{self.port}: cannot connect: {exc}") from exc
         self._connection = connection
         return connection
 
@@ -287,6 +302,54 @@ class SmtpTransport:
             connection.close()
 
 
+class SmtpPool:
+    """Up to ``size`` SMTP connections shared by the sending threads, opened on demand.
+
+    Each ``send`` borrows an idle connection (or opens one while fewer than ``size`` exist,
+    else waits for one to come back), so ``size`` threads send in parallel and each
+    connection carries one message at a time. A connection that dropped reconnects by
+    itself (``SmtpTransport``); ``close`` ends them all and the pool can be used again.
+    """
+
+    def __init__(self, connect: Callable[[], SmtpTransport], size: int) -> None:
+        if size < 1:
+            raise ValueError(f"a pool needs at least one connection, got {size}")
+        self.size = size
+        self.new_connection = connect
+        self._idle: list[SmtpTransport] = []
+        self._all: list[SmtpTransport] = []
+        self._available = threading.Condition()
+
+    def send(self, envelope: Envelope) -> str:
+        connection = self._borrow()
+        try:
+            return connection.send(envelope)
+        finally:
+            with self._available:
+                kept = any(connection is known for known in self._all)
+                if kept:
+                    self._idle.append(connection)
+                    self._available.notify()
+            if not kept:  # the pool was closed while this one was busy
+                connection.close()
+
+    def _borrow(self) -> SmtpTransport:
+        with self._available:
+            while not self._idle and len(self._all) >= self.size:
+                self._available.wait()
+            if self._idle:
+                return self._idle.pop()
+            connection = self.new_connection()
+            self._all.append(connection)
+            return connection
+
+    def close(self) -> None:
+        with self._available:
+            connections, self._all, self._idle = self._all, [], []
+        for connection in connections:
+            connection.close()
+
+
 class _DroppedError(Exception):
     """The connection failed under us; ``before_data`` says whether a retry is safe."""
 
@@ -296,10 +359,10 @@ class _DroppedError(Exception):
         self.before_data = before_data
 
 
-def _failure(code: int, answer: bytes | str, what: str) -> DeliveryError:
+def _failure(code: int, answer: bytes | str, what: str, stage: str = "") -> DeliveryError:
     text = f"{code} {_text(answer)}"
     if 500 <= code < 600 and code not in _SESSION_CODES:
-        return PermanentFailure(f"{what}: {text}", code, _text(answer))
+        return PermanentFailure(f"{what}: {text}", code, _text(answer), stage)
     return TemporaryFailure(f"{what}: {text}", code, _text(answer))
 
 

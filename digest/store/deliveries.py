@@ -1,66 +1,208 @@
 """The outbox: one row per (edition, member), the truth of what was sent.
 
-Rows are created for a whole edition in one transaction before the first message leaves; a
-row becomes ``sent`` only after the transport accepted the message and ``failed`` only on a
-permanent refusal. A restart resumes from the pending rows, never from a counter.
+Rows are created for a whole edition in one transaction before the first message leaves.
+A sending process *claims* rows before it sends them: one ``UPDATE ... WHERE status =
+'pending'`` flips them to ``sending`` with its name and a lease, so two processes never
+hold one row (the database decides who wins). A row becomes ``sent`` only after the
+server's 250, ``failed`` only on a permanent refusal or after the last allowed attempt, and
+goes back to ``pending`` (with ``next_attempt_at`` for back-off) on a temporary one. A
+process that died holding rows leaves them ``sending``: ``release_stale`` returns them to
+``pending`` once the lease lapsed or the holder is known dead. A restart resumes from the
+rows, never from a counter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, Connection, RowMapping, Select, and_, func, or_, select
 
 from digest.models import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
 from digest.store.schema import deliveries, subscribers
+
+_PENDING = DeliveryStatus.PENDING.value
+_SENDING = DeliveryStatus.SENDING.value
+_UNFINISHED = (_PENDING, _SENDING)
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """A permanently failed delivery as an operator sees it: who, and what the server said."""
+
+    email: str
+    attempts: int
+    error: str
 
 
 def plan(connection: Connection, edition_id: int, recipients: Iterable[tuple[int, str]],
          now: datetime) -> int:
     """Create the pending rows (subscriber id, variant key) that do not exist yet."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     created = 0
     for subscriber_id, variant_key in recipients:
         result = connection.execute(
             insert(deliveries).values(
                 edition_id=edition_id, subscriber_id=subscriber_id, variant_key=variant_key,
-                status=DeliveryStatus.PENDING.value, attempts=0, updated_at=now)
+                status=_PENDING, attempts=0, updated_at=now)
             .on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
             .returning(deliveries.c.id))
         created += len(result.all())
     return created
 
 
-def pending(connection: Connection, edition_id: int) -> list[Delivery]:
-    rows = connection.execute(
-        select(deliveries, subscribers.c.email, subscribers.c.name, subscribers.c.language,
-               subscribers.c.digests, subscribers.c.themes,
-               subscribers.c.status.label("member_status"))
-        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-        .where(deliveries.c.edition_id == edition_id,
-               deliveries.c.status == DeliveryStatus.PENDING.value)
-        .order_by(deliveries.c.id)).mappings()
-    return [Delivery(
+def _select_rows() -> Select[Any]:
+    return (select(deliveries, subscribers.c.email, subscribers.c.name, subscribers.c.language,
+                   subscribers.c.digests, subscribers.c.themes,
+                   subscribers.c.status.label("member_status"))
+            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
+
+
+def _delivery(row: RowMapping) -> Delivery:
+    return Delivery(
         id=row["id"], edition_id=row["edition_id"],
         subscriber=Subscriber(id=row["subscriber_id"], email=row["email"], name=row["name"],
                               language=row["language"], digests=tuple(row["digests"]),
                               themes=tuple(row["themes"]),
                               status=SubscriberStatus(row["member_status"])),
         variant_key=row["variant_key"], status=DeliveryStatus(row["status"]),
-        attempts=row["attempts"], last_error=row["last_error"], message_id=row["message_id"])
-        for row in rows]
+        attempts=row["attempts"], last_error=row["last_error"], message_id=row["message_id"],
+        next_attempt_at=row["next_attempt_at"])
+
+
+def pending(connection: Connection, edition_id: int) -> list[Delivery]:
+    """Every pending row of an edition, due or waiting for its back-off."""
+    rows = connection.execute(
+        _select_rows().where(deliveries.c.edition_id == edition_id,
+                             deliveries.c.status == _PENDING)
+        .order_by(deliveries.c.id)).mappings()
+    return [_delivery(row) for row in rows]
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
+
+
+def claim(connection: Connection, edition_id: int, worker: str, now: datetime,
+          lease_until: datetime, limit: int) -> list[Delivery]:
+    """Take up to ``limit`` due pending rows of an edition for ``worker``.
+
+    The ``UPDATE`` re-checks ``status = 'pending'`` row by row, so when two processes race
+    for the same rows each row goes to exactly one of them (PostgreSQL re-evaluates the
+    condition after the other's commit; SQLite lets one writer at a time).
+    """
+    candidates = list(connection.execute(
+        select(deliveries.c.id).where(deliveries.c.edition_id == edition_id,
+                                      deliveries.c.status == _PENDING, _due(now))
+        .order_by(deliveries.c.id).limit(limit)).scalars())
+    if not candidates:
+        return []
+    connection.execute(
+        deliveries.update().where(deliveries.c.id.in_(candidates),
+                                  deliveries.c.status == _PENDING)
+        .values(status=_SENDING, claimed_by=worker, lease_until=lease_until, updated_at=now))
+    rows = connection.execute(
+        _select_rows().where(deliveries.c.id.in_(candidates), deliveries.c.status == _SENDING,
+                             deliveries.c.claimed_by == worker)
+        .order_by(deliveries.c.id)).mappings()
+    return [_delivery(row) for row in rows]
 
 
 def mark(connection: Connection, delivery_id: int, status: DeliveryStatus, now: datetime,
          message_id: str | None = None, error: str | None = None) -> None:
-    """Record one attempt's outcome."""
+    """Record one attempt's outcome directly (tools and tests; the sender uses the
+    ``mark_*`` functions below)."""
+    _finish(connection, delivery_id, now, status=status.value, last_error=error,
+            message_id=message_id)
+
+
+def _finish(connection: Connection, delivery_id: int, now: datetime,
+            **values: object) -> None:
     connection.execute(
         deliveries.update().where(deliveries.c.id == delivery_id).values(
-            status=status.value, attempts=deliveries.c.attempts + 1, last_error=error,
-            message_id=message_id, updated_at=now))
+            attempts=deliveries.c.attempts + 1, claimed_by=None, lease_until=None,
+            updated_at=now, **values))
+
+
+def mark_sent(connection: Connection, delivery_id: int, now: datetime,
+              message_id: str) -> None:
+    """The server answered 250: the row is done for good."""
+    _finish(connection, delivery_id, now, status=DeliveryStatus.SENT.value, last_error=None,
+            next_attempt_at=None, message_id=message_id)
+
+
+def mark_failed(connection: Connection, delivery_id: int, now: datetime,
+                message_id: str | None, error: str) -> None:
+    """Refused for good (or out of attempts): kept with the server's answer for operators."""
+    _finish(connection, delivery_id, now, status=DeliveryStatus.FAILED.value, last_error=error,
+            next_attempt_at=None, message_id=message_id)
+
+
+def mark_cancelled(connection: Connection, delivery_id: int, now: datetime,
+                   reason: str) -> None:
+    """The member left before their message went out: nothing is sent."""
+    connection.execute(
+        deliveries.update().where(deliveries.c.id == delivery_id).values(
+            status=DeliveryStatus.CANCELLED.value, last_error=reason, claimed_by=None,
+            lease_until=None, updated_at=now))
+
+
+def defer(connection: Connection, delivery_id: int, now: datetime, message_id: str | None,
+          error: str, next_attempt_at: datetime) -> None:
+    """A temporary failure: pending again, not tried before ``next_attempt_at``."""
+    _finish(connection, delivery_id, now, status=_PENDING, last_error=error,
+            next_attempt_at=next_attempt_at, message_id=message_id)
+
+
+def release(connection: Connection, delivery_ids: Sequence[int], worker: str, now: datetime,
+            error: str | None = None) -> int:
+    """Give claimed rows back untried (a stop, a session failure): no attempt is counted."""
+    if not delivery_ids:
+        return 0
+    values: dict[str, object] = {"status": _PENDING, "claimed_by": None, "lease_until": None,
+                                 "updated_at": now}
+    if error is not None:
+        values["last_error"] = error
+    result = connection.execute(
+        deliveries.update().where(deliveries.c.id.in_(list(delivery_ids)),
+                                  deliveries.c.status == _SENDING,
+                                  deliveries.c.claimed_by == worker).values(**values))
+    return int(result.rowcount)
+
+
+def release_stale(connection: Connection, now: datetime,
+                  holder_is_dead: Callable[[str], bool]) -> int:
+    """Return to ``pending`` the rows held by a process that is gone: its lease lapsed, or
+    ``holder_is_dead(claimed_by)`` says so (a process of this machine that no longer runs).
+
+    A message such a process had handed over just before it died may be sent again: the
+    one duplicate per connection the outbox cannot rule out."""
+    held = connection.execute(
+        select(deliveries.c.id, deliveries.c.claimed_by, deliveries.c.lease_until)
+        .where(deliveries.c.status == _SENDING)).all()
+    stale = [row.id for row in held
+             if row.lease_until is None or row.lease_until <= now
+             or holder_is_dead(row.claimed_by or "")]
+    if not stale:
+        return 0
+    connection.execute(
+        deliveries.update().where(deliveries.c.id.in_(stale), deliveries.c.status == _SENDING)
+        .values(status=_PENDING, claimed_by=None, lease_until=None, updated_at=now))
+    return len(stale)
+
+
+def retry_failed(connection: Connection, edition_id: int, now: datetime) -> int:
+    """Queue an edition's failed rows again, with fresh attempts (``--retry-failed``)."""
+    result = connection.execute(
+        deliveries.update().where(deliveries.c.edition_id == edition_id,
+                                  deliveries.c.status == DeliveryStatus.FAILED.value)
+        .values(status=_PENDING, attempts=0, next_attempt_at=None, updated_at=now))
+    return int(result.rowcount)
 
 
 def counts(connection: Connection, edition_id: int) -> dict[str, int]:
@@ -71,10 +213,49 @@ def counts(connection: Connection, edition_id: int) -> dict[str, int]:
     return {status: int(number) for status, number in rows}
 
 
+def unfinished(connection: Connection, edition_id: int) -> int:
+    """Rows still to go (pending, waiting for back-off, or held by a sender)."""
+    return int(connection.execute(
+        select(func.count()).select_from(deliveries).where(
+            deliveries.c.edition_id == edition_id,
+            deliveries.c.status.in_(_UNFINISHED))).scalar() or 0)
+
+
+def next_attempt(connection: Connection, edition_id: int, now: datetime) -> datetime | None:
+    """When the earliest deferred row of an edition may be tried again (None: none waits)."""
+    value = connection.execute(
+        select(func.min(deliveries.c.next_attempt_at)).where(
+            deliveries.c.edition_id == edition_id, deliveries.c.status == _PENDING,
+            deliveries.c.next_attempt_at > now)).scalar()
+    assert value is None or isinstance(value, datetime)
+    return value
+
+
+def failures(connection: Connection, edition_id: int, limit: int = 50) -> list[FailedRow]:
+    """The failed rows of an edition with the server's answers, for ``digest status``."""
+    rows = connection.execute(
+        select(subscribers.c.email, deliveries.c.attempts, deliveries.c.last_error)
+        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+        .where(deliveries.c.edition_id == edition_id,
+               deliveries.c.status == DeliveryStatus.FAILED.value)
+        .order_by(subscribers.c.email).limit(limit))
+    return [FailedRow(email=row.email, attempts=row.attempts, error=row.last_error or "")
+            for row in rows]
+
+
 def pending_variant_keys(connection: Connection, edition_id: int) -> list[str]:
-    """The variants still to be sent, as planned (not as the members' themes are now)."""
+    """The variants still to be sent, as planned (not as the members' themes are now);
+    rows held by a sender count too, as they return to pending if that sender died."""
     rows = connection.execute(
         select(deliveries.c.variant_key).where(
             deliveries.c.edition_id == edition_id,
-            deliveries.c.status == DeliveryStatus.PENDING.value).distinct())
+            deliveries.c.status.in_(_UNFINISHED)).distinct())
     return sorted(rows.scalars())
+
+
+def waiting_rows(connection: Connection, edition_id: int, now: datetime) -> int:
+    """Pending rows whose back-off has not run out yet."""
+    return int(connection.execute(
+        select(func.count()).select_from(deliveries).where(
+            and_(deliveries.c.edition_id == edition_id, deliveries.c.status == _PENDING,
+                 deliveries.c.next_attempt_at > now))).scalar() or 0)

@@ -128,3 +128,39 @@ def by_id(connection: Connection, subscriber_id: int) -> Subscriber | None:
     row = connection.execute(
         select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().first()
     return None if row is None else _to_subscriber(row)
+
+
+def set_status_by_id(connection: Connection, subscriber_id: int,
+                     status: SubscriberStatus) -> bool:
+    """Change a member's state by id (an unsubscribe link, a bounce); False when unknown.
+
+    A member who already left stays as they are: a bounce does not turn an unsubscribed
+    member into a bounced one, nor an unsubscribe a bounced one."""
+    result = connection.execute(
+        subscribers.update().where(subscribers.c.id == subscriber_id,
+                                   subscribers.c.status == SubscriberStatus.ACTIVE.value)
+        .values(status=status.value))
+    if result.rowcount:
+        return True
+    return by_id(connection, subscriber_id) is not None
+
+
+def set_preferences(connection: Connection, subscriber_id: int, themes: Iterable[str],
+                    language: str) -> bool:
+    """Store a member's chosen themes (empty: all) and language; False when unknown."""
+    result = connection.execute(
+        subscribers.update().where(subscribers.c.id == subscriber_id)
+        .values(themes=sorted(set(themes)), language=language))
+    return bool(result.rowcount)
+
+
+def reactivate(connection: Connection, subscriber_id: int) -> bool:
+    """Subscribe again a member who unsubscribed, at their own request (a signed link).
+
+    Never a bounced member (their address is dead) and never from an import: only the
+    member can undo their unsubscribe."""
+    result = connection.execute(
+        subscribers.update().where(subscribers.c.id == subscriber_id,
+                                   subscribers.c.status == SubscriberStatus.UNSUBSCRIBED.value)
+        .values(status=SubscriberStatus.ACTIVE.value))
+    return bool(result.rowcount)

@@ -1,0 +1,65 @@
+"""``digest serve``: the web app under uvicorn, with room for background services.
+
+A service (the scheduler, when it joins this command) is anything with ``start`` and
+``stop``: started before the web server accepts connections, stopped after it closed them,
+in reverse order. uvicorn turns SIGTERM and SIGINT into a graceful shutdown: requests in
+progress finish, then the services stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import FrameType
+from typing import Protocol, TextIO
+
+import uvicorn
+
+from digest.context import Context
+from digest.web.app import create_app
+
+
+class Service(Protocol):
+    """Something that runs beside the web app for the life of ``digest serve``."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM or Ctrl-C it shut down for is not raised
+    again afterwards: a stop that was asked for ends ``digest serve`` with exit code 0."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
+
+
+def make_server(ctx: Context, host: str | None = None, port: int | None = None) -> uvicorn.Server:
+    """A uvicorn server for the app, bound to ``web.host:web.port`` unless told otherwise.
+
+    The access log is off: its lines would carry members' signed tokens."""
+    config = uvicorn.Config(create_app(ctx), host=host or ctx.settings.web.host,
+                            port=port if port is not None else ctx.settings.web.port,
+                            log_level="warning", access_log=False, lifespan="off")
+    return _Server(config)
+
+
+def serve(ctx: Context, out: TextIO, services: Sequence[Service] = ()) -> int:
+    """Run the web app (and ``services``) until SIGTERM or Ctrl-C; exit code 0."""
+    server = make_server(ctx)
+    started: list[Service] = []
+    try:
+        for service in services:
+            service.start()
+            started.append(service)
+        web = ctx.settings.web
+        print(f"digest: serving {ctx.settings.site.title} on http://{web.host}:{web.port}/ "
+              "(SIGTERM or Ctrl-C stops)", file=out, flush=True)
+        server.run()
+    finally:
+        for service in reversed(started):
+            service.stop()
+    return 0
