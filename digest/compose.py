@@ -7,8 +7,8 @@ What is new: items first seen after the previous edition's end (the cursor) and 
 ``now``; of the digest's kinds and themes; published within the digest's ``max_age`` (so a
 newly added source does not flood the next edition with its archive); and, for events, not
 yet over. Sections follow the kind order News, Events, Case studies, Publications; events
-are sorted by start, everything else newest first. ``max_items`` caps the whole edition and
-the rest is counted in ``omitted``.
+are sorted by start, everything else newest first. ``max_items`` caps the whole edition; the rest
+is counted in ``omitted`` and kept in ``overflow`` for the web version and PDF.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from digest.models import SECTION_TITLES, Edition, Item, Kind, Section, Subscrib
 SECTION_ORDER = (Kind.NEWS, Kind.EVENT, Kind.CASE_STUDY, Kind.PUBLICATION, Kind.BULLETIN,
                  Kind.OTHER)
 ALL_THEMES = "all"
+LANGUAGE_MARK = ":"
 
 
 def _as_datetime(value: date | datetime, zone: ZoneInfo, end_of_day: bool) -> datetime:
@@ -74,26 +75,28 @@ def _sections(items: Sequence[Item], zone: ZoneInfo) -> list[Section]:
     return sections
 
 
-def _cap(sections: list[Section], limit: int) -> tuple[tuple[Section, ...], int]:
+def _cap(sections: list[Section], limit: int) -> tuple[tuple[Section, ...], tuple[Item, ...]]:
+    """The first ``limit`` items in reading order, and the rest (the overflow)."""
     kept: list[Section] = []
+    overflow: list[Item] = []
     room = limit
-    omitted = 0
     for section in sections:
         taken = section.items[:room]
-        omitted += len(section.items) - len(taken)
+        overflow.extend(section.items[len(taken):])
         room -= len(taken)
         if taken:
             kept.append(Section(kind=section.kind, title=section.title, items=taken))
-    return tuple(kept), omitted
+    return tuple(kept), tuple(overflow)
 
 
 def compose_edition(digest: DigestSettings, candidates: Iterable[Item], *, cursor: datetime | None,
                     slot: datetime, now: datetime, number: int, zone: ZoneInfo) -> Edition:
     """The next edition of ``digest``: what is new since ``cursor``, grouped and capped."""
     fresh = [item for item in candidates if is_new(item, digest, cursor, now, zone)]
-    sections, omitted = _cap(_sections(fresh, zone), digest.max_items)
+    sections, overflow = _cap(_sections(fresh, zone), digest.max_items)
     return Edition(digest_id=digest.id, title=digest.title, number=number, slot=slot,
-                   period_start=cursor, period_end=now, sections=sections, omitted=omitted)
+                   period_start=cursor, period_end=now, sections=sections,
+                   omitted=len(overflow), overflow=overflow)
 
 
 def edition_from_items(digest: DigestSettings, items: Sequence[Item], *, number: int,
@@ -105,21 +108,39 @@ def edition_from_items(digest: DigestSettings, items: Sequence[Item], *, number:
                    sections=tuple(_sections(items, zone)), omitted=omitted)
 
 
-def variant_key(themes: Iterable[str]) -> str:
-    """The name of a theme subset: ``all`` or the sorted slugs joined by ``+``."""
+def variant_key(themes: Iterable[str], language: str | None = None) -> str:
+    """The name of a variant: ``all`` or the sorted theme slugs joined by ``+``, prefixed
+    with ``<language>:`` when its readers do not read the site's language (``fr:all``)."""
     slugs = sorted(set(themes))
-    return "+".join(slugs) if slugs else ALL_THEMES
+    key = "+".join(slugs) if slugs else ALL_THEMES
+    return f"{language}{LANGUAGE_MARK}{key}" if language else key
 
 
 def themes_of_key(key: str) -> frozenset[str] | None:
     """The theme subset a variant key names (None for ``all``)."""
-    return None if key == ALL_THEMES else frozenset(key.split("+"))
+    themes = key.partition(LANGUAGE_MARK)[2] if LANGUAGE_MARK in key else key
+    return None if themes == ALL_THEMES else frozenset(themes.split("+"))
 
 
-def variant_of(edition: Edition, themes: frozenset[str] | None) -> Variant:
+def language_of_key(key: str) -> str | None:
+    """The language a variant key names, or None for the site's own language."""
+    language, mark, _ = key.partition(LANGUAGE_MARK)
+    return language if mark else None
+
+
+def member_variant_key(member: Subscriber, site_language: str | None = None) -> str:
+    """The variant a member receives: their theme subset, in their language when it is not
+    the site's (so members are rendered per language and theme subset, never one by one)."""
+    language = member.language.strip().replace("_", "-").lower()
+    default = (site_language or "").replace("_", "-").lower()
+    return variant_key(member.themes, None if language in ("", default) else language)
+
+
+def variant_of(edition: Edition, themes: frozenset[str] | None,
+               language: str | None = None) -> Variant:
     """The edition as seen by members who narrowed to ``themes`` (None: everything)."""
     if not themes:
-        return Variant(key=ALL_THEMES, themes=None, edition=edition)
+        return Variant(key=variant_key((), language), themes=None, edition=edition)
     sections = tuple(
         Section(kind=s.kind, title=s.title,
                 items=tuple(i for i in s.items if set(i.themes) & themes))
@@ -129,14 +150,19 @@ def variant_of(edition: Edition, themes: frozenset[str] | None) -> Variant:
         digest_id=edition.digest_id, title=edition.title, number=edition.number,
         slot=edition.slot, period_start=edition.period_start, period_end=edition.period_end,
         sections=tuple(s for s in sections if s.items), themes=themes, omitted=0)
-    return Variant(key=variant_key(themes), themes=themes, edition=narrowed)
+    return Variant(key=variant_key(themes, language), themes=themes, edition=narrowed)
 
 
-def variants_for(edition: Edition, members: Iterable[Subscriber]) -> dict[str, Variant]:
-    """One variant per distinct theme subset among the members (not one per member)."""
+def variants_for(edition: Edition, members: Iterable[Subscriber],
+                 site_language: str | None = None) -> dict[str, Variant]:
+    """One variant per distinct (language, theme subset) among the members, not per member;
+    members reading ``site_language`` (or every member, when it is None) share the
+    unprefixed keys."""
     variants: dict[str, Variant] = {}
     for member in members:
-        key = variant_key(member.themes)
+        key = (member_variant_key(member, site_language) if site_language is not None
+               else variant_key(member.themes))
         if key not in variants:
-            variants[key] = variant_of(edition, frozenset(member.themes) or None)
+            variants[key] = variant_of(edition, frozenset(member.themes) or None,
+                                       language_of_key(key))
     return variants

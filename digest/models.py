@@ -93,7 +93,8 @@ class Edition:
 
     ``slot`` is the scheduled time it belongs to (the unique key with ``digest_id``);
     ``themes`` is None for the full edition and the theme subset for a variant.
-    ``omitted`` counts items cut by the digest's ``max_items``.
+    ``omitted`` counts items cut by the digest's ``max_items``; when the edition was just
+    composed, ``overflow`` holds those items, for the web version and PDF that list all.
     """
 
     digest_id: str
@@ -105,6 +106,7 @@ class Edition:
     sections: tuple[Section, ...]
     themes: frozenset[str] | None = None
     omitted: int = 0
+    overflow: tuple[Item, ...] = ()
 
     @property
     def items(self) -> tuple[Item, ...]:

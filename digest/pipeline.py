@@ -37,7 +37,12 @@ from digest.outputs import RenderedForms, preview_values, write_forms
 from digest.publish import BulletinEntry, publish_feeds
 from digest.render.email import render_bulletin_email, render_edition_email
 from digest.render.pdf import render_bulletin_pdf, render_edition_pdf
-from digest.render.web import render_bulletin_web, render_edition_web
+from digest.render.web import (
+    ArchiveEntry,
+    render_archive,
+    render_bulletin_web,
+    render_edition_web,
+)
 from digest.sending import send_pending, send_test
 from digest.sources import collect_source
 from digest.store import deliveries, editions, items, sources, subscribers
@@ -108,11 +113,13 @@ def render_edition(ctx: Context, edition: Edition, variant_keys: Iterable[str]) 
                           pdf=render_edition_pdf(edition, ctx.settings, links))
     variants: dict[str, RenderedEmail] = {}
     for key in variant_keys:
-        variant = compose.variant_of(edition, compose.themes_of_key(key))
+        language = compose.language_of_key(key)  # None: the site's language
+        variant = compose.variant_of(edition, compose.themes_of_key(key), language)
         if variant.key in variants or variant.edition.is_empty:
             continue
-        variants[variant.key] = (email if variant.themes is None else
-                                 render_edition_email(variant.edition, ctx.settings, links))
+        variants[variant.key] = (email if variant.themes is None and language is None else
+                                 render_edition_email(variant.edition, ctx.settings, links,
+                                                      language))
     return Prepared(forms=forms, variants=variants)
 
 
@@ -180,14 +187,19 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
 def deliver_edition(ctx: Context, digest: DigestSettings, row: EditionRow, report: RunReport,
                     transport: Transport, edition: Edition | None = None) -> Prepared:
     """Write a stored edition's forms and send its pending rows (a new one or a resumed one)."""
+    fresh = edition is not None
     edition = edition or stored_edition(ctx, digest, row)
     with ctx.db.transaction() as connection:
         keys = deliveries.pending_variant_keys(connection, row.id)
     prepared = render_edition(ctx, edition, keys)
     folder = ctx.settings.out_dir / "editions" / digest.id / str(edition.number)
-    for path in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
-                            ctx.settings):
-        report.output(f"edition {row.label}", str(path))
+    # A resumed edition is rebuilt from its kept items only: keep the web version and PDF
+    # written when it was composed, which also list the items cut by max_items.
+    if fresh or not (folder / "index.html").exists():
+        for path in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
+                                ctx.settings):
+            report.output(f"edition {row.label}", str(path))
+    write_edition_archive(ctx, digest, report)
     if row.status in (editions.SENDING, editions.APPROVED):
         report.editions.append(f"{row.label}: {len(edition.items)} items, "
                                f"{len(prepared.variants)} variants")
@@ -195,11 +207,27 @@ def deliver_edition(ctx: Context, digest: DigestSettings, row: EditionRow, repor
     return prepared
 
 
+def write_edition_archive(ctx: Context, digest: DigestSettings, report: RunReport) -> None:
+    """Rewrite ``out/editions/<digest>/index.html``, the archive every email links to."""
+    with ctx.db.transaction() as connection:
+        rows = editions.archive(connection, digest.id)
+    entries = []
+    for row in rows:
+        links = edition_links(ctx.settings, digest.id, row.number)
+        entries.append(ArchiveEntry(title=row.title, when=row.slot, web_url=links.web_url,
+                                    pdf_url=links.pdf_url, number=row.number,
+                                    items=len(row.item_keys) + row.omitted))
+    archive_url = edition_links(ctx.settings, digest.id, 0).archive_url
+    path = write_atomic(ctx.settings.out_dir / "editions" / digest.id / "index.html",
+                        render_archive(ctx.settings, digest.title, archive_url, entries))
+    report.output(f"archive {digest.id}", str(path))
+
+
 def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
                    members: list[Subscriber]) -> EditionRow | None:
     """Freeze the edition and plan its deliveries in one transaction (or record a skip)."""
     now = ctx.clock.now()
-    variants = compose.variants_for(edition, members)
+    variants = compose.variants_for(edition, members, ctx.settings.site.language)
     status = (editions.SKIPPED if edition.is_empty else
               editions.DRAFT if digest.approval else editions.SENDING)
     with ctx.db.transaction() as connection:
@@ -216,7 +244,7 @@ def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
             return row
         recipients = []
         for member in members:
-            key = compose.variant_key(member.themes)
+            key = compose.member_variant_key(member, ctx.settings.site.language)
             if not variants[key].edition.is_empty and member.id is not None:
                 recipients.append((member.id, key))
         deliveries.plan(connection, row.id, recipients, now)
@@ -409,7 +437,26 @@ def _bulletin_forms(ctx: Context, report: RunReport, out_dir: Path,
             report.failures.append(f"bulletin {bulletin.slug}: {exc}")
             continue
         rendered[bulletin.slug] = (bulletin, forms)
+    if rendered:
+        _isolated(report, "bulletins archive",
+                  partial(write_bulletin_archive, ctx, [b for b, _ in rendered.values()],
+                          out_dir, report))
     return rendered
+
+
+def write_bulletin_archive(ctx: Context, shown: list[Bulletin], out_dir: Path,
+                           report: RunReport) -> None:
+    """``out/bulletins/index.html``: every bulletin of the folder, newest first."""
+    entries = []
+    for bulletin in sorted(shown, key=lambda b: (b.start_date, b.slug), reverse=True):
+        links = bulletin_links(ctx.settings, bulletin.slug)
+        entries.append(ArchiveEntry(title=bulletin.title, when=bulletin.start_date,
+                                    web_url=links.web_url, pdf_url=links.pdf_url))
+    archive_url = bulletin_links(ctx.settings, "").archive_url
+    title = ctx.settings.site.title
+    path = write_atomic(out_dir / "bulletins" / "index.html",
+                        render_archive(ctx.settings, title, archive_url, entries))
+    report.output("archive bulletins", str(path))
 
 
 def build(ctx: Context, out_dir: Path) -> RunReport:

@@ -49,7 +49,7 @@ def test_an_edition_waiting_for_approval_is_sent_after_approve(project: Path) ->
     assert run_digest(project, "approve", "weekly/1").returncode == 0
     assert run_digest(project, "approve", "weekly/1").returncode == 2
     sent = run_digest(project, "run", "--once")
-    assert "weekly/1: 17 items, 4 variants" in sent.stdout
+    assert "weekly/1: 17 items, 5 variants" in sent.stdout  # (language, themes) pairs
     assert "weekly/1 [sent] Social Affairs weekly: 5 sent" in run_digest(
         project, "status").stdout
 

@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 import premailer
 from mjml import mjml2html
 
 from digest.config import Settings
 from digest.errors import RenderError
-from digest.models import Bulletin, Edition, EditionLinks, RenderedEmail
-from digest.render.templating import render_template, template_source
+from digest.models import Bulletin, Edition, EditionLinks, RenderedEmail, Section
+from digest.render.templating import base_context, render_template
 from digest.render.text import render_bulletin_text, render_edition_text
 from digest.render.views import bulletin_context, edition_context
 
 DIGEST_TEMPLATE = "email/digest.mjml.j2"
 BULLETIN_TEMPLATE = "email/bulletin.mjml.j2"
 INLINE_CSS = "email/inline.css"
+# Gmail clips an HTML part past 102 KB; keep room for the per-recipient links (each
+# placeholder becomes a signed URL) and the quoted-printable overhead of non-ASCII text.
+EMAIL_BUDGET_BYTES = 96_000
 
 _DOCTYPE = re.compile(r"^\s*<!doctype html>", re.IGNORECASE)
 _STYLE_TAG = re.compile(r"<style(?=[\s>])", re.IGNORECASE)
@@ -69,7 +73,9 @@ def inline_css(html: str, css: str) -> str:
 
 
 def _html(settings: Settings, mjml: str) -> str:
-    return inline_css(compile_mjml(mjml), template_source(settings, INLINE_CSS))
+    # The stylesheet is a template too: it takes its colours from ``palette``.
+    css = render_template(settings, INLINE_CSS, base_context(settings))
+    return inline_css(compile_mjml(mjml), css)
 
 
 def render_edition_mjml(edition: Edition, settings: Settings, links: EditionLinks,
@@ -79,9 +85,22 @@ def render_edition_mjml(edition: Edition, settings: Settings, links: EditionLink
                            edition_context(edition, settings, links, language))
 
 
-def render_edition_email(edition: Edition, settings: Settings, links: EditionLinks,
-                         language: str | None = None) -> RenderedEmail:
-    """An edition (or one variant of it) as an email: subject, preheader, MJML, HTML, text."""
+def _first_items(edition: Edition, count: int) -> Edition:
+    """The edition cut to its first ``count`` items in reading order; the rest are counted
+    in ``omitted`` (and listed by the web version)."""
+    sections: list[Section] = []
+    room = count
+    for section in edition.sections:
+        taken = section.items[:max(room, 0)]
+        room -= len(taken)
+        if taken:
+            sections.append(replace(section, items=taken))
+    cut = len(edition.items) - min(count, len(edition.items))
+    return replace(edition, sections=tuple(sections), omitted=edition.omitted + cut)
+
+
+def _render_edition(edition: Edition, settings: Settings, links: EditionLinks,
+                    language: str | None) -> RenderedEmail:
     context = edition_context(edition, settings, links, language)
     mjml = render_template(settings, DIGEST_TEMPLATE, context)
     return RenderedEmail(
@@ -92,6 +111,39 @@ def render_edition_email(edition: Edition, settings: Settings, links: EditionLin
         text=render_edition_text(edition, settings, links, context["language"]),
         language=context["language"],
     )
+
+
+def html_size(rendered: RenderedEmail) -> int:
+    """The size Gmail measures: the bytes of the HTML part (before transfer encoding)."""
+    return len(rendered.html.encode("utf-8"))
+
+
+def render_edition_email(edition: Edition, settings: Settings, links: EditionLinks,
+                         language: str | None = None,
+                         budget: int | None = EMAIL_BUDGET_BYTES) -> RenderedEmail:
+    """An edition (or one variant of it) as an email: subject, preheader, MJML, HTML, text.
+
+    When the whole edition would make an HTML part over ``budget`` bytes (Gmail clips
+    messages past ~102 KB and hides the rest, unsubscribe link included), the email keeps
+    as many items as fit, found by bisection on the rendered bytes, and says how many more
+    the web version holds. ``budget=None`` renders everything.
+    """
+    rendered = _render_edition(edition, settings, links, language)
+    total = len(edition.items)
+    if budget is None or html_size(rendered) <= budget or total == 0:
+        return rendered
+    fits, low, high = None, 0, total - 1  # the most items that fit lie in [low, high]
+    while low <= high:
+        middle = (low + high) // 2
+        candidate = _render_edition(_first_items(edition, middle), settings, links, language)
+        if html_size(candidate) <= budget:
+            fits, low = candidate, middle + 1
+        else:
+            high = middle - 1
+    if fits is None:
+        raise RenderError(f"edition {edition.digest_id} #{edition.number}: even without items "
+                          f"the email is over {budget} bytes; check the email templates")
+    return fits
 
 
 def render_bulletin_email(bulletin: Bulletin, settings: Settings,

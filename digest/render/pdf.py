@@ -22,7 +22,8 @@ from markupsafe import Markup
 from digest.config import Settings
 from digest.errors import RenderError
 from digest.models import Bulletin, Edition, EditionLinks, Item
-from digest.render.templating import render_template, template_dirs, translator
+from digest.render.i18n import N_, translate
+from digest.render.templating import render_template, template_dirs
 from digest.render.views import bulletin_context, edition_context, merge_sections
 
 EDITION_TEMPLATE = "pdf/edition.html.j2"
@@ -42,7 +43,7 @@ def css_string(text: str) -> Markup:
 
 def page_label(language: str) -> Markup:
     """The CSS ``content`` for "Page x of y" in the reader's language."""
-    label = translator(language)("Page {page} of {pages}")
+    label = translate(language, N_("Page {page} of {pages}"))
     parts: list[str] = []
     for piece in re.split(r"(\{page\}|\{pages\})", label):
         if piece == "{page}":

@@ -15,7 +15,7 @@ A bare ``en`` is written the British way (day before month), as a European forum
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +29,7 @@ import digest
 from digest.config import Settings
 from digest.errors import RenderError
 from digest.models import PLACEHOLDERS, EventInfo
+from digest.render import i18n, palette
 
 _AUTOESCAPED = (".html", ".mjml", ".xml", ".html.j2", ".mjml.j2", ".xml.j2")
 _SHORT_MONTH = re.compile(r"(?<!M)MMM(?!M)")
@@ -72,7 +73,11 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # gettext follows each render's ``language`` (one environment serves every language).
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_gettext, ngettext=_ngettext, newstyle=True)
     env.filters.update(
         event_dates=_event_dates_filter,
         long_date=_long_date_filter,
@@ -95,6 +100,8 @@ def base_context(settings: Settings, language: str | None = None) -> dict[str, A
         "zone": settings.site.zone,
         "theme_titles_map": {slug: theme.title for slug, theme in settings.themes.items()},
         "placeholders": dict(PLACEHOLDERS),
+        "light": palette.LIGHT,
+        "dark": palette.DARK,
     }
 
 
@@ -226,41 +233,20 @@ def theme_titles(settings: Settings, slugs: Iterable[str]) -> list[str]:
     return [settings.themes[s].title if s in settings.themes else s for s in slugs]
 
 
-# The few words the templates write themselves; English is the key (as with gettext).
-CATALOGUE: dict[str, dict[str, str]] = {
-    "fr": {
-        "View in browser": "Voir dans le navigateur",
-        "Unsubscribe": "Se désabonner",
-        "Preferences": "Préférences",
-        "Archive": "Archives",
-        "Download the PDF": "Télécharger le PDF",
-        "{n} more in the web version": "{n} de plus dans la version web",
-        "Links": "Liens",
-        "Page {page} of {pages}": "Page {page} sur {pages}",
-        "Upcoming meetings and activities": "Prochaines réunions et activités",
-    },
-    "de": {
-        "View in browser": "Im Browser ansehen",
-        "Unsubscribe": "Abmelden",
-        "Preferences": "Einstellungen",
-        "Archive": "Archiv",
-        "Download the PDF": "PDF herunterladen",
-        "{n} more in the web version": "{n} weitere in der Webversion",
-        "Links": "Links",
-        "Page {page} of {pages}": "Seite {page} von {pages}",
-        "Upcoming meetings and activities": "Nächste Treffen und Aktivitäten",
-    },
-}
+@jinja2.pass_context
+def _gettext(context: jinja2.runtime.Context, message: str) -> str:
+    return i18n.translate(context["language"], message)
+
+
+@jinja2.pass_context
+def _ngettext(context: jinja2.runtime.Context, singular: str, plural: str, count: int) -> str:
+    return i18n.translate_plural(context["language"], singular, plural, count)
 
 
 @jinja2.pass_context
 def _translate(context: jinja2.runtime.Context, message: str, **values: object) -> str:
-    language = str(context["language"]).replace("-", "_").split("_")[0].lower()
-    text = CATALOGUE.get(language, {}).get(message, message)
+    """``t('{n} more', n=3)``: the older spelling of ``_()`` with ``str.format`` values,
+    kept for projects whose own templates use it."""
+    text = i18n.translate(context["language"], message)
     return text.format(**values) if values else text
 
-
-def translator(language: str) -> Callable[[str], str]:
-    """The catalogue lookup for Python code (the text renderer)."""
-    table = CATALOGUE.get(language.replace("-", "_").split("_")[0].lower(), {})
-    return lambda message: table.get(message, message)

@@ -23,12 +23,12 @@ from digest.models import (
     Item,
     Section,
 )
+from digest.render.i18n import N_, section_label, translate
 from digest.render.templating import (
     base_context,
     format_date_range,
     format_event_dates,
     format_long_date,
-    translator,
 )
 
 _UPCOMING = re.compile(r"^\s*(upcoming|coming up|agenda|next meetings)", re.IGNORECASE)
@@ -119,7 +119,7 @@ def bulletin_sections(bulletin: Bulletin, settings: Settings) -> tuple[BulletinS
         return tuple(sections)
     index = next((i for i, s in enumerate(sections) if _UPCOMING.match(s.title)), None)
     if index is None:
-        title = translator(bulletin.language)("Upcoming meetings and activities")
+        title = translate(bulletin.language, N_("Upcoming meetings and activities"))
         sections.append(BulletinSection(title=title, body_html=""))
         index = len(sections) - 1
     section = sections[index]
@@ -136,9 +136,11 @@ def bulletin_sections(bulletin: Bulletin, settings: Settings) -> tuple[BulletinS
     return tuple(sections)
 
 
-def merge_sections(edition: Edition, extra_items: Sequence[Item]) -> tuple[Section, ...]:
-    """The edition's sections with ``extra_items`` (those cut by ``max_items``) added to the
-    section of their kind, for the web version and PDF that list everything."""
+def merge_sections(edition: Edition, extra_items: Sequence[Item] = ()) -> tuple[Section, ...]:
+    """The edition's sections with its ``overflow`` and ``extra_items`` (items cut by
+    ``max_items``) added to the section of their kind, for the web version and PDF that
+    list everything."""
+    extra_items = (*edition.overflow, *extra_items)
     if not extra_items:
         return edition.sections
     known = {item.key for item in edition.items}
@@ -178,7 +180,7 @@ def item_view(item: Item, settings: Settings, language: str) -> ItemView:
 def section_views(sections: Sequence[Section], settings: Settings,
                   language: str) -> list[dict[str, Any]]:
     return [
-        {"kind": str(s.kind), "title": s.title,
+        {"kind": str(s.kind), "title": section_label(s.kind, language),
          "items": [item_view(i, settings, language) for i in s.items]}
         for s in sections if s.items
     ]

@@ -7,15 +7,31 @@ Unlike the email it lists everything, including the items an email cut at ``max_
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from digest.config import Settings
 from digest.errors import RenderError
 from digest.models import PLACEHOLDERS, Bulletin, Edition, EditionLinks, Item
-from digest.render.templating import render_template
+from digest.render.i18n import N_, translate
+from digest.render.templating import base_context, format_long_date, render_template
 from digest.render.views import bulletin_context, edition_context, merge_sections
 
 EDITION_TEMPLATE = "web/edition.html.j2"
 BULLETIN_TEMPLATE = "web/bulletin.html.j2"
+ARCHIVE_TEMPLATE = "web/archive.html.j2"
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """One edition or bulletin as its archive page lists it (newest first)."""
+
+    title: str
+    when: date | datetime
+    web_url: str
+    pdf_url: str
+    number: int | None = None
+    items: int | None = None
 
 
 def _no_placeholders(html: str, what: str) -> str:
@@ -40,3 +56,21 @@ def render_bulletin_web(bulletin: Bulletin, settings: Settings, links: EditionLi
     """The web page of a bulletin."""
     html = render_template(settings, BULLETIN_TEMPLATE, bulletin_context(bulletin, settings, links))
     return _no_placeholders(html, f"bulletin {bulletin.slug}")
+
+
+def render_archive(settings: Settings, title: str, archive_url: str,
+                   entries: Sequence[ArchiveEntry], language: str | None = None) -> str:
+    """The archive page of a digest (or of the bulletins): every edition, newest first, each
+    linked to its web version and PDF. Every email's footer links here."""
+    context = base_context(settings, language)
+    lang = context["language"]
+    context.update(
+        title=title,
+        subject=f"{title} – {translate(lang, N_('Archive'))}",
+        preheader="",
+        links=EditionLinks(web_url=archive_url, archive_url=archive_url, pdf_url=""),
+        entries=[{"entry": e, "date": format_long_date(e.when, lang, settings.site.zone)}
+                 for e in entries],
+    )
+    html = render_template(settings, ARCHIVE_TEMPLATE, context)
+    return _no_placeholders(html, f"archive {title}")

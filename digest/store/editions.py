@@ -141,3 +141,13 @@ def unfinished(connection: Connection) -> list[EditionRow]:
     """Editions whose sending started and did not finish: resumed by the next run."""
     rows = connection.execute(select(editions).where(editions.c.status.in_([SENDING, APPROVED])))
     return [_row(row) for row in rows.mappings()]
+
+
+def archive(connection: Connection, digest_id: str) -> list[EditionRow]:
+    """The editions of a digest that went (or are going) out, newest first: its archive page."""
+    rows = connection.execute(
+        select(editions).where(editions.c.digest_id == digest_id,
+                               editions.c.status.in_([SENDING, SENT]))
+        .order_by(editions.c.number.desc())
+    ).mappings()
+    return [_row(row) for row in rows]
