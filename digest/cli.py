@@ -68,8 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     removed.add_argument("email")
     member_commands.add_parser("list", help="list members and their state")
     commands.add_parser("status", help="sources' health, next runs, recent editions")
-    commands.add_parser("serve", help="the long-running service: the web app (unsubscribe, "
-                        "preferences, archive, feeds) on web.host:web.port")
+    commands.add_parser("serve", help="the long-running service: the scheduler (sources, "
+                        "feeds, digests on their cron) and the web app on web.host:web.port")
     return parser
 
 
@@ -103,7 +103,7 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     ctx = _context(args)  # the config is refused before anything heavy is imported
     from digest import commands
 
-    if args.command in ("run", "send"):
+    if args.command in ("run", "send", "serve"):
         from digest.sending import install_stop_handler
 
         install_stop_handler()  # SIGTERM: finish the messages in flight, keep the rest pending
@@ -132,9 +132,10 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
         elif args.command == "status":
             return commands.status(ctx, out)
         elif args.command == "serve":
+            from digest.scheduler import Service
             from digest.web.server import serve
 
-            return serve(ctx, out)
+            return serve(ctx, out, services=[Service(ctx, out)])
         else:  # pragma: no cover - argparse refuses unknown commands
             raise InputError(f"unknown command {args.command}")
         print_report(report, out)

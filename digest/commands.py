@@ -14,15 +14,15 @@ from typing import TextIO
 from digest import pipeline
 from digest.bulletins import load_bulletin
 from digest.context import Context
-from digest.cron import make_trigger, next_slot
 from digest.errors import InputError
 from digest.files import write_atomic
 from digest.mail.transports import make_transport
 from digest.models import RenderedEmail, RunReport, Subscriber, SubscriberStatus
 from digest.outputs import RenderedForms, fill_placeholders, preview_values
 from digest.render.lint import Problem, lint_bulletin, lint_email
+from digest.scheduler import outlook
 from digest.sending import retry_failed, send_pending, send_test
-from digest.store import deliveries, editions, items, sources, subscribers
+from digest.store import deliveries, editions, items, runs, sources, subscribers
 
 FORM_BY_SUFFIX = {".html": "html", ".htm": "html", ".txt": "text", ".pdf": "pdf",
                   ".mjml": "mjml", ".eml": "eml"}
@@ -223,6 +223,7 @@ def status(ctx: Context, out: TextIO) -> int:
         failed = {row.id: deliveries.failures(connection, row.id) for row in recent}
         retry_at = {row.id: deliveries.next_attempt(connection, row.id, now) for row in recent}
         stored = items.count_items(connection)
+        last_runs = runs.last_runs(connection)
     print(f"items stored: {stored}", file=out)
     print("sources:", file=out)
     for source in health:
@@ -232,11 +233,16 @@ def status(ctx: Context, out: TextIO) -> int:
             if source.last_error else "ok"
         print(f"  {source.id}: {state}; last success {when}; {source.items_seen} items",
               file=out)
-    print("next runs:", file=out)
-    for digest in ctx.settings.digests:
-        upcoming = next_slot(make_trigger(digest.cron, zone), now)
-        shown = upcoming.astimezone(zone).strftime("%a %Y-%m-%d %H:%M") if upcoming else "none"
-        print(f"  {digest.id}: {shown} ({ctx.settings.site.timezone})", file=out)
+    print(f"jobs (next run, last run; {ctx.settings.site.timezone}):", file=out)
+    for job in outlook(ctx.settings, now, last_runs):
+        upcoming = f"{job.next_run.astimezone(zone):%a %Y-%m-%d %H:%M}" if job.next_run \
+            else "none"
+        previous = "never run"
+        if job.last is not None:
+            previous = f"{job.last.started_at.astimezone(zone):%Y-%m-%d %H:%M} {job.last.outcome}"
+            if job.last.detail:
+                previous += f": {job.last.detail[:160]}"
+        print(f"  {job.id}: next {upcoming}; last {previous}", file=out)
     print("editions:", file=out)
     for row in recent:
         tally = ", ".join(f"{n} {state}" for state, n in sorted(counts[row.id].items()))

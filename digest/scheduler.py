@@ -20,19 +20,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TextIO
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from digest import pipeline
-from digest.clock import Clock
-from digest.config import DigestSettings, Environment, Settings
+from digest.config import DigestSettings, Settings
 from digest.context import Context
 from digest.cron import last_slot, make_trigger, next_slot
 from digest.errors import DigestError
 from digest.mail.transports import make_transport
 from digest.models import RunReport
+from digest.sending import stop_requested
 from digest.store import editions, runs
 from digest.store.locks import SchedulerLock
 
@@ -119,8 +120,9 @@ class ServiceJobs:
             if made:
                 continue
             if now - slot <= digest.grace:
-                self.digest(digest.id, slot)
-                done.append(f"digest:{digest.id} made late for {slot.isoformat()}")
+                report = self.digest(digest.id, slot)
+                made_what = "; ".join(report.editions) or "nothing made"
+                done.append(f"digest:{digest.id} made late for {slot.isoformat()}: {made_what}")
             else:
                 with self.ctx.db.transaction() as connection:
                     runs.record(connection, f"digest:{digest.id}", now, runs.MISSED,
@@ -167,20 +169,59 @@ def next_interval_run(last: datetime | None, every: timedelta, now: datetime) ->
     return max(last + every, now) if last else now
 
 
+@dataclass(frozen=True)
+class JobOutlook:
+    """A job as ``digest status`` shows it: when it runs next, how it last went."""
+
+    id: str
+    next_run: datetime | None
+    last: runs.JobRun | None
+
+
+def outlook(settings: Settings, now: datetime,
+            last_runs: dict[str, list[runs.JobRun]]) -> list[JobOutlook]:
+    """Every configured job with its next run (site time) and its latest logged run."""
+    zone = settings.site.zone
+
+    def last(job_id: str) -> runs.JobRun | None:
+        found = last_runs.get(job_id)
+        return found[0] if found else None
+
+    def after(job_id: str, every: timedelta) -> datetime:
+        previous = last(job_id)
+        return next_interval_run(previous.started_at if previous else None, every,
+                                 now).astimezone(zone)
+
+    rows = [JobOutlook(f"collect:{s.id}", after(f"collect:{s.id}", s.every),
+                       last(f"collect:{s.id}")) for s in settings.sources]
+    rows.append(JobOutlook("housekeeping", after("housekeeping", settings.feeds.every),
+                           last("housekeeping")))
+    upcoming = dict((d.id, when) for d, when in next_digest_runs(settings, now))
+    rows += [JobOutlook(f"digest:{d.id}", upcoming.get(d.id), last(f"digest:{d.id}"))
+             for d in settings.digests]
+    return rows
+
+
 class Service:
     """The scheduler half of ``digest serve``: lock, catch up, then run jobs until stopped."""
 
-    def __init__(self, settings: Settings, env: Environment, clock: Clock) -> None:
-        self.ctx = Context(settings=settings, env=env, clock=clock)
-        self.jobs = ServiceJobs(self.ctx)
-        self.lock = SchedulerLock(self.ctx.db, settings.var_dir)
+    def __init__(self, ctx: Context, out: TextIO | None = None) -> None:
+        self.ctx = ctx
+        self.out = out
+        self.jobs = ServiceJobs(ctx)
+        self.lock = SchedulerLock(ctx.db, ctx.settings.var_dir)
         self.scheduler: BackgroundScheduler | None = None
 
-    def start(self) -> list[str]:
-        """Take the lock (or refuse), catch up on missed slots, start the timers."""
+    def start(self) -> None:
+        """Take the lock (or refuse at once), catch up on missed slots, start the timers."""
         self.lock.acquire()
         try:
-            caught_up = self.jobs.catch_up()
+            pipeline.ensure_subscribers(self.ctx, RunReport())
+            # Poll first, so that a slot made late carries what arrived while we were down.
+            for source in self.ctx.settings.sources:
+                self.jobs.collect(source.id)
+            for line in self.jobs.catch_up():
+                self._say(f"catch-up: {line}")
             scheduler = BackgroundScheduler(
                 timezone=self.ctx.settings.site.zone,
                 job_defaults={"coalesce": True, "max_instances": 1,
@@ -193,12 +234,18 @@ class Service:
         except BaseException:
             self.lock.release()
             raise
-        return caught_up
+        for digest, when in next_digest_runs(self.ctx.settings, self.ctx.clock.now()):
+            self._say(f"next {digest.id}: {when.strftime('%a %Y-%m-%d %H:%M')} "
+                      f"({self.ctx.settings.site.timezone})")
 
     def stop(self) -> None:
-        """Let running jobs finish their message in flight, then release the lock."""
+        """Let running jobs finish the message in flight, leave the rest pending, unlock."""
+        stop_requested.set()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
         self.lock.release()
-        self.ctx.close()
+
+    def _say(self, line: str) -> None:
+        if self.out is not None:
+            print(f"digest: {line}", file=self.out, flush=True)

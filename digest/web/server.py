@@ -15,6 +15,7 @@ from typing import Protocol, TextIO
 import uvicorn
 
 from digest.context import Context
+from digest.sending import stop_requested
 from digest.web.app import create_app
 
 
@@ -55,6 +56,9 @@ def serve(ctx: Context, out: TextIO, services: Sequence[Service] = ()) -> int:
         for service in services:
             service.start()
             started.append(service)
+        if stop_requested.is_set():  # SIGTERM during start-up (catch-up): stop cleanly
+            print("digest: stopped during start-up", file=out, flush=True)
+            return 0
         web = ctx.settings.web
         print(f"digest: serving {ctx.settings.site.title} on http://{web.host}:{web.port}/ "
               "(SIGTERM or Ctrl-C stops)", file=out, flush=True)
