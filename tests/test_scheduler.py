@@ -207,3 +207,22 @@ def test_jobs_follow_the_config(project: Path) -> None:
     saturday = datetime(2019, 3, 16, 12, tzinfo=BRUSSELS)
     fire = specs["digest:weekly"].trigger.get_next_fire_time(None, saturday)
     assert fire == datetime(2019, 3, 18, 7, 30, tzinfo=BRUSSELS)  # cron's 1 is Monday
+
+
+def test_a_bulletin_with_send_at_waits_for_its_time(project: Path) -> None:
+    bulletin = project / "sample" / "bulletins" / "2019-03-wg-smart-social-inclusion.md"
+    bulletin.write_text(bulletin.read_text().replace(
+        "language: en\n", "language: en\nsend_at: 2019-03-25T07:30:00+01:00\n"))
+    settings = _settings(project)
+    clock = ManualClock(datetime(2019, 3, 18, 8, 0, tzinfo=BRUSSELS))
+    jobs = _jobs(settings, clock)
+    jobs.housekeeping()
+    assert not (project / "out" / "outbox").exists(), "not before its time"
+    assert (project / "out" / "bulletins" / "2019-03-wg-smart-social-inclusion"
+            / "index.html").is_file(), "but its preview is there"
+    clock.set(datetime(2019, 3, 25, 7, 30, tzinfo=BRUSSELS))
+    jobs.housekeeping()
+    assert len(_outbox(project)) == 6
+    clock.advance(timedelta(minutes=15))
+    jobs.housekeeping()
+    assert len(_outbox(project)) == 6, "once"
