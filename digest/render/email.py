@@ -33,6 +33,7 @@ EMAIL_BUDGET_BYTES = 96_000
 
 _DOCTYPE = re.compile(r"^\s*<!doctype html>", re.IGNORECASE)
 _STYLE_TAG = re.compile(r"<style(?=[\s>])", re.IGNORECASE)
+_PREVIEW_COLOUR = re.compile(r'(<div style="display:none;[^"]*?)color:#[0-9a-fA-F]{3,6};?')
 
 
 def compile_mjml(source: str) -> str:
@@ -72,10 +73,16 @@ def inline_css(html: str, css: str) -> str:
     return out
 
 
+def quiet_preview(html: str) -> str:
+    """Drop the colour MJML gives the hidden preview line (white): it is never shown, and
+    spam filters count hidden white-on-white text against a message."""
+    return _PREVIEW_COLOUR.sub(r"\1", html, count=1)
+
+
 def _html(settings: Settings, mjml: str) -> str:
     # The stylesheet is a template too: it takes its colours from ``palette``.
     css = render_template(settings, INLINE_CSS, base_context(settings))
-    return inline_css(compile_mjml(mjml), css)
+    return inline_css(quiet_preview(compile_mjml(mjml)), css)
 
 
 def render_edition_mjml(edition: Edition, settings: Settings, links: EditionLinks,
