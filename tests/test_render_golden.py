@@ -1,0 +1,90 @@
+"""Golden files: the sample digest and bulletin in every form, as ``digest build`` and
+``digest preview --format mjml`` write them, compared with ``tests/golden/``.
+
+Volatile values (Message-ID, Date, MIME boundaries) are normalised before comparing. A
+missing golden file fails; regenerate deliberately, then read the diff before committing:
+
+    DIGEST_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_render_golden.py
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_digest
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("DIGEST_UPDATE_GOLDEN") == "1"
+BULLETIN = "2019-03-wg-smart-social-inclusion"
+FORMS = ["email.html", "email.txt", "email.mjml", "headers.eml", "index.html"]
+
+
+def normalise_headers(raw: bytes) -> str:
+    """The header block of a message with its per-send values replaced by markers."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    head = re.sub(r"^Message-ID: <[^>]+>", "Message-ID: <MESSAGE-ID>", head, flags=re.M)
+    head = re.sub(r"^Date: .*$", "Date: <DATE>", head, flags=re.M)
+    head = re.sub(r'boundary="[^"]+"', 'boundary="<BOUNDARY>"', head)
+    return head.replace("\r\n", "\n") + "\n"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """Every form of the sample digest's next edition and of the sample bulletin."""
+    project = tmp_path_factory.mktemp("golden")
+    shutil.copy(ROOT / "schedules.yaml", project / "schedules.yaml")
+    shutil.copytree(ROOT / "sample", project / "sample")
+    for args in (["collect"], ["build", "--out", "build"]):
+        result = run_digest(project, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+    folders = {"digest": project / "build" / "editions" / "weekly" / "1",
+               "bulletin": project / "build" / "bulletins" / BULLETIN}
+    targets = {"digest": "weekly", "bulletin": f"sample/bulletins/{BULLETIN}.md"}
+    forms: dict[str, dict[str, str]] = {}
+    for name, folder in folders.items():
+        mjml = project / f"{name}.mjml"
+        result = run_digest(project, "preview", targets[name], "--format", "mjml", "--out",
+                            str(mjml))
+        assert result.returncode == 0, result.stdout + result.stderr
+        forms[name] = {
+            "email.html": (folder / "email.html").read_text(encoding="utf-8"),
+            "email.txt": (folder / "email.txt").read_text(encoding="utf-8"),
+            "email.mjml": mjml.read_text(encoding="utf-8"),
+            "headers.eml": normalise_headers((folder / "sample.eml").read_bytes()),
+            "index.html": (folder / "index.html").read_text(encoding="utf-8"),
+        }
+    return forms
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("name", ["digest", "bulletin"])
+def test_matches_golden(built: dict[str, dict[str, str]], name: str, form: str) -> None:
+    actual = built[name][form]
+    path = GOLDEN / name / form
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run DIGEST_UPDATE_GOLDEN=1 pytest {__file__}")
+    expected = path.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = "".join(list(difflib.unified_diff(
+            expected.splitlines(keepends=True), actual.splitlines(keepends=True),
+            str(path), "rendered now", n=1))[:60])
+        pytest.fail(f"{name} {form} differs from its golden file "
+                    f"(DIGEST_UPDATE_GOLDEN=1 to accept):\n{diff}")
+
+
+def test_golden_headers_hide_only_volatile_values() -> None:
+    raw = (b"From: a@example.org\r\nDate: Mon, 18 Mar 2019 08:00:00 +0100\r\n"
+           b"Message-ID: <abc@example.org>\r\nContent-Type: multipart/alternative;\r\n"
+           b' boundary="=_digest_123"\r\n\r\nbody')
+    assert normalise_headers(raw) == (
+        "From: a@example.org\nDate: <DATE>\nMessage-ID: <MESSAGE-ID>\n"
+        'Content-Type: multipart/alternative;\n boundary="<BOUNDARY>"\n')
