@@ -98,6 +98,45 @@ def test_bulletin_pdf_outline_and_links(bulletin_pdf: PdfReader) -> None:
     assert EVENTS[1].link in uris
 
 
+def test_pdfs_are_tagged_for_accessibility(bulletin_pdf: PdfReader) -> None:
+    root = bulletin_pdf.trailer["/Root"]
+    assert "/StructTreeRoot" in root
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
+    xmp = root["/Metadata"].get_object().get_data()
+    assert b"pdfuaid:part" in xmp and b"Updates from WG Smart Social Inclusion" in xmp
+
+
+def test_edition_pdf_header_pages_and_outline() -> None:
+    data = render_edition_pdf(make_edition(), make_settings(), LINKS)
+    reader = PdfReader(io.BytesIO(data))
+    pages = len(reader.pages)
+    assert pages >= 3
+    for number, page in enumerate(reader.pages, start=1):
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (
+            595, 842)
+        text = " ".join(page.extract_text().split())
+        assert f"Page {number} of {pages}" in text
+        assert "EUROCITIES Social Affairs Forum" in text and "Social Affairs weekly" in text
+    assert outline_titles(reader.outline)[:2] == ["Social Affairs weekly #12", "News"]
+    meta = reader.metadata
+    assert meta is not None and meta.author == "EUROCITIES Social Affairs Forum"
+    assert meta.subject and meta.subject.startswith("Turin citizens panel")
+    assert str(reader.trailer["/Root"]["/Lang"]) == "en"
+    uris = {annotation.get_object()["/A"].get("/URI")
+            for page in reader.pages for annotation in page.get("/Annots", [])
+            if "/A" in annotation.get_object()}
+    assert ALL_ITEMS[0].link in uris
+
+
+def test_a_french_pdf_says_so() -> None:
+    settings = make_settings(language="fr")
+    reader = PdfReader(io.BytesIO(render_edition_pdf(make_edition(), settings, LINKS)))
+    assert str(reader.trailer["/Root"]["/Lang"]) == "fr"
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert "Page 1 sur" in text and "Actualités" in text
+
+
 def test_edition_pdf_lists_every_item_and_extra_ones() -> None:
     extra = replace(ALL_ITEMS[0], key="extra", title="Warsaw adopts a social housing plan")
     data = render_edition_pdf(make_edition(omitted=1), make_settings(), LINKS, [extra])

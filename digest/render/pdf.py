@@ -1,10 +1,10 @@
 """The PDF of an edition or bulletin, through WeasyPrint, from ``templates/pdf/``.
 
 A4 pages with the forum and group in the running header and "Page x of y" at the foot,
-headings as bookmarks, clickable links, selectable text, and the document's title, author,
-subject and language in its metadata. WeasyPrint reads nothing from the network: its URL
-fetcher only opens ``data:`` URLs and files under the template folders (a stylesheet, a
-logo); anything else is refused and left out.
+headings as bookmarks, clickable links, selectable text, the document's title, author,
+subject and language in its metadata, and tagged for accessibility (PDF/UA-1). WeasyPrint
+reads nothing from the network: its URL fetcher only opens ``data:`` URLs and files under
+the template folders (a stylesheet, a logo); anything else is refused and left out.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from digest.render.views import bulletin_context, edition_context, merge_section
 
 EDITION_TEMPLATE = "pdf/edition.html.j2"
 BULLETIN_TEMPLATE = "pdf/bulletin.html.j2"
+PDF_VARIANT = "pdf/ua-1"
 
 for _name in ("weasyprint", "weasyprint.progress", "fontTools", "fontTools.subset",
               "fontTools.ttLib"):
@@ -90,7 +91,9 @@ def html_to_pdf(html: str, settings: Settings) -> bytes:
     try:
         document = _weasyprint().HTML(string=html, base_url=str(roots[-1]) + "/",
                         url_fetcher=_fetcher(roots))
-        pdf = document.write_pdf()
+        # Tagged (PDF/UA-1): a structure tree for screen readers, the title shown as the
+        # window title, the language and metadata in XMP.
+        pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
     except Exception as exc:
         raise RenderError(f"the PDF could not be rendered: {exc}") from exc
     if not isinstance(pdf, bytes) or not pdf.startswith(b"%PDF"):
