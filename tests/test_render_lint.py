@@ -166,3 +166,18 @@ def test_a_template_that_drops_the_unsubscribe_link_is_an_error() -> None:
     problems = lint_email(broken, "weekly")
     assert any(p.severity == "error" and "HTML part has no unsubscribe link" in p.message
                for p in problems)
+
+
+def test_an_undefined_template_variable_is_reported_at_its_line(tmp_path: Path) -> None:
+    from digest.errors import RenderError
+
+    folder = tmp_path / "templates" / "email"
+    folder.mkdir(parents=True)
+    (folder / "digest.mjml.j2").write_text(
+        '{% extends "email/_layout.mjml.j2" %}\n{% block content %}\n'
+        "<mj-section><mj-column><mj-text>{{ edition.titel }}</mj-text></mj-column>"
+        "</mj-section>\n{% endblock %}\n", encoding="utf-8")
+    with pytest.raises(RenderError) as caught:
+        render_edition_email(make_edition(), make_settings(tmp_path), LINKS)
+    assert str(caught.value).startswith(f"{folder / 'digest.mjml.j2'}:3: undefined")
+    assert "titel" in str(caught.value)

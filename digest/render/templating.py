@@ -15,6 +15,7 @@ A bare ``en`` is written the British way (day before month), as a European forum
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
@@ -31,6 +32,7 @@ from digest.errors import RenderError
 from digest.models import PLACEHOLDERS, EventInfo
 from digest.render import i18n, palette
 
+_TEMPLATE_SUFFIXES = (".j2", ".css", ".html", ".mjml", ".txt")
 _AUTOESCAPED = (".html", ".mjml", ".xml", ".html.j2", ".mjml.j2", ".xml.j2")
 _SHORT_MONTH = re.compile(r"(?<!M)MMM(?!M)")
 _THIN_SPACES = str.maketrans({"\u2009": " ", "\u202f": " ", "\u00a0": " "})
@@ -116,9 +118,20 @@ def render_template(settings: Settings, name: str, context: Mapping[str, Any]) -
         where = f"{exc.filename or exc.name}:{exc.lineno}"
         raise RenderError(f"{where}: template syntax error: {exc.message}") from exc
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"template {name}: {exc.message}") from exc
+        raise RenderError(f"{_where(exc, name)}: undefined in the template: "
+                          f"{exc.message}") from exc
     except jinja2.TemplateError as exc:
-        raise RenderError(f"template {name}: {exc}") from exc
+        raise RenderError(f"{_where(exc, name)}: {exc}") from exc
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """``FILE:LINE`` of the template line that failed (Jinja2 rewrites its tracebacks so
+    template frames carry the template's file and line), else the template's name."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.endswith(_TEMPLATE_SUFFIXES)]
+    if not frames:
+        return f"template {name}"
+    return f"{frames[-1].filename}:{frames[-1].lineno}"
 
 
 def template_source(settings: Settings, name: str) -> str:
