@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -33,7 +33,7 @@ from digest.errors import ConfigError, ConfigProblem
 from digest.models import Kind, Theme
 
 DEFAULT_CONFIG = "schedules.yaml"
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RESERVED_THEME_SLUGS = frozenset({"all", "bulletins", "index"})
@@ -41,16 +41,32 @@ _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*$")
 
 
 def parse_duration(value: Any) -> timedelta:
-    """Read ``30m``, ``1h``, ``30d``, ``2w`` (or a number of seconds) as a timedelta."""
+    """Read ``30m``, ``1h``, ``30d``, ``2w``, ``0.5s`` (or a number of seconds) as a timedelta."""
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=value)
     match = _DURATION.match(str(value))
     if not match:
         raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {value!r}")
     amount, unit = match.groups()
-    return timedelta(**{_UNITS[unit]: int(amount)})
+    return timedelta(**{_UNITS[unit]: float(amount)})
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1024, "kib": 1024, "mb": 1024**2, "mib": 1024**2,
+               "gb": 1024**3, "gib": 1024**3}
+
+
+def parse_size(value: Any) -> int:
+    """Read ``10MB``, ``512KB`` (binary units) or a number of bytes as a byte count."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"expected a size such as 512KB or 10MB, got {value!r}")
+    amount, unit = match.groups()
+    return int(amount) * _SIZE_UNITS[(unit or "b").lower()]
 
 
 def parse_rate(value: Any) -> float:
@@ -65,6 +81,7 @@ def parse_rate(value: Any) -> float:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
 
 
@@ -93,6 +110,9 @@ class Site(_Strict):
     sender: Sender
     output: Path = Path()
     database: str = "sqlite:///var/digest.db"
+    # Themes of an item that neither its categories, the themes' keywords nor its source's
+    # `themes` place anywhere.
+    default_themes: list[str] = Field(default_factory=list)
 
     @field_validator("base_url")
     @classmethod
@@ -118,6 +138,16 @@ class Site(_Strict):
 class ThemeSettings(_Strict):
     title: str
     aliases: list[str] = Field(default_factory=list)
+    # Words or phrases that file an item under the theme when its title or text has them
+    # (whole words, any case), in addition to what its categories say.
+    keywords: list[str] = Field(default_factory=list)
+
+    @field_validator("keywords")
+    @classmethod
+    def _no_blank_keyword(cls, value: list[str]) -> list[str]:
+        if any(not keyword.strip() for keyword in value):
+            raise ValueError("a keyword cannot be blank")
+        return [keyword.strip() for keyword in value]
 
 
 class SourceSettings(_Strict):
@@ -190,6 +220,22 @@ class WebSettings(_Strict):
     port: int = Field(default=8040, ge=1, le=65535)
 
 
+class CollectSettings(_Strict):
+    """How sources are polled: limits that keep one slow or hostile site from hurting the
+    run (see docs/sources.md)."""
+
+    timeout: Duration = timedelta(seconds=20)  # waiting for any one read or write
+    connect_timeout: Duration = timedelta(seconds=10)
+    deadline: Duration = timedelta(seconds=60)  # one source's whole poll, retries included
+    max_bytes: Size = 10 * 1024 * 1024  # one body, both as sent and once decompressed
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    retries: int = Field(default=2, ge=0, le=10)  # after 5xx, 429, timeouts, broken bodies
+    backoff: Duration = timedelta(seconds=2)  # the first wait; doubled at each retry
+    concurrency: int = Field(default=8, ge=1, le=64)
+    per_host: int = Field(default=2, ge=1, le=16)
+    events_ahead: Duration = timedelta(days=365)  # how far recurring events are expanded
+
+
 class Settings(_Strict):
     """The whole validated configuration; paths are absolute once loaded."""
 
@@ -202,6 +248,7 @@ class Settings(_Strict):
     subscribers: SubscriberSettings = SubscriberSettings()
     delivery: DeliverySettings = DeliverySettings()
     web: WebSettings = WebSettings()
+    collect: CollectSettings = CollectSettings()
     config_path: Path = Path(DEFAULT_CONFIG)
 
     # ----- derived views the stages need -----
@@ -232,7 +279,8 @@ class Settings(_Strict):
 
     def theme_list(self) -> list[Theme]:
         return [
-            Theme(slug=slug, title=theme.title, aliases=tuple(theme.aliases))
+            Theme(slug=slug, title=theme.title, aliases=tuple(theme.aliases),
+                  keywords=tuple(theme.keywords))
             for slug, theme in self.themes.items()
         ]
 
@@ -344,6 +392,7 @@ class _Parts:
     digest_ids: set[str]
     bulletins: BulletinSettings | None
     subscribers_import: str | None
+    default_themes: list[str] = field(default_factory=list)
 
     def resolve(self, path: str) -> Path:
         candidate = Path(path)
@@ -356,7 +405,8 @@ class _Parts:
                    sources=list(enumerate(settings.sources)),
                    digests=list(enumerate(settings.digests)),
                    digest_ids={d.id for d in settings.digests}, bulletins=settings.bulletins,
-                   subscribers_import=settings.subscribers.import_)
+                   subscribers_import=settings.subscribers.import_,
+                   default_themes=list(settings.site.default_themes))
 
     @classmethod
     def salvage(cls, data: dict[str, Any], base: Path) -> _Parts:
@@ -390,7 +440,9 @@ class _Parts:
             digest_ids={str(d.get("id")) for d in digests if isinstance(d, dict)}
             if isinstance(digests, list) else set(),
             bulletins=valid(BulletinSettings, data.get("bulletins")),
-            subscribers_import=imported if isinstance(imported, str) else None)
+            subscribers_import=imported if isinstance(imported, str) else None,
+            default_themes=[str(t) for t in site.get("default_themes") or []]
+            if isinstance(site.get("default_themes"), list) else [])
 
 
 def _semantic_problems(parts: _Parts) -> Iterator[tuple[Path_, str]]:
@@ -405,6 +457,9 @@ def _semantic_problems(parts: _Parts) -> Iterator[tuple[Path_, str]]:
     if parts.database is not None and not parts.database.startswith(("sqlite:///",
                                                                      "postgresql://")):
         yield ("site", "database"), "expected sqlite:///PATH or postgresql://..."
+    for position, slug in enumerate(parts.default_themes):
+        if slug not in themes:
+            yield ("site", "default_themes", position), f"unknown theme {slug!r}"
     seen_sources: set[str] = set()
     for index, source in parts.sources:
         yield from _source_problems(parts, ("sources", index), source, themes, seen_sources)

@@ -71,11 +71,13 @@ class Item:
 
 @dataclass(frozen=True)
 class Theme:
-    """A subject that items are filed under; ``aliases`` are the categories that map to it."""
+    """A subject that items are filed under; ``aliases`` are the categories that map to it,
+    ``keywords`` the words or phrases that file an item under it from its title and text."""
 
     slug: str
     title: str
     aliases: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,28 @@ class SourceReport:
     updated: int = 0
     duplicate: int = 0
     error: str | None = None
+    note: str | None = None  # "not modified", "moved permanently to ...", "disabled ..."
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the next poll of a source needs from the last one, kept in the store.
+
+    ``location`` is the configured URL or path this state belongs to: when the config
+    changes it, the state starts afresh. ``url`` is where a permanent redirect moved the
+    source; ``etag`` and ``last_modified`` are the validators of the last answer that was
+    stored, sent back so that an unchanged feed costs one "304 Not Modified";
+    ``disabled`` says why polling stopped (the server said the feed is gone).
+    """
+
+    location: str
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    disabled: str | None = None
+
+    def applies_to(self, location: str) -> bool:
+        return self.location == location
 
 
 @dataclass

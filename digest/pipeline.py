@@ -44,7 +44,7 @@ from digest.render.web import (
     render_edition_web,
 )
 from digest.sending import send_pending, send_test
-from digest.sources import collect_source
+from digest.sources import Poll, poll_sources
 from digest.store import deliveries, editions, items, sources, subscribers
 from digest.store.editions import EditionRow
 
@@ -55,27 +55,32 @@ BULLETIN_PREFIX = "bulletin:"
 
 
 def collect(ctx: Context, report: RunReport, only: str | None = None) -> None:
-    """Poll every source (or the one with id ``only``) once; a failing source is reported
-    and the others go on."""
+    """Poll every source (or the one with id ``only``) once, concurrently; each result is
+    stored with the state its next poll needs, and a failing source is reported while the
+    others go on."""
+    chosen = [s for s in ctx.settings.sources if only is None or s.id == only]
+    with ctx.db.transaction() as connection:
+        states = sources.states(connection)
+    for poll in poll_sources(chosen, ctx.settings, ctx.clock, states):
+        _store_poll(ctx, poll, report)
+
+
+def _store_poll(ctx: Context, poll: Poll, report: RunReport) -> None:
+    """Store one source's items, health and state in one transaction; report them."""
     now = ctx.clock.now()
-    for source in ctx.settings.sources:
-        if only is not None and source.id != only:
-            continue
-        try:
-            found = collect_source(source, ctx.settings, ctx.clock)
-        except DigestError as exc:
-            with ctx.db.transaction() as connection:
-                sources.record(connection, source.id, source.location, now, str(exc), 0)
-            report.sources.append(SourceReport(source.id, error=str(exc)))
-            continue
-        counts = {"new": 0, "updated": 0, "duplicate": 0}
-        with ctx.db.transaction() as connection:
-            for item in found:
-                counts[items.upsert_item(connection, item, now)] += 1
-            sources.record(connection, source.id, source.location, now, None, len(found))
-        report.sources.append(SourceReport(source.id, new=counts["new"],
-                                           updated=counts["updated"],
-                                           duplicate=counts["duplicate"]))
+    counts = {"new": 0, "updated": 0, "duplicate": 0}
+    with ctx.db.transaction() as connection:
+        for item in poll.items or ():
+            counts[items.upsert_item(connection, item, now)] += 1
+        if not poll.skipped:
+            sources.record(connection, poll.source_id, poll.state.location, now, poll.error,
+                           None if poll.items is None else len(poll.items))
+        sources.save_state(connection, poll.source_id, poll.state, now)
+    report.sources.append(SourceReport(poll.source_id, new=counts["new"],
+                                       updated=counts["updated"],
+                                       duplicate=counts["duplicate"], error=poll.error,
+                                       note=poll.note))
+    report.failures.extend(poll.problems)
 
 
 def ensure_subscribers(ctx: Context, report: RunReport) -> None:

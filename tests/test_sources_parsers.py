@@ -12,7 +12,7 @@ from digest.clock import FixedClock
 from digest.config import Settings, SourceSettings
 from digest.errors import SourceError
 from digest.models import Item, Kind
-from digest.sources import collect_source
+from digest.sources import Poll, collect_source, poll_source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 NOW = datetime(2019, 3, 18, 8, 0, tzinfo=UTC)
@@ -37,10 +37,17 @@ def make_settings(base_dir: Path = FIXTURES) -> Settings:
     })
 
 
-def collect(type_: str, location: str, base_dir: Path = FIXTURES, **extra: Any) -> list[Item]:
+def source_of(type_: str, location: str, **extra: Any) -> SourceSettings:
     key = "path" if type_ == "folder" else "url"
-    source = SourceSettings.model_validate({"id": "src", "type": type_, key: location, **extra})
-    return collect_source(source, make_settings(base_dir), CLOCK)
+    return SourceSettings.model_validate({"id": "src", "type": type_, key: location, **extra})
+
+
+def collect(type_: str, location: str, base_dir: Path = FIXTURES, **extra: Any) -> list[Item]:
+    return collect_source(source_of(type_, location, **extra), make_settings(base_dir), CLOCK)
+
+
+def poll(type_: str, location: str, base_dir: Path = FIXTURES, **extra: Any) -> Poll:
+    return poll_source(source_of(type_, location, **extra), make_settings(base_dir), CLOCK)
 
 
 def assert_clean(items: list[Item]) -> None:
@@ -162,8 +169,9 @@ def test_a_folder_given_as_a_feed_is_a_source_error() -> None:
 
 
 def test_ical_events() -> None:
-    items = by_title(collect("ical", "events.ics", kind="event"))
-    assert_clean(list(items.values()))
+    listed = collect("ical", "events.ics", kind="event")
+    items = by_title(listed)
+    assert_clean(listed)
     assert "Cancelled meeting" not in items
     assert all(item.kind is Kind.EVENT and item.event for item in items.values())
 
@@ -191,10 +199,14 @@ def test_ical_events() -> None:
     assert timed.event.start == datetime(2019, 3, 27, 9, 0, tzinfo=UTC)  # 10:00 Brussels
     assert timed.event.end == datetime(2019, 3, 27, 11, 30, tzinfo=UTC)
 
-    floating = items["Weekly call"]  # no zone: the site's; DURATION; first occurrence
-    assert floating.event is not None
-    assert floating.event.start == datetime(2019, 7, 10, 7, 0, tzinfo=UTC)
-    assert floating.event.end == datetime(2019, 7, 10, 8, 30, tzinfo=UTC)
+    # No zone: the site's; DURATION; RRULE COUNT=3: one item per occurrence, the first
+    # keeping the series' key.
+    weekly = [item for item in listed if item.title == "Weekly call"]
+    assert [(i.event and i.event.start, i.event and i.event.end, i.key) for i in weekly] == [
+        (datetime(2019, 7, day, 7, 0, tzinfo=UTC), datetime(2019, 7, day, 8, 30, tzinfo=UTC),
+         key) for day, key in ((10, "uid:floating@example.org"),
+                               (17, "uid:floating@example.org#20190717T070000Z"),
+                               (24, "uid:floating@example.org#20190724T070000Z"))]
 
 
 ICS_HEAD = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n"
@@ -257,9 +269,11 @@ def test_folder_of_notes() -> None:
     assert 'href="javascript' not in plain.summary_html
 
 
-def test_note_without_title_is_a_source_error_naming_the_file() -> None:
-    with pytest.raises(SourceError, match=r"source 'src' \(notes-untitled\): a\.md: .*title"):
-        collect("folder", "notes-untitled")
+def test_a_note_without_title_is_skipped_and_reported_naming_the_file() -> None:
+    result = poll("folder", "notes-untitled")
+    assert result.error is None and result.items == ()
+    (problem,) = result.problems
+    assert problem.startswith("source 'src' (notes-untitled): a.md: ") and "title" in problem
 
 
 def test_missing_folder_is_a_source_error() -> None:
@@ -280,14 +294,16 @@ def test_missing_folder_is_a_source_error() -> None:
         ("title: 'unclosed", "unreadable front matter"),
     ],
 )
-def test_bad_front_matter_is_a_source_error_naming_the_file(
+def test_a_bad_note_is_reported_and_skipped_and_the_others_are_read(
     tmp_path: Path, front_matter: str, problem: str
 ) -> None:
     (tmp_path / "bad.md").write_text(f"---\n{front_matter}\n---\nBody\n")
-    with pytest.raises(SourceError) as caught:
-        collect("folder", ".", tmp_path)
-    assert "'src'" in str(caught.value) and "bad.md" in str(caught.value)
-    assert problem in str(caught.value)
+    (tmp_path / "good.md").write_text("---\ntitle: Good\n---\nBody\n")
+    result = poll("folder", ".", tmp_path)
+    assert result.error is None
+    assert [item.title for item in result.items or ()] == ["Good"]
+    (reported,) = result.problems
+    assert "'src'" in reported and "bad.md" in reported and problem in reported
 
 
 def test_note_with_timed_event_and_string_dates(tmp_path: Path) -> None:
@@ -322,19 +338,36 @@ def test_note_with_timed_event_and_string_dates(tmp_path: Path) -> None:
                            "END:VEVENT\r\nEND:VCALENDAR\r\n").encode()),
         ("ical", "c.ics", (ICS_HEAD + "BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20190101T100000Z\r\n"
                            "DURATION:xyz\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").encode()),
-        ("folder", "n.md", b"\xff\xfe\x00bad utf-8"),
-        ("folder", "n.md", b"---\n- a list\n- not a mapping\n---\nbody"),
-        ("folder", "n.md", b"---\ntitle: T\nstart: 2019-02-30\n---\n"),
-        ("folder", "n.md", b"---\ntitle: !!python/object:os.system ls\n---\n"),
+        ("feed", "f.xml", b'{"version": "https://jsonfeed.org/version/1", "items": 3}'),
+        ("feed", "f.xml", b'{"version": "https://jsonfeed.org/version/1", "items": '
+         + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        ("feed", "f.xml", b'{"version": "https://example.org/", "items": []}'),
+        ("feed", "f.xml", b"{not json"),
     ],
 )
 def test_no_third_party_exception_escapes(
     tmp_path: Path, type_: str, name: str, content: bytes
 ) -> None:
     (tmp_path / name).write_bytes(content)
-    location = "." if type_ == "folder" else name
     with pytest.raises(SourceError, match="source 'src'"):
-        collect(type_, location, tmp_path)
+        collect(type_, name, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xff\xfe\x00bad utf-8",
+        b"---\n- a list\n- not a mapping\n---\nbody",
+        b"---\ntitle: T\nstart: 2019-02-30\n---\n",
+        b"---\ntitle: !!python/object:os.system ls\n---\n",
+    ],
+)
+def test_no_third_party_exception_escapes_a_note(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "n.md").write_bytes(content)
+    result = poll("folder", ".", tmp_path)
+    assert result.error is None and result.items == ()
+    (problem,) = result.problems
+    assert problem.startswith("source 'src' (.): n.md: ")
 
 
 # ---------------------------------------------------------------- the shipped sample

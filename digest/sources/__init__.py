@@ -1,12 +1,18 @@
-"""The sources stage: one configured source → its items, cleaned and keyed.
+"""The sources stage: configured sources → their items, cleaned and keyed.
 
-The pipeline calls ``collect_source`` once per source and isolates failures per source, so
-this is the boundary where anything that goes wrong becomes one ``SourceError`` naming the
-source and its location; no third-party exception crosses it. Modules, one job each:
+The pipeline calls ``poll_sources`` with each source's stored state and stores what comes
+back; every failure is one ``Poll.error`` naming the source and its location, and no
+third-party exception crosses this boundary. Modules, one job each:
 
-- ``fetch``: bytes from a file or an http(s) URL, within limits;
-- ``feed``, ``ical``, ``folder``: one parser per kind of source;
-- ``clean``: sanitising, titles, theme mapping, kinds and identity keys.
+- ``pool``: many sources at once, with a per-host limit; ``poll``: one source, its state
+  in and out;
+- ``fetch``: bytes from a file or an http(s) URL (conditional GET, redirects, retries),
+  with ``policy`` (limits, back-off, the clock) and ``body`` (size caps, decompression);
+- ``guard``: hostile XML made safe to parse (entity bombs, controls, mixed encodings);
+- ``feed`` (RSS, Atom), ``jsonfeed``, ``ical`` with ``recurrence``, ``folder``: one parser
+  per kind of document, returning items (and ``parsed.Parsed`` problems);
+- ``clean``: sanitising, titles, theme mapping, kinds and identity keys;
+- ``opml``: feed lists to import as sources.
 """
 
 from __future__ import annotations
@@ -15,15 +21,12 @@ import httpx
 
 from digest.clock import Clock
 from digest.config import Settings, SourceSettings
-from digest.errors import DigestError, SourceError
+from digest.errors import SourceError
 from digest.models import Item
-from digest.sources.clean import ThemeMapper
-from digest.sources.feed import parse_feed
-from digest.sources.fetch import ACCEPT_CALENDAR, ACCEPT_FEED, fetch
-from digest.sources.folder import read_folder
-from digest.sources.ical import parse_calendar
+from digest.sources.poll import Poll, poll_source
+from digest.sources.pool import poll_sources
 
-__all__ = ["collect_source"]
+__all__ = ["Poll", "collect_source", "poll_source", "poll_sources"]
 
 
 def collect_source(
@@ -32,32 +35,13 @@ def collect_source(
     clock: Clock,
     client: httpx.Client | None = None,
 ) -> list[Item]:
-    """The source's items, cleaned, with ``source_id`` set and ``first_seen`` left None.
+    """The source's items read afresh (no stored state), with ``source_id`` set and
+    ``first_seen`` left None; notes that cannot be read are skipped.
 
     Raises ``SourceError`` ("source 'news' (sample/feeds/news.atom): <what went wrong>")
     when the source cannot be read or parsed.
     """
-    where = f"source {source.id!r} ({source.location or 'no location'})"
-    try:
-        return _collect(source, settings, clock, client)
-    except SourceError as exc:
-        raise SourceError(f"{where}: {exc}") from exc
-    except DigestError:
-        raise
-    except Exception as exc:  # the boundary: whatever a parser let through, translated
-        raise SourceError(f"{where}: unexpected {type(exc).__name__}: {exc}") from exc
-
-
-def _collect(
-    source: SourceSettings, settings: Settings, clock: Clock, client: httpx.Client | None
-) -> list[Item]:
-    mapper = ThemeMapper(settings.theme_list())
-    if source.type == "folder":
-        return read_folder(source, settings, mapper, clock)
-    if not source.url:
-        raise SourceError(f"a {source.type} source needs url")
-    if source.type == "ical":
-        fetched = fetch(source.url, settings, client, accept=ACCEPT_CALENDAR)
-        return parse_calendar(fetched, source, settings, mapper, clock)
-    fetched = fetch(source.url, settings, client, accept=ACCEPT_FEED)
-    return parse_feed(fetched, source, mapper, clock)
+    poll = poll_source(source, settings, clock, client=client)
+    if poll.error is not None:
+        raise SourceError(poll.error)
+    return list(poll.items or ())

@@ -43,6 +43,11 @@ LINK_REL = "noopener noreferrer"
 
 # Bidirectional overrides and isolates can make a title read differently from what it is.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters no store, mail or feed should carry: C0 controls but tab and line breaks,
+# DEL, and the non-characters U+FFFE/U+FFFF. (C1 controls are repaired first, see below.)
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_C1 = re.compile("[\x80-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _WHITESPACE = re.compile(r"\s+")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -63,6 +68,25 @@ _KIND_WORDS: dict[str, Kind] = {
 # ---------------------------------------------------------------- HTML and text
 
 
+def _from_cp1252(match: re.Match[str]) -> str:
+    try:
+        return bytes([ord(match.group())]).decode("cp1252")
+    except UnicodeDecodeError:
+        return ""
+
+
+def repair_text(text: str) -> str:
+    """Text every later stage can carry, with what broken encodings leave behind repaired.
+
+    C1 controls (U+0080-U+009F) are almost always Windows-1252 bytes read as Latin-1, so
+    "it\x92s" becomes "it’s"; lone surrogates (broken UTF-16 escapes in JSON) become
+    U+FFFD; other control characters (PostgreSQL refuses NUL in text) are dropped.
+    """
+    text = _C1.sub(_from_cp1252, text)
+    text = _SURROGATE.sub("\ufffd", text)
+    return _UNWANTED.sub("", text)
+
+
 _BLOCK_TAG = re.compile(r"<(p|ul|ol|li|blockquote|h3|h4|pre)[\s>]", re.IGNORECASE)
 
 
@@ -74,6 +98,7 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     ``base``, relative links and images are resolved against it so they still work when
     the fragment is read in a mail or another site.
     """
+    fragment = repair_text(fragment)
     if not fragment.strip():
         return ""
     relative: Literal["pass_through"] | Callable[[str], str | None] = "pass_through"
@@ -111,9 +136,15 @@ def text_to_html(text: str) -> str:
     )
 
 
+_BLOCK_END = re.compile(r"<(br|/p|/li|/h[1-6]|/div|/blockquote|/pre|/tr|/td|/th)\b",
+                        re.IGNORECASE)
+
+
 def plain_text(fragment: str) -> str:
-    """The readable text of an HTML fragment on one line: no tags, entities or controls."""
-    text = html.unescape(nh3.clean(fragment, tags=set(), clean_content_tags=set(
+    """The readable text of an HTML fragment on one line: no tags, entities or controls;
+    blocks and line breaks become spaces, so paragraphs do not run into each other."""
+    spaced = _BLOCK_END.sub(r" <\1", repair_text(fragment))
+    text = html.unescape(nh3.clean(spaced, tags=set(), clean_content_tags=set(
         _DROPPED_WITH_CONTENT)))
     if "&" in text:  # escaped twice at the source ("&amp;amp;"): undo it unless it makes tags
         once_more = html.unescape(text)
@@ -136,6 +167,17 @@ def plain_title(text: str, limit: int = TITLE_LIMIT) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:.-") + "…"
+
+
+UNTITLED = "(untitled)"
+
+
+def fallback_title(summary_html: str, link: str | None) -> str:
+    """A stand-in title for an entry without one: the start of its text, else its link."""
+    text = plain_text(summary_html)
+    if text:
+        return plain_title(text, limit=80)
+    return link or UNTITLED
 
 
 # ---------------------------------------------------------------- categories
@@ -167,36 +209,60 @@ def kind_from(categories: Iterable[str], default: Kind | None) -> Kind:
 
 
 class ThemeMapper:
-    """Maps a source's category strings to the configured theme slugs.
+    """Maps a source's category strings, and an item's words, to the configured themes.
 
     A theme is recognised by its slug, its title or any alias, whatever the case, spacing,
     hyphens, underscores or punctuation, so "Knowledge Society", "knowledge-society" and
     "knowledge_society" all file an item under ``knowledge-society``. Categories that name
-    no theme (including kinds such as "news") are ignored.
+    no theme (including kinds such as "news") are ignored. A theme's ``keywords`` also file
+    an item under it when its title or text has one as a whole word or phrase, in any case.
+    An item that nothing places gets its source's themes, else the site's ``default``.
     """
 
-    def __init__(self, themes: Iterable[Theme]) -> None:
+    def __init__(self, themes: Iterable[Theme], default: Iterable[str] = ()) -> None:
         self._slugs: dict[str, str] = {}
+        self._keywords: list[tuple[re.Pattern[str], str]] = []
+        self._default = tuple(dict.fromkeys(default))
         for theme in themes:
             for label in (theme.slug, theme.title, *theme.aliases):
                 key = normalise_label(label)
                 if key:
                     self._slugs.setdefault(key, theme.slug)
+            for keyword in theme.keywords:
+                self._keywords.append((_keyword_pattern(keyword), theme.slug))
 
     def slug_for(self, category: str) -> str | None:
         """The theme a category names, or None."""
         return self._slugs.get(normalise_label(category))
 
     def themes_for(
-        self, categories: Iterable[str], fallback: Iterable[str] = ()
+        self, categories: Iterable[str], fallback: Iterable[str] = (), text: str = ""
     ) -> tuple[str, ...]:
-        """The distinct themes the categories name, in order; ``fallback`` when none do."""
+        """The distinct themes the categories name, then those whose keywords ``text``
+        has, in order; when none: ``fallback`` (the source's themes), else the default."""
         found: dict[str, None] = {}
         for category in categories:
             slug = self.slug_for(category)
             if slug is not None:
                 found[slug] = None
-        return tuple(found) if found else tuple(dict.fromkeys(fallback))
+        if text:
+            for pattern, slug in self._keywords:
+                if slug not in found and pattern.search(text):
+                    found[slug] = None
+        if found:
+            return tuple(found)
+        return tuple(dict.fromkeys(fallback)) or self._default
+
+
+def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+    """A keyword as a whole word or phrase, any case, any run of spaces between words."""
+    words = [re.escape(word) for word in keyword.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+def keyword_text(title: str, summary_html: str) -> str:
+    """What keyword rules read: the title and the summary's text."""
+    return f"{title}\n{plain_text(summary_html)}"
 
 
 # ---------------------------------------------------------------- identity

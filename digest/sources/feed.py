@@ -2,7 +2,8 @@
 
 feedparser already copes with the many dialects and broken feeds of the web and resolves
 relative links against xml:base or the feed's URL; this module only decides what an item
-is made of and hands every string to ``clean``, so nothing unsanitised leaves it.
+is made of and hands every string to ``clean``, so nothing unsanitised leaves it. The bytes
+pass ``guard.defuse_xml`` first: feedparser's lenient parser would expand an entity bomb.
 """
 
 from __future__ import annotations
@@ -21,18 +22,19 @@ from digest.config import SourceSettings
 from digest.errors import SourceError
 from digest.models import Item, Kind
 from digest.sources.clean import (
+    UNTITLED,
     ThemeMapper,
+    fallback_title,
     identity_key,
     is_web_link,
+    keyword_text,
     kind_from,
-    plain_text,
     plain_title,
     sanitize_html,
     text_to_html,
 )
 from digest.sources.fetch import Fetched
-
-UNTITLED = "(untitled)"
+from digest.sources.guard import defuse_xml
 
 
 def parse_feed(
@@ -49,9 +51,8 @@ def parse_feed(
     # A stream, never bytes: feedparser would take a bytes document naming a path or URL
     # as something to open. Its own sanitiser is off: it keeps the text of frames and
     # unknown tags, and ``clean.sanitize_html`` must see the HTML as the source sent it.
-    parsed = feedparser.parse(
-        io.BytesIO(fetched.data), response_headers=headers, sanitize_html=False
-    )
+    data = defuse_xml(fetched.data, fetched.content_type)
+    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False)
     entries: list[Any] = list(parsed.get("entries", []))
     if not entries:
         if parsed.get("bozo"):
@@ -76,7 +77,7 @@ def _item(
 ) -> Item | None:
     link = _link(entry, anchor)
     summary_html = sanitize_html(_summary(entry), anchor)
-    title = plain_title(str(entry.get("title") or "")) or _title_from(summary_html, link)
+    title = plain_title(str(entry.get("title") or "")) or fallback_title(summary_html, link)
     if title == UNTITLED and not summary_html and link is None:
         return None  # nothing a reader could see or follow
     categories = _categories(entry)
@@ -89,7 +90,8 @@ def _item(
         link=link,
         summary_html=summary_html,
         published=published or now,
-        themes=mapper.themes_for(categories, source.themes),
+        themes=mapper.themes_for(categories, source.themes,
+                                 keyword_text(title, summary_html)),
         source_id=source.id,
         updated=updated,
     )
@@ -119,14 +121,6 @@ def _summary(entry: Mapping[str, Any]) -> str:
     candidates.append((str(entry.get("summary") or ""), str(detail.get("type") or "")))
     value, media_type = max(candidates, key=lambda pair: len(pair[0].strip()))
     return text_to_html(value) if media_type == "text/plain" else value
-
-
-def _title_from(summary_html: str, link: str | None) -> str:
-    """A stand-in title for an entry without one: the start of its text, else its link."""
-    text = plain_text(summary_html)
-    if text:
-        return plain_title(text, limit=80)
-    return link or UNTITLED
 
 
 def _categories(entry: Mapping[str, Any]) -> list[str]:

@@ -1,34 +1,52 @@
-"""Read a source's bytes from a file or an http(s) URL, within limits.
+"""Read a source's bytes from a file or an http(s) URL, politely and within limits.
 
 Parsers only ever see bytes plus the address they came from, so each parser is tested on
-files and the network is one small, bounded place: a timeout, a redirect limit, a size cap
-and a User-Agent that tells a site's operator who is polling and where to look. Failures
-come out as ``SourceError``; no httpx or OS exception leaves this module.
-(Conditional GET and retries belong to a later hardening of this module.)
+files and the network is one small, bounded place. Over HTTP this module
+
+- sends the validators of the last stored answer (``If-None-Match``, ``If-Modified-Since``),
+  so an unchanged feed costs one "304 Not Modified" and no parsing;
+- follows redirects itself: a chain of permanent ones (301, 308) tells the caller the new
+  address to remember, a loop or too long a chain stops;
+- treats "410 Gone" as final (``SourceGoneError``: the caller disables the source);
+- retries 5xx, 429, timeouts and broken transfers with a doubling back-off (honouring
+  ``Retry-After``), within one deadline for the whole poll, sleeping through the policy
+  so tests never wait;
+- caps the body as sent and once decompressed (``body.read_body``).
+
+Failures come out as ``SourceError``; no httpx or OS exception leaves this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from digest import __version__
 from digest.config import Settings
 from digest.errors import SourceError
+from digest.sources.body import ACCEPT_ENCODING, read_body
+from digest.sources.policy import MAX_BYTES, FetchPolicy, user_agent
 
-MAX_BYTES = 10 * 1024 * 1024
-"""The largest document a source may send; a feed or calendar is never legitimately bigger."""
-MAX_REDIRECTS = 5
-TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+__all__ = ["ACCEPT_CALENDAR", "ACCEPT_FEED", "MAX_BYTES", "Fetched", "SourceGoneError", "fetch",
+           "fetch_url", "is_url", "read_file", "user_agent"]
 
 ACCEPT_FEED = (
-    "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
-    "application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+    "application/atom+xml, application/rss+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, application/xml;q=0.9, application/json;q=0.8, "
+    "text/xml;q=0.8, */*;q=0.5"
 )
 ACCEPT_CALENDAR = "text/calendar, */*;q=0.5"
+_PERMANENT = frozenset({301, 308})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class SourceGoneError(SourceError):
+    """The server said the document is gone for good (HTTP 410): stop polling it."""
 
 
 @dataclass(frozen=True)
@@ -37,22 +55,24 @@ class Fetched:
 
     ``base`` is the absolute http(s) URL relative links resolve against (after redirects),
     or None for a file, whose relative links only the document itself (xml:base) can anchor.
+    ``not_modified`` means the server answered 304 to our validators: ``data`` is empty and
+    the stored items stand. ``etag`` and ``last_modified`` are the validators to send next
+    time; ``moved_to`` is the address a chain of permanent redirects ends at.
     """
 
     data: bytes
     location: str
     base: str | None = None
     content_type: str | None = None
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None
 
 
 def is_url(location: str) -> bool:
     """Whether a source location is an http(s) URL rather than a path."""
     return urlsplit(location.strip()).scheme.lower() in {"http", "https"}
-
-
-def user_agent(settings: Settings) -> str:
-    """Who we are, with where to find out more, as a polite poller says."""
-    return f"forum-digest/{__version__} (+{settings.site.base_url})"
 
 
 def fetch(
@@ -61,19 +81,24 @@ def fetch(
     client: httpx.Client | None = None,
     *,
     accept: str = "*/*",
+    policy: FetchPolicy | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
 ) -> Fetched:
     """Read a location: an http(s) URL through httpx, anything else as a path from the file."""
+    policy = policy or FetchPolicy.from_settings(settings)
     if is_url(location):
-        return fetch_url(location.strip(), settings, client, accept=accept)
-    return read_file(settings.resolve(location))
+        return fetch_url(location.strip(), policy, client, accept=accept, etag=etag,
+                         last_modified=last_modified)
+    return read_file(settings.resolve(location), policy.max_bytes)
 
 
-def read_file(path: Path) -> Fetched:
+def read_file(path: Path, limit: int = MAX_BYTES) -> Fetched:
     """A file's bytes, refusing what is missing, unreadable or over the size cap."""
     try:
         size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise SourceError(f"{path} is {size} bytes, over the {MAX_BYTES} byte limit")
+        if size > limit:
+            raise SourceError(f"{path} is {size} bytes, over the {limit} byte limit")
         data = path.read_bytes()
     except FileNotFoundError:
         raise SourceError(f"no such file: {path}") from None
@@ -84,51 +109,158 @@ def read_file(path: Path) -> Fetched:
     return Fetched(data=data, location=str(path))
 
 
+class _RetryableError(Exception):
+    """A failure worth another try (5xx, 429, a timeout, a transfer cut short)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def fetch_url(
     url: str,
-    settings: Settings,
+    policy: FetchPolicy,
     client: httpx.Client | None = None,
     *,
     accept: str = "*/*",
+    etag: str | None = None,
+    last_modified: str | None = None,
 ) -> Fetched:
-    """GET a URL, following at most ``MAX_REDIRECTS`` redirects and reading at most
-    ``MAX_BYTES``; any non-2xx answer is an error. A given ``client`` keeps its own
-    transport and timeouts (tests and the later pooled fetcher inject one)."""
-    headers = {"User-Agent": user_agent(settings), "Accept": accept}
+    """GET a URL under ``policy``: conditional when validators are given, retried on
+    temporary failures, within the policy's deadline. A given ``client`` is shared (the
+    poller gives one to every thread); without one a client is made for this call."""
+    headers = {"User-Agent": policy.user_agent, "Accept": accept,
+               "Accept-Encoding": ACCEPT_ENCODING}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    if client is None:
+        with httpx.Client(follow_redirects=False) as own:
+            return _with_retries(own, url, headers, policy)
+    return _with_retries(client, url, headers, policy)
+
+
+def _with_retries(client: httpx.Client, url: str, headers: dict[str, str],
+                  policy: FetchPolicy) -> Fetched:
+    deadline_at = policy.monotonic() + policy.deadline
+    retry = 0
+    while True:
+        try:
+            return _follow(client, url, headers, policy, deadline_at)
+        except _RetryableError as failure:
+            retry += 1
+            wait = policy.delay(retry, failure.retry_after)
+            tries = f"{retry} {'try' if retry == 1 else 'tries'}"
+            if retry > policy.retries:
+                raise SourceError(f"{failure} (gave up after {tries})") from None
+            if policy.monotonic() + wait >= deadline_at:
+                raise SourceError(f"{failure} (gave up after {tries}: a retry in {wait:g}s "
+                                  f"would pass the {policy.deadline:g}s deadline)") from None
+            policy.sleep(wait)
+
+
+def _follow(client: httpx.Client, url: str, headers: dict[str, str], policy: FetchPolicy,
+            deadline_at: float) -> Fetched:
+    """One try: GET ``url``, following redirects by hand to tell permanent ones apart."""
+    current = url
+    seen = [url]
+    moved_to: str | None = None
+    all_permanent = True
+    for _ in range(policy.max_redirects + 1):
+        with _stream(client, current, headers, policy, deadline_at) as response:
+            target = _redirect_target(response, current)
+            if target is None:
+                return _answer(response, current, headers, policy, deadline_at, moved_to)
+        if target in seen:
+            chain = " → ".join([*seen[seen.index(target):], target])
+            raise SourceError(f"redirect loop: {chain}")
+        all_permanent = all_permanent and response.status_code in _PERMANENT
+        if all_permanent:
+            moved_to = target
+        seen.append(target)
+        current = target
+    raise SourceError(f"more than {policy.max_redirects} redirects from {url}")
+
+
+@contextmanager
+def _stream(client: httpx.Client, url: str, headers: dict[str, str], policy: FetchPolicy,
+            deadline_at: float) -> Iterator[httpx.Response]:
+    """``client.stream`` with the policy's timeouts (never past the deadline), and httpx's
+    errors, raised on opening or while reading the body, sorted into "try again"
+    (``_RetryableError``) and "give up" (``SourceError``)."""
+    remaining = deadline_at - policy.monotonic()
+    if remaining <= 0:
+        raise SourceError(f"gave up on {url}: the {policy.deadline:g}s deadline passed")
+    timeout = httpx.Timeout(min(policy.timeout, remaining),
+                            connect=min(policy.connect_timeout, remaining))
     try:
-        if client is None:
-            with httpx.Client(
-                timeout=TIMEOUT, follow_redirects=True, max_redirects=MAX_REDIRECTS
-            ) as own:
-                return _get(own, url, headers)
-        return _get(client, url, headers)
-    except httpx.TooManyRedirects:
-        raise SourceError(f"more than {MAX_REDIRECTS} redirects from {url}") from None
-    except httpx.TimeoutException:
-        raise SourceError(f"timed out reading {url}") from None
+        with client.stream("GET", url, headers=headers, timeout=timeout,
+                           follow_redirects=False) as response:
+            yield response
     except httpx.HTTPError as exc:
-        raise SourceError(f"cannot read {url}: {type(exc).__name__}: {exc}") from None
+        raise _translate(exc, url) from None
     except (httpx.InvalidURL, httpx.StreamError) as exc:
         raise SourceError(f"cannot read {url}: {exc}") from None
 
 
-def _get(client: httpx.Client, url: str, headers: dict[str, str]) -> Fetched:
-    with client.stream("GET", url, headers=headers, follow_redirects=True) as response:
-        final = str(response.url)
-        if not response.is_success:
-            reason = f" {response.reason_phrase}" if response.reason_phrase else ""
-            raise SourceError(f"HTTP {response.status_code}{reason} from {final}")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BYTES:
-            raise SourceError(f"{final} announces {declared} bytes, over the {MAX_BYTES} limit")
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > MAX_BYTES:
-                raise SourceError(f"{final} sent more than the {MAX_BYTES} byte limit")
-        return Fetched(
-            data=bytes(body),
-            location=final,
-            base=final,
-            content_type=response.headers.get("content-type"),
-        )
+def _translate(exc: httpx.HTTPError, url: str) -> Exception:
+    if isinstance(exc, httpx.TimeoutException):
+        return _RetryableError(f"timed out reading {url}")
+    if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
+        return _RetryableError(f"the transfer of {url} was cut short: {exc or type(exc).__name__}")
+    return SourceError(f"cannot read {url}: {type(exc).__name__}: {exc}")
+
+
+def _redirect_target(response: httpx.Response, current: str) -> str | None:
+    if response.status_code not in _REDIRECTS:
+        return None
+    location = str(response.headers.get("location", "")).strip()
+    if not location:
+        raise SourceError(f"HTTP {response.status_code} from {current} without a Location")
+    target = urljoin(current, location)
+    if not is_url(target):
+        raise SourceError(f"{current} redirects to {target!r}, which is not http(s)")
+    return target
+
+
+def _answer(response: httpx.Response, url: str, headers: dict[str, str], policy: FetchPolicy,
+            deadline_at: float, moved_to: str | None) -> Fetched:
+    """What a final (non-redirect) response means."""
+    status = response.status_code
+    reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+    validators: dict[str, str | None] = {
+        "etag": response.headers.get("etag") or headers.get("If-None-Match"),
+        "last_modified": response.headers.get("last-modified") or headers.get("If-Modified-Since"),
+    }
+    if status == 304:
+        if "If-None-Match" not in headers and "If-Modified-Since" not in headers:
+            raise SourceError(f"HTTP 304 from {url} to a request that was not conditional")
+        return Fetched(data=b"", location=url, base=url, not_modified=True,
+                       moved_to=moved_to, **validators)
+    if status == 410:
+        raise SourceGoneError(f"HTTP 410{reason} from {url}: the server says it is gone for good")
+    if status >= 500 or status == 429:
+        raise _RetryableError(f"HTTP {status}{reason} from {url}", _retry_after(response))
+    if not response.is_success:
+        raise SourceError(f"HTTP {status}{reason} from {url}")
+    data = read_body(response, policy.max_bytes,
+                     lambda: policy.monotonic() > deadline_at, policy.deadline)
+    return Fetched(data=data, location=url, base=url,
+                   content_type=response.headers.get("content-type"), moved_to=moved_to,
+                   etag=response.headers.get("etag"),
+                   last_modified=response.headers.get("last-modified"))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds a "Retry-After" asks for: a number, or a date measured against the
+    response's own Date (so no wall clock is read)."""
+    value = response.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        until = parsedate_to_datetime(value)
+        sent = parsedate_to_datetime(response.headers.get("date", ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max((until - sent).total_seconds(), 0.0)

@@ -2,8 +2,8 @@
 
 Coordinators write items that exist in no feed (a lab, a call, a report) as plain files.
 The front matter says what the item is; the body is Markdown, rendered without raw HTML
-and sanitised like any feed's content. A note the product cannot read is refused with its
-file name, so its author knows which one to fix.
+and sanitised like any feed's content. A note the product cannot read is skipped and reported
+with its file name, so its author knows which one to fix and the other notes still count.
 
 Front matter keys: ``title`` (required), ``kind``, ``link``, ``summary``, ``published``
 (or ``date``), ``themes``/``tags``/``categories`` (a list or a comma-separated string),
@@ -29,6 +29,7 @@ from digest.sources.clean import (
     ThemeMapper,
     canonical_link,
     is_web_link,
+    keyword_text,
     kind_from,
     kind_of,
     plain_text,
@@ -37,24 +38,33 @@ from digest.sources.clean import (
     text_to_html,
 )
 from digest.sources.fetch import read_file
+from digest.sources.parsed import Parsed
 
 _CATEGORY_KEYS = ("themes", "tags", "categories")
 
 
 def read_folder(
     source: SourceSettings, settings: Settings, mapper: ThemeMapper, clock: Clock
-) -> list[Item]:
-    """Every ``*.md`` note of the folder, in file-name order."""
+) -> Parsed:
+    """Every readable ``*.md`` note of the folder, in file-name order; each note that
+    cannot be read is a problem naming its file."""
     folder = settings.resolve(source.path or source.url or "")
     if not folder.is_dir():
         raise SourceError(f"no such folder: {folder}")
     markdown = MarkdownIt("commonmark", {"html": False})
     now = clock.now()
-    return [
-        _note(path, source, settings.site.zone, mapper, markdown, now)
-        for path in sorted(folder.glob("*.md"))
-        if path.is_file() and not path.name.startswith(".")
-    ]
+    parsed = Parsed()
+    for path in sorted(folder.glob("*.md")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        try:
+            parsed.items.append(_note(path, source, settings.site.zone, mapper, markdown, now,
+                                      settings.collect.max_bytes))
+        except SourceError as exc:
+            parsed.problems.append(str(exc))
+        except Exception as exc:  # one note must not cost the folder, whatever it holds
+            parsed.problems.append(f"{path.name}: unexpected {type(exc).__name__}: {exc}")
+    return parsed
 
 
 def _note(
@@ -64,9 +74,10 @@ def _note(
     mapper: ThemeMapper,
     markdown: MarkdownIt,
     now: datetime,
+    limit: int,
 ) -> Item:
     try:
-        text = read_file(path).data.decode("utf-8-sig")
+        text = read_file(path, limit).data.decode("utf-8-sig")
         post = frontmatter.loads(text)
     except UnicodeDecodeError:
         raise SourceError(f"{path.name}: not UTF-8 text") from None
@@ -122,7 +133,7 @@ def _item(
         link=link,
         summary_html=summary_html,
         published=_instant(published, zone) if published is not None else undated,
-        themes=mapper.themes_for(categories, source.themes),
+        themes=mapper.themes_for(categories, source.themes, keyword_text(title, summary_html)),
         source_id=source.id,
         event=event,
     )

@@ -4,11 +4,14 @@ Calendars say when things happen in their own terms: all-day events end on the d
 (DTEND is exclusive), times come with a TZID, in UTC or "floating" with no zone at all.
 This module turns those into the product's terms: inclusive ``date`` ends for all-day
 events and aware UTC datetimes for timed ones (floating times read in the site's zone).
-Recurring events are taken at their first occurrence for now.
+Recurring events become one item per occurrence from now to ``collect.events_ahead``
+(``recurrence``); the first occurrence of a series keeps the series' key and the others add
+``#`` and their RECURRENCE-ID, so a moved or cancelled occurrence is that one item.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -24,12 +27,15 @@ from digest.sources.clean import (
     canonical_link,
     identity_key,
     is_web_link,
+    keyword_text,
     plain_text,
     plain_title,
     sanitize_html,
     text_to_html,
 )
 from digest.sources.fetch import Fetched
+from digest.sources.parsed import Parsed
+from digest.sources.recurrence import first_of_series, is_recurring, occurrences
 
 UNTITLED = "(untitled event)"
 
@@ -40,8 +46,9 @@ def parse_calendar(
     settings: Settings,
     mapper: ThemeMapper,
     clock: Clock,
-) -> list[Item]:
-    """Every VEVENT that is not cancelled, as an event item, in the calendar's order."""
+) -> Parsed:
+    """Every VEVENT that is not cancelled, as an event item: single events in the
+    calendar's order, then the occurrences of recurring ones in time order."""
     try:
         calendar = icalendar.Calendar.from_ical(fetched.data)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -50,16 +57,49 @@ def parse_calendar(
         raise SourceError(f"not an iCalendar file (found {calendar.name or 'nothing'})")
     zone = settings.site.zone
     now = clock.now()
-    items: list[Item] = []
-    for event in calendar.walk("VEVENT"):
-        if str(event.get("STATUS", "")).strip().upper() == "CANCELLED":
-            continue
-        try:
-            items.append(_item(event, source, mapper, zone, now))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            uid = str(event.get("UID", "")) or str(event.get("SUMMARY", "?"))
-            raise SourceError(f"event {uid!r} cannot be read: {exc}") from None
-    return items
+    parsed = Parsed()
+    events = calendar.walk("VEVENT")
+    for event in events:
+        if not is_recurring(event) and not _cancelled(event):
+            parsed.items.append(_read(event, source, mapper, zone, now))
+    try:
+        found = occurrences(calendar, now, now + settings.collect.events_ahead, zone,
+                            parsed.problems)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SourceError(f"recurring events cannot be expanded: {exc}") from None
+    firsts = first_of_series(events)
+    for occurrence in found:
+        if not _cancelled(occurrence):
+            item = _read(occurrence, source, mapper, zone, now)
+            parsed.items.append(_as_occurrence(item, occurrence, firsts, zone))
+    return parsed
+
+
+def _cancelled(event: Component) -> bool:
+    return str(event.get("STATUS", "")).strip().upper() == "CANCELLED"
+
+
+def _read(event: Component, source: SourceSettings, mapper: ThemeMapper, zone: tzinfo,
+          now: datetime) -> Item:
+    try:
+        return _item(event, source, mapper, zone, now)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        uid = str(event.get("UID", "")) or str(event.get("SUMMARY", "?"))
+        raise SourceError(f"event {uid!r} cannot be read: {exc}") from None
+
+
+def _as_occurrence(item: Item, occurrence: Component, firsts: dict[str, object],
+                   zone: tzinfo) -> Item:
+    """The occurrence's own key: the series' key for its first one, else key#RECURRENCE-ID."""
+    slot = occurrence.decoded("RECURRENCE-ID") if "RECURRENCE-ID" in occurrence \
+        else occurrence.decoded("DTSTART")
+    first = firsts.get(str(occurrence.get("UID", "")))
+    if first is not None and _moment(first, zone) == _moment(slot, zone):
+        return item
+    stamp = _moment(slot, zone)
+    suffix = stamp.strftime("%Y%m%dT%H%M%SZ") if isinstance(stamp, datetime) \
+        else stamp.strftime("%Y%m%d")
+    return replace(item, key=f"{item.key}#{suffix}")
 
 
 def _item(
@@ -81,17 +121,19 @@ def _item(
     else:
         key = identity_key(None, None, title, start)
     location = plain_text(str(event.get("LOCATION", ""))) or None
+    description = _description(event)
     return Item(
         key=key,
         kind=Kind.EVENT,
         title=title,
         link=link,
-        summary_html=_description(event),
+        summary_html=description,
         # CREATED first: many servers rewrite DTSTAMP at every export, which would make an
         # unchanged event look newly published each time it is collected.
         published=_stamp(event, "CREATED", zone) or _stamp(event, "DTSTAMP", zone)
         or _stamp(event, "LAST-MODIFIED", zone) or now,
-        themes=mapper.themes_for(_categories(event), source.themes),
+        themes=mapper.themes_for(_categories(event), source.themes,
+                                 keyword_text(title, description)),
         source_id=source.id,
         event=EventInfo(start=start, end=_end(event, start, zone), location=location),
         updated=_stamp(event, "LAST-MODIFIED", zone),

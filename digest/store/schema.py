@@ -92,6 +92,21 @@ sources = Table(
     Column("items_seen", Integer, nullable=False, default=0),
 )
 
+# What the next poll of a source needs (models.SourceState): HTTP validators, where a
+# permanent redirect moved it, and why it was disabled. A table of its own, so databases
+# made before it existed gain it on start without a migration.
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("location", Text, nullable=False),  # the configured URL or path it belongs to
+    Column("url", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("disabled", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 editions = Table(
     "editions",
     metadata,

@@ -1,0 +1,115 @@
+"""One poll of one source: its stored state in, a ``Poll`` out, never an exception.
+
+This is the boundary of the stage. Whatever goes wrong reading a source (the network, a
+parser, a hostile document) becomes the poll's ``error``, naming the source and where it
+reads from, so the pipeline can record it and carry on with the others; no third-party
+exception crosses it. The state the next poll needs (validators, a permanent redirect's
+address, "disabled" after a 410) comes back with the result, for the pipeline to store in
+the same transaction as the items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import httpx
+
+from digest.clock import Clock
+from digest.config import Settings, SourceSettings
+from digest.errors import SourceError
+from digest.models import Item, SourceState
+from digest.sources.clean import ThemeMapper
+from digest.sources.feed import parse_feed
+from digest.sources.fetch import ACCEPT_CALENDAR, ACCEPT_FEED, Fetched, SourceGoneError, fetch
+from digest.sources.folder import read_folder
+from digest.sources.ical import parse_calendar
+from digest.sources.jsonfeed import looks_like_json_feed, parse_json_feed
+from digest.sources.parsed import Parsed
+from digest.sources.policy import FetchPolicy
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What polling one source gave.
+
+    ``items`` is None when nothing was read: the server said "not modified", the source
+    is disabled, or the poll failed (``error``). ``problems`` are parts skipped while the
+    rest was read (a broken note in a folder). ``state`` is what to remember for next time.
+    """
+
+    source_id: str
+    state: SourceState
+    items: tuple[Item, ...] | None = None
+    error: str | None = None
+    note: str | None = None
+    problems: tuple[str, ...] = ()
+    skipped: bool = False  # disabled: not polled at all
+
+
+def where(source: SourceSettings) -> str:
+    """How messages name a source: its id and what it reads."""
+    return f"source {source.id!r} ({source.location or 'no location'})"
+
+
+def poll_source(
+    source: SourceSettings,
+    settings: Settings,
+    clock: Clock,
+    state: SourceState | None = None,
+    *,
+    client: httpx.Client | None = None,
+    policy: FetchPolicy | None = None,
+) -> Poll:
+    """Poll one source once, from its stored state (None or another location: afresh)."""
+    if state is None or not state.applies_to(source.location):
+        state = SourceState(location=source.location)
+    if state.disabled:
+        return Poll(source.id, state, skipped=True,
+                    note=f"disabled: {state.disabled}; change its url or "
+                         f"run `digest sources enable {source.id}`")
+    try:
+        return _poll(source, settings, clock, state, client,
+                     policy or FetchPolicy.from_settings(settings))
+    except SourceGoneError as exc:
+        disabled = f"{exc} (on {clock.now():%Y-%m-%d})"
+        return Poll(source.id, replace(state, disabled=disabled),
+                    error=f"{where(source)}: {exc}; the source is disabled")
+    except SourceError as exc:
+        return Poll(source.id, state, error=f"{where(source)}: {exc}")
+    except Exception as exc:  # the boundary: whatever a parser let through, translated
+        return Poll(source.id, state,
+                    error=f"{where(source)}: unexpected {type(exc).__name__}: {exc}")
+
+
+def _poll(source: SourceSettings, settings: Settings, clock: Clock, state: SourceState,
+          client: httpx.Client | None, policy: FetchPolicy) -> Poll:
+    mapper = ThemeMapper(settings.theme_list(), settings.site.default_themes)
+    if source.type == "folder":
+        return _result(source, state, read_folder(source, settings, mapper, clock), None)
+    if not source.url:
+        raise SourceError(f"a {source.type} source needs url")
+    accept = ACCEPT_CALENDAR if source.type == "ical" else ACCEPT_FEED
+    fetched = fetch(state.url or source.url, settings, client, accept=accept, policy=policy,
+                    etag=state.etag, last_modified=state.last_modified)
+    state = replace(state, url=fetched.moved_to or state.url, etag=fetched.etag,
+                    last_modified=fetched.last_modified)
+    moved = (f"moved permanently to {fetched.moved_to}, polled there from now on "
+             "(update its url in the config)") if fetched.moved_to else None
+    if fetched.not_modified:
+        return Poll(source.id, state, note="; ".join(filter(None, ["not modified", moved])))
+    return _result(source, state, _parse(fetched, source, settings, mapper, clock), moved)
+
+
+def _parse(fetched: Fetched, source: SourceSettings, settings: Settings, mapper: ThemeMapper,
+           clock: Clock) -> Parsed:
+    if source.type == "ical":
+        return parse_calendar(fetched, source, settings, mapper, clock)
+    if looks_like_json_feed(fetched):
+        return Parsed(parse_json_feed(fetched, source, mapper, clock))
+    return Parsed(parse_feed(fetched, source, mapper, clock))
+
+
+def _result(source: SourceSettings, state: SourceState, parsed: Parsed,
+            note: str | None) -> Poll:
+    problems = tuple(f"{where(source)}: {problem}" for problem in parsed.problems)
+    return Poll(source.id, state, items=tuple(parsed.items), note=note, problems=problems)

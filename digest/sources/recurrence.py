@@ -1,0 +1,97 @@
+"""Recurring iCalendar events (RRULE, RDATE, EXDATE, moved or cancelled occurrences) →
+the occurrences within a window, through ``recurring-ical-events``.
+
+A rule is a program the calendar's author wrote, and expanding it costs what they chose:
+``FREQ=SECONDLY`` from 2019 takes minutes to reach today. So each series is priced before
+it is expanded (how many steps from its start to the window's end), a series that would
+cost too much is skipped with a message, and the number of occurrences kept is capped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, tzinfo
+
+import icalendar
+import recurring_ical_events
+from icalendar.cal import Component
+
+MAX_STEPS = 50_000
+"""The most rule steps one series may cost (a daily event from the 1890s is fine)."""
+MAX_OCCURRENCES = 2_000
+"""The most occurrences one calendar gives; a digest needs the next few of each."""
+
+_PERIOD = {"SECONDLY": timedelta(seconds=1), "MINUTELY": timedelta(minutes=1),
+           "HOURLY": timedelta(hours=1), "DAILY": timedelta(days=1),
+           "WEEKLY": timedelta(weeks=1), "MONTHLY": timedelta(days=28),
+           "YEARLY": timedelta(days=365)}
+_EXPANDING = ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDAY",
+              "BYWEEKNO", "BYMONTH")
+
+
+def is_recurring(event: Component) -> bool:
+    """A series: a master with RRULE or RDATE, or an override of one (RECURRENCE-ID)."""
+    return any(name in event for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
+
+
+def _as_datetime(value: date | datetime, zone: tzinfo) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    return datetime.combine(value, datetime.min.time(), zone)
+
+
+def _steps(master: Component, until: datetime, zone: tzinfo) -> float:
+    """An upper estimate of how many steps expanding the master's rules up to ``until``
+    takes (zero for a series of RDATEs only)."""
+    total = 0.0
+    rules = master.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        frequency = str((rule.get("FREQ") or ["YEARLY"])[0]).upper()
+        period = _PERIOD.get(frequency, timedelta(days=1))
+        per_period = math.prod(max(len(rule.get(name) or []), 1) for name in _EXPANDING)
+        start = _as_datetime(master.decoded("DTSTART"), zone)
+        end = until
+        if rule.get("UNTIL"):
+            end = min(end, _as_datetime(rule["UNTIL"][0], zone))
+        steps = max((end - start) / period, 1) * per_period
+        if rule.get("COUNT"):
+            steps = min(steps, float(rule["COUNT"][0]) * per_period)
+        total += steps
+    return total
+
+
+def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
+                zone: tzinfo, problems: list[str]) -> list[Component]:
+    """The occurrences of the calendar's recurring series that overlap [start, until],
+    in time order, each with RECURRENCE-ID; series too costly to expand are skipped with
+    a message in ``problems``."""
+    series: dict[str, list[Component]] = {}
+    for event in calendar.walk("VEVENT"):
+        if is_recurring(event):
+            series.setdefault(str(event.get("UID", "")), []).append(event)
+    chosen = icalendar.Calendar()
+    for timezone in calendar.walk("VTIMEZONE"):
+        chosen.add_component(timezone)
+    for uid, events in series.items():
+        master = next((e for e in events if "RECURRENCE-ID" not in e), None)
+        if master is None or "DTSTART" not in master:
+            continue  # overrides of a series we do not have: nothing to place them in
+        if _steps(master, until, zone) > MAX_STEPS:
+            problems.append(f"event {uid or master.get('SUMMARY', '?')!r} recurs too often "
+                            f"to expand (over {MAX_STEPS} steps): skipped")
+            continue
+        for event in events:
+            chosen.add_component(event)
+    found: list[Component] = list(recurring_ical_events.of(chosen).between(start, until))
+    found.sort(key=lambda event: _as_datetime(event.decoded("DTSTART"), zone))
+    if len(found) > MAX_OCCURRENCES:
+        problems.append(f"{len(found)} occurrences of recurring events in the window: "
+                        f"kept the first {MAX_OCCURRENCES}")
+    return found[:MAX_OCCURRENCES]
+
+
+def first_of_series(events: Iterable[Component]) -> dict[str, object]:
+    """Each series' own DTSTART value by UID: its first occurrence keeps the series' key."""
+    return {str(e.get("UID", "")): e.decoded("DTSTART") for e in events
+            if "RECURRENCE-ID" not in e and "DTSTART" in e}

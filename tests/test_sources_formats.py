@@ -1,0 +1,312 @@
+"""Formats and rules added for the real web: RSS 0.9x, JSON Feed, recurring events, keyword
+themes and defaults, hostile XML made safe, broken text repaired."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from digest.clock import FixedClock
+from digest.config import Settings, SourceSettings
+from digest.errors import SourceError
+from digest.models import Item, Kind, Theme
+from digest.sources import Poll, poll_source
+from digest.sources.clean import ThemeMapper, repair_text
+from digest.sources.guard import defuse_xml, repair_utf8
+
+NOW = datetime(2019, 3, 18, 8, 0, tzinfo=UTC)
+CLOCK = FixedClock(NOW)
+
+
+def make_settings(base: Path, **extra: Any) -> Settings:
+    return Settings.model_validate({
+        "site": {"title": "Forum", "base_url": "https://forum.example.org/digest",
+                 "timezone": "Europe/Brussels",
+                 "sender": {"name": "Forum", "address": "forum@example.org"},
+                 **extra.pop("site", {})},
+        "themes": {
+            "cooperation": {"title": "Cooperation"},
+            "housing": {"title": "Housing", "keywords": ["affordable homes", "tenants"]},
+            "economy": {"title": "Economy", "keywords": ["jobs"]},
+        },
+        "config_path": base / "schedules.yaml",
+        **extra,
+    })
+
+
+def poll(tmp_path: Path, name: str, content: bytes | str, type_: str = "feed",
+         settings: dict[str, Any] | None = None, **source: Any) -> Poll:
+    data = content.encode() if isinstance(content, str) else content
+    (tmp_path / name).write_bytes(data)
+    configured = make_settings(tmp_path, **(settings or {}))
+    return poll_source(SourceSettings.model_validate(
+        {"id": "src", "type": type_, "url": name, **source}), configured, CLOCK)
+
+
+def items(result: Poll) -> list[Item]:
+    assert result.error is None, result.error
+    return list(result.items or ())
+
+
+# ---------------------------------------------------------------- RSS 0.9x
+
+
+@pytest.mark.parametrize("version", ["0.91", "0.92"])
+def test_rss_09x(tmp_path: Path, version: str) -> None:
+    doctype = ('<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+               '"http://my.netscape.com/publish/formats/rss-0.91.dtd">' if version == "0.91"
+               else "")
+    (item,) = items(poll(tmp_path, "old.rss", f"""<?xml version="1.0"?>{doctype}
+<rss version="{version}"><channel><title>Old</title><link>https://example.org/</link>
+<description>d</description><language>en</language>
+<item><title>An old &amp; plain item</title><link>https://example.org/old</link>
+<description>Text &lt;b&gt;bold&lt;/b&gt;</description></item></channel></rss>"""))
+    assert item.title == "An old & plain item"
+    assert item.key == item.link == "https://example.org/old"
+    assert item.summary_html == "<p>Text <b>bold</b></p>"
+    assert item.published == NOW
+
+
+# ---------------------------------------------------------------- JSON Feed
+
+
+JSON_FEED = """{
+  "version": "https://jsonfeed.org/version/1.1",
+  "title": "City news", "home_page_url": "https://city.example.org/",
+  "feed_url": "https://city.example.org/feed.json",
+  "items": [
+    {"id": "https://city.example.org/a?utm_source=json", "url": "/news/a",
+     "title": "Affordable   homes for\\nall", "content_html": "<p>x<script>y()</script></p>",
+     "date_published": "2019-03-14T10:00:00Z", "date_modified": "2019-03-15T10:00:00Z",
+     "tags": ["Cooperation", "case study"]},
+    {"id": 42, "content_text": "A note without a title, about jobs.\\n\\nSecond line",
+     "date_published": "2019-03-16"},
+    {"id": "urn:x:3", "external_url": "https://elsewhere.example.org/b", "summary": "S"},
+    {"id": "4"},
+    "not an item"
+  ]
+}"""
+
+
+def test_json_feed_1_1(tmp_path: Path) -> None:
+    first, second, third = items(poll(tmp_path, "feed.json", JSON_FEED))
+    assert first.key == "https://city.example.org/a"  # the id, a URL, canonical
+    assert first.link == "https://city.example.org/news/a"  # relative to feed_url
+    assert first.title == "Affordable homes for all"
+    assert first.summary_html == "<p>x</p>"
+    assert first.kind is Kind.CASE_STUDY
+    assert first.themes == ("cooperation", "housing")  # a tag, then a keyword
+    assert first.published == datetime(2019, 3, 14, 10, tzinfo=UTC)
+    assert first.updated == datetime(2019, 3, 15, 10, tzinfo=UTC)
+    assert second.key == "guid:src:42" and second.link is None
+    assert second.title == "A note without a title, about jobs. Second line"
+    assert second.summary_html == "<p>A note without a title, about jobs.</p><p>Second line</p>"
+    assert second.themes == ("economy",)
+    assert second.published == datetime(2019, 3, 16, tzinfo=UTC)
+    assert third.key == "urn:x:3" and third.link == "https://elsewhere.example.org/b"
+    assert third.title == "S"  # id "4" has nothing a reader could see: dropped
+
+
+def test_json_feed_1_0_is_read(tmp_path: Path) -> None:
+    (item,) = items(poll(tmp_path, "f.json", '{"version": "https://jsonfeed.org/version/1",'
+                                             ' "items": [{"id": "1", "title": "T"}]}'))
+    assert item.title == "T"
+
+
+def test_json_feed_text_is_repaired(tmp_path: Path) -> None:
+    (item,) = items(poll(tmp_path, "f.json", '{"version": "https://jsonfeed.org/version/1",'
+                         ' "items": [{"id": "1", "title": "A\\u0000B\\ud800C\\u0092s",'
+                         ' "content_text": "x\\u0007y"}]}'))
+    assert item.title == "AB\ufffdC\u2019s"
+    assert item.summary_html == "<p>xy</p>"
+
+
+def test_json_feed_not_a_feed(tmp_path: Path) -> None:
+    result = poll(tmp_path, "f.json", '{"version": "https://example.org/other", "items": []}')
+    assert result.error is not None and "not a JSON Feed" in result.error
+
+
+# ---------------------------------------------------------------- recurring events
+
+
+def calendar(*events: str) -> str:
+    body = "".join(f"BEGIN:VEVENT\r\n{e.strip()}\r\nEND:VEVENT\r\n" for e in events)
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n" + body
+            + "END:VCALENDAR\r\n").replace("\n    ", "\n")
+
+
+WEEKLY = """UID:weekly@example.org
+    DTSTAMP:20190301T120000Z
+    DTSTART;TZID=Europe/Brussels:20190304T100000
+    DTEND;TZID=Europe/Brussels:20190304T110000
+    RRULE:FREQ=WEEKLY;UNTIL=20190415T090000Z
+    EXDATE;TZID=Europe/Brussels:20190325T100000
+    SUMMARY:Weekly coordination call
+    CATEGORIES:cooperation"""
+
+
+def test_rrule_is_expanded_from_now_with_exdate_moves_and_cancellations(tmp_path: Path) -> None:
+    moved = """UID:weekly@example.org
+    RECURRENCE-ID;TZID=Europe/Brussels:20190401T100000
+    DTSTART;TZID=Europe/Brussels:20190402T140000
+    DTEND;TZID=Europe/Brussels:20190402T150000
+    SUMMARY:Weekly coordination call (moved to Tuesday)"""
+    cancelled = """UID:weekly@example.org
+    RECURRENCE-ID;TZID=Europe/Brussels:20190408T100000
+    DTSTART;TZID=Europe/Brussels:20190408T100000
+    STATUS:CANCELLED
+    SUMMARY:Weekly coordination call"""
+    found = items(poll(tmp_path, "c.ics", calendar(WEEKLY, moved, cancelled), "ical"))
+    starts = [(i.event.start if i.event else None, i.key, i.title) for i in found]
+    assert starts == [
+        # 4 and 11 March are over; 25 March is an EXDATE; 8 April cancelled; 15 April
+        # is past UNTIL (09:00Z is 11:00 Brussels: the 10:00 call is the last one).
+        (datetime(2019, 3, 18, 9, tzinfo=UTC), "uid:weekly@example.org#20190318T090000Z",
+         "Weekly coordination call"),
+        (datetime(2019, 4, 2, 12, tzinfo=UTC), "uid:weekly@example.org#20190401T080000Z",
+         "Weekly coordination call (moved to Tuesday)"),
+        (datetime(2019, 4, 15, 8, tzinfo=UTC), "uid:weekly@example.org#20190415T080000Z",
+         "Weekly coordination call"),
+    ]
+    assert all(i.kind is Kind.EVENT for i in found)
+    # An override stands for its occurrence whole: it has no CATEGORIES of its own here.
+    assert [i.themes for i in found] == [("cooperation",), (), ("cooperation",)]
+
+
+def test_the_first_occurrence_keeps_the_series_key(tmp_path: Path) -> None:
+    series = """UID:monthly@example.org
+    DTSTART;VALUE=DATE:20190401
+    RRULE:FREQ=MONTHLY;COUNT=3
+    SUMMARY:Monthly meeting"""
+    keys = [i.key for i in items(poll(tmp_path, "c.ics", calendar(series), "ical"))]
+    assert keys == ["uid:monthly@example.org", "uid:monthly@example.org#20190501",
+                    "uid:monthly@example.org#20190601"]
+
+
+def test_recurring_events_stop_at_events_ahead(tmp_path: Path) -> None:
+    series = """UID:daily@example.org
+    DTSTART:20190318T090000Z
+    RRULE:FREQ=DAILY
+    SUMMARY:Daily"""
+    found = items(poll(tmp_path, "c.ics", calendar(series), "ical",
+                       settings={"collect": {"events_ahead": "7d"}}))
+    assert len(found) == 7  # 18 to 24 March at 09:00Z; the 25th is past now + 7 days
+
+
+def test_a_series_too_costly_to_expand_is_skipped_with_a_message(tmp_path: Path) -> None:
+    bomb = """UID:bomb@example.org
+    DTSTART:20190101T000000Z
+    RRULE:FREQ=SECONDLY
+    SUMMARY:Every second"""
+    single = """UID:one@example.org
+    DTSTART;VALUE=DATE:20190401
+    SUMMARY:One day"""
+    result = poll(tmp_path, "c.ics", calendar(bomb, single), "ical")
+    assert [i.title for i in items(result)] == ["One day"]
+    (problem,) = result.problems
+    assert "bomb@example.org" in problem and "recurs too often" in problem
+
+
+def test_a_cancelled_series_gives_nothing(tmp_path: Path) -> None:
+    cancelled = WEEKLY + "\nSTATUS:CANCELLED"
+    assert items(poll(tmp_path, "c.ics", calendar(cancelled), "ical")) == []
+
+
+# ---------------------------------------------------------------- themes
+
+
+THEMES = [Theme("cooperation", "Cooperation"),
+          Theme("housing", "Housing", keywords=("affordable homes", "Tenants")),
+          Theme("economy", "Economy", keywords=("jobs", "C++"))]
+
+
+@pytest.mark.parametrize(
+    ("text", "themes"),
+    [("New AFFORDABLE\n  Homes in Lyon", ("housing",)),
+     ("Tenants' rights", ("housing",)),
+     ("Jobs, jobs, jobs", ("economy",)),
+     ("Learning C++ at school", ("economy",)),
+     ("Jobseekers and subtenants", ("default",)),  # whole words only
+     ("affordable and homes", ("default",)),
+     ("Tenants find jobs", ("housing", "economy"))],
+)
+def test_keyword_rules_match_whole_words_in_any_case(text: str, themes: tuple[str, ...],
+                                                     ) -> None:
+    mapper = ThemeMapper(THEMES, default=["default"])
+    assert mapper.themes_for([], (), text) == themes
+
+
+def test_categories_come_first_then_keywords_then_source_then_default() -> None:
+    mapper = ThemeMapper(THEMES, default=["cooperation"])
+    assert mapper.themes_for(["Economy"], ["housing"], "tenants") == ("economy", "housing")
+    assert mapper.themes_for(["unknown"], ["housing"], "nothing here") == ("housing",)
+    assert mapper.themes_for(["unknown"], [], "nothing here") == ("cooperation",)
+    assert ThemeMapper(THEMES).themes_for([], [], "") == ()
+
+
+def test_site_default_themes_reach_items_with_no_theme(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("---\ntitle: Nothing to place\n---\nBody\n")
+    (notes / "b.md").write_text("---\ntitle: About jobs\n---\nBody\n")
+    configured = make_settings(tmp_path, site={"default_themes": ["cooperation"]})
+    result = poll_source(SourceSettings.model_validate(
+        {"id": "n", "type": "folder", "path": "notes"}), configured, CLOCK)
+    assert [i.themes for i in items(result)] == [("cooperation",), ("economy",)]
+
+
+# ---------------------------------------------------------------- guard and repair
+
+
+def test_defuse_removes_an_internal_subset_and_keeps_an_external_doctype() -> None:
+    bomb = b'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY a "aaaa">\n]>\n<rss>&a;</rss>'
+    assert defuse_xml(bomb) == b'<?xml version="1.0"?>\n\n<rss>&a;</rss>'
+    netscape = (b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD'
+                b' RSS 0.91//EN" "http://my.netscape.com/rss-0.91.dtd"><rss/>')
+    assert defuse_xml(netscape) == netscape
+
+
+@pytest.mark.parametrize(
+    "document",
+    [b'<?xml version="1.0"?><!ENTITY a "x"><rss>&a;</rss>',
+     b'<!DOCTYPE r [<!ENTITY a "]>"><!ENTITY b "&a;&a;">]><r>&b;</r>',
+     b'<!DOCTYPE r [<!ENTITY a "x">',
+     '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE r [<!ENTITY a "x">]><r/>'.encode(
+         "utf-16")],
+)
+def test_defuse_refuses_what_it_cannot_cut_out(document: bytes) -> None:
+    with pytest.raises(SourceError, match=r"entit|DOCTYPE"):
+        defuse_xml(document)
+
+
+def test_defuse_drops_control_characters_but_not_in_utf16() -> None:
+    assert defuse_xml(b"<r>a\x00b\x0cc\td\ne</r>") == b"<r>abc\td\ne</r>"
+    wide = "<r>a</r>".encode("utf-16")
+    assert defuse_xml(wide) == wide
+
+
+def test_repair_utf8_only_touches_documents_meant_as_utf8() -> None:
+    assert repair_utf8(b"caf\xc3\xa9 \x93q\x94") == "café “q”".encode()
+    declared = b'<?xml version="1.0" encoding="iso-8859-1"?><r>caf\xe9</r>'
+    assert repair_utf8(declared) == declared
+    assert repair_utf8(b"<r>caf\xe9</r>", "text/xml; charset=iso-8859-1") == b"<r>caf\xe9</r>"
+    assert repair_utf8(b"<r>caf\xe9</r>", "text/xml; charset=utf-8") == "<r>café</r>".encode()
+
+
+def test_repair_text() -> None:
+    assert repair_text("it\x92s \x81x\x00y\ud800z\ufffe") == "it\u2019s xy\ufffdz"
+
+
+def test_event_dates_survive_date_only_rrules(tmp_path: Path) -> None:
+    series = """UID:days@example.org
+    DTSTART;VALUE=DATE:20190320
+    DTEND;VALUE=DATE:20190322
+    RRULE:FREQ=MONTHLY;COUNT=2
+    SUMMARY:Two-day forum"""
+    first, second = items(poll(tmp_path, "c.ics", calendar(series), "ical"))
+    assert first.event is not None and second.event is not None
+    assert (first.event.start, first.event.end) == (date(2019, 3, 20), date(2019, 3, 21))
+    assert (second.event.start, second.event.end) == (date(2019, 4, 20), date(2019, 4, 21))
