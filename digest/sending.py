@@ -34,11 +34,14 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
+
+from sqlalchemy import Connection
 
 from digest.context import Context
 from digest.errors import DeliveryError
@@ -253,9 +256,19 @@ class _Batch:
         self.error: BaseException | None = None
         self._queue: list[Delivery] = []
         self._lock = threading.Lock()
+        # SQLite lets one writer in at a time and makes the others sleep and retry; taking
+        # turns in the process instead keeps every thread busy with the network.
+        self._db_turn: AbstractContextManager[object] = (
+            threading.Lock() if ctx.db.dialect == "sqlite" else nullcontext())
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One short transaction (a claim or one row's outcome), committed at once."""
+        with self._db_turn, self.ctx.db.transaction() as connection:
+            yield connection
 
     def run(self) -> SendOutcome:
-        with self.ctx.db.transaction() as connection:
+        with self._write() as connection:
             missing = set(deliveries.pending_variant_keys(connection, self.edition.id)) \
                 - set(self.factories)
         if missing:  # the caller renders every planned variant; this is a bug
@@ -281,7 +294,7 @@ class _Batch:
             self.outcome.stopped = self.halt
         elif self.stop.is_set():
             self.outcome.stopped = "asked to stop (SIGTERM); unsent messages stay pending"
-        with self.ctx.db.transaction() as connection:
+        with self._write() as connection:
             if not deliveries.unfinished(connection, self.edition.id):
                 editions.set_status(connection, self.edition.id, editions.SENT)
         return self.outcome
@@ -295,7 +308,7 @@ class _Batch:
                 return None
             if not self._queue:
                 now = self.ctx.clock.now()
-                with self.ctx.db.transaction() as connection:
+                with self._write() as connection:
                     self._queue = deliveries.claim(connection, self.edition.id, self.holder,
                                                    now, now + LEASE, self.claim_size)
                 self._queue.reverse()
@@ -306,7 +319,7 @@ class _Batch:
         with self._lock:
             left, self._queue = [row.id for row in self._queue], []
         if left:
-            with self.ctx.db.transaction() as connection:
+            with self._write() as connection:
                 deliveries.release(connection, left, self.holder, self.ctx.clock.now())
 
     def _work(self) -> None:
@@ -326,7 +339,7 @@ class _Batch:
         ctx = self.ctx
         member = row.subscriber
         if member.status is not SubscriberStatus.ACTIVE:
-            with ctx.db.transaction() as connection:
+            with self._write() as connection:
                 deliveries.mark_cancelled(connection, row.id, ctx.clock.now(),
                                           f"member is {member.status.value}")
             self._count(cancelled=1)
@@ -337,14 +350,14 @@ class _Batch:
                                                              message_id)
             self.limiter.wait()
             if self.stop.is_set():  # stopped while waiting for the rate: not in flight yet
-                with ctx.db.transaction() as connection:
+                with self._write() as connection:
                     deliveries.release(connection, [row.id], self.holder, ctx.clock.now())
                 return
             self.transport.send(envelope)
         except SessionFailure as exc:
             with self._lock:
                 self.halt = self.halt or str(exc)
-            with ctx.db.transaction() as connection:
+            with self._write() as connection:
                 deliveries.release(connection, [row.id], self.holder, ctx.clock.now(), str(exc))
             self._count(deferred=1)
         except PermanentFailure as exc:
@@ -352,14 +365,14 @@ class _Batch:
         except TemporaryFailure as exc:
             self._deferred(row, message_id, exc)
         else:
-            with ctx.db.transaction() as connection:
+            with self._write() as connection:
                 deliveries.mark_sent(connection, row.id, ctx.clock.now(), message_id)
             self._count(sent=1)
 
     def _failed(self, row: Delivery, message_id: str, exc: PermanentFailure) -> None:
         ctx = self.ctx
         bounced = is_unknown_user(exc) and row.subscriber.id is not None
-        with ctx.db.transaction() as connection:
+        with self._write() as connection:
             deliveries.mark_failed(connection, row.id, ctx.clock.now(), message_id, str(exc))
             if bounced and row.subscriber.id is not None:
                 subscribers.set_status_by_id(connection, row.subscriber.id,
@@ -370,7 +383,7 @@ class _Batch:
         ctx = self.ctx
         now = ctx.clock.now()
         attempts = row.attempts + 1
-        with ctx.db.transaction() as connection:
+        with self._write() as connection:
             if attempts >= self.policy.max_attempts:
                 deliveries.mark_failed(connection, row.id, now, message_id,
                                        f"gave up after {attempts} attempts: {exc}")

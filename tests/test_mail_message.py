@@ -309,3 +309,33 @@ def test_naive_date_is_refused(tmp_path: Path) -> None:
 
 def test_clean_header_text() -> None:
     assert clean_header_text(" a\r\nb\tc\x00d\u2028e ") == "a b c d e"
+
+
+@pytest.mark.parametrize("name", ["", "Ben", "Ana Maria Lopez", "O'Brien-Smith", "x" * 60,
+                                  "Dr. Who", "Müller", "A, B", 'Say "hi"', "a" * 90,
+                                  "Ben  Two", "tab\there"])
+@pytest.mark.parametrize("address", ["ben@example.org", "Ben.Smith+tag@Mail.Example.ORG",
+                                     "o'brien@example.org", "user@bücher.example",
+                                     '"quoted local"@example.org', "a@b"])
+def test_fast_header_paths_write_what_the_email_package_writes(name: str,
+                                                               address: str) -> None:
+    from digest.mail import message as m
+
+    clean = m.clean_header_text(name)
+    try:
+        fast = m._mailbox(address)
+    except PermanentFailure:
+        fast = None
+    slow_value = address.strip()
+    m_simple = m._SIMPLE_ADDRESS
+    m._SIMPLE_ADDRESS = re.compile(r"(?!)")  # force the email package's path
+    try:
+        try:
+            slow = m._mailbox(slow_value)
+        except PermanentFailure:
+            slow = None
+    finally:
+        m._SIMPLE_ADDRESS = m_simple
+    assert fast == slow
+    if fast is not None:
+        assert m._to_header(clean, fast) == m._header("To", m._address_text(clean, fast))

@@ -32,6 +32,7 @@ class _Server(uvicorn.Server):
     again afterwards: a stop that was asked for ends ``digest serve`` with exit code 0."""
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        stop_requested.set()  # sends in progress (a scheduled job) finish their message, stop
         super().handle_exit(sig, frame)
         captured = getattr(self, "_captured_signals", None)
         if isinstance(captured, list):

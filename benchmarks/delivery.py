@@ -1,0 +1,282 @@
+"""Delivery benchmarks, measured in one run on this machine and reported as ratios.
+
+1. **Preparing messages**: 100 000 members over 16 theme variants of the sample edition.
+   Ours renders each variant once (Jinja → MJML → premailer) and per member only signs two
+   links and joins prepared bytes (``MessageFactory``). The naive pipeline renders and
+   builds an ``EmailMessage`` per member; it is measured on a sample (300 members) and
+   reported per message.
+2. **Sending**: messages per second to Postfix's ``smtp-sink`` through the whole outbox
+   (claim, send over ``delivery.concurrency`` connections, record; SQLite), and through the
+   connection pool alone, against Postfix's own ``smtp-source`` pushing the same message
+   size over the same number of kept-open sessions.
+
+Run: ``.venv/bin/python benchmarks/delivery.py`` (``--members``, ``--naive``, ``--messages``
+and ``--concurrency`` change the sizes). Needs ``/usr/sbin/smtp-sink`` and
+``/usr/sbin/smtp-source`` (Debian's ``postfix`` package) for part 2; without them part 2 is
+skipped with a message. Results go to stdout; docs/benchmarks.md records them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from digest import compose, pipeline  # noqa: E402
+from digest.clock import parse_now  # noqa: E402
+from digest.config import Environment, load_settings  # noqa: E402
+from digest.context import Context  # noqa: E402
+from digest.links import edition_links  # noqa: E402
+from digest.mail.message import MessageFactory, make_list_id, make_message_id  # noqa: E402
+from digest.mail.transports import SmtpPool, SmtpTransport  # noqa: E402
+from digest.models import PLACEHOLDERS, Edition, RenderedEmail, RunReport, Subscriber  # noqa: E402
+from digest.render.email import render_edition_email  # noqa: E402
+from digest.sending import recipient_for, send_pending  # noqa: E402
+from digest.store import deliveries, editions, subscribers  # noqa: E402
+
+NOW = "2019-03-18T08:00:00+01:00"
+SMTP_SINK = "/usr/sbin/smtp-sink"
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+
+
+def sample_context(folder: Path, transport: str = "file", concurrency: int = 4) -> Context:
+    """The repository's config and sample content, copied into ``folder``."""
+    shutil.copy(ROOT / "schedules.yaml", folder / "schedules.yaml")
+    shutil.copytree(ROOT / "sample", folder / "sample")
+    config = folder / "schedules.yaml"
+    config.write_text(config.read_text().replace("transport: file", f"transport: {transport}")
+                      .replace("rate: 20/s", "rate: 1000000/s")
+                      .replace("concurrency: 4", f"concurrency: {concurrency}"))
+    settings = load_settings(config)
+    return Context(settings=settings, env=Environment(None, None, None, "b" * 64, None),
+                   clock=parse_now(NOW))
+
+
+def sample_edition(ctx: Context) -> Edition:
+    pipeline.collect(ctx, RunReport())
+    digest = ctx.settings.digests[0]
+    return pipeline.next_edition(ctx, digest, pipeline.current_slot(ctx, digest) or
+                                 ctx.clock.now())
+
+
+def sixteen_subsets(themes: list[str]) -> list[tuple[str, ...]]:
+    """All themes, each theme alone, then pairs: the 16 variants of the benchmark."""
+    subsets: list[tuple[str, ...]] = [()]
+    subsets += [(t,) for t in themes]
+    subsets += [(a, b) for i, a in enumerate(themes) for b in themes[i + 1:]]
+    return subsets[:16]
+
+
+def members(count: int, subsets: list[tuple[str, ...]]) -> list[Subscriber]:
+    return [Subscriber(email=f"member{n:06d}@example.org", name=f"Member {n}", language="en",
+                       digests=("weekly",), themes=subsets[n % len(subsets)], id=n + 1)
+            for n in range(count)]
+
+
+def ours(ctx: Context, edition: Edition, people: list[Subscriber]) -> tuple[float, int]:
+    """Render once per variant, then sign and join per member; returns (seconds, bytes)."""
+    links = edition_links(ctx.settings, edition.digest_id, edition.number)
+    now = ctx.clock.now()
+    list_id = make_list_id(ctx.settings, edition.digest_id)
+    label = f"{edition.digest_id}/{edition.number}"
+    started = time.perf_counter()
+    factories: dict[str, MessageFactory] = {}
+    total = 0
+    for member in people:
+        key = compose.variant_key(member.themes)
+        factory = factories.get(key)
+        if factory is None:
+            variant = compose.variant_of(edition, frozenset(member.themes) or None)
+            factory = MessageFactory(render_edition_email(variant.edition, ctx.settings, links),
+                                     ctx.settings, list_id, now)
+            factories[key] = factory
+        envelope = factory.build(recipient_for(ctx, member),
+                                 make_message_id(ctx.settings, label, member.email))
+        total += len(envelope.data)
+    return time.perf_counter() - started, total // len(people)
+
+
+def naive(ctx: Context, edition: Edition, people: list[Subscriber]) -> float:
+    """Jinja → MJML → premailer → EmailMessage for every member."""
+    links = edition_links(ctx.settings, edition.digest_id, edition.number)
+    now = ctx.clock.now()
+    sender = ctx.settings.site.sender
+    started = time.perf_counter()
+    for member in people:
+        variant = compose.variant_of(edition, frozenset(member.themes) or None)
+        rendered = render_edition_email(variant.edition, ctx.settings, links)
+        recipient = recipient_for(ctx, member)
+        values = {PLACEHOLDERS["unsubscribe_url"]: recipient.unsubscribe_url,
+                  PLACEHOLDERS["preferences_url"]: recipient.preferences_url,
+                  PLACEHOLDERS["name"]: member.name, PLACEHOLDERS["email"]: member.email}
+        html, text = rendered.html, rendered.text
+        for marker, value in values.items():
+            html, text = html.replace(marker, value), text.replace(marker, value)
+        message = EmailMessage(policy=policy.SMTP)
+        message["From"] = f"{sender.name} <{sender.address}>"
+        message["To"] = f"{member.name} <{member.email}>"
+        message["Subject"] = rendered.subject
+        message["Date"] = format_datetime(now)
+        message["Message-ID"] = make_message_id(ctx.settings, "naive", member.email)
+        message["List-Unsubscribe"] = f"<{recipient.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        message.as_bytes()
+    return time.perf_counter() - started
+
+
+# ------------------------------------------------------------------ sending
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Sink:
+    """Postfix's smtp-sink on a free port, for the life of a ``with`` block."""
+
+    def __enter__(self) -> str:
+        self.port = free_port()
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []  # it refuses to run as root
+        self.process = subprocess.Popen([SMTP_SINK, *user, f"127.0.0.1:{self.port}", "256"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return f"127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def outbox_send(folder: Path, rendered: RenderedEmail, count: int,
+                concurrency: int) -> float:
+    """``count`` planned rows sent through the whole outbox to smtp-sink; seconds."""
+    ctx = sample_context(folder, "smtp", concurrency)
+    now = ctx.clock.now()
+    with ctx.db.transaction() as c:
+        row = editions.create(c, digest_id="weekly", slot=now, number=1,
+                              status=editions.SENDING, title="Bench", period_start=None,
+                              period_end=now, item_keys=[], omitted=0, now=now)
+        assert row is not None
+        for n in range(count):
+            subscribers.add(c, Subscriber(email=f"m{n:06d}@example.org", name=f"M {n}",
+                                          language="en", digests=("weekly",)), now)
+        deliveries.plan(c, row.id, [(m.id, "all") for m in subscribers.active_for(c, None)
+                                    if m.id is not None], now)
+    with Sink() as address:
+        pool = SmtpPool(lambda: SmtpTransport(f"smtp://{address}?timeout=30"), concurrency)
+        started = time.perf_counter()
+        outcome = send_pending(ctx, row, {"all": rendered}, pool)
+        elapsed = time.perf_counter() - started
+        pool.close()
+    assert outcome.sent == count, outcome
+    ctx.close()
+    return elapsed
+
+
+def pool_send(data: list[bytes], sender: str, concurrency: int) -> float:
+    """The same messages through the connection pool alone (no store); seconds."""
+    from digest.mail.envelope import Envelope
+
+    with Sink() as address:
+        pool = SmtpPool(lambda: SmtpTransport(f"smtp://{address}?timeout=30"), concurrency)
+        chunks = [data[n::concurrency] for n in range(concurrency)]
+
+        def run(part: list[bytes]) -> None:
+            for n, body in enumerate(part):
+                pool.send(Envelope(sender, f"r{n}@example.org", f"<{n}@x>", body))
+
+        threads = [threading.Thread(target=run, args=(part,)) for part in chunks]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        pool.close()
+    return elapsed
+
+
+def source_send(count: int, size: int, concurrency: int) -> float:
+    """Postfix's smtp-source: ``count`` messages of ``size`` bytes, ``concurrency`` kept-open
+    sessions; seconds."""
+    with Sink() as address:
+        started = time.perf_counter()
+        subprocess.run([SMTP_SOURCE, "-d", "-s", str(concurrency), "-m", str(count),
+                        "-l", str(size), "-f", "forum@example.org", "-t", "m@example.org",
+                        address], check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--naive", type=int, default=300, help="members for the naive pipeline")
+    parser.add_argument("--messages", type=int, default=3000, help="messages to smtp-sink")
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as temp:
+        ctx = sample_context(Path(temp))
+        edition = sample_edition(ctx)
+        subsets = sixteen_subsets(list(ctx.settings.themes))
+        people = members(args.members, subsets)
+        ours_seconds, size = ours(ctx, edition, people)
+        naive_seconds = naive(ctx, edition, people[:args.naive])
+        ours_rate = args.members / ours_seconds
+        naive_rate = args.naive / naive_seconds
+        print(f"prepare: {len(edition.items)} items, {len(subsets)} variants, "
+              f"{args.members} members, mean message {size} bytes")
+        print(f"  ours : {ours_rate:10.0f} msg/s ({ours_seconds:.1f} s for {args.members})")
+        print(f"  naive: {naive_rate:10.1f} msg/s ({naive_seconds:.1f} s for {args.naive})")
+        print(f"  ratio: {ours_rate / naive_rate:.0f}x")
+        links = edition_links(ctx.settings, edition.digest_id, edition.number)
+        rendered = render_edition_email(edition, ctx.settings, links)
+        factory = MessageFactory(rendered, ctx.settings, "weekly.bench", datetime.now(UTC))
+        sample = factory.build(recipient_for(ctx, people[0]), "<bench@x>").data
+        ctx.close()
+
+    if not (Path(SMTP_SINK).exists() and Path(SMTP_SOURCE).exists()):
+        print("send: SKIPPED: smtp-sink/smtp-source missing (apt-get install postfix)")
+        return 0
+    count, concurrency = args.messages, args.concurrency
+    with tempfile.TemporaryDirectory() as temp:
+        outbox = outbox_send(Path(temp), rendered, count, concurrency)
+    pool = pool_send([sample] * count, "forum@example.org", concurrency)
+    source = source_send(count, len(sample), concurrency)
+    print(f"send: {count} messages of {len(sample)} bytes, {concurrency} connections, "
+          "to smtp-sink")
+    print(f"  ours, whole outbox (SQLite): {count / outbox:8.0f} msg/s")
+    print(f"  ours, connection pool only : {count / pool:8.0f} msg/s")
+    print(f"  smtp-source                : {count / source:8.0f} msg/s")
+    print(f"  ratio outbox/smtp-source: {source / outbox:.2f}; "
+          f"pool/smtp-source: {source / pool:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
