@@ -166,3 +166,12 @@ def test_each_member_gets_the_digest_in_their_language(project: Path) -> None:
     french = next(m for to, ms in messages.items() if "Claire" in to for m in ms
                   if "weekly" in str(m["Subject"]))
     assert "18 mars 2019" in str(french["Subject"])
+
+
+def test_the_older_t_spelling_still_works_in_project_templates(tmp_path: Path) -> None:
+    from digest.render.templating import make_environment
+
+    template = make_environment(make_settings(tmp_path)).from_string(
+        "{{ t('View in browser') }} | {{ _('%(num)d more in the web version', num=2) }}")
+    assert template.render(language="fr") == (
+        "Voir dans le navigateur | 2 de plus dans la version web")
