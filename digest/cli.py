@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     removed.add_argument("email")
     member_commands.add_parser("list", help="list members and their state")
     commands.add_parser("status", help="sources' health, next runs, recent editions")
+    feeds = commands.add_parser("sources", help="import feed sources, re-enable a source")
+    feed_commands = feeds.add_subparsers(dest="action", required=True, metavar="ACTION")
+    opml = feed_commands.add_parser("import-opml", help="add the feeds of an OPML file to "
+                                    "the config (a marked block in sources:)")
+    opml.add_argument("file")
+    enabled = feed_commands.add_parser("enable", help="poll a source disabled by a 410 again")
+    enabled.add_argument("source_id", metavar="ID")
     commands.add_parser("serve", help="the long-running service: the scheduler (sources, "
                         "feeds, digests on their cron) and the web app on web.host:web.port")
     return parser
@@ -79,8 +86,9 @@ def print_report(report: RunReport, out: TextIO) -> None:
         if source.error:
             print(f"source {source.source_id}: FAILED: {source.error}", file=out)
         else:
+            note = f" ({source.note})" if source.note else ""
             print(f"source {source.source_id}: {source.new} new, {source.updated} updated, "
-                  f"{source.duplicate} duplicate", file=out)
+                  f"{source.duplicate} duplicate{note}", file=out)
     for line in report.editions:
         print(f"edition {line}", file=out)
     for label, path in report.outputs:
@@ -129,6 +137,12 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
             return commands.approve(ctx, args.edition, out)
         elif args.command == "subscribers":
             return commands.subscribers_command(ctx, args, out)
+        elif args.command == "sources":
+            from digest import source_commands
+
+            if args.action == "import-opml":
+                return source_commands.import_opml(ctx, args.file, out)
+            return source_commands.enable(ctx, args.source_id, out)
         elif args.command == "status":
             return commands.status(ctx, out)
         elif args.command == "serve":

@@ -22,6 +22,7 @@ from digest.outputs import RenderedForms, fill_placeholders, preview_values
 from digest.render.lint import Problem, lint_bulletin, lint_email
 from digest.scheduler import outlook
 from digest.sending import retry_failed, send_pending, send_test
+from digest.source_commands import health_lines
 from digest.store import deliveries, editions, items, runs, sources, subscribers
 
 FORM_BY_SUFFIX = {".html": "html", ".htm": "html", ".txt": "text", ".pdf": "pdf",
@@ -158,6 +159,13 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
           f"{outcome.deferred} deferred", file=out)
     if outcome.stopped:
         print(f"stopped: {outcome.stopped}", file=out)
+    with ctx.db.transaction() as connection:
+        waiting = deliveries.waiting_rows(connection, row.id, ctx.clock.now())
+        retry_at = deliveries.next_attempt(connection, row.id, ctx.clock.now())
+    if waiting and retry_at is not None:
+        print(f"{waiting} deferred message{'s' if waiting != 1 else ''} wait for their next "
+              f"attempt (from {retry_at.astimezone(ctx.settings.site.zone):%Y-%m-%d %H:%M})",
+              file=out)
     return 1 if outcome.failed or outcome.deferred or outcome.stopped else 0
 
 
@@ -226,13 +234,8 @@ def status(ctx: Context, out: TextIO) -> int:
         last_runs = runs.last_runs(connection)
     print(f"items stored: {stored}", file=out)
     print("sources:", file=out)
-    for source in health:
-        when = source.last_success.astimezone(zone).strftime("%Y-%m-%d %H:%M") \
-            if source.last_success else "never"
-        state = f"failing ({source.consecutive_failures}x): {source.last_error}" \
-            if source.last_error else "ok"
-        print(f"  {source.id}: {state}; last success {when}; {source.items_seen} items",
-              file=out)
+    for line in health_lines(ctx.settings, health, zone):
+        print(line, file=out)
     print(f"jobs (next run, last run; {ctx.settings.site.timezone}):", file=out)
     for job in outlook(ctx.settings, now, last_runs):
         upcoming = f"{job.next_run.astimezone(zone):%a %Y-%m-%d %H:%M}" if job.next_run \

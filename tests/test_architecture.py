@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 FOUNDATION = {"models", "errors", "clock", "cron", "config", "files", "links"}
 STAGES = {"sources", "store", "compose", "bulletins", "render", "publish", "mail", "tokens"}
 ORCHESTRATION = {"pipeline", "sending", "outputs", "context"}
-ENTRY_POINTS = {"cli", "commands", "__main__", "scheduler", "web", "workers", "testing"}
+ENTRY_POINTS = {"cli", "commands", "source_commands", "__main__", "scheduler", "web",
+                "workers", "testing"}
 
 
 def _top(module: str) -> str | None:
