@@ -70,8 +70,8 @@ def _store_poll(ctx: Context, poll: Poll, report: RunReport) -> None:
     now = ctx.clock.now()
     counts = {"new": 0, "updated": 0, "duplicate": 0}
     with ctx.db.transaction() as connection:
-        for item in poll.items or ():
-            counts[items.upsert_item(connection, item, now)] += 1
+        for outcome in items.upsert_items(connection, poll.items or (), now):
+            counts[outcome] += 1
         if not poll.skipped:
             sources.record(connection, poll.source_id, poll.state.location, now, poll.error,
                            None if poll.items is None else len(poll.items))

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -66,40 +66,116 @@ def _insert(connection: Connection) -> Any:
     return pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
 
 
+_CHUNK = 500  # keys per IN (...) clause: far below SQLite's and PostgreSQL's limits
+
+
+@dataclass
+class _Known:
+    """What the store has (or will have, once ``pending`` is inserted) under one key."""
+
+    id: int | None
+    content_hash: str
+    themes: tuple[str, ...]
+    pending: dict[str, Any] | None = None  # the row to insert, for a key new in this batch
+    changes: dict[str, Any] | None = None  # the columns to update, for a stored key
+    inserted: bool = False  # by this batch: its last_seen is already now
+
+
 def upsert_item(connection: Connection, item: Item, now: datetime) -> Outcome:
     """Store one collected item; say whether it was new, changed, or already known."""
-    row = connection.execute(
-        select(items.c.id, items.c.content_hash, items.c.themes).where(items.c.key == item.key)
-    ).first()
-    if row is None:
-        inserted = connection.execute(
-            _insert(connection)(items)
-            .values(key=item.key, source_id=item.source_id, content_hash=content_hash(item),
-                    first_seen=now, last_seen=now, **_values(item))
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(items.c.id)
-        ).first()
-        if inserted is None:  # another process stored it in between: it is a duplicate now
-            return upsert_item(connection, item, now)
-        item_id = inserted.id
-        outcome: Outcome = "new"
+    return upsert_items(connection, [item], now)[0]
+
+
+def upsert_items(connection: Connection, batch: Sequence[Item], now: datetime) -> list[Outcome]:
+    """Store a source's items in a few statements (not three per item); say for each
+    whether it was new, changed or already known, exactly as one ``upsert_item`` after the
+    other would. A key another process inserted in between is taken as known."""
+    known = _known(connection, {item.key for item in batch})
+    outcomes = [_merge(known, item, now) for item in batch]
+    conflicts = _insert_pending(connection, known)
+    if conflicts:  # stored by another process in between: those are known keys now
+        again = [(i, item) for i, item in enumerate(batch) if item.key in conflicts]
+        redone = upsert_items(connection, [item for _, item in again], now)
+        for (position, _), outcome in zip(again, redone, strict=True):
+            outcomes[position] = outcome
+        batch = [item for item in batch if item.key not in conflicts]
+    _update_known(connection, known, conflicts, now)
+    links = {(known[item.key].id, item.source_id) for item in batch}
+    if links:
+        connection.execute(
+            _insert(connection)(item_sources).on_conflict_do_nothing(
+                index_elements=["item_id", "source_id"]),
+            [{"item_id": item_id, "source_id": source_id, "first_seen": now}
+             for item_id, source_id in sorted(links, key=lambda pair: (pair[0] or 0, pair[1]))])
+    return outcomes
+
+
+def _known(connection: Connection, keys: set[str]) -> dict[str, _Known]:
+    found: dict[str, _Known] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start:start + _CHUNK]
+        query = select(items.c.id, items.c.key, items.c.content_hash, items.c.themes).where(
+            items.c.key.in_(chunk))
+        for row in connection.execute(query):
+            found[row.key] = _Known(id=row.id, content_hash=row.content_hash,
+                                    themes=tuple(row.themes))
+    return found
+
+
+def _merge(known: dict[str, _Known], item: Item, now: datetime) -> Outcome:
+    """Decide one item's outcome against what is known, and plan the write."""
+    current = known.get(item.key)
+    if current is None:
+        row = {"key": item.key, "source_id": item.source_id, "content_hash": content_hash(item),
+               "first_seen": now, "last_seen": now, **_values(item)}
+        known[item.key] = _Known(id=None, content_hash=row["content_hash"],
+                                 themes=tuple(sorted(item.themes)), pending=row)
+        return "new"
+    # The same article from another listing may carry other themes: keep them all.
+    merged = replace(item, themes=tuple(sorted(set(current.themes) | set(item.themes))))
+    merged_hash = content_hash(merged)
+    if merged_hash == current.content_hash:
+        return "duplicate"
+    current.content_hash, current.themes = merged_hash, merged.themes
+    change = {"content_hash": merged_hash, **_values(merged)}
+    if current.pending is not None:
+        current.pending.update(change)
     else:
-        item_id = row.id
-        # The same article from another listing may carry other themes: keep them all.
-        themes = tuple(sorted(set(row.themes) | set(item.themes)))
-        merged = replace(item, themes=themes)
-        merged_hash = content_hash(merged)
-        outcome = "duplicate" if merged_hash == row.content_hash else "updated"
-        changes: dict[str, Any] = {"last_seen": now}
-        if outcome == "updated":
-            changes.update(content_hash=merged_hash, **_values(merged))
-        connection.execute(items.update().where(items.c.id == item_id).values(**changes))
-    connection.execute(
-        _insert(connection)(item_sources)
-        .values(item_id=item_id, source_id=item.source_id, first_seen=now)
-        .on_conflict_do_nothing(index_elements=["item_id", "source_id"])
-    )
-    return outcome
+        current.changes = change
+    return "updated"
+
+
+def _insert_pending(connection: Connection, known: dict[str, _Known]) -> set[str]:
+    """Insert the new keys in one statement; return the keys that were there already."""
+    rows = [entry.pending for entry in known.values() if entry.pending is not None]
+    if not rows:
+        return set()
+    statement = (_insert(connection)(items).on_conflict_do_nothing(index_elements=["key"])
+                 .returning(items.c.id, items.c.key))
+    for inserted in connection.execute(statement, rows):
+        entry = known[inserted.key]
+        entry.id, entry.pending, entry.inserted = inserted.id, None, True
+    conflicts = {key for key, entry in known.items() if entry.pending is not None}
+    for key in conflicts:
+        del known[key]
+    return conflicts
+
+
+def _update_known(connection: Connection, known: dict[str, _Known], skip: set[str],
+                  now: datetime) -> None:
+    """Write the changed items, and ``last_seen`` of every stored item seen again."""
+    changed = [{"b_id": entry.id, **entry.changes, "last_seen": now}
+               for key, entry in known.items() if entry.changes is not None and key not in skip]
+    if changed:
+        columns = [name for name in changed[0] if name != "b_id"]
+        connection.execute(items.update().where(items.c.id == bindparam("b_id"))
+                           .values({name: bindparam(name) for name in columns}), changed)
+    seen = sorted(entry.id for key, entry in known.items() if entry.id is not None
+                  and entry.changes is None and not entry.inserted and key not in skip)
+    for start in range(0, len(seen), _CHUNK):
+        connection.execute(items.update().where(items.c.id.in_(seen[start:start + _CHUNK]))
+                           .values(last_seen=now))
 
 
 def _to_item(row: RowMapping) -> Item:
