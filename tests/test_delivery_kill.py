@@ -83,7 +83,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_at_most_one_per_con
             before = len(handler.accepted)
             process = subprocess.Popen(command, cwd=project, env=environment,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            delay = chooser.uniform(1.0, 7.0)
+            delay = chooser.uniform(1.5, 12.0)
             time.sleep(delay)
             finished = process.poll() is not None
             if not finished:

@@ -121,6 +121,13 @@ def test_550_user_unknown_fails_the_row_with_the_answer_and_bounces_the_member(
         states = {m.email: m.status.value for m in subscribers.all_members(c)}
     assert states["member001@example.org"] == "bounced"
     assert states["member002@example.org"] == "active"  # a policy refusal is not a dead address
+    again = tmp_path / "again.csv"
+    again.write_text("email,name\nMEMBER001@example.org,Back\n")
+    with ctx.db.transaction() as c:  # an import never revives a bounced address
+        result = subscribers.import_csv(c, again, NOW, "en", ["weekly"], [])
+        assert (result.added, result.known) == (0, 1)
+        assert {m.email: m.status.value for m in subscribers.all_members(c)}[
+            "member001@example.org"] == "bounced"
     shown = io.StringIO()
     status(ctx, shown)
     assert "failed: member001@example.org (1 attempt): " in shown.getvalue()
