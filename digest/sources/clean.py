@@ -49,6 +49,9 @@ _UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _C1 = re.compile("[\x80-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WHITESPACE = re.compile(r"\s+")
+# What a one-line text must not carry once spaces are spaces: controls (category Cc) and
+# the bidirectional overrides and isolates.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(sorted(_BIDI_CONTROLS)) + "]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -149,12 +152,8 @@ def plain_text(fragment: str) -> str:
     if "&" in text:  # escaped twice at the source ("&amp;amp;"): undo it unless it makes tags
         once_more = html.unescape(text)
         text = once_more if "<" not in once_more else text
-    text = "".join(
-        " " if char.isspace() else char
-        for char in text
-        if char.isspace() or (unicodedata.category(char) != "Cc" and char not in _BIDI_CONTROLS)
-    )
-    return _WHITESPACE.sub(" ", text).strip()
+    text = _WHITESPACE.sub(" ", text)  # every space, line break and tab, as one space
+    return _INVISIBLE.sub("", text).strip()
 
 
 def plain_title(text: str, limit: int = TITLE_LIMIT) -> str:
