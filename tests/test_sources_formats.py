@@ -310,3 +310,26 @@ def test_event_dates_survive_date_only_rrules(tmp_path: Path) -> None:
     assert first.event is not None and second.event is not None
     assert (first.event.start, first.event.end) == (date(2019, 3, 20), date(2019, 3, 21))
     assert (second.event.start, second.event.end) == (date(2019, 4, 20), date(2019, 4, 21))
+
+
+def test_an_override_without_its_series_is_a_single_event(tmp_path: Path) -> None:
+    orphan = """UID:invite@example.org
+    RECURRENCE-ID;TZID=Europe/Brussels:20190401T100000
+    DTSTART;TZID=Europe/Brussels:20190402T100000
+    SUMMARY:The one meeting we were invited to"""
+    (item,) = items(poll(tmp_path, "c.ics", calendar(orphan), "ical"))
+    assert item.key == "uid:invite@example.org"
+    assert item.event is not None and item.event.start == datetime(2019, 4, 2, 8, tzinfo=UTC)
+
+
+def test_a_series_that_cannot_be_read_is_skipped_and_the_rest_kept(tmp_path: Path) -> None:
+    broken = """UID:broken@example.org
+    RRULE:FREQ=WEEKLY
+    SUMMARY:No start"""
+    single = """UID:one@example.org
+    DTSTART;VALUE=DATE:20190401
+    SUMMARY:One day"""
+    result = poll(tmp_path, "c.ics", calendar(broken, single), "ical")
+    assert [i.title for i in items(result)] == ["One day"]
+    (problem,) = result.problems
+    assert "broken@example.org" in problem and "skipped" in problem

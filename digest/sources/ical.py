@@ -35,7 +35,7 @@ from digest.sources.clean import (
 )
 from digest.sources.fetch import Fetched
 from digest.sources.parsed import Parsed
-from digest.sources.recurrence import first_of_series, is_recurring, occurrences
+from digest.sources.recurrence import first_of_series, occurrences, series_uids
 
 UNTITLED = "(untitled event)"
 
@@ -59,8 +59,9 @@ def parse_calendar(
     now = clock.now()
     parsed = Parsed()
     events = calendar.walk("VEVENT")
+    series = series_uids(events)
     for event in events:
-        if not is_recurring(event) and not _cancelled(event):
+        if str(event.get("UID", "")) not in series and not _cancelled(event):
             parsed.items.append(_read(event, source, mapper, zone, now))
     try:
         found = occurrences(calendar, now, now + settings.collect.events_ahead, zone,

@@ -30,9 +30,15 @@ _EXPANDING = ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDA
               "BYWEEKNO", "BYMONTH")
 
 
-def is_recurring(event: Component) -> bool:
-    """A series: a master with RRULE or RDATE, or an override of one (RECURRENCE-ID)."""
-    return any(name in event for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
+def _is_master(event: Component) -> bool:
+    return ("RRULE" in event or "RDATE" in event) and "RECURRENCE-ID" not in event
+
+
+def series_uids(events: Iterable[Component]) -> set[str]:
+    """The UIDs of the recurring series a calendar defines (those with a master event).
+    Their events are expanded here; any other event, including an override whose series
+    the calendar does not hold (as some invitations carry), is a single event."""
+    return {str(event.get("UID", "")) for event in events if _is_master(event)}
 
 
 def _as_datetime(value: date | datetime, zone: tzinfo) -> datetime:
@@ -66,22 +72,29 @@ def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
     """The occurrences of the calendar's recurring series that overlap [start, until],
     in time order, each with RECURRENCE-ID; series too costly to expand are skipped with
     a message in ``problems``."""
+    events = calendar.walk("VEVENT")
+    masters = series_uids(events)
     series: dict[str, list[Component]] = {}
-    for event in calendar.walk("VEVENT"):
-        if is_recurring(event):
-            series.setdefault(str(event.get("UID", "")), []).append(event)
+    for event in events:
+        uid = str(event.get("UID", ""))
+        if uid in masters:
+            series.setdefault(uid, []).append(event)
     chosen = icalendar.Calendar()
     for timezone in calendar.walk("VTIMEZONE"):
         chosen.add_component(timezone)
-    for uid, events in series.items():
-        master = next((e for e in events if "RECURRENCE-ID" not in e), None)
-        if master is None or "DTSTART" not in master:
-            continue  # overrides of a series we do not have: nothing to place them in
-        if _steps(master, until, zone) > MAX_STEPS:
-            problems.append(f"event {uid or master.get('SUMMARY', '?')!r} recurs too often "
-                            f"to expand (over {MAX_STEPS} steps): skipped")
+    for uid, members in series.items():
+        master = next(e for e in members if _is_master(e))
+        name = uid or str(master.get("SUMMARY", "?"))
+        try:
+            cost = _steps(master, until, zone)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            problems.append(f"recurring event {name!r} cannot be read: {exc}: skipped")
             continue
-        for event in events:
+        if cost > MAX_STEPS:
+            problems.append(f"event {name!r} recurs too often to expand "
+                            f"(over {MAX_STEPS} steps): skipped")
+            continue
+        for event in members:
             chosen.add_component(event)
     found: list[Component] = list(recurring_ical_events.of(chosen).between(start, until))
     found.sort(key=lambda event: _as_datetime(event.decoded("DTSTART"), zone))
