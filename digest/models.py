@@ -238,6 +238,8 @@ class SourceState:
     source; ``etag`` and ``last_modified`` are the validators of the last answer that was
     stored, sent back so that an unchanged feed costs one "304 Not Modified";
     ``disabled`` says why polling stopped (the server said the feed is gone).
+    ``fingerprint`` names the settings the stored items were read with: when they change,
+    the validators are dropped so the next poll reads and files the items again.
     """
 
     location: str
@@ -245,6 +247,7 @@ class SourceState:
     etag: str | None = None
     last_modified: str | None = None
     disabled: str | None = None
+    fingerprint: str | None = None
 
     def applies_to(self, location: str) -> bool:
         return self.location == location

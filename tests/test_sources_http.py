@@ -470,3 +470,34 @@ def test_collect_source_raises_the_error(server: FeedServer) -> None:
     server.route("/missing", status(404))
     with pytest.raises(SourceError, match=r"^source 'remote' \(http.*/missing\): HTTP 404"):
         collect_source(source(server.url("/missing")), settings(), CLOCK)
+
+
+def test_changed_settings_drop_the_validators_so_items_are_filed_again(
+    server: FeedServer,
+) -> None:
+    server.feed("/t.rss", rss("Jobs for tenants"))
+    configured = settings()
+    first = poll_source(source(server.url("/t.rss")), configured, CLOCK)
+    assert items_of(first)[0].themes == ()
+    themed = configured.model_copy(update={"themes": {
+        **configured.themes,
+        "cooperation": configured.themes["cooperation"].model_copy(
+            update={"keywords": ["tenants"]})}})
+    again = poll_source(source(server.url("/t.rss")), themed, CLOCK, first.state)
+    assert items_of(again)[0].themes == ("cooperation",)
+    assert "If-None-Match" not in server.asked("/t.rss")[1].headers
+    third = poll_source(source(server.url("/t.rss")), themed, CLOCK, again.state)
+    assert third.note == "not modified"
+
+
+def test_an_unchanged_calendar_is_read_again_each_month(server: FeedServer) -> None:
+    server.feed("/e.ics", (FIXTURES / "events.ics").read_bytes(), media_type="text/calendar")
+    ical = source(server.url("/e.ics"), "ical")
+    first = poll_source(ical, settings(), CLOCK)
+    same_month = poll_source(ical, settings(), FixedClock(datetime(2019, 3, 30, tzinfo=UTC)),
+                             first.state)
+    assert same_month.note == "not modified"
+    next_month = poll_source(ical, settings(), FixedClock(datetime(2019, 4, 2, tzinfo=UTC)),
+                             first.state)
+    assert next_month.items is not None and next_month.note is None
+    assert "If-None-Match" not in server.asked("/e.ics")[2].headers

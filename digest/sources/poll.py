@@ -10,10 +10,14 @@ the same transaction as the items.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import httpx
 
+from digest import __version__
 from digest.clock import Clock
 from digest.config import Settings, SourceSettings
 from digest.errors import SourceError
@@ -46,6 +50,21 @@ class Poll:
     skipped: bool = False  # disabled: not polled at all
 
 
+def fingerprint(source: SourceSettings, settings: Settings, now: datetime) -> str:
+    """What the items of a source depend on besides its bytes: its own settings, the
+    themes and their rules, the site's zone and default themes, this version's parsing,
+    and for a calendar the month (recurring events are expanded from now on, so an
+    unchanged calendar is still read again once a month to reach further ahead)."""
+    parts: list[object] = [
+        __version__, source.type, source.kind, source.themes, settings.site.timezone,
+        settings.site.default_themes,
+        [[t.slug, t.title, t.aliases, t.keywords] for t in settings.theme_list()]]
+    if source.type == "ical":
+        parts += [f"{now:%Y-%m}", settings.collect.events_ahead.total_seconds()]
+    encoded = json.dumps(parts, default=str, sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]
+
+
 def where(source: SourceSettings) -> str:
     """How messages name a source: its id and what it reads."""
     return f"source {source.id!r} ({source.location or 'no location'})"
@@ -63,6 +82,9 @@ def poll_source(
     """Poll one source once, from its stored state (None or another location: afresh)."""
     if state is None or not state.applies_to(source.location):
         state = SourceState(location=source.location)
+    basis = fingerprint(source, settings, clock.now())
+    if state.fingerprint != basis:  # read with other settings: read and file them again
+        state = replace(state, etag=None, last_modified=None, fingerprint=basis)
     if state.disabled:
         return Poll(source.id, state, skipped=True,
                     note=f"disabled: {state.disabled}; change its url or "

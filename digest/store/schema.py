@@ -104,6 +104,7 @@ source_state = Table(
     Column("etag", Text),
     Column("last_modified", Text),
     Column("disabled", Text),
+    Column("fingerprint", Text),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 

@@ -61,7 +61,8 @@ def _state(row: dict[str, object]) -> SourceState:
         return None if value is None else str(value)
 
     return SourceState(location=str(row["location"]), url=text("url"), etag=text("etag"),
-                       last_modified=text("last_modified"), disabled=text("disabled"))
+                       last_modified=text("last_modified"), disabled=text("disabled"),
+                       fingerprint=text("fingerprint"))
 
 
 def states(connection: Connection) -> dict[str, SourceState]:
@@ -75,7 +76,7 @@ def save_state(connection: Connection, source_id: str, state: SourceState,
     """Replace a source's state with ``state``."""
     values = {"location": state.location, "url": state.url, "etag": state.etag,
               "last_modified": state.last_modified, "disabled": state.disabled,
-              "updated_at": now}
+              "fingerprint": state.fingerprint, "updated_at": now}
     updated = connection.execute(
         source_state.update().where(source_state.c.id == source_id).values(**values))
     if updated.rowcount == 0:
