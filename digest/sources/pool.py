@@ -86,14 +86,15 @@ def poll_sources(
         with slots.slot(host_of(source, state)):
             return poll_source(source, settings, clock, state, client=shared, policy=policy)
 
+    pool = ThreadPoolExecutor(max_workers=limits.concurrency, thread_name_prefix="digest-poll")
     try:
-        with ThreadPoolExecutor(max_workers=limits.concurrency,
-                                thread_name_prefix="digest-poll") as pool:
-            futures: dict[int, Future[Poll]] = {
-                position: pool.submit(one, sources[position])
-                for position in interleaved(sources, states)}
-            for position in range(len(sources)):
-                yield futures[position].result()
+        futures: dict[int, Future[Poll]] = {
+            position: pool.submit(one, sources[position])
+            for position in interleaved(sources, states)}
+        for position in range(len(sources)):
+            yield futures[position].result()
     finally:
+        # A caller that stops early (its store failed) does not wait for polls not begun.
+        pool.shutdown(wait=True, cancel_futures=True)
         if client is None:
             shared.close()
