@@ -104,7 +104,8 @@ def _line(row: SourceHealth, location: str, zone: tzinfo) -> str:
         else "ok"
     if state is not None and state.disabled:
         status = f"DISABLED: {state.disabled} (`digest sources enable {row.id}`)"
-    line = f"{row.id}: {status}; last success {when}; {row.items_seen} items"
+    plural = "" if row.items_seen == 1 else "s"
+    line = f"{row.id}: {status}; last success {when}; {row.items_seen} item{plural}"
     if state is not None and state.url:
         line += f"; moved to {state.url} (update its url in the config)"
     if state is not None and (state.etag or state.last_modified):

@@ -68,7 +68,7 @@ def test_an_unchanged_feed_costs_one_304_on_the_next_collection(
     second_request = server.asked("/news.rss")[1].headers
     assert second_request["If-None-Match"] == '"v1"'
     shown = run_digest(tmp_path, "status").stdout
-    assert "  news: ok; last success 2019-03-18 08:00; 1 items; polled conditionally" in shown
+    assert "  news: ok; last success 2019-03-18 08:00; 1 item; polled conditionally" in shown
 
 
 def test_a_changed_item_is_updated_in_place_and_not_announced_again(
