@@ -66,7 +66,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_at_most_one_per_con
     config = project / "schedules.yaml"
     config.write_text(config.read_text()
                       .replace("transport: file", "transport: smtp")
-                      .replace("rate: 20/s", "rate: 60/s")
+                      # the default 20/s: about half a minute of sending, so most kills
+                      # land while messages are on the wire
                       .replace("concurrency: 4", f"concurrency: {CONCURRENCY}"))
     _members_csv(project / "members.csv", seed)
     with smtp_server() as (handler, url):
@@ -83,7 +84,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_at_most_one_per_con
             before = len(handler.accepted)
             process = subprocess.Popen(command, cwd=project, env=environment,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            delay = chooser.uniform(1.5, 12.0)
+            delay = chooser.uniform(1.5, 8.0)
             time.sleep(delay)
             finished = process.poll() is not None
             if not finished:
@@ -112,5 +113,5 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_at_most_one_per_con
     summary = (f"seed {seed}: {kills} kills, {len(planned)} messages, {duplicates} duplicates "
                f"(allowed {kills * CONCURRENCY}); " + "; ".join(log))
     print(summary)
-    assert kills >= 1, summary
+    assert kills >= 3, summary
     assert duplicates <= kills * CONCURRENCY, summary

@@ -32,6 +32,7 @@ from digest.store import deliveries, editions, subscribers
 from digest.store.editions import EditionRow
 from digest.store.schema import deliveries as deliveries_table
 from digest.testing import ManualClock
+from tests.conftest import reset_postgres
 from tests.mail_server import FaultyHandler, free_port, smtp_server
 
 NOW = datetime(2019, 3, 18, 7, 0, tzinfo=UTC)
@@ -44,7 +45,7 @@ RENDERED = {"all": RenderedEmail(
 
 
 def make_ctx(tmp_path: Path, url: str | None, concurrency: int = 3,
-             rate: str = "1000/s") -> Context:
+             rate: str = "1000/s", database: str | None = None) -> Context:
     settings = Settings.model_validate({
         "site": {"title": "Forum", "base_url": "https://forum.example.org/digest",
                  "sender": {"name": "Forum", "address": "forum@example.org"},
@@ -54,7 +55,7 @@ def make_ctx(tmp_path: Path, url: str | None, concurrency: int = 3,
                      "concurrency": concurrency},
         "config_path": str(tmp_path / "schedules.yaml"),
     })
-    return Context(settings=settings, env=Environment(None, url, None, SECRET, None),
+    return Context(settings=settings, env=Environment(database, url, None, SECRET, None),
                    clock=ManualClock(NOW))
 
 
@@ -224,12 +225,20 @@ def test_a_connection_dropped_mid_data_defers_that_message_only(tmp_path: Path) 
     assert counts(ctx, row) == {"sent": 5}
 
 
-def test_two_senders_at_once_never_send_one_row_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite",
+                                     pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_senders_at_once_never_send_one_row_twice(tmp_path: Path, backend: str,
+                                                       request: pytest.FixtureRequest) -> None:
+    database = None
+    if backend == "postgres":
+        database = request.getfixturevalue("postgres_url")
+        reset_postgres(database)
     handler = FaultyHandler(delay=0.002)
     with smtp_server(handler) as (_, url):
-        first = make_ctx(tmp_path, url, concurrency=2)
+        first = make_ctx(tmp_path, url, concurrency=2, database=database)
         row = plan(first, members(60))
-        second = make_ctx(tmp_path, url, concurrency=2)  # its own engine, as another process
+        # Its own engine, as another process would have.
+        second = make_ctx(tmp_path, url, concurrency=2, database=database)
         results = []
 
         def run(ctx: Context) -> None:
@@ -244,6 +253,9 @@ def test_two_senders_at_once_never_send_one_row_twice(tmp_path: Path) -> None:
     assert sum(r.sent for r in results) == 60
     assert all(r.sent > 0 for r in results)  # both took part
     assert Counter(handler.recipients()) == Counter(members(60))
+    assert counts(first, row) == {"sent": 60}
+    first.close()
+    second.close()
 
 
 class _StopAfter:

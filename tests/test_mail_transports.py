@@ -350,3 +350,25 @@ def test_make_transport(tmp_path: Path) -> None:
     with pytest.raises(DeliveryError, match="DIGEST_SMTP_URL"):  # refused before any send
         make_transport(settings_for(tmp_path, "smtp"),
                        Environment(None, "smtp://host?tls=1", None, None, None))
+
+
+
+@pytest.mark.parametrize("payload", [
+    b".starts with a dot\r\n..two\r\n.\r\nend\r\n",
+    b"Subject: x\r\n\r\nno final line break",
+    b"Subject: x\n\nbare\n.dot\n",  # bare line ends: smtplib's own path
+    b"Subject: x\r\n\r\nlone\rCR\r\n",
+])
+def test_data_arrives_as_smtplib_would_send_it(server: tuple[Handler, Controller],
+                                               payload: bytes) -> None:
+    import smtplib
+
+    handler, controller = server
+    with SmtpTransport(smtp_url(controller)) as transport:
+        transport.send(Envelope("forum@example.org", "ben@example.org", "<a@b>", payload))
+    with smtplib.SMTP(controller.hostname, controller.port) as reference:
+        reference.sendmail("forum@example.org", ["ben@example.org"], payload)
+    ours, theirs = (m.data for m in handler.messages)
+    assert ours == theirs
+    if payload.endswith(b"\r\n") and b"\r\n." in payload:
+        assert ours == payload  # dot-stuffing undone by the server: bytes unchanged

@@ -22,6 +22,10 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Write-ahead log: one fsync per commit instead of several (the outbox commits once per
+    # message, see docs/benchmarks.md), and readers (the web app, `digest status`) never
+    # wait for a sender. synchronous stays FULL: a commit survives a power cut too.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
