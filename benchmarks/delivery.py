@@ -53,7 +53,8 @@ SMTP_SINK = "/usr/sbin/smtp-sink"
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 
 
-def sample_context(folder: Path, transport: str = "file", concurrency: int = 4) -> Context:
+def sample_context(folder: Path, transport: str = "file", concurrency: int = 4,
+                   database: str | None = None) -> Context:
     """The repository's config and sample content, copied into ``folder``."""
     shutil.copy(ROOT / "schedules.yaml", folder / "schedules.yaml")
     shutil.copytree(ROOT / "sample", folder / "sample")
@@ -62,7 +63,7 @@ def sample_context(folder: Path, transport: str = "file", concurrency: int = 4) 
                       .replace("rate: 20/s", "rate: 1000000/s")
                       .replace("concurrency: 4", f"concurrency: {concurrency}"))
     settings = load_settings(config)
-    return Context(settings=settings, env=Environment(None, None, None, "b" * 64, None),
+    return Context(settings=settings, env=Environment(database, None, None, "b" * 64, None),
                    clock=parse_now(NOW))
 
 
@@ -173,9 +174,18 @@ class Sink:
 
 
 def outbox_send(folder: Path, rendered: RenderedEmail, count: int,
-                concurrency: int) -> float:
-    """``count`` planned rows sent through the whole outbox to smtp-sink; seconds."""
-    ctx = sample_context(folder, "smtp", concurrency)
+                concurrency: int, database: str | None = None) -> float:
+    """``count`` planned rows sent through the whole outbox to smtp-sink; seconds.
+    ``database`` (a PostgreSQL URL) is emptied first."""
+    if database:
+        from sqlalchemy import create_engine
+
+        from digest.store.schema import metadata
+
+        engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://"))
+        metadata.drop_all(engine)
+        engine.dispose()
+    ctx = sample_context(folder, "smtp", concurrency, database)
     now = ctx.clock.now()
     with ctx.db.transaction() as c:
         row = editions.create(c, digest_id="weekly", slot=now, number=1,
@@ -238,6 +248,9 @@ def main() -> int:
     parser.add_argument("--naive", type=int, default=300, help="members for the naive pipeline")
     parser.add_argument("--messages", type=int, default=3000, help="messages to smtp-sink")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also send through an outbox in this PostgreSQL database "
+                             "(its tables are dropped first)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as temp:
@@ -266,11 +279,17 @@ def main() -> int:
     count, concurrency = args.messages, args.concurrency
     with tempfile.TemporaryDirectory() as temp:
         outbox = outbox_send(Path(temp), rendered, count, concurrency)
+    postgres = None
+    if args.postgres:
+        with tempfile.TemporaryDirectory() as temp:
+            postgres = outbox_send(Path(temp), rendered, count, concurrency, args.postgres)
     pool = pool_send([sample] * count, "forum@example.org", concurrency)
     source = source_send(count, len(sample), concurrency)
     print(f"send: {count} messages of {len(sample)} bytes, {concurrency} connections, "
           "to smtp-sink")
     print(f"  ours, whole outbox (SQLite): {count / outbox:8.0f} msg/s")
+    if postgres:
+        print(f"  ours, whole outbox (PostgreSQL): {count / postgres:4.0f} msg/s")
     print(f"  ours, connection pool only : {count / pool:8.0f} msg/s")
     print(f"  smtp-source                : {count / source:8.0f} msg/s")
     print(f"  ratio outbox/smtp-source: {source / outbox:.2f}; "
