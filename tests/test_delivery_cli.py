@@ -125,3 +125,40 @@ def test_implicit_tls_smtps(tmp_path: Path, certificate: tuple[Path, Path]) -> N
         untrusted.close()
     finally:
         controller.stop()
+
+
+def test_sigterm_finishes_the_messages_in_flight_and_leaves_the_rest_pending(
+        project: Path) -> None:
+    import os
+    import signal
+    import sys
+    from collections import Counter
+
+    _smtp_project(project)
+    members = project / "members.csv"
+    members.write_text("email,name\n" + "".join(f"m{n:03d}@example.org,M {n}\n"
+                                                for n in range(120)))
+    with smtp_server() as (handler, url):
+        env = {"DIGEST_SMTP_URL": url}
+        assert run_digest(project, "subscribers", "import", str(members), env=env).returncode == 0
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+        environment.update(env)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "digest", "--now", "2019-03-18T08:00:00+01:00", "run",
+             "--once"], cwd=project, env=environment, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        assert wait_for(lambda: len(handler.accepted) >= 20, 60)  # 20/s: well under way
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 1, err  # done, with the stop reported
+        assert "stopped: asked to stop (SIGTERM); unsent messages stay pending" in out
+        stopped_at = len(handler.accepted)
+        status = run_digest(project, "status", env=env).stdout
+        assert "sending" not in status.split("editions:")[-1].replace("[sending]", "")
+        assert " pending" in status
+        assert f"messages sent: {stopped_at}" in out  # every accepted message was recorded
+        finished = run_digest(project, "run", "--once", env=env)
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+    received = Counter(message.message_id for message in handler.accepted)
+    assert max(received.values()) == 1  # a graceful stop doubles nothing
+    assert len(received) == 240  # the bulletin and weekly/1 to each of the 120
