@@ -166,13 +166,6 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
         print(f"{waiting} deferred message{'s' if waiting != 1 else ''} wait for their next "
               f"attempt (from {retry_at.astimezone(ctx.settings.site.zone):%Y-%m-%d %H:%M})",
               file=out)
-    with ctx.db.transaction() as connection:
-        waiting = deliveries.waiting_rows(connection, row.id, ctx.clock.now())
-        retry_at = deliveries.next_attempt(connection, row.id, ctx.clock.now())
-    if waiting and retry_at is not None:
-        print(f"{waiting} deferred message{'s' if waiting != 1 else ''} wait for their next "
-              f"attempt (from {retry_at.astimezone(ctx.settings.site.zone):%Y-%m-%d %H:%M})",
-              file=out)
     return 1 if outcome.failed or outcome.deferred or outcome.stopped else 0
 
 
