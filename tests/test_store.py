@@ -133,3 +133,15 @@ def test_csv_import_reports_bad_rows_and_never_resurrects(db: Database, tmp_path
         again = subscribers.import_csv(c, csv, NOW, "en", ["weekly"], ["culture"])
         assert again.added == 0 and again.known == 1
         assert subscribers.all_members(c)[0].status is SubscriberStatus.UNSUBSCRIBED
+
+
+def test_a_database_of_an_older_schema_is_refused_clearly(tmp_path: Path) -> None:
+    import sqlite3
+
+    from digest.errors import StoreError
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE deliveries (id INTEGER PRIMARY KEY, edition_id INTEGER)")
+    with pytest.raises(StoreError, match=r"older version .*deliveries\.subscriber_id"):
+        Database(f"sqlite:///{path}")

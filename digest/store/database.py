@@ -1,7 +1,8 @@
 """Opening the database: SQLite file by default, PostgreSQL by URL.
 
 The SQLite file's folder is created on first use and foreign keys are switched on; the
-tables are created when missing (Alembic migrations come when the schema first changes).
+tables are created when missing, and a database made by an older schema is refused with
+a clear message (Alembic migrations are not built yet).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from digest.errors import StoreError
@@ -43,12 +44,28 @@ class Database:
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _enable_sqlite_foreign_keys)
             metadata.create_all(self.engine)
+            self._refuse_older_schema()
         except OSError as exc:
             raise StoreError(f"cannot create the database folder for {self.url}: "
                              f"{exc.strerror}") from None
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {self.url}: {exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0]}") from None
+
+    def _refuse_older_schema(self) -> None:
+        """Tables are created when missing but never altered (no migrations yet): a database
+        made by an older version is refused with a clear message instead of failing later
+        in the middle of a send."""
+        found = inspect(self.engine)
+        missing = [f"{table.name}.{column.name}" for table in metadata.sorted_tables
+                   for column in table.columns
+                   if column.name not in {c["name"] for c in found.get_columns(table.name)}]
+        if missing:
+            raise StoreError(
+                f"the database {self.url} was made by an older version of this product "
+                f"(missing {', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}); "
+                "back it up and remove it to start afresh (schema migrations are not built "
+                "yet)")
 
     @property
     def dialect(self) -> str:
