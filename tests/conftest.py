@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from digest.store import Database
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
 SAMPLE_NOW = "2019-03-18T08:00:00+01:00"
@@ -61,6 +63,19 @@ def postgres_url() -> Iterator[str]:
     except Exception as exc:
         need_service(f"PostgreSQL at {url}: {exc}")
     yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty store, once on an SQLite file and once on the real PostgreSQL."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'var' / 'digest.db'}")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        reset_postgres(url)
+        database = Database(url)
+    yield database
+    database.close()
 
 
 def reset_postgres(url: str) -> None:

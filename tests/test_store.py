@@ -3,7 +3,6 @@ one delivery row per (edition, member)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,21 +11,8 @@ import pytest
 
 from digest.models import DeliveryStatus, EventInfo, Item, Kind, Subscriber, SubscriberStatus
 from digest.store import Database, deliveries, editions, items, subscribers
-from tests.conftest import reset_postgres
 
 NOW = datetime(2019, 3, 18, 7, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'var' / 'digest.db'}")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        reset_postgres(url)
-        database = Database(url)
-    yield database
-    database.close()
 
 
 def news(key: str = "https://example.org/a", title: str = "Lyon pledges", **extra: object,

@@ -4,7 +4,6 @@ process stored in between."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,21 +13,8 @@ from sqlalchemy import select
 from digest.models import Item, Kind
 from digest.store import Database, items
 from digest.store.schema import items as items_table
-from tests.conftest import reset_postgres
 
 NOW = datetime(2019, 3, 18, 7, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'var' / 'digest.db'}")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        reset_postgres(url)
-        database = Database(url)
-    yield database
-    database.close()
 
 
 def news(n: int, **extra: object) -> Item:

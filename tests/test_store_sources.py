@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from digest.models import SourceState
 from digest.store import Database, sources
-from tests.conftest import reset_postgres
 
 NOW = datetime(2019, 3, 18, 7, tzinfo=UTC)
 URL = "https://example.org/feed"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'var' / 'digest.db'}")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        reset_postgres(url)
-        database = Database(url)
-    yield database
-    database.close()
 
 
 def test_health_counts_failures_and_keeps_items_seen_when_unchanged(db: Database) -> None:
