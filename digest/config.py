@@ -174,6 +174,9 @@ class DigestSettings(_Strict):
     )
     cron: str
     max_items: int = Field(default=40, ge=1)
+    # How many items the web version and PDF list at most (the email's first): the rest are
+    # counted and pointed to the feeds and the archive, so an edition's forms stay bounded.
+    max_web_items: int = Field(default=200, ge=1, le=5000)
     max_age: Duration = timedelta(days=30)
     approval: bool = False
     # Who previews a draft (approval: true); they get a [TEST] copy with the web link.
@@ -192,6 +195,23 @@ class DigestSettings(_Strict):
     def covers(self, themes: tuple[str, ...]) -> bool:
         """Whether an item with these themes belongs to this digest."""
         return self.themes == "all" or bool(set(themes) & set(self.themes))
+
+
+class Coordinator(_Strict):
+    """Someone who previews and approves editions: an ``editor`` edits, curates, previews and
+    test-sends; an ``approver`` may also approve, schedule, pause and cancel."""
+
+    email: str
+    name: str = ""
+    role: Literal["editor", "approver"] = "editor"
+
+    @field_validator("email")
+    @classmethod
+    def _valid_address(cls, value: str) -> str:
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class BulletinSettings(_Strict):
@@ -249,6 +269,7 @@ class Settings(_Strict):
     delivery: DeliverySettings = DeliverySettings()
     web: WebSettings = WebSettings()
     collect: CollectSettings = CollectSettings()
+    coordinators: list[Coordinator] = Field(default_factory=list)
     config_path: Path = Path(DEFAULT_CONFIG)
 
     # ----- derived views the stages need -----

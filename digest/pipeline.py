@@ -27,7 +27,6 @@ from digest.mail.transports import Transport, make_transport
 from digest.models import (
     Bulletin,
     Edition,
-    Kind,
     RenderedEmail,
     RunReport,
     SourceReport,
@@ -139,10 +138,10 @@ def next_edition(ctx: Context, digest: DigestSettings, slot: datetime) -> Editio
     now = ctx.clock.now()
     cursor = _cursor(ctx, digest)
     with ctx.db.transaction() as connection:
-        candidates = items.items_seen_since(connection, cursor, now)
         number = editions.next_number(connection, digest.id)
-    return compose.compose_edition(digest, candidates, cursor=cursor, slot=slot, now=now,
-                                   number=number, zone=ctx.settings.site.zone)
+        candidates = items.items_seen_since(connection, cursor, now, digest.kinds)
+        return compose.compose_edition(digest, candidates, cursor=cursor, slot=slot, now=now,
+                                       number=number, zone=ctx.settings.site.zone)
 
 
 def stored_edition(ctx: Context, digest: DigestSettings, row: EditionRow) -> Edition:
@@ -292,8 +291,8 @@ def with_upcoming(ctx: Context, bulletin: Bulletin) -> Bulletin:
 
     now = ctx.clock.now()
     with ctx.db.transaction() as connection:
-        stored = items.all_items(connection)
-    upcoming = [i for i in stored if i.kind is Kind.EVENT and set(i.themes) & set(bulletin.themes)
+        stored = items.events(connection)
+    upcoming = [i for i in stored if set(i.themes) & set(bulletin.themes)
                 and not compose.event_is_over(i, now, ctx.settings.site.zone)]
     return replace(bulletin, upcoming=tuple(upcoming))
 
@@ -359,8 +358,8 @@ def write_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, out_d
 def publish(ctx: Context, report: RunReport, entries: list[BulletinEntry]) -> None:
     now = ctx.clock.now()
     with ctx.db.transaction() as connection:
-        stored = [i for i in items.all_items(connection)
-                  if i.first_seen is not None and i.first_seen <= now]
+        stored = items.newest_items_per_feed(connection, now, ctx.settings.feeds.entries,
+                                             tuple(ctx.settings.themes))
     for path in publish_feeds(stored, entries, ctx.settings, now):
         report.output("feed", str(path))
 

@@ -71,6 +71,7 @@ items = Table(
     Column("last_seen", UTCDateTime, nullable=False),
 )
 Index("ix_items_first_seen", items.c.first_seen)
+Index("ix_items_published", items.c.published)  # the feeds read the newest first
 
 item_sources = Table(
     "item_sources",
