@@ -31,6 +31,7 @@ SECTION_ORDER = (Kind.NEWS, Kind.EVENT, Kind.CASE_STUDY, Kind.PUBLICATION, Kind.
                  Kind.OTHER)
 ALL_THEMES = "all"
 LANGUAGE_MARK = ":"
+UPCOMING_LIMIT = 10  # events a bulletin adds to its "Upcoming meetings and activities"
 
 
 def _as_datetime(value: date | datetime, zone: ZoneInfo, end_of_day: bool) -> datetime:
@@ -65,6 +66,16 @@ def is_new(item: Item, digest: DigestSettings, cursor: datetime | None, now: dat
     if item.kind is Kind.EVENT and item.event is not None:
         return not event_is_over(item, now, zone)
     return item.published >= now - digest.max_age
+
+
+def upcoming_events(events: Iterable[Item], themes: Iterable[str], now: datetime,
+                    zone: ZoneInfo, limit: int = UPCOMING_LIMIT) -> tuple[Item, ...]:
+    """The nearest events still to come of these themes, soonest first: a bulletin lists a
+    handful, however many occurrences the calendars hold (a weekly series gives 52)."""
+    wanted = set(themes)
+    coming = (event for event in events if event.event is not None
+              and wanted & set(event.themes) and not event_is_over(event, now, zone))
+    return tuple(heapq.nsmallest(limit, coming, key=lambda e: (_start_key(e, zone), e.title)))
 
 
 def _reading_order(kind: Kind, zone: ZoneInfo) -> Callable[[Item], tuple[object, ...]]:

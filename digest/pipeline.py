@@ -285,16 +285,15 @@ def render_bulletin(ctx: Context, bulletin: Bulletin) -> RenderedForms:
 
 
 def with_upcoming(ctx: Context, bulletin: Bulletin) -> Bulletin:
-    """Add the stored upcoming events of the bulletin's themes to its meetings part."""
+    """Add the nearest stored events of the bulletin's themes to its meetings part."""
     if not bulletin.themes:
         return bulletin
 
     now = ctx.clock.now()
     with ctx.db.transaction() as connection:
-        stored = items.events(connection)
-    upcoming = [i for i in stored if set(i.themes) & set(bulletin.themes)
-                and not compose.event_is_over(i, now, ctx.settings.site.zone)]
-    return replace(bulletin, upcoming=tuple(upcoming))
+        upcoming = compose.upcoming_events(items.events(connection), bulletin.themes, now,
+                                           ctx.settings.site.zone)
+    return replace(bulletin, upcoming=upcoming)
 
 
 def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report: RunReport,

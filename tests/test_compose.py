@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from digest.compose import compose_edition, variant_key, variants_for
+from digest.compose import compose_edition, upcoming_events, variant_key, variants_for
 from digest.config import DigestSettings
 from digest.models import EventInfo, Item, Kind, Subscriber
 
@@ -151,3 +151,14 @@ def test_the_forms_list_at_most_max_web_items_and_count_the_rest() -> None:
     capped = compose_edition(tight, _many(50, 3), cursor=None, slot=NOW, now=NOW, number=1,
                              zone=ZONE)
     assert (len(capped.items), len(capped.overflow), capped.unlisted) == (10, 0, 40)
+
+
+def test_a_bulletin_lists_the_nearest_upcoming_events_of_its_themes_however_many() -> None:
+    weekly = [item(f"meeting-{n}", Kind.EVENT, themes=("culture",),
+                   event=EventInfo(date(2019, 3, 19) + timedelta(weeks=52 - n)))
+              for n in range(53)]
+    other = item("elsewhere", Kind.EVENT, themes=("economy",),
+                 event=EventInfo(date(2019, 3, 18)))
+    past = item("over", Kind.EVENT, themes=("culture",), event=EventInfo(date(2019, 3, 1)))
+    chosen = upcoming_events(iter([*weekly, other, past]), ("culture",), NOW, ZONE, limit=10)
+    assert [i.title for i in chosen] == [f"meeting-{n}" for n in range(52, 42, -1)]

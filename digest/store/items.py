@@ -262,10 +262,12 @@ class _FeedFill:
         return True
 
 
-def events(connection: Connection) -> list[Item]:
-    """Every stored event, by start: the candidates for a bulletin's upcoming meetings."""
+def events(connection: Connection) -> Iterator[Item]:
+    """Every stored event, streamed: the candidates for a bulletin's upcoming meetings."""
     query = select(items).where(items.c.kind == str(Kind.EVENT)).order_by(items.c.id)
-    return [_to_item(row) for row in connection.execute(query).mappings()]
+    streamed = connection.execution_options(yield_per=_BATCH)
+    for row in streamed.execute(query).mappings():
+        yield _to_item(row)
 
 
 def items_by_keys(connection: Connection, keys: Sequence[str]) -> list[Item]:
