@@ -310,6 +310,18 @@ class Environment:
         )
 
 
+MIN_SECRET_BYTES = 32  # the signing key of members' links (HMAC-SHA256)
+
+
+def secret_key_problem(value: str) -> str | None:
+    """Why ``value`` cannot sign links (said after the key's name), or None when it can."""
+    length = len(value.strip().encode("utf-8"))
+    if length < MIN_SECRET_BYTES:
+        return (f"is {length} bytes long; a signing key needs at least {MIN_SECRET_BYTES} "
+                "(e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))')")
+    return None
+
+
 def database_url(settings: Settings, env: Environment) -> str:
     """The database URL: the environment's override, else the file's, with SQLite paths
     made relative to the output root (so ``sqlite:///var/digest.db`` lands in ``var/``)."""
@@ -572,6 +584,10 @@ def check_environment(settings: Settings, env: Environment) -> None:
     if url and not url.startswith(("sqlite:///", "postgresql://")):
         problems.append(ConfigProblem("DIGEST_DATABASE_URL", None, "DIGEST_DATABASE_URL",
                                       "expected sqlite:///PATH or postgresql://..."))
+    key_problem = secret_key_problem(env.secret_key) if env.secret_key else None
+    if key_problem:
+        problems.append(ConfigProblem("DIGEST_SECRET_KEY", None, "DIGEST_SECRET_KEY",
+                                      key_problem))
     if problems:
         raise ConfigError(problems)
 

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from digest.errors import StoreError
+from digest.files import make_private_file
 from digest.store.schema import metadata
 
 
@@ -39,7 +40,7 @@ class Database:
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         try:
             if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                make_private_file(Path(url.removeprefix("sqlite:///")))  # members' addresses
             self.engine: Engine = create_engine(url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _enable_sqlite_foreign_keys)
