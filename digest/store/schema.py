@@ -138,6 +138,10 @@ subscribers = Table(
     Column("themes", JSON, nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # A member's id is in their signed links: an id is never given again (SQLite would reuse
+    # the highest id after a delete without AUTOINCREMENT; PostgreSQL's sequence never does),
+    # so the link of a deleted member cannot act on a member added later.
+    sqlite_autoincrement=True,
 )
 
 deliveries = Table(
