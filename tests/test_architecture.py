@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 
-FOUNDATION = {"models", "errors", "clock", "cron", "config", "files", "links"}
+FOUNDATION = {"models", "errors", "clock", "cron", "config", "files", "links", "safetext"}
 STAGES = {"sources", "store", "compose", "bulletins", "render", "publish", "mail", "tokens"}
 ORCHESTRATION = {"pipeline", "sending", "outputs", "context"}
 ENTRY_POINTS = {"cli", "commands", "source_commands", "__main__", "scheduler", "web",
