@@ -76,7 +76,7 @@ def safe_line(text: str) -> str:
 def _reference(match: re.Match[str]) -> str:
     hexadecimal, decimal = match.groups()
     value = int(hexadecimal, 16) if hexadecimal else int(decimal)
-    if value > 0x10FFFF or is_unwanted(chr(value)) and chr(value) not in "\t\n":
+    if value > 0x10FFFF or is_unwanted(chr(value)):
         return ""
     return match.group()
 
