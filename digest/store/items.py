@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from digest.models import EventInfo, Item, Kind
+from digest.safetext import safe_html, safe_line
 from digest.store.schema import item_sources, items
 
 Outcome = Literal["new", "updated", "duplicate"]
@@ -180,12 +181,18 @@ def _update_known(connection: Connection, known: dict[str, _Known], skip: set[st
 
 
 def _to_item(row: RowMapping) -> Item:
+    """An item as stored, its text scrubbed again (``digest.safetext``): a row written by a
+    version that let a control character through must not stop a render or a mail. The
+    key is left as stored: editions and feeds refer to it."""
     start = _text_to_when(row["event_start"])
+    location = safe_line(row["location"]) if row["location"] is not None else None
     event = None if start is None else EventInfo(
-        start=start, end=_text_to_when(row["event_end"]), location=row["location"])
+        start=start, end=_text_to_when(row["event_end"]), location=location or None)
+    link = safe_line(row["link"]) if row["link"] is not None else None
     return Item(
-        key=row["key"], kind=Kind(row["kind"]), title=row["title"], link=row["link"],
-        summary_html=row["summary_html"], published=row["published"], updated=row["updated"],
+        key=row["key"], kind=Kind(row["kind"]), title=safe_line(row["title"]), link=link or None,
+        summary_html=safe_html(row["summary_html"]), published=row["published"],
+        updated=row["updated"],
         themes=tuple(row["themes"]), source_id=row["source_id"], event=event,
         first_seen=row["first_seen"],
     )
