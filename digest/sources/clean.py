@@ -23,6 +23,7 @@ import nh3
 
 from digest.models import EventInfo, Item, Kind, Theme
 from digest.safetext import safe_html, safe_line, safe_text
+from digest.sources.nesting import flatten_deep
 
 TITLE_LIMIT = 300
 """The longest title we keep: enough for any headline, short enough for a mail subject."""
@@ -111,6 +112,7 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
         strip_comments=True,
         url_relative=relative,
     ).strip()
+    cleaned = flatten_deep(cleaned)
     # A bare run of text is one paragraph: the same article then reads the same whether a
     # feed sent it as text (made into <p>) or as HTML without a wrapper, so listings agree.
     if cleaned and not _BLOCK_TAG.search(cleaned):
