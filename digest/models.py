@@ -291,3 +291,35 @@ class EditionLinks:
     web_url: str
     archive_url: str
     pdf_url: str
+
+
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    """One published feed: its file name, title, media type and public URLs."""
+
+    name: str
+    title: str
+    label: str
+    description: str
+    media_type: str
+    url: str
+    html_url: str
+
+    @property
+    def format(self) -> str:
+        """``atom`` or ``rss``."""
+        return "atom" if self.media_type == ATOM_TYPE else "rss"
+
+    @property
+    def format_label(self) -> str:
+        return "Atom" if self.media_type == ATOM_TYPE else "RSS"
+
+    @property
+    def stem(self) -> str:
+        """What the feed is of (``all``, a theme slug, ``bulletins``), whatever its format."""
+        return self.name.rsplit(".", 1)[0]
+

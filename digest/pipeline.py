@@ -44,6 +44,7 @@ from digest.render.web import (
     render_archive,
     render_bulletin_web,
     render_edition_web,
+    render_feeds_index,
 )
 from digest.sending import send_pending, send_test
 from digest.sources import Poll, poll_sources
@@ -467,7 +468,8 @@ def publish(ctx: Context, report: RunReport, entries: list[BulletinEntry]) -> No
     with ctx.db.transaction() as connection:
         stored = items.newest_items_per_feed(connection, now, ctx.settings.feeds.entries,
                                              tuple(ctx.settings.themes))
-    for path in publish_feeds(stored, entries, ctx.settings, now):
+    for path in publish_feeds(stored, entries, ctx.settings, now,
+                              index_page=partial(render_feeds_index, settings=ctx.settings)):
         report.output("feed", str(path))
 
 

@@ -32,7 +32,7 @@ from digest.config import RESERVED_THEME_SLUGS, Settings
 from digest.dates import format_event_dates
 from digest.errors import PublishError
 from digest.files import write_if_changed
-from digest.models import SECTION_TITLES, Bulletin, Item, Kind
+from digest.models import ATOM_TYPE, RSS_TYPE, SECTION_TITLES, Bulletin, FeedInfo, Item, Kind
 
 __all__ = [
     "BulletinEntry",
@@ -47,8 +47,6 @@ KIND_SCHEME = "urn:digest:kind"
 
 GENERATOR = "forum-digest"
 RESERVED_NAMES = RESERVED_THEME_SLUGS  # refused by the config already; kept as a guard
-ATOM_TYPE = "application/atom+xml"
-RSS_TYPE = "application/rss+xml"
 PDF_TYPE = "application/pdf"
 
 # Characters XML 1.0 cannot carry at all; lxml refuses them, so they are dropped.
@@ -64,28 +62,6 @@ class BulletinEntry:
     pdf_url: str
     pdf_size: int
     published: datetime
-
-
-@dataclass(frozen=True)
-class FeedInfo:
-    """One published feed: its file name, title, media type and public URLs."""
-
-    name: str
-    title: str
-    label: str
-    description: str
-    media_type: str
-    url: str
-    html_url: str
-
-    @property
-    def format(self) -> str:
-        """``atom`` or ``rss``."""
-        return "atom" if self.media_type == ATOM_TYPE else "rss"
-
-    @property
-    def format_label(self) -> str:
-        return "Atom" if self.media_type == ATOM_TYPE else "RSS"
 
 
 @dataclass(frozen=True)
@@ -143,13 +119,21 @@ def feed_catalogue(settings: Settings) -> list[FeedInfo]:
     return feeds
 
 
+IndexPage = Callable[[Sequence[FeedInfo]], str]
+
+
 def publish_feeds(
     items: Sequence[Item],
     bulletins: Sequence[BulletinEntry],
     settings: Settings,
     now: datetime,
+    *,
+    index_page: IndexPage,
 ) -> list[Path]:
     """Write every feed, ``index.opml`` and ``index.html`` into ``settings.feeds_dir``.
+
+    ``index_page`` makes the HTML page that lists the feeds (a template of the renderers,
+    given by the caller, since stages do not import each other).
 
     ``now`` is only the ``updated`` time of a feed with no entries. Returns the paths, in
     writing order; raises ``PublishError`` for anything that stops a file being written.
@@ -163,7 +147,7 @@ def publish_feeds(
             f"rename the theme (reserved: {', '.join(sorted(RESERVED_NAMES))})"
         )
     try:
-        return _publish(items, bulletins, settings, now.astimezone(UTC))
+        return _publish(items, bulletins, settings, now.astimezone(UTC), index_page)
     except PublishError:
         raise
     except (OSError, ValueError, TypeError, ElementTree.ParseError) as exc:
@@ -174,7 +158,7 @@ def publish_feeds(
 
 
 def _publish(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings: Settings,
-             now: datetime) -> list[Path]:
+             now: datetime, index_page: IndexPage) -> list[Path]:
     limit = settings.feeds.entries
     labels = {slug: theme.title for slug, theme in settings.themes.items()}
     # The same item given twice (it should not be) still appears once: the latest wins.
@@ -207,7 +191,7 @@ def _publish(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings
     if all_entries:
         newest = max(entry.updated for entry in all_entries)
     for name, data in (("index.opml", _opml(catalogue, settings, newest)),
-                       ("index.html", _index_html(catalogue, settings))):
+                       ("index.html", index_page(catalogue).encode("utf-8"))):
         path = directory / name
         write_if_changed(path, data)
         written.append(path)
@@ -355,47 +339,6 @@ def _opml(catalogue: list[FeedInfo], settings: Settings, modified: datetime) -> 
     ElementTree.indent(root)
     data: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
     return data + b"\n"
-
-
-def _index_html(catalogue: list[FeedInfo], settings: Settings) -> bytes:
-    esc: Callable[[str], str] = html.escape
-    title = f"{settings.site.title}: feeds"
-    opml_url = _feed_url(settings.site.base_url, "index.opml")
-    head = "\n".join(
-        f'  <link rel="alternate" type="{feed.media_type}" title="{esc(feed.title)} '
-        f'({feed.format_label})" href="{esc(feed.url)}">'
-        for feed in catalogue
-    )
-    rows = []
-    for stem in dict.fromkeys(feed.name.rsplit(".", 1)[0] for feed in catalogue):
-        feeds = [feed for feed in catalogue if feed.name.rsplit(".", 1)[0] == stem]
-        links = " · ".join(
-            f'<a href="{esc(feed.url)}" type="{feed.media_type}">{feed.format_label}</a>'
-            for feed in feeds
-        )
-        rows.append(f"    <li>{esc(feeds[0].label)}: {links}</li>")
-    page = f"""<!DOCTYPE html>
-<html lang="{esc(settings.site.language)}">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{esc(title)}</title>
-{head}
-  <link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{esc(opml_url)}">
-  <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;\
-padding:0 1rem;line-height:1.5}}</style>
-</head>
-<body>
-  <h1>{esc(title)}</h1>
-  <p>Follow the forum in any feed reader: pick a theme, everything, or the bulletins.
-  To follow them all at once, import the <a href="{esc(opml_url)}">OPML list</a>.</p>
-  <ul>
-{chr(10).join(rows)}
-  </ul>
-</body>
-</html>
-"""
-    return page.encode("utf-8")
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
@@ -22,10 +24,19 @@ from digest.publish import (
     feed_catalogue,
     publish_feeds,
 )
+from digest.render.web import render_feeds_index
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 BASE = "https://forum.example.org/digest"
 NOW = datetime(2019, 3, 18, 8, 0, tzinfo=UTC)
+
+
+
+def publish(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings: Settings,
+            now: datetime) -> list[Path]:
+    """``publish_feeds`` as the pipeline calls it, with the renderers' feeds page."""
+    return publish_feeds(items, bulletins, settings, now,
+                         index_page=partial(render_feeds_index, settings=settings))
 
 
 def make_settings(tmp_path: Path, entries: int = 50, **themes: str) -> Settings:
@@ -112,7 +123,7 @@ def feed_files(settings: Settings) -> list[Path]:
 
 def test_writes_every_feed_opml_and_index(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    paths = publish_feeds(sample_items(), [sample_bulletin()], settings, NOW)
+    paths = publish(sample_items(), [sample_bulletin()], settings, NOW)
     names = {p.name for p in paths}
     assert names == {
         "all.atom", "all.rss", "bulletins.atom", "index.opml", "index.html",
@@ -126,10 +137,10 @@ def test_writes_every_feed_opml_and_index(tmp_path: Path) -> None:
 def test_publishing_twice_gives_identical_bytes(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, environment="Environment")  # one theme stays empty
     first = {p.name: p.read_bytes()
-             for p in publish_feeds(sample_items(), [sample_bulletin()], settings, NOW)}
+             for p in publish(sample_items(), [sample_bulletin()], settings, NOW)}
     mtimes = {p.name: p.stat().st_mtime_ns for p in settings.feeds_dir.iterdir()}
     # The same store, given in another order, at the same moment.
-    second_paths = publish_feeds(list(reversed(sample_items())), [sample_bulletin()],
+    second_paths = publish(list(reversed(sample_items())), [sample_bulletin()],
                                  settings, NOW)
     second = {p.name: p.read_bytes() for p in second_paths}
     assert first == second
@@ -139,9 +150,9 @@ def test_publishing_twice_gives_identical_bytes(tmp_path: Path) -> None:
 
 def test_feed_dates_come_from_entries_not_the_clock(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    publish_feeds(sample_items(), [sample_bulletin()], settings, NOW)
+    publish(sample_items(), [sample_bulletin()], settings, NOW)
     before = (settings.feeds_dir / "all.rss").read_bytes()
-    publish_feeds(sample_items(), [sample_bulletin()], settings, NOW + timedelta(days=3))
+    publish(sample_items(), [sample_bulletin()], settings, NOW + timedelta(days=3))
     assert (settings.feeds_dir / "all.rss").read_bytes() == before
     parsed = feedparser.parse(before)
     newest = max(i.published for i in sample_items())
@@ -152,7 +163,7 @@ def test_feed_dates_come_from_entries_not_the_clock(tmp_path: Path) -> None:
 
 def test_empty_feed_uses_now_and_is_valid(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    publish_feeds([], [], settings, NOW)
+    publish([], [], settings, NOW)
     for path in feed_files(settings):
         parsed = feedparser.parse(path.read_bytes())
         assert parsed.bozo == 0, (path.name, parsed.get("bozo_exception"))
@@ -162,8 +173,8 @@ def test_empty_feed_uses_now_and_is_valid(tmp_path: Path) -> None:
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    publish_feeds(sample_items(), [sample_bulletin()], settings, NOW)
-    publish_feeds(sample_items()[:2], [], settings, NOW)
+    publish(sample_items(), [sample_bulletin()], settings, NOW)
+    publish(sample_items()[:2], [], settings, NOW)
     leftovers = [p.name for p in settings.feeds_dir.iterdir()
                  if p.name.startswith(".") or p.name.endswith(".tmp")]
     assert leftovers == []
@@ -186,7 +197,7 @@ def test_unwritable_folder_is_a_publish_error(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     (tmp_path / "feeds").write_text("a file where the folder should be")
     with pytest.raises(PublishError, match="could not publish"):
-        publish_feeds(sample_items(), [], settings, NOW)
+        publish(sample_items(), [], settings, NOW)
 
 
 # ------------------------------------------------------------------------ feed contents
@@ -195,7 +206,7 @@ def test_unwritable_folder_is_a_publish_error(tmp_path: Path) -> None:
 def test_every_feed_parses_and_lists_each_item_once(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     items = sample_items()
-    publish_feeds([*items, items[0]], [sample_bulletin()], settings, NOW)  # a duplicate too
+    publish([*items, items[0]], [sample_bulletin()], settings, NOW)  # a duplicate too
     expected = {
         "all": {entry_id(i.key) for i in items},
         "cooperation": {entry_id(i.key) for i in items if "cooperation" in i.themes},
@@ -216,7 +227,7 @@ def test_every_feed_parses_and_lists_each_item_once(tmp_path: Path) -> None:
 
 def test_entry_ids_are_stable_across_recollection(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    publish_feeds(sample_items(), [], settings, NOW)
+    publish(sample_items(), [], settings, NOW)
     first = [e.id for e in feedparser.parse(
         (settings.feeds_dir / "all.atom").read_bytes()).entries]
     recollected = [
@@ -224,7 +235,7 @@ def test_entry_ids_are_stable_across_recollection(tmp_path: Path) -> None:
                 "updated": NOW, "source_id": "other-source"})
         for i in sample_items()
     ]
-    publish_feeds(recollected, [], settings, NOW + timedelta(hours=1))
+    publish(recollected, [], settings, NOW + timedelta(hours=1))
     second = feedparser.parse((settings.feeds_dir / "all.atom").read_bytes()).entries
     assert [e.id for e in second] == first
     assert all(e.title.endswith("(edited)") for e in second)
@@ -242,7 +253,7 @@ def test_entry_id_rules() -> None:
 def test_entries_are_newest_first_and_limited(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, entries=3)
     items = [item(f"https://cities.example.org/n/{n}", n) for n in (5, 1, 4, 2, 3, 6)]
-    publish_feeds(items, [], settings, NOW)
+    publish(items, [], settings, NOW)
     for name in ("all.atom", "all.rss", "cooperation.atom", "cooperation.rss"):
         parsed = feedparser.parse((settings.feeds_dir / name).read_bytes())
         assert [e.link for e in parsed.entries] == [items[i].link for i in (1, 3, 4)], name
@@ -253,7 +264,7 @@ def test_categories_published_and_updated(tmp_path: Path) -> None:
     edited = NOW - timedelta(hours=2)
     items = [item("https://cities.example.org/news/1", 1, ("cooperation", "knowledge-society"),
                   updated=edited)]
-    publish_feeds(items, [], settings, NOW)
+    publish(items, [], settings, NOW)
     atom = feedparser.parse((settings.feeds_dir / "all.atom").read_bytes()).entries[0]
     terms = {(t.term, t.get("scheme"), t.get("label")) for t in atom.tags}
     assert terms == {("cooperation", None, "Cooperation"),
@@ -278,7 +289,7 @@ def test_events_mention_dates_and_place(tmp_path: Path) -> None:
              event=EventInfo(date(2019, 3, 20), date(2019, 3, 22), "Brussels & Ghent")),
         item("ev-2", 2, kind=Kind.EVENT, summary="", event=timed),
     ]
-    publish_feeds(items, [], settings, NOW)
+    publish(items, [], settings, NOW)
     root = ElementTree.parse(settings.feeds_dir / "all.atom").getroot()
     summaries = [e.findtext(f"{ATOM}summary") or "" for e in root.iter(f"{ATOM}entry")]
     # Dates read as in the emails (one format, digest.dates), not the US way.
@@ -293,7 +304,7 @@ def test_hostile_title_is_escaped_and_summary_kept_as_given(tmp_path: Path) -> N
     settings = make_settings(tmp_path)
     title = "Fish & chips <script>alert('x')</script> \"quoted\" ]]> \x00\x0b end"
     summary = '<p onclick="x()">Kept <b>as</b> given &amp; escaped in XML</p><![CDATA[ x ]]>'
-    publish_feeds([item("https://cities.example.org/h", 1, title=title, summary=summary)],
+    publish([item("https://cities.example.org/h", 1, title=title, summary=summary)],
                   [], settings, NOW)
     clean_title = title.replace("\x00", "").replace("\x0b", "")
     for name in ("all.atom", "cooperation.atom"):
@@ -315,7 +326,7 @@ def test_hostile_title_is_escaped_and_summary_kept_as_given(tmp_path: Path) -> N
 
 def test_item_without_link_gets_content(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    publish_feeds([item("note-1", 1, link=None, summary="<p>Body</p>")], [], settings, NOW)
+    publish([item("note-1", 1, link=None, summary="<p>Body</p>")], [], settings, NOW)
     entry = feedparser.parse((settings.feeds_dir / "all.atom").read_bytes()).entries[0]
     assert entry.content[0].value == "<p>Body</p>"
     assert entry.id == entry_id("note-1")
@@ -327,7 +338,7 @@ def test_item_without_link_gets_content(tmp_path: Path) -> None:
 def test_bulletins_feed_has_pdf_enclosure(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     entry = sample_bulletin()
-    publish_feeds(sample_items(), [entry], settings, NOW)
+    publish(sample_items(), [entry], settings, NOW)
     raw = (settings.feeds_dir / "bulletins.atom").read_bytes()
     parsed = feedparser.parse(raw)
     assert parsed.bozo == 0
@@ -351,7 +362,7 @@ def test_bulletins_feed_has_pdf_enclosure(tmp_path: Path) -> None:
 
 def test_opml_lists_every_feed(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    paths = publish_feeds(sample_items(), [sample_bulletin()], settings, NOW)
+    paths = publish(sample_items(), [sample_bulletin()], settings, NOW)
     root = ElementTree.parse(settings.feeds_dir / "index.opml").getroot()
     assert root.tag == "opml" and root.get("version") == "2.0"
     assert root.findtext("head/title") == "Social Affairs Forum: feeds"
@@ -384,7 +395,7 @@ class _Links(HTMLParser):
 
 def test_index_page_has_autodiscovery_links(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, **{"a-b": "Rock & Roll <live>"})
-    publish_feeds(sample_items(), [], settings, NOW)
+    publish(sample_items(), [], settings, NOW)
     text = (settings.feeds_dir / "index.html").read_text(encoding="utf-8")
     parser = _Links()
     parser.feed(text)
@@ -405,24 +416,24 @@ def test_index_page_has_autodiscovery_links(tmp_path: Path) -> None:
 def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     with pytest.raises(PublishError):
-        publish_feeds([], [], settings, datetime(2019, 3, 18))
+        publish([], [], settings, datetime(2019, 3, 18))
     naive = Item(key="k", kind=Kind.NEWS, title="t", link=None, summary_html="",
                  published=datetime(2019, 3, 1), themes=(), source_id="s")
     with pytest.raises(PublishError, match="naive"):
-        publish_feeds([naive], [], settings, NOW)
+        publish([naive], [], settings, NOW)
 
 
 def test_theme_named_like_a_fixed_feed_is_refused(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, all="All of it")
     with pytest.raises(PublishError, match="'all'"):
-        publish_feeds([], [], settings, NOW)
+        publish([], [], settings, NOW)
 
 
 def test_control_characters_in_links_do_not_stop_publishing(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     odd = item("https://cities.example.org/odd", 1, link="https://cities.example.org/a\x00b",
                title="\x01")
-    publish_feeds([odd], [], settings, NOW)
+    publish([odd], [], settings, NOW)
     parsed = feedparser.parse((settings.feeds_dir / "all.atom").read_bytes())
     assert parsed.bozo == 0
     assert parsed.entries[0].link == "https://cities.example.org/ab"
