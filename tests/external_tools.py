@@ -1,6 +1,6 @@
 """Where the test suite finds the outside tools that judge our output as the world would:
-the official MJML validator (npm ``mjml`` in ``tools/mjml``), headless Chromium and
-SpamAssassin. A missing tool skips its tests loudly locally and fails them in CI
+the official MJML validator (npm ``mjml`` in ``tools/mjml``), axe-core (npm, in
+``tools/axe``), headless Chromium and SpamAssassin. A missing tool skips its tests loudly locally and fails them in CI
 (``need_service``); .ci/run installs all three.
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.conftest import ROOT, need_service
 
 MJML_BIN = ROOT / "tools" / "mjml" / "node_modules" / ".bin" / "mjml"
+AXE_SCRIPT = ROOT / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -25,6 +26,13 @@ def mjml_command() -> list[str]:
     if not MJML_BIN.exists():
         need_service(f"{MJML_BIN}: run `npm ci --prefix tools/mjml`")
     return [str(MJML_BIN)]
+
+
+def axe_script() -> Path:
+    """axe-core's browser bundle, injected into pages opened in Chromium."""
+    if not AXE_SCRIPT.exists():
+        need_service(f"{AXE_SCRIPT}: run `npm ci --prefix tools/axe`")
+    return AXE_SCRIPT
 
 
 def chromium_path() -> str:
