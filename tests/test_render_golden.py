@@ -1,5 +1,7 @@
 """Golden files: the sample digest and bulletin in every form, as ``digest build`` and
-``digest preview --format mjml`` write them, compared with ``tests/golden/``.
+``digest preview --format mjml`` write them, and what ``digest run --once`` publishes (the
+feeds, the OPML list, the feeds' index and the archive pages), compared with
+``tests/golden/``.
 
 Volatile values (Message-ID, Date, MIME boundaries) are normalised before comparing. A
 missing golden file fails; regenerate deliberately, then read the diff before committing:
@@ -65,8 +67,34 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("name", ["digest", "bulletin"])
 def test_matches_golden(built: dict[str, dict[str, str]], name: str, form: str) -> None:
-    actual = built[name][form]
-    path = GOLDEN / name / form
+    _compare(built[name][form], GOLDEN / name / form, f"{name} {form}")
+
+
+PUBLISHED = {
+    "all.atom": "feeds/all.atom",
+    "all.rss": "feeds/all.rss",
+    "cooperation.atom": "feeds/cooperation.atom",
+    "bulletins.atom": "feeds/bulletins.atom",
+    "index.opml": "feeds/index.opml",
+    "feeds-index.html": "feeds/index.html",
+    "archive-weekly.html": "out/editions/weekly/index.html",
+    "archive-bulletins.html": "out/bulletins/index.html",
+}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What the main job publishes on the sample: feeds, OPML, the feeds' index, archives."""
+    project = tmp_path_factory.mktemp("published")
+    shutil.copy(ROOT / "schedules.yaml", project / "schedules.yaml")
+    shutil.copytree(ROOT / "sample", project / "sample")
+    result = run_digest(project, "run", "--once")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {name: (project / path).read_text(encoding="utf-8")
+            for name, path in PUBLISHED.items()}
+
+
+def _compare(actual: str, path: Path, what: str) -> None:
     if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(actual, encoding="utf-8")
@@ -77,8 +105,13 @@ def test_matches_golden(built: dict[str, dict[str, str]], name: str, form: str) 
         diff = "".join(list(difflib.unified_diff(
             expected.splitlines(keepends=True), actual.splitlines(keepends=True),
             str(path), "rendered now", n=1))[:60])
-        pytest.fail(f"{name} {form} differs from its golden file "
+        pytest.fail(f"{what} differs from its golden file "
                     f"(DIGEST_UPDATE_GOLDEN=1 to accept):\n{diff}")
+
+
+@pytest.mark.parametrize("name", list(PUBLISHED))
+def test_published_matches_golden(published: dict[str, str], name: str) -> None:
+    _compare(published[name], GOLDEN / "published" / name, name)
 
 
 def test_golden_headers_hide_only_volatile_values() -> None:
