@@ -1,7 +1,7 @@
 """Where the test suite finds the outside tools that judge our output as the world would:
 the official MJML validator (npm ``mjml`` in ``tools/mjml``), axe-core (npm, in
-``tools/axe``), headless Chromium and SpamAssassin. A missing tool skips its tests loudly locally and fails them in CI
-(``need_service``); .ci/run installs all three.
+``tools/axe``), headless Chromium and SpamAssassin. A missing tool skips its tests loudly
+locally and fails them in CI (``need_service``); .ci/run installs them all.
 """
 
 from __future__ import annotations
