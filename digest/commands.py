@@ -16,7 +16,6 @@ from digest.bulletins import load_bulletin
 from digest.context import Context
 from digest.errors import InputError
 from digest.files import write_atomic
-from digest.mail.transports import make_transport
 from digest.models import RenderedEmail, RunReport, Subscriber, SubscriberStatus
 from digest.outputs import RenderedForms, fill_placeholders, preview_values
 from digest.render.lint import Problem, lint_bulletin, lint_email
@@ -148,8 +147,7 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
     if not test_address and row.status == editions.FAILED:
         return _send_failed(ctx, row, out)
     rendered = _rendered_email(ctx, row, variants=not test_address, out=out)
-    transport = make_transport(ctx.settings, ctx.env)
-    try:
+    with ctx.open_transport() as transport:
         if test_address:
             answer = send_test(ctx, row, rendered["all"], test_address, transport)
             print(f"test copy of {row.label} sent to {test_address}: {answer}", file=out)
@@ -158,8 +156,6 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
             with ctx.db.transaction() as connection:
                 editions.set_status(connection, row.id, editions.SENDING)
         outcome = send_pending(ctx, row, rendered, transport)
-    finally:
-        transport.close()
     print(f"{row.label}: {outcome.sent} sent, {outcome.failed} refused, "
           f"{outcome.deferred} deferred", file=out)
     if outcome.stopped:
@@ -181,11 +177,8 @@ def _send_failed(ctx: Context, row: editions.EditionRow, out: TextIO) -> int:
     if digest is None:
         raise InputError(f"digest {row.digest_id!r} is no longer in the config")
     report = RunReport()
-    transport = make_transport(ctx.settings, ctx.env)
-    try:
+    with ctx.open_transport() as transport:
         pipeline.deliver_edition(ctx, digest, row, report, transport)
-    finally:
-        transport.close()
     row = _edition(ctx, row.label)
     print(f"{row.label}: rendered, now {row.status}; {report.sent} sent", file=out)
     for line in report.failures:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from digest.clock import Clock
 from digest.config import Environment, Settings, database_url
 from digest.store import Database
+
+if TYPE_CHECKING:
+    from digest.mail.transports import Transport
 
 
 @dataclass
@@ -27,6 +33,18 @@ class Context:
         from digest.tokens import load_or_create_secret
 
         return load_or_create_secret(self.settings.var_dir, self.env.secret_key)
+
+    @contextmanager
+    def open_transport(self) -> Iterator[Transport]:
+        """The configured mail transport (file or SMTP pool) for one job, closed after it
+        whatever happens, so no job leaves connections to the mail server open."""
+        from digest.mail.transports import make_transport
+
+        transport = make_transport(self.settings, self.env)
+        try:
+            yield transport
+        finally:
+            transport.close()
 
     def close(self) -> None:
         if "db" in self.__dict__:

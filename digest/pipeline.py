@@ -26,7 +26,7 @@ from digest.files import write_atomic
 from digest.isolation import LeftOut, render_leaving_out
 from digest.links import bulletin_links, edition_links
 from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
-from digest.mail.transports import Transport, make_transport
+from digest.mail.transports import Transport
 from digest.models import (
     Bulletin,
     Edition,
@@ -525,14 +525,11 @@ def run_once(ctx: Context) -> RunReport:
     report = RunReport()
     ensure_subscribers(ctx, report)
     collect(ctx, report)
-    transport = make_transport(ctx.settings, ctx.env)
-    try:
+    with ctx.open_transport() as transport:
         housekeeping(ctx, report, transport)
         for digest in ctx.settings.digests:
             _isolated(report, f"digest {digest.id}",
                       partial(run_digest, ctx, digest, report, transport))
-    finally:
-        transport.close()
     if ctx.settings.delivery.transport == "file":
         report.output("outbox", str(ctx.settings.out_dir / "outbox"))
     return report

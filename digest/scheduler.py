@@ -31,7 +31,6 @@ from digest.config import DigestSettings, Settings
 from digest.context import Context
 from digest.cron import last_slot, make_trigger, next_slot
 from digest.errors import DigestError
-from digest.mail.transports import make_transport
 from digest.models import RunReport
 from digest.sending import stop_requested
 from digest.store import editions, runs
@@ -84,12 +83,8 @@ class ServiceJobs:
     def housekeeping(self) -> RunReport:
         def body(report: RunReport) -> None:
             pipeline.ensure_subscribers(self.ctx, report)
-            with self._sending:
-                transport = make_transport(self.ctx.settings, self.ctx.env)
-                try:
-                    pipeline.housekeeping(self.ctx, report, transport)
-                finally:
-                    transport.close()
+            with self._sending, self.ctx.open_transport() as transport:
+                pipeline.housekeeping(self.ctx, report, transport)
         return self._logged("housekeeping", body)
 
     def digest(self, digest_id: str, slot: datetime | None = None) -> RunReport:
@@ -99,12 +94,8 @@ class ServiceJobs:
 
         def body(report: RunReport) -> None:
             pipeline.ensure_subscribers(self.ctx, report)
-            with self._sending:
-                transport = make_transport(self.ctx.settings, self.ctx.env)
-                try:
-                    pipeline.run_digest(self.ctx, digest, report, transport, slot)
-                finally:
-                    transport.close()
+            with self._sending, self.ctx.open_transport() as transport:
+                pipeline.run_digest(self.ctx, digest, report, transport, slot)
         return self._logged(f"digest:{digest_id}", body)
 
     def catch_up(self) -> list[str]:
