@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,9 @@ class Context:
     settings: Settings
     env: Environment
     clock: Clock
+    # Set by SIGTERM (the CLI's handler) or by the web server's shutdown: senders finish
+    # the message in flight and stop; the scheduler runs no further job.
+    stop: threading.Event = field(default_factory=threading.Event)
 
     @cached_property
     def db(self) -> Database:

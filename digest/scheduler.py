@@ -32,7 +32,6 @@ from digest.context import Context
 from digest.cron import last_slot, make_trigger, next_slot
 from digest.errors import DigestError
 from digest.models import RunReport
-from digest.sending import stop_requested
 from digest.store import editions, runs
 from digest.store.locks import SchedulerLock
 
@@ -231,7 +230,7 @@ class Service:
 
     def stop(self) -> None:
         """Let running jobs finish the message in flight, leave the rest pending, unlock."""
-        stop_requested.set()
+        self.ctx.stop.set()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None

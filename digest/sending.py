@@ -34,10 +34,11 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -66,15 +67,11 @@ __all__ = [
     "recipient_for",
     "send_pending",
     "send_test",
-    "stop_requested",
 ]
 
-# Set by SIGTERM (see install_stop_handler): senders finish the message in flight and stop.
-stop_requested = threading.Event()
 
 LEASE = timedelta(minutes=15)  # far beyond one message's time; only matters after a crash
 _HOST = socket.gethostname()
-_LIVE_HOLDERS: set[str] = set()  # the claims this process is using right now
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _UNKNOWN_USER = ("user unknown", "unknown user", "no such user", "no such mailbox",
                  "mailbox not found", "does not exist", "invalid recipient")
@@ -144,8 +141,15 @@ class SendOutcome:
         return line + " (see digest status)"
 
 
-def install_stop_handler() -> None:
-    """Make SIGTERM a graceful stop: messages in flight finish, the rest stay pending.
+# The outbox claims the senders of this process hold right now, whatever context made them:
+# a claim naming this process that is not among them was left by a batch that died. It
+# is the process's own state (claims name host and pid), so it lives at module level.
+_LIVE_HOLDERS: set[str] = set()
+
+
+def install_stop_handler(stop: threading.Event) -> None:
+    """Make SIGTERM set ``stop`` (the context's): messages in flight finish, the rest stay
+    pending.
 
     A second SIGTERM kills at once (the default action), for an operator who means it.
     Only the main thread can install handlers; elsewhere this does nothing."""
@@ -153,7 +157,7 @@ def install_stop_handler() -> None:
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        stop_requested.set()
+        stop.set()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     signal.signal(signal.SIGTERM, handler)
@@ -173,7 +177,7 @@ def recipient_for(ctx: Context, member: Subscriber) -> Recipient:
     )
 
 
-def holder_is_dead(claimed_by: str) -> bool:
+def holder_is_dead(claimed_by: str, live: Collection[str] = ()) -> bool:
     """Whether the process named in a claim (``host:pid:nonce``) is known to be gone.
 
     Only processes of this machine can be checked; others are trusted until their lease
@@ -184,7 +188,7 @@ def holder_is_dead(claimed_by: str) -> bool:
         return False
     pid = int(pid_text)
     if pid == os.getpid():
-        return claimed_by not in _LIVE_HOLDERS
+        return claimed_by not in live
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -201,7 +205,8 @@ def holder_is_dead(claimed_by: str) -> bool:
 def release_stale(ctx: Context) -> int:
     """Return to pending the rows of senders that died (see ``holder_is_dead``)."""
     with ctx.db.transaction() as connection:
-        return deliveries.release_stale(connection, ctx.clock.now(), holder_is_dead)
+        return deliveries.release_stale(connection, ctx.clock.now(),
+                                        partial(holder_is_dead, live=_LIVE_HOLDERS))
 
 
 def is_unknown_user(failure: PermanentFailure) -> bool:
@@ -227,8 +232,8 @@ def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, Rende
     release_stale(ctx)
     batch = _Batch(ctx, edition, rendered, transport, policy or RetryPolicy(),
                    limiter or RateLimiter(ctx.settings.delivery.rate,
-                                          sleep=(stop or stop_requested).wait),
-                   stop or stop_requested)
+                                          sleep=(stop or ctx.stop).wait),
+                   stop or ctx.stop)
     return batch.run()
 
 

@@ -39,11 +39,11 @@ def add_command(commands: Subcommands, name: str, summary: str, description: str
     return parser
 
 
-def install_stop_handler() -> None:
-    """SIGTERM and Ctrl-C: finish the messages in flight, keep the rest pending."""
+def install_stop_handler(ctx: Context) -> None:
+    """SIGTERM: finish the messages in flight, keep the rest pending (``ctx.stop``)."""
     from digest.sending import install_stop_handler as install
 
-    install()
+    install(ctx.stop)
 
 
 def print_report(report: RunReport, out: TextIO) -> int:

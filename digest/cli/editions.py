@@ -67,7 +67,7 @@ def _preview(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
 def _send(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     from digest import commands
 
-    install_stop_handler()
+    install_stop_handler(ctx)
     return commands.send(ctx, args.edition, args.test, out, args.retry_failed)
 
 

@@ -45,7 +45,7 @@ def register(commands: Subcommands) -> None:
 def _run(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     from digest.pipeline import run_once
 
-    install_stop_handler()
+    install_stop_handler(ctx)
     return print_report(run_once(ctx), out)
 
 

@@ -39,5 +39,5 @@ def _serve(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     from digest.scheduler import Service
     from digest.web.server import serve
 
-    install_stop_handler()
+    install_stop_handler(ctx)
     return serve(ctx, out, services=[Service(ctx, out)])

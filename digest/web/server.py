@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import threading
 from collections.abc import Sequence
 from types import FrameType
 from typing import Protocol, TextIO
@@ -22,7 +23,6 @@ import uvicorn
 
 from digest.context import Context
 from digest.errors import DigestError
-from digest.sending import stop_requested
 from digest.web.app import create_app
 from digest.web.limits import MAX_CONNECTIONS, MAX_HEADER_BYTES, TimedH11Protocol
 
@@ -37,10 +37,16 @@ class Service(Protocol):
 
 class _Server(uvicorn.Server):
     """uvicorn's server, except that a SIGTERM or Ctrl-C it shut down for is not raised
-    again afterwards: a stop that was asked for ends ``digest serve`` with exit code 0."""
+    again afterwards: a stop that was asked for ends ``digest serve`` with exit code 0;
+    and the stop is passed on to the context, so sends in progress (a scheduled job)
+    finish their message and stop."""
+
+    def __init__(self, config: uvicorn.Config, stop: threading.Event) -> None:
+        super().__init__(config)
+        self.stop = stop
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        stop_requested.set()  # sends in progress (a scheduled job) finish their message, stop
+        self.stop.set()
         super().handle_exit(sig, frame)
         captured = getattr(self, "_captured_signals", None)
         if isinstance(captured, list):
@@ -57,7 +63,7 @@ def make_server(ctx: Context, host: str | None = None, port: int | None = None) 
                             http=TimedH11Protocol, limit_concurrency=MAX_CONNECTIONS,
                             h11_max_incomplete_event_size=MAX_HEADER_BYTES,
                             server_header=False)
-    return _Server(config)
+    return _Server(config, ctx.stop)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -93,7 +99,7 @@ def serve(ctx: Context, out: TextIO, services: Sequence[Service] = ()) -> int:
         for service in services:
             service.start()
             started.append(service)
-        if stop_requested.is_set():  # SIGTERM during start-up (catch-up): stop cleanly
+        if ctx.stop.is_set():  # SIGTERM during start-up (catch-up): stop cleanly
             print("digest: stopped during start-up", file=out, flush=True)
             return 0
         web = ctx.settings.web
