@@ -60,9 +60,10 @@ def parse_calendar(
     parsed = Parsed()
     events = calendar.walk("VEVENT")
     series = series_uids(events)
+    shared = _shared_links(events)
     for event in events:
         if str(event.get("UID", "")) not in series and not _cancelled(event):
-            parsed.items.append(_read(event, source, mapper, zone, now))
+            parsed.items.append(_read(event, source, mapper, zone, now, shared))
     try:
         found = occurrences(calendar, now, now + settings.collect.events_ahead, zone,
                             parsed.problems)
@@ -71,9 +72,21 @@ def parse_calendar(
     firsts = first_of_series(events)
     for occurrence in found:
         if not _cancelled(occurrence):
-            item = _read(occurrence, source, mapper, zone, now)
+            item = _read(occurrence, source, mapper, zone, now, shared)
             parsed.items.append(_as_occurrence(item, occurrence, firsts, zone))
     return parsed
+
+
+def _shared_links(events: list[Component]) -> frozenset[str]:
+    """The links (canonical) that several events carry (their UIDs differ): a calendar
+    whose events all link to its agenda page. Such a link is no event's key."""
+    owners: dict[str, set[str]] = {}
+    for event in events:
+        url = str(event.get("URL", "")).strip()
+        if is_web_link(url):
+            uid = str(event.get("UID", "")) or str(id(event))
+            owners.setdefault(canonical_link(url), set()).add(uid)
+    return frozenset(link for link, uids in owners.items() if len(uids) > 1)
 
 
 def _cancelled(event: Component) -> bool:
@@ -81,9 +94,9 @@ def _cancelled(event: Component) -> bool:
 
 
 def _read(event: Component, source: SourceSettings, mapper: ThemeMapper, zone: tzinfo,
-          now: datetime) -> Item:
+          now: datetime, shared: frozenset[str]) -> Item:
     try:
-        return _item(event, source, mapper, zone, now)
+        return _item(event, source, mapper, zone, now, shared)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         uid = str(event.get("UID", "")) or str(event.get("SUMMARY", "?"))
         raise SourceError(f"event {uid!r} cannot be read: {exc}") from None
@@ -109,13 +122,14 @@ def _item(
     mapper: ThemeMapper,
     zone: tzinfo,
     now: datetime,
+    shared: frozenset[str] = frozenset(),
 ) -> Item:
     start = _start(event, zone)
     title = plain_title(str(event.get("SUMMARY", ""))) or UNTITLED
     url = str(event.get("URL", "")).strip()
     link = url if is_web_link(url) else None
     uid = str(event.get("UID", "")).strip()
-    if link:
+    if link and canonical_link(link) not in shared:
         key = canonical_link(link)
     elif uid:
         key = f"uid:{uid}"
