@@ -167,6 +167,9 @@ def cut_line(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+_CLOSING_TAGS = re.compile(r"(</[a-zA-Z0-9]+>\s*)+$")
+
+
 def cut_html(fragment: str, limit: int = SUMMARY_LIMIT) -> str:
     """Sanitised HTML of at most about ``limit`` characters: cut before the tag or the
     character reference the limit falls in, ended with "…", and cleaned again so every
@@ -180,6 +183,7 @@ def cut_html(fragment: str, limit: int = SUMMARY_LIMIT) -> str:
     ampersand = cut.rfind("&")
     if ampersand > cut.rfind(";"):
         cut = cut[:ampersand]
+    cut = _CLOSING_TAGS.sub("", cut)  # the "…" goes inside the last element, not after it
     return sanitize_html(cut.rstrip() + "…")
 
 
