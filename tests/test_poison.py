@@ -304,3 +304,38 @@ def test_digest_send_retries_a_failed_edition_after_the_fix(
         assert sent.returncode == 0, sent.stdout + sent.stderr
         assert "weekly/1: rendered, now sent; 2 sent" in sent.stdout
     assert handler.recipients() == sorted(MEMBERS)
+
+
+def test_an_edition_stranded_sending_by_an_older_version_is_sent_or_marked_failed(
+        tmp_path: Path, server: FeedServer) -> None:
+    server.feed("/feed", rss(GOOD, rss_entry("Turin panel", "turin", "Three ideas.")))
+    write_project(tmp_path, f'  - {{id: news, type: feed, url: "{server.url("/feed")}"}}')
+    with smtp_server() as (handler, url):
+        env = {"DIGEST_SMTP_URL": url}
+        handler.mail_answer = "451 4.3.0 try again later"  # the edition stays sending
+        first = run_digest(tmp_path, "run", "--once", now=MONDAY, env=env)
+        assert "weekly/1: 0 refused, 2 deferred" in first.stdout, first.stdout
+        # What an older version stored for the reported entry: raw controls in the text.
+        with sqlite3.connect(tmp_path / "var" / "digest.db") as connection:
+            connection.execute("UPDATE items SET title = title || char(1),"
+                               " summary_html = '<p>x' || char(11) || '&#1; y</p>'")
+        template = tmp_path / "templates" / "email" / "_item.mjml.j2"
+        template.parent.mkdir(parents=True)
+        template.write_text(BROKEN_ITEM)
+        handler.mail_answer = None
+        broken = run_digest(tmp_path, "run", "--once", now="2019-03-18T10:00:00+01:00",
+                            env=env)
+        assert broken.returncode == 1 and "weekly/1: cannot be rendered" in broken.stdout
+        status = run_digest(tmp_path, "status", now=MONDAY, env=env).stdout
+        assert "weekly/1 [failed] Weekly: 2 pending" in status and "_item.mjml.j2:1" in status
+        assert handler.accepted == []
+        template.unlink()
+        fixed = run_digest(tmp_path, "run", "--once", now="2019-03-18T11:00:00+01:00",
+                           env=env)
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        assert "weekly/1 [sent] Weekly: 2 sent" in run_digest(
+            tmp_path, "status", now=MONDAY, env=env).stdout
+    assert handler.recipients() == sorted(MEMBERS)
+    for message in handler.accepted:
+        assert_clean(message)
+        assert "x y" in parts(message)[2]
