@@ -197,7 +197,7 @@ def seal(item: Item) -> Item:
     link = safe_line(item.link or "") or None
     if link is not None and (len(link) > LINK_LIMIT or not is_web_link(link)):
         link = None
-    key = safe_line(item.key)
+    key = safe_text(item.key).strip()  # not safe_line: a stored key must not change
     if len(key) > KEY_LIMIT:
         key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     event = item.event
