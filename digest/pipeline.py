@@ -30,7 +30,6 @@ from digest.mail.transports import Transport, make_transport
 from digest.models import (
     Bulletin,
     Edition,
-    Kind,
     RenderedEmail,
     RunReport,
     SourceReport,
@@ -221,10 +220,10 @@ def next_edition(ctx: Context, digest: DigestSettings, slot: datetime) -> Editio
     now = ctx.clock.now()
     cursor = _cursor(ctx, digest)
     with ctx.db.transaction() as connection:
-        candidates = items.items_seen_since(connection, cursor, now)
         number = editions.next_number(connection, digest.id)
-    return compose.compose_edition(digest, candidates, cursor=cursor, slot=slot, now=now,
-                                   number=number, zone=ctx.settings.site.zone)
+        candidates = items.items_seen_since(connection, cursor, now, digest.kinds)
+        return compose.compose_edition(digest, candidates, cursor=cursor, slot=slot, now=now,
+                                       number=number, zone=ctx.settings.site.zone)
 
 
 def stored_edition(ctx: Context, digest: DigestSettings, row: EditionRow) -> Edition:
@@ -394,16 +393,15 @@ def render_bulletin(ctx: Context, bulletin: Bulletin) -> RenderedForms:
 
 
 def with_upcoming(ctx: Context, bulletin: Bulletin) -> Bulletin:
-    """Add the stored upcoming events of the bulletin's themes to its meetings part."""
+    """Add the nearest stored events of the bulletin's themes to its meetings part."""
     if not bulletin.themes:
         return bulletin
 
     now = ctx.clock.now()
     with ctx.db.transaction() as connection:
-        stored = items.all_items(connection)
-    upcoming = [i for i in stored if i.kind is Kind.EVENT and set(i.themes) & set(bulletin.themes)
-                and not compose.event_is_over(i, now, ctx.settings.site.zone)]
-    return replace(bulletin, upcoming=tuple(upcoming))
+        upcoming = compose.upcoming_events(items.events(connection), bulletin.themes, now,
+                                           ctx.settings.site.zone)
+    return replace(bulletin, upcoming=upcoming)
 
 
 def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report: RunReport,
@@ -467,8 +465,8 @@ def write_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, out_d
 def publish(ctx: Context, report: RunReport, entries: list[BulletinEntry]) -> None:
     now = ctx.clock.now()
     with ctx.db.transaction() as connection:
-        stored = [i for i in items.all_items(connection)
-                  if i.first_seen is not None and i.first_seen <= now]
+        stored = items.newest_items_per_feed(connection, now, ctx.settings.feeds.entries,
+                                             tuple(ctx.settings.themes))
     for path in publish_feeds(stored, entries, ctx.settings, now):
         report.output("feed", str(path))
 

@@ -71,6 +71,7 @@ items = Table(
     Column("last_seen", UTCDateTime, nullable=False),
 )
 Index("ix_items_first_seen", items.c.first_seen)
+Index("ix_items_published", items.c.published)  # the feeds read the newest first
 
 item_sources = Table(
     "item_sources",
@@ -166,6 +167,10 @@ subscribers = Table(
     Column("themes", JSON, nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # A member's id is in their signed links: an id is never given again (SQLite would reuse
+    # the highest id after a delete without AUTOINCREMENT; PostgreSQL's sequence never does),
+    # so the link of a deleted member cannot act on a member added later.
+    sqlite_autoincrement=True,
 )
 
 deliveries = Table(
