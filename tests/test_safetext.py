@@ -185,3 +185,20 @@ def test_several_entries_sharing_a_link_or_guid_keep_their_own_keys(tmp_path: Pa
                   + "END:VCALENDAR\r\n", "ical").items or ()
     assert [e.key for e in single] == ["https://e.org/agenda"]
     assert [e.link_key for e in single] == ["https://e.org/agenda"]
+
+
+def test_no_per_recipient_marker_survives_in_outside_text() -> None:
+    from digest.models import PLACEHOLDERS
+    from digest.safetext import MARKER
+
+    for marker in PLACEHOLDERS.values():
+        assert MARKER.search(marker), f"{marker} has a shape safetext does not defuse"
+        for clean in (safe_text, safe_line, safe_html):
+            out = clean(f'<img src="https://t.example/?{marker}"> {marker}')
+            assert marker not in out and out.replace("\u2060", "").count(marker) == 2
+            assert clean(out) == out
+    assert safe_text("100%% sure, %%lower%%") == "100%% sure, %%lower%%"
+    sealed = seal(item(title="Hi %%NAME%%", link="https://e.org/?u=%%UNSUBSCRIBE_URL%%",
+                       summary_html="<p>%%EMAIL%%</p>"))
+    for text in (sealed.title, sealed.link or "", sealed.summary_html):
+        assert not any(marker in text for marker in PLACEHOLDERS.values())
