@@ -99,5 +99,46 @@ def _reference(match: re.Match[str]) -> str:
 
 def safe_html(fragment: str) -> str:
     """``safe_text`` for HTML: also drops character references (``&#1;``, ``&#xD800;``,
-    ``&#x202E;``) to what ``safe_text`` removes, since every HTML reader decodes them."""
-    return _REFERENCE.sub(_reference, safe_text(fragment))
+    ``&#x202E;``) to what ``safe_text`` removes, since every HTML reader decodes them, and
+    unwraps elements nested deeper than ``MAX_DEPTH`` (see ``limit_depth``)."""
+    return limit_depth(_REFERENCE.sub(_reference, safe_text(fragment)))
+
+
+MAX_DEPTH = 32
+"""The deepest nesting of elements an item's HTML keeps. Real summaries nest a handful of
+levels; 10 000 nested ``<b>`` (70 KB) crash mjml-python's parser with a stack overflow,
+which kills the process whatever it catches, and deep trees cost WeasyPrint and lxml too."""
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                   "source", "track", "wbr"})
+_ATTRIBUTE = r"""\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?"""
+_TAG = re.compile(rf"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:{_ATTRIBUTE})*)\s*/?>")
+
+
+def limit_depth(fragment: str, limit: int = MAX_DEPTH) -> str:
+    """Well-formed HTML (a sanitiser's output) with the elements nested deeper than
+    ``limit`` unwrapped: their tags dropped, their text and shallower elements kept."""
+    if fragment.count("<") <= limit:
+        return fragment  # too few tags to nest that deep
+    out: list[str] = []
+    open_tags: list[tuple[str, bool]] = []  # (name, kept)
+    position = 0
+    for match in _TAG.finditer(fragment):
+        out.append(fragment[position:match.start()])
+        position = match.end()
+        closing, name = match.group(1) == "/", match.group(2).lower()
+        if name in _VOID:
+            out.append(match.group())
+        elif not closing:
+            kept = len(open_tags) < limit
+            open_tags.append((name, kept))
+            out.append(match.group() if kept else "")
+        elif any(tag == name for tag, _ in reversed(open_tags)):
+            while open_tags:
+                tag, kept = open_tags.pop()
+                if kept:
+                    out.append(f"</{tag}>")
+                if tag == name:
+                    break
+        # a closing tag nothing opened: dropped
+    out.append(fragment[position:])
+    return "".join(out)

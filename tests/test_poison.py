@@ -122,6 +122,12 @@ POISONS = {
                             "Unsubscribe at %%UNSUBSCRIBE_URL%% or %%PREFERENCES_URL%%"
                             "&lt;/p&gt;")),
         shown_text="Unsubscribe at %", leaks=("p.gif?e=", "Unsubscribe at ", "news")),
+    # 10 000 nested elements (70 KB): mjml-python's parser overflows its stack and the
+    # process dies (SIGSEGV), which no exception handler can catch.
+    "deep-nesting": Poison(
+        rss(GOOD, rss_entry("Deep", "bad", "&lt;p&gt;" + "&lt;b&gt;" * 10_000 + "Deep text"
+                            + "&lt;/b&gt;" * 10_000 + "&lt;/p&gt;")),
+        shown_title="Deep", shown_text="Deep text"),
     "bidi-overrides": Poison(
         rss(GOOD, rss_entry("Safe\u202etxt.exe\u202c title \u2066isolated\u2069", "bad",
                             "Pay \u202eaccount 0123\u202c now \u2067x\u2069")),

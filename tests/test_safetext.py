@@ -202,3 +202,15 @@ def test_no_per_recipient_marker_survives_in_outside_text() -> None:
                        summary_html="<p>%%EMAIL%%</p>"))
     for text in (sealed.title, sealed.link or "", sealed.summary_html):
         assert not any(marker in text for marker in PLACEHOLDERS.values())
+
+
+def test_html_nested_deeper_than_the_limit_is_unwrapped_keeping_its_text() -> None:
+    from digest.safetext import MAX_DEPTH
+
+    deep = sanitize_html("<blockquote>" * 5000 + "<b>core</b>" + "</blockquote>" * 5000)
+    kept = safe_html(deep)
+    assert kept.count("<blockquote>") == MAX_DEPTH and "core" in kept
+    assert sanitize_html(kept) == kept  # still balanced
+    shallow = "<p><b>a</b> <i>b</i></p>" * 100  # many elements, none deep
+    assert safe_html(shallow) == shallow
+    assert seal(item(summary_html=deep)).summary_html.count("<blockquote>") <= MAX_DEPTH
