@@ -104,20 +104,22 @@ def safe_html(fragment: str) -> str:
     return limit_depth(_REFERENCE.sub(_reference, safe_text(fragment)))
 
 
-MAX_DEPTH = 32
+MAX_DEPTH = 16
 """The deepest nesting of elements an item's HTML keeps. Real summaries nest a handful of
 levels; 10 000 nested ``<b>`` (70 KB) crash mjml-python's parser with a stack overflow,
-which kills the process whatever it catches, and deep trees cost WeasyPrint and lxml too."""
+which kills the process whatever it catches, and 3 000 nested quotes stop WeasyPrint
+("maximum recursion depth exceeded"). The input is what a sanitiser wrote (tags well
+formed, attributes quoted, every element closed), so tags are matched by name on a stack."""
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                    "source", "track", "wbr"})
 _ATTRIBUTE = r"""\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?"""
 _TAG = re.compile(rf"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:{_ATTRIBUTE})*)\s*/?>")
 
 
-def limit_depth(fragment: str, limit: int = MAX_DEPTH) -> str:
+def limit_depth(fragment: str, max_depth: int = MAX_DEPTH) -> str:
     """Well-formed HTML (a sanitiser's output) with the elements nested deeper than
-    ``limit`` unwrapped: their tags dropped, their text and shallower elements kept."""
-    if fragment.count("<") <= limit:
+    ``max_depth`` unwrapped: their tags dropped, their text and shallower elements kept."""
+    if fragment.count("<") <= max_depth:
         return fragment  # too few tags to nest that deep
     out: list[str] = []
     open_tags: list[tuple[str, bool]] = []  # (name, kept)
@@ -129,7 +131,7 @@ def limit_depth(fragment: str, limit: int = MAX_DEPTH) -> str:
         if name in _VOID:
             out.append(match.group())
         elif not closing:
-            kept = len(open_tags) < limit
+            kept = len(open_tags) < max_depth
             open_tags.append((name, kept))
             out.append(match.group() if kept else "")
         elif any(tag == name for tag, _ in reversed(open_tags)):

@@ -116,7 +116,8 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     # feed sent it as text (made into <p>) or as HTML without a wrapper, so listings agree.
     if cleaned and not _BLOCK_TAG.search(cleaned):
         cleaned = f"<p>{cleaned}</p>"
-    # nh3 decodes character references: "&#1;" in the source is a raw U+0001 now.
+    # nh3 decodes character references: "&#1;" in the source is a raw U+0001 now; and
+    # safe_html bounds how deep the elements nest.
     return safe_html(cleaned)
 
 
