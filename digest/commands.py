@@ -45,9 +45,12 @@ def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Pro
         raise InputError(f"{target!r} is neither a bulletin file nor a digest id "
                          f"(digests: {known})")
     slot = pipeline.current_slot(ctx, digest) or ctx.clock.now()
-    edition = pipeline.next_edition(ctx, digest, slot)
-    forms = pipeline.render_edition(ctx, edition, []).forms
+    rendered = pipeline.prepare(ctx, pipeline.next_edition(ctx, digest, slot), [])
+    edition, forms = rendered.edition, rendered.prepared.forms
     problems = lint_email(forms.email, f"{digest.id} #{edition.number} email.html")
+    problems += [Problem("error", f"item {entry.item.key} (source {entry.item.source_id!r})",
+                         f"cannot be rendered, left out: {entry.reason}")
+                 for entry in rendered.left_out]
     if edition.is_empty:
         problems.insert(0, Problem("warning", digest.id,
                                    "the next edition is empty and would not be sent "
@@ -123,7 +126,7 @@ def _rendered_email(ctx: Context, row: editions.EditionRow, variants: bool,
     if digest is None:
         raise InputError(f"digest {row.digest_id!r} is no longer in the config")
     row, rendered = pipeline.prepare_stored(ctx, digest, row, revive=variants)
-    for line in pipeline.left_out_lines(row, rendered.left_out):
+    for line in pipeline.left_out_lines(row.label, rendered.left_out):
         print(f"problem: {line}", file=out)
     prepared = rendered.prepared
     return {**prepared.variants, "all": prepared.forms.email}

@@ -37,7 +37,7 @@ def alone(edition: Edition, item: Item) -> Edition:
     kind = section.kind if section else item.kind
     title = section.title if section else str(item.kind)
     return replace(edition, sections=(Section(kind=kind, title=title, items=(item,)),),
-                   omitted=0, overflow=())
+                   omitted=0, overflow=(), unlisted=0)
 
 
 def without(edition: Edition, keys: set[str]) -> Edition:

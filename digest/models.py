@@ -54,6 +54,9 @@ class Item:
     link, else a content hash): two listings of the same article share it, and feeds use it
     as a stable id (rules in ``digest.sources.clean.identity_key``).
     ``summary_html`` has already been sanitised; ``title`` is plain text on one line.
+    ``link_key`` is the link as it names one article across sources (``https``, no
+    tracking parameters), set when no other item of its listing shares it: a source that
+    gives the same article another guid then finds it by this (``sources.clean.link_identity``).
     """
 
     key: str
@@ -67,6 +70,7 @@ class Item:
     event: EventInfo | None = None
     updated: datetime | None = None
     first_seen: datetime | None = None
+    link_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -168,9 +168,9 @@ def failed_text(row: EditionRow, reason: str) -> str:
             f"next run, or `digest send {row.label}`, tries again)")
 
 
-def left_out_lines(row: EditionRow, left_out: list[LeftOut]) -> list[str]:
+def left_out_lines(label: str, left_out: list[LeftOut]) -> list[str]:
     """One run-summary line per item left out of an edition: its key, source and why."""
-    return [f"{row.label}: left out item {entry.item.key} from source "
+    return [f"{label}: left out item {entry.item.key} from source "
             f"{entry.item.source_id!r}: {entry.reason}" for entry in left_out]
 
 
@@ -276,7 +276,7 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
     if failure is not None or rendered is None:
         report.failures.append(f"{row.label}: {failed_text(row, failure or 'not rendered')}")
         return
-    report.failures.extend(left_out_lines(row, rendered.left_out))
+    report.failures.extend(left_out_lines(row.label, rendered.left_out))
     prepared = deliver_edition(ctx, digest, row, report, transport, rendered)
     if row.status == editions.DRAFT:
         report.editions.append(f"{row.label}: draft of {len(edition.items)} items, waiting for "
@@ -294,7 +294,7 @@ def deliver_edition(ctx: Context, digest: DigestSettings, row: EditionRow, repor
     fresh = rendered is not None
     if rendered is None:
         row, rendered = prepare_stored(ctx, digest, row)
-        report.failures.extend(left_out_lines(row, rendered.left_out))
+        report.failures.extend(left_out_lines(row.label, rendered.left_out))
     edition, prepared = rendered.edition, rendered.prepared
     folder = ctx.settings.out_dir / "editions" / digest.id / str(edition.number)
     # A resumed edition is rebuilt from its kept items only: keep the web version and PDF
@@ -594,8 +594,10 @@ def _build_digest(ctx: Context, digest: DigestSettings, out_dir: Path,
     if edition.is_empty:
         report.editions.append(f"{digest.id}: nothing new, no edition")
         return
-    prepared = render_edition(ctx, edition, [])
     label = f"{digest.id}/{edition.number}"
+    rendered = prepare(ctx, edition, [])
+    report.failures.extend(left_out_lines(label, rendered.left_out))
+    prepared, edition = rendered.prepared, rendered.edition
     folder = out_dir / "editions" / digest.id / str(edition.number)
     for written in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
                                ctx.settings):

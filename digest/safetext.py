@@ -18,6 +18,13 @@ isolating them would need the one right construct in each form (HTML ``<bdi>``, 
 text, Atom) and still lets a title read differently from what it is. Right-to-left text
 does not need them: the Unicode bidi algorithm orders Arabic or Hebrew from the letters
 themselves, and the harmless marks (LRM U+200E, RLM U+200F, ALM U+061C) are kept.
+
+Text from outside must not forge the per-recipient markers either (``%%EMAIL%%``,
+``%%UNSUBSCRIBE_URL%%``, see ``digest.models.PLACEHOLDERS``): they are filled in each
+member's message after rendering, so an image ``src="https://tracker/?%%EMAIL%%"`` in a
+feed would send every member's address (or unsubscribe token) to its author. A word joiner
+(U+2060, invisible) goes between the two leading ``%``: the text reads the same and no
+longer matches. (The web version refuses a marker outright, which made such an item fail.)
 """
 
 from __future__ import annotations
@@ -37,6 +44,10 @@ _UNWANTED = re.compile(
 # A numeric character reference in HTML (``&#1;``, ``&#x202E;``): checked by value.
 _REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 _SPACES = re.compile(r"\s+")
+# The shape of every per-recipient marker (``digest.models.PLACEHOLDERS``), and of any
+# marker added later.
+MARKER = re.compile(r"%%(?=[A-Z][A-Z0-9_]*%%)")
+_WORD_JOINER = "\u2060"
 
 
 def _joined(match: re.Match[str]) -> str:
@@ -57,14 +68,19 @@ def is_unwanted(char: str) -> bool:
 
 
 def safe_text(text: str) -> str:
-    """``text`` without the unwanted characters (see the module); idempotent, and the
-    identity on text that has none."""
+    """``text`` without the unwanted characters and with no per-recipient marker (see the
+    module); idempotent, and the identity on text that has neither."""
     if text.isascii() and text.isprintable():
-        return text  # the common case, checked in C
+        return _defused(text)  # the common case, checked in C
     text = _PAIR.sub(_joined, text)
     text = _C1.sub(_from_cp1252, text)
     text = _NEWLINES.sub("\n", text)
-    return _UNWANTED.sub("", text)
+    return _defused(_UNWANTED.sub("", text))
+
+
+def _defused(text: str) -> str:
+    """No per-recipient marker survives in outside text (see the module)."""
+    return MARKER.sub("%" + _WORD_JOINER + "%", text) if "%%" in text else text
 
 
 def safe_line(text: str) -> str:
@@ -83,5 +99,48 @@ def _reference(match: re.Match[str]) -> str:
 
 def safe_html(fragment: str) -> str:
     """``safe_text`` for HTML: also drops character references (``&#1;``, ``&#xD800;``,
-    ``&#x202E;``) to what ``safe_text`` removes, since every HTML reader decodes them."""
-    return _REFERENCE.sub(_reference, safe_text(fragment))
+    ``&#x202E;``) to what ``safe_text`` removes, since every HTML reader decodes them, and
+    unwraps elements nested deeper than ``MAX_DEPTH`` (see ``limit_depth``)."""
+    return limit_depth(_REFERENCE.sub(_reference, safe_text(fragment)))
+
+
+MAX_DEPTH = 16
+"""The deepest nesting of elements an item's HTML keeps. Real summaries nest a handful of
+levels; 10 000 nested ``<b>`` (70 KB) crash mjml-python's parser with a stack overflow,
+which kills the process whatever it catches, and 3 000 nested quotes stop WeasyPrint
+("maximum recursion depth exceeded"). The input is what a sanitiser wrote (tags well
+formed, attributes quoted, every element closed), so tags are matched by name on a stack."""
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                   "source", "track", "wbr"})
+_ATTRIBUTE = r"""\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?"""
+_TAG = re.compile(rf"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:{_ATTRIBUTE})*)\s*/?>")
+
+
+def limit_depth(fragment: str, max_depth: int = MAX_DEPTH) -> str:
+    """Well-formed HTML (a sanitiser's output) with the elements nested deeper than
+    ``max_depth`` unwrapped: their tags dropped, their text and shallower elements kept."""
+    if fragment.count("<") <= max_depth:
+        return fragment  # too few tags to nest that deep
+    out: list[str] = []
+    open_tags: list[tuple[str, bool]] = []  # (name, kept)
+    position = 0
+    for match in _TAG.finditer(fragment):
+        out.append(fragment[position:match.start()])
+        position = match.end()
+        closing, name = match.group(1) == "/", match.group(2).lower()
+        if name in _VOID:
+            out.append(match.group())
+        elif not closing:
+            kept = len(open_tags) < max_depth
+            open_tags.append((name, kept))
+            out.append(match.group() if kept else "")
+        elif any(tag == name for tag, _ in reversed(open_tags)):
+            while open_tags:
+                tag, kept = open_tags.pop()
+                if kept:
+                    out.append(f"</{tag}>")
+                if tag == name:
+                    break
+        # a closing tag nothing opened: dropped
+    out.append(fragment[position:])
+    return "".join(out)

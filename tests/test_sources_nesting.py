@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from digest.render.pdf import render_edition_pdf
+from digest.safetext import MAX_DEPTH, limit_depth
 from digest.sources.clean import ALLOWED_TAGS, sanitize_html
-from digest.sources.nesting import MAX_DEPTH, flatten_deep
 from tests.test_render_support import ALL_ITEMS, LINKS, make_edition, make_settings
 
 _TAG = re.compile(r'<(/?)([a-z0-9]+)(?:[^>"]|"[^"]*")*>')
@@ -46,8 +46,8 @@ def test_any_nesting_is_cut_to_the_bound_and_its_text_kept(wrapper: str) -> None
 def test_shallow_markup_is_left_as_it_is() -> None:
     fragment = ('<ul><li><p>One <a href="https://x.example/?q=1>2">link</a></p>'
                 '<blockquote><p><em>quoted</em></p></blockquote></li></ul>')
-    assert flatten_deep(fragment) == fragment
-    assert flatten_deep(fragment, max_depth=2) == "<ul><li>One linkquoted</li></ul>"
+    assert limit_depth(fragment) == fragment
+    assert limit_depth(fragment, max_depth=2) == "<ul><li>One linkquoted</li></ul>"
 
 
 def test_a_deeply_nested_item_still_makes_a_pdf() -> None:

@@ -12,7 +12,8 @@ import hashlib
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import partial
@@ -23,7 +24,6 @@ import nh3
 
 from digest.models import EventInfo, Item, Kind, Theme
 from digest.safetext import safe_html, safe_line, safe_text
-from digest.sources.nesting import flatten_deep
 
 TITLE_LIMIT = 300
 """The longest title we keep: enough for any headline, short enough for a mail subject."""
@@ -112,12 +112,12 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
         strip_comments=True,
         url_relative=relative,
     ).strip()
-    cleaned = flatten_deep(cleaned)
     # A bare run of text is one paragraph: the same article then reads the same whether a
     # feed sent it as text (made into <p>) or as HTML without a wrapper, so listings agree.
     if cleaned and not _BLOCK_TAG.search(cleaned):
         cleaned = f"<p>{cleaned}</p>"
-    # nh3 decodes character references: "&#1;" in the source is a raw U+0001 now.
+    # nh3 decodes character references: "&#1;" in the source is a raw U+0001 now; and
+    # safe_html bounds how deep the elements nest.
     return safe_html(cleaned)
 
 
@@ -168,6 +168,9 @@ def cut_line(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+_CLOSING_TAGS = re.compile(r"(</[a-zA-Z0-9]+>\s*)+$")
+
+
 def cut_html(fragment: str, limit: int = SUMMARY_LIMIT) -> str:
     """Sanitised HTML of at most about ``limit`` characters: cut before the tag or the
     character reference the limit falls in, ended with "…", and cleaned again so every
@@ -181,6 +184,7 @@ def cut_html(fragment: str, limit: int = SUMMARY_LIMIT) -> str:
     ampersand = cut.rfind("&")
     if ampersand > cut.rfind(";"):
         cut = cut[:ampersand]
+    cut = _CLOSING_TAGS.sub("", cut)  # the "…" goes inside the last element, not after it
     return sanitize_html(cut.rstrip() + "…")
 
 
@@ -194,7 +198,7 @@ def seal(item: Item) -> Item:
     link = safe_line(item.link or "") or None
     if link is not None and (len(link) > LINK_LIMIT or not is_web_link(link)):
         link = None
-    key = safe_line(item.key)
+    key = safe_text(item.key).strip()  # not safe_line: a stored key must not change
     if len(key) > KEY_LIMIT:
         key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     event = _sane_event(item.event)
@@ -376,12 +380,33 @@ def _published_day(published: date | datetime | None) -> str:
     return published.isoformat()
 
 
+def _guid_form(guid: str) -> str:
+    """How a guid is compared: a web guid as its canonical link, any other as given."""
+    return canonical_link(guid) if is_web_link(guid) else guid
+
+
+def shared_identifiers(entries: Iterable[tuple[str | None, str | None]]) -> frozenset[str]:
+    """The guids and links (compared as ``identity_key`` compares them) that more than
+    one entry of one listing carries: a feed whose entries all link to its home page, or
+    reuse one guid. Such a value names no one item, so ``identity_key`` passes over it."""
+    counts: Counter[str] = Counter()
+    for guid, link in entries:
+        forms = set()
+        if guid and guid.strip():
+            forms.add(_guid_form(guid.strip()))
+        if link and link.strip():
+            forms.add(canonical_link(link))
+        counts.update(forms)
+    return frozenset(form for form, count in counts.items() if count > 1)
+
+
 def identity_key(
     guid: str | None,
     link: str | None,
     title: str,
     published: date | datetime | None,
     scope: str = "",
+    shared: Collection[str] = frozenset(),
 ) -> str:
     """The key that makes the same article one item, however many listings carry it.
 
@@ -393,9 +418,16 @@ def identity_key(
        when there is one, else the guid is qualified with ``scope`` (the source id).
     4. Without a guid: the canonical link.
     5. Without either: ``sha256:`` of the normalised title and the publication day.
+
+    A guid or link in ``shared`` (carried by several entries of the listing, see
+    ``shared_identifiers``) is no identity: the next rule applies.
     """
     guid = (guid or "").strip()
     link = (link or "").strip()
+    if guid and _guid_form(guid) in shared:
+        guid = ""
+    if link and canonical_link(link) in shared:
+        link = ""
     if guid and is_web_link(guid):
         return canonical_link(guid)
     if guid and _SCHEME.match(guid):
@@ -407,3 +439,37 @@ def identity_key(
     normalised = plain_text(title).casefold()
     digest = hashlib.sha256(f"{normalised}\n{_published_day(published)}".encode()).hexdigest()
     return f"sha256:{digest}"
+
+
+# Query parameters that say how a reader arrived, never which article: dropped when links
+# are compared across sources (``utm_*`` is dropped by ``canonical_link`` already).
+_TRACKING = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid",
+                       "yclid", "_hsenc", "_hsmi", "mkt_tok"})
+
+
+def link_identity(link: str) -> str | None:
+    """The form of a link that names one article across sources, or None.
+
+    The canonical link (lower-case host, no default port, fragment, ``utm_*`` or trailing
+    slash), also without other tracking parameters (``fbclid``, ``gclid``...) and with
+    ``https`` for ``http``: a site that serves both serves one article under both. A link
+    to a site's root (no path, no query) names no article and gives None."""
+    canonical = canonical_link(link)
+    parts = urlsplit(canonical)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        return None
+    if parts.path in {"", "/"} and not parts.query:
+        return None
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if k.lower() not in _TRACKING], doseq=True)
+    return urlunsplit(("https", parts.netloc, parts.path, query, ""))
+
+
+def with_link_keys(items: Sequence[Item]) -> list[Item]:
+    """Each item with its ``link_key``: its ``link_identity`` when no other item of the
+    listing has the same (a link shared by several items, such as a home page or the page
+    of a recurring event, names none of them)."""
+    forms = [link_identity(item.link) if item.link else None for item in items]
+    counts = Counter(form for form in forms if form)
+    return [replace(item, link_key=form if form and counts[form] == 1 else None)
+            for item, form in zip(items, forms, strict=True)]

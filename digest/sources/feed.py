@@ -31,6 +31,7 @@ from digest.sources.clean import (
     kind_from,
     plain_title,
     sanitize_html,
+    shared_identifiers,
     text_to_html,
 )
 from digest.sources.fetch import Fetched
@@ -64,7 +65,8 @@ def parse_feed(
     feed_link = str(parsed.get("feed", {}).get("link") or "")
     anchor = fetched.base or (feed_link if is_web_link(feed_link) else None)
     now = clock.now()
-    items = [_item(entry, source, mapper, anchor, now) for entry in entries]
+    shared = shared_identifiers((str(e.get("id") or ""), _link(e, anchor)) for e in entries)
+    items = [_item(entry, source, mapper, anchor, now, shared) for entry in entries]
     return [item for item in items if item is not None]
 
 
@@ -74,6 +76,7 @@ def _item(
     mapper: ThemeMapper,
     anchor: str | None,
     now: datetime,
+    shared: frozenset[str],
 ) -> Item | None:
     link = _link(entry, anchor)
     summary_html = sanitize_html(_summary(entry), anchor)
@@ -84,7 +87,8 @@ def _item(
     updated = _when(_own(entry, "updated_parsed"))
     published = _when(_own(entry, "published_parsed")) or updated
     return Item(
-        key=identity_key(entry.get("id"), link, title, published, scope=source.id),
+        key=identity_key(entry.get("id"), link, title, published, scope=source.id,
+                         shared=shared),
         kind=kind_from(categories, source.kind or Kind.NEWS),
         title=title,
         link=link,

@@ -12,7 +12,9 @@ and for events ``start``, ``end`` (inclusive) and ``location``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -54,16 +56,23 @@ def read_folder(
     markdown = MarkdownIt("commonmark", {"html": False})
     now = clock.now()
     parsed = Parsed()
+    names: list[str] = []
     for path in sorted(folder.glob("*.md")):
         if not path.is_file() or path.name.startswith("."):
             continue
         try:
             parsed.items.append(_note(path, source, settings.site.zone, mapper, markdown, now,
                                       settings.collect.max_bytes))
+            names.append(path.name)
         except SourceError as exc:
             parsed.problems.append(str(exc))
         except Exception as exc:  # one note must not cost the folder, whatever it holds
             parsed.problems.append(f"{path.name}: unexpected {type(exc).__name__}: {exc}")
+    # Notes that link to one page (a project's site) are several items: their link is no
+    # key of theirs, their file is.
+    counts = Counter(item.key for item in parsed.items)
+    parsed.items = [replace(item, key=f"file:{source.id}/{name}") if counts[item.key] > 1
+                    else item for item, name in zip(parsed.items, names, strict=True)]
     return parsed
 
 

@@ -60,9 +60,10 @@ def parse_calendar(
     parsed = Parsed()
     events = calendar.walk("VEVENT")
     series = series_uids(events)
+    shared = _shared_links(events)
     for event in events:
         if str(event.get("UID", "")) not in series and not _cancelled(event):
-            single = _read(event, source, mapper, zone, now, parsed.problems)
+            single = _read(event, source, mapper, zone, now, shared, parsed.problems)
             if single is not None:
                 parsed.items.append(single)
     try:
@@ -73,10 +74,22 @@ def parse_calendar(
     firsts = first_of_series(events)
     for occurrence in found:
         if not _cancelled(occurrence):
-            item = _read(occurrence, source, mapper, zone, now, parsed.problems)
+            item = _read(occurrence, source, mapper, zone, now, shared, parsed.problems)
             if item is not None:
                 parsed.items.append(_as_occurrence(item, occurrence, firsts, zone))
     return parsed
+
+
+def _shared_links(events: list[Component]) -> frozenset[str]:
+    """The links (canonical) that several events carry (their UIDs differ): a calendar
+    whose events all link to its agenda page. Such a link is no event's key."""
+    owners: dict[str, set[str]] = {}
+    for event in events:
+        url = str(event.get("URL", "")).strip()
+        if is_web_link(url):
+            uid = str(event.get("UID", "")) or str(id(event))
+            owners.setdefault(canonical_link(url), set()).add(uid)
+    return frozenset(link for link, uids in owners.items() if len(uids) > 1)
 
 
 def _cancelled(event: Component) -> bool:
@@ -84,11 +97,11 @@ def _cancelled(event: Component) -> bool:
 
 
 def _read(event: Component, source: SourceSettings, mapper: ThemeMapper, zone: tzinfo,
-          now: datetime, problems: list[str]) -> Item | None:
+          now: datetime, shared: frozenset[str], problems: list[str]) -> Item | None:
     """One event as an item; one that cannot be read (a missing or impossible date, a
     date at the calendar's very edge) is left out and said, and the others still count."""
     try:
-        return _item(event, source, mapper, zone, now)
+        return _item(event, source, mapper, zone, now, shared)
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         uid = str(event.get("UID", "")) or str(event.get("SUMMARY", "?"))
         problems.append(f"event {uid[:200]!r} left out: it cannot be read: {exc}")
@@ -115,13 +128,14 @@ def _item(
     mapper: ThemeMapper,
     zone: tzinfo,
     now: datetime,
+    shared: frozenset[str] = frozenset(),
 ) -> Item:
     start = _start(event, zone)
     title = plain_title(str(event.get("SUMMARY", ""))) or UNTITLED
     url = str(event.get("URL", "")).strip()
     link = url if is_web_link(url) else None
     uid = str(event.get("UID", "")).strip()
-    if link:
+    if link and canonical_link(link) not in shared:
         key = canonical_link(link)
     elif uid:
         key = f"uid:{uid}"

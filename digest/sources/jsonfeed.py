@@ -30,6 +30,7 @@ from digest.sources.clean import (
     kind_from,
     plain_title,
     sanitize_html,
+    shared_identifiers,
     text_to_html,
 )
 from digest.sources.fetch import Fetched
@@ -60,8 +61,11 @@ def parse_json_feed(
         (str(document[key]) for key in ("feed_url", "home_page_url")
          if isinstance(document.get(key), str) and is_web_link(str(document[key]))), None)
     now = clock.now()
-    items = [_item(entry, source, mapper, anchor, now) for entry in entries
-             if isinstance(entry, Mapping)]
+    readable = [entry for entry in entries if isinstance(entry, Mapping)]
+    shared = shared_identifiers(
+        (_text(e, "id"), _link(_text(e, "url") or _text(e, "external_url"), anchor))
+        for e in readable)
+    items = [_item(entry, source, mapper, anchor, now, shared) for entry in readable]
     return [item for item in items if item is not None]
 
 
@@ -82,7 +86,7 @@ def _text(entry: Mapping[str, Any], key: str) -> str:
 
 
 def _item(entry: Mapping[str, Any], source: SourceSettings, mapper: ThemeMapper,
-          anchor: str | None, now: datetime) -> Item | None:
+          anchor: str | None, now: datetime, shared: frozenset[str]) -> Item | None:
     link = _link(_text(entry, "url") or _text(entry, "external_url"), anchor)
     summary_html = sanitize_html(_content(entry), anchor)
     title = plain_title(_text(entry, "title")) or fallback_title(summary_html, link)
@@ -93,7 +97,7 @@ def _item(entry: Mapping[str, Any], source: SourceSettings, mapper: ThemeMapper,
     published = _when(_text(entry, "date_published")) or updated
     return Item(
         key=identity_key(_text(entry, "id") or None, link, title, published,
-                         scope=source.id),
+                         scope=source.id, shared=shared),
         kind=kind_from(tags, source.kind or Kind.NEWS),
         title=title,
         link=link,

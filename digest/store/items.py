@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from digest.models import EventInfo, Item, Kind
 from digest.safetext import safe_html, safe_line
-from digest.store.schema import item_sources, items
+from digest.store.schema import item_links, item_sources, items
 
 Outcome = Literal["new", "updated", "duplicate"]
 _BATCH = 1000  # rows fetched at a time when streaming
@@ -91,7 +91,10 @@ def upsert_item(connection: Connection, item: Item, now: datetime) -> Outcome:
 def upsert_items(connection: Connection, batch: Sequence[Item], now: datetime) -> list[Outcome]:
     """Store a source's items in a few statements (not three per item); say for each
     whether it was new, changed or already known, exactly as one ``upsert_item`` after the
-    other would. A key another process inserted in between is taken as known."""
+    other would. A key another process inserted in between is taken as known. An item
+    whose key is new but whose ``link_key`` names a stored item is that item (the same
+    article from another source, under another guid)."""
+    batch = _by_link(connection, batch)
     known = _known(connection, {item.key for item in batch})
     outcomes = [_merge(known, item, now) for item in batch]
     conflicts = _insert_pending(connection, known)
@@ -109,7 +112,51 @@ def upsert_items(connection: Connection, batch: Sequence[Item], now: datetime) -
                 index_elements=["item_id", "source_id"]),
             [{"item_id": item_id, "source_id": source_id, "first_seen": now}
              for item_id, source_id in sorted(links, key=lambda pair: (pair[0] or 0, pair[1]))])
+    named = {item.link_key: known[item.key].id for item in batch if item.link_key}
+    if named:
+        connection.execute(
+            _insert(connection)(item_links).on_conflict_do_nothing(index_elements=["link_key"]),
+            [{"link_key": link_key, "item_id": item_id}
+             for link_key, item_id in sorted(named.items())])
     return outcomes
+
+
+def _by_link(connection: Connection, batch: Sequence[Item]) -> list[Item]:
+    """The batch with each item whose key is not stored but whose ``link_key`` names a
+    stored item (in ``item_links``, or as the key of an item stored before that table
+    existed, ``http`` or ``https``) replaced by that stored item, with this item's themes
+    and source: the first source's text and link stay, the others add their themes."""
+    linked = [item for item in batch if item.link_key]
+    if not linked:
+        return list(batch)
+    stored = _stored_keys(connection, {item.key for item in linked})
+    wanted = {item.link_key for item in linked if item.key not in stored and item.link_key}
+    owners: dict[str, str] = {}
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), _CHUNK):
+        query = (select(item_links.c.link_key, items.c.key)
+                 .join(items, items.c.id == item_links.c.item_id)
+                 .where(item_links.c.link_key.in_(ordered[start:start + _CHUNK])))
+        owners.update({row.link_key: row.key for row in connection.execute(query)})
+    older = {form: link_key for link_key in wanted - set(owners)
+             for form in (link_key, "http://" + link_key.removeprefix("https://"))}
+    for key in _stored_keys(connection, set(older)):
+        owners.setdefault(older[key], key)
+    taken = {item.key for item in batch}
+    owners = {link: key for link, key in owners.items() if key not in taken}
+    found = {item.key: item for item in items_by_keys(connection, sorted(set(owners.values())))}
+    return [replace(found[owners[item.link_key]], themes=item.themes, source_id=item.source_id,
+                    link_key=item.link_key)
+            if item.key not in stored and item.link_key in owners else item for item in batch]
+
+
+def _stored_keys(connection: Connection, keys: set[str]) -> set[str]:
+    found: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _CHUNK):
+        found.update(connection.execute(select(items.c.key).where(
+            items.c.key.in_(ordered[start:start + _CHUNK]))).scalars())
+    return found
 
 
 def _known(connection: Connection, keys: set[str]) -> dict[str, _Known]:

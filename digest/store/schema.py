@@ -81,6 +81,17 @@ item_sources = Table(
     Column("first_seen", UTCDateTime, nullable=False),
 )
 
+# The links that name one article across sources (``Item.link_key``), and the item each
+# names: a source that gives the same article another guid finds it here and adds itself
+# to ``item_sources`` instead of storing it twice. A table of its own, so databases made
+# before it existed gain it on start (their items gain their link when next collected).
+item_links = Table(
+    "item_links",
+    metadata,
+    Column("link_key", String(2048), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+)
+
 sources = Table(
     "sources",
     metadata,
