@@ -424,3 +424,18 @@ def test_sample_sources_collect_cleanly() -> None:
     ]
     shared = [a & b for i, a in enumerate(keys_per_feed) for b in keys_per_feed[i + 1:]]
     assert any(shared), "the sample feeds overlap (seed 002 repeats seed 000's articles)"
+
+
+def test_an_entry_listed_twice_keeps_its_own_id_but_a_shared_one_is_no_identity() -> None:
+    """The same entry repeated (as seed 002 repeats Utrecht's pledge) is one entry whose
+    guid still names it; one guid or link given to different entries names none of them."""
+    from digest.sources.clean import shared_identifiers
+
+    page = "https://example.org/latest/utrecht"
+    repeated = [(page, page, "Utrecht signs a pledge"), (page, page, "Utrecht  signs a pledge")]
+    assert shared_identifiers(repeated) == frozenset()
+    home = "https://example.org/"
+    different = [("1", home, "WG meeting in Glasgow"), ("2", home, "Call for cities")]
+    assert shared_identifiers(different) == {home}
+    reused_guid = [("x", "https://example.org/a", "A"), ("x", "https://example.org/b", "B")]
+    assert "x" in shared_identifiers(reused_guid)

@@ -385,19 +385,24 @@ def _guid_form(guid: str) -> str:
     return canonical_link(guid) if is_web_link(guid) else guid
 
 
-def shared_identifiers(entries: Iterable[tuple[str | None, str | None]]) -> frozenset[str]:
-    """The guids and links (compared as ``identity_key`` compares them) that more than
-    one entry of one listing carries: a feed whose entries all link to its home page, or
-    reuse one guid. Such a value names no one item, so ``identity_key`` passes over it."""
-    counts: Counter[str] = Counter()
-    for guid, link in entries:
+def shared_identifiers(
+        entries: Iterable[tuple[str | None, str | None, str]]) -> frozenset[str]:
+    """The guids and links (compared as ``identity_key`` compares them) that several
+    different entries of one listing carry: a feed whose entries all link to its home
+    page, or reuse one guid. Such a value names no one item, so ``identity_key`` passes
+    over it. Entries are told apart by (guid, link, title): the same entry listed twice
+    (the seeds do it) is one entry, and its guid still names it."""
+    owners: dict[str, set[tuple[str, str, str]]] = {}
+    for guid, link, title in entries:
+        entry = ((guid or "").strip(), (link or "").strip(), " ".join(title.split()))
         forms = set()
-        if guid and guid.strip():
-            forms.add(_guid_form(guid.strip()))
-        if link and link.strip():
-            forms.add(canonical_link(link))
-        counts.update(forms)
-    return frozenset(form for form, count in counts.items() if count > 1)
+        if entry[0]:
+            forms.add(_guid_form(entry[0]))
+        if entry[1]:
+            forms.add(canonical_link(entry[1]))
+        for form in forms:
+            owners.setdefault(form, set()).add(entry)
+    return frozenset(form for form, distinct in owners.items() if len(distinct) > 1)
 
 
 def identity_key(

@@ -65,7 +65,8 @@ def parse_feed(
     feed_link = str(parsed.get("feed", {}).get("link") or "")
     anchor = fetched.base or (feed_link if is_web_link(feed_link) else None)
     now = clock.now()
-    shared = shared_identifiers((str(e.get("id") or ""), _link(e, anchor)) for e in entries)
+    shared = shared_identifiers((str(e.get("id") or ""), _link(e, anchor),
+                                 str(e.get("title") or "")) for e in entries)
     items = [_item(entry, source, mapper, anchor, now, shared) for entry in entries]
     return [item for item in items if item is not None]
 

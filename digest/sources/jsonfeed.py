@@ -63,8 +63,8 @@ def parse_json_feed(
     now = clock.now()
     readable = [entry for entry in entries if isinstance(entry, Mapping)]
     shared = shared_identifiers(
-        (_text(e, "id"), _link(_text(e, "url") or _text(e, "external_url"), anchor))
-        for e in readable)
+        (_text(e, "id"), _link(_text(e, "url") or _text(e, "external_url"), anchor),
+         _text(e, "title")) for e in readable)
     items = [_item(entry, source, mapper, anchor, now, shared) for entry in readable]
     return [item for item in items if item is not None]
 
