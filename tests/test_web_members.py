@@ -127,7 +127,7 @@ def test_preferences_change_themes_and_language(site: tuple[Context, str]) -> No
     assert page.status_code == 200
     assert 'value="culture"' in page.text and 'value="de"' in page.text
     saved = httpx.post(url, data={"themes": ["culture", "economy"], "language": "de"})
-    assert saved.status_code == 200 and "Saved." in saved.text
+    assert saved.status_code == 200 and "Gespeichert." in saved.text  # in the new language
     changed = member(ctx, "ben@example.org")
     assert (changed.themes, changed.language) == (("culture", "economy"), "de")
     refused = httpx.post(url, data={"themes": ["nonsense"], "language": "de"})
