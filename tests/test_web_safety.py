@@ -6,6 +6,7 @@ member is told the truth, and a deleted member's link never acts on a newer memb
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import os
@@ -146,15 +147,12 @@ def raw_exchange(port: int, request: bytes, limit: float = 60) -> bytes:
     """Send ``request`` as is and read until the server closes (bounded by ``limit``)."""
     chunks = []
     with socket.create_connection(("127.0.0.1", port), timeout=limit) as connection:
-        try:
+        # The server may answer and close before taking it all: read what it said.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             connection.sendall(request)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered and closed before taking it all: read what it said
-        try:
+        with contextlib.suppress(ConnectionResetError):
             while chunk := connection.recv(65536):
                 chunks.append(chunk)
-        except ConnectionResetError:
-            pass
     return b"".join(chunks)
 
 
