@@ -8,6 +8,8 @@ the file: they are read from the environment (see ``Environment``).
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,11 +31,18 @@ from pydantic import (
     field_validator,
 )
 
+from digest import yaml_loader
 from digest.cron import make_trigger
 from digest.errors import ConfigError, ConfigProblem
+from digest.languages import language_tag
 from digest.models import Kind, Theme
+from digest.reading import TooLargeError, read_bounded
 
 DEFAULT_CONFIG = "schedules.yaml"
+MAX_CONFIG_BYTES = 1024 * 1024  # a large config (hundreds of sources) is well under 100 KB
+MAX_DURATION = timedelta(days=3650)
+MAX_RATE = 100_000.0  # messages per second
+MAX_SIZE = 1024**3
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -41,16 +51,43 @@ _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*$")
 
 
 def parse_duration(value: Any) -> timedelta:
-    """Read ``30m``, ``1h``, ``30d``, ``2w``, ``0.5s`` (or a number of seconds) as a timedelta."""
+    """Read ``30m``, ``1h``, ``30d``, ``2w``, ``0.5s`` (or a number of seconds) as a timedelta,
+    between 0 and ``MAX_DURATION`` (so no value overflows, here or in later arithmetic)."""
     if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    match = _DURATION.match(str(value))
-    if not match:
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value)[:100])
+        if not match:
+            raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {value!r}")
+        amount, unit = match.groups()
+        seconds = float(amount) * timedelta(**{_UNITS[unit]: 1}).total_seconds()
+    if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {value!r}")
-    amount, unit = match.groups()
-    return timedelta(**{_UNITS[unit]: float(amount)})
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"must be at most {MAX_DURATION.days}d, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def _show_duration(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def at_least(minimum: timedelta) -> AfterValidator:
+    """A duration's lower bound for one key (a poll every second is a mistake, not a wish)."""
+
+    def check(value: timedelta) -> timedelta:
+        if value < minimum:
+            raise ValueError(f"must be at least {_show_duration(minimum)}, "
+                             f"got {_show_duration(value)}")
+        return value
+
+    return AfterValidator(check)
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
@@ -61,26 +98,57 @@ _SIZE_UNITS = {"b": 1, "kb": 1024, "kib": 1024, "mb": 1024**2, "mib": 1024**2,
 def parse_size(value: Any) -> int:
     """Read ``10MB``, ``512KB`` (binary units) or a number of bytes as a byte count."""
     if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 < value <= MAX_SIZE:
+            raise ValueError(f"expected a size of more than 0 and at most 1GB, got {value!r}")
         return value
-    match = _SIZE.match(str(value))
+    match = _SIZE.match(str(value)[:100])
     if not match:
         raise ValueError(f"expected a size such as 512KB or 10MB, got {value!r}")
     amount, unit = match.groups()
-    return int(amount) * _SIZE_UNITS[(unit or "b").lower()]
+    size = int(amount[:20]) * _SIZE_UNITS[(unit or "b").lower()]
+    if not 0 < size <= MAX_SIZE:
+        raise ValueError(f"expected a size of more than 0 and at most 1GB, got {value!r}")
+    return size
 
 
 def parse_rate(value: Any) -> float:
-    """Read ``20/s``, ``600/m`` or ``3600/h`` as messages per second."""
+    """Read ``20/s``, ``600/m`` or ``3600/h`` as messages per second: more than 0, finite,
+    at most ``MAX_RATE`` (a rate of 0 would wait forever between two messages)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    match = _RATE.match(str(value))
-    if not match:
-        raise ValueError(f"expected a rate such as 20/s or 600/m, got {value!r}")
-    amount, unit = match.groups()
-    return float(amount) / {"s": 1, "m": 60, "h": 3600}[unit]
+        rate = float(value)
+    else:
+        match = _RATE.match(str(value)[:100])
+        if not match:
+            raise ValueError(f"expected a rate such as 20/s or 600/m, got {value!r}")
+        amount, unit = match.groups()
+        rate = float(amount) / {"s": 1, "m": 60, "h": 3600}[unit]
+    if not math.isfinite(rate) or rate <= 0:
+        raise ValueError(f"expected a rate of more than 0, such as 20/s or 600/m, got {value!r}")
+    if rate > MAX_RATE:
+        raise ValueError(f"must be at most {MAX_RATE:g}/s, got {value!r}")
+    return rate
 
+
+def _host(value: str) -> str:
+    """A host name (RFC 1123 labels) or an IP address literal: what a socket can bind."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        labels = value.removesuffix(".").split(".")
+        if len(value) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+            raise ValueError(f"expected a host name or an IP address such as 127.0.0.1, "
+                             f"got {value[:80]!r}") from None
+    return value
+
+
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+# How often something is polled or republished: at least a minute.
+Interval = Annotated[timedelta, BeforeValidator(parse_duration), at_least(timedelta(minutes=1))]
+# A network wait: more than nothing.
+Wait = Annotated[timedelta, BeforeValidator(parse_duration), at_least(timedelta(seconds=0.1))]
+LanguageTag = Annotated[str, BeforeValidator(language_tag)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
 
@@ -97,7 +165,8 @@ class Sender(_Strict):
     @classmethod
     def _valid_address(cls, value: str) -> str:
         try:
-            return validate_email(value, check_deliverability=False).normalized
+            return validate_email(value, check_deliverability=False,
+                                  allow_smtputf8=False).ascii_email or value
         except EmailNotValidError as exc:
             raise ValueError(str(exc)) from None
 
@@ -105,7 +174,7 @@ class Sender(_Strict):
 class Site(_Strict):
     title: str
     base_url: str
-    language: str = "en"
+    language: LanguageTag = "en"
     timezone: str = "UTC"
     sender: Sender
     output: Path = Path()
@@ -155,7 +224,7 @@ class SourceSettings(_Strict):
     type: Literal["feed", "ical", "folder"]
     url: str | None = None
     path: str | None = None
-    every: Duration = timedelta(hours=1)
+    every: Interval = timedelta(hours=1)
     kind: Kind | None = None
     themes: list[str] = Field(default_factory=list)
 
@@ -173,8 +242,12 @@ class DigestSettings(_Strict):
         default_factory=lambda: [Kind.NEWS, Kind.EVENT, Kind.CASE_STUDY, Kind.PUBLICATION]
     )
     cron: str
-    max_items: int = Field(default=40, ge=1)
-    max_age: Duration = timedelta(days=30)
+    max_items: int = Field(default=40, ge=1, le=10_000, strict=True)
+    # How many items the web version and PDF list at most (the email's first): the rest are
+    # counted and pointed to the feeds and the archive, so an edition's forms stay bounded.
+    max_web_items: int = Field(default=200, ge=1, le=5000, strict=True)
+    max_age: Annotated[timedelta, BeforeValidator(parse_duration),
+                       at_least(timedelta(hours=1))] = timedelta(days=30)
     approval: bool = False
     # Who previews a draft (approval: true); they get a [TEST] copy with the web link.
     coordinators: list[str] = Field(default_factory=list)
@@ -185,7 +258,8 @@ class DigestSettings(_Strict):
     @classmethod
     def _valid_addresses(cls, value: list[str]) -> list[str]:
         try:
-            return [validate_email(v, check_deliverability=False).normalized for v in value]
+            return [validate_email(v, check_deliverability=False, allow_smtputf8=False)
+                    .ascii_email or v for v in value]
         except EmailNotValidError as exc:
             raise ValueError(str(exc)) from None
 
@@ -194,14 +268,31 @@ class DigestSettings(_Strict):
         return self.themes == "all" or bool(set(themes) & set(self.themes))
 
 
+class Coordinator(_Strict):
+    """Someone who previews and approves editions: an ``editor`` edits, curates, previews and
+    test-sends; an ``approver`` may also approve, schedule, pause and cancel."""
+
+    email: str
+    name: str = ""
+    role: Literal["editor", "approver"] = "editor"
+
+    @field_validator("email")
+    @classmethod
+    def _valid_address(cls, value: str) -> str:
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(str(exc)) from None
+
+
 class BulletinSettings(_Strict):
     path: str
     audience: str
 
 
 class FeedSettings(_Strict):
-    every: Duration = timedelta(minutes=15)
-    entries: int = Field(default=50, ge=1)
+    every: Interval = timedelta(minutes=15)
+    entries: int = Field(default=50, ge=1, le=10_000, strict=True)
     path: str = "feeds"
 
 
@@ -212,27 +303,27 @@ class SubscriberSettings(_Strict):
 class DeliverySettings(_Strict):
     transport: Literal["file", "smtp"] = "file"
     rate: Rate = 20.0
-    concurrency: int = Field(default=4, ge=1)
+    concurrency: int = Field(default=4, ge=1, le=64, strict=True)
 
 
 class WebSettings(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8040, ge=1, le=65535)
+    host: Annotated[str, AfterValidator(_host)] = "127.0.0.1"
+    port: int = Field(default=8040, ge=1, le=65535, strict=True)  # strict: `true` is no port
 
 
 class CollectSettings(_Strict):
     """How sources are polled: limits that keep one slow or hostile site from hurting the
     run (see docs/sources.md)."""
 
-    timeout: Duration = timedelta(seconds=20)  # waiting for any one read or write
-    connect_timeout: Duration = timedelta(seconds=10)
-    deadline: Duration = timedelta(seconds=60)  # one source's whole poll, retries included
+    timeout: Wait = timedelta(seconds=20)  # waiting for any one read or write
+    connect_timeout: Wait = timedelta(seconds=10)
+    deadline: Wait = timedelta(seconds=60)  # one source's whole poll, retries included
     max_bytes: Size = 10 * 1024 * 1024  # one body, both as sent and once decompressed
-    max_redirects: int = Field(default=5, ge=0, le=20)
-    retries: int = Field(default=2, ge=0, le=10)  # after 5xx, 429, timeouts, broken bodies
+    max_redirects: int = Field(default=5, ge=0, le=20, strict=True)
+    retries: int = Field(default=2, ge=0, le=10, strict=True)  # after 5xx, 429, timeouts...
     backoff: Duration = timedelta(seconds=2)  # the first wait; doubled at each retry
-    concurrency: int = Field(default=8, ge=1, le=64)
-    per_host: int = Field(default=2, ge=1, le=16)
+    concurrency: int = Field(default=8, ge=1, le=64, strict=True)
+    per_host: int = Field(default=2, ge=1, le=16, strict=True)
     events_ahead: Duration = timedelta(days=365)  # how far recurring events are expanded
 
 
@@ -249,6 +340,7 @@ class Settings(_Strict):
     delivery: DeliverySettings = DeliverySettings()
     web: WebSettings = WebSettings()
     collect: CollectSettings = CollectSettings()
+    coordinators: list[Coordinator] = Field(default_factory=list)
     config_path: Path = Path(DEFAULT_CONFIG)
 
     # ----- derived views the stages need -----
@@ -602,18 +694,29 @@ def load_settings(path: str | Path) -> Settings:
     file = Path(path)
     shown = str(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = read_bounded(file, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(shown, None, "(file)", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigProblem(shown, None, "(file)", f"unreadable: {exc}")]) from None
+    except TooLargeError as exc:
+        raise ConfigError([ConfigProblem(shown, None, "(file)", str(exc))]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(shown, None, "(file)",
+                                         f"unreadable: {exc.strerror or exc}")]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigProblem(shown, raw.count(b"\n", 0, exc.start) + 1, "(file)",
+                                         f"not UTF-8 (byte {raw[exc.start]:#04x}): save the "
+                                         "file as UTF-8")]) from None
+    try:
+        node, data = yaml_loader.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml_loader.YamlLimitError):
+            raise ConfigError([ConfigProblem(shown, line, "(file)", f"refused: {reason}")])\
+                from None
         raise ConfigError([ConfigProblem(shown, line, "(syntax)", f"not valid YAML: {reason}")])\
             from None
     if not isinstance(data, dict):

@@ -71,6 +71,7 @@ items = Table(
     Column("last_seen", UTCDateTime, nullable=False),
 )
 Index("ix_items_first_seen", items.c.first_seen)
+Index("ix_items_published", items.c.published)  # the feeds read the newest first
 
 item_sources = Table(
     "item_sources",
@@ -125,6 +126,24 @@ editions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("digest_id", "slot", name="uq_editions_digest_slot"),
 )
+
+# Why an edition could not be rendered (``item_key`` NULL: the edition itself, now
+# ``failed``) and which items were left out of it because they could not be rendered. A
+# table of its own, not a column of ``editions``: a database made before it existed gains
+# it on start, so a version with this fix can still open (and unblock) an edition that an
+# older one left stuck.
+edition_problems = Table(
+    "edition_problems",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("item_key", String(2048)),
+    Column("source_id", String(200)),
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+Index("ix_edition_problems_edition", edition_problems.c.edition_id)
 
 subscribers = Table(
     "subscribers",
