@@ -556,3 +556,36 @@ def test_private_files_are_owner_only_and_a_readable_key_is_repaired(project: Pa
     code, err = served.stop()
     assert code == 0 and "Traceback" not in err
     assert len([line for line in err.splitlines() if "readable by others" in line]) == 1
+
+
+def test_the_policy_breaks_no_page_in_a_real_browser(site: Served) -> None:
+    """Headless Chromium loads each kind of page under the policy: no violation is
+    reported and the pages' own inline styles apply."""
+    from tests.external_tools import CHROMIUM_ARGS, chromium_path
+
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    paths = ["/", "/editions/", "/editions/weekly/", "/editions/weekly/1/", "/bulletins/",
+             "/feeds/", f"/p/{site.token('anna.kowalska@example.org', 'preferences')}",
+             f"/u/{site.token('anna.kowalska@example.org', 'unsubscribe')}", "/u/bad"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.add_init_script("window.__violations = [];document.addEventListener("
+                                 "'securitypolicyviolation', e => window.__violations.push("
+                                 "e.violatedDirective + ' ' + e.blockedURI));")
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
+            for path in paths:
+                answer = page.goto(site.url + path)
+                assert answer is not None and answer.headers.get(
+                    "content-security-policy"), path
+                assert page.evaluate("window.__violations") == [], path
+                styled = page.evaluate("getComputedStyle(document.body).fontFamily")
+                assert "Times" not in styled, (path, styled)  # the inline <style> applied
+        finally:
+            browser.close()
+    assert not [line for line in console if "Content Security Policy" in line], console
