@@ -310,10 +310,13 @@ def test_a_huge_declared_body_is_refused_before_it_is_read(site: Served) -> None
     assert site.rss_kb() - before < 20_000
 
 
-@pytest.mark.parametrize("route", ["u", "p"])
+@pytest.mark.parametrize("route", ["u", "p", "bad token"])
 def test_a_huge_chunked_body_is_cut_off_without_being_kept(site: Served, route: str) -> None:
+    """Over the limit, or answered (a bad token) before the body is read: the server
+    closes the connection instead of receiving the rest."""
     purpose = "unsubscribe" if route == "u" else "preferences"
-    target = f"/{route}/{site.token('jan.devries@example.org', purpose)}"
+    target = f"/{route}/{site.token('jan.devries@example.org', purpose)}" \
+        if route != "bad token" else "/u/1.AAAA"
     before = site.rss_kb()
     chunk = b"%x\r\n%s\r\n" % (1 << 20, b"a" * (1 << 20))  # 1 MB chunks, up to 300 MB
     sent = 0
@@ -334,7 +337,7 @@ def test_a_huge_chunked_body_is_cut_off_without_being_kept(site: Served, route: 
         except ConnectionResetError:
             pass
     assert sent < 300, "the server read the whole 300 MB"
-    assert answer == b"" or answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert answer == b"" or answer.startswith((b"HTTP/1.1 413", b"HTTP/1.1 404")), answer[:200]
     assert site.status("jan.devries@example.org") == "active"
     assert site.rss_kb() - before < 20_000
 

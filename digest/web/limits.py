@@ -17,6 +17,7 @@ import asyncio
 import logging
 from typing import Any
 
+import h11
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -132,6 +133,12 @@ class TimedH11Protocol(H11Protocol):
             self._disarm()  # the whole request is in: the app may take its time to answer
 
     def on_response_complete(self) -> None:
+        if self.conn.their_state is h11.SEND_BODY:
+            # Answered before the body was read (a bad token, 413): close rather than
+            # receive and throw away whatever the client still sends.
+            self.server_state.total_requests += 1
+            self.transport.close()
+            return
         super().on_response_complete()
         if not self.transport.is_closing():
             self._arm()  # the next request on this kept-alive connection has its own deadline
