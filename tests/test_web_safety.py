@@ -592,3 +592,41 @@ def test_the_policy_breaks_no_page_in_a_real_browser(site: Served) -> None:
         finally:
             browser.close()
     assert not [line for line in console if "Content Security Policy" in line], console
+
+
+def test_member_ids_are_never_given_again_on_either_store(db: Database) -> None:
+    """After the newest member is deleted, the next one gets a new id (SQLite and
+    PostgreSQL), so a signed link can only ever name the member it was made for."""
+    from sqlalchemy import delete, select
+
+    from digest.models import Subscriber
+    from digest.store.schema import subscribers as table
+
+    def add(address: str) -> int:
+        with db.transaction() as connection:
+            subscribers.add(connection, Subscriber(email=address, name="", language="en",
+                                                   digests=("weekly",)), NOW)
+            found = connection.execute(select(table.c.id).where(table.c.email == address))
+            return int(found.scalar_one())
+
+    add("first@example.org")
+    newest = add("second@example.org")
+    with db.transaction() as connection:
+        connection.execute(delete(table).where(table.c.id == newest))
+    assert add("third@example.org") > newest
+
+
+def test_an_sqlite_store_whose_ids_could_be_reused_is_refused(project: Path) -> None:
+    """A database made before ids were AUTOINCREMENT is refused with the store's message
+    for older schemas (exit 2, one line), not used with reusable ids."""
+    Database(f"sqlite:///{project / 'var' / 'digest.db'}").close()
+    with sqlite3.connect(project / "var" / "digest.db") as connection:
+        (made,) = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'subscribers'").fetchone()
+        assert "AUTOINCREMENT" in made
+        connection.execute("DROP TABLE subscribers")
+        connection.execute(made.replace("AUTOINCREMENT", ""))
+    result = run_digest(project, "status")
+    assert result.returncode == 2
+    assert "older version" in result.stderr and "subscribers.id AUTOINCREMENT" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
