@@ -81,7 +81,8 @@ def create_app(ctx: Context) -> Starlette:
     ]
     prefix = urlsplit(base_url).path.rstrip("/")
     if prefix:
-        routes = [Mount(prefix, app=Router(routes=list(routes), redirect_slashes=False)),
+        routes = [Route(prefix, to_folder, methods=["GET", "HEAD"]),
+                  Mount(prefix, app=Router(routes=list(routes), redirect_slashes=False)),
                   *routes]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders),
                                                Middleware(RequestLimits)])
