@@ -332,12 +332,6 @@ def test_note_with_timed_event_and_string_dates(tmp_path: Path) -> None:
         ("ical", "c.ics", b""),
         ("ical", "c.ics", bytes(range(256)) * 4),
         ("ical", "c.ics", b"BEGIN:VEVENT\r\nEND:VEVENT\r\n"),
-        ("ical", "c.ics", (ICS_HEAD + "BEGIN:VEVENT\r\nUID:x\r\nDTSTART:notadate\r\n"
-                           "END:VEVENT\r\nEND:VCALENDAR\r\n").encode()),
-        ("ical", "c.ics", (ICS_HEAD + "BEGIN:VEVENT\r\nUID:x\r\nSUMMARY:no start\r\n"
-                           "END:VEVENT\r\nEND:VCALENDAR\r\n").encode()),
-        ("ical", "c.ics", (ICS_HEAD + "BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20190101T100000Z\r\n"
-                           "DURATION:xyz\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").encode()),
         ("feed", "f.xml", b'{"version": "https://jsonfeed.org/version/1", "items": 3}'),
         ("feed", "f.xml", b'{"version": "https://jsonfeed.org/version/1", "items": '
          + b"[" * 100_000 + b"]" * 100_000 + b"}"),
@@ -351,6 +345,36 @@ def test_no_third_party_exception_escapes(
     (tmp_path / name).write_bytes(content)
     with pytest.raises(SourceError, match="source 'src'"):
         collect(type_, name, tmp_path)
+
+
+@pytest.mark.parametrize("bad", [
+    "DTSTART:notadate",
+    "SUMMARY:no start",
+    "DTSTART:20190101T100000Z\r\nDURATION:xyz",
+    "DTSTART;TZID=America/New_York:99991231T230000",  # year 10000 in UTC
+    "DTSTART;TZID=Pacific/Kiritimati:00010101T000000",  # year 0 in UTC
+    "DTSTART:99991231T230000Z\r\nDTEND:99991231T235959Z",  # year 10000 in Brussels
+])
+def test_one_unreadable_event_is_left_out_and_said_the_others_are_read(
+        tmp_path: Path, bad: str) -> None:
+    (tmp_path / "c.ics").write_text(
+        ICS_HEAD + f"BEGIN:VEVENT\r\nUID:bad\r\n{bad}\r\nSUMMARY:bad one\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:good\r\nDTSTART;VALUE=DATE:20190320\r\nSUMMARY:good one\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    result = poll("ical", "c.ics", tmp_path)
+    assert "good one" in [item.title for item in result.items]
+    kept_bad = [item for item in result.items if item.title == "bad one"]
+    if kept_bad:  # readable after all: then its dates are usable ones, or none
+        assert all(item.event is None or 1900 <= _year(item.event.start) <= 2199
+                   for item in kept_bad)
+    else:
+        assert any("'bad' left out" in problem for problem in result.problems)
+
+
+def _year(value: object) -> int:
+    year = getattr(value, "year", 0)
+    assert isinstance(year, int)
+    return year
 
 
 @pytest.mark.parametrize(

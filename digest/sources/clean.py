@@ -23,6 +23,7 @@ import nh3
 
 from digest.models import EventInfo, Item, Kind, Theme
 from digest.safetext import safe_html, safe_line, safe_text
+from digest.sources.nesting import flatten_deep
 
 TITLE_LIMIT = 300
 """The longest title we keep: enough for any headline, short enough for a mail subject."""
@@ -111,6 +112,7 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
         strip_comments=True,
         url_relative=relative,
     ).strip()
+    cleaned = flatten_deep(cleaned)
     # A bare run of text is one paragraph: the same article then reads the same whether a
     # feed sent it as text (made into <p>) or as HTML without a wrapper, so listings agree.
     if cleaned and not _BLOCK_TAG.search(cleaned):
@@ -195,12 +197,41 @@ def seal(item: Item) -> Item:
     key = safe_line(item.key)
     if len(key) > KEY_LIMIT:
         key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-    event = item.event
+    event = _sane_event(item.event)
     if event is not None and event.location is not None:
         location = cut_line(safe_line(event.location), LOCATION_LIMIT) or None
         event = EventInfo(start=event.start, end=event.end, location=location)
     return replace(item, key=key, title=cut_line(safe_line(item.title), TITLE_LIMIT) or UNTITLED,
-                   link=link, summary_html=cut_html(safe_html(item.summary_html)), event=event)
+                   link=link, summary_html=cut_html(safe_html(item.summary_html)), event=event,
+                   published=_within_years(item.published))
+
+
+# Dates an item may carry: a year 1 or 9999 is no date anyone meant, and at those edges a
+# change of time zone overflows (9999-12-31 23:00 UTC is year 10000 in Brussels).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2199, 12, 31, tzinfo=UTC)
+
+
+def _within_years(moment: datetime) -> datetime:
+    """A publication time moved into [EARLIEST, LATEST] (a feed's "0001" is "long ago")."""
+    return min(max(moment, EARLIEST), LATEST)
+
+
+def _in_range(value: date | datetime | None) -> bool:
+    """Compared as they are: converting a date at the edges is what overflows."""
+    if value is None:
+        return True
+    if isinstance(value, datetime):
+        return EARLIEST <= value <= LATEST
+    return EARLIEST.date() <= value <= LATEST.date()
+
+
+def _sane_event(event: EventInfo | None) -> EventInfo | None:
+    """An event outside the years anyone schedules in has no usable date: its start makes
+    it no event (the item stays, undated as an event); a wild end is dropped."""
+    if event is None or not _in_range(event.start):
+        return None
+    return event if _in_range(event.end) else replace(event, end=None)
 
 
 UNTITLED = "(untitled)"

@@ -62,17 +62,20 @@ def parse_calendar(
     series = series_uids(events)
     for event in events:
         if str(event.get("UID", "")) not in series and not _cancelled(event):
-            parsed.items.append(_read(event, source, mapper, zone, now))
+            single = _read(event, source, mapper, zone, now, parsed.problems)
+            if single is not None:
+                parsed.items.append(single)
     try:
         found = occurrences(calendar, now, now + settings.collect.events_ahead, zone,
                             parsed.problems)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise SourceError(f"recurring events cannot be expanded: {exc}") from None
     firsts = first_of_series(events)
     for occurrence in found:
         if not _cancelled(occurrence):
-            item = _read(occurrence, source, mapper, zone, now)
-            parsed.items.append(_as_occurrence(item, occurrence, firsts, zone))
+            item = _read(occurrence, source, mapper, zone, now, parsed.problems)
+            if item is not None:
+                parsed.items.append(_as_occurrence(item, occurrence, firsts, zone))
     return parsed
 
 
@@ -81,12 +84,15 @@ def _cancelled(event: Component) -> bool:
 
 
 def _read(event: Component, source: SourceSettings, mapper: ThemeMapper, zone: tzinfo,
-          now: datetime) -> Item:
+          now: datetime, problems: list[str]) -> Item | None:
+    """One event as an item; one that cannot be read (a missing or impossible date, a
+    date at the calendar's very edge) is left out and said, and the others still count."""
     try:
         return _item(event, source, mapper, zone, now)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         uid = str(event.get("UID", "")) or str(event.get("SUMMARY", "?"))
-        raise SourceError(f"event {uid!r} cannot be read: {exc}") from None
+        problems.append(f"event {uid[:200]!r} left out: it cannot be read: {exc}")
+        return None
 
 
 def _as_occurrence(item: Item, occurrence: Component, firsts: dict[str, object],

@@ -128,6 +128,6 @@ def _when(text: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or one at the calendar's very edge
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
