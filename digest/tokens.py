@@ -56,6 +56,10 @@ def load_or_create_secret(var_dir: Path, env_value: str | None) -> bytes:
         return _read_secret(path)
     except FileNotFoundError:
         pass
+    except UnicodeDecodeError:
+        raise DigestError(f"the signing key {path} is not text (hex characters expected); "
+                          "delete it to make a new one (links already sent will stop "
+                          "working) or set DIGEST_SECRET_KEY") from None
     except OSError as exc:
         raise DigestError(f"cannot read the signing key {path}: {exc}") from exc
     try:

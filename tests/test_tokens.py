@@ -118,3 +118,6 @@ def test_damaged_secret_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "secret_key").write_text("short\n")
     with pytest.raises(DigestError, match="too short"):
         load_or_create_secret(tmp_path, None)
+    (tmp_path / "secret_key").write_bytes(b"\xff" * 64)
+    with pytest.raises(DigestError, match="not text"):
+        load_or_create_secret(tmp_path, None)

@@ -81,7 +81,8 @@ def create_app(ctx: Context) -> Starlette:
     ]
     prefix = urlsplit(base_url).path.rstrip("/")
     if prefix:
-        routes = [Mount(prefix, app=Router(routes=list(routes), redirect_slashes=False)),
+        routes = [Route(prefix, to_folder, methods=["GET", "HEAD"]),
+                  Mount(prefix, app=Router(routes=list(routes), redirect_slashes=False)),
                   *routes]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders),
                                                Middleware(RequestLimits)])
@@ -148,7 +149,7 @@ class _Members:
             return self._missing()
         if request.method == "GET":
             return self._html(pages.unsubscribe_form(self.title, member.email,
-                                                     str(request.url.path), member.language))
+                                                     _same_page(request), member.language))
         with self.ctx.db.transaction() as connection:
             subscribers.set_status_by_id(connection, member.id, SubscriberStatus.UNSUBSCRIBED)
         return self._html(pages.unsubscribed(
@@ -184,7 +185,7 @@ class _Members:
             language = (form.get("language") or [member.language])[-1]
             unknown = [t for t in chosen if t not in themes]
             if unknown or language not in languages:
-                page = pages.preferences_form(self.title, member.email, str(request.url.path),
+                page = pages.preferences_form(self.title, member.email, _same_page(request),
                                               themes, member.themes, languages,
                                               member.language, status,
                                               error=pages.UNKNOWN_CHOICE)
@@ -197,12 +198,18 @@ class _Members:
                 elif form.get("subscribe") and subscribers.reactivate(connection, member.id):
                     status, message = SubscriberStatus.ACTIVE, pages.SAVED_AND_SUBSCRIBED
         return self._html(pages.preferences_form(
-            self.title, member.email, str(request.url.path), themes, chosen, languages,
+            self.title, member.email, _same_page(request), themes, chosen, languages,
             language, status, message=message))
 
     def _languages(self, current: str) -> dict[str, str]:
         codes = sorted({*LANGUAGES, self.ctx.settings.site.language, current})
         return {code: _language_name(code) for code in codes if _LANGUAGE.fullmatch(code)}
+
+
+def _same_page(request: Request) -> str:
+    """A form's action that posts back to the page it is on: the token alone, relative, so
+    it stays right under any path prefix (a proxy that strips ``/digest`` or keeps it)."""
+    return str(request.path_params["token"])
 
 
 def _language_name(code: str) -> str:

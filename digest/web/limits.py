@@ -7,7 +7,8 @@
 - ``TimedH11Protocol`` (uvicorn's h11 protocol): a request's headers and body must arrive
   within ``REQUEST_TIMEOUT_SECONDS`` of the connection opening (or of the previous response),
   else the connection is closed, so trickling clients cannot hold connections open.
-  Headers are capped at ``MAX_HEADER_BYTES`` by h11 (431/400 beyond).
+  Headers are capped at ``MAX_HEADER_BYTES``: while they arrive by h11 (400 beyond), and
+  once parsed by ``RequestLimits`` (431), since h11 only bounds a request still incomplete.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import logging
 from typing import Any
 
+import h11
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -42,6 +44,9 @@ class RequestLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _header_bytes(scope) > MAX_HEADER_BYTES:
+            await _refuse(send, 431)
             return
         declared = _content_length(scope)
         if declared is None or declared > self.max_body:
@@ -84,6 +89,12 @@ def shown_path(scope: Scope) -> str:
     return path[:200]
 
 
+def _header_bytes(scope: Scope) -> int:
+    """The size of the request line's target and headers, as h11 received them."""
+    return len(scope.get("raw_path", b"")) + len(scope.get("query_string", b"")) + sum(
+        len(name) + len(value) + 4 for name, value in scope.get("headers", []))
+
+
 def _content_length(scope: Scope) -> int | float | None:
     """The declared body size; 0 when there is none (chunked or empty); None when malformed."""
     for name, value in scope.get("headers", []):
@@ -95,7 +106,8 @@ def _content_length(scope: Scope) -> int | float | None:
 
 async def _refuse(send: Send, status: int) -> None:
     """A short plain answer that closes the connection, so an unread body is not read."""
-    text = {413: b"Request body too large\n", 400: b"Bad request\n"}[status]
+    text = {413: b"Request body too large\n", 400: b"Bad request\n",
+            431: b"Request headers too large\n"}[status]
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(text)).encode()),
@@ -121,6 +133,12 @@ class TimedH11Protocol(H11Protocol):
             self._disarm()  # the whole request is in: the app may take its time to answer
 
     def on_response_complete(self) -> None:
+        if self.conn.their_state is h11.SEND_BODY:
+            # Answered before the body was read (a bad token, 413): close rather than
+            # receive and throw away whatever the client still sends.
+            self.server_state.total_requests += 1
+            self.transport.close()
+            return
         super().on_response_complete()
         if not self.transport.is_closing():
             self._arm()  # the next request on this kept-alive connection has its own deadline

@@ -54,11 +54,13 @@ def unsubscribe_form(site_title: str, email: str, action: str, language: str = "
     """The page behind the List-Unsubscribe link: one button that posts what a one-click
     client would post."""
     _ = _words(language)
+    question = _with_email(_("Stop sending digests to %(email)s?"), email)
+    button = escape(_("Unsubscribe"))
     return page(site_title, _("Unsubscribe"), (
-        f"<p>{_with_email(_('Stop sending digests to %(email)s?'), email)}</p>"
+        f"<p>{question}</p>"
         f'<form method="post" action="{escape(action)}">'
         '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        f"<button type=\"submit\">{escape(_('Unsubscribe'))}</button></form>"
+        f"<button type=\"submit\">{button}</button></form>"
     ), language)
 
 
@@ -66,12 +68,13 @@ def unsubscribed(site_title: str, email: str, preferences: str, status: Subscrib
                  language: str = "en") -> str:
     """After the one click; a bounced member is not offered to subscribe again."""
     _ = _words(language)
+    changed, link = escape(_("Changed your mind?")), escape(
+        _("Your preferences can subscribe you again."))
     again = "" if status is SubscriberStatus.BOUNCED else (
-        f'<p class="note">{escape(_("Changed your mind?"))} <a href="{escape(preferences)}">'
-        f"{escape(_('Your preferences can subscribe you again.'))}</a></p>")
+        f'<p class="note">{changed} <a href="{escape(preferences)}">{link}</a></p>')
+    done = _with_email(_("%(email)s will receive no more digests or bulletins."), email)
     return page(site_title, _("You are unsubscribed"), (
-        f"<p>{_with_email(_('%(email)s will receive no more digests or bulletins.'), email)}"
-        f"</p>{again}"
+        f"<p>{done}</p>{again}"
     ), language)
 
 
@@ -91,7 +94,7 @@ def preferences_form(site_title: str, email: str, action: str, themes: Mapping[s
         f"{escape(name)}</option>" for code, name in languages.items())
     if status is SubscriberStatus.UNSUBSCRIBED:
         state = ('<label><input type="checkbox" name="subscribe" value="1"> '
-                 f"{escape(_('Subscribe me again'))}</label>")
+                 + escape(_("Subscribe me again")) + "</label>")
         whose = _("Preferences of %(email)s (unsubscribed).")
     elif status is SubscriberStatus.BOUNCED:
         state = ('<p class="note">' + escape(_(
@@ -102,13 +105,16 @@ def preferences_form(site_title: str, email: str, action: str, themes: Mapping[s
         state, whose = "", _("Preferences of %(email)s.")
     notice = (f'<p class="error">{escape(_(error))}</p>' if error else
               f"<p><strong>{escape(_(message))}</strong></p>" if message else "")
+    legend_themes, legend_language = (escape(_("Themes (none ticked: all of them)")),
+                                      escape(_("Language")))
+    save = escape(_("Save"))
     return page(site_title, _("Your preferences"), (
         f"{notice}<p>{_with_email(whose, email)}</p>"
         f'<form method="post" action="{escape(action)}">'
-        f"<fieldset><legend>{escape(_('Themes (none ticked: all of them)'))}</legend>{boxes}"
-        f"</fieldset><fieldset><legend>{escape(_('Language'))}</legend>"
+        f"<fieldset><legend>{legend_themes}</legend>{boxes}"
+        f"</fieldset><fieldset><legend>{legend_language}</legend>"
         f'<select name="language">{options}</select>'
-        f"</fieldset>{state}<button type=\"submit\">{escape(_('Save'))}</button></form>"
+        f"</fieldset>{state}<button type=\"submit\">{save}</button></form>"
     ), language)
 
 
@@ -131,12 +137,13 @@ def editions(site_title: str, digests: Sequence[tuple[str, str | None]],
              language: str = "en") -> str:
     """Each digest, linked to its archive, or said to have no edition yet."""
     _ = _words(language)
+    none_yet, no_digest = escape(_("no edition yet")), escape(_("No digest is configured."))
     items = "".join(
         f'<li><a href="{escape(url)}">{escape(title)}</a></li>' if url else
-        f"<li>{escape(title)} <span class=\"note\">({escape(_('no edition yet'))})</span></li>"
+        f"<li>{escape(title)} <span class=\"note\">({none_yet})</span></li>"
         for title, url in digests)
     return page(site_title, _(EDITIONS), f"<ul>{items}</ul>" if items else
-                f"<p>{escape(_('No digest is configured.'))}</p>", language)
+                f"<p>{no_digest}</p>", language)
 
 
 def _words(language: str) -> _Translate:
