@@ -50,6 +50,12 @@ RESERVED_THEME_SLUGS = frozenset({"all", "bulletins", "index"})
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*$")
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """A value quoted for a one-line message, cut when long (a value may be megabytes)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def parse_duration(value: Any) -> timedelta:
     """Read ``30m``, ``1h``, ``30d``, ``2w``, ``0.5s`` (or a number of seconds) as a timedelta,
     between 0 and ``MAX_DURATION`` (so no value overflows, here or in later arithmetic)."""
@@ -60,13 +66,13 @@ def parse_duration(value: Any) -> timedelta:
     else:
         match = _DURATION.match(str(value)[:100])
         if not match:
-            raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {value!r}")
+            raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {shown(value)}")
         amount, unit = match.groups()
         seconds = float(amount) * timedelta(**{_UNITS[unit]: 1}).total_seconds()
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {value!r}")
+        raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {shown(value)}")
     if seconds > MAX_DURATION.total_seconds():
-        raise ValueError(f"must be at most {MAX_DURATION.days}d, got {value!r}")
+        raise ValueError(f"must be at most {MAX_DURATION.days}d, got {shown(value)}")
     return timedelta(seconds=seconds)
 
 
@@ -99,15 +105,15 @@ def parse_size(value: Any) -> int:
     """Read ``10MB``, ``512KB`` (binary units) or a number of bytes as a byte count."""
     if isinstance(value, int) and not isinstance(value, bool):
         if not 0 < value <= MAX_SIZE:
-            raise ValueError(f"expected a size of more than 0 and at most 1GB, got {value!r}")
+            raise ValueError(f"expected a size of more than 0 and at most 1GB, got {shown(value)}")
         return value
     match = _SIZE.match(str(value)[:100])
     if not match:
-        raise ValueError(f"expected a size such as 512KB or 10MB, got {value!r}")
+        raise ValueError(f"expected a size such as 512KB or 10MB, got {shown(value)}")
     amount, unit = match.groups()
-    size = int(amount[:20]) * _SIZE_UNITS[(unit or "b").lower()]
+    size = int(amount) * _SIZE_UNITS[(unit or "b").lower()]
     if not 0 < size <= MAX_SIZE:
-        raise ValueError(f"expected a size of more than 0 and at most 1GB, got {value!r}")
+        raise ValueError(f"expected a size of more than 0 and at most 1GB, got {shown(value)}")
     return size
 
 
@@ -119,13 +125,14 @@ def parse_rate(value: Any) -> float:
     else:
         match = _RATE.match(str(value)[:100])
         if not match:
-            raise ValueError(f"expected a rate such as 20/s or 600/m, got {value!r}")
+            raise ValueError(f"expected a rate such as 20/s or 600/m, got {shown(value)}")
         amount, unit = match.groups()
         rate = float(amount) / {"s": 1, "m": 60, "h": 3600}[unit]
     if not math.isfinite(rate) or rate <= 0:
-        raise ValueError(f"expected a rate of more than 0, such as 20/s or 600/m, got {value!r}")
+        raise ValueError("expected a rate of more than 0, such as 20/s or 600/m, "
+                         f"got {shown(value)}")
     if rate > MAX_RATE:
-        raise ValueError(f"must be at most {MAX_RATE:g}/s, got {value!r}")
+        raise ValueError(f"must be at most {MAX_RATE:g}/s, got {shown(value)}")
     return rate
 
 
@@ -137,7 +144,7 @@ def _host(value: str) -> str:
         labels = value.removesuffix(".").split(".")
         if len(value) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
             raise ValueError(f"expected a host name or an IP address such as 127.0.0.1, "
-                             f"got {value[:80]!r}") from None
+                             f"got {shown(value)}") from None
     return value
 
 
@@ -187,7 +194,7 @@ class Site(_Strict):
     @classmethod
     def _absolute_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
+            raise ValueError(f"expected an absolute http(s) URL, got {shown(value)}")
         return value.rstrip("/")
 
     @field_validator("timezone")
@@ -195,8 +202,8 @@ class Site(_Strict):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
+            raise ValueError(f"unknown time zone {shown(value)} (use an IANA name)") from None
         return value
 
     @property
@@ -441,7 +448,7 @@ def _message(error: dict[str, Any]) -> str:
         return "required key is missing"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind.endswith("_type") or kind.startswith(("literal", "enum", "int_", "bool_")):
-        message += f" (got {error.get('input')!r})"
+        message += f" (got {shown(error.get('input'))})"
     return message
 
 
@@ -496,7 +503,7 @@ class _Parts:
         assert isinstance(site, dict)
         try:
             zone = ZoneInfo(str(site.get("timezone", "UTC")))
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
             zone = ZoneInfo("UTC")
         themes = data.get("themes")
         digests = data.get("digests")
