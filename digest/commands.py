@@ -108,8 +108,12 @@ def _edition(ctx: Context, label: str) -> editions.EditionRow:
 
 
 def _rendered_email(ctx: Context, row: editions.EditionRow, variants: bool,
-                    ) -> dict[str, RenderedEmail]:
-    """The edition's emails: the full one under ``all``, plus its pending variants."""
+                    out: TextIO) -> dict[str, RenderedEmail]:
+    """The edition's emails: the full one under ``all``, plus its pending variants.
+
+    Items that cannot be rendered are left out (and said); an edition that cannot be
+    rendered at all is marked failed and the ``RenderError`` raised. A failed edition
+    that renders now is sending again (unless this is a test copy)."""
     if row.digest_id.startswith(pipeline.BULLETIN_PREFIX):
         slug = row.digest_id.removeprefix(pipeline.BULLETIN_PREFIX)
         found = [b for b in pipeline.bulletins(ctx, RunReport()) if b.slug == slug]
@@ -119,12 +123,10 @@ def _rendered_email(ctx: Context, row: editions.EditionRow, variants: bool,
     digest = ctx.settings.digest(row.digest_id)
     if digest is None:
         raise InputError(f"digest {row.digest_id!r} is no longer in the config")
-    edition = pipeline.stored_edition(ctx, digest, row)
-    keys: list[str] = []
-    if variants:
-        with ctx.db.transaction() as connection:
-            keys = deliveries.pending_variant_keys(connection, row.id)
-    prepared = pipeline.render_edition(ctx, edition, keys)
+    row, rendered = pipeline.prepare_stored(ctx, digest, row, revive=variants)
+    for line in pipeline.left_out_lines(row, rendered.left_out):
+        print(f"problem: {line}", file=out)
+    prepared = rendered.prepared
     return {**prepared.variants, "all": prepared.forms.email}
 
 
@@ -138,11 +140,14 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
         print(f"{row.label}: {queued} failed message{'s' if queued != 1 else ''} queued again",
               file=out)
         row = _edition(ctx, label)
-    if not test_address and row.status not in (editions.APPROVED, editions.SENDING):
+    sendable = (editions.APPROVED, editions.SENDING, editions.FAILED)
+    if not test_address and row.status not in sendable:
         reason = {editions.DRAFT: f"is a draft: approve it first (`digest approve {label}`)",
                   editions.SENT: "was sent already"}.get(row.status, f"is {row.status}")
         raise InputError(f"{row.label} {reason}")
-    rendered = _rendered_email(ctx, row, variants=not test_address)
+    if not test_address and row.status == editions.FAILED:
+        return _send_failed(ctx, row, out)
+    rendered = _rendered_email(ctx, row, variants=not test_address, out=out)
     transport = make_transport(ctx.settings, ctx.env)
     try:
         if test_address:
@@ -167,6 +172,27 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
               f"attempt (from {retry_at.astimezone(ctx.settings.site.zone):%Y-%m-%d %H:%M})",
               file=out)
     return 1 if outcome.failed or outcome.deferred or outcome.stopped else 0
+
+
+def _send_failed(ctx: Context, row: editions.EditionRow, out: TextIO) -> int:
+    """Try a failed edition again, as the next run would: render it (``RenderError``
+    when it still cannot be), write its forms and archive, send its pending rows."""
+    digest = ctx.settings.digest(row.digest_id)
+    if digest is None:
+        raise InputError(f"digest {row.digest_id!r} is no longer in the config")
+    report = RunReport()
+    transport = make_transport(ctx.settings, ctx.env)
+    try:
+        pipeline.deliver_edition(ctx, digest, row, report, transport)
+    finally:
+        transport.close()
+    row = _edition(ctx, row.label)
+    print(f"{row.label}: rendered, now {row.status}; {report.sent} sent", file=out)
+    for line in report.failures:
+        print(f"problem: {line}", file=out)
+    if row.status == editions.DRAFT:
+        print(f"approve it to send it (`digest approve {row.label}`)", file=out)
+    return 1 if report.failures else 0
 
 
 def approve(ctx: Context, label: str, out: TextIO) -> int:
@@ -229,6 +255,7 @@ def status(ctx: Context, out: TextIO) -> int:
         recent = editions.recent(connection)
         counts = {row.id: deliveries.counts(connection, row.id) for row in recent}
         failed = {row.id: deliveries.failures(connection, row.id) for row in recent}
+        problems = {row.id: editions.problems(connection, row.id) for row in recent}
         retry_at = {row.id: deliveries.next_attempt(connection, row.id, now) for row in recent}
         stored = items.count_items(connection)
         last_runs = runs.last_runs(connection)
@@ -250,6 +277,14 @@ def status(ctx: Context, out: TextIO) -> int:
     for row in recent:
         tally = ", ".join(f"{n} {state}" for state, n in sorted(counts[row.id].items()))
         print(f"  {row.label} [{row.status}] {row.title}: {tally or 'no deliveries'}", file=out)
+        found = problems[row.id]
+        if row.status == editions.FAILED:
+            print(f"    cannot be rendered: {found.failure or 'no reason recorded'}", file=out)
+            print(f"    (after a fix, the next run or `digest send {row.label}` tries again)",
+                  file=out)
+        for left in found.left_out:
+            print(f"    left out: item {left.item_key} from source {left.source_id!r} "
+                  f"(it cannot be rendered): {left.reason}", file=out)
         if (retry := retry_at[row.id]) is not None:
             print(f"    deferred messages are tried again from "
                   f"{retry.astimezone(zone):%Y-%m-%d %H:%M}", file=out)

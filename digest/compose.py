@@ -8,13 +8,20 @@ What is new: items first seen after the previous edition's end (the cursor) and 
 newly added source does not flood the next edition with its archive); and, for events, not
 yet over. Sections follow the kind order News, Events, Case studies, Publications; events
 are sorted by start, everything else newest first. ``max_items`` caps the whole edition; the rest
-is counted in ``omitted`` and kept in ``overflow`` for the web version and PDF.
+is counted in ``omitted``, and the first of them, up to the digest's ``max_web_items`` in all,
+are kept in ``overflow`` for the web version and PDF. The rest are only counted
+(``Edition.unlisted``): no reader scrolls through 50 000 items, and listing them would make
+the page, the PDF and the run unbounded. The candidates are read once, as a stream, keeping
+per section only the items that can still be listed, so the cost is linear in the number of
+new items and the memory bounded by ``max_web_items``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import heapq
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
+from itertools import count
 from zoneinfo import ZoneInfo
 
 from digest.config import DigestSettings
@@ -24,6 +31,7 @@ SECTION_ORDER = (Kind.NEWS, Kind.EVENT, Kind.CASE_STUDY, Kind.PUBLICATION, Kind.
                  Kind.OTHER)
 ALL_THEMES = "all"
 LANGUAGE_MARK = ":"
+UPCOMING_LIMIT = 10  # events a bulletin adds to its "Upcoming meetings and activities"
 
 
 def _as_datetime(value: date | datetime, zone: ZoneInfo, end_of_day: bool) -> datetime:
@@ -60,23 +68,86 @@ def is_new(item: Item, digest: DigestSettings, cursor: datetime | None, now: dat
     return item.published >= now - digest.max_age
 
 
+def upcoming_events(events: Iterable[Item], themes: Iterable[str], now: datetime,
+                    zone: ZoneInfo, limit: int = UPCOMING_LIMIT) -> tuple[Item, ...]:
+    """The nearest events still to come of these themes, soonest first: a bulletin lists a
+    handful, however many occurrences the calendars hold (a weekly series gives 52)."""
+    wanted = set(themes)
+    coming = (event for event in events if event.event is not None
+              and wanted & set(event.themes) and not event_is_over(event, now, zone))
+    return tuple(heapq.nsmallest(limit, coming, key=lambda e: (_start_key(e, zone), e.title)))
+
+
+def _reading_order(kind: Kind, zone: ZoneInfo) -> Callable[[Item], tuple[object, ...]]:
+    """How a section is sorted: events by start, everything else newest first."""
+    if kind is Kind.EVENT:
+        return lambda item: (item.event is None,
+                             _start_key(item, zone) if item.event else item.published,
+                             item.title)
+    return lambda item: (-item.published.timestamp(), item.title)
+
+
 def _sections(items: Sequence[Item], zone: ZoneInfo) -> list[Section]:
     sections = []
     for kind in SECTION_ORDER:
-        chosen = [item for item in items if item.kind is kind]
-        if not chosen:
-            continue
-        if kind is Kind.EVENT:
-            chosen.sort(key=lambda item: (item.event is None, _start_key(item, zone)
-                                          if item.event else item.published, item.title))
-        else:
-            chosen.sort(key=lambda item: (-item.published.timestamp(), item.title))
-        sections.append(Section(kind=kind, title=SECTION_TITLES[kind], items=tuple(chosen)))
+        chosen = sorted((item for item in items if item.kind is kind),
+                        key=_reading_order(kind, zone))
+        if chosen:
+            sections.append(Section(kind=kind, title=SECTION_TITLES[kind], items=tuple(chosen)))
     return sections
 
 
-def _cap(sections: list[Section], limit: int) -> tuple[tuple[Section, ...], tuple[Item, ...]]:
-    """The first ``limit`` items in reading order, and the rest (the overflow)."""
+class _FirstInReadingOrder:
+    """The first ``room`` items of each section in reading order, and how many there were,
+    from a stream of any length: a bounded heap per section, O(log room) an item."""
+
+    def __init__(self, room: int, zone: ZoneInfo) -> None:
+        self.room = room
+        self.zone = zone
+        self.counts: dict[Kind, int] = {}
+        self._heaps: dict[Kind, list[tuple[_Last, int, Item]]] = {}
+        self._arrival = count()
+
+    def add(self, item: Item) -> None:
+        self.counts[item.kind] = self.counts.get(item.kind, 0) + 1
+        order = _reading_order(item.kind, self.zone)(item)
+        # heapq keeps the smallest on top: negate the order by wrapping it, so the top is
+        # the item that comes last in reading order, the one to drop when full.
+        entry: tuple[_Last, int, Item] = (_Last(order), -next(self._arrival), item)
+        heap = self._heaps.setdefault(item.kind, [])
+        if len(heap) < self.room:
+            heapq.heappush(heap, entry)
+        elif entry[0] > heap[0][0]:
+            heapq.heapreplace(heap, entry)
+
+    def sections(self) -> list[Section]:
+        return _sections([item for heap in self._heaps.values() for _, _, item in heap],
+                         self.zone)
+
+
+class _Last:
+    """Reverses an order, so that a min-heap holds the item that sorts last on top."""
+
+    __slots__ = ("order",)
+
+    def __init__(self, order: tuple[object, ...]) -> None:
+        self.order = order
+
+    def __lt__(self, other: _Last) -> bool:
+        return other.order < self.order
+
+    def __gt__(self, other: _Last) -> bool:
+        return self.order < other.order
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Last) and self.order == other.order
+
+
+
+def _cap(sections: list[Section], limit: int,
+         listed: int) -> tuple[tuple[Section, ...], tuple[Item, ...]]:
+    """The first ``limit`` items in reading order, and the next ones up to ``listed`` items
+    in all (the overflow the web version lists)."""
     kept: list[Section] = []
     overflow: list[Item] = []
     room = limit
@@ -86,17 +157,31 @@ def _cap(sections: list[Section], limit: int) -> tuple[tuple[Section, ...], tupl
         room -= len(taken)
         if taken:
             kept.append(Section(kind=section.kind, title=section.title, items=taken))
-    return tuple(kept), tuple(overflow)
+    shown = sum(len(section.items) for section in kept)
+    return tuple(kept), tuple(overflow[:max(0, listed - shown)])
+
+
+def unlisted_count(shown: int, omitted: int, digest: DigestSettings) -> int:
+    """Items counted but listed nowhere: beyond ``max_web_items`` in all."""
+    listed = max(digest.max_web_items, digest.max_items)
+    return omitted - min(omitted, max(0, listed - shown))
 
 
 def compose_edition(digest: DigestSettings, candidates: Iterable[Item], *, cursor: datetime | None,
                     slot: datetime, now: datetime, number: int, zone: ZoneInfo) -> Edition:
     """The next edition of ``digest``: what is new since ``cursor``, grouped and capped."""
-    fresh = [item for item in candidates if is_new(item, digest, cursor, now, zone)]
-    sections, overflow = _cap(_sections(fresh, zone), digest.max_items)
+    listed = max(digest.max_web_items, digest.max_items)
+    first = _FirstInReadingOrder(listed, zone)
+    for item in candidates:
+        if is_new(item, digest, cursor, now, zone):
+            first.add(item)
+    sections, overflow = _cap(first.sections(), digest.max_items, listed)
+    shown = sum(len(section.items) for section in sections)
+    omitted = sum(first.counts.values()) - shown
     return Edition(digest_id=digest.id, title=digest.title, number=number, slot=slot,
                    period_start=cursor, period_end=now, sections=sections,
-                   omitted=len(overflow), overflow=overflow)
+                   omitted=omitted, overflow=overflow,
+                   unlisted=unlisted_count(shown, omitted, digest))
 
 
 def edition_from_items(digest: DigestSettings, items: Sequence[Item], *, number: int,
@@ -105,7 +190,8 @@ def edition_from_items(digest: DigestSettings, items: Sequence[Item], *, number:
     """Rebuild a frozen edition from its stored items (for resuming or re-rendering)."""
     return Edition(digest_id=digest.id, title=digest.title, number=number, slot=slot,
                    period_start=period_start, period_end=period_end,
-                   sections=tuple(_sections(items, zone)), omitted=omitted)
+                   sections=tuple(_sections(items, zone)), omitted=omitted,
+                   unlisted=unlisted_count(len(items), omitted, digest))
 
 
 def variant_key(themes: Iterable[str], language: str | None = None) -> str:

@@ -164,18 +164,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def deliverable_address(value: str) -> str:
+    """An address messages can be sent from or to: messages go without SMTPUTF8, so the part
+    before the ``@`` must be ASCII; a non-ASCII domain is given in its ASCII (IDNA) form."""
+    local = value.strip().rpartition("@")[0]
+    if local and not local.isascii():
+        raise ValueError("non-ASCII characters before the @ need SMTPUTF8, which this product "
+                         "does not send with (use an ASCII address)")
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    return checked.ascii_email or checked.normalized
+
+
 class Sender(_Strict):
     name: str
-    address: str
-
-    @field_validator("address")
-    @classmethod
-    def _valid_address(cls, value: str) -> str:
-        try:
-            return validate_email(value, check_deliverability=False,
-                                  allow_smtputf8=False).ascii_email or value
-        except EmailNotValidError as exc:
-            raise ValueError(str(exc)) from None
+    address: Annotated[str, AfterValidator(deliverable_address)]
 
 
 class Site(_Strict):
@@ -250,6 +255,9 @@ class DigestSettings(_Strict):
     )
     cron: str
     max_items: int = Field(default=40, ge=1, le=10_000, strict=True)
+    # How many items the web version and PDF list at most (the email's first): the rest are
+    # counted and pointed to the feeds and the archive, so an edition's forms stay bounded.
+    max_web_items: int = Field(default=200, ge=1, le=5000, strict=True)
     max_age: Annotated[timedelta, BeforeValidator(parse_duration),
                        at_least(timedelta(hours=1))] = timedelta(days=30)
     approval: bool = False
@@ -261,15 +269,20 @@ class DigestSettings(_Strict):
     @field_validator("coordinators")
     @classmethod
     def _valid_addresses(cls, value: list[str]) -> list[str]:
-        try:
-            return [validate_email(v, check_deliverability=False, allow_smtputf8=False)
-                    .ascii_email or v for v in value]
-        except EmailNotValidError as exc:
-            raise ValueError(str(exc)) from None
+        return [deliverable_address(address) for address in value]
 
     def covers(self, themes: tuple[str, ...]) -> bool:
         """Whether an item with these themes belongs to this digest."""
         return self.themes == "all" or bool(set(themes) & set(self.themes))
+
+
+class Coordinator(_Strict):
+    """Someone who previews and approves editions: an ``editor`` edits, curates, previews and
+    test-sends; an ``approver`` may also approve, schedule, pause and cancel."""
+
+    email: Annotated[str, AfterValidator(deliverable_address)]
+    name: str = ""
+    role: Literal["editor", "approver"] = "editor"
 
 
 class BulletinSettings(_Strict):
@@ -327,6 +340,7 @@ class Settings(_Strict):
     delivery: DeliverySettings = DeliverySettings()
     web: WebSettings = WebSettings()
     collect: CollectSettings = CollectSettings()
+    coordinators: list[Coordinator] = Field(default_factory=list)
     config_path: Path = Path(DEFAULT_CONFIG)
 
     # ----- derived views the stages need -----
@@ -386,6 +400,18 @@ class Environment:
             secret_key=env.get("DIGEST_SECRET_KEY") or None,
             web_token=env.get("DIGEST_WEB_TOKEN") or None,
         )
+
+
+MIN_SECRET_BYTES = 32  # the signing key of members' links (HMAC-SHA256)
+
+
+def secret_key_problem(value: str) -> str | None:
+    """Why ``value`` cannot sign links (said after the key's name), or None when it can."""
+    length = len(value.strip().encode("utf-8"))
+    if length < MIN_SECRET_BYTES:
+        return (f"is {length} bytes long; a signing key needs at least {MIN_SECRET_BYTES} "
+                "(e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))')")
+    return None
 
 
 def database_url(settings: Settings, env: Environment) -> str:
@@ -471,6 +497,8 @@ class _Parts:
     bulletins: BulletinSettings | None
     subscribers_import: str | None
     default_themes: list[str] = field(default_factory=list)
+    output: str = "."
+    feeds_path: str = "feeds"
 
     def resolve(self, path: str) -> Path:
         candidate = Path(path)
@@ -484,7 +512,8 @@ class _Parts:
                    digests=list(enumerate(settings.digests)),
                    digest_ids={d.id for d in settings.digests}, bulletins=settings.bulletins,
                    subscribers_import=settings.subscribers.import_,
-                   default_themes=list(settings.site.default_themes))
+                   default_themes=list(settings.site.default_themes),
+                   output=str(settings.site.output), feeds_path=settings.feeds.path)
 
     @classmethod
     def salvage(cls, data: dict[str, Any], base: Path) -> _Parts:
@@ -509,6 +538,8 @@ class _Parts:
         digests = data.get("digests")
         subscribers = data.get("subscribers")
         imported = subscribers.get("import") if isinstance(subscribers, dict) else None
+        feeds = data.get("feeds") if isinstance(data.get("feeds"), dict) else {}
+        assert isinstance(feeds, dict)
         return cls(
             base=base, zone=zone,
             database=site.get("database") if isinstance(site.get("database"), str) else None,
@@ -520,7 +551,8 @@ class _Parts:
             bulletins=valid(BulletinSettings, data.get("bulletins")),
             subscribers_import=imported if isinstance(imported, str) else None,
             default_themes=[str(t) for t in site.get("default_themes") or []]
-            if isinstance(site.get("default_themes"), list) else [])
+            if isinstance(site.get("default_themes"), list) else [],
+            output=str(site.get("output", ".")), feeds_path=str(feeds.get("path", "feeds")))
 
 
 def _semantic_problems(parts: _Parts) -> Iterator[tuple[Path_, str]]:
@@ -569,6 +601,73 @@ def _semantic_problems(parts: _Parts) -> Iterator[tuple[Path_, str]]:
     imported = parts.subscribers_import
     if imported and not parts.resolve(imported).is_file():
         yield ("subscribers", "import"), f"no such file: {parts.resolve(imported)}"
+    yield from _path_problems(parts)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _overlap(one: Path, other: Path) -> bool:
+    return _inside(one, other) or _inside(other, one)
+
+
+def _path_problems(parts: _Parts) -> Iterator[tuple[Path_, str]]:
+    """Where the product writes and what it serves (docs/configuration.md, "Paths").
+
+    Every output (``feeds.path``, ``out/``, ``var/``, an SQLite database) resolves, links
+    followed, inside ``site.output``; the served feeds folder shares nothing with ``out/``
+    or ``var/``; inputs are not read from ``var/`` or the outbox, and the members' import
+    file is not put where it would be served.
+    """
+    root = Path(os.path.realpath(parts.resolve(parts.output)))
+    private = {"var/": Path(os.path.realpath(root / "var")),
+               "out/": Path(os.path.realpath(root / "out"))}
+    for name, folder in private.items():
+        if not _inside(folder, root) or folder == root:
+            yield ("site", "output"), (f"{root / name} leads to {folder}, outside the output "
+                                       f"root {root}; it must be a folder inside it")
+    feeds = Path(os.path.realpath(root / parts.feeds_path))
+    if feeds == root:
+        yield ("feeds", "path"), (f"{parts.feeds_path!r} is the output root itself, which "
+                                  "holds var/ (the signing key, the database) and out/ (the "
+                                  "outbox); give the feeds a folder of their own, e.g. feeds")
+    elif not _inside(feeds, root):
+        yield ("feeds", "path"), (f"{parts.feeds_path!r} leads to {feeds}, outside the output "
+                                  f"root {root}; it must be a folder inside it")
+    else:
+        for name, folder in private.items():
+            if _overlap(feeds, folder):
+                yield ("feeds", "path"), (f"{parts.feeds_path!r} ({feeds}) overlaps {name} "
+                                          f"({folder}); the feeds folder is served to anyone, "
+                                          f"so it must share nothing with var/ or out/")
+    served = (feeds, private["out/"])
+    database = parts.database or ""
+    if database.startswith("sqlite:///") and database != "sqlite:///:memory:":
+        file = Path(os.path.realpath(root / database.removeprefix("sqlite:///")))
+        if not _inside(file, root):
+            yield ("site", "database"), (f"the SQLite file {file} is outside the output root "
+                                         f"{root}; it must be inside it (e.g. in var/)")
+        elif any(_inside(file, folder) for folder in served):
+            yield ("site", "database"), (f"the SQLite file {file} would be in a served folder "
+                                         "(the feeds or out/); keep it in var/")
+    inputs: list[tuple[Path_, str]] = [(("sources", index, "path" if source.path else "url"),
+                                        source.path or source.url or "")
+                                       for index, source in parts.sources
+                                       if source.path or (source.url and not re.match(
+                                           r"^https?://", source.url))]
+    if parts.bulletins:
+        inputs.append((("bulletins", "path"), parts.bulletins.path))
+    for where, location in inputs:
+        found = Path(os.path.realpath(parts.resolve(location)))
+        if _inside(found, private["var/"]) or _inside(found, private["out/"] / "outbox"):
+            yield where, (f"{found} is inside var/ or the outbox, which hold private data; "
+                          "read sources and bulletins from elsewhere")
+    if parts.subscribers_import:
+        found = Path(os.path.realpath(parts.resolve(parts.subscribers_import)))
+        if any(_inside(found, folder) for folder in served):
+            yield ("subscribers", "import"), (f"{found} is in a served folder (the feeds or "
+                                              "out/); members' addresses must not be served")
 
 
 def _source_problems(parts: _Parts, where: Path_, source: SourceSettings, themes: set[str],
@@ -661,6 +760,17 @@ def check_environment(settings: Settings, env: Environment) -> None:
     if url and not url.startswith(("sqlite:///", "postgresql://")):
         problems.append(ConfigProblem("DIGEST_DATABASE_URL", None, "DIGEST_DATABASE_URL",
                                       "expected sqlite:///PATH or postgresql://..."))
+    if url and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        file = Path(os.path.realpath(database_url(settings, env).removeprefix("sqlite:///")))
+        if any(_inside(file, folder) for folder in (Path(os.path.realpath(settings.feeds_dir)),
+                                                    Path(os.path.realpath(settings.out_dir)))):
+            problems.append(ConfigProblem("DIGEST_DATABASE_URL", None, "DIGEST_DATABASE_URL",
+                                          f"the SQLite file {file} would be in a served "
+                                          "folder (the feeds or out/); keep it in var/"))
+    key_problem = secret_key_problem(env.secret_key) if env.secret_key else None
+    if key_problem:
+        problems.append(ConfigProblem("DIGEST_SECRET_KEY", None, "DIGEST_SECRET_KEY",
+                                      key_problem))
     if problems:
         raise ConfigError(problems)
 

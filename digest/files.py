@@ -3,6 +3,9 @@
 Every output (feeds, editions, outbox messages) is written to a temporary file in the same
 folder, flushed to disk, renamed over the target, and the folder is synced so the rename
 itself survives a power cut.
+
+What only the product may read (``var/``: the signing key and the database; the outbox:
+every member's messages) is created owner-only: folders 0700, files 0600.
 """
 
 from __future__ import annotations
@@ -57,3 +60,23 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             return False
     write_atomic(path, data)
     return True
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) readable by its owner only; return it.
+
+    A folder that already exists keeps its mode: an operator may have opened it on purpose.
+    """
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.chmod(0o700)  # mkdir's mode is cut by the umask but never widened; be exact
+    return path
+
+
+def make_private_file(path: Path) -> Path:
+    """Create ``path`` empty with mode 0600 unless it exists (an SQLite database, before
+    SQLite opens it: SQLite gives its journal files the database file's mode)."""
+    make_private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return path

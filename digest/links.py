@@ -28,3 +28,8 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
 
 def preferences_url(settings: Settings, token: str) -> str:
     return f"{settings.site.base_url}/p/{token}"
+
+
+def feeds_index_url(settings: Settings) -> str:
+    """The page that lists every feed (``feeds/index.html``), served at ``/feeds/``."""
+    return f"{settings.site.base_url}/feeds/"

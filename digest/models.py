@@ -96,7 +96,8 @@ class Edition:
     ``slot`` is the scheduled time it belongs to (the unique key with ``digest_id``);
     ``themes`` is None for the full edition and the theme subset for a variant.
     ``omitted`` counts items cut by the digest's ``max_items``; when the edition was just
-    composed, ``overflow`` holds those items, for the web version and PDF that list all.
+    composed, ``overflow`` holds the first of them, for the web version and PDF, and
+    ``unlisted`` counts those that no form lists (beyond the digest's ``max_web_items``).
     """
 
     digest_id: str
@@ -109,6 +110,7 @@ class Edition:
     themes: frozenset[str] | None = None
     omitted: int = 0
     overflow: tuple[Item, ...] = ()
+    unlisted: int = 0
 
     @property
     def items(self) -> tuple[Item, ...]:

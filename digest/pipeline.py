@@ -8,26 +8,28 @@ refused message marks its own row and the rest are sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 from functools import partial
 from pathlib import Path
+
+from sqlalchemy import Connection
 
 from digest import compose
 from digest.bulletins import load_bulletins
 from digest.config import DigestSettings
 from digest.context import Context
 from digest.cron import last_slot, make_trigger
-from digest.errors import DigestError, InputError
+from digest.errors import DigestError, InputError, RenderError
 from digest.files import write_atomic
+from digest.isolation import LeftOut, render_leaving_out
 from digest.links import bulletin_links, edition_links
 from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
 from digest.mail.transports import Transport, make_transport
 from digest.models import (
     Bulletin,
     Edition,
-    Kind,
     RenderedEmail,
     RunReport,
     SourceReport,
@@ -134,6 +136,85 @@ def render_edition(ctx: Context, edition: Edition, variant_keys: Iterable[str]) 
     return Prepared(forms=forms, variants=variants)
 
 
+def _checked(ctx: Context, variant_keys: Iterable[str], edition: Edition) -> Prepared:
+    """``render_edition``, and one message made from each email: everything sending will
+    do with the rendered text, done before any delivery row waits on it."""
+    prepared = render_edition(ctx, edition, variant_keys)
+    now = ctx.clock.now()
+    emails = {id(email): email for email in (prepared.forms.email, *prepared.variants.values())}
+    for email in emails.values():
+        try:
+            sample_message(ctx, email, edition.digest_id, now)
+        except (UnicodeError, ValueError) as exc:
+            raise RenderError(f"the message could not be made: {exc}") from exc
+    return prepared
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An edition rendered, the edition it was rendered from, and the items left out."""
+
+    prepared: Prepared
+    edition: Edition
+    left_out: list[LeftOut]
+
+
+def prepare(ctx: Context, edition: Edition, variant_keys: Iterable[str]) -> Rendered:
+    """Render (and check) an edition, leaving out each item that cannot be rendered;
+    ``RenderError`` when the edition cannot be rendered at all."""
+    prepared, kept, left_out = render_leaving_out(
+        partial(_checked, ctx, tuple(variant_keys)), edition)
+    return Rendered(prepared=prepared, edition=kept, left_out=left_out)
+
+
+def failed_text(row: EditionRow, reason: str) -> str:
+    """How a run summary says an edition could not be rendered, and what to do."""
+    return (f"cannot be rendered, nothing sent: {reason} (marked failed; after a fix the "
+            f"next run, or `digest send {row.label}`, tries again)")
+
+
+def left_out_lines(row: EditionRow, left_out: list[LeftOut]) -> list[str]:
+    """One run-summary line per item left out of an edition: its key, source and why."""
+    return [f"{row.label}: left out item {entry.item.key} from source "
+            f"{entry.item.source_id!r}: {entry.reason}" for entry in left_out]
+
+
+def _record_left_out(connection: Connection, row: EditionRow, left_out: list[LeftOut],
+                     now: datetime) -> None:
+    editions.record_left_out(connection, row.id, [
+        (entry.item.key, entry.item.source_id, entry.reason) for entry in left_out], now)
+
+
+def prepare_stored(ctx: Context, digest: DigestSettings, row: EditionRow,
+                   revive: bool = True) -> tuple[EditionRow, Rendered]:
+    """Render a stored edition again (to resume, retry or send it), leaving out items
+    that cannot be rendered (and dropping them from the frozen edition).
+
+    When it cannot be rendered, the edition is marked ``failed`` with the reason and the
+    ``RenderError`` raised; a ``failed`` edition that renders now goes back to sending (a
+    draft with ``approval: true``) unless ``revive`` is False (a test copy)."""
+    edition = stored_edition(ctx, digest, row)
+    with ctx.db.transaction() as connection:
+        keys = deliveries.pending_variant_keys(connection, row.id)
+    try:
+        rendered = prepare(ctx, edition, keys)
+    except RenderError as exc:
+        with ctx.db.transaction() as connection:
+            editions.mark_failed(connection, row.id, str(exc), ctx.clock.now())
+        raise RenderError(failed_text(row, str(exc))) from exc
+    if rendered.left_out:
+        with ctx.db.transaction() as connection:
+            _record_left_out(connection, row, rendered.left_out, ctx.clock.now())
+            editions.set_item_keys(connection, row.id, [i.key for i in rendered.edition.items])
+    if row.status == editions.FAILED and revive:
+        status = editions.DRAFT if digest.approval else editions.SENDING
+        with ctx.db.transaction() as connection:
+            editions.set_status(connection, row.id, status)
+            editions.clear_failure(connection, row.id)
+        row = replace(row, status=status)
+    return row, rendered
+
+
 def _cursor(ctx: Context, digest: DigestSettings) -> datetime | None:
     with ctx.db.transaction() as connection:
         previous = editions.cursor_edition(connection, digest.id)
@@ -145,10 +226,10 @@ def next_edition(ctx: Context, digest: DigestSettings, slot: datetime) -> Editio
     now = ctx.clock.now()
     cursor = _cursor(ctx, digest)
     with ctx.db.transaction() as connection:
-        candidates = items.items_seen_since(connection, cursor, now)
         number = editions.next_number(connection, digest.id)
-    return compose.compose_edition(digest, candidates, cursor=cursor, slot=slot, now=now,
-                                   number=number, zone=ctx.settings.site.zone)
+        candidates = items.items_seen_since(connection, cursor, now, digest.kinds)
+        return compose.compose_edition(digest, candidates, cursor=cursor, slot=slot, now=now,
+                                       number=number, zone=ctx.settings.site.zone)
 
 
 def stored_edition(ctx: Context, digest: DigestSettings, row: EditionRow) -> Edition:
@@ -180,13 +261,28 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
     if row is not None:
         return  # made by an earlier run: resumed by resume_unfinished when still sending
     edition = next_edition(ctx, digest, slot)
-    row = _store_edition(ctx, digest, edition, members)
+    rendered: Rendered | None = None
+    failure: str | None = None
+    if not edition.is_empty:  # rendered before anything is frozen or planned
+        language = ctx.settings.site.language
+        try:
+            rendered = prepare(ctx, edition, {compose.member_variant_key(m, language)
+                                              for m in members})
+            edition = rendered.edition
+        except RenderError as exc:
+            failure = str(exc)
+    row = _store_edition(ctx, digest, edition, members, failure,
+                         rendered.left_out if rendered else ())
     if row is None:
         return  # another process made this slot's edition in the meantime
     if row.status == editions.SKIPPED:
         report.editions.append(f"{digest.id}: nothing new for {slot.isoformat()}, skipped")
         return
-    prepared = deliver_edition(ctx, digest, row, report, transport, edition)
+    if failure is not None or rendered is None:
+        report.failures.append(f"{row.label}: {failed_text(row, failure or 'not rendered')}")
+        return
+    report.failures.extend(left_out_lines(row, rendered.left_out))
+    prepared = deliver_edition(ctx, digest, row, report, transport, rendered)
     if row.status == editions.DRAFT:
         report.editions.append(f"{row.label}: draft of {len(edition.items)} items, waiting for "
                                f"`digest approve {row.label}`")
@@ -196,13 +292,15 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
 
 
 def deliver_edition(ctx: Context, digest: DigestSettings, row: EditionRow, report: RunReport,
-                    transport: Transport, edition: Edition | None = None) -> Prepared:
-    """Write a stored edition's forms and send its pending rows (a new one or a resumed one)."""
-    fresh = edition is not None
-    edition = edition or stored_edition(ctx, digest, row)
-    with ctx.db.transaction() as connection:
-        keys = deliveries.pending_variant_keys(connection, row.id)
-    prepared = render_edition(ctx, edition, keys)
+                    transport: Transport, rendered: Rendered | None = None) -> Prepared:
+    """Write a stored edition's forms and send its pending rows: a new one (``rendered``
+    already) or a resumed or failed one (rendered again here; ``RenderError`` when it
+    cannot be, the edition then marked failed)."""
+    fresh = rendered is not None
+    if rendered is None:
+        row, rendered = prepare_stored(ctx, digest, row)
+        report.failures.extend(left_out_lines(row, rendered.left_out))
+    edition, prepared = rendered.edition, rendered.prepared
     folder = ctx.settings.out_dir / "editions" / digest.id / str(edition.number)
     # A resumed edition is rebuilt from its kept items only: keep the web version and PDF
     # written when it was composed, which also list the items cut by max_items.
@@ -235,11 +333,16 @@ def write_edition_archive(ctx: Context, digest: DigestSettings, report: RunRepor
 
 
 def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
-                   members: list[Subscriber]) -> EditionRow | None:
-    """Freeze the edition and plan its deliveries in one transaction (or record a skip)."""
+                   members: list[Subscriber], failure: str | None = None,
+                   rendered_left_out: Sequence[LeftOut] = ()) -> EditionRow | None:
+    """Freeze the edition and plan its deliveries in one transaction (or record a skip).
+
+    An edition that could not be rendered (``failure``) is frozen and planned all the
+    same, as ``failed`` with the reason: a later run renders it again and sends it."""
     now = ctx.clock.now()
     variants = compose.variants_for(edition, members, ctx.settings.site.language)
     status = (editions.SKIPPED if edition.is_empty else
+              editions.FAILED if failure is not None else
               editions.DRAFT if digest.approval else editions.SENDING)
     with ctx.db.transaction() as connection:
         row = editions.create(
@@ -259,6 +362,10 @@ def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
             if not variants[key].edition.is_empty and member.id is not None:
                 recipients.append((member.id, key))
         deliveries.plan(connection, row.id, recipients, now)
+        if failure is not None:
+            editions.mark_failed(connection, row.id, failure, now)
+        if rendered_left_out:
+            _record_left_out(connection, row, list(rendered_left_out), now)
     return row
 
 
@@ -292,16 +399,15 @@ def render_bulletin(ctx: Context, bulletin: Bulletin) -> RenderedForms:
 
 
 def with_upcoming(ctx: Context, bulletin: Bulletin) -> Bulletin:
-    """Add the stored upcoming events of the bulletin's themes to its meetings part."""
+    """Add the nearest stored events of the bulletin's themes to its meetings part."""
     if not bulletin.themes:
         return bulletin
 
     now = ctx.clock.now()
     with ctx.db.transaction() as connection:
-        stored = items.all_items(connection)
-    upcoming = [i for i in stored if i.kind is Kind.EVENT and set(i.themes) & set(bulletin.themes)
-                and not compose.event_is_over(i, now, ctx.settings.site.zone)]
-    return replace(bulletin, upcoming=tuple(upcoming))
+        upcoming = compose.upcoming_events(items.events(connection), bulletin.themes, now,
+                                           ctx.settings.site.zone)
+    return replace(bulletin, upcoming=upcoming)
 
 
 def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report: RunReport,
@@ -365,8 +471,8 @@ def write_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, out_d
 def publish(ctx: Context, report: RunReport, entries: list[BulletinEntry]) -> None:
     now = ctx.clock.now()
     with ctx.db.transaction() as connection:
-        stored = [i for i in items.all_items(connection)
-                  if i.first_seen is not None and i.first_seen <= now]
+        stored = items.newest_items_per_feed(connection, now, ctx.settings.feeds.entries,
+                                             tuple(ctx.settings.themes))
     for path in publish_feeds(stored, entries, ctx.settings, now):
         report.output("feed", str(path))
 

@@ -18,19 +18,18 @@ import html
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-import babel.dates
-from babel.core import UnknownLocaleError
 from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from digest.config import RESERVED_THEME_SLUGS, Settings
+from digest.dates import format_event_dates
 from digest.errors import PublishError
 from digest.files import write_if_changed
 from digest.models import SECTION_TITLES, Bulletin, Item, Kind
@@ -418,47 +417,19 @@ def _aware(value: datetime, what: str) -> datetime:
 
 
 def _event_html(item: Item, language: str, zone: Any) -> str:
-    """A first paragraph saying when (in the site's zone) and where an event happens."""
+    """A first paragraph saying when and where an event happens, the date written as the
+    emails write it (``digest.dates``), with the zone's name for a timed event, since a
+    feed reader may be anywhere."""
     assert item.event is not None
     event = item.event
-    when = _date_range(event.start, event.end, language, zone)
+    when = format_event_dates(event, language, zone)
+    if isinstance(event.start, datetime):
+        when += f" ({_zone_name(event.start.astimezone(zone))})"
     text = f"<strong>When:</strong> {html.escape(when)}"
     if event.location:
         text += f"<br><strong>Where:</strong> {html.escape(event.location)}"
     return f'<p class="event-when">{text}</p>'
 
 
-def _date_range(start: date | datetime, end: date | datetime | None, language: str,
-                zone: Any) -> str:
-    locale = _locale(language)
-    if isinstance(start, datetime):
-        start = start.astimezone(zone) if start.tzinfo else start
-        if isinstance(end, datetime) and end.tzinfo:
-            end = end.astimezone(zone)
-
-        def day(moment: datetime) -> str:
-            return str(babel.dates.format_date(moment, "medium", locale=locale))
-
-        def clock(moment: datetime) -> str:
-            return str(babel.dates.format_time(moment, "short", locale=locale))
-
-        text = f"{day(start)}, {clock(start)}"
-        if isinstance(end, datetime) and end > start:
-            same_day = end.date() == start.date()
-            text += f" – {clock(end)}" if same_day else f" – {day(end)}, {clock(end)}"
-        return f"{text} ({_zone_name(start)})"
-    if end is not None and not isinstance(end, datetime) and end > start:
-        return str(babel.dates.format_interval(start, end, skeleton="yMMMd", locale=locale))
-    return str(babel.dates.format_date(start, "medium", locale=locale))
-
-
 def _zone_name(moment: datetime) -> str:
     return moment.tzname() or moment.strftime("%z")
-
-
-def _locale(language: str) -> str:
-    try:
-        babel.Locale.parse(language.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        return "en"
-    return language.replace("-", "_")

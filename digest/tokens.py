@@ -9,7 +9,10 @@ preferences token. Tokens do not expire: a link in a years-old email still unsub
 The secret comes from ``DIGEST_SECRET_KEY`` when set, else from ``var/secret_key``, which is
 created on first use (64 hex characters, mode 0600, written atomically so that two
 processes starting at once agree on one key). The key is the file's text, so copying that
-text into ``DIGEST_SECRET_KEY`` keeps every link already sent working.
+text into ``DIGEST_SECRET_KEY`` keeps every link already sent working. Either way a key
+shorter than ``MIN_SECRET_BYTES`` is refused (a short key can be guessed, and with it every
+member's links forged), and a key file others can read is made private again, with a
+warning, since anyone who read it can forge links until the key is replaced.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -24,14 +28,18 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
+from digest.config import MIN_SECRET_BYTES, secret_key_problem
 from digest.errors import DigestError
+from digest.files import make_private_dir
 
-__all__ = ["SECRET_FILE", "Purpose", "load_or_create_secret", "make_token", "read_token"]
+__all__ = ["MIN_SECRET_BYTES", "SECRET_FILE", "Purpose", "load_or_create_secret",
+           "make_token", "read_token", "secret_key_problem"]
 
 Purpose = Literal["unsubscribe", "preferences"]
 PURPOSES: frozenset[str] = frozenset({"unsubscribe", "preferences"})
 SECRET_FILE = "secret_key"
 _VERSION = b"digest-token-v1"
+_log = logging.getLogger("digest.tokens")
 _TOKEN = re.compile(r"(0|[1-9][0-9]{0,18})\.([A-Za-z0-9_-]{43})")
 
 
@@ -39,6 +47,9 @@ def load_or_create_secret(var_dir: Path, env_value: str | None) -> bytes:
     """The signing key: ``env_value`` (``DIGEST_SECRET_KEY``) if given, else the key kept in
     ``var_dir/secret_key``, created (32 random bytes as hex, mode 0600) when absent."""
     if env_value is not None and env_value.strip():
+        problem = secret_key_problem(env_value)
+        if problem:
+            raise DigestError(f"DIGEST_SECRET_KEY {problem}")
         return env_value.strip().encode("utf-8")
     path = var_dir / SECRET_FILE
     try:
@@ -94,8 +105,9 @@ def _signature(secret: bytes, subscriber_id: int, purpose: str) -> str:
 
 
 def _read_secret(path: Path) -> bytes:
+    _make_private(path)
     text = path.read_text(encoding="ascii", errors="strict").strip()
-    if len(text) < 32:
+    if len(text) < MIN_SECRET_BYTES:
         raise DigestError(
             f"the signing key {path} is empty or too short; delete it to make a new one "
             "(links already sent will stop working) or set DIGEST_SECRET_KEY"
@@ -103,9 +115,21 @@ def _read_secret(path: Path) -> bytes:
     return text.encode("ascii")
 
 
+def _make_private(path: Path) -> None:
+    """Take read and write access to the key file away from everyone but its owner."""
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        path.chmod(0o600)
+        _log.warning(
+            "digest: warning: the signing key %s was readable by others (mode %s); it is "
+            "now 0600. Anyone who read it can forge members' links: delete it to make a new "
+            "one (links already sent stop working) if others may have read it.",
+            path, oct(mode & 0o777)[2:])
+
+
 def _create_secret(path: Path) -> None:
     """Write a new key atomically; if another process made one first, keep theirs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     fd, temp_name = tempfile.mkstemp(prefix=f".{SECRET_FILE}.", suffix=".tmp", dir=path.parent)
     temp = Path(temp_name)
     try:

@@ -18,7 +18,6 @@ import pytest
 from digest.store import Database
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT.parent / "shared" / "seeds"
 SAMPLE_NOW = "2019-03-18T08:00:00+01:00"
 
 

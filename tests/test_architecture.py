@@ -13,10 +13,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 
-FOUNDATION = {"models", "errors", "clock", "cron", "config", "files", "links", "languages",
-              "reading", "yaml_loader"}
+FOUNDATION = {"models", "errors", "clock", "cron", "config", "dates", "files", "links",
+              "safetext", "languages", "reading", "yaml_loader"}
 STAGES = {"sources", "store", "compose", "bulletins", "render", "publish", "mail", "tokens"}
-ORCHESTRATION = {"pipeline", "sending", "outputs", "context"}
+ORCHESTRATION = {"pipeline", "sending", "outputs", "context", "isolation"}
 ENTRY_POINTS = {"cli", "commands", "source_commands", "__main__", "scheduler", "web",
                 "workers", "testing"}
 

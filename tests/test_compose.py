@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from digest.compose import compose_edition, variant_key, variants_for
+from digest.compose import compose_edition, upcoming_events, variant_key, variants_for
 from digest.config import DigestSettings
 from digest.models import EventInfo, Item, Kind, Subscriber
 
@@ -86,3 +86,79 @@ def test_variants_are_per_theme_subset_not_per_member() -> None:
     assert [i.title for i in variants["cooperation"].edition.items] == ["coop"]
     assert variants["environment"].edition.is_empty
     assert variant_key(("culture", "cooperation")) == variant_key(("cooperation", "culture"))
+
+
+def _many(count: int, seed: int) -> list[Item]:
+    """Items of every kind with colliding dates and titles, in a shuffled order."""
+    import random
+
+    chooser = random.Random(seed)
+    kinds = [Kind.NEWS, Kind.EVENT, Kind.CASE_STUDY, Kind.PUBLICATION]
+    made = []
+    for n in range(count):
+        kind = chooser.choice(kinds)
+        day = date(2019, 3, 1) + timedelta(days=chooser.randrange(17))
+        event = (EventInfo(date(2019, 4, 1) + timedelta(days=chooser.randrange(30)))
+                 if kind is Kind.EVENT else None)
+        made.append(item(f"t{chooser.randrange(count // 3 + 1)}-{n}", kind, day.isoformat(),
+                         event=event))
+    chooser.shuffle(made)
+    return made
+
+
+def _fully_sorted(items: list[Item], digest: DigestSettings) -> list[str]:
+    """What the edition and its web version list, by sorting everything (the reference)."""
+    everything = compose_edition(
+        DigestSettings(id=digest.id, title=digest.title, cron=digest.cron,
+                       max_items=len(items) + 1), items, cursor=None, slot=NOW, now=NOW,
+        number=1, zone=ZONE)
+    in_order = [i.key for i in everything.items]
+    return in_order[:max(digest.max_web_items, digest.max_items)]
+
+
+def test_a_stream_of_any_length_gives_what_sorting_everything_gives() -> None:
+    digest = DigestSettings(id="w", title="W", cron="0 8 * * mon", max_items=30,
+                            max_web_items=120)
+    for seed in range(5):
+        items = _many(2_000, seed)
+        edition = compose_edition(digest, iter(items), cursor=None, slot=NOW, now=NOW,
+                                  number=1, zone=ZONE)
+        shown = [i.key for i in edition.items]
+        assert len(shown) == 30
+        listed_after = [i.key for i in edition.overflow]
+        reference = _fully_sorted(items, digest)
+        # the email's items are the first 30 in reading order; the overflow the next 90
+        assert shown == reference[:30]
+        assert listed_after == reference[30:]
+        assert edition.omitted == 2_000 - 30
+        assert edition.unlisted == 2_000 - 120
+
+
+def test_the_forms_list_at_most_max_web_items_and_count_the_rest() -> None:
+    digest = DigestSettings(id="w", title="W", cron="0 8 * * mon", max_items=10,
+                            max_web_items=25)
+    small = compose_edition(digest, _many(20, 1), cursor=None, slot=NOW, now=NOW, number=1,
+                            zone=ZONE)
+    assert (len(small.items), len(small.overflow), small.omitted, small.unlisted) == (10, 10,
+                                                                                      10, 0)
+    big = compose_edition(digest, _many(5_000, 2), cursor=None, slot=NOW, now=NOW, number=1,
+                          zone=ZONE)
+    assert (len(big.items), len(big.overflow), big.omitted, big.unlisted) == (10, 15, 4_990,
+                                                                              4_975)
+    # max_web_items below max_items: the email's items are still listed, nothing more
+    tight = DigestSettings(id="w", title="W", cron="0 8 * * mon", max_items=10,
+                           max_web_items=5)
+    capped = compose_edition(tight, _many(50, 3), cursor=None, slot=NOW, now=NOW, number=1,
+                             zone=ZONE)
+    assert (len(capped.items), len(capped.overflow), capped.unlisted) == (10, 0, 40)
+
+
+def test_a_bulletin_lists_the_nearest_upcoming_events_of_its_themes_however_many() -> None:
+    weekly = [item(f"meeting-{n}", Kind.EVENT, themes=("culture",),
+                   event=EventInfo(date(2019, 3, 19) + timedelta(weeks=52 - n)))
+              for n in range(53)]
+    other = item("elsewhere", Kind.EVENT, themes=("economy",),
+                 event=EventInfo(date(2019, 3, 18)))
+    past = item("over", Kind.EVENT, themes=("culture",), event=EventInfo(date(2019, 3, 1)))
+    chosen = upcoming_events(iter([*weekly, other, past]), ("culture",), NOW, ZONE, limit=10)
+    assert [i.title for i in chosen] == [f"meeting-{n}" for n in range(52, 42, -1)]

@@ -33,9 +33,8 @@ def test_spec_example_is_accepted(tmp_path: Path) -> None:
     (tmp_path / "sample" / "feeds" / "news.atom").write_text("<feed/>")
     (tmp_path / "sample" / "events.ics").write_text("BEGIN:VCALENDAR\nEND:VCALENDAR\n")
     (tmp_path / "sample" / "subscribers.csv").write_text("email\n")
-    spec = (ROOT.parent / "shared" / "SPEC.md").read_text()
-    example = spec.split("```yaml\n", 1)[1].split("```", 1)[0]
-    (tmp_path / "schedules.yaml").write_text(example)
+    example = ROOT / "tests" / "fixtures" / "spec_example.yaml"
+    (tmp_path / "schedules.yaml").write_text(example.read_text())
     settings = load_settings(tmp_path / "schedules.yaml")
     assert settings.digests[0].cron == "0 8 * * mon"
 

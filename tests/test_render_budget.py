@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from digest.compose import compose_edition
 from digest.config import DigestSettings
-from digest.models import Item
+from digest.models import Edition, Item
 from digest.render.email import (
     EMAIL_BUDGET_BYTES,
     _first_items,
@@ -22,6 +22,7 @@ from digest.render.email import (
     render_edition_email,
 )
 from digest.render.lint import GMAIL_CLIP_BYTES, lint_email
+from digest.render.pdf import render_edition_pdf_html
 from digest.render.web import render_edition_web
 from tests.test_render_support import ALL_ITEMS, LINKS, NEWS, make_edition, make_settings
 
@@ -83,3 +84,46 @@ def test_items_over_max_items_are_kept_for_the_web_version() -> None:
     web = render_edition_web(edition, make_settings(), LINKS)
     for item in [*edition.items, *edition.overflow]:
         assert item.title.replace("'", "&#39;") in web
+
+
+def _composed(count: int, max_items: int = 20, max_web_items: int = 60) -> tuple[Edition, int]:
+    digest = DigestSettings(id="weekly", title="Weekly", cron="0 8 * * mon",
+                            max_items=max_items, max_web_items=max_web_items)
+    now = NEWS[0].published + timedelta(days=1)
+    fresh = [replace(item, first_seen=now) for item in many(count, summary="<p>Short.</p>")]
+    edition = compose_edition(digest, iter(fresh), cursor=None, slot=now, now=now, number=3,
+                              zone=ZoneInfo("Europe/Brussels"))
+    return edition, count
+
+
+def test_every_form_of_a_huge_edition_stays_bounded_and_says_what_it_left_out() -> None:
+    """5 000 new items make the same size of email, web version and PDF as 100, and each
+    says how many more there are and where to find them, in the reader's language."""
+    settings = make_settings()
+    sizes = []
+    for count in (100, 5_000):
+        edition, _ = _composed(count)
+        email = render_edition_email(edition, settings, LINKS)
+        web = render_edition_web(edition, settings, LINKS)
+        pdf_html = render_edition_pdf_html(edition, settings, LINKS)
+        sizes.append((len(email.html), len(web), len(pdf_html)))
+        unlisted = count - 60
+        sentence = f"{unlisted} more items are not listed: see the feeds and the archive."
+        for form in (email.html, email.text, web, pdf_html):
+            assert sentence in form
+        assert "40 more in the web version" in email.html  # 60 listed, 20 in the email
+        assert len(re.findall(r">Item number \d+<", web)) == 60
+        assert f'href="{settings.site.base_url}/feeds/"' in web
+        assert f'href="{LINKS.archive_url}"' in web
+    (small_email, small_web, small_pdf), (big_email, big_web, big_pdf) = sizes
+    assert abs(big_web - small_web) < 200 and abs(big_pdf - small_pdf) < 200
+    assert abs(big_email - small_email) < 200
+    french = render_edition_web(_composed(5_000)[0], make_settings(language="fr"), LINKS)
+    assert "4940 autres éléments ne sont pas listés" in french
+
+
+def test_an_edition_within_max_web_items_lists_everything_and_says_nothing_more() -> None:
+    edition, _ = _composed(50)
+    web = render_edition_web(edition, make_settings(), LINKS)
+    assert len(re.findall(r">Item number \d+<", web)) == 50
+    assert "not listed" not in web

@@ -8,14 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from digest.dates import format_date_range, format_event_dates, format_long_date, join_range
 from digest.errors import RenderError
 from digest.models import PLACEHOLDERS, EventInfo
 from digest.render.email import render_edition_email
 from digest.render.templating import (
     default_templates_dir,
-    format_date_range,
-    format_event_dates,
-    format_long_date,
     make_environment,
     render_template,
     template_dirs,
@@ -123,3 +121,18 @@ def test_html_templates_are_autoescaped_and_text_templates_are_not() -> None:
     assert callable(autoescape)
     assert autoescape("email/digest.mjml.j2") and autoescape("web/edition.html.j2")
     assert not autoescape("text/digest.txt.j2")
+
+
+@pytest.mark.parametrize(("start", "end", "expected"), [
+    # CLDR 47 (Babel 2.19) spaces the dash with thin spaces; earlier releases did not.
+    ("25\u2009–\u2009", "27 March 2019", "25–27 March 2019"),
+    ("25–", "27 March 2019", "25–27 March 2019"),
+    ("25 – ", " 27 March 2019", "25–27 March 2019"),
+    ("25.–", "27. März 2019", "25.–27. März 2019"),
+    ("30 March\u2009–\u2009", "2 April 2019", "30 March – 2 April 2019"),
+    ("30 March–", "2 April 2019", "30 March – 2 April 2019"),
+    ("15:00\u202f–\u202f", "16:00", "15:00–16:00"),
+])
+def test_ranges_are_joined_by_the_products_rule_not_by_cldr(start: str, end: str,
+                                                             expected: str) -> None:
+    assert join_range(start, end) == expected

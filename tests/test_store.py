@@ -131,3 +131,39 @@ def test_a_database_of_an_older_schema_is_refused_clearly(tmp_path: Path) -> Non
         old.execute("CREATE TABLE deliveries (id INTEGER PRIMARY KEY, edition_id INTEGER)")
     with pytest.raises(StoreError, match=r"older version .*deliveries\.subscriber_id"):
         Database(f"sqlite:///{path}")
+
+
+def test_the_feeds_read_only_their_newest_entries(db: Database,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Publishing loads the newest ``limit`` items of everything and of each theme (ties at
+    the limit included), never every stored item."""
+    stored = []
+    for n in range(600):
+        themes = ("culture",) if n % 50 == 0 else ("cooperation",)
+        published = datetime(2019, 3, 1, tzinfo=UTC) + timedelta(hours=n // 2)  # ties in pairs
+        stored.append(news(f"https://example.org/{n}", f"t{n}", themes=themes,
+                           published=published))
+    stored.append(news("https://example.org/later", "seen later", published=NOW,
+                       themes=("culture",)))
+    with db.transaction() as c:
+        items.upsert_items(c, stored[:-1], NOW)
+        items.upsert_items(c, stored[-1:], NOW + timedelta(days=1))
+    loaded = 0
+    real = items._to_item
+
+    def counting(row: object) -> Item:
+        nonlocal loaded
+        loaded += 1
+        return real(row)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(items, "_to_item", counting)
+    with db.transaction() as c:
+        chosen = items.newest_items_per_feed(c, NOW, 10, ("cooperation", "culture"))
+    keys = {i.key for i in chosen}
+    everything = sorted(stored[:-1], key=lambda i: i.published, reverse=True)
+    for theme in (None, "cooperation", "culture"):
+        of_feed = [i for i in everything if theme is None or theme in i.themes]
+        tenth = of_feed[9].published
+        assert {i.key for i in of_feed if i.published >= tenth} <= keys, theme
+    assert "https://example.org/later" not in keys, "not seen by then: not published yet"
+    assert loaded == len(chosen) <= 3 * 10 + 3

@@ -82,8 +82,36 @@ def test_secret_is_created_once_with_mode_0600(tmp_path: Path) -> None:
 
 
 def test_environment_value_wins(tmp_path: Path) -> None:
-    assert load_or_create_secret(tmp_path, "from the environment") == b"from the environment"
+    value = "from the environment, 32 bytes or more"
+    assert load_or_create_secret(tmp_path, value) == value.encode()
     assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize("short", ["x", "é" * 15, "a" * 31, " " + "b" * 31 + "\n"])
+def test_a_short_environment_key_is_refused(tmp_path: Path, short: str) -> None:
+    with pytest.raises(DigestError, match="needs at least 32"):
+        load_or_create_secret(tmp_path, short)
+    assert not (tmp_path / "secret_key").exists()
+    assert load_or_create_secret(tmp_path, "é" * 16) == ("é" * 16).encode()  # 32 bytes
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o604, 0o640, 0o666])
+def test_a_key_file_others_can_read_is_made_private_with_a_warning(
+        tmp_path: Path, mode: int, caplog: pytest.LogCaptureFixture) -> None:
+    first = load_or_create_secret(tmp_path, None)
+    key = tmp_path / "secret_key"
+    key.chmod(mode)
+    assert load_or_create_secret(tmp_path, None) == first
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "readable by others" in caplog.text and oct(mode)[2:] in caplog.text
+    caplog.clear()
+    load_or_create_secret(tmp_path, None)
+    assert caplog.text == ""  # once repaired, silent
+
+
+def test_the_key_folder_is_created_owner_only(tmp_path: Path) -> None:
+    load_or_create_secret(tmp_path / "var", None)
+    assert stat.S_IMODE((tmp_path / "var").stat().st_mode) == 0o700
 
 
 def test_damaged_secret_file_is_reported(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from digest.config import Environment, Settings
 from digest.errors import DeliveryError
-from digest.files import write_atomic
+from digest.files import make_private_dir, write_atomic
 from digest.mail.envelope import Envelope, PermanentFailure, SessionFailure, TemporaryFailure
 
 __all__ = [
@@ -106,8 +106,8 @@ class FileTransport:
     def send(self, envelope: Envelope) -> str:
         path = self.directory / eml_name(envelope.message_id)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, envelope.data)
+            make_private_dir(self.directory)  # every member's address and links
+            write_atomic(path, envelope.data, mode=0o600)
         except OSError as exc:
             raise TemporaryFailure(f"could not write {path}: {exc}") from exc
         return str(path)

@@ -1,4 +1,4 @@
-"""The one Jinja2 environment of the renderers, and the date and theme formatting they share.
+"""The one Jinja2 environment of the renderers, and the theme formatting they share.
 
 Templates are looked up by name, first in the project's own ``templates/`` folder (next to
 ``schedules.yaml``) and then in the defaults shipped with the package, so a project overrides
@@ -6,36 +6,31 @@ any default template by writing a file of the same name. Undefined names are err
 (``StrictUndefined``) and HTML/MJML templates are autoescaped; every Jinja2 failure leaves
 this module as a ``RenderError``.
 
-Dates are written as a reader expects them, with Babel in the reader's language: all-day
-events "25–27 March 2019", "30 March – 2 April 2019"; timed events
-"17 January 2019, 15:00–16:00" in the site's time zone; publication dates "4 March 2019".
-A bare ``en`` is written the British way (day before month), as a European forum expects.
+Dates come from ``digest.dates`` (the one place that formats them), through the filters
+``event_dates`` and ``long_date``.
 """
 
 from __future__ import annotations
 
-import re
 import traceback
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, parse_pattern
 
 import digest
 from digest.config import Settings
+from digest.dates import format_event_dates, format_long_date
 from digest.errors import RenderError
+from digest.links import feeds_index_url
 from digest.models import PLACEHOLDERS, EventInfo
 from digest.render import i18n, palette
 
 _TEMPLATE_SUFFIXES = (".j2", ".css", ".html", ".mjml", ".txt")
 _AUTOESCAPED = (".html", ".mjml", ".xml", ".html.j2", ".mjml.j2", ".xml.j2")
-_SHORT_MONTH = re.compile(r"(?<!M)MMM(?!M)")
-_THIN_SPACES = str.maketrans({"\u2009": " ", "\u202f": " ", "\u00a0": " "})
 
 
 # ---------------------------------------------------------------- where templates live
@@ -98,6 +93,7 @@ def base_context(settings: Settings, language: str | None = None) -> dict[str, A
     """What every template may use: the site, the language and zone, theme titles, markers."""
     return {
         "site": settings.site,
+        "feeds_url": feeds_index_url(settings),
         "language": language or settings.site.language,
         "zone": settings.site.zone,
         "theme_titles_map": {slug: theme.title for slug, theme in settings.themes.items()},
@@ -143,83 +139,6 @@ def template_source(settings: Settings, name: str) -> str:
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"template not found: {name}") from exc
     return source
-
-
-# ---------------------------------------------------------------- dates
-
-
-@lru_cache(maxsize=64)
-def babel_locale(language: str) -> Locale:
-    """The Babel locale for a language tag; a bare ``en`` writes dates the British way."""
-    tag = language.replace("-", "_")
-    if tag.lower() == "en":
-        tag = "en_GB"
-    try:
-        return Locale.parse(tag)
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse("en_GB")
-
-
-def _plain(text: str) -> str:
-    return text.translate(_THIN_SPACES)
-
-
-def format_long_date(value: date | datetime, language: str, zone: tzinfo | None = None) -> str:
-    """A date as written in running text: "4 March 2019" (datetimes shown in ``zone``)."""
-    if isinstance(value, datetime):
-        value = (value.astimezone(zone) if zone else value).date()
-    return _plain(format_date(value, "long", locale=babel_locale(language)))
-
-
-def format_date_range(start: date, end: date | None, language: str) -> str:
-    """All-day dates: "27 March 2019", "25–27 March 2019", "30 March – 2 April 2019"."""
-    locale = babel_locale(language)
-    if end is None or end <= start:
-        return _plain(format_date(start, "long", locale=locale))
-    differs = "y" if start.year != end.year else "M" if start.month != end.month else "d"
-    formats = locale.interval_formats.get("yMMMd") or {}
-    parts = formats.get(differs) if hasattr(formats, "get") else None
-    if not parts or len(parts) != 2:
-        return _plain(f"{format_date(start, 'long', locale=locale)} – "
-                      f"{format_date(end, 'long', locale=locale)}")
-    first, second = (_SHORT_MONTH.sub("MMMM", part) for part in parts)
-    text = parse_pattern(first).apply(start, locale) + parse_pattern(second).apply(end, locale)
-    return _plain(text)
-
-
-def _time_range(start: datetime, end: datetime, locale: Locale) -> str:
-    formats = locale.interval_formats.get("Hm") or {}
-    differs = "H" if start.hour != end.hour else "m"
-    parts = formats.get(differs) if hasattr(formats, "get") else None
-    if not parts or len(parts) != 2:
-        return (f"{format_time(start, 'short', locale=locale)} – "
-                f"{format_time(end, 'short', locale=locale)}")
-    return parse_pattern(parts[0]).apply(start, locale) + parse_pattern(parts[1]).apply(end, locale)
-
-
-def format_event_dates(event: EventInfo, language: str, zone: tzinfo) -> str:
-    """When an event happens, as a reader expects it, in the site's zone for timed events."""
-    locale = babel_locale(language)
-    start, end = event.start, event.end
-    if not isinstance(start, datetime) or (end is not None and not isinstance(end, datetime)):
-        first_day = start.date() if isinstance(start, datetime) else start
-        last_day = end.date() if isinstance(end, datetime) else end
-        return format_date_range(first_day, last_day, language)
-    start = start.astimezone(zone)
-    combine = str(locale.datetime_formats.get("medium", "{1}, {0}"))
-    day = format_date(start.date(), "long", locale=locale)
-    if end is None:
-        return _plain(combine.replace("{1}", day).replace("{0}",
-                                                          format_time(start, "short",
-                                                                      locale=locale)))
-    end = end.astimezone(zone)
-    if end.date() == start.date():
-        return _plain(combine.replace("{1}", day).replace("{0}", _time_range(start, end, locale)))
-    other_day = format_date(end.date(), "long", locale=locale)
-    first = combine.replace("{1}", day).replace("{0}", format_time(start, "short", locale=locale))
-    last = combine.replace("{1}", other_day).replace("{0}",
-                                                     format_time(end, "short", locale=locale))
-    return _plain(f"{first} – {last}")
 
 
 # ---------------------------------------------------------------- filters and globals

@@ -14,6 +14,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from digest.config import Settings
+from digest.dates import format_date_range, format_event_dates, format_long_date
 from digest.models import (
     SECTION_TITLES,
     Bulletin,
@@ -21,15 +22,11 @@ from digest.models import (
     Edition,
     EditionLinks,
     Item,
+    Kind,
     Section,
 )
 from digest.render.i18n import N_, section_label, translate
-from digest.render.templating import (
-    base_context,
-    format_date_range,
-    format_event_dates,
-    format_long_date,
-)
+from digest.render.templating import base_context
 
 _UPCOMING = re.compile(r"^\s*(upcoming|coming up|agenda|next meetings)", re.IGNORECASE)
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -138,24 +135,21 @@ def bulletin_sections(bulletin: Bulletin, settings: Settings) -> tuple[BulletinS
 
 def merge_sections(edition: Edition, extra_items: Sequence[Item] = ()) -> tuple[Section, ...]:
     """The edition's sections with its ``overflow`` and ``extra_items`` (items cut by
-    ``max_items``) added to the section of their kind, for the web version and PDF that
-    list everything."""
+    ``max_items``) added to the section of their kind, for the web version and PDF; one
+    pass, so the cost stays linear in the number of items."""
     extra_items = (*edition.overflow, *extra_items)
     if not extra_items:
         return edition.sections
     known = {item.key for item in edition.items}
-    sections = list(edition.sections)
+    by_kind: dict[Kind, list[Item]] = {s.kind: list(s.items) for s in edition.sections}
+    titles = {s.kind: s.title for s in edition.sections}
     for item in extra_items:
-        if item.key in known:
-            continue
-        known.add(item.key)
-        index = next((i for i, s in enumerate(sections) if s.kind == item.kind), None)
-        if index is None:
-            sections.append(Section(kind=item.kind, title=SECTION_TITLES[item.kind],
-                                    items=(item,)))
-        else:
-            sections[index] = replace(sections[index], items=(*sections[index].items, item))
-    return tuple(sections)
+        if item.key not in known:
+            known.add(item.key)
+            by_kind.setdefault(item.kind, []).append(item)
+    return tuple(Section(kind=kind, title=titles.get(kind, SECTION_TITLES[kind]),
+                         items=tuple(listed))
+                 for kind, listed in by_kind.items())
 
 
 @dataclass(frozen=True)
@@ -201,6 +195,7 @@ def edition_context(edition: Edition, settings: Settings, links: EditionLinks,
         edition_date=edition_date(edition, settings, lang),
         sections=section_views(shown, settings, lang),
         omitted=edition.omitted if sections is None else 0,
+        unlisted=edition.unlisted,
     )
     return context
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from digest.config import Settings
+from digest.dates import format_long_date
 from digest.errors import RenderError
 from digest.models import PLACEHOLDERS, Bulletin, Edition, EditionLinks, Item
 from digest.render.i18n import N_, translate
-from digest.render.templating import base_context, format_long_date, render_template
+from digest.render.templating import base_context, render_template
 from digest.render.views import bulletin_context, edition_context, merge_sections
 
 EDITION_TEMPLATE = "web/edition.html.j2"

@@ -13,6 +13,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Literal
@@ -20,10 +21,25 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
 
-from digest.models import Kind, Theme
+from digest.models import EventInfo, Item, Kind, Theme
+from digest.safetext import safe_html, safe_line, safe_text
+from digest.sources.nesting import flatten_deep
 
 TITLE_LIMIT = 300
 """The longest title we keep: enough for any headline, short enough for a mail subject."""
+SUMMARY_LIMIT = 20_000
+"""The longest summary (characters of sanitised HTML, about 3 000 words) an item keeps;
+a longer one is cut at a tag boundary and ends with "…". A digest shows summaries in full,
+and its email must stay under Gmail's clipping size with other items beside it."""
+LOCATION_LIMIT = 300
+"""The longest event location: a venue and its address."""
+LINK_LIMIT = 2_000
+"""The longest link kept (the limit sitemaps and most browsers keep to); a longer one is
+dropped and the item shows no link rather than a broken one."""
+KEY_LIMIT = 2_000
+"""The longest identity key stored as it is (the column holds 2 048); a longer one (a
+guid of a megabyte) is stored as ``sha256:`` of itself, still stable from poll to poll."""
+_RAW_TITLE_LIMIT = 64 * TITLE_LIMIT  # markup and entities included: read no further
 
 ALLOWED_TAGS = frozenset(
     {"p", "br", "a", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "h3", "h4",
@@ -41,17 +57,7 @@ _DROPPED_WITH_CONTENT = frozenset(
 )
 LINK_REL = "noopener noreferrer"
 
-# Bidirectional overrides and isolates can make a title read differently from what it is.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Characters no store, mail or feed should carry: C0 controls but tab and line breaks,
-# DEL, and the non-characters U+FFFE/U+FFFF. (C1 controls are repaired first, see below.)
-_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-_C1 = re.compile("[\x80-\x9f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _WHITESPACE = re.compile(r"\s+")
-# What a one-line text must not carry once spaces are spaces: controls (category Cc) and
-# the bidirectional overrides and isolates.
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(sorted(_BIDI_CONTROLS)) + "]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -71,23 +77,12 @@ _KIND_WORDS: dict[str, Kind] = {
 # ---------------------------------------------------------------- HTML and text
 
 
-def _from_cp1252(match: re.Match[str]) -> str:
-    try:
-        return bytes([ord(match.group())]).decode("cp1252")
-    except UnicodeDecodeError:
-        return ""
-
-
 def repair_text(text: str) -> str:
-    """Text every later stage can carry, with what broken encodings leave behind repaired.
-
-    C1 controls (U+0080-U+009F) are almost always Windows-1252 bytes read as Latin-1, so
-    "it\x92s" becomes "it’s"; lone surrogates (broken UTF-16 escapes in JSON) become
-    U+FFFD; other control characters (PostgreSQL refuses NUL in text) are dropped.
-    """
-    text = _C1.sub(_from_cp1252, text)
-    text = _SURROGATE.sub("\ufffd", text)
-    return _UNWANTED.sub("", text)
+    """Text every later stage can carry (``digest.safetext.safe_text``): C1 controls read
+    as the Windows-1252 bytes they almost always are ("it\x92s" becomes "it’s"); other
+    controls (PostgreSQL refuses NUL), lone surrogates, non-characters and bidi overrides
+    dropped."""
+    return safe_text(text)
 
 
 _BLOCK_TAG = re.compile(r"<(p|ul|ol|li|blockquote|h3|h4|pre)[\s>]", re.IGNORECASE)
@@ -117,11 +112,13 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
         strip_comments=True,
         url_relative=relative,
     ).strip()
+    cleaned = flatten_deep(cleaned)
     # A bare run of text is one paragraph: the same article then reads the same whether a
     # feed sent it as text (made into <p>) or as HTML without a wrapper, so listings agree.
     if cleaned and not _BLOCK_TAG.search(cleaned):
         cleaned = f"<p>{cleaned}</p>"
-    return cleaned
+    # nh3 decodes character references: "&#1;" in the source is a raw U+0001 now.
+    return safe_html(cleaned)
 
 
 def _absolute(base: str, url: str) -> str | None:
@@ -152,20 +149,60 @@ def plain_text(fragment: str) -> str:
     if "&" in text:  # escaped twice at the source ("&amp;amp;"): undo it unless it makes tags
         once_more = html.unescape(text)
         text = once_more if "<" not in once_more else text
-    text = _WHITESPACE.sub(" ", text)  # every space, line break and tab, as one space
-    return _INVISIBLE.sub("", text).strip()
+    return safe_line(text)  # every space, line break and tab, as one space; no controls
 
 
 def plain_title(text: str, limit: int = TITLE_LIMIT) -> str:
     """A title as one plain line (safe in a mail header), cut at a word with "…" if long."""
-    title = plain_text(text)
-    if len(title) <= limit:
-        return title
-    cut = title[: limit - 1]
+    return cut_line(plain_text(text[:_RAW_TITLE_LIMIT]), limit)
+
+
+def cut_line(text: str, limit: int) -> str:
+    """One line of at most ``limit`` characters: cut at a word, ending with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
     space = cut.rfind(" ")
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:.-") + "…"
+
+
+def cut_html(fragment: str, limit: int = SUMMARY_LIMIT) -> str:
+    """Sanitised HTML of at most about ``limit`` characters: cut before the tag or the
+    character reference the limit falls in, ended with "…", and cleaned again so every
+    element the cut left open is closed."""
+    if len(fragment) <= limit:
+        return fragment
+    cut = fragment[: limit - 1]
+    opening = cut.rfind("<")
+    if opening > cut.rfind(">"):
+        cut = cut[:opening]
+    ampersand = cut.rfind("&")
+    if ampersand > cut.rfind(";"):
+        cut = cut[:ampersand]
+    return sanitize_html(cut.rstrip() + "…")
+
+
+def seal(item: Item) -> Item:
+    """The one pass every reader's items go through before they leave the stage
+    (``poll``): every text field scrubbed of what no store, renderer or mail may carry
+    (``digest.safetext``) and bounded (``TITLE_LIMIT``, ``SUMMARY_LIMIT``,
+    ``LOCATION_LIMIT``, ``LINK_LIMIT``, ``KEY_LIMIT``). A reader that forgets a field, or
+    a new reader, still cannot let a control character or a megabyte title through.
+    Idempotent: sealing a sealed item changes nothing."""
+    link = safe_line(item.link or "") or None
+    if link is not None and (len(link) > LINK_LIMIT or not is_web_link(link)):
+        link = None
+    key = safe_line(item.key)
+    if len(key) > KEY_LIMIT:
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    event = item.event
+    if event is not None and event.location is not None:
+        location = cut_line(safe_line(event.location), LOCATION_LIMIT) or None
+        event = EventInfo(start=event.start, end=event.end, location=location)
+    return replace(item, key=key, title=cut_line(safe_line(item.title), TITLE_LIMIT) or UNTITLED,
+                   link=link, summary_html=cut_html(safe_html(item.summary_html)), event=event)
 
 
 UNTITLED = "(untitled)"

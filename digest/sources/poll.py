@@ -22,7 +22,7 @@ from digest.clock import Clock
 from digest.config import Settings, SourceSettings
 from digest.errors import SourceError
 from digest.models import Item, SourceState
-from digest.sources.clean import ThemeMapper
+from digest.sources.clean import ThemeMapper, seal
 from digest.sources.feed import parse_feed
 from digest.sources.fetch import ACCEPT_CALENDAR, ACCEPT_FEED, Fetched, SourceGoneError, fetch
 from digest.sources.folder import read_folder
@@ -133,5 +133,7 @@ def _parse(fetched: Fetched, source: SourceSettings, settings: Settings, mapper:
 
 def _result(source: SourceSettings, state: SourceState, parsed: Parsed,
             note: str | None) -> Poll:
+    """Every parser's items leave here, through ``clean.seal``: scrubbed and bounded."""
     problems = tuple(f"{where(source)}: {problem}" for problem in parsed.problems)
-    return Poll(source.id, state, items=tuple(parsed.items), note=note, problems=problems)
+    return Poll(source.id, state, items=tuple(seal(item) for item in parsed.items), note=note,
+                problems=problems)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from digest.errors import StoreError
+from digest.files import make_private_file
 from digest.store.schema import metadata
 
 
@@ -56,7 +57,7 @@ class Database:
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         try:
             if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                make_private_file(Path(url.removeprefix("sqlite:///")))  # members' addresses
             self.engine: Engine = create_engine(url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _enable_sqlite_foreign_keys)
@@ -77,12 +78,24 @@ class Database:
         missing = [f"{table.name}.{column.name}" for table in metadata.sorted_tables
                    for column in table.columns
                    if column.name not in {c["name"] for c in found.get_columns(table.name)}]
+        missing += self._missing_autoincrement()
         if missing:
             raise StoreError(
                 f"the database {self.url} was made by an older version of this product "
                 f"(missing {', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}); "
                 "back it up and remove it to start afresh (schema migrations are not built "
                 "yet)")
+
+    def _missing_autoincrement(self) -> list[str]:
+        """SQLite tables that must never reuse an id but were made without AUTOINCREMENT."""
+        if self.engine.dialect.name != "sqlite":
+            return []
+        with self.engine.connect() as connection:
+            made: dict[str, str] = {str(name): str(sql) for name, sql in connection.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'").all()}
+        return [f"{table.name}.id AUTOINCREMENT" for table in metadata.sorted_tables
+                if table.dialect_options["sqlite"].get("autoincrement")
+                and "AUTOINCREMENT" not in made.get(table.name, "").upper()]
 
     @property
     def dialect(self) -> str:

@@ -13,13 +13,17 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
-from digest.store.schema import editions
+from digest.store.schema import edition_problems, editions
 
 DRAFT, APPROVED, SENDING, SENT, SKIPPED = "draft", "approved", "sending", "sent", "skipped"
 # A draft nobody approved before the next slot: never sent late; its items roll forward.
 SUPERSEDED = "superseded"
+# Could not be rendered (the reason is in ``edition_problems``): its items stay frozen and
+# its rows pending, and every later run (or `digest send`) tries it again.
+FAILED = "failed"
 # Statuses whose items count as delivered (or on their way) when finding what is new.
-DELIVERED = (APPROVED, SENDING, SENT)
+DELIVERED = (APPROVED, SENDING, SENT, FAILED)
+REASON_LIMIT = 1000  # characters of a renderer's message kept
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,12 @@ def set_status(connection: Connection, edition_id: int, status: str) -> None:
     connection.execute(editions.update().where(editions.c.id == edition_id).values(status=status))
 
 
+def set_item_keys(connection: Connection, edition_id: int, keys: Sequence[str]) -> None:
+    """Freeze the edition's items again (without the items left out of it)."""
+    connection.execute(editions.update().where(editions.c.id == edition_id)
+                       .values(item_keys=list(keys)))
+
+
 def recent(connection: Connection, limit: int = 20) -> list[EditionRow]:
     rows = connection.execute(
         select(editions).where(editions.c.status != SKIPPED)
@@ -138,9 +148,73 @@ def recent(connection: Connection, limit: int = 20) -> list[EditionRow]:
 
 
 def unfinished(connection: Connection) -> list[EditionRow]:
-    """Editions whose sending started and did not finish: resumed by the next run."""
-    rows = connection.execute(select(editions).where(editions.c.status.in_([SENDING, APPROVED])))
+    """Editions whose sending started and did not finish, or that could not be rendered:
+    resumed (rendered again) by the next run, oldest first."""
+    rows = connection.execute(select(editions).where(
+        editions.c.status.in_([SENDING, APPROVED, FAILED])).order_by(editions.c.slot,
+                                                                     editions.c.id))
     return [_row(row) for row in rows.mappings()]
+
+
+@dataclass(frozen=True)
+class LeftOutRow:
+    """An item left out of an edition because it could not be rendered."""
+
+    item_key: str
+    source_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Problems:
+    """Why an edition is ``failed`` (None when it is not), and the items left out of it."""
+
+    failure: str | None
+    left_out: tuple[LeftOutRow, ...]
+
+
+def mark_failed(connection: Connection, edition_id: int, reason: str, now: datetime) -> None:
+    """The edition cannot be rendered: ``failed``, with the reason (the latest only)."""
+    set_status(connection, edition_id, FAILED)
+    clear_failure(connection, edition_id)
+    connection.execute(edition_problems.insert().values(
+        edition_id=edition_id, item_key=None, source_id=None, reason=reason[:REASON_LIMIT],
+        recorded_at=now))
+
+
+def clear_failure(connection: Connection, edition_id: int) -> None:
+    """Forget why the edition failed (it rendered since); its left-out items stay listed."""
+    connection.execute(edition_problems.delete().where(
+        edition_problems.c.edition_id == edition_id, edition_problems.c.item_key.is_(None)))
+
+
+def record_left_out(connection: Connection, edition_id: int,
+                    entries: Sequence[tuple[str, str | None, str]], now: datetime) -> int:
+    """Record items (key, source id, reason) left out of an edition; each key once.
+    Returns how many were not recorded before."""
+    known = set(connection.execute(select(edition_problems.c.item_key).where(
+        edition_problems.c.edition_id == edition_id,
+        edition_problems.c.item_key.is_not(None))).scalars())
+    fresh = {key: (source, reason) for key, source, reason in entries if key not in known}
+    if fresh:
+        connection.execute(edition_problems.insert(), [
+            {"edition_id": edition_id, "item_key": key, "source_id": source,
+             "reason": reason[:REASON_LIMIT], "recorded_at": now}
+            for key, (source, reason) in fresh.items()])
+    return len(fresh)
+
+
+def problems(connection: Connection, edition_id: int) -> Problems:
+    rows = connection.execute(select(edition_problems).where(
+        edition_problems.c.edition_id == edition_id).order_by(edition_problems.c.id)).mappings()
+    failure: str | None = None
+    left_out: list[LeftOutRow] = []
+    for row in rows:
+        if row["item_key"] is None:
+            failure = row["reason"]
+        else:
+            left_out.append(LeftOutRow(row["item_key"], row["source_id"], row["reason"]))
+    return Problems(failure=failure, left_out=tuple(left_out))
 
 
 def archive(connection: Connection, digest_id: str) -> list[EditionRow]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal
@@ -20,9 +20,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from digest.models import EventInfo, Item, Kind
+from digest.safetext import safe_html, safe_line
 from digest.store.schema import item_sources, items
 
 Outcome = Literal["new", "updated", "duplicate"]
+_BATCH = 1000  # rows fetched at a time when streaming
 
 
 def _when_to_text(value: date | datetime | None) -> str | None:
@@ -179,12 +181,18 @@ def _update_known(connection: Connection, known: dict[str, _Known], skip: set[st
 
 
 def _to_item(row: RowMapping) -> Item:
+    """An item as stored, its text scrubbed again (``digest.safetext``): a row written by a
+    version that let a control character through must not stop a render or a mail. The
+    key is left as stored: editions and feeds refer to it."""
     start = _text_to_when(row["event_start"])
+    location = safe_line(row["location"]) if row["location"] is not None else None
     event = None if start is None else EventInfo(
-        start=start, end=_text_to_when(row["event_end"]), location=row["location"])
+        start=start, end=_text_to_when(row["event_end"]), location=location or None)
+    link = safe_line(row["link"]) if row["link"] is not None else None
     return Item(
-        key=row["key"], kind=Kind(row["kind"]), title=row["title"], link=row["link"],
-        summary_html=row["summary_html"], published=row["published"], updated=row["updated"],
+        key=row["key"], kind=Kind(row["kind"]), title=safe_line(row["title"]), link=link or None,
+        summary_html=safe_html(row["summary_html"]), published=row["published"],
+        updated=row["updated"],
         themes=tuple(row["themes"]), source_id=row["source_id"], event=event,
         first_seen=row["first_seen"],
     )
@@ -196,13 +204,77 @@ def all_items(connection: Connection) -> list[Item]:
     return [_to_item(row) for row in result.mappings()]
 
 
-def items_seen_since(connection: Connection, after: datetime | None,
-                     until: datetime) -> list[Item]:
-    """Items first seen in (after, until]: the candidates for the next edition."""
+def items_seen_since(connection: Connection, after: datetime | None, until: datetime,
+                     kinds: Collection[Kind] | None = None) -> Iterator[Item]:
+    """Items first seen in (after, until], of these kinds: the candidates for the next
+    edition, streamed in batches so that tens of thousands never sit in memory at once
+    (the caller consumes them inside the connection's transaction)."""
     query = select(items).where(items.c.first_seen <= until)
     if after is not None:
         query = query.where(items.c.first_seen > after)
-    return [_to_item(row) for row in connection.execute(query.order_by(items.c.id)).mappings()]
+    if kinds is not None:
+        query = query.where(items.c.kind.in_([str(kind) for kind in kinds]))
+    streamed = connection.execution_options(yield_per=_BATCH)
+    for row in streamed.execute(query.order_by(items.c.id)).mappings():
+        yield _to_item(row)
+
+
+def newest_items_per_feed(connection: Connection, until: datetime, limit: int,
+                          themes: Collection[str]) -> list[Item]:
+    """The items the feeds show: the ``limit`` newest (by publication) of everything and of
+    each theme, first seen by ``until``, ties at the limit included so the feed's own order
+    decides them. Reads light columns newest first and stops once every feed is full, then
+    loads only the chosen items: publishing costs the same with 500 or 50 000 stored."""
+    query = (select(items.c.id, items.c.published, items.c.themes)
+             .where(items.c.first_seen <= until)
+             .order_by(items.c.published.desc(), items.c.id))
+    feeds: dict[str | None, _FeedFill] = {None: _FeedFill(limit)}
+    feeds.update((theme, _FeedFill(limit)) for theme in themes)
+    chosen: list[int] = []
+    streamed = connection.execution_options(yield_per=_BATCH)
+    for row in streamed.execute(query):
+        wanted = False
+        for theme, fill in feeds.items():
+            if (theme is None or theme in row.themes) and fill.takes(row.published):
+                wanted = True
+        if wanted:
+            chosen.append(row.id)
+        elif all(fill.closed for fill in feeds.values()):
+            break
+    if not chosen:
+        return []
+    result = connection.execute(select(items).where(items.c.id.in_(chosen))
+                                .order_by(items.c.published.desc(), items.c.id))
+    return [_to_item(row) for row in result.mappings()]
+
+
+@dataclass
+class _FeedFill:
+    """One feed's entries as rows arrive newest first: full at ``limit``, then only ties
+    with the last one taken, then closed."""
+
+    limit: int
+    taken: int = 0
+    last: datetime | None = None
+    closed: bool = False
+
+    def takes(self, published: datetime) -> bool:
+        if self.closed:
+            return False
+        if self.taken >= self.limit and published != self.last:
+            self.closed = True
+            return False
+        self.taken += 1
+        self.last = published
+        return True
+
+
+def events(connection: Connection) -> Iterator[Item]:
+    """Every stored event, streamed: the candidates for a bulletin's upcoming meetings."""
+    query = select(items).where(items.c.kind == str(Kind.EVENT)).order_by(items.c.id)
+    streamed = connection.execution_options(yield_per=_BATCH)
+    for row in streamed.execute(query).mappings():
+        yield _to_item(row)
 
 
 def items_by_keys(connection: Connection, keys: Sequence[str]) -> list[Item]:

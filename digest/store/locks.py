@@ -17,6 +17,7 @@ from typing import IO, Any
 from sqlalchemy import text
 
 from digest.errors import StoreError
+from digest.files import make_private_dir
 from digest.store.database import Database
 
 
@@ -36,7 +37,7 @@ class SchedulerLock:
             self._acquire_file()
 
     def _acquire_file(self) -> None:
-        self.var_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.var_dir)
         path = self.var_dir / "scheduler.lock"
         handle = path.open("a+", encoding="utf-8")
         try:

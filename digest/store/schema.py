@@ -71,6 +71,7 @@ items = Table(
     Column("last_seen", UTCDateTime, nullable=False),
 )
 Index("ix_items_first_seen", items.c.first_seen)
+Index("ix_items_published", items.c.published)  # the feeds read the newest first
 
 item_sources = Table(
     "item_sources",
@@ -126,6 +127,24 @@ editions = Table(
     UniqueConstraint("digest_id", "slot", name="uq_editions_digest_slot"),
 )
 
+# Why an edition could not be rendered (``item_key`` NULL: the edition itself, now
+# ``failed``) and which items were left out of it because they could not be rendered. A
+# table of its own, not a column of ``editions``: a database made before it existed gains
+# it on start, so a version with this fix can still open (and unblock) an edition that an
+# older one left stuck.
+edition_problems = Table(
+    "edition_problems",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("item_key", String(2048)),
+    Column("source_id", String(200)),
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+Index("ix_edition_problems_edition", edition_problems.c.edition_id)
+
 subscribers = Table(
     "subscribers",
     metadata,
@@ -137,6 +156,10 @@ subscribers = Table(
     Column("themes", JSON, nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # A member's id is in their signed links: an id is never given again (SQLite would reuse
+    # the highest id after a delete without AUTOINCREMENT; PostgreSQL's sequence never does),
+    # so the link of a deleted member cannot act on a member added later.
+    sqlite_autoincrement=True,
 )
 
 deliveries = Table(

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection, RowMapping, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from digest.config import deliverable_address
 from digest.errors import InputError
 from digest.languages import language_tag
 from digest.models import Subscriber, SubscriberStatus
@@ -44,20 +44,14 @@ _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def normalise_email(address: str) -> str:
-    """Validate an address the product can deliver to (syntax only, no DNS) and return its
-    comparable form: lower case, the domain in ASCII."""
+    """Validate an address the product can deliver to (syntax only, no DNS; the rule of
+    ``config.deliverable_address``) and return its comparable form: lower case, the domain
+    in ASCII."""
     shown = address if len(address) <= 80 else address[:80] + "..."
-    local = address.strip().rpartition("@")[0]
-    if local and not local.isascii():
-        raise InputError(f"invalid email address {shown!r}: non-ASCII characters before the "
-                         "@ need SMTPUTF8, which this product does not send with "
-                         "(ask the member for an ASCII address)")
     try:
-        checked = validate_email(address.strip(), check_deliverability=False,
-                                 allow_smtputf8=False)
-    except EmailNotValidError as exc:
+        return deliverable_address(address.strip()).lower()
+    except ValueError as exc:
         raise InputError(f"invalid email address {shown!r}: {exc}") from None
-    return (checked.ascii_email or checked.normalized).lower()
 
 
 def _known_forms(address: str) -> list[str]:

@@ -6,8 +6,14 @@ behind a proxy that passes the path through as well as one that strips it):
 - ``GET /u/<token>``: a page with one button; ``POST /u/<token>`` unsubscribes at once
   (RFC 8058 one-click: mail clients post ``List-Unsubscribe=One-Click``) and answers 200;
 - ``GET /p/<token>``, ``POST /p/<token>``: themes and language (and subscribing again);
-- ``/editions/``, ``/bulletins/``: the web versions and PDFs under ``out/``; ``/feeds/``:
-  the published feeds. Read-only; ``out/outbox/`` (every member's messages) is never served.
+- ``/editions/``: the list of digests with their archives; ``/editions/<digest>/...``,
+  ``/bulletins/``: the web versions and PDFs under ``out/``; ``/feeds/``: the published
+  feeds. Read-only, through ``published.PublishedFiles``: ``var/``, the outbox and the
+  other private files are never served, whatever the config says.
+
+Every answer carries the security headers (``headers``); every request body is bounded
+before it is read (``limits``); redirects are built from ``site.base_url``, never from the
+request's Host header (Starlette's own trailing-slash redirects are switched off).
 
 A token that does not verify (``digest.tokens.read_token``: HMAC-SHA256 with the site's
 key) changes nothing and gets a 404, the same answer as an unknown member, so the app says
@@ -18,15 +24,17 @@ so the token does not leak into caches or other sites' logs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, Router
 
+from digest.config import database_url
 from digest.context import Context
 from digest.languages import is_language_tag
 from digest.links import preferences_url
@@ -34,6 +42,9 @@ from digest.models import Subscriber, SubscriberStatus
 from digest.store import subscribers
 from digest.tokens import Purpose, read_token
 from digest.web import pages
+from digest.web.headers import SecurityHeaders
+from digest.web.limits import RequestLimits
+from digest.web.published import PublishedFiles, private_paths, site_url
 
 # Languages a member can pick besides the site's and their own: the EU's official ones.
 LANGUAGES = ("bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu",
@@ -47,20 +58,34 @@ def create_app(ctx: Context) -> Starlette:
     """The application for ``ctx``'s site; it opens the store on first use."""
     members = _Members(ctx)
     settings = ctx.settings
+    base_url = settings.site.base_url
+    private = private_paths(settings, database_url(settings, ctx.env))
+
+    def published(directory: Path) -> PublishedFiles:
+        return PublishedFiles(directory, private, base_url)
+
+    def to_folder(request: Request) -> Response:
+        return RedirectResponse(site_url(base_url, request.scope, "/"), status_code=307)
+
     routes: list[BaseRoute] = [
-        Route("/", members.index, methods=["GET"]),
+        Route("/", members.index, methods=["GET", "HEAD"]),
         Route("/u/{token}", members.unsubscribe, methods=["GET", "POST"]),
         Route("/p/{token}", members.preferences, methods=["GET", "POST"]),
-        Mount("/editions", StaticFiles(directory=settings.out_dir / "editions", html=True,
-                                       check_dir=False)),
-        Mount("/bulletins", StaticFiles(directory=settings.out_dir / "bulletins", html=True,
-                                        check_dir=False)),
-        Mount("/feeds", StaticFiles(directory=settings.feeds_dir, html=True, check_dir=False)),
+        Route("/editions/", members.editions, methods=["GET", "HEAD"]),
+        *(Route(f"/{name}", to_folder, methods=["GET", "HEAD"])
+          for name in ("editions", "bulletins", "feeds")),
+        Mount("/editions", published(settings.out_dir / "editions")),
+        Mount("/bulletins", published(settings.out_dir / "bulletins")),
+        Mount("/feeds", published(settings.feeds_dir)),
     ]
-    prefix = urlsplit(settings.site.base_url).path.rstrip("/")
+    prefix = urlsplit(base_url).path.rstrip("/")
     if prefix:
-        routes = [Mount(prefix, routes=list(routes)), *routes]
-    return Starlette(routes=routes)
+        routes = [Mount(prefix, app=Router(routes=list(routes), redirect_slashes=False)),
+                  *routes]
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders),
+                                               Middleware(RequestLimits)])
+    app.router.redirect_slashes = False  # its redirects would trust the Host header
+    return app
 
 
 class _Members:
@@ -81,17 +106,39 @@ class _Members:
             return subscribers.by_id(connection, member_id)
 
     def _missing(self) -> HTMLResponse:
-        return self._html(pages.not_found(self.title), 404)
+        return self._html(pages.not_found(self.title, self.ctx.settings.site.language), 404)
 
     def index(self, request: Request) -> Response:
-        base = self.ctx.settings.site.base_url
-        return self._html(pages.index(self.title, f"{base}/feeds/", f"{base}/editions/",
-                                      f"{base}/bulletins/"), private=False)
+        """Links to what is published: the editions' list always, the bulletins' archive and
+        the feeds once they exist (a link that would answer 404 is not shown)."""
+        settings = self.ctx.settings
+        base = settings.site.base_url
+        links = [(pages.EDITIONS, f"{base}/editions/")]
+        if (settings.out_dir / "bulletins" / "index.html").is_file():
+            links.append((pages.BULLETINS, f"{base}/bulletins/"))
+        if (settings.feeds_dir / "index.html").is_file():
+            links.append((pages.FEEDS, f"{base}/feeds/"))
+        return self._html(pages.index(self.title, links, settings.site.language),
+                          private=False)
+
+    def editions(self, request: Request) -> Response:
+        """Each digest, linked to its archive once it has one."""
+        settings = self.ctx.settings
+        base = settings.site.base_url
+        digests = [(digest.title, f"{base}/editions/{digest.id}/"
+                    if (settings.out_dir / "editions" / digest.id / "index.html").is_file()
+                    else None) for digest in settings.digests]
+        return self._html(pages.editions(self.title, digests, settings.site.language),
+                          private=False)
 
     async def unsubscribe(self, request: Request) -> Response:
-        """GET: the one-button page; POST (a one-click client or the button): unsubscribe."""
+        """GET: the one-button page; POST (a one-click client or the button): unsubscribe.
+
+        The token is checked before the body is read: a bad link costs no upload."""
         if request.method == "POST":
-            await request.body()  # read whatever was posted (RFC 8058: List-Unsubscribe=...)
+            if read_token(self.ctx.secret, request.path_params["token"], "unsubscribe") is None:
+                return self._missing()
+            await request.body()  # RFC 8058's List-Unsubscribe=One-Click; bounded (limits)
         return await _in_thread(self._unsubscribe, request)
 
     def _unsubscribe(self, request: Request) -> Response:
@@ -100,11 +147,12 @@ class _Members:
             return self._missing()
         if request.method == "GET":
             return self._html(pages.unsubscribe_form(self.title, member.email,
-                                                     str(request.url.path)))
+                                                     str(request.url.path), member.language))
         with self.ctx.db.transaction() as connection:
             subscribers.set_status_by_id(connection, member.id, SubscriberStatus.UNSUBSCRIBED)
         return self._html(pages.unsubscribed(
-            self.title, member.email, self._preferences_link(member.id)))
+            self.title, member.email, self._preferences_link(member.id), member.status,
+            member.language))
 
     def _preferences_link(self, member_id: int) -> str:
         from digest.tokens import make_token
@@ -128,27 +176,28 @@ class _Members:
         settings = self.ctx.settings
         themes = {slug: theme.title for slug, theme in settings.themes.items()}
         languages = self._languages(member.language)
-        chosen, language, message, error = list(member.themes), member.language, "", ""
-        subscribed = member.status is SubscriberStatus.ACTIVE
+        chosen, language, status = list(member.themes), member.language, member.status
+        message = ""
         if request.method == "POST":
             chosen = form.get("themes", [])
             language = (form.get("language") or [member.language])[-1]
             unknown = [t for t in chosen if t not in themes]
             if unknown or language not in languages:
-                error = "Unknown theme or language: nothing was changed."
                 page = pages.preferences_form(self.title, member.email, str(request.url.path),
                                               themes, member.themes, languages,
-                                              member.language, subscribed, error=error)
+                                              member.language, status,
+                                              error=pages.UNKNOWN_CHOICE)
                 return self._html(page, 400)
             with self.ctx.db.transaction() as connection:
                 subscribers.set_preferences(connection, member.id, chosen, language)
-                if form.get("subscribe") and member.status is SubscriberStatus.UNSUBSCRIBED:
-                    subscribers.reactivate(connection, member.id)
-                    subscribed = True
-            message = "Saved."
+                message = pages.SAVED
+                if form.get("subscribe") and status is SubscriberStatus.BOUNCED:
+                    message = pages.BOUNCED_NOT_SUBSCRIBED  # the truth, not "Saved."
+                elif form.get("subscribe") and subscribers.reactivate(connection, member.id):
+                    status, message = SubscriberStatus.ACTIVE, pages.SAVED_AND_SUBSCRIBED
         return self._html(pages.preferences_form(
             self.title, member.email, str(request.url.path), themes, chosen, languages,
-            language, subscribed, message=message, error=error))
+            language, status, message=message))
 
     def _languages(self, current: str) -> dict[str, str]:
         codes = sorted({*LANGUAGES, self.ctx.settings.site.language, current})

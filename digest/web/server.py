@@ -4,10 +4,16 @@ A service (the scheduler, when it joins this command) is anything with ``start``
 ``stop``: started before the web server accepts connections, stopped after it closed them,
 in reverse order. uvicorn turns SIGTERM and SIGINT into a graceful shutdown: requests in
 progress finish, then the services stop.
+
+The address is bound before any service starts (and the signing key read): a bad host or
+a port in use is refused with one line and exit code 2 before the scheduler makes or
+sends anything. Connections and requests are bounded (``digest.web.limits``).
 """
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import Sequence
 from types import FrameType
 from typing import Protocol, TextIO
@@ -15,8 +21,10 @@ from typing import Protocol, TextIO
 import uvicorn
 
 from digest.context import Context
+from digest.errors import DigestError
 from digest.sending import stop_requested
 from digest.web.app import create_app
+from digest.web.limits import MAX_CONNECTIONS, MAX_HEADER_BYTES, TimedH11Protocol
 
 
 class Service(Protocol):
@@ -45,13 +53,41 @@ def make_server(ctx: Context, host: str | None = None, port: int | None = None) 
     The access log is off: its lines would carry members' signed tokens."""
     config = uvicorn.Config(create_app(ctx), host=host or ctx.settings.web.host,
                             port=port if port is not None else ctx.settings.web.port,
-                            log_level="warning", access_log=False, lifespan="off")
+                            log_level="warning", access_log=False, lifespan="off",
+                            http=TimedH11Protocol, limit_concurrency=MAX_CONNECTIONS,
+                            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+                            server_header=False)
     return _Server(config)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or a ``DigestError`` (exit 2) that says why."""
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (OSError, UnicodeError) as exc:
+        raise DigestError(f"cannot serve on {where}: unknown host {host!r} "
+                          f"({getattr(exc, 'strerror', None) or exc}); check web.host") from None
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        reason = ("the address is already in use (is another digest serve already running? "
+                  "else change web.port)" if exc.errno == errno.EADDRINUSE else
+                  f"{exc.strerror or exc}; check web.host and web.port")
+        raise DigestError(f"cannot serve on {where}: {reason}") from None
+    return listener
 
 
 def serve(ctx: Context, out: TextIO, services: Sequence[Service] = ()) -> int:
     """Run the web app (and ``services``) until SIGTERM or Ctrl-C; exit code 0."""
     server = make_server(ctx)
+    ctx.secret  # noqa: B018 - a missing, short or unreadable key is refused before anything runs
+    listener = bind(ctx.settings.web.host, ctx.settings.web.port)
     started: list[Service] = []
     try:
         for service in services:
@@ -63,8 +99,9 @@ def serve(ctx: Context, out: TextIO, services: Sequence[Service] = ()) -> int:
         web = ctx.settings.web
         print(f"digest: serving {ctx.settings.site.title} on http://{web.host}:{web.port}/ "
               "(SIGTERM or Ctrl-C stops)", file=out, flush=True)
-        server.run()
+        server.run(sockets=[listener])
     finally:
+        listener.close()
         for service in reversed(started):
             service.stop()
     return 0

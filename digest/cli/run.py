@@ -1,0 +1,62 @@
+"""The main job and its parts: ``run --once``, ``collect``, ``build``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+from digest.cli.common import Subcommands, add_command, install_stop_handler, print_report
+from digest.context import Context
+
+
+def register(commands: Subcommands) -> None:
+    run = add_command(
+        commands, "run", "the main job: collect, publish, compose, deliver",
+        """
+        The main job, once: poll every source, publish the feeds, make and deliver every
+        due digest edition and bulletin, resume sends left half-done, then print where
+        every output went. `--once` is required: the job on its schedule is
+        `digest serve`, so a `run` without it would be a mistake, not a loop.
+        """,
+        "digest --config schedules.yaml run --once", _run)
+    run.add_argument("--once", action="store_true", required=True,
+                     help="run the main job once and exit (required; the scheduled "
+                          "service is `digest serve`)")
+    add_command(
+        commands, "collect", "poll every source once",
+        """
+        Poll every source once and store what is new; print new, updated, duplicate and
+        failed counts per source. Nothing is published or sent.
+        """,
+        "digest collect", _collect)
+    build = add_command(
+        commands, "build", "render next editions and bulletins, no sending",
+        """
+        Render, without storing or sending, the next edition of each digest and every
+        bulletin (HTML email, text, PDF, web version and a sample .eml each), and publish
+        the feeds.
+        """,
+        "digest --now 2019-03-18T08:00:00+01:00 build --out /tmp/preview", _build)
+    build.add_argument("--out", metavar="DIR", help="folder for the rendered forms "
+                       "(default: the output root's out/)")
+
+
+def _run(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    from digest.pipeline import run_once
+
+    install_stop_handler()
+    return print_report(run_once(ctx), out)
+
+
+def _collect(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    from digest.pipeline import collect_only
+
+    return print_report(collect_only(ctx), out)
+
+
+def _build(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    from digest.pipeline import build
+
+    target = Path(args.out) if args.out else ctx.settings.out_dir
+    return print_report(build(ctx, target), out)

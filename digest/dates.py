@@ -1,0 +1,120 @@
+"""Every date, time and range as a reader expects it, in the reader's language.
+
+Day, month and time patterns come from Babel's CLDR data; how two ends of a range are
+joined is this module's own rule, because CLDR changes it between releases (CLDR 47, in
+Babel 2.19, put thin spaces around the dash of "25 – 27 March 2019"). The rule, from the
+style guides European editors use: the en dash is closed up when the start is a single
+word ("25–27 March 2019", "25.–27. März 2019", "15:00–16:00") and spaced when the start
+has several ("30 March – 2 April 2019"). Thin and no-break spaces become plain spaces, so
+the text is the same in HTML, plain text, PDF and feeds.
+
+A bare ``en`` is written the British way (day before month), as a European forum expects.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, tzinfo
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, parse_pattern
+
+from digest.models import EventInfo
+
+_SHORT_MONTH = re.compile(r"(?<!M)MMM(?!M)")
+_SPACES = str.maketrans({"\u2009": " ", "\u202f": " ", "\u00a0": " ", "\u200a": " "})
+_RUNS_OF_SPACES = re.compile(" {2,}")
+_DASH_AND_SPACE = " \t\u2009\u202f\u00a0\u200a–—-"
+EN_DASH = "–"
+
+
+@lru_cache(maxsize=64)
+def babel_locale(language: str) -> Locale:
+    """The Babel locale for a language tag; a bare ``en`` writes dates the British way."""
+    tag = language.replace("-", "_")
+    if tag.lower() == "en":
+        tag = "en_GB"
+    try:
+        return Locale.parse(tag)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en_GB")
+
+
+def plain_spaces(text: str) -> str:
+    """Thin and no-break spaces as plain ones: the same text in every output."""
+    return _RUNS_OF_SPACES.sub(" ", text.translate(_SPACES)).strip()
+
+
+def join_range(start: str, end: str) -> str:
+    """The two ends of a range joined by an en dash, closed up after a one-word start."""
+    first = plain_spaces(start).rstrip(_DASH_AND_SPACE)
+    last = plain_spaces(end).lstrip(_DASH_AND_SPACE)
+    return f"{first}{EN_DASH}{last}" if " " not in first else f"{first} {EN_DASH} {last}"
+
+
+def format_long_date(value: date | datetime, language: str, zone: tzinfo | None = None) -> str:
+    """A date as written in running text: "4 March 2019" (datetimes shown in ``zone``)."""
+    if isinstance(value, datetime):
+        value = (value.astimezone(zone) if zone else value).date()
+    return plain_spaces(format_date(value, "long", locale=babel_locale(language)))
+
+
+def _interval_parts(locale: Locale, skeleton: str, differs: str) -> tuple[str, str] | None:
+    """CLDR's two patterns for a range that differs in ``differs``, when it has them."""
+    formats = locale.interval_formats.get(skeleton) or {}
+    parts = formats.get(differs) if hasattr(formats, "get") else None
+    if not parts or len(parts) != 2:
+        return None
+    return str(parts[0]), str(parts[1])
+
+
+def format_date_range(start: date, end: date | None, language: str) -> str:
+    """All-day dates: "27 March 2019", "25–27 March 2019", "30 March – 2 April 2019"."""
+    locale = babel_locale(language)
+    if end is None or end <= start:
+        return format_long_date(start, language)
+    differs = "y" if start.year != end.year else "M" if start.month != end.month else "d"
+    parts = _interval_parts(locale, "yMMMd", differs)
+    if parts is None:
+        return join_range(format_long_date(start, language), format_long_date(end, language))
+    first, second = (_SHORT_MONTH.sub("MMMM", part) for part in parts)
+    return join_range(parse_pattern(first).apply(start, locale),
+                      parse_pattern(second).apply(end, locale))
+
+
+def _time(moment: datetime, locale: Locale) -> str:
+    return plain_spaces(format_time(moment, "short", locale=locale))
+
+
+def _time_range(start: datetime, end: datetime, locale: Locale) -> str:
+    parts = _interval_parts(locale, "Hm", "H" if start.hour != end.hour else "m")
+    if parts is None:
+        return join_range(_time(start, locale), _time(end, locale))
+    return join_range(parse_pattern(parts[0]).apply(start, locale),
+                      parse_pattern(parts[1]).apply(end, locale))
+
+
+def _day_and_time(day: str, clock: str, locale: Locale) -> str:
+    combine = str(locale.datetime_formats.get("medium", "{1}, {0}"))
+    return plain_spaces(combine.replace("{1}", day).replace("{0}", clock))
+
+
+def format_event_dates(event: EventInfo, language: str, zone: tzinfo) -> str:
+    """When an event happens, as a reader expects it, in the site's zone for timed events."""
+    locale = babel_locale(language)
+    start, end = event.start, event.end
+    if not isinstance(start, datetime) or (end is not None and not isinstance(end, datetime)):
+        first_day = start.date() if isinstance(start, datetime) else start
+        last_day = end.date() if isinstance(end, datetime) else end
+        return format_date_range(first_day, last_day, language)
+    start = start.astimezone(zone)
+    day = format_long_date(start.date(), language)
+    if end is None:
+        return _day_and_time(day, _time(start, locale), locale)
+    end = end.astimezone(zone)
+    if end.date() == start.date():
+        return _day_and_time(day, _time_range(start, end, locale), locale)
+    return join_range(_day_and_time(day, _time(start, locale), locale),
+                      _day_and_time(format_long_date(end.date(), language), _time(end, locale),
+                                    locale))

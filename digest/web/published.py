@@ -1,0 +1,78 @@
+"""Serving the published folders read-only, with a guard that does not trust the config.
+
+The config already keeps ``feeds.path`` out of ``var/`` and ``out/`` (``digest.config``);
+this guard refuses, whatever the folders are, any path that resolves (symbolic links
+followed) into a private place: ``var/`` (the signing key, the database), the outbox, the
+database file, the config file and the members' import file, and any file or folder whose
+name starts with a dot (``write_atomic``'s temporary files). It answers 404, as for a file
+that does not exist. Directory URLs without their final slash are redirected to the same
+URL under ``site.base_url``, never to the Host header the request claimed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from digest.config import Settings
+
+
+def private_paths(settings: Settings, database: str) -> tuple[Path, ...]:
+    """Every place of ``settings``'s site that must never be served, resolved."""
+    places = [settings.var_dir, settings.out_dir / "outbox", settings.config_path]
+    if settings.subscribers.import_:
+        places.append(settings.resolve(settings.subscribers.import_))
+    if database.startswith("sqlite:///"):
+        places.append(Path(database.removeprefix("sqlite:///")))
+    return tuple(Path(os.path.realpath(place)) for place in places)
+
+
+class PublishedFiles(StaticFiles):
+    """``StaticFiles`` that never serves a private path or a dotfile, and redirects a
+    folder URL to ``base_url`` + the path + ``/``."""
+
+    def __init__(self, directory: Path, private: Iterable[Path], base_url: str) -> None:
+        super().__init__(directory=directory, html=True, check_dir=False)
+        self.private = tuple(private)
+        self.base_url = base_url.rstrip("/")
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        full_path, found = super().lookup_path(path)
+        if found is None:
+            return full_path, found
+        if any(part.startswith(".") for part in Path(path).parts):
+            return "", None
+        real = Path(os.path.realpath(full_path))
+        for place in self.private:
+            if real == place or place in real.parents or _journal_of(real, place):
+                return "", None
+        return full_path, found
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if isinstance(response, RedirectResponse):
+            return RedirectResponse(site_url(self.base_url, scope, "/"), status_code=307)
+        return response
+
+
+def site_url(base_url: str, scope: Scope, suffix: str = "") -> str:
+    """The request's path (plus ``suffix``) under ``base_url``: the path part of
+    ``base_url`` is added only when the request does not already carry it (a proxy that
+    passes the prefix through), and the query string is kept."""
+    path = str(scope["path"])
+    prefix = urlsplit(base_url).path.rstrip("/")
+    if prefix and (path == prefix or path.startswith(prefix + "/")):
+        path = path[len(prefix):]
+    query = scope.get("query_string", b"").decode("latin-1")
+    return base_url.rstrip("/") + quote(path + suffix) + (f"?{query}" if query else "")
+
+
+def _journal_of(real: Path, database: Path) -> bool:
+    """SQLite's ``-wal``, ``-shm`` and ``-journal`` files beside a database."""
+    return real.parent == database.parent and real.name.startswith(database.name + "-")
