@@ -105,8 +105,8 @@ def add(connection: Connection, subscriber: Subscriber, now: datetime) -> bool:
         email=member.email, name=member.name, language=member.language,
         digests=list(member.digests), themes=list(member.themes),
         status=member.status.value, created_at=now).on_conflict_do_nothing(
-            index_elements=["email"]))
-    return bool(result.rowcount)
+            index_elements=["email"]).returning(subscribers.c.id))
+    return result.first() is not None  # rowcount is -1 on PostgreSQL when RETURNING
 
 
 def import_csv(connection: Connection, path: Path, now: datetime, default_language: str,
