@@ -136,3 +136,17 @@ def test_a_stored_address_that_cannot_be_sent_bounces_once(project: Path) -> Non
     assert status.count("failed: josé@example.org") == 1, status
     # And `subscribers remove` still finds such a member by the address as written.
     assert run_digest(project, "subscribers", "remove", "josé@example.org").returncode == 0
+
+
+def test_rows_past_the_row_limit_are_reported_not_read(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from digest.store import member_csv
+
+    monkeypatch.setattr(member_csv, "MAX_ROWS", 3)
+    path = tmp_path / "members.csv"
+    path.write_bytes(HEADER + b"".join(b"m%d@example.org,M,en,weekly,\n" % n for n in range(6)))
+    read = member_csv.read_members_csv(path)
+    assert [row.values["email"] for row in read.rows] == [
+        "m0@example.org", "m1@example.org", "m2@example.org"]
+    assert read.problems == [f"{path}:5: more than 3 members in one file: this row and the "
+                             "ones after it are not imported"]
