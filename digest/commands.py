@@ -214,7 +214,7 @@ def subscribers_command(ctx: Context, args: argparse.Namespace, out: TextIO) -> 
             print(f"{result.added} added, {result.known} already known", file=out)
             for problem in result.problems:
                 print(f"problem: {problem}", file=out)
-            return 1 if result.problems else 0
+            return 2 if result.problems else 0  # refused rows are refused input
         if args.action == "add":
             digests = tuple(d for d in args.digests.split(";") if d) or tuple(
                 d.id for d in settings.digests)

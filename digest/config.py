@@ -50,6 +50,12 @@ RESERVED_THEME_SLUGS = frozenset({"all", "bulletins", "index"})
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*$")
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """A value quoted for a one-line message, cut when long (a value may be megabytes)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def parse_duration(value: Any) -> timedelta:
     """Read ``30m``, ``1h``, ``30d``, ``2w``, ``0.5s`` (or a number of seconds) as a timedelta,
     between 0 and ``MAX_DURATION`` (so no value overflows, here or in later arithmetic)."""
@@ -60,13 +66,13 @@ def parse_duration(value: Any) -> timedelta:
     else:
         match = _DURATION.match(str(value)[:100])
         if not match:
-            raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {value!r}")
+            raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {shown(value)}")
         amount, unit = match.groups()
         seconds = float(amount) * timedelta(**{_UNITS[unit]: 1}).total_seconds()
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {value!r}")
+        raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {shown(value)}")
     if seconds > MAX_DURATION.total_seconds():
-        raise ValueError(f"must be at most {MAX_DURATION.days}d, got {value!r}")
+        raise ValueError(f"must be at most {MAX_DURATION.days}d, got {shown(value)}")
     return timedelta(seconds=seconds)
 
 
@@ -99,15 +105,15 @@ def parse_size(value: Any) -> int:
     """Read ``10MB``, ``512KB`` (binary units) or a number of bytes as a byte count."""
     if isinstance(value, int) and not isinstance(value, bool):
         if not 0 < value <= MAX_SIZE:
-            raise ValueError(f"expected a size of more than 0 and at most 1GB, got {value!r}")
+            raise ValueError(f"expected a size of more than 0 and at most 1GB, got {shown(value)}")
         return value
     match = _SIZE.match(str(value)[:100])
     if not match:
-        raise ValueError(f"expected a size such as 512KB or 10MB, got {value!r}")
+        raise ValueError(f"expected a size such as 512KB or 10MB, got {shown(value)}")
     amount, unit = match.groups()
-    size = int(amount[:20]) * _SIZE_UNITS[(unit or "b").lower()]
+    size = int(amount) * _SIZE_UNITS[(unit or "b").lower()]
     if not 0 < size <= MAX_SIZE:
-        raise ValueError(f"expected a size of more than 0 and at most 1GB, got {value!r}")
+        raise ValueError(f"expected a size of more than 0 and at most 1GB, got {shown(value)}")
     return size
 
 
@@ -119,13 +125,14 @@ def parse_rate(value: Any) -> float:
     else:
         match = _RATE.match(str(value)[:100])
         if not match:
-            raise ValueError(f"expected a rate such as 20/s or 600/m, got {value!r}")
+            raise ValueError(f"expected a rate such as 20/s or 600/m, got {shown(value)}")
         amount, unit = match.groups()
         rate = float(amount) / {"s": 1, "m": 60, "h": 3600}[unit]
     if not math.isfinite(rate) or rate <= 0:
-        raise ValueError(f"expected a rate of more than 0, such as 20/s or 600/m, got {value!r}")
+        raise ValueError("expected a rate of more than 0, such as 20/s or 600/m, "
+                         f"got {shown(value)}")
     if rate > MAX_RATE:
-        raise ValueError(f"must be at most {MAX_RATE:g}/s, got {value!r}")
+        raise ValueError(f"must be at most {MAX_RATE:g}/s, got {shown(value)}")
     return rate
 
 
@@ -137,7 +144,7 @@ def _host(value: str) -> str:
         labels = value.removesuffix(".").split(".")
         if len(value) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
             raise ValueError(f"expected a host name or an IP address such as 127.0.0.1, "
-                             f"got {value[:80]!r}") from None
+                             f"got {shown(value)}") from None
     return value
 
 
@@ -157,18 +164,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def deliverable_address(value: str) -> str:
+    """An address messages can be sent from or to: messages go without SMTPUTF8, so the part
+    before the ``@`` must be ASCII; a non-ASCII domain is given in its ASCII (IDNA) form."""
+    local = value.strip().rpartition("@")[0]
+    if local and not local.isascii():
+        raise ValueError("non-ASCII characters before the @ need SMTPUTF8, which this product "
+                         "does not send with (use an ASCII address)")
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    return checked.ascii_email or checked.normalized
+
+
 class Sender(_Strict):
     name: str
-    address: str
-
-    @field_validator("address")
-    @classmethod
-    def _valid_address(cls, value: str) -> str:
-        try:
-            return validate_email(value, check_deliverability=False,
-                                  allow_smtputf8=False).ascii_email or value
-        except EmailNotValidError as exc:
-            raise ValueError(str(exc)) from None
+    address: Annotated[str, AfterValidator(deliverable_address)]
 
 
 class Site(_Strict):
@@ -187,7 +199,7 @@ class Site(_Strict):
     @classmethod
     def _absolute_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
+            raise ValueError(f"expected an absolute http(s) URL, got {shown(value)}")
         return value.rstrip("/")
 
     @field_validator("timezone")
@@ -195,8 +207,8 @@ class Site(_Strict):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
+            raise ValueError(f"unknown time zone {shown(value)} (use an IANA name)") from None
         return value
 
     @property
@@ -257,11 +269,7 @@ class DigestSettings(_Strict):
     @field_validator("coordinators")
     @classmethod
     def _valid_addresses(cls, value: list[str]) -> list[str]:
-        try:
-            return [validate_email(v, check_deliverability=False, allow_smtputf8=False)
-                    .ascii_email or v for v in value]
-        except EmailNotValidError as exc:
-            raise ValueError(str(exc)) from None
+        return [deliverable_address(address) for address in value]
 
     def covers(self, themes: tuple[str, ...]) -> bool:
         """Whether an item with these themes belongs to this digest."""
@@ -272,17 +280,9 @@ class Coordinator(_Strict):
     """Someone who previews and approves editions: an ``editor`` edits, curates, previews and
     test-sends; an ``approver`` may also approve, schedule, pause and cancel."""
 
-    email: str
+    email: Annotated[str, AfterValidator(deliverable_address)]
     name: str = ""
     role: Literal["editor", "approver"] = "editor"
-
-    @field_validator("email")
-    @classmethod
-    def _valid_address(cls, value: str) -> str:
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValueError(str(exc)) from None
 
 
 class BulletinSettings(_Strict):
@@ -474,7 +474,7 @@ def _message(error: dict[str, Any]) -> str:
         return "required key is missing"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind.endswith("_type") or kind.startswith(("literal", "enum", "int_", "bool_")):
-        message += f" (got {error.get('input')!r})"
+        message += f" (got {shown(error.get('input'))})"
     return message
 
 
@@ -532,7 +532,7 @@ class _Parts:
         assert isinstance(site, dict)
         try:
             zone = ZoneInfo(str(site.get("timezone", "UTC")))
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
             zone = ZoneInfo("UTC")
         themes = data.get("themes")
         digests = data.get("digests")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-MAX_TAG_LENGTH = 35  # RFC 5646 section 4.4.1: enough for every well-formed tag in use
+MAX_TAG_LENGTH = 16  # the store keeps 16 characters; "ca-ES-valencia" is 14
 
 _ALNUM = "[A-Za-z0-9]"
 _TAG = re.compile(

@@ -87,17 +87,23 @@ def _store_poll(ctx: Context, poll: Poll, report: RunReport) -> None:
 
 
 def ensure_subscribers(ctx: Context, report: RunReport) -> None:
-    """Load the configured CSV when the store has no member yet."""
+    """Load the configured CSV when the store has no member yet. Bad rows are reported and
+    the rest imported; a file that cannot be used at all is reported and the run goes on.
+    Two runs starting together on an empty store may both import: adding is idempotent."""
     path = ctx.settings.subscribers.import_
     if not path:
         return
-    with ctx.db.transaction() as connection:
-        if subscribers.count(connection):
-            return
-        result = subscribers.import_csv(
-            connection, ctx.settings.resolve(path), ctx.clock.now(),
-            ctx.settings.site.language, [d.id for d in ctx.settings.digests],
-            ctx.settings.themes)
+    try:
+        with ctx.db.transaction() as connection:
+            if subscribers.count(connection):
+                return
+            result = subscribers.import_csv(
+                connection, ctx.settings.resolve(path), ctx.clock.now(),
+                ctx.settings.site.language, [d.id for d in ctx.settings.digests],
+                ctx.settings.themes)
+    except InputError as exc:
+        report.failures.append(f"subscribers.import: {exc}")
+        return
     report.failures.extend(result.problems)
 
 

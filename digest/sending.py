@@ -376,7 +376,8 @@ class _Batch:
 
     def _failed(self, row: Delivery, message_id: str, exc: PermanentFailure) -> None:
         ctx = self.ctx
-        bounced = is_unknown_user(exc) and row.subscriber.id is not None
+        bounced = ((is_unknown_user(exc) or exc.stage == "address")
+                   and row.subscriber.id is not None)
         with self._write() as connection:
             deliveries.mark_failed(connection, row.id, ctx.clock.now(), message_id, str(exc))
             if bounced and row.subscriber.id is not None:

@@ -53,7 +53,9 @@ class BoundedLoader(yaml.SafeLoader):
         try:
             return super().construct_object(node, deep)
         except (ValueError, OverflowError, TypeError) as exc:
-            raise ConstructorError(problem=f"cannot read {node.value!r} as {node.tag}: {exc}",
+            value = repr(node.value)
+            value = value if len(value) <= 60 else f"{value[:60]}..."
+            raise ConstructorError(problem=f"cannot read {value} as {node.tag}: {exc}",
                                    problem_mark=node.start_mark) from None
 
     def construct_lenient_timestamp(self, node: yaml.ScalarNode) -> Any:

@@ -139,7 +139,7 @@ def test_an_unknown_theme_is_located_and_the_known_ones_listed(tmp_path: Path) -
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     text = FRONT.replace("date: 2019-03-25\n",
                          "date: 2019-03-25\nend_date: 2019-03-20\nsend_at: 2019-03-20 09:00\n"
-                         "colour: blue\nslug: Not A Slug\nlanguage: xx-nowhere\n")
+                         "colour: blue\nslug: Not A Slug\nlanguage: <script>\n")
     path = write(tmp_path, text)
     problems = problems_of(path)
     keys = [p.split(": ")[1] for p in problems]

@@ -160,3 +160,37 @@ def test_an_impossible_date_where_text_is_expected_is_kept_as_text(project: Path
     _edit(project, "title: Social Affairs weekly", "title: 2019-02-30")
     result = run_digest(project, "status")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("every: 30m}", "every: '" + "9" * 100_000 + "w'}", "sources[0].every"),
+    ("every: 30m}", "every: " + "9" * 100_000 + "}", "(syntax)"),
+    ("rate: 20/s", "rate: " + "x" * 100_000, "delivery.rate"),
+    ("port: 8040", "port: [" + "1, " * 30_000 + "1]", "web.port"),
+    ("timezone: Europe/Brussels", "timezone: " + "Z" * 100_000, "site.timezone"),
+], ids=["duration", "huge-number", "rate", "port-list", "timezone"])
+def test_a_huge_value_is_quoted_short(project: Path, old: str, new: str, key: str) -> None:
+    line = _edit(project, old, new)
+    problem = _refused(project, f"schedules.yaml:{line}: {key}: ")
+    assert len(problem) < 300, problem
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("address: forum@example.org}", "address: 'forüm@example.org'}", "site.sender.address"),
+    ("approval: false", "approval: false\n    coordinators: ['josé@example.org']",
+     "digests[0].coordinators"),
+], ids=["sender", "digest-coordinator"])
+def test_an_address_that_needs_smtputf8_is_refused(project: Path, old: str, new: str,
+                                                   key: str) -> None:
+    line = _edit(project, old, new)
+    problem = _refused(project, f"schedules.yaml:{line + (1 if 'coordinators' in new else 0)}:"
+                                f" {key}")
+    assert "non-ASCII characters before the @ need SMTPUTF8" in problem
+
+
+def test_a_non_ascii_sender_domain_is_used_in_ascii(project: Path) -> None:
+    from digest.config import load_settings
+
+    _edit(project, "address: forum@example.org}", "address: 'forum@exämple.org'}")
+    settings = load_settings(project / "schedules.yaml")
+    assert settings.site.sender.address == "forum@xn--exmple-cua.org"

@@ -26,7 +26,8 @@ def register(commands: Subcommands) -> None:
         empty: the site's), `digests` and `themes` lists separated by `;` (empty digests:
         every digest; empty themes: every theme). Known addresses are left as they are;
         each bad row is reported with its line and left out, the others are imported
-        (exit 1 when a row was refused).
+        (exit 2 when a row was refused: refused input). Limits: 16 MB, 100 000 rows,
+        1 000 characters a value (docs/configuration.md, "Limits").
         """,
         """
         digest subscribers import members.csv

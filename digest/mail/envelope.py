@@ -44,8 +44,9 @@ class SessionFailure(TemporaryFailure):
 class PermanentFailure(DeliveryError):  # noqa: N818
     """Refused for good (SMTP 5xx for this message or recipient): retrying will not help.
 
-    ``stage`` says which command was refused (``mail``, ``rcpt`` or ``data``; empty when no
-    server was involved), so a "user unknown" at ``rcpt`` can mark the member bounced.
+    ``stage`` says which command was refused (``mail``, ``rcpt`` or ``data``; ``address``
+    when the recipient's address cannot be written in a message at all; empty otherwise),
+    so a "user unknown" at ``rcpt`` or an unusable address can mark the member bounced.
     """
 
     def __init__(self, message: str, code: int | None = None, answer: str = "",

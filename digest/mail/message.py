@@ -32,6 +32,7 @@ from email.utils import format_datetime
 from urllib.parse import quote, urlsplit
 
 from digest.config import Settings
+from digest.languages import is_language_tag
 from digest.mail.envelope import Envelope, PermanentFailure
 from digest.models import PLACEHOLDERS, RenderedEmail
 
@@ -49,7 +50,6 @@ HEADER_LINE = 998  # RFC 5322's hard limit for any line
 _POLICY = email_policy.SMTP  # folds at 78, CRLF, RFC 2047 for non-ASCII
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
-_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 _MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")  # printable ASCII, no < > or spaces
 _LIST_ID_CHARS = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
@@ -114,7 +114,7 @@ class MessageFactory:
             _header("Subject", subject),
             _raw_header("Date", format_datetime(now)),
         ))
-        language = rendered.language if _LANGUAGE.fullmatch(rendered.language or "") else ""
+        language = rendered.language if is_language_tag(rendered.language) else ""
         label = _LIST_ID_CHARS.sub("-", list_id).strip(".-")
         if not label:
             raise ValueError(f"unusable list id {list_id!r}")
@@ -141,7 +141,7 @@ class MessageFactory:
 
     def build(self, recipient: Recipient, message_id: str) -> Envelope:
         """The message for one member; ``PermanentFailure`` if their address is unusable."""
-        address = _mailbox(recipient.email)
+        address = _mailbox(recipient.email, stage="address")
         name = clean_header_text(recipient.name)
         unsubscribe = _header_url(recipient.unsubscribe_url)
         values = {
@@ -266,8 +266,11 @@ def _address_text(name: str, address: str) -> str:
     return str(Address(display_name=name, addr_spec=address)) if name else address
 
 
-def _mailbox(email: str) -> str:
-    """An address fit for headers and the SMTP envelope (ASCII; IDN domains as punycode)."""
+def _mailbox(email: str, stage: str = "") -> str:
+    """An address fit for headers and the SMTP envelope (ASCII; IDN domains as punycode).
+
+    A recipient's unusable address fails with ``stage="address"``: no later edition could be
+    sent to it either (messages go without SMTPUTF8), so the member is marked bounced."""
     value = email.strip()
     simple = _SIMPLE_ADDRESS.fullmatch(value)
     if simple:
@@ -281,7 +284,8 @@ def _mailbox(email: str) -> str:
         result = address.addr_spec
         result.encode("ascii")
     except (ValueError, UnicodeError, HeaderParseError, MessageDefect) as exc:
-        raise PermanentFailure(f"unusable recipient address {email!r}: {exc}") from None
+        raise PermanentFailure(f"unusable recipient address {email!r}: {exc}",
+                               stage=stage) from None
     return result
 
 

@@ -21,8 +21,10 @@ from typing import Any
 
 import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 from markdown_it import MarkdownIt
 
+from digest import yaml_loader
 from digest.clock import Clock
 from digest.config import Settings, SourceSettings
 from digest.errors import SourceError
@@ -76,6 +78,13 @@ def read_folder(
     return parsed
 
 
+class _BoundedYAML(YAMLHandler):
+    """Front matter read by the bounded loader: a note cannot hold an alias bomb."""
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yaml_loader.load(fm)[1]
+
+
 def _note(
     path: Path,
     source: SourceSettings,
@@ -87,7 +96,7 @@ def _note(
 ) -> Item:
     try:
         text = read_file(path, limit).data.decode("utf-8-sig")
-        post = frontmatter.loads(text)
+        post = frontmatter.loads(text, handler=_BoundedYAML())
     except UnicodeDecodeError:
         raise SourceError(f"{path.name}: not UTF-8 text") from None
     except (yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:

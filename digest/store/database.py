@@ -7,13 +7,14 @@ a clear message (Alembic migrations are not built yet).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from digest.errors import StoreError
 from digest.files import make_private_file
@@ -31,6 +32,22 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _create_tables(engine: Engine, attempts: int = 5) -> None:
+    """Create the missing tables. Two processes opening a new database at once (two
+    `digest run --once` started together) both find them missing and both create them:
+    the slower one is told a table "already exists" (or, on PostgreSQL, breaks a unique
+    index of the catalogue), and tries again, finding them made."""
+    for attempt in range(1, attempts + 1):
+        try:
+            metadata.create_all(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError) as exc:
+            raced = isinstance(exc, IntegrityError) or "already exists" in str(exc)
+            if not raced or attempt == attempts:
+                raise
+            time.sleep(0.05 * attempt)
+
+
 class Database:
     """One engine and the transactions the stages run in."""
 
@@ -44,7 +61,7 @@ class Database:
             self.engine: Engine = create_engine(url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _enable_sqlite_foreign_keys)
-            metadata.create_all(self.engine)
+            _create_tables(self.engine)
             self._refuse_older_schema()
         except OSError as exc:
             raise StoreError(f"cannot create the database folder for {self.url}: "

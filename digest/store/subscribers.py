@@ -1,22 +1,33 @@
 """Forum members: imported from CSV once, compared case-insensitively, never resurrected.
 
 An import only adds addresses the store does not know; an unsubscribed or bounced member
-stays so whatever a later CSV says.
+stays so whatever a later CSV says. Adding is an ``INSERT ... ON CONFLICT DO NOTHING``, so
+two runs importing the same file at once both finish, and no address is stored twice.
+
+Every member is checked before it is stored, whoever adds it (CSV, ``subscribers add``): an
+address the product can deliver to, a BCP 47 language tag, a name of one short line.
+Messages are sent without SMTPUTF8, so an address with non-ASCII characters before the ``@``
+is refused here, with its line, rather than failing at every edition; a non-ASCII domain is
+stored in its ASCII (IDNA) form.
 """
 
 from __future__ import annotations
 
-import csv
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from digest.config import deliverable_address
 from digest.errors import InputError
+from digest.languages import language_tag
 from digest.models import Subscriber, SubscriberStatus
+from digest.store.member_csv import MAX_FIELD_CHARS, read_members_csv
 from digest.store.schema import subscribers
 
 CSV_COLUMNS = ("email", "name", "language", "digests", "themes")
@@ -29,12 +40,43 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def normalise_email(address: str) -> str:
-    """Validate an address (syntax only, no DNS) and return its comparable form."""
+    """Validate an address the product can deliver to (syntax only, no DNS; the rule of
+    ``config.deliverable_address``) and return its comparable form: lower case, the domain
+    in ASCII."""
+    shown = address if len(address) <= 80 else address[:80] + "..."
     try:
-        return validate_email(address.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise InputError(f"invalid email address {address!r}: {exc}") from None
+        return deliverable_address(address.strip()).lower()
+    except ValueError as exc:
+        raise InputError(f"invalid email address {shown!r}: {exc}") from None
+
+
+def _known_forms(address: str) -> list[str]:
+    """The stored forms an address given to ``remove`` may have: the checked form, or as
+    written (a member stored before addresses were checked this way)."""
+    written = address.strip().lower()
+    try:
+        return [normalise_email(address), written]
+    except InputError:
+        return [written]
+
+
+def _checked(subscriber: Subscriber) -> Subscriber:
+    """The member as stored, or ``InputError`` saying which value is wrong."""
+    email = normalise_email(subscriber.email)
+    try:
+        language = language_tag(subscriber.language)
+    except ValueError as exc:
+        raise InputError(f"language: {exc}") from None
+    name = subscriber.name.strip()
+    if len(name) > MAX_FIELD_CHARS or _CONTROL.search(name):
+        raise InputError(f"name: expected one line of at most {MAX_FIELD_CHARS} characters")
+    return Subscriber(id=subscriber.id, email=email, name=name, language=language,
+                      digests=subscriber.digests, themes=subscriber.themes,
+                      status=subscriber.status)
 
 
 def _split(cell: str | None) -> tuple[str, ...]:
@@ -55,50 +97,51 @@ def count(connection: Connection) -> int:
 
 
 def add(connection: Connection, subscriber: Subscriber, now: datetime) -> bool:
-    """Add a member unless the address is known; True when added."""
-    email = normalise_email(subscriber.email)
-    if connection.execute(select(subscribers.c.id).where(subscribers.c.email == email)).first():
-        return False
-    connection.execute(subscribers.insert().values(
-        email=email, name=subscriber.name, language=subscriber.language,
-        digests=list(subscriber.digests), themes=list(subscriber.themes),
-        status=subscriber.status.value, created_at=now))
-    return True
+    """Add a member unless the address is known (also by a process adding it at the same
+    moment); True when added. ``InputError`` when a value is wrong."""
+    member = _checked(subscriber)
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    result = connection.execute(insert(subscribers).values(
+        email=member.email, name=member.name, language=member.language,
+        digests=list(member.digests), themes=list(member.themes),
+        status=member.status.value, created_at=now).on_conflict_do_nothing(
+            index_elements=["email"]).returning(subscribers.c.id))
+    return result.first() is not None  # rowcount is -1 on PostgreSQL when RETURNING
 
 
 def import_csv(connection: Connection, path: Path, now: datetime, default_language: str,
                known_digests: Iterable[str], known_themes: Iterable[str]) -> ImportResult:
     """Import members from CSV; bad rows are reported with their line, the rest imported."""
-    result = ImportResult()
     digests_ok, themes_ok = set(known_digests), set(known_themes)
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = {"email"} - set(reader.fieldnames or [])
-        if missing:
-            raise InputError(f"{path}:1: missing column(s): {', '.join(sorted(missing))}")
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            try:
-                digests, themes = _split(row.get("digests")), _split(row.get("themes"))
-                if unknown := [d for d in digests if d not in digests_ok]:
-                    raise InputError(f"unknown digest(s): {', '.join(unknown)}")
-                if unknown := [t for t in themes if t not in themes_ok]:
-                    raise InputError(f"unknown theme(s): {', '.join(unknown)}")
-                member = Subscriber(
-                    email=row.get("email") or "", name=(row.get("name") or "").strip(),
-                    language=(row.get("language") or default_language).strip().lower(),
-                    digests=digests or tuple(sorted(digests_ok)), themes=themes)
-                if add(connection, member, now):
-                    result.added += 1
-                else:
-                    result.known += 1
-            except InputError as exc:
-                result.problems.append(f"{where}: {exc}")
+    read = read_members_csv(path)
+    result = ImportResult(problems=list(read.problems))
+    for row in read.rows:
+        values = row.values
+        try:
+            digests, themes = _split(values.get("digests")), _split(values.get("themes"))
+            if unknown := [d for d in digests if d not in digests_ok]:
+                raise InputError(f"unknown digest(s): {', '.join(unknown)}")
+            if unknown := [t for t in themes if t not in themes_ok]:
+                raise InputError(f"unknown theme(s): {', '.join(unknown)}")
+            member = Subscriber(
+                email=values.get("email") or "", name=values.get("name") or "",
+                language=(values.get("language") or "").strip().lower() or default_language,
+                digests=digests or tuple(sorted(digests_ok)), themes=themes)
+            if add(connection, member, now):
+                result.added += 1
+            else:
+                result.known += 1
+        except InputError as exc:
+            result.problems.append(f"{path}:{row.line}: {exc}")
+    result.problems.sort(key=_line_number)
     return result
+
+
+def _line_number(problem: str) -> int:
+    """The line of a ``FILE:LINE: ...`` problem, to list problems in file order."""
+    head = problem.split(": ", 1)[0]
+    number = head.rpartition(":")[2]
+    return int(number) if number.isdigit() else 0
 
 
 def active_for(connection: Connection, digest_id: str | None) -> list[Subscriber]:
@@ -119,7 +162,7 @@ def all_members(connection: Connection) -> list[Subscriber]:
 def set_status(connection: Connection, email: str, status: SubscriberStatus) -> bool:
     """Change a member's state; False when the address is unknown."""
     result = connection.execute(
-        subscribers.update().where(subscribers.c.email == normalise_email(email))
+        subscribers.update().where(subscribers.c.email.in_(_known_forms(email)))
         .values(status=status.value))
     return bool(result.rowcount)
 

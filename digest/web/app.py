@@ -23,7 +23,6 @@ so the token does not leak into caches or other sites' logs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,6 +36,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 
 from digest.config import database_url
 from digest.context import Context
+from digest.languages import is_language_tag
 from digest.links import preferences_url
 from digest.models import Subscriber, SubscriberStatus
 from digest.store import subscribers
@@ -49,7 +49,6 @@ from digest.web.published import PublishedFiles, private_paths, site_url
 # Languages a member can pick besides the site's and their own: the EU's official ones.
 LANGUAGES = ("bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu",
              "it", "lt", "lv", "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv")
-_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
             "X-Robots-Tag": "noindex"}
 Handler = Callable[[Request], Response]
@@ -203,7 +202,7 @@ class _Members:
 
     def _languages(self, current: str) -> dict[str, str]:
         codes = sorted({*LANGUAGES, self.ctx.settings.site.language, current})
-        return {code: _language_name(code) for code in codes if _LANGUAGE.fullmatch(code)}
+        return {code: _language_name(code) for code in codes if is_language_tag(code)}
 
 
 def _same_page(request: Request) -> str:

@@ -1,0 +1,119 @@
+"""Reading a members CSV within bounds: every row checked and numbered, none trusted.
+
+The file is read as bytes up to ``MAX_CSV_BYTES`` (checked before reading) and decoded as
+UTF-8 (a BOM is allowed). A row that is not UTF-8 (a file saved as Latin-1 or Windows-1252),
+that holds control characters (a binary file) or a value over ``MAX_FIELD_CHARS``, or that
+the CSV parser refuses, is reported with its line and left out; the other rows are returned.
+At most ``MAX_ROWS`` members are read from one file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digest.errors import InputError
+from digest.reading import TooLargeError, read_bounded
+
+MAX_CSV_BYTES = 16 * 1024 * 1024
+MAX_ROWS = 100_000
+MAX_FIELD_CHARS = 1_000  # an address is at most 254 characters; a name far less
+_UNDECODED = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One row's values by (lower-cased) column name, and the file line it starts on."""
+
+    line: int
+    values: dict[str, str]
+
+
+@dataclass
+class CsvRows:
+    rows: list[CsvRow] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # FILE:LINE: what is wrong
+
+
+def read_members_csv(path: Path, required: tuple[str, ...] = ("email",)) -> CsvRows:
+    """The checked rows of a members CSV; ``InputError`` when the whole file is unusable
+    (unreadable, over the size limit, no header or a required column missing)."""
+    try:
+        data = read_bounded(path, MAX_CSV_BYTES)
+    except TooLargeError as exc:
+        raise InputError(f"{path}: (file): {exc} for a members CSV") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+    hint = _encoding_hint(data)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [cell.strip().lower() for cell in next(reader, [])]
+    except csv.Error as exc:
+        raise InputError(f"{path}:1: the header is not CSV: {exc}") from None
+    if problem := _cell_problem(header, header, hint):
+        raise InputError(f"{path}:1: header: {problem}")
+    missing = [column for column in required if column not in header]
+    if missing:
+        raise InputError(f"{path}:1: missing column(s): {', '.join(missing)}")
+    result = CsvRows()
+    start = reader.line_num + 1
+    while True:
+        line = start
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # the parser's own bound (128 KB) or a broken quote
+            reason = (f"a value longer than {MAX_FIELD_CHARS} characters"
+                      if "field limit" in str(exc) else f"not a CSV row: {exc}")
+            result.problems.append(f"{path}:{line}: {reason}")
+            continue
+        finally:
+            start = reader.line_num + 1
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(result.rows) >= MAX_ROWS:
+            result.problems.append(f"{path}:{line}: more than {MAX_ROWS} members in one file: "
+                                   "this row and the ones after it are not imported")
+            break
+        if problem := _cell_problem(cells, header, hint):
+            result.problems.append(f"{path}:{line}: {problem}")
+            continue
+        result.rows.append(CsvRow(line, dict(zip(header, cells, strict=False))))
+    return result
+
+
+def _cell_problem(cells: list[str], header: list[str], hint: str) -> str | None:
+    """Why a row cannot be read, or None."""
+    for position, cell in enumerate(cells):
+        column = header[position] if position < len(header) else f"column {position + 1}"
+        if _CONTROL.search(cell):
+            return f"{column}: control characters (is this a binary file?)"
+        if found := _UNDECODED.search(cell):
+            byte = ord(found.group()) - 0xDC00
+            return f"{column}: not UTF-8 (byte {byte:#04x}){hint}; save the file as UTF-8"
+        if len(cell) > MAX_FIELD_CHARS:
+            return f"{column}: longer than {MAX_FIELD_CHARS} characters"
+        if position >= len(header) and cell.strip():
+            return (f"{len(cells)} values for {len(header)} columns (quote a value that "
+                    "has a comma)")
+    return None
+
+
+def _encoding_hint(data: bytes) -> str:
+    """Say so when a file that is not UTF-8 reads as Windows-1252 (which covers Latin-1's
+    letters), the usual export of spreadsheet programs."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            data.decode("cp1252")
+        except UnicodeDecodeError:
+            return ""
+        return ": the file looks like Latin-1 or Windows-1252"
+    return ""
