@@ -2,8 +2,10 @@
 
 Members include public bodies bound by EN 301 549, so each form the product makes (digest
 and bulletin emails in each language, the web versions, the archive pages, the feeds'
-index) is opened in Debian's Chromium at a phone's and a desktop's width, axe-core is
-injected, and the WCAG 2.0/2.1 A and AA rules must find no violation.
+index) and each page a real ``digest serve`` answers (the members' pages in English and
+French, the published folders, the answers to a form, a page not found) is opened in
+Debian's Chromium at a phone's and a desktop's width, axe-core is injected, and the WCAG
+2.0/2.1 A and AA rules must find no violation.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from tests.test_render_support import (
     make_edition,
     make_settings,
 )
+from tests.test_web_safety import Served, site  # noqa: F401 (the served sample site)
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
@@ -89,12 +92,19 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
-def axe_violations(browser: Any, path: Path, width: int) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2.1 AA violations on the page, each with its rule and nodes."""
-    context = browser.new_context(viewport={"width": width, "height": 900}, offline=True)
+def axe_violations(browser: Any, path: Path | str, width: int,
+                   html: str | None = None) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 AA violations on a page (a file, a served URL, or ``html`` as a
+    browser would show it), each with its rule and nodes. The page's own CSP is bypassed
+    only to let axe in."""
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  offline=isinstance(path, Path), bypass_csp=True)
     try:
         page = context.new_page()
-        page.goto(path.as_uri())
+        if html is not None:
+            page.set_content(html)
+        else:
+            page.goto(path.as_uri() if isinstance(path, Path) else path)
         page.add_script_tag(path=str(axe_script()))
         result = page.evaluate(
             "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},"
@@ -113,6 +123,33 @@ def test_no_wcag_aa_violation(browser: Any, pages: dict[str, Path], name: str,
     summary = [{"rule": v["id"], "impact": v["impact"], "help": v["help"],
                 "nodes": [n["html"][:160] for n in v["nodes"][:3]]} for v in violations]
     assert not violations, json.dumps(summary, indent=1)
+
+
+def _assert_none(violations: list[dict[str, Any]], where: str) -> None:
+    summary = [{"rule": v["id"], "impact": v["impact"], "help": v["help"],
+                "nodes": [n["html"][:160] for n in v["nodes"][:3]]} for v in violations]
+    assert not violations, f"{where}: " + json.dumps(summary, indent=1)
+
+
+def test_every_served_page_and_form_answer(browser: Any, site: Served) -> None:  # noqa: F811
+    """The members' pages and the published folders as ``digest serve`` answers them."""
+    anna, francois = "anna.kowalska@example.org", "francois.lefevre@example.net"
+    paths = ["/", "/editions/", "/editions/weekly/", "/editions/weekly/1/", "/bulletins/",
+             "/feeds/", "/u/not-a-token", f"/p/{site.token(anna, 'preferences')}",
+             f"/u/{site.token(anna, 'unsubscribe')}",
+             f"/p/{site.token(francois, 'preferences')}"]
+    for path in paths:
+        for width in (375, 1024):
+            _assert_none(axe_violations(browser, site.url + path, width), path)
+    import httpx
+
+    answers = {
+        "unsubscribed": httpx.post(f"{site.url}/u/{site.token(anna, 'unsubscribe')}").text,
+        "saved": httpx.post(f"{site.url}/p/{site.token(francois, 'preferences')}",
+                            data={"language": "fr", "themes": "culture"}).text,
+    }
+    for name, html in answers.items():
+        _assert_none(axe_violations(browser, name, 375, html=html), name)
 
 
 def test_axe_finds_what_it_should(browser: Any, tmp_path: Path) -> None:

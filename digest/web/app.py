@@ -94,7 +94,6 @@ class _Members:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.title = ctx.settings.site.title
 
     def _html(self, body: str, status: int = 200, private: bool = True) -> HTMLResponse:
         return HTMLResponse(body, status_code=status, headers=_PRIVATE if private else None)
@@ -107,7 +106,7 @@ class _Members:
             return subscribers.by_id(connection, member_id)
 
     def _missing(self) -> HTMLResponse:
-        return self._html(pages.not_found(self.title, self.ctx.settings.site.language), 404)
+        return self._html(pages.not_found(self.ctx.settings, self.ctx.settings.site.language), 404)
 
     def index(self, request: Request) -> Response:
         """Links to what is published: the editions' list always, the bulletins' archive and
@@ -119,7 +118,7 @@ class _Members:
             links.append((pages.BULLETINS, f"{base}/bulletins/"))
         if (settings.feeds_dir / "index.html").is_file():
             links.append((pages.FEEDS, f"{base}/feeds/"))
-        return self._html(pages.index(self.title, links, settings.site.language),
+        return self._html(pages.index(self.ctx.settings, links, settings.site.language),
                           private=False)
 
     def editions(self, request: Request) -> Response:
@@ -129,7 +128,7 @@ class _Members:
         digests = [(digest.title, f"{base}/editions/{digest.id}/"
                     if (settings.out_dir / "editions" / digest.id / "index.html").is_file()
                     else None) for digest in settings.digests]
-        return self._html(pages.editions(self.title, digests, settings.site.language),
+        return self._html(pages.editions(self.ctx.settings, digests, settings.site.language),
                           private=False)
 
     async def unsubscribe(self, request: Request) -> Response:
@@ -147,12 +146,12 @@ class _Members:
         if member is None or member.id is None:
             return self._missing()
         if request.method == "GET":
-            return self._html(pages.unsubscribe_form(self.title, member.email,
+            return self._html(pages.unsubscribe_form(self.ctx.settings, member.email,
                                                      _same_page(request), member.language))
         with self.ctx.db.transaction() as connection:
             subscribers.set_status_by_id(connection, member.id, SubscriberStatus.UNSUBSCRIBED)
         return self._html(pages.unsubscribed(
-            self.title, member.email, self._preferences_link(member.id), member.status,
+            self.ctx.settings, member.email, self._preferences_link(member.id), member.status,
             member.language))
 
     def _preferences_link(self, member_id: int) -> str:
@@ -184,7 +183,7 @@ class _Members:
             language = (form.get("language") or [member.language])[-1]
             unknown = [t for t in chosen if t not in themes]
             if unknown or language not in languages:
-                page = pages.preferences_form(self.title, member.email, _same_page(request),
+                page = pages.preferences_form(self.ctx.settings, member.email, _same_page(request),
                                               themes, member.themes, languages,
                                               member.language, status,
                                               error=pages.UNKNOWN_CHOICE)
@@ -197,7 +196,7 @@ class _Members:
                 elif form.get("subscribe") and subscribers.reactivate(connection, member.id):
                     status, message = SubscriberStatus.ACTIVE, pages.SAVED_AND_SUBSCRIBED
         return self._html(pages.preferences_form(
-            self.title, member.email, _same_page(request), themes, chosen, languages,
+            self.ctx.settings, member.email, _same_page(request), themes, chosen, languages,
             language, status, message=message))
 
     def _languages(self, current: str) -> dict[str, str]:

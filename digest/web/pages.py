@@ -1,30 +1,24 @@
-"""The few HTML pages of the members' web app, written out here and escaped everywhere.
+"""The members' pages, from the templates in ``templates/web/members/``.
 
 They are small on purpose: one button to unsubscribe (RFC 8058 asks that a GET never
-unsubscribes, since mail scanners follow links), one form for preferences. Every value that
-comes from the store or the request goes through ``html.escape``. Their words are gettext
-messages (``N_``), in the member's language (or the site's) from the catalogs in
-``digest/render/locales``, like the templates' words.
+unsubscribes, since mail scanners follow links), one form for preferences. They share the
+web version's frame and stylesheet, Jinja's autoescape escapes every value that comes from
+the store or the request, and their words are gettext messages in the member's language
+(or the site's), from the same catalogs as the emails'. This module only gathers each
+page's values; the HTML is in the templates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from html import escape
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from digest.models import SubscriberStatus
+from markupsafe import Markup
+
+from digest.config import Settings
+from digest.models import EditionLinks, SubscriberStatus
 from digest.render.i18n import N_, translate
-
-_Translate = Callable[[str], str]
-_STYLE = (
-    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:34rem;"
-    "margin:3rem auto;padding:0 1rem;line-height:1.5;color:#222}"
-    "h1{font-size:1.4rem}button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.3rem;"
-    "border:1px solid #1d4e89;background:#1d4e89;color:#fff;cursor:pointer}"
-    "fieldset{border:1px solid #ccc;border-radius:.3rem;margin:1rem 0}"
-    "label{display:block;margin:.2rem 0}.note{color:#555;font-size:.9rem}"
-    ".error{color:#a00}"
-)
+from digest.render.templating import base_context, render_template
 
 EDITIONS = N_("Editions")
 BULLETINS = N_("Bulletins")
@@ -36,121 +30,58 @@ BOUNCED_NOT_SUBSCRIBED = N_(
     "address bounced, so it cannot be subscribed again from this page. Write to the "
     "forum's team to have it checked.")
 UNKNOWN_CHOICE = N_("Unknown theme or language: nothing was changed.")
+_NO_LINKS = EditionLinks(web_url="", archive_url="", pdf_url="")
 
 
-def page(site_title: str, title: str, body: str, language: str = "en") -> str:
-    """A whole page around ``body`` (already escaped HTML)."""
-    return (
-        f'<!doctype html>\n<html lang="{escape(language)}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="robots" content="noindex">'
-        f"<title>{escape(title)} · {escape(site_title)}</title><style>{_STYLE}</style></head>"
-        f"<body><p class=\"note\">{escape(site_title)}</p><h1>{escape(title)}</h1>{body}"
-        f"</body></html>\n"
-    )
+def _strong(value: str) -> Markup:
+    """An address shown in bold inside a translated sentence, escaped."""
+    return Markup("<strong>{}</strong>").format(value)
 
 
-def unsubscribe_form(site_title: str, email: str, action: str, language: str = "en") -> str:
+def _page(settings: Settings, template: str, title: str, language: str,
+          **values: Any) -> str:
+    """One member's page: ``title`` (a message id, translated) and the template's values."""
+    context = base_context(settings, language)
+    heading = translate(language, title) if title else settings.site.title
+    context.update(title=heading, subject=f"{heading} · {settings.site.title}", preheader="",
+                   links=_NO_LINKS, strong=_strong, **values)
+    return render_template(settings, f"web/members/{template}.html.j2", context)
+
+
+def unsubscribe_form(settings: Settings, email: str, action: str, language: str) -> str:
     """The page behind the List-Unsubscribe link: one button that posts what a one-click
     client would post."""
-    _ = _words(language)
-    question = _with_email(_("Stop sending digests to %(email)s?"), email)
-    button = escape(_("Unsubscribe"))
-    return page(site_title, _("Unsubscribe"), (
-        f"<p>{question}</p>"
-        f'<form method="post" action="{escape(action)}">'
-        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        f"<button type=\"submit\">{button}</button></form>"
-    ), language)
+    return _page(settings, "unsubscribe", N_("Unsubscribe"), language, email=email,
+                 action=action)
 
 
-def unsubscribed(site_title: str, email: str, preferences: str, status: SubscriberStatus,
-                 language: str = "en") -> str:
+def unsubscribed(settings: Settings, email: str, preferences: str, status: SubscriberStatus,
+                 language: str) -> str:
     """After the one click; a bounced member is not offered to subscribe again."""
-    _ = _words(language)
-    changed, link = escape(_("Changed your mind?")), escape(
-        _("Your preferences can subscribe you again."))
-    again = "" if status is SubscriberStatus.BOUNCED else (
-        f'<p class="note">{changed} <a href="{escape(preferences)}">{link}</a></p>')
-    done = _with_email(_("%(email)s will receive no more digests or bulletins."), email)
-    return page(site_title, _("You are unsubscribed"), (
-        f"<p>{done}</p>{again}"
-    ), language)
+    return _page(settings, "unsubscribed", N_("You are unsubscribed"), language, email=email,
+                 preferences=preferences, bounced=status is SubscriberStatus.BOUNCED)
 
 
-def preferences_form(site_title: str, email: str, action: str, themes: Mapping[str, str],
+def preferences_form(settings: Settings, email: str, action: str, themes: Mapping[str, str],
                      chosen: Iterable[str], languages: Mapping[str, str], language: str,
                      status: SubscriberStatus, message: str = "", error: str = "") -> str:
     """Themes (none ticked: every theme) and language, plus subscribing again, offered only
     to a member who unsubscribed: a bounced address is told why it cannot be."""
-    _ = _words(language)
-    chosen_set = set(chosen)
-    boxes = "".join(
-        f'<label><input type="checkbox" name="themes" value="{escape(slug)}"'
-        f'{" checked" if slug in chosen_set else ""}> {escape(title)}</label>'
-        for slug, title in themes.items())
-    options = "".join(
-        f'<option value="{escape(code)}"{" selected" if code == language else ""}>'
-        f"{escape(name)}</option>" for code, name in languages.items())
-    if status is SubscriberStatus.UNSUBSCRIBED:
-        state = ('<label><input type="checkbox" name="subscribe" value="1"> '
-                 + escape(_("Subscribe me again")) + "</label>")
-        whose = _("Preferences of %(email)s (unsubscribed).")
-    elif status is SubscriberStatus.BOUNCED:
-        state = ('<p class="note">' + escape(_(
-            "Mail to this address bounced, so it receives nothing and cannot be subscribed "
-            "again from this page. Write to the forum's team to have it checked.")) + "</p>")
-        whose = _("Preferences of %(email)s (mail bounced).")
-    else:
-        state, whose = "", _("Preferences of %(email)s.")
-    notice = (f'<p class="error">{escape(_(error))}</p>' if error else
-              f"<p><strong>{escape(_(message))}</strong></p>" if message else "")
-    legend_themes, legend_language = (escape(_("Themes (none ticked: all of them)")),
-                                      escape(_("Language")))
-    save = escape(_("Save"))
-    return page(site_title, _("Your preferences"), (
-        f"{notice}<p>{_with_email(whose, email)}</p>"
-        f'<form method="post" action="{escape(action)}">'
-        f"<fieldset><legend>{legend_themes}</legend>{boxes}"
-        f"</fieldset><fieldset><legend>{legend_language}</legend>"
-        f'<select name="language">{options}</select>'
-        f"</fieldset>{state}<button type=\"submit\">{save}</button></form>"
-    ), language)
+    return _page(settings, "preferences", N_("Your preferences"), language, email=email,
+                 action=action, themes=themes, chosen=set(chosen), languages=languages,
+                 status=str(status), message=message, error=error)
 
 
-def not_found(site_title: str, language: str = "en") -> str:
-    _ = _words(language)
-    return page(site_title, _("Link not valid"), "<p>" + escape(_(
-        "This link is not valid: it may have been cut when it was copied. Use the link "
-        "at the bottom of one of your digests.")) + "</p>", language)
+def not_found(settings: Settings, language: str) -> str:
+    return _page(settings, "not_found", N_("Link not valid"), language)
 
 
-def index(site_title: str, links: Sequence[tuple[str, str]], language: str = "en") -> str:
+def index(settings: Settings, links: Sequence[tuple[str, str]], language: str) -> str:
     """The site's front page: ``links`` are (message, URL) pairs."""
-    _ = _words(language)
-    items = "".join(f'<li><a href="{escape(url)}">{escape(_(label))}</a></li>'
-                    for label, url in links)
-    return page(site_title, site_title, f"<ul>{items}</ul>", language)
+    return _page(settings, "index", "", language, menu=links)
 
 
-def editions(site_title: str, digests: Sequence[tuple[str, str | None]],
-             language: str = "en") -> str:
+def editions(settings: Settings, digests: Sequence[tuple[str, str | None]],
+             language: str) -> str:
     """Each digest, linked to its archive, or said to have no edition yet."""
-    _ = _words(language)
-    none_yet, no_digest = escape(_("no edition yet")), escape(_("No digest is configured."))
-    items = "".join(
-        f'<li><a href="{escape(url)}">{escape(title)}</a></li>' if url else
-        f"<li>{escape(title)} <span class=\"note\">({none_yet})</span></li>"
-        for title, url in digests)
-    return page(site_title, _(EDITIONS), f"<ul>{items}</ul>" if items else
-                f"<p>{no_digest}</p>", language)
-
-
-def _words(language: str) -> _Translate:
-    return lambda message: translate(language, message)
-
-
-def _with_email(message: str, email: str) -> str:
-    """A translated message, escaped, with the address in bold where it says %(email)s."""
-    return escape(message) % {"email": f"<strong>{escape(email)}</strong>"}
-
+    return _page(settings, "editions", EDITIONS, language, digests=digests)
