@@ -165,6 +165,18 @@ class Bulletin:
     upcoming: tuple[Item, ...] = ()
 
 
+class EditionStatus(StrEnum):
+    """Where an edition is in its life; stored as its value."""
+
+    DRAFT = "draft"  # waits for a coordinator (approval: true)
+    APPROVED = "approved"  # goes out with the next run or `digest send`
+    SENDING = "sending"  # its outbox rows are being delivered
+    SENT = "sent"  # every row sent or refused for good
+    SKIPPED = "skipped"  # nothing new in its slot: recorded so the slot is not tried again
+    SUPERSEDED = "superseded"  # a draft nobody approved before the next slot; never sent late
+    FAILED = "failed"  # could not be rendered (reason in edition_problems); tried again
+
+
 class SubscriberStatus(StrEnum):
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"

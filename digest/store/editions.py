@@ -13,14 +13,14 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
+from digest.models import EditionStatus
 from digest.store.schema import edition_problems, editions
 
-DRAFT, APPROVED, SENDING, SENT, SKIPPED = "draft", "approved", "sending", "sent", "skipped"
-# A draft nobody approved before the next slot: never sent late; its items roll forward.
-SUPERSEDED = "superseded"
-# Could not be rendered (the reason is in ``edition_problems``): its items stay frozen and
-# its rows pending, and every later run (or `digest send`) tries it again.
-FAILED = "failed"
+# The statuses by their short names (``editions.SENT``); see ``EditionStatus``.
+DRAFT, APPROVED, SENDING, SENT = (EditionStatus.DRAFT, EditionStatus.APPROVED,
+                                  EditionStatus.SENDING, EditionStatus.SENT)
+SKIPPED, SUPERSEDED, FAILED = (EditionStatus.SKIPPED, EditionStatus.SUPERSEDED,
+                               EditionStatus.FAILED)
 # Statuses whose items count as delivered (or on their way) when finding what is new.
 DELIVERED = (APPROVED, SENDING, SENT, FAILED)
 REASON_LIMIT = 1000  # characters of a renderer's message kept
@@ -34,7 +34,7 @@ class EditionRow:
     digest_id: str
     slot: datetime
     number: int
-    status: str
+    status: EditionStatus
     title: str
     period_start: datetime | None
     period_end: datetime
@@ -50,7 +50,7 @@ class EditionRow:
 def _row(m: RowMapping) -> EditionRow:
     return EditionRow(
         id=m["id"], digest_id=m["digest_id"], slot=m["slot"], number=m["number"],
-        status=m["status"], title=m["title"], period_start=m["period_start"],
+        status=EditionStatus(m["status"]), title=m["title"], period_start=m["period_start"],
         period_end=m["period_end"], item_keys=tuple(m["item_keys"]), omitted=m["omitted"],
     )
 
@@ -114,8 +114,9 @@ def next_number(connection: Connection, digest_id: str) -> int:
     return int(current or 0) + 1
 
 
-def create(connection: Connection, *, digest_id: str, slot: datetime, number: int, status: str,
-           title: str, period_start: datetime | None, period_end: datetime,
+def create(connection: Connection, *, digest_id: str, slot: datetime, number: int,
+           status: EditionStatus, title: str, period_start: datetime | None,
+           period_end: datetime,
            item_keys: Sequence[str], omitted: int, now: datetime) -> EditionRow | None:
     """Insert the edition of a slot; None when another run already made it (lost the race)."""
     try:
@@ -129,7 +130,7 @@ def create(connection: Connection, *, digest_id: str, slot: datetime, number: in
     return find(connection, digest_id, slot)
 
 
-def set_status(connection: Connection, edition_id: int, status: str) -> None:
+def set_status(connection: Connection, edition_id: int, status: EditionStatus) -> None:
     connection.execute(editions.update().where(editions.c.id == edition_id).values(status=status))
 
 
