@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, time
+from datetime import datetime
 from itertools import count
 from zoneinfo import ZoneInfo
 
 from digest.config import DigestSettings
+from digest.dates import instant
 from digest.models import SECTION_TITLES, Edition, Item, Kind, Section, Subscriber, Variant
 
 SECTION_ORDER = (Kind.NEWS, Kind.EVENT, Kind.CASE_STUDY, Kind.PUBLICATION, Kind.BULLETIN,
@@ -34,24 +35,17 @@ LANGUAGE_MARK = ":"
 UPCOMING_LIMIT = 10  # events a bulletin adds to its "Upcoming meetings and activities"
 
 
-def _as_datetime(value: date | datetime, zone: ZoneInfo, end_of_day: bool) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    moment = time.max if end_of_day else time.min
-    return datetime.combine(value, moment, tzinfo=zone)
-
-
 def event_is_over(item: Item, now: datetime, zone: ZoneInfo) -> bool:
     """An event is over once its (inclusive) end has passed; without an end, its start."""
     if item.event is None:
         return False
     last = item.event.end or item.event.start
-    return _as_datetime(last, zone, end_of_day=True) < now
+    return instant(last, zone, end_of_day=True) < now
 
 
 def _start_key(item: Item, zone: ZoneInfo) -> datetime:
     assert item.event is not None
-    return _as_datetime(item.event.start, zone, end_of_day=False)
+    return instant(item.event.start, zone)
 
 
 def is_new(item: Item, digest: DigestSettings, cursor: datetime | None, now: datetime,

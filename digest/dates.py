@@ -14,7 +14,7 @@ A bare ``en`` is written the British way (day before month), as a European forum
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
@@ -118,3 +118,28 @@ def format_event_dates(event: EventInfo, language: str, zone: tzinfo) -> str:
     return join_range(_day_and_time(day, _time(start, locale), locale),
                       _day_and_time(format_long_date(end.date(), language), _time(end, locale),
                                     locale))
+
+
+# ---------------------------------------------------------------- coercion (one place)
+
+
+def as_aware(value: datetime, zone: tzinfo) -> datetime:
+    """A date-time with a zone: a naive ("floating") one is read in ``zone``."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+def date_or_utc(value: date | datetime, zone: tzinfo) -> date | datetime:
+    """What sources store: a date stays a date (all day); a date-time becomes aware UTC, a
+    floating one read in ``zone``."""
+    if isinstance(value, datetime):
+        return as_aware(value, zone).astimezone(UTC)
+    return value
+
+
+def instant(value: date | datetime, zone: tzinfo, end_of_day: bool = False) -> datetime:
+    """A moment to compare or sort by: a date is its first (or, with ``end_of_day``, its
+    last) instant in ``zone``; a date-time is itself, a floating one read in ``zone``."""
+    if isinstance(value, datetime):
+        return as_aware(value, zone)
+    return datetime.combine(value, time.max if end_of_day else time.min, tzinfo=zone)
+

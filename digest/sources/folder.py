@@ -27,6 +27,7 @@ from markdown_it import MarkdownIt
 from digest import yaml_loader
 from digest.clock import Clock
 from digest.config import Settings, SourceSettings
+from digest.dates import date_or_utc, instant
 from digest.errors import SourceError
 from digest.models import EventInfo, Item, Kind
 from digest.sources.clean import (
@@ -200,16 +201,11 @@ def _moment(value: Any, key: str, zone: tzinfo) -> date | datetime | None:
         except ValueError:
             raise ValueError(f"{key}: expected an ISO date such as 2019-03-27 "
                              f"or 2019-03-27T10:00:00+01:00, got {text!r}") from None
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
-        return aware.astimezone(UTC)
     if isinstance(value, date):
-        return value
+        return date_or_utc(value, zone)
     raise ValueError(f"{key}: expected a date or a date-time, got {value!r}")
 
 
 def _instant(value: date | datetime, zone: tzinfo) -> datetime:
     """A publication moment: a bare date means midnight in the site's zone."""
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, datetime.min.time(), zone).astimezone(UTC)
+    return instant(value, zone).astimezone(UTC)

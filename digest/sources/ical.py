@@ -20,6 +20,7 @@ from icalendar.cal import Component
 
 from digest.clock import Clock
 from digest.config import Settings, SourceSettings
+from digest.dates import date_or_utc, instant
 from digest.errors import SourceError
 from digest.models import EventInfo, Item, Kind
 from digest.sources.clean import (
@@ -192,11 +193,8 @@ def _end(
 
 def _moment(value: Any, zone: tzinfo) -> date | datetime:
     """A DATE stays a date; a DATE-TIME becomes aware UTC (floating times read in ``zone``)."""
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
-        return aware.astimezone(UTC)
     if isinstance(value, date):
-        return value
+        return date_or_utc(value, zone)
     raise ValueError(f"not a date or date-time: {value!r}")
 
 
@@ -207,9 +205,7 @@ def _stamp(event: Component, name: str, zone: tzinfo) -> datetime | None:
         value = _moment(event.decoded(name), zone)
     except (ValueError, TypeError):
         return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, datetime.min.time(), zone).astimezone(UTC)
+    return instant(value, zone).astimezone(UTC)
 
 
 def _description(event: Component) -> str:

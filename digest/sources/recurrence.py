@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 import icalendar
 import recurring_ical_events
 from icalendar.cal import Component
+
+from digest.dates import instant
 
 MAX_STEPS = 50_000
 """The most rule steps one series may cost (a daily event from the 1890s is fine)."""
@@ -41,12 +43,6 @@ def series_uids(events: Iterable[Component]) -> set[str]:
     return {str(event.get("UID", "")) for event in events if _is_master(event)}
 
 
-def _as_datetime(value: date | datetime, zone: tzinfo) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=zone)
-    return datetime.combine(value, datetime.min.time(), zone)
-
-
 def _steps(master: Component, until: datetime, zone: tzinfo) -> float:
     """An upper estimate of how many steps expanding the master's rules up to ``until``
     takes (zero for a series of RDATEs only)."""
@@ -56,10 +52,10 @@ def _steps(master: Component, until: datetime, zone: tzinfo) -> float:
         frequency = str((rule.get("FREQ") or ["YEARLY"])[0]).upper()
         period = _PERIOD.get(frequency, timedelta(days=1))
         per_period = math.prod(max(len(rule.get(name) or []), 1) for name in _EXPANDING)
-        start = _as_datetime(master.decoded("DTSTART"), zone)
+        start = instant(master.decoded("DTSTART"), zone)
         end = until
         if rule.get("UNTIL"):
-            end = min(end, _as_datetime(rule["UNTIL"][0], zone))
+            end = min(end, instant(rule["UNTIL"][0], zone))
         steps = max((end - start) / period, 1) * per_period
         if rule.get("COUNT"):
             steps = min(steps, float(rule["COUNT"][0]) * per_period)
@@ -97,7 +93,7 @@ def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
         for event in members:
             chosen.add_component(event)
     found: list[Component] = list(recurring_ical_events.of(chosen).between(start, until))
-    found.sort(key=lambda event: _as_datetime(event.decoded("DTSTART"), zone))
+    found.sort(key=lambda event: instant(event.decoded("DTSTART"), zone))
     if len(found) > MAX_OCCURRENCES:
         problems.append(f"{len(found)} occurrences of recurring events in the window: "
                         f"kept the first {MAX_OCCURRENCES}")
