@@ -49,10 +49,12 @@ from markdown_it.token import Token
 
 from digest import yaml_loader
 from digest.config import Settings
+from digest.dates import YEARS, within_years
 from digest.errors import InputError
 from digest.languages import language_tag
 from digest.models import Bulletin, BulletinSection
 from digest.reading import TooLargeError, read_bounded
+from digest.safetext import is_unwanted
 
 REQUIRED = ("title", "forum", "group", "date")
 OPTIONAL = ("place", "end_date", "language", "themes", "footer", "send_at", "slug")
@@ -189,6 +191,10 @@ def _read_meta(meta: dict[str, Any], lines: dict[str, int], settings: Settings,
             problems.add(lines.get(key), key,
                          f"expected a date such as 2019-03-25, got {meta[key]!r} ({value})")
             continue
+        if not within_years(value):
+            problems.add(lines.get(key), key, f"expected a date in the years {YEARS}, "
+                         f"got {value.isoformat()}")
+            continue
         out[key] = value
     if out.get("date") and out.get("end_date") and out["end_date"] < out["date"]:
         problems.add(lines.get("end_date"), "end_date",
@@ -210,6 +216,10 @@ def _read_meta(meta: dict[str, Any], lines: dict[str, int], settings: Settings,
             problems.add(lines.get("send_at"), "send_at",
                          "expected a date and time with its offset, such as "
                          f"2019-03-20T09:00:00+01:00, got {meta['send_at']!r}")
+        elif not within_years(out["send_at"]):
+            problems.add(lines.get("send_at"), "send_at",
+                         f"expected a time in the years {YEARS}, got {meta['send_at']!r}")
+            out["send_at"] = None
     if meta.get("slug") is not None:
         slug = _text(meta["slug"])
         if not slug or not _SLUG.match(slug):
@@ -356,11 +366,17 @@ def _read_text(path: Path, shown: str) -> str:
     except OSError as exc:
         raise InputError(f"{shown}: (file): unreadable: {exc.strerror or exc}") from None
     try:
-        return data.decode("utf-8-sig").replace("\r\n", "\n")
+        text = data.decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InputError(f"{shown}:{line}: (file): not UTF-8 (byte {data[exc.start]:#04x}): "
                          "save the file as UTF-8") from None
+    found = next((i for i, c in enumerate(text) if is_unwanted(c)), None)
+    if found is not None:  # it would stop the MJML compiler, far from its cause
+        raise InputError(f"{shown}:{text.count(chr(10), 0, found) + 1}: (file): holds the "
+                         f"character U+{ord(text[found]):04X} (a control or invisible "
+                         "formatting character): remove it")
+    return text
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from digest.errors import ConfigError, ConfigProblem
 from digest.languages import language_tag
 from digest.models import Kind, Theme
 from digest.reading import TooLargeError, read_bounded
+from digest.safetext import is_unwanted
 
 DEFAULT_CONFIG = "schedules.yaml"
 MAX_CONFIG_BYTES = 1024 * 1024  # a large config (hundreds of sources) is well under 100 KB
@@ -689,6 +690,23 @@ def _source_problems(parts: _Parts, where: Path_, source: SourceSettings, themes
         yield (*where, "url"), f"no such file: {parts.resolve(source.url)}"
 
 
+def _unwanted_characters(value: object, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
+    """Every text of the config that holds a character no email, page or header may carry
+    (controls, lone surrogates, bidi overrides: ``digest.safetext``): a title with U+0001
+    would otherwise stop every edition at the MJML compiler, far from its cause."""
+    if isinstance(value, str):
+        found = next((c for c in value if is_unwanted(c)), None)
+        if found is not None:
+            yield path, (f"holds the character U+{ord(found):04X} (a control or invisible "
+                         "formatting character): remove it")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unwanted_characters(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unwanted_characters(item, (*path, index))
+
+
 def load_settings(path: str | Path) -> Settings:
     """Read, validate and resolve a config file, or raise ``ConfigError`` with every problem."""
     file = Path(path)
@@ -726,6 +744,8 @@ def load_settings(path: str | Path) -> Settings:
     if node is not None:
         _walk(node, (), lines, duplicates)
     problems = [ConfigProblem(shown, lines.get(p), _dotted(p), "duplicate key") for p in duplicates]
+    problems += [ConfigProblem(shown, _line_of(lines, p), _dotted(p), message)
+                 for p, message in _unwanted_characters(data)]
     if "config_path" in data:
         problems.append(ConfigProblem(shown, lines.get(("config_path",)), "config_path",
                                       "unknown key"))

@@ -143,3 +143,23 @@ def instant(value: date | datetime, zone: tzinfo, end_of_day: bool = False) -> d
         return as_aware(value, zone)
     return datetime.combine(value, time.max if end_of_day else time.min, tzinfo=zone)
 
+
+# ---------------------------------------------------------------- the years a date may be in
+
+# A year 1 or 9999 is no date anyone meant, and at those edges a change of time zone
+# overflows (9999-12-31 23:00 UTC is year 10000 in Brussels): every date the product takes
+# in (items, events, bulletins) stays within these.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2199, 12, 31, tzinfo=UTC)
+YEARS = f"{EARLIEST.year}-{LATEST.year}"
+
+
+def within_years(value: date | datetime | None) -> bool:
+    """Whether a date (or an aware date-time) lies in [EARLIEST, LATEST]; compared as it
+    is, since converting a date at the edges is what overflows."""
+    if value is None:
+        return True
+    if isinstance(value, datetime):
+        return EARLIEST <= as_aware(value, UTC) <= LATEST
+    return EARLIEST.date() <= value <= LATEST.date()
+

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
 
+from digest.dates import EARLIEST, LATEST, within_years
 from digest.models import EventInfo, Item, Kind, Theme
 from digest.safetext import safe_html, safe_line, safe_text
 
@@ -210,32 +211,17 @@ def seal(item: Item) -> Item:
                    published=_within_years(item.published))
 
 
-# Dates an item may carry: a year 1 or 9999 is no date anyone meant, and at those edges a
-# change of time zone overflows (9999-12-31 23:00 UTC is year 10000 in Brussels).
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2199, 12, 31, tzinfo=UTC)
-
-
 def _within_years(moment: datetime) -> datetime:
     """A publication time moved into [EARLIEST, LATEST] (a feed's "0001" is "long ago")."""
     return min(max(moment, EARLIEST), LATEST)
 
 
-def _in_range(value: date | datetime | None) -> bool:
-    """Compared as they are: converting a date at the edges is what overflows."""
-    if value is None:
-        return True
-    if isinstance(value, datetime):
-        return EARLIEST <= value <= LATEST
-    return EARLIEST.date() <= value <= LATEST.date()
-
-
 def _sane_event(event: EventInfo | None) -> EventInfo | None:
     """An event outside the years anyone schedules in has no usable date: its start makes
     it no event (the item stays, undated as an event); a wild end is dropped."""
-    if event is None or not _in_range(event.start):
+    if event is None or not within_years(event.start):
         return None
-    return event if _in_range(event.end) else replace(event, end=None)
+    return event if within_years(event.end) else replace(event, end=None)
 
 
 UNTITLED = "(untitled)"

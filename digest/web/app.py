@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -163,13 +164,23 @@ class _Members:
     async def preferences(self, request: Request) -> Response:
         form: dict[str, list[str]] = {}
         if request.method == "POST":
-            async with request.form(max_files=0, max_fields=100) as data:
-                for key, value in data.multi_items():
-                    if isinstance(value, str):
-                        form.setdefault(key, []).append(value)
+            # The token first: a stranger's body is never parsed (see unsubscribe).
+            if read_token(self.ctx.secret, request.path_params["token"], "preferences") is None:
+                return self._missing()
+            try:
+                async with request.form(max_files=0, max_fields=100) as data:
+                    for key, value in data.multi_items():
+                        if isinstance(value, str):
+                            form.setdefault(key, []).append(value)
+            except HTTPException:  # more fields than any preferences form has, a file...
+                return await _in_thread(lambda r: self._preferences(r, form, bad=True),
+                                        request)
         return await _in_thread(lambda r: self._preferences(r, form), request)
 
-    def _preferences(self, request: Request, form: dict[str, list[str]]) -> Response:
+    def _preferences(self, request: Request, form: dict[str, list[str]],
+                     bad: bool = False) -> Response:
+        """The preferences page; a POST saves the choice (``bad``: a form that could not be
+        read, answered as an unknown choice, nothing changed)."""
         member = self._member(request, "preferences")
         if member is None or member.id is None:
             return self._missing()
@@ -182,10 +193,10 @@ class _Members:
             chosen = form.get("themes", [])
             language = (form.get("language") or [member.language])[-1]
             unknown = [t for t in chosen if t not in themes]
-            if unknown or language not in languages:
-                page = pages.preferences_form(self.ctx.settings, member.email, _same_page(request),
-                                              themes, member.themes, languages,
-                                              member.language, status,
+            if bad or unknown or language not in languages:
+                page = pages.preferences_form(self.ctx.settings, member.email,
+                                              _same_page(request), themes, member.themes,
+                                              languages, member.language, status,
                                               error=pages.UNKNOWN_CHOICE)
                 return self._html(page, 400)
             with self.ctx.db.transaction() as connection:
