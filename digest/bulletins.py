@@ -334,6 +334,7 @@ def load_bulletin(path: Path, settings: Settings) -> Bulletin:
     if not isinstance(meta, dict):
         raise InputError(f"{shown}:2: (front matter): expected key: value lines")
     values = _read_meta(meta, lines, settings, problems)
+    _check_tables(split, problems)
     problems.raise_if_any()
     intro, sections = parse_body(split.body)
     return Bulletin(
@@ -353,6 +354,29 @@ def load_bulletin(path: Path, settings: Settings) -> Bulletin:
         markdown=text,
         send_at=values.get("send_at"),
     )
+
+
+MAX_TABLE_COLUMNS = 12  # wider does not fit a phone, nor an A4 page
+MAX_TABLE_CELLS = 600  # laying out a table costs the PDF far more than its text
+
+
+def _check_tables(split: SplitFile, problems: _Problems) -> None:
+    """Tables a reader can use, and whose PDF layout stays cheap: a 500-column table of
+    100 KB took WeasyPrint a minute and a gigabyte."""
+    columns = cells = 0
+    first: int | None = None
+    for token in markdown_parser().parse(split.body):
+        if token.type == "table_open":
+            cells, first = 0, (token.map[0] if token.map else 0) + split.body_offset + 1
+        elif token.type == "tr_open":
+            columns = 0
+        elif token.type in ("th_open", "td_open"):
+            columns, cells = columns + 1, cells + 1
+            if columns > MAX_TABLE_COLUMNS or cells > MAX_TABLE_CELLS:
+                problems.add(first, "(body)", f"a table of more than {MAX_TABLE_COLUMNS} "
+                             f"columns or {MAX_TABLE_CELLS} cells: split it, or link to a "
+                             "document instead")
+                return
 
 
 def _read_text(path: Path, shown: str) -> str:

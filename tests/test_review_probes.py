@@ -93,3 +93,25 @@ def test_a_strangers_form_is_never_read(site: Served) -> None:  # noqa: F811
     assert answer.status_code == 400 and "text/html" in answer.headers["content-type"]
     assert answer.headers.get("content-security-policy")
     assert 'lang="en"' in answer.text  # nothing was saved: still the member's English
+
+
+@pytest.mark.parametrize(("columns", "rows"), [(500, 3), (13, 2), (10, 70)])
+def test_a_table_too_wide_or_too_big_for_a_page_is_refused_at_its_line(
+        project: Path, columns: int, rows: int) -> None:
+    table = ("|" + "a|" * columns + "\n" + "|" + "-|" * columns + "\n"
+             + ("|" + "x|" * columns + "\n") * rows)
+    bad = project / "sample" / "bulletins" / "bad.md"
+    bad.write_text(BULLETIN.format(date="2019-03-25", extra="", body=table))
+    preview = run_digest(project, "preview", str(bad.relative_to(project)))
+    assert preview.returncode == 2, preview.stdout + preview.stderr
+    assert "bad.md:11: (body): a table of more than 12 columns or 600 cells" in preview.stderr
+
+
+def test_a_table_a_reader_can_use_is_kept(project: Path) -> None:
+    table = "| city | date |\n|---|---|\n| Glasgow | 27 March |\n"
+    good = project / "sample" / "bulletins" / "good.md"
+    good.write_text(BULLETIN.format(date="2019-03-25", extra="", body=table))
+    preview = run_digest(project, "preview", str(good.relative_to(project)), "--format",
+                         "html")
+    assert preview.returncode in (0, 1), preview.stderr
+    assert "<table" in preview.stdout and "Glasgow" in preview.stdout
