@@ -300,3 +300,11 @@ def test_a_folder_note_with_an_invisible_or_infinite_title_is_reported(tmp_path:
     assert [item.title for item in result.items or ()] == ["Fine"]
     assert [problem.split(": ", 1)[1] for problem in result.problems] == [
         "a.md: front matter needs a title", "b.md: title must be text, got inf"]
+
+
+@pytest.mark.parametrize("cron", ["0 ٨ * * mon", "0 8 * * ١", "0 8\u2003* * mon", "0 8 * * mon\t",
+                                  "٠ 8 * * mon", "0 ８ * * mon"])
+def test_a_cron_in_other_digits_or_spaces_is_refused(project: Path, cron: str) -> None:
+    path = _config(project, 'cron: "0 8 * * mon"', f'cron: "{cron}"')
+    [problem] = _problems(path)
+    assert ":36: digests[0].cron: " in problem and "expected ASCII" in problem, problem
