@@ -35,6 +35,7 @@ date is reported at its key rather than raised).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from digest.errors import MAX_PROBLEMS_PER_KEY, InputError
 from digest.languages import language_tag
 from digest.models import Bulletin, BulletinSection
 from digest.reading import TooLargeError, read_bounded
+from digest.safetext import has_visible
 
 REQUIRED = ("title", "forum", "group", "date")
 OPTIONAL = ("place", "end_date", "language", "themes", "footer", "send_at", "slug")
@@ -147,6 +149,8 @@ def _key_lines(node: yaml.Node | None, meta: Any, problems: _Problems) -> dict[s
 def _text(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # ``.inf`` is no title anyone meant
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value).strip()
     return None
@@ -204,6 +208,9 @@ def _read_meta(meta: dict[str, Any], lines: dict[str, int], settings: Settings,
         text = _text(meta[key])
         if text is None or "\n" in text:
             problems.add(lines.get(key), key, "expected one line of text")
+        elif not has_visible(text):  # zero-width spaces, word joiners: a blank heading
+            problems.add(lines.get(key), key, "expected visible text, got only invisible "
+                         f"characters {shown(text)}")
         out[key] = text
     for key in ("date", "end_date"):
         if meta.get(key) in (None, ""):

@@ -308,3 +308,17 @@ def test_a_cron_in_other_digits_or_spaces_is_refused(project: Path, cron: str) -
     path = _config(project, 'cron: "0 8 * * mon"', f'cron: "{cron}"')
     [problem] = _problems(path)
     assert ":36: digests[0].cron: " in problem and "expected ASCII" in problem, problem
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("title", ".inf", "expected one line of text"),
+    ("title", "-.inf", "expected one line of text"),
+    ("title", '"\\u200b\\u2060\\ufeff"', "expected visible text"),
+    ("forum", '"\\u3164"', "expected visible text"),
+])
+def test_a_bulletin_title_that_shows_nothing_is_refused(tmp_path: Path, key: str, value: str,
+                                                        message: str) -> None:
+    old = next(line for line in FRONT.splitlines() if line.startswith(f"{key}: "))
+    line = FRONT.splitlines().index(old) + 1
+    [problem] = problems_of(write(tmp_path, FRONT.replace(old, f"{key}: {value}") + "Intro.\n"))
+    assert problem.startswith(f"{tmp_path / 'bulletin.md'}:{line}: {key}: {message}"), problem
