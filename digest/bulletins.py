@@ -35,6 +35,7 @@ date is reported at its key rather than raised).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,13 +49,13 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from digest import yaml_loader
-from digest.config import Settings
+from digest.config import Settings, shown
 from digest.dates import YEARS, within_years
-from digest.errors import InputError
+from digest.errors import MAX_PROBLEMS_PER_KEY, InputError
 from digest.languages import language_tag
 from digest.models import Bulletin, BulletinSection
 from digest.reading import TooLargeError, read_bounded
-from digest.safetext import is_unwanted
+from digest.safetext import has_visible, is_unwanted
 
 REQUIRED = ("title", "forum", "group", "date")
 OPTIONAL = ("place", "end_date", "language", "themes", "footer", "send_at", "slug")
@@ -94,38 +95,63 @@ def split_front_matter(text: str) -> SplitFile | None:
 
 
 class _Problems:
-    """Collects ``FILE:LINE: key: message`` lines, to be raised together."""
+    """Collects ``FILE:LINE: key: message`` lines, to be raised together.
+
+    At most ``MAX_PROBLEMS_PER_KEY`` lines per kind of problem (``kind``: the key, unless
+    told), then one "... and N more" line: ten thousand unknown themes are one mistake,
+    not a megabyte of output."""
 
     def __init__(self, file: str) -> None:
         self.file = file
         self.lines: list[str] = []
+        self.counts: dict[str, int] = {}
+        self.hidden: dict[str, tuple[int, str]] = {}  # kind → (how many, summary line)
 
-    def add(self, line: int | None, key: str, message: str) -> None:
+    def add(self, line: int | None, key: str, message: str, kind: str | None = None) -> None:
+        kind = kind or key
         where = f"{self.file}:{line}" if line else self.file
-        self.lines.append(f"{where}: {key}: {message}")
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if self.counts[kind] <= MAX_PROBLEMS_PER_KEY:
+            self.lines.append(f"{where}: {key}: {message}")
+        else:
+            hidden = self.counts[kind] - MAX_PROBLEMS_PER_KEY
+            noun = kind if kind != key else "problems"
+            self.hidden[kind] = (hidden, f"{where}: {key}: ... and {hidden} more {noun}")
 
     def raise_if_any(self) -> None:
         if self.lines:
-            raise InputError("\n".join(self.lines))
+            raise InputError("\n".join([*self.lines,
+                                        *(summary for _, summary in self.hidden.values())]))
 
 
-def _key_lines(node: yaml.Node | None, problems: _Problems) -> dict[str, int]:
+def _key_lines(node: yaml.Node | None, meta: Any, problems: _Problems) -> dict[str, int]:
     """The file line of every top-level key (the front matter text starts with the end of
     the ``---`` line); a key given twice is a problem (YAML would keep the last value)."""
     lines: dict[str, int] = {}
+    merge_line: int | None = None
     if isinstance(node, yaml.MappingNode):
         for key_node, _ in node.value:
+            if key_node.tag == yaml_loader.MERGE_TAG:
+                # ``<<: *anchor``: merged keys may be overridden (standard YAML).
+                merge_line = merge_line or key_node.start_mark.line + 1
+                continue
             key, line = str(key_node.value), key_node.start_mark.line + 1
             if key in lines:
-                problems.add(line, key, f"duplicate key (first given on line {lines[key]})")
+                problems.add(line, key, f"duplicate key (first given on line {lines[key]})",
+                             kind="duplicate keys")
                 continue
             lines[key] = line
+    if merge_line is not None and isinstance(meta, dict):
+        for key in meta:  # a key that came from a merge: its problems point at the ``<<``
+            lines.setdefault(str(key), merge_line)
     return lines
 
 
 def _text(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # ``.inf`` is no title anyone meant
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value).strip()
     return None
@@ -172,7 +198,8 @@ def _read_meta(meta: dict[str, Any], lines: dict[str, int], settings: Settings,
     for key in meta:
         if key not in REQUIRED and key not in OPTIONAL:
             problems.add(lines.get(key), key,
-                         f"unknown key (expected: {', '.join(REQUIRED + OPTIONAL)})")
+                         f"unknown key (expected: {', '.join(REQUIRED + OPTIONAL)})",
+                         kind="unknown keys")
     for key in REQUIRED:
         if meta.get(key) in (None, ""):
             problems.add(lines.get(key, 1), key, "required key is missing or empty")
@@ -182,6 +209,9 @@ def _read_meta(meta: dict[str, Any], lines: dict[str, int], settings: Settings,
         text = _text(meta[key])
         if text is None or "\n" in text:
             problems.add(lines.get(key), key, "expected one line of text")
+        elif not has_visible(text):  # zero-width spaces, word joiners: a blank heading
+            problems.add(lines.get(key), key, "expected visible text, got only invisible "
+                         f"characters {shown(text)}")
         out[key] = text
     for key in ("date", "end_date"):
         if meta.get(key) in (None, ""):
@@ -243,7 +273,8 @@ def _themes(value: Any, line: int | None, settings: Settings,
         slug = index.get(name.strip().casefold())
         if slug is None:
             known = ", ".join(settings.themes) or "none defined in the config"
-            problems.add(line, "themes", f"unknown theme {name!r} (known: {known})")
+            problems.add(line, "themes", f"unknown theme {shown(name)} (known: {known})",
+                         kind="unknown themes")
         elif slug not in slugs:
             slugs.append(slug)
     return tuple(slugs)
@@ -328,7 +359,7 @@ def load_bulletin(path: Path, settings: Settings) -> Bulletin:
         line = mark.line + 1 if mark is not None else 1
         reason = getattr(exc, "problem", None) or str(exc)
         raise InputError(f"{shown}:{line}: (front matter): not valid YAML: {reason}") from None
-    lines = _key_lines(node, problems)
+    lines = _key_lines(node, meta, problems)
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):

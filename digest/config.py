@@ -44,11 +44,13 @@ MAX_CONFIG_BYTES = 1024 * 1024  # a large config (hundreds of sources) is well u
 MAX_DURATION = timedelta(days=3650)
 MAX_RATE = 100_000.0  # messages per second
 MAX_SIZE = 1024**3
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+# ASCII only: Python's \d, \s and float() also take "٣٠", "３" or an em space; a config
+# value is typed on a keyboard, and a look-alike digit is a mistake to show, not to guess.
+_DURATION = re.compile(r"^ *([0-9]+(?:\.[0-9]+)?) *(s|m|h|d|w) *$", re.ASCII)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RESERVED_THEME_SLUGS = frozenset({"all", "bulletins", "index"})
-_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*$")
+_RATE = re.compile(r"^ *([0-9]+(?:\.[0-9]+)?) */ *(s|m|h) *$", re.ASCII)
 
 
 def shown(value: Any, limit: int = 60) -> str:
@@ -97,7 +99,7 @@ def at_least(minimum: timedelta) -> AfterValidator:
     return AfterValidator(check)
 
 
-_SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^ *([0-9]+) *(b|kb|kib|mb|mib|gb|gib)? *$", re.IGNORECASE | re.ASCII)
 _SIZE_UNITS = {"b": 1, "kb": 1024, "kib": 1024, "mb": 1024**2, "mib": 1024**2,
                "gb": 1024**3, "gib": 1024**3}
 
@@ -138,12 +140,17 @@ def parse_rate(value: Any) -> float:
 
 
 def _host(value: str) -> str:
-    """A host name (RFC 1123 labels) or an IP address literal: what a socket can bind."""
+    """A host name (RFC 1123 labels) or an IP address literal: what a socket can bind.
+
+    ``ipaddress`` takes only the canonical forms (dotted quad for IPv4); a name whose last
+    label is all digits is refused, since the resolver would read ``127.1``, ``0177.0.0.1``,
+    ``2130706433`` or ``0`` (all interfaces!) as legacy IPv4 forms."""
     try:
         ipaddress.ip_address(value)
     except ValueError:
         labels = value.removesuffix(".").split(".")
-        if len(value) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        if (len(value) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels)
+                or labels[-1].isdigit()):
             raise ValueError(f"expected a host name or an IP address such as 127.0.0.1, "
                              f"got {shown(value)}") from None
     return value
@@ -438,6 +445,8 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int],
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
+            if key_node.tag == yaml_loader.MERGE_TAG:
+                continue  # its keys are the anchor's: located and checked there
             key = str(key_node.value)
             child = (*path, key)
             if key in seen:

@@ -7,6 +7,7 @@ so numeric weekdays are rewritten into names before APScheduler sees them; names
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -61,6 +62,9 @@ def make_trigger(expression: str, timezone: ZoneInfo) -> CronTrigger:
 
     Raises ``ValueError`` with APScheduler's or our own explanation when it is not valid.
     """
+    if not re.fullmatch(r"[ -~]*", expression):  # int() and APScheduler read "٨" as 8
+        raise ValueError("expected ASCII digits, letters and spaces (minute hour day month "
+                         f"weekday), got {expression[:60]!r}")
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")

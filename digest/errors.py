@@ -17,7 +17,11 @@ exits on its own. Third-party exceptions are translated at the boundary where th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+MAX_PROBLEMS_PER_KEY = 5  # then one "... and N more" line: one mistake, not a megabyte
+_INDEX = re.compile(r"\[\d+\]")
 
 
 class DigestError(Exception):
@@ -44,8 +48,34 @@ class ConfigError(DigestError):
     """The configuration was refused; ``problems`` lists every problem found, not just the first."""
 
     def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = capped(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def capped(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    """At most ``MAX_PROBLEMS_PER_KEY`` problems per key, list positions aside (a list of
+    10 000 unknown themes gives five lines and "... and 9995 more"); unknown and duplicate
+    keys count per mapping, since each has its own name."""
+    kept: list[ConfigProblem] = []
+    counts: dict[tuple[str, str], int] = {}
+    first_hidden: dict[tuple[str, str], ConfigProblem] = {}
+    for problem in problems:
+        family = _INDEX.sub("[]", problem.key)
+        message = ""
+        if problem.message in ("unknown key", "duplicate key"):
+            family, message = family.rpartition(".")[0], problem.message
+        group = (family, message)
+        counts[group] = counts.get(group, 0) + 1
+        if counts[group] <= MAX_PROBLEMS_PER_KEY:
+            kept.append(problem)
+        else:
+            first_hidden.setdefault(group, problem)
+    for group, problem in first_hidden.items():
+        more = counts[group] - MAX_PROBLEMS_PER_KEY
+        what = f"{group[1]}s" if group[1] else "problems"
+        kept.append(ConfigProblem(problem.file, problem.line, problem.key,
+                                  f"... and {more} more {what} like this"))
+    return kept
 
 
 class InputError(DigestError):

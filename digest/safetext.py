@@ -30,6 +30,7 @@ longer matches. (The web version refuses a marker outright, which made such an i
 from __future__ import annotations
 
 import re
+import unicodedata
 
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -144,3 +145,18 @@ def limit_depth(fragment: str, max_depth: int = MAX_DEPTH) -> str:
         # a closing tag nothing opened: dropped
     out.append(fragment[position:])
     return "".join(out)
+
+
+# Characters that draw nothing although Unicode calls them letters or symbols (Hangul and
+# half-width fillers, the blank Braille pattern): a title of them looks empty.
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Categories that draw nothing on their own: format (U+200B, U+2060, U+FEFF), controls,
+# separators, unassigned, and combining marks without a base.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Co", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def has_visible(text: str) -> bool:
+    """Whether the text draws at least one character (a title of zero-width spaces, word
+    joiners or byte-order marks shows as nothing, and is no title)."""
+    return any(not char.isspace() and char not in _BLANK_GLYPHS
+               and unicodedata.category(char) not in _INVISIBLE_CATEGORIES for char in text)

@@ -11,6 +11,10 @@ nested brackets exhaust Python's recursion. ``load`` refuses all three with a lo
 - a document of more than ``MAX_VALUES`` values once its aliases are expanded (aliases
   stay allowed: ``&defaults``/``<<: *defaults`` is a fair way to share settings).
 
+The node tree returned holds each mapping's keys as written: keys a ``<<`` merge brings in
+are in the value, not in the tree, so line locators and duplicate-key checks see only what
+the person typed (an explicit key overriding a merged one is standard YAML, not a duplicate).
+
 Values YAML cannot build are refused with their line too, except a timestamp that is not a
 real date (``2019-02-30``), which is kept as text so the caller's own check can name the key.
 """
@@ -24,6 +28,7 @@ from yaml.constructor import ConstructorError
 
 MAX_DEPTH = 32
 MAX_VALUES = 100_000
+MERGE_TAG = "tag:yaml.org,2002:merge"  # the tag of a ``<<`` key
 
 
 class YamlLimitError(yaml.MarkedYAMLError):
@@ -37,6 +42,19 @@ class BoundedLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self.unmerged: dict[int, tuple[yaml.MappingNode, list[tuple[yaml.Node, yaml.Node]]]] = {}
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Merge ``<<`` keys as YAML says (explicit keys win), remembering the pairs as
+        written so ``restore_written`` can give callers back the mapping the person wrote:
+        a key that came from a merge is no duplicate of the key that overrides it."""
+        self.unmerged.setdefault(id(node), (node, list(node.value)))
+        super().flatten_mapping(node)
+
+    def restore_written(self) -> None:
+        """Put back every mapping node's pairs as written (``flatten_mapping`` edits them)."""
+        for node, pairs in self.unmerged.values():
+            node.value = pairs
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         self._depth += 1
@@ -81,7 +99,10 @@ def load(text: str) -> tuple[yaml.Node | None, Any]:
         if node is None:
             return None, None
         _Measure().visit(node, 1)
-        return node, loader.construct_document(node)
+        try:
+            return node, loader.construct_document(node)
+        finally:
+            loader.restore_written()
     finally:
         loader.dispose()
 

@@ -24,7 +24,7 @@ import nh3
 
 from digest.dates import EARLIEST, LATEST, within_years
 from digest.models import EventInfo, Item, Kind, Theme
-from digest.safetext import safe_html, safe_line, safe_text
+from digest.safetext import has_visible, safe_html, safe_line, safe_text
 
 TITLE_LIMIT = 300
 """The longest title we keep: enough for any headline, short enough for a mail subject."""
@@ -155,7 +155,8 @@ def plain_text(fragment: str) -> str:
 
 def plain_title(text: str, limit: int = TITLE_LIMIT) -> str:
     """A title as one plain line (safe in a mail header), cut at a word with "…" if long."""
-    return cut_line(plain_text(text[:_RAW_TITLE_LIMIT]), limit)
+    title = cut_line(plain_text(text[:_RAW_TITLE_LIMIT]), limit)
+    return title if has_visible(title) else ""  # "" lets the caller fall back
 
 
 def cut_line(text: str, limit: int) -> str:
@@ -206,7 +207,8 @@ def seal(item: Item) -> Item:
     if event is not None and event.location is not None:
         location = cut_line(safe_line(event.location), LOCATION_LIMIT) or None
         event = EventInfo(start=event.start, end=event.end, location=location)
-    return replace(item, key=key, title=cut_line(safe_line(item.title), TITLE_LIMIT) or UNTITLED,
+    title = cut_line(safe_line(item.title), TITLE_LIMIT)
+    return replace(item, key=key, title=title if has_visible(title) else UNTITLED,
                    link=link, summary_html=cut_html(safe_html(item.summary_html)), event=event,
                    published=_within_years(item.published))
 
@@ -229,10 +231,7 @@ UNTITLED = "(untitled)"
 
 def fallback_title(summary_html: str, link: str | None) -> str:
     """A stand-in title for an entry without one: the start of its text, else its link."""
-    text = plain_text(summary_html)
-    if text:
-        return plain_title(text, limit=80)
-    return link or UNTITLED
+    return plain_title(plain_text(summary_html), limit=80) or link or UNTITLED
 
 
 # ---------------------------------------------------------------- categories

@@ -12,6 +12,7 @@ and for events ``start``, ``end`` (inclusive) and ``location``.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
@@ -162,9 +163,10 @@ def _text(meta: Mapping[str, Any], key: str) -> str:
     value = meta.get(key)
     if value is None:
         return ""
-    if isinstance(value, str | int | float):
-        return str(value)
-    raise ValueError(f"{key} must be text, got {type(value).__name__}")
+    if isinstance(value, str | int | float) and not isinstance(value, bool) \
+            and not (isinstance(value, float) and not math.isfinite(value)):
+        return str(value)  # a title "2024" is fine; ".inf" or "true" is no text anyone meant
+    raise ValueError(f"{key} must be text, got {value!r:.60}")
 
 
 def _labels(value: Any, key: str) -> list[str]:

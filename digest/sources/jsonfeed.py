@@ -64,7 +64,7 @@ def parse_json_feed(
     readable = [entry for entry in entries if isinstance(entry, Mapping)]
     shared = shared_identifiers(
         (_text(e, "id"), _link(_text(e, "url") or _text(e, "external_url"), anchor),
-         _text(e, "title")) for e in readable)
+         _string(e, "title")) for e in readable)
     items = [_item(entry, source, mapper, anchor, now, shared) for entry in readable]
     return [item for item in items if item is not None]
 
@@ -85,11 +85,17 @@ def _text(entry: Mapping[str, Any], key: str) -> str:
     return str(value) if isinstance(value, str | int | float) else ""
 
 
+def _string(entry: Mapping[str, Any], key: str) -> str:
+    """A field the spec says is a string; anything else (``1e999`` → ``inf``) is absent."""
+    value = entry.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def _item(entry: Mapping[str, Any], source: SourceSettings, mapper: ThemeMapper,
           anchor: str | None, now: datetime, shared: frozenset[str]) -> Item | None:
     link = _link(_text(entry, "url") or _text(entry, "external_url"), anchor)
     summary_html = sanitize_html(_content(entry), anchor)
-    title = plain_title(_text(entry, "title")) or fallback_title(summary_html, link)
+    title = plain_title(_string(entry, "title")) or fallback_title(summary_html, link)
     if title == UNTITLED and not summary_html and link is None:
         return None
     tags = [str(tag).strip() for tag in entry.get("tags") or [] if isinstance(tag, str)]

@@ -2,7 +2,8 @@
 
 The file is read as bytes up to ``MAX_CSV_BYTES`` (checked before reading) and decoded as
 UTF-8 (a BOM is allowed). A row that is not UTF-8 (a file saved as Latin-1 or Windows-1252),
-that holds control characters (a binary file) or a value over ``MAX_FIELD_CHARS``, or that
+that holds a line break, control characters (a binary file) or a value over
+``MAX_FIELD_CHARS``, or that
 the CSV parser refuses, is reported with its line and left out; the other rows are returned.
 At most ``MAX_ROWS`` members are read from one file.
 """
@@ -23,6 +24,7 @@ MAX_ROWS = 100_000
 MAX_FIELD_CHARS = 1_000  # an address is at most 254 characters; a name far less
 _UNDECODED = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_LINE_BREAK = re.compile("[\r\n\x85\u2028\u2029]")  # a quoted value may span lines; ours may not
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ class CsvRows:
 
 def read_members_csv(path: Path, required: tuple[str, ...] = ("email",)) -> CsvRows:
     """The checked rows of a members CSV; ``InputError`` when the whole file is unusable
-    (unreadable, over the size limit, no header or a required column missing)."""
+    (unreadable, over the size limit, no header, a column named twice or a required column
+    missing)."""
     try:
         data = read_bounded(path, MAX_CSV_BYTES)
     except TooLargeError as exc:
@@ -57,6 +60,8 @@ def read_members_csv(path: Path, required: tuple[str, ...] = ("email",)) -> CsvR
         raise InputError(f"{path}:1: the header is not CSV: {exc}") from None
     if problem := _cell_problem(header, header, hint):
         raise InputError(f"{path}:1: header: {problem}")
+    if duplicate := next((c for n, c in enumerate(header) if c and c in header[:n]), None):
+        raise InputError(f"{path}:1: duplicate column {duplicate!r}")  # which one would win?
     missing = [column for column in required if column not in header]
     if missing:
         raise InputError(f"{path}:1: missing column(s): {', '.join(missing)}")
@@ -92,6 +97,8 @@ def _cell_problem(cells: list[str], header: list[str], hint: str) -> str | None:
     """Why a row cannot be read, or None."""
     for position, cell in enumerate(cells):
         column = header[position] if position < len(header) else f"column {position + 1}"
+        if _LINE_BREAK.search(cell):
+            return f"{column}: line break inside a field (a value is one line)"
         if _CONTROL.search(cell):
             return f"{column}: control characters (is this a binary file?)"
         if found := _UNDECODED.search(cell):

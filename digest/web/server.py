@@ -103,7 +103,8 @@ def serve(ctx: Context, out: TextIO, services: Sequence[Service] = ()) -> int:
             print("digest: stopped during start-up", file=out, flush=True)
             return 0
         web = ctx.settings.web
-        print(f"digest: serving {ctx.settings.site.title} on http://{web.host}:{web.port}/ "
+        host = f"[{web.host}]" if ":" in web.host else web.host  # an IPv6 literal (RFC 3986)
+        print(f"digest: serving {ctx.settings.site.title} on http://{host}:{web.port}/ "
               "(SIGTERM or Ctrl-C stops)", file=out, flush=True)
         server.run(sockets=[listener])
     finally:
