@@ -108,7 +108,7 @@ def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
         name = (uid or str(master.get("SUMMARY", "?")))[:200]
         refusal = _refusal(master, until, zone)
         if refusal:
-            problems.append(f"recurring event {name!r} {refusal}")
+            problems.append(f"recurring event {name!r}: {refusal}")
             continue
         try:
             found.extend(_expand(timezones, members, start, until))
