@@ -53,6 +53,11 @@ BAD_RULES = [
     "FREQ=WEEKLY;BYMONTHDAY=1",
     "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
     "FREQ=DAILY;COUNT=3;UNTIL=20190401T000000Z",
+    # Valid parts that never meet: dateutil would search every period to the year 9999.
+    "FREQ=HOURLY;INTERVAL=2;BYHOUR=1",  # from 10:00, every other hour is never 1:00
+    "FREQ=DAILY;BYSETPOS=2;BYHOUR=1",
+    "FREQ=HOURLY;BYSETPOS=-2;BYHOUR=1",
+    "FREQ=HOURLY;BYMONTHDAY=31;BYMONTH=4,6",
 ]
 
 
@@ -76,7 +81,8 @@ def test_a_bad_rule_leaves_out_its_series_only(tmp_path: Path, rule: str) -> Non
     "FREQ=DAILY;INTERVAL=2;COUNT=5", "FREQ=MONTHLY;BYMONTHDAY=-1", "FREQ=MONTHLY;BYDAY=-1FR",
     "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=-1",
     "FREQ=YEARLY;BYWEEKNO=-53;BYDAY=MO", "FREQ=DAILY;BYHOUR=0,23;BYMINUTE=0,59",
-    "FREQ=YEARLY;BYYEARDAY=-366,366;WKST=SU",
+    "FREQ=YEARLY;BYYEARDAY=-366,366;WKST=SU", "FREQ=HOURLY;INTERVAL=2;BYHOUR=12",
+    "FREQ=DAILY;BYSETPOS=2;BYHOUR=1,5",
 ])
 def test_a_valid_rule_is_expanded(tmp_path: Path, rule: str) -> None:
     assert rule_problem(_parsed(rule)) is None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 import icalendar
 import recurring_ical_events
@@ -75,7 +75,7 @@ def _rules(master: Component) -> list[object]:
 
 def _refusal(master: Component, until: datetime, zone: tzinfo) -> str | None:
     """Why the series is not expanded (an invalid rule, too many steps), or None."""
-    problem = rules_problem(_rules(master))
+    problem = rules_problem(_rules(master), _naive_start(master))
     if problem:
         return f"{problem}: skipped"
     try:
@@ -86,6 +86,17 @@ def _refusal(master: Component, until: datetime, zone: tzinfo) -> str | None:
     if cost > MAX_STEPS:
         return f"recurs too often to expand (over {MAX_STEPS} steps): skipped"
     return None
+
+
+def _naive_start(master: Component) -> datetime | None:
+    """The series' DTSTART as dateutil's checks take it, or None if it cannot be read."""
+    try:
+        first = master.decoded("DTSTART")
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+    if isinstance(first, datetime):
+        return first.replace(tzinfo=None)
+    return datetime.combine(first, datetime.min.time()) if isinstance(first, date) else None
 
 
 def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
@@ -113,7 +124,7 @@ def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
         try:
             found.extend(_expand(timezones, members, start, until))
         except Exception as exc:  # one series must not cost the calendar, whatever it holds
-            problems.append(f"recurring event {name!r} cannot be expanded: "
+            problems.append(f"recurring event {name!r}: cannot be expanded: "
                             f"{type(exc).__name__}: {str(exc)[:200]}: skipped")
     found.sort(key=lambda event: instant(event.decoded("DTSTART"), zone))
     if len(found) > MAX_OCCURRENCES:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import calendar as gregorian
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import icalendar
+from dateutil.rrule import rrulestr  # type: ignore[import-untyped]  # recurring-ical-events uses it
 
 MAX_INTERVAL = 1_000
 """The largest INTERVAL accepted (every 1 000 years is already no series anyone means)."""
@@ -47,8 +49,9 @@ _NOT_WITH = {
 }
 
 
-def rule_problem(rule: Any) -> str | None:
-    """Why ``rule`` (an RRULE property value) cannot be expanded, or None if it can."""
+def rule_problem(rule: Any, start: datetime | None = None) -> str | None:
+    """Why ``rule`` (an RRULE property value) cannot be expanded from ``start`` (the
+    series' DTSTART as a naive date-time, when known), or None if it can."""
     if isinstance(rule, icalendar.prop.vBroken):
         return f"RRULE {str(rule)[:100]!r} is not a valid rule"
     if not isinstance(rule, Mapping):
@@ -70,9 +73,8 @@ def rule_problem(rule: Any) -> str | None:
     for name, frequencies in _NOT_WITH.items():
         if rule.get(name) and frequency in frequencies:
             return f"RRULE {name} cannot be used with FREQ={frequency}"
-    problem = (_weekdays(rule, frequency) or _week_start(rule) or _set_position(rule)
-               or _month_days_meet(rule))
-    return problem
+    return (_weekdays(rule, frequency) or _week_start(rule) or _set_position(rule, frequency)
+            or _month_days_meet(rule) or _dateutil_refuses(rule, start))
 
 
 def _single(rule: Mapping[str, Any], name: str) -> Any:
@@ -153,10 +155,25 @@ def _week_start(rule: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _set_position(rule: Mapping[str, Any]) -> str | None:
+def _set_position(rule: Mapping[str, Any], frequency: str) -> str | None:
+    """BYSETPOS picks among the times of each period; picking past the last one never
+    matches, and dateutil then searches every period to the year 9999."""
+    positions = [abs(int(p)) for p in _values(rule, "BYSETPOS")]
+    if not positions:
+        return None
     others = [name for name in (*_RANGES, "BYDAY") if name != "BYSETPOS" and rule.get(name)]
-    if rule.get("BYSETPOS") and not others:
+    if not others:
         return "RRULE BYSETPOS needs another BY* part to pick from"
+    finer = FREQUENCIES[:FREQUENCIES.index(frequency)]  # e.g. DAILY: HOURLY and finer
+    times = 1
+    for part, unit in (("BYHOUR", "HOURLY"), ("BYMINUTE", "MINUTELY"),
+                       ("BYSECOND", "SECONDLY")):
+        if unit in finer:
+            times *= max(len(_values(rule, part)), 1)
+    days = {"WEEKLY": 7, "MONTHLY": 31, "YEARLY": 366}.get(frequency, 1)
+    most = days * times
+    if min(positions) > most:
+        return f"RRULE BYSETPOS={min(positions)} picks past the {most} times of each period"
     return None
 
 
@@ -170,14 +187,26 @@ def _month_days_meet(rule: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _dateutil_refuses(rule: Any, start: datetime | None) -> str | None:
+    """What dateutil itself refuses when the rule is built (no occurrence is computed):
+    ``FREQ=HOURLY;INTERVAL=2;BYHOUR=1`` from an even hour never reaches hour 1."""
+    text = rule.to_ical().decode() if hasattr(rule, "to_ical") else str(rule)
+    text = ";".join(part for part in text.split(";") if not part.upper().startswith("UNTIL="))
+    try:
+        rrulestr(text, dtstart=start or datetime(2019, 1, 1))
+    except (ValueError, TypeError) as exc:
+        return f"RRULE cannot be expanded: {str(exc)[:100]}"
+    return None
+
+
 def _longest(month: int) -> int:
     return gregorian.monthrange(2020, month)[1]  # a leap year: February's 29th exists
 
 
-def rules_problem(rules: Iterable[Any]) -> str | None:
+def rules_problem(rules: Iterable[Any], start: datetime | None = None) -> str | None:
     """The first problem of any of a series' rules."""
     for rule in rules:
-        problem = rule_problem(rule)
+        problem = rule_problem(rule, start)
         if problem:
             return problem
     return None
