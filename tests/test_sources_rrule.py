@@ -123,3 +123,23 @@ def test_collect_returns_on_a_calendar_with_interval_zero(tmp_path: Path) -> Non
     assert "source h: 1 new" in result.stdout, result.stdout + result.stderr
     assert "'bad@example.org'" in result.stdout and "INTERVAL" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=HOURLY;BYYEARDAY=366;BYMONTH=1",  # each part valid; the 366th day is in December
+    "FREQ=MINUTELY;UNTIL=20190401T000000Z;BYYEARDAY=-366;BYMONTH=12",
+])
+def test_a_rule_that_never_occurs_is_stopped_and_the_rest_kept(tmp_path: Path,
+                                                                rule: str) -> None:
+    """What no check foresees, the time limit stops: dateutil would search to 9999."""
+    result = poll(tmp_path, "c.ics", calendar(series(rule), WEEKLY_SERIES, GOOD), "ical")
+    titles = [i.title for i in items(result)]
+    assert titles.count("Weekly") == 3 and "One day" in titles
+    (problem,) = result.problems
+    assert "'bad@example.org'" in problem and "skipped" in problem
+
+
+WEEKLY_SERIES = """UID:weekly@example.org
+    DTSTART:20190320T100000Z
+    RRULE:FREQ=WEEKLY;COUNT=3
+    SUMMARY:Weekly"""

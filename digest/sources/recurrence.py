@@ -13,6 +13,7 @@ fails costs only itself.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -22,9 +23,14 @@ from icalendar.cal import Component
 
 from digest.dates import instant
 from digest.sources.rrule_check import rules_problem
+from digest.sources.time_budget import OverTimeError, time_limit
 
 MAX_STEPS = 50_000
 """The most rule steps one series may cost (a daily event from the 1890s is fine)."""
+SERIES_SECONDS = 2.0
+"""The longest one series may take to expand (a last resort: the checks come first)."""
+CALENDAR_SECONDS = 10.0
+"""The longest the series of one calendar may take to expand together."""
 MAX_OCCURRENCES = 2_000
 """The most occurrences one calendar gives; a digest needs the next few of each."""
 
@@ -114,6 +120,7 @@ def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
             series.setdefault(uid, []).append(event)
     timezones = calendar.walk("VTIMEZONE")
     found: list[Component] = []
+    out_of_time = time.monotonic() + CALENDAR_SECONDS
     for uid, members in series.items():
         master = next(e for e in members if _is_master(e))
         name = (uid or str(master.get("SUMMARY", "?")))[:200]
@@ -121,8 +128,17 @@ def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
         if refusal:
             problems.append(f"recurring event {name!r}: {refusal}")
             continue
+        remaining = out_of_time - time.monotonic()
+        if remaining <= 0:
+            problems.append(f"recurring event {name!r}: skipped, the calendar's series took "
+                            f"more than {CALENDAR_SECONDS:g} seconds to expand")
+            continue
         try:
-            found.extend(_expand(timezones, members, start, until))
+            with time_limit(min(SERIES_SECONDS, remaining)):
+                found.extend(_expand(timezones, members, start, until))
+        except OverTimeError as exc:
+            problems.append(f"recurring event {name!r}: its rule {exc} to expand "
+                            "(it may never occur): skipped")
         except Exception as exc:  # one series must not cost the calendar, whatever it holds
             problems.append(f"recurring event {name!r}: cannot be expanded: "
                             f"{type(exc).__name__}: {str(exc)[:200]}: skipped")
