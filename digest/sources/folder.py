@@ -13,6 +13,7 @@ and for events ``start``, ``end`` (inclusive) and ``location``.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
@@ -32,6 +33,8 @@ from digest.dates import date_or_utc, instant
 from digest.errors import SourceError
 from digest.models import EventInfo, Item, Kind
 from digest.sources.clean import (
+    EARLIEST,
+    LATEST,
     ThemeMapper,
     canonical_link,
     is_web_link,
@@ -111,8 +114,31 @@ def _note(
         undated = min(datetime.fromtimestamp(path.stat().st_mtime, tz=UTC), now)
         return _item(path.name, post.metadata, post.content, source, zone, mapper, markdown,
                      undated)
+    except _FieldError as exc:
+        line = _line_of(text, exc.key)
+        raise SourceError(f"{path.name}:{line}: {exc}" if line else f"{path.name}: {exc}") \
+            from None
     except ValueError as exc:
         raise SourceError(f"{path.name}: {exc}") from None
+
+
+class _FieldError(ValueError):
+    """A front-matter value that is wrong, with its key, so the message can give its line."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line of the note (1 is the opening ``---``) where the front matter sets ``key``."""
+    pattern = re.compile(rf"^\s*['\"]?{re.escape(key)}['\"]?\s*:")
+    for number, line in enumerate(text.splitlines()[1:], start=2):
+        if line.rstrip() in ("---", "..."):
+            return None
+        if pattern.match(line):
+            return number
+    return None
 
 
 def _item(
@@ -145,7 +171,8 @@ def _item(
         event = EventInfo(start=start, end=end, location=location)
     summary = _text(meta, "summary").strip()
     summary_html = sanitize_html(text_to_html(summary) if summary else markdown.render(body))
-    published = _moment(meta.get("published", meta.get("date")), "published", zone)
+    dated_by = "published" if "published" in meta else "date"
+    published = _moment(meta.get(dated_by), dated_by, zone)
     return Item(
         key=canonical_link(link) if link else f"file:{source.id}/{name}",
         kind=kind,
@@ -192,7 +219,9 @@ def _kind(value: Any, categories: list[str], default: Kind | None) -> Kind:
 
 
 def _moment(value: Any, key: str, zone: tzinfo) -> date | datetime | None:
-    """A front-matter date stays a date; a date-time becomes aware UTC (naive: site zone)."""
+    """A front-matter date stays a date; a date-time becomes aware UTC (naive: site zone).
+    A date outside the years the product keeps (``EARLIEST``-``LATEST``) is refused before
+    it is converted: at year 1 or 9999 a change of zone overflows."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -201,11 +230,14 @@ def _moment(value: Any, key: str, zone: tzinfo) -> date | datetime | None:
             value = datetime.fromisoformat(text) if "T" in text or " " in text \
                 else date.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{key}: expected an ISO date such as 2019-03-27 "
-                             f"or 2019-03-27T10:00:00+01:00, got {text!r}") from None
+            raise _FieldError(key, f"expected an ISO date such as 2019-03-27 "
+                              f"or 2019-03-27T10:00:00+01:00, got {text[:60]!r}") from None
     if isinstance(value, date):
+        if not EARLIEST.year <= value.year <= LATEST.year:
+            raise _FieldError(key, f"a date outside the years {EARLIEST.year}-{LATEST.year}, "
+                              f"got {value.isoformat()}")
         return date_or_utc(value, zone)
-    raise ValueError(f"{key}: expected a date or a date-time, got {value!r}")
+    raise _FieldError(key, f"expected a date or a date-time, got {str(value)[:60]!r}")
 
 
 def _instant(value: date | datetime, zone: tzinfo) -> datetime:

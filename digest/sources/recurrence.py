@@ -5,22 +5,32 @@ A rule is a program the calendar's author wrote, and expanding it costs what the
 ``FREQ=SECONDLY`` from 2019 takes minutes to reach today. So each series is priced before
 it is expanded (how many steps from its start to the window's end), a series that would
 cost too much is skipped with a message, and the number of occurrences kept is capped.
+Before that each rule is checked (``rrule_check``): ``INTERVAL=0`` never advances and
+would fill memory without end. Each series is expanded on its own, so one whose rule
+fails costs only itself.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 import icalendar
 import recurring_ical_events
 from icalendar.cal import Component
 
 from digest.dates import instant
+from digest.sources.rrule_check import rules_problem
+from digest.sources.time_budget import OverTimeError, time_limit
 
 MAX_STEPS = 50_000
 """The most rule steps one series may cost (a daily event from the 1890s is fine)."""
+SERIES_SECONDS = 2.0
+"""The longest one series may take to expand (a last resort: the checks come first)."""
+CALENDAR_SECONDS = 10.0
+"""The longest the series of one calendar may take to expand together."""
 MAX_OCCURRENCES = 2_000
 """The most occurrences one calendar gives; a digest needs the next few of each."""
 
@@ -47,8 +57,9 @@ def _steps(master: Component, until: datetime, zone: tzinfo) -> float:
     """An upper estimate of how many steps expanding the master's rules up to ``until``
     takes (zero for a series of RDATEs only)."""
     total = 0.0
-    rules = master.get("RRULE")
-    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+    for rule in _rules(master):
+        if not isinstance(rule, icalendar.vRecur):  # refused by rules_problem before
+            continue
         frequency = str((rule.get("FREQ") or ["YEARLY"])[0]).upper()
         period = _PERIOD.get(frequency, timedelta(days=1))
         per_period = math.prod(max(len(rule.get(name) or []), 1) for name in _EXPANDING)
@@ -63,11 +74,43 @@ def _steps(master: Component, until: datetime, zone: tzinfo) -> float:
     return total
 
 
+def _rules(master: Component) -> list[object]:
+    rules = master.get("RRULE")
+    return list(rules) if isinstance(rules, list) else [rules] if rules is not None else []
+
+
+def _refusal(master: Component, until: datetime, zone: tzinfo) -> str | None:
+    """Why the series is not expanded (an invalid rule, too many steps), or None."""
+    problem = rules_problem(_rules(master), _naive_start(master))
+    if problem:
+        return f"{problem}: skipped"
+    try:
+        cost = _steps(master, until, zone)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError,
+            OverflowError) as exc:
+        return f"cannot be read: {exc}: skipped"
+    if cost > MAX_STEPS:
+        return f"recurs too often to expand (over {MAX_STEPS} steps): skipped"
+    return None
+
+
+def _naive_start(master: Component) -> datetime | None:
+    """The series' DTSTART as dateutil's checks take it, or None if it cannot be read."""
+    try:
+        first = master.decoded("DTSTART")
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+    if isinstance(first, datetime):
+        return first.replace(tzinfo=None)
+    return datetime.combine(first, datetime.min.time()) if isinstance(first, date) else None
+
+
 def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
                 zone: tzinfo, problems: list[str]) -> list[Component]:
     """The occurrences of the calendar's recurring series that overlap [start, until],
-    in time order, each with RECURRENCE-ID; series too costly to expand are skipped with
-    a message in ``problems``."""
+    in time order, each with RECURRENCE-ID. Each series is checked, then expanded on its
+    own: one with an invalid or too costly rule, or that fails to expand, is skipped with
+    a message in ``problems`` naming its UID, and the others still count."""
     events = calendar.walk("VEVENT")
     masters = series_uids(events)
     series: dict[str, list[Component]] = {}
@@ -75,29 +118,46 @@ def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
         uid = str(event.get("UID", ""))
         if uid in masters:
             series.setdefault(uid, []).append(event)
-    chosen = icalendar.Calendar()
-    for timezone in calendar.walk("VTIMEZONE"):
-        chosen.add_component(timezone)
+    timezones = calendar.walk("VTIMEZONE")
+    found: list[Component] = []
+    out_of_time = time.monotonic() + CALENDAR_SECONDS
     for uid, members in series.items():
         master = next(e for e in members if _is_master(e))
-        name = uid or str(master.get("SUMMARY", "?"))
+        name = (uid or str(master.get("SUMMARY", "?")))[:200]
+        refusal = _refusal(master, until, zone)
+        if refusal:
+            problems.append(f"recurring event {name!r}: {refusal}")
+            continue
+        remaining = out_of_time - time.monotonic()
+        if remaining <= 0:
+            problems.append(f"recurring event {name!r}: skipped, the calendar's series took "
+                            f"more than {CALENDAR_SECONDS:g} seconds to expand")
+            continue
         try:
-            cost = _steps(master, until, zone)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-            problems.append(f"recurring event {name!r} cannot be read: {exc}: skipped")
-            continue
-        if cost > MAX_STEPS:
-            problems.append(f"event {name!r} recurs too often to expand "
-                            f"(over {MAX_STEPS} steps): skipped")
-            continue
-        for event in members:
-            chosen.add_component(event)
-    found: list[Component] = list(recurring_ical_events.of(chosen).between(start, until))
+            with time_limit(min(SERIES_SECONDS, remaining)):
+                found.extend(_expand(timezones, members, start, until))
+        except OverTimeError as exc:
+            problems.append(f"recurring event {name!r}: its rule {exc} to expand "
+                            "(it may never occur): skipped")
+        except Exception as exc:  # one series must not cost the calendar, whatever it holds
+            problems.append(f"recurring event {name!r}: cannot be expanded: "
+                            f"{type(exc).__name__}: {str(exc)[:200]}: skipped")
     found.sort(key=lambda event: instant(event.decoded("DTSTART"), zone))
     if len(found) > MAX_OCCURRENCES:
         problems.append(f"{len(found)} occurrences of recurring events in the window: "
                         f"kept the first {MAX_OCCURRENCES}")
     return found[:MAX_OCCURRENCES]
+
+
+def _expand(timezones: list[Component], members: list[Component], start: datetime,
+            until: datetime) -> list[Component]:
+    """One series' occurrences, from a calendar of its own (its events and the zones)."""
+    chosen = icalendar.Calendar()
+    for timezone in timezones:
+        chosen.add_component(timezone)
+    for event in members:
+        chosen.add_component(event)
+    return list(recurring_ical_events.of(chosen).between(start, until))
 
 
 def first_of_series(events: Iterable[Component]) -> dict[str, object]:

@@ -1,0 +1,145 @@
+"""Recurrence rules a calendar's author got wrong: each is refused before expansion, the
+series is named in a problem, and the calendar's other events are still collected."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from digest.sources.rrule_check import rule_problem
+from tests.test_sources_collect import write_config
+from tests.test_sources_formats import calendar, items, poll
+
+GOOD = """UID:good@example.org
+    DTSTART;VALUE=DATE:20190401
+    SUMMARY:One day"""
+
+BAD_RULES = [
+    "FREQ=DAILY;INTERVAL=0",
+    "FREQ=HOURLY;INTERVAL=0",
+    "FREQ=DAILY;INTERVAL=-1",
+    "FREQ=WEEKLY;INTERVAL=1000000",
+    "FREQ=DAILY;INTERVAL=abc",
+    "FREQ=DAILY;COUNT=-3",
+    "FREQ=DAILY;COUNT=10000000",
+    "FREQ=FORTNIGHTLY",
+    "INTERVAL=2",
+    "FREQ=DAILY;BYHOUR=99",
+    "FREQ=DAILY;BYHOUR=24",
+    "FREQ=DAILY;BYMINUTE=60",
+    "FREQ=DAILY;BYSECOND=61",
+    "FREQ=YEARLY;BYMONTH=13",
+    "FREQ=YEARLY;BYMONTH=0",
+    "FREQ=MONTHLY;BYMONTHDAY=0",
+    "FREQ=MONTHLY;BYMONTHDAY=32",
+    "FREQ=MONTHLY;BYMONTHDAY=-32",
+    "FREQ=YEARLY;BYYEARDAY=0",
+    "FREQ=YEARLY;BYYEARDAY=367",
+    "FREQ=YEARLY;BYWEEKNO=0",
+    "FREQ=YEARLY;BYWEEKNO=54",
+    "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=0",
+    "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=367",
+    "FREQ=MONTHLY;BYSETPOS=1",
+    "FREQ=WEEKLY;BYDAY=XX",
+    "FREQ=WEEKLY;BYDAY=1MO",
+    "FREQ=MONTHLY;BYDAY=6MO",
+    "FREQ=MONTHLY;BYDAY=0MO",
+    "FREQ=WEEKLY;WKST=XX",
+    "FREQ=DAILY;BYWEEKNO=1",
+    "FREQ=WEEKLY;BYMONTHDAY=1",
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+    "FREQ=DAILY;COUNT=3;UNTIL=20190401T000000Z",
+    # Valid parts that never meet: dateutil would search every period to the year 9999.
+    "FREQ=HOURLY;INTERVAL=2;BYHOUR=1",  # from 10:00, every other hour is never 1:00
+    "FREQ=DAILY;BYSETPOS=2;BYHOUR=1",
+    "FREQ=HOURLY;BYSETPOS=-2;BYHOUR=1",
+    "FREQ=HOURLY;BYMONTHDAY=31;BYMONTH=4,6",
+]
+
+
+def series(rule: str) -> str:
+    return f"""UID:bad@example.org
+    DTSTAMP:20190301T000000Z
+    DTSTART:20190320T100000Z
+    RRULE:{rule}
+    SUMMARY:Bad series"""
+
+
+@pytest.mark.parametrize("rule", BAD_RULES)
+def test_a_bad_rule_leaves_out_its_series_only(tmp_path: Path, rule: str) -> None:
+    result = poll(tmp_path, "c.ics", calendar(series(rule), GOOD), "ical")
+    assert [i.title for i in items(result)] == ["One day"]
+    (problem,) = result.problems
+    assert "'bad@example.org'" in problem and "RRULE" in problem and "skipped" in problem
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=DAILY;INTERVAL=2;COUNT=5", "FREQ=MONTHLY;BYMONTHDAY=-1", "FREQ=MONTHLY;BYDAY=-1FR",
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=-1",
+    "FREQ=YEARLY;BYWEEKNO=-53;BYDAY=MO", "FREQ=DAILY;BYHOUR=0,23;BYMINUTE=0,59",
+    "FREQ=YEARLY;BYYEARDAY=-366,366;WKST=SU", "FREQ=HOURLY;INTERVAL=2;BYHOUR=12",
+    "FREQ=DAILY;BYSETPOS=2;BYHOUR=1,5",
+])
+def test_a_valid_rule_is_expanded(tmp_path: Path, rule: str) -> None:
+    assert rule_problem(_parsed(rule)) is None
+    result = poll(tmp_path, "c.ics", calendar(series(rule), GOOD), "ical")
+    assert result.problems == ()
+    assert "One day" in [i.title for i in items(result)]
+
+
+def _parsed(rule: str) -> object:
+    event = icalendar.Calendar.from_ical(calendar(series(rule)).encode()).walk("VEVENT")[0]
+    return event.get("RRULE")
+
+
+def test_a_series_that_fails_to_expand_costs_only_itself(tmp_path: Path) -> None:
+    """A valid rule whose series still cannot be expanded (here a start the expander
+    cannot read with its RDATE) is skipped on its own, the other series kept."""
+    weekly = """UID:weekly@example.org
+    DTSTART:20190320T100000Z
+    RRULE:FREQ=WEEKLY;COUNT=3
+    SUMMARY:Weekly"""
+    broken = """UID:broken@example.org
+    DTSTART;VALUE=DATE:20190320
+    RDATE:20190321T100000Z,notadate
+    SUMMARY:Broken"""
+    result = poll(tmp_path, "c.ics", calendar(weekly, broken, GOOD), "ical")
+    titles = [i.title for i in items(result)]
+    assert titles.count("Weekly") == 3 and "One day" in titles and "Broken" not in titles
+    assert any("broken@example.org" in problem for problem in result.problems)
+
+
+def test_collect_returns_on_a_calendar_with_interval_zero(tmp_path: Path) -> None:
+    (tmp_path / "min.ics").write_bytes(calendar(series("FREQ=DAILY;INTERVAL=0"), GOOD)
+                                       .encode())
+    write_config(tmp_path, "  - {id: h, type: ical, url: min.ics, every: 1h, kind: event}")
+    result = subprocess.run(
+        [sys.executable, "-m", "digest", "--now", "2019-03-18T08:00:00+01:00", "collect"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert "source h: 1 new" in result.stdout, result.stdout + result.stderr
+    assert "'bad@example.org'" in result.stdout and "INTERVAL" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=HOURLY;BYYEARDAY=366;BYMONTH=1",  # each part valid; the 366th day is in December
+    "FREQ=MINUTELY;UNTIL=20190401T000000Z;BYYEARDAY=-366;BYMONTH=12",
+])
+def test_a_rule_that_never_occurs_is_stopped_and_the_rest_kept(tmp_path: Path,
+                                                                rule: str) -> None:
+    """What no check foresees, the time limit stops: dateutil would search to 9999."""
+    result = poll(tmp_path, "c.ics", calendar(series(rule), WEEKLY_SERIES, GOOD), "ical")
+    titles = [i.title for i in items(result)]
+    assert titles.count("Weekly") == 3 and "One day" in titles
+    (problem,) = result.problems
+    assert "'bad@example.org'" in problem and "skipped" in problem
+
+
+WEEKLY_SERIES = """UID:weekly@example.org
+    DTSTART:20190320T100000Z
+    RRULE:FREQ=WEEKLY;COUNT=3
+    SUMMARY:Weekly"""
