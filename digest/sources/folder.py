@@ -29,12 +29,10 @@ from markdown_it import MarkdownIt
 from digest import yaml_loader
 from digest.clock import Clock
 from digest.config import Settings, SourceSettings
-from digest.dates import date_or_utc, instant
+from digest.dates import EARLIEST, LATEST, date_or_utc, instant
 from digest.errors import SourceError
 from digest.models import EventInfo, Item, Kind
 from digest.sources.clean import (
-    EARLIEST,
-    LATEST,
     ThemeMapper,
     canonical_link,
     is_web_link,

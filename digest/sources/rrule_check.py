@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import icalendar
-from dateutil.rrule import rrulestr  # type: ignore[import-untyped]  # recurring-ical-events uses it
+from dateutil.rrule import rrulestr
 
 MAX_INTERVAL = 1_000
 """The largest INTERVAL accepted (every 1 000 years is already no series anyone means)."""
