@@ -115,3 +115,31 @@ def test_a_table_a_reader_can_use_is_kept(project: Path) -> None:
                          "html")
     assert preview.returncode in (0, 1), preview.stderr
     assert "<table" in preview.stdout and "Glasgow" in preview.stdout
+
+
+def test_a_published_folder_not_written_yet_is_a_404_not_a_500(tmp_path: Path) -> None:
+    """A new site serves before its first run: /feeds/, /editions/x/ and /bulletins/y are
+    not found, never a server error."""
+    from starlette.testclient import TestClient
+
+    from digest.config import Environment, Settings
+    from digest.context import Context
+    from digest.testing import ManualClock
+    from digest.web.app import create_app
+    from tests.test_web_safety import SECRET
+
+    settings = Settings.model_validate({
+        "site": {"title": "Forum", "base_url": "https://forum.example.org/digest",
+                 "sender": {"name": "Forum", "address": "forum@example.org"},
+                 "output": str(tmp_path)},
+        "config_path": str(tmp_path / "schedules.yaml")})
+    from datetime import UTC, datetime
+
+    ctx = Context(settings=settings, env=Environment(None, None, None, SECRET, None),
+                  clock=ManualClock(datetime(2019, 3, 18, tzinfo=UTC)))
+    try:
+        client = TestClient(create_app(ctx), raise_server_exceptions=False)
+        for path in ("/feeds/", "/feeds/all.atom", "/editions/weekly/", "/bulletins/x/"):
+            assert client.get(path).status_code == 404, path
+    finally:
+        ctx.close()

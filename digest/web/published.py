@@ -42,6 +42,11 @@ class PublishedFiles(StaticFiles):
         self.private = tuple(private)
         self.base_url = base_url.rstrip("/")
 
+    async def check_config(self) -> None:
+        """Nothing to check: a folder not written yet (no feed published, no edition made)
+        answers 404 like any missing file, not 500 (Starlette's check raises, and caches
+        nothing, so it would raise at every request)."""
+
     def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
         full_path, found = super().lookup_path(path)
         if found is None:
