@@ -32,7 +32,7 @@ def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Pro
     """Render a bulletin file or a digest's next edition; return its forms and problems."""
     path = Path(target)
     if target.endswith((".md", ".markdown")) or path.is_file():
-        if not path.is_file():
+        if not path.exists():  # a FIFO or a folder is refused by the bounded reader
             raise InputError(f"{target}: no such bulletin file")
         bulletin = pipeline.with_upcoming(ctx, load_bulletin(path, ctx.settings))
         forms = pipeline.render_bulletin(ctx, bulletin)

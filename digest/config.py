@@ -413,12 +413,27 @@ class Environment:
 MIN_SECRET_BYTES = 32  # the signing key of members' links (HMAC-SHA256)
 
 
+MIN_SECRET_DISTINCT = 8  # 64 hex digits from secrets.token_hex(32) have about 16
+_MAKE_KEY = "e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
 def secret_key_problem(value: str) -> str | None:
-    """Why ``value`` cannot sign links (said after the key's name), or None when it can."""
-    length = len(value.strip().encode("utf-8"))
-    if length < MIN_SECRET_BYTES:
-        return (f"is {length} bytes long; a signing key needs at least {MIN_SECRET_BYTES} "
-                "(e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))')")
+    """Why ``value`` cannot sign links (said after the key's name), or None when it can.
+
+    Long is not enough: 64 zero bytes or one repeated letter is guessed at once, so a key
+    also needs ``MIN_SECRET_DISTINCT`` different bytes. The environment gives text, and a
+    value that is not valid UTF-8 reaches Python as lone surrogates: refused here, since
+    such a key could not be encoded into the bytes that sign."""
+    try:
+        key = value.strip().encode("utf-8")
+    except UnicodeEncodeError:
+        return f"is not valid UTF-8 text; use letters and digits ({_MAKE_KEY})"
+    if len(key) < MIN_SECRET_BYTES:
+        return (f"is {len(key)} bytes long; a signing key needs at least {MIN_SECRET_BYTES} "
+                f"({_MAKE_KEY})")
+    if len(set(key)) < MIN_SECRET_DISTINCT:
+        return (f"is too weak: it has only {len(set(key))} different characters, a signing "
+                f"key needs at least {MIN_SECRET_DISTINCT} ({_MAKE_KEY})")
     return None
 
 

@@ -15,20 +15,25 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
 
-from digest.config import Settings, load_settings
+from digest.config import MAX_CONFIG_BYTES, Settings, load_settings
 from digest.context import Context
 from digest.errors import ConfigError, InputError
 from digest.files import write_atomic
+from digest.reading import TooLargeError, read_bounded
 from digest.sources.opml import insert_sources, plan_import, read_opml
 from digest.store import sources
 from digest.store.sources import SourceHealth
+
+MAX_OPML_BYTES = 4 * 1024 * 1024  # a reader's export of a few thousand feeds is under 1 MB
 
 
 def import_opml(ctx: Context, file: str, out: TextIO) -> int:
     """Add the feeds of an OPML file that the config does not have yet."""
     path = Path(file)
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, MAX_OPML_BYTES)
+    except TooLargeError as exc:
+        raise InputError(f"{file}: (file): {exc} for an OPML file") from None
     except OSError as exc:
         raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
     plan = plan_import(read_opml(data), ctx.settings)
@@ -42,7 +47,12 @@ def import_opml(ctx: Context, file: str, out: TextIO) -> int:
     config = ctx.settings.config_path
     heading = (f"Imported from {path.name} by `digest sources import-opml` on "
                f"{ctx.clock.now():%Y-%m-%d}:")
-    text = insert_sources(config.read_text(encoding="utf-8"), plan.added, heading)
+    try:
+        current = read_bounded(config, MAX_CONFIG_BYTES).decode("utf-8")
+    except (OSError, TooLargeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{config}: cannot read: {getattr(exc, 'strerror', None) or exc}") \
+            from None
+    text = insert_sources(current, plan.added, heading)
     _validate(text, config)
     write_atomic(config, text)
     for source in plan.added:

@@ -10,14 +10,17 @@ The secret comes from ``DIGEST_SECRET_KEY`` when set, else from ``var/secret_key
 created on first use (64 hex characters, mode 0600, written atomically so that two
 processes starting at once agree on one key). The key is the file's text, so copying that
 text into ``DIGEST_SECRET_KEY`` keeps every link already sent working. Either way a key
-shorter than ``MIN_SECRET_BYTES`` is refused (a short key can be guessed, and with it every
+shorter than ``MIN_SECRET_BYTES``, with fewer than ``MIN_SECRET_DISTINCT`` different bytes
+or (from the environment) not UTF-8 is refused (a weak key can be guessed, and with it every
 member's links forged), and a key file others can read is made private again, with a
-warning, since anyone who read it can forge links until the key is replaced.
+warning, since anyone who read it can forge links until the key is replaced. The key file
+must be a regular file: a link, FIFO or device in its place is refused, never followed.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import hmac
 import logging
@@ -31,6 +34,7 @@ from typing import Literal
 from digest.config import MIN_SECRET_BYTES, secret_key_problem
 from digest.errors import DigestError
 from digest.files import make_private_dir
+from digest.reading import NotRegularFileError, open_regular
 
 __all__ = ["MIN_SECRET_BYTES", "SECRET_FILE", "Purpose", "load_or_create_secret",
            "make_token", "read_token", "secret_key_problem"]
@@ -38,6 +42,7 @@ __all__ = ["MIN_SECRET_BYTES", "SECRET_FILE", "Purpose", "load_or_create_secret"
 Purpose = Literal["unsubscribe", "preferences"]
 PURPOSES: frozenset[str] = frozenset({"unsubscribe", "preferences"})
 SECRET_FILE = "secret_key"
+MAX_SECRET_FILE_BYTES = 4096  # a key is 64 hex characters; nothing bigger is read
 _VERSION = b"digest-token-v1"
 _log = logging.getLogger("digest.tokens")
 _TOKEN = re.compile(r"(0|[1-9][0-9]{0,18})\.([A-Za-z0-9_-]{43})")
@@ -50,7 +55,7 @@ def load_or_create_secret(var_dir: Path, env_value: str | None) -> bytes:
         problem = secret_key_problem(env_value)
         if problem:
             raise DigestError(f"DIGEST_SECRET_KEY {problem}")
-        return env_value.strip().encode("utf-8")
+        return env_value.strip().encode("utf-8")  # checked above: no lone surrogates
     path = var_dir / SECRET_FILE
     try:
         return _read_secret(path)
@@ -109,21 +114,50 @@ def _signature(secret: bytes, subscriber_id: int, purpose: str) -> str:
 
 
 def _read_secret(path: Path) -> bytes:
-    _make_private(path)
-    text = path.read_text(encoding="ascii", errors="strict").strip()
-    if len(text) < MIN_SECRET_BYTES:
-        raise DigestError(
-            f"the signing key {path} is empty or too short; delete it to make a new one "
-            "(links already sent will stop working) or set DIGEST_SECRET_KEY"
-        )
+    """The key in ``path``, read through the descriptor that was checked.
+
+    The file is opened without following a link (``O_NOFOLLOW``: a link could point the
+    permission repair at any file, even ``/dev/zero``) and without blocking (a FIFO would
+    wait for a writer forever); only a regular file of at most ``MAX_SECRET_FILE_BYTES``
+    is read, and its mode is repaired on the descriptor, never by path."""
+    try:
+        descriptor = open_regular(path, os.O_NOFOLLOW)
+    except NotRegularFileError:
+        raise _not_regular(path) from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR):
+            raise _not_regular(path) from None
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        if status.st_size > MAX_SECRET_FILE_BYTES:
+            raise _too_large(path)
+        _make_private(descriptor, status.st_mode, path)
+        data = handle.read(MAX_SECRET_FILE_BYTES + 1)
+    if len(data) > MAX_SECRET_FILE_BYTES:
+        raise _too_large(path)
+    text = data.decode("ascii", errors="strict").strip()
+    problem = secret_key_problem(text)
+    if problem:
+        raise DigestError(f"the signing key {path} {problem}; delete it to make a new one "
+                          "(links already sent will stop working) or set DIGEST_SECRET_KEY")
     return text.encode("ascii")
 
 
-def _make_private(path: Path) -> None:
+def _not_regular(path: Path) -> DigestError:
+    return DigestError(f"{path}: not a regular file (a link, a FIFO or a device); remove it")
+
+
+def _too_large(path: Path) -> DigestError:
+    return DigestError(f"the signing key {path} is over {MAX_SECRET_FILE_BYTES} bytes (a key "
+                       "is 64 hex characters); delete it to make a new one or set "
+                       "DIGEST_SECRET_KEY")
+
+
+def _make_private(descriptor: int, mode: int, path: Path) -> None:
     """Take read and write access to the key file away from everyone but its owner."""
-    mode = path.stat().st_mode
     if mode & 0o077:
-        path.chmod(0o600)
+        os.fchmod(descriptor, 0o600)
         _log.warning(
             "digest: warning: the signing key %s was readable by others (mode %s); it is "
             "now 0600. Anyone who read it can forge members' links: delete it to make a new "

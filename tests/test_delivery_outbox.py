@@ -36,7 +36,7 @@ from tests.conftest import reset_postgres
 from tests.mail_server import FaultyHandler, free_port, smtp_server
 
 NOW = datetime(2019, 3, 18, 7, 0, tzinfo=UTC)
-SECRET = "k" * 64
+SECRET = "k3y-for-tests-0123456789abcdefghijklmnopqrstuvwxyz"
 RENDERED = {"all": RenderedEmail(
     subject="Social Affairs weekly #1", preheader="", mjml="",
     html=f"<p>Dear {PLACEHOLDERS['name']}</p><a href=\"{PLACEHOLDERS['unsubscribe_url']}\">x</a>",

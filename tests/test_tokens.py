@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import stat
 from pathlib import Path
 from urllib.parse import quote
@@ -92,7 +94,8 @@ def test_a_short_environment_key_is_refused(tmp_path: Path, short: str) -> None:
     with pytest.raises(DigestError, match="needs at least 32"):
         load_or_create_secret(tmp_path, short)
     assert not (tmp_path / "secret_key").exists()
-    assert load_or_create_secret(tmp_path, "é" * 16) == ("é" * 16).encode()  # 32 bytes
+    exactly = "é" * 8 + "0123456789abcdef"  # 32 bytes
+    assert load_or_create_secret(tmp_path, exactly) == exactly.encode()
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o604, 0o640, 0o666])
@@ -116,8 +119,58 @@ def test_the_key_folder_is_created_owner_only(tmp_path: Path) -> None:
 
 def test_damaged_secret_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "secret_key").write_text("short\n")
-    with pytest.raises(DigestError, match="too short"):
+    with pytest.raises(DigestError, match="needs at least 32"):
         load_or_create_secret(tmp_path, None)
     (tmp_path / "secret_key").write_bytes(b"\xff" * 64)
     with pytest.raises(DigestError, match="not text"):
         load_or_create_secret(tmp_path, None)
+
+
+def test_a_linked_key_file_is_refused_and_its_target_left_alone(tmp_path: Path) -> None:
+    shared = tmp_path / "shared_key"
+    shared.write_text(secrets.token_hex(32))
+    shared.chmod(0o644)
+    var = tmp_path / "var"
+    var.mkdir()
+    (var / "secret_key").symlink_to(shared)
+    with pytest.raises(DigestError, match="not a regular file"):
+        load_or_create_secret(var, None)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o644  # never chmodded through the link
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device link", "dangling link", "folder"])
+def test_a_key_that_is_no_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    key = tmp_path / "secret_key"
+    if kind == "fifo":
+        os.mkfifo(key)  # would block a plain open() forever
+    elif kind == "device link":
+        key.symlink_to("/dev/zero")
+    elif kind == "dangling link":
+        key.symlink_to(tmp_path / "nowhere")
+    else:
+        key.mkdir()
+    with pytest.raises(DigestError, match=r"not a regular file .*remove it"):
+        load_or_create_secret(tmp_path, None)
+
+
+def test_a_key_file_over_the_bound_is_refused_unread(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text(secrets.token_hex(4096))
+    with pytest.raises(DigestError, match="over 4096 bytes"):
+        load_or_create_secret(tmp_path, None)
+
+
+@pytest.mark.parametrize("weak", [b"\0" * 64, b"a" * 64, b"ab" * 40, b"0123456" * 10])
+def test_a_weak_key_is_refused_from_the_file_and_the_environment(tmp_path: Path,
+                                                                 weak: bytes) -> None:
+    (tmp_path / "secret_key").write_bytes(weak)
+    with pytest.raises(DigestError, match="too weak"):
+        load_or_create_secret(tmp_path, None)
+    with pytest.raises(DigestError, match="DIGEST_SECRET_KEY is too weak"):
+        load_or_create_secret(tmp_path / "other", weak.decode("ascii"))
+
+
+def test_a_key_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    # What Python makes of DIGEST_SECRET_KEY=$(printf 'abc...\xff'): a lone surrogate.
+    value = os.fsdecode(b"abcdefghijklmnopqrstuvwxyz0123456789\xff")
+    with pytest.raises(DigestError, match="not valid UTF-8"):
+        load_or_create_secret(tmp_path, value)

@@ -22,7 +22,7 @@ from digest.web.server import make_server
 from tests.mail_server import free_port, wait_for
 
 NOW = datetime(2019, 3, 18, 7, 0, tzinfo=UTC)
-SECRET = "s" * 64
+SECRET = "s3cr3t-for-tests-0123456789abcdefghijklmnopqrstuvw"
 
 
 @pytest.fixture

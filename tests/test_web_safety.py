@@ -38,7 +38,7 @@ from digest.web.server import make_server
 from tests.conftest import ROOT, SAMPLE_NOW, run_digest
 from tests.mail_server import free_port, wait_for
 
-SECRET = "k" * 64
+SECRET = "k3y-for-tests-0123456789abcdefghijklmnopqrstuvwxyz"
 BASE_URL = "https://forum.example.org/digest"
 NOW = datetime(2019, 3, 18, 7, 0, tzinfo=UTC)
 

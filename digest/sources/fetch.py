@@ -29,6 +29,7 @@ import httpx
 
 from digest.config import Settings
 from digest.errors import SourceError
+from digest.reading import TooLargeError, read_bounded
 from digest.sources.body import ACCEPT_ENCODING, read_body
 from digest.sources.policy import MAX_BYTES, FetchPolicy, user_agent
 
@@ -96,10 +97,9 @@ def fetch(
 def read_file(path: Path, limit: int = MAX_BYTES) -> Fetched:
     """A file's bytes, refusing what is missing, unreadable or over the size cap."""
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise SourceError(f"{path} is {size} bytes, over the {limit} byte limit")
-        data = path.read_bytes()
+        data = read_bounded(path, limit)
+    except TooLargeError:
+        raise SourceError(f"{path} is over the {limit} byte limit") from None
     except FileNotFoundError:
         raise SourceError(f"no such file: {path}") from None
     except IsADirectoryError:

@@ -63,8 +63,8 @@ def read_folder(
     parsed = Parsed()
     names: list[str] = []
     for path in sorted(folder.glob("*.md")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
+        if path.is_dir() or path.name.startswith("."):
+            continue  # a FIFO or device is read, so the bounded reader reports it
         try:
             parsed.items.append(_note(path, source, settings.site.zone, mapper, markdown, now,
                                       settings.collect.max_bytes))
