@@ -7,6 +7,7 @@ a clear message (Alembic migrations are not built yet).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,15 +25,27 @@ from digest.store.schema import metadata
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     # Write-ahead log: one fsync per commit instead of several (the outbox commits once per
     # message, see docs/benchmarks.md), and readers (the web app, `digest status`) never
     # wait for a sender. synchronous stays FULL: a commit survives a power cut too.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # Switching a new file to WAL needs it to itself: another process switching it at the
+    # same moment gets "database is locked" at once, whatever the busy timeout, so wait.
+    for attempt in range(1, _LOCKED_ATTEMPTS + 1):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _LOCKED_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
     cursor.close()
 
 
-def _create_tables(engine: Engine, attempts: int = 5) -> None:
+_LOCKED_ATTEMPTS = 40  # about 40 s of waiting in all (0.05 s more each time)
+
+
+def _create_tables(engine: Engine, attempts: int = _LOCKED_ATTEMPTS) -> None:
     """Create the missing tables. Two processes opening a new database at once (two
     `digest run --once` started together) both find them missing and both create them:
     the slower one is told a table "already exists" (or, on PostgreSQL, breaks a unique
@@ -42,7 +55,8 @@ def _create_tables(engine: Engine, attempts: int = 5) -> None:
             metadata.create_all(engine)
             return
         except (OperationalError, ProgrammingError, IntegrityError) as exc:
-            raced = isinstance(exc, IntegrityError) or "already exists" in str(exc)
+            raced = (isinstance(exc, IntegrityError) or "already exists" in str(exc)
+                     or "database is locked" in str(exc))
             if not raced or attempt == attempts:
                 raise
             time.sleep(0.05 * attempt)
