@@ -14,6 +14,8 @@ import os
 import stat
 from pathlib import Path
 
+from digest.errors import InputError
+
 NOT_REGULAR = "not a regular file (a FIFO, a device or a socket)"
 
 
@@ -75,3 +77,15 @@ def describe_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.4g} KB"
     return f"{size / 1024 / 1024:.4g} MB"
+
+
+def read_input(path: Path, limit: int, what: str) -> bytes:
+    """``read_bounded`` for a file a command was given, every failure one ``InputError``
+    line naming the file (``what`` says what it should have been: "a members CSV")."""
+    try:
+        return read_bounded(path, limit)
+    except TooLargeError as exc:
+        raise InputError(f"{path}: (file): {exc} for {what}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+

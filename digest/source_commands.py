@@ -19,7 +19,7 @@ from digest.config import MAX_CONFIG_BYTES, Settings, load_settings
 from digest.context import Context
 from digest.errors import ConfigError, InputError
 from digest.files import write_atomic
-from digest.reading import TooLargeError, read_bounded
+from digest.reading import TooLargeError, read_bounded, read_input
 from digest.sources.opml import insert_sources, plan_import, read_opml
 from digest.store import sources
 from digest.store.sources import SourceHealth
@@ -30,12 +30,7 @@ MAX_OPML_BYTES = 4 * 1024 * 1024  # a reader's export of a few thousand feeds is
 def import_opml(ctx: Context, file: str, out: TextIO) -> int:
     """Add the feeds of an OPML file that the config does not have yet."""
     path = Path(file)
-    try:
-        data = read_bounded(path, MAX_OPML_BYTES)
-    except TooLargeError as exc:
-        raise InputError(f"{file}: (file): {exc} for an OPML file") from None
-    except OSError as exc:
-        raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    data = read_input(path, MAX_OPML_BYTES, "an OPML file")
     plan = plan_import(read_opml(data), ctx.settings)
     for outline in plan.known:
         print(f"already configured: {outline.url}", file=out)

@@ -11,7 +11,6 @@ Debian's Chromium at a phone's and a desktop's width, axe-core is injected, and 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from digest.render.web import (
     render_edition_web,
     render_feeds_index,
 )
-from tests.external_tools import CHROMIUM_ARGS, axe_script, chromium_path
+from tests.external_tools import axe_script
 from tests.test_render_support import (
     BULLETIN_LINKS,
     EVENTS,
@@ -66,20 +65,6 @@ def forms() -> dict[str, str]:
         "archive-empty": render_archive(settings, "Bulletins", LINKS.archive_url, []),
         "feeds-index": render_feeds_index(feed_catalogue(settings), settings),
     }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture(scope="module")

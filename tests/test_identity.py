@@ -14,6 +14,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from tests.configs import write_feed_project
 from tests.conftest import run_digest
 from tests.feed_server import FeedServer, feed_server
 
@@ -35,23 +36,9 @@ def rss(*entries: str) -> bytes:
 
 
 def write_project(root: Path, server: FeedServer, *paths: str) -> None:
-    sources = "\n".join(f'  - {{id: {path.strip("/").replace(".", "-")}, type: feed, '
-                        f'url: "{server.url(path)}"}}' for path in paths)
-    (root / "schedules.yaml").write_text(f"""site:
-  title: Forum
-  base_url: https://forum.example.org/digest
-  timezone: Europe/Brussels
-  sender: {{name: Forum, address: forum@example.org}}
-themes:
-  cooperation: {{title: Cooperation}}
-sources:
-{sources}
-digests:
-  - {{id: weekly, title: Weekly, cron: "0 8 * * mon"}}
-subscribers: {{import: members.csv}}
-delivery: {{transport: file}}
-collect: {{backoff: 0s, timeout: 5s, deadline: 30s}}
-""")
+    write_feed_project(root, "\n".join(
+        f'  - {{id: {path.strip("/").replace(".", "-")}, type: feed, url: "{server.url(path)}"}}'
+        for path in paths))
     (root / "members.csv").write_text("email,name,language,digests,themes\n"
                                       "anna@example.org,Anna,en,weekly,\n")
 

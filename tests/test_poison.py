@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.configs import write_feed_project
 from tests.conftest import run_digest
 from tests.feed_server import FeedServer, feed_server
 from tests.mail_server import Accepted, smtp_server
@@ -136,21 +137,7 @@ POISONS = {
 
 
 def write_project(root: Path, sources: str) -> None:
-    (root / "schedules.yaml").write_text(f"""site:
-  title: Forum
-  base_url: https://forum.example.org/digest
-  timezone: Europe/Brussels
-  sender: {{name: Forum, address: forum@example.org}}
-themes:
-  cooperation: {{title: Cooperation}}
-sources:
-{sources}
-digests:
-  - {{id: weekly, title: Weekly, cron: "0 8 * * mon"}}
-subscribers: {{import: members.csv}}
-delivery: {{transport: smtp}}
-collect: {{backoff: 0s, timeout: 5s, deadline: 30s}}
-""")
+    write_feed_project(root, sources, transport="smtp")
     (root / "members.csv").write_text(
         "email,name,language,digests,themes\n"
         f"{MEMBERS[0]},Anna,en,weekly,\n{MEMBERS[1]},Jean,fr,weekly,\n")

@@ -8,7 +8,6 @@ switching to dark surfaces, ``lang`` on ``<html>`` and alt text on every image.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from digest.outputs import fill_placeholders, preview_values
 from digest.render.email import render_bulletin_email, render_edition_email
 from digest.render.palette import contrast_ratio
 from digest.render.web import render_edition_web
-from tests.external_tools import CHROMIUM_ARGS, chromium_path
 from tests.test_render_support import (
     ALL_ITEMS,
     BULLETIN_LINKS,
@@ -67,20 +65,6 @@ TEXT_COLOURS = """
 
 def hex_of(values: list[float]) -> str:
     return "#" + "".join(f"{round(v):02x}" for v in values[:3])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _filled(rendered: RenderedEmail) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.errors import InputError
-from digest.reading import TooLargeError, read_bounded
+from digest.reading import read_input
 
 MAX_CSV_BYTES = 16 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -45,12 +45,7 @@ def read_members_csv(path: Path, required: tuple[str, ...] = ("email",)) -> CsvR
     """The checked rows of a members CSV; ``InputError`` when the whole file is unusable
     (unreadable, over the size limit, no header, a column named twice or a required column
     missing)."""
-    try:
-        data = read_bounded(path, MAX_CSV_BYTES)
-    except TooLargeError as exc:
-        raise InputError(f"{path}: (file): {exc} for a members CSV") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    data = read_input(path, MAX_CSV_BYTES, "a members CSV")
     text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
     hint = _encoding_hint(data)
     reader = csv.reader(io.StringIO(text, newline=""))
