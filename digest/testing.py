@@ -5,14 +5,20 @@ drives a whole week of schedules, a DST change or a restart without sleeping.
 ``MemoryTransport`` is a mail transport that keeps what it is given and answers as a test
 scripts it (a 4xx now and then, a 5xx for one address), so the outbox's retries, bounces
 and records are tested without a server, and without patching.
+``build_settings`` gives the settings a ``schedules.yaml`` would, from a few overrides, so a
+test states only what matters to it (its themes, its collect limits) and every test builds
+them through the same validation as the real file.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+from digest.config import Settings
 from digest.errors import InputError
 from digest.mail.envelope import Envelope, PermanentFailure, TemporaryFailure
 
@@ -85,3 +91,30 @@ class MemoryTransport:
         wanted = {address.lower() for address in addresses}
         with self._lock:
             return [e for e in self.sent if e.recipient.lower() in wanted]
+
+
+DEFAULT_SITE: dict[str, Any] = {
+    "title": "Social Affairs Forum",
+    "base_url": "https://forum.example.org/digest",
+    "timezone": "Europe/Brussels",
+    "sender": {"name": "Social Affairs Forum", "address": "forum@example.org"},
+}
+
+
+def build_settings(base_dir: Path, *, site: Mapping[str, Any] | None = None,
+                   themes: Mapping[str, str | Mapping[str, Any]] | None = None,
+                   **sections: Any) -> Settings:
+    """Settings as ``base_dir/schedules.yaml`` would give them, validated the same way.
+
+    ``site`` entries replace the defaults' (a forum on Brussels time); a theme is given by
+    its title alone or by its settings (``{"title": ..., "aliases": [...]}``); any other
+    top-level section (``collect``, ``feeds``, ``digests``...) is passed as it is.
+    """
+    chosen = themes if themes is not None else {"cooperation": "Cooperation"}
+    return Settings.model_validate({
+        "site": {**DEFAULT_SITE, **(site or {})},
+        "themes": {slug: {"title": value} if isinstance(value, str) else dict(value)
+                   for slug, value in chosen.items()},
+        **sections,
+        "config_path": base_dir / "schedules.yaml",
+    })

@@ -29,7 +29,7 @@ from digest.render.web import (
     render_feeds_index,
 )
 from tests.external_tools import axe_script
-from tests.test_render_support import (
+from tests.support import (
     BULLETIN_LINKS,
     EVENTS,
     LINKS,

@@ -9,7 +9,7 @@ import pytest
 
 from digest.bulletins import load_bulletin, load_bulletins
 from digest.errors import InputError
-from tests.test_render_support import (
+from tests.support import (
     BULLETIN_FILE,
     SAMPLE_BULLETIN,
     SEED_004_SECTION_TITLES,

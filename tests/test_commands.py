@@ -66,7 +66,8 @@ def test_build_renders_without_sending_or_storing_an_edition(project: Path) -> N
     assert result.returncode == 0, result.stderr
     edition = out / "editions" / "weekly" / "1"
     assert (edition / "sample.eml").is_file() and (edition / "weekly-1.pdf").is_file()
-    assert PdfReader(edition / "weekly-1.pdf").metadata.title
+    metadata = PdfReader(edition / "weekly-1.pdf").metadata
+    assert metadata is not None and metadata.title
     assert not (project / "out" / "outbox").exists()
     assert feedparser.parse((project / "feeds" / "all.rss").read_bytes()).entries
     status = run_digest(project, "status")

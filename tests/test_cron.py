@@ -47,4 +47,6 @@ def test_slots_keep_local_time_across_the_dst_change() -> None:
     daily = make_trigger("0 8 * * *", BRUSSELS)
     after_change = datetime(2019, 3, 31, 12, tzinfo=BRUSSELS)  # clocks went forward at 02:00
     slot = last_slot(daily, after_change)
-    assert slot is not None and slot.hour == 8 and slot.utcoffset().total_seconds() == 7200
+    offset = slot.utcoffset() if slot is not None else None
+    assert slot is not None and slot.hour == 8
+    assert offset is not None and offset.total_seconds() == 7200

@@ -8,21 +8,22 @@ import random
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from pathlib import Path
 
 import pytest
 
 from digest.config import Settings
+from digest.mail.envelope import PermanentFailure
 from digest.mail.message import (
     MessageFactory,
-    PermanentFailure,
     Recipient,
     clean_header_text,
     make_list_id,
     make_message_id,
 )
 from digest.models import PLACEHOLDERS, RenderedEmail
+from digest.testing import build_settings
 
 NOW = datetime(2019, 3, 18, 8, 0, tzinfo=timezone(timedelta(hours=1)))
 U, P, N, E = (PLACEHOLDERS[k] for k in ("unsubscribe_url", "preferences_url", "name", "email"))
@@ -30,15 +31,9 @@ LONG_URL = "https://forum.example.org/digest/unsubscribe/" + "t0k3n-" * 40 + "en
 
 
 def make_settings(tmp_path: Path, sender_name: str = "Social Affairs Forum") -> Settings:
-    return Settings.model_validate({
-        "site": {
-            "title": "Social Affairs Forum",
-            "base_url": "https://forum.example.org/digest",
-            "sender": {"name": sender_name, "address": "forum@example.org"},
-            "output": str(tmp_path),
-        },
-        "config_path": str(tmp_path / "schedules.yaml"),
-    })
+    """Messages from ``sender_name``, written under ``tmp_path``."""
+    return build_settings(tmp_path, site={
+        "output": str(tmp_path), "sender": {"name": sender_name, "address": "forum@example.org"}})
 
 
 def rendered(subject: str = "Social Affairs weekly #12", *, html: str | None = None,
@@ -258,7 +253,7 @@ def test_substitution_matches_a_plain_replace_on_random_templates(tmp_path: Path
         assert _decoded(html_part) == _normalise(expected_html)
 
 
-def _decoded(part: EmailMessage) -> str:
+def _decoded(part: Message) -> str:
     payload = part.get_payload()
     assert isinstance(payload, str)
     return quopri.decodestring(payload.encode("ascii")).decode("utf-8").replace("\r\n", "\n")

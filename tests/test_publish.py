@@ -25,6 +25,7 @@ from digest.publish import (
     publish_feeds,
 )
 from digest.render.web import render_feeds_index
+from digest.testing import build_settings
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 BASE = "https://forum.example.org/digest"
@@ -40,20 +41,11 @@ def publish(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings:
 
 
 def make_settings(tmp_path: Path, entries: int = 50, **themes: str) -> Settings:
-    theme_map = themes or {"cooperation": "Cooperation", "knowledge-society": "Knowledge society",
-                           "culture": "Culture"}
-    return Settings.model_validate({
-        "site": {
-            "title": "Social Affairs Forum",
-            "base_url": BASE,
-            "timezone": "Europe/Brussels",
-            "sender": {"name": "Social Affairs Forum", "address": "forum@example.org"},
-            "output": str(tmp_path),
-        },
-        "themes": {slug: {"title": title} for slug, title in theme_map.items()},
-        "feeds": {"entries": entries},
-        "config_path": str(tmp_path / "schedules.yaml"),
-    })
+    """Feeds of ``entries`` entries written under ``tmp_path`` (three themes unless given)."""
+    return build_settings(
+        tmp_path, site={"base_url": BASE, "output": str(tmp_path)}, feeds={"entries": entries},
+        themes=themes or {"cooperation": "Cooperation", "knowledge-society": "Knowledge society",
+                          "culture": "Culture"})
 
 
 def item(key: str, days_ago: float, themes: tuple[str, ...] = ("cooperation",), *,
@@ -394,7 +386,7 @@ class _Links(HTMLParser):
 
 
 def test_index_page_has_autodiscovery_links(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, **{"a-b": "Rock & Roll <live>"})
+    settings = make_settings(tmp_path, 50, **{"a-b": "Rock & Roll <live>"})
     publish(sample_items(), [], settings, NOW)
     text = (settings.feeds_dir / "index.html").read_text(encoding="utf-8")
     parser = _Links()

@@ -1,4 +1,4 @@
-"""The code standards hold: ruff is clean and mypy --strict passes on the package."""
+"""The code standards hold: ruff is clean and mypy --strict passes on the package and its tests."""
 
 from __future__ import annotations
 

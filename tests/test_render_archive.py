@@ -8,7 +8,7 @@ from pathlib import Path
 
 from digest.render.web import ArchiveEntry, render_archive
 from tests.conftest import run_digest
-from tests.test_render_support import BASE, make_settings
+from tests.support import BASE, make_settings
 
 
 def test_the_archive_page_lists_editions_newest_first() -> None:

@@ -24,7 +24,7 @@ from digest.render.email import (
 from digest.render.lint import GMAIL_CLIP_BYTES, lint_email
 from digest.render.pdf import render_edition_pdf_html
 from digest.render.web import render_edition_web
-from tests.test_render_support import ALL_ITEMS, LINKS, NEWS, make_edition, make_settings
+from tests.support import ALL_ITEMS, LINKS, NEWS, make_edition, make_settings
 
 LONG = "<p>" + " ".join(["Cities pledge to act on the principles of the European Pillar of "
                          "Social Rights through dedicated investments."] * 30) + "</p>"

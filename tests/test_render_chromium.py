@@ -19,7 +19,7 @@ from digest.outputs import fill_placeholders, preview_values
 from digest.render.email import render_bulletin_email, render_edition_email
 from digest.render.palette import contrast_ratio
 from digest.render.web import render_edition_web
-from tests.test_render_support import (
+from tests.support import (
     ALL_ITEMS,
     BULLETIN_LINKS,
     EVENTS,

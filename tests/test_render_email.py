@@ -18,7 +18,7 @@ from digest.render.email import (
     render_edition_email,
     render_edition_mjml,
 )
-from tests.test_render_support import (
+from tests.support import (
     ALL_ITEMS,
     BULLETIN_LINKS,
     EVENTS,

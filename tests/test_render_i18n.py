@@ -27,8 +27,8 @@ from digest.render.i18n import LOCALES_DIR, SHIPPED, section_label, translate
 from digest.render.pdf import page_label
 from digest.render.text import render_edition_text
 from tests.conftest import ROOT, run_digest
+from tests.support import LINKS, make_edition, make_settings
 from tests.test_render_email import visible
-from tests.test_render_support import LINKS, make_edition, make_settings
 
 TRANSLATED = [language for language in SHIPPED if language != "en"]
 

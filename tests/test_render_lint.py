@@ -11,7 +11,7 @@ from digest.bulletins import load_bulletin
 from digest.models import PLACEHOLDERS, RenderedEmail
 from digest.render.email import render_bulletin_email, render_edition_email
 from digest.render.lint import Problem, link_problem, lint_bulletin, lint_email
-from tests.test_render_support import (
+from tests.support import (
     BULLETIN_FILE,
     BULLETIN_LINKS,
     LINKS,

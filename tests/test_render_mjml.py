@@ -14,7 +14,7 @@ import pytest
 
 from digest.render.email import render_bulletin_email, render_edition_mjml
 from tests.external_tools import mjml_command
-from tests.test_render_support import (
+from tests.support import (
     BULLETIN_LINKS,
     EVENTS,
     LINKS,

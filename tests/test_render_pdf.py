@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject, PdfObject, StreamObject
 
 from digest.render.pdf import (
     _fetcher,
@@ -20,7 +21,7 @@ from digest.render.pdf import (
     render_edition_pdf,
 )
 from digest.render.templating import template_dirs
-from tests.test_render_support import (
+from tests.support import (
     ALL_ITEMS,
     BULLETIN_LINKS,
     EVENTS,
@@ -99,11 +100,13 @@ def test_bulletin_pdf_outline_and_links(bulletin_pdf: PdfReader) -> None:
 
 
 def test_pdfs_are_tagged_for_accessibility(bulletin_pdf: PdfReader) -> None:
-    root = bulletin_pdf.trailer["/Root"]
+    root = _dictionary(bulletin_pdf.trailer["/Root"])
     assert "/StructTreeRoot" in root
-    assert bool(root["/MarkInfo"]["/Marked"])
-    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
-    xmp = root["/Metadata"].get_object().get_data()
+    assert bool(_dictionary(root["/MarkInfo"])["/Marked"])
+    assert bool(_dictionary(root["/ViewerPreferences"])["/DisplayDocTitle"])
+    metadata = root["/Metadata"].get_object()
+    assert isinstance(metadata, StreamObject)
+    xmp = metadata.get_data()
     assert b"pdfuaid:part" in xmp and b"Updates from WG Smart Social Inclusion" in xmp
 
 
@@ -122,8 +125,8 @@ def test_edition_pdf_header_pages_and_outline() -> None:
     meta = reader.metadata
     assert meta is not None and meta.author == "EUROCITIES Social Affairs Forum"
     assert meta.subject and meta.subject.startswith("Turin citizens panel")
-    assert str(reader.trailer["/Root"]["/Lang"]) == "en"
-    uris = {annotation.get_object()["/A"].get("/URI")
+    assert str(_dictionary(reader.trailer["/Root"])["/Lang"]) == "en"
+    uris = {_dictionary(annotation.get_object()["/A"]).get("/URI")
             for page in reader.pages for annotation in page.get("/Annots", [])
             if "/A" in annotation.get_object()}
     assert ALL_ITEMS[0].link in uris
@@ -132,7 +135,7 @@ def test_edition_pdf_header_pages_and_outline() -> None:
 def test_a_french_pdf_says_so() -> None:
     settings = make_settings(language="fr")
     reader = PdfReader(io.BytesIO(render_edition_pdf(make_edition(), settings, LINKS)))
-    assert str(reader.trailer["/Root"]["/Lang"]) == "fr"
+    assert str(_dictionary(reader.trailer["/Root"])["/Lang"]) == "fr"
     text = " ".join(reader.pages[0].extract_text().split())
     assert "Page 1 sur" in text and "Actualités" in text
 
@@ -204,3 +207,10 @@ def test_css_strings_are_escaped() -> None:
     assert str(css_string('WG "Smart" </style>')) == '"WG \\"Smart\\" \\3C /style\\3E "'
     assert str(page_label("en")) == '"Page " counter(page) " of " counter(pages)'
     assert str(page_label("de")) == '"Seite " counter(page) " von " counter(pages)'
+
+
+def _dictionary(value: PdfObject) -> DictionaryObject:
+    """A PDF object known to be a dictionary, resolved (pypdf types every value alike)."""
+    resolved = value.get_object()
+    assert isinstance(resolved, DictionaryObject)
+    return resolved

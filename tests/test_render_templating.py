@@ -19,7 +19,7 @@ from digest.render.templating import (
     template_dirs,
 )
 from digest.render.text import render_edition_text
-from tests.test_render_support import LINKS, make_edition, make_settings
+from tests.support import LINKS, make_edition, make_settings
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 

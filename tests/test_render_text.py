@@ -14,7 +14,7 @@ from digest.render.text import (
     render_edition_text,
     wrap,
 )
-from tests.test_render_support import (
+from tests.support import (
     ALL_ITEMS,
     BULLETIN_LINKS,
     EVENTS,

@@ -12,7 +12,7 @@ import pytest
 from digest.errors import RenderError
 from digest.models import PLACEHOLDERS, Kind
 from digest.render.web import render_bulletin_web, render_edition_web
-from tests.test_render_support import (
+from tests.support import (
     ALL_ITEMS,
     BULLETIN_LINKS,
     EVENTS,

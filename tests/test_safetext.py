@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from digest.clock import FixedClock
-from digest.config import Settings, SourceSettings
+from digest.config import SourceSettings
 from digest.models import EventInfo, Item, Kind
 from digest.safetext import safe_html, safe_line, safe_text
 from digest.sources import Poll, poll_source
@@ -29,6 +29,7 @@ from digest.sources.clean import (
     sanitize_html,
     seal,
 )
+from digest.testing import build_settings
 from tests.test_poison import FORBIDDEN
 
 CLOCK = FixedClock(datetime(2019, 3, 18, 8, 0, tzinfo=UTC))
@@ -96,16 +97,6 @@ def test_seal_scrubs_and_bounds_every_field_and_is_idempotent() -> None:
     assert seal(item(link="javascript:alert(1)")).link is None
 
 
-def make_settings(base: Path) -> Settings:
-    return Settings.model_validate({
-        "site": {"title": "Forum", "base_url": "https://forum.example.org/digest",
-                 "timezone": "Europe/Brussels",
-                 "sender": {"name": "Forum", "address": "forum@example.org"}},
-        "themes": {"cooperation": {"title": "Cooperation"}},
-        "config_path": base / "schedules.yaml",
-    })
-
-
 def poll(tmp_path: Path, name: str, content: str, type_: str = "feed") -> Poll:
     target = tmp_path / name
     if type_ == "folder":
@@ -116,7 +107,7 @@ def poll(tmp_path: Path, name: str, content: str, type_: str = "feed") -> Poll:
         target.write_text(content)
     key = "path" if type_ == "folder" else "url"
     return poll_source(SourceSettings.model_validate(
-        {"id": "src", "type": type_, key: name}), make_settings(tmp_path), CLOCK)
+        {"id": "src", "type": type_, key: name}), build_settings(tmp_path), CLOCK)
 
 
 P = POISON.replace("\ud800", "").replace("\udfff", "")  # what a UTF-8 file can hold

@@ -172,7 +172,10 @@ def test_an_unapproved_draft_is_superseded_by_the_next_slot(project: Path) -> No
     jobs.digest("weekly")
     previews = _outbox(project)
     assert [m["To"] for m in previews] == ["Test recipient <coordinator@example.org>"]
-    assert "/editions/weekly/1/" in previews[0].get_payload(0).get_payload(decode=True).decode()
+    text_part = previews[0].get_payload(0)
+    assert isinstance(text_part, email.message.Message)
+    body = text_part.get_payload(decode=True)
+    assert isinstance(body, bytes) and "/editions/weekly/1/" in body.decode()
     clock.set(datetime(2019, 3, 25, 8, 0, tzinfo=BRUSSELS))
     jobs.digest("weekly")
     first, second = _editions(jobs)

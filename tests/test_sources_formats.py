@@ -10,38 +10,30 @@ from typing import Any
 import pytest
 
 from digest.clock import FixedClock
-from digest.config import Settings, SourceSettings
+from digest.config import SourceSettings
 from digest.errors import SourceError
 from digest.models import Item, Kind, Theme
 from digest.sources import Poll, poll_source
 from digest.sources.clean import ThemeMapper, repair_text
 from digest.sources.guard import defuse_xml, repair_utf8
+from digest.testing import build_settings
 
 NOW = datetime(2019, 3, 18, 8, 0, tzinfo=UTC)
 CLOCK = FixedClock(NOW)
 
 
-def make_settings(base: Path, **extra: Any) -> Settings:
-    return Settings.model_validate({
-        "site": {"title": "Forum", "base_url": "https://forum.example.org/digest",
-                 "timezone": "Europe/Brussels",
-                 "sender": {"name": "Forum", "address": "forum@example.org"},
-                 **extra.pop("site", {})},
-        "themes": {
-            "cooperation": {"title": "Cooperation"},
-            "housing": {"title": "Housing", "keywords": ["affordable homes", "tenants"]},
-            "economy": {"title": "Economy", "keywords": ["jobs"]},
-        },
-        "config_path": base / "schedules.yaml",
-        **extra,
-    })
+CONFIGURED_THEMES: dict[str, str | dict[str, object]] = {
+    "cooperation": "Cooperation",
+    "housing": {"title": "Housing", "keywords": ["affordable homes", "tenants"]},
+    "economy": {"title": "Economy", "keywords": ["jobs"]},
+}
 
 
 def poll(tmp_path: Path, name: str, content: bytes | str, type_: str = "feed",
          settings: dict[str, Any] | None = None, **source: Any) -> Poll:
     data = content.encode() if isinstance(content, str) else content
     (tmp_path / name).write_bytes(data)
-    configured = make_settings(tmp_path, **(settings or {}))
+    configured = build_settings(tmp_path, themes=CONFIGURED_THEMES, **(settings or {}))
     return poll_source(SourceSettings.model_validate(
         {"id": "src", "type": type_, "url": name, **source}), configured, CLOCK)
 
@@ -252,7 +244,8 @@ def test_site_default_themes_reach_items_with_no_theme(tmp_path: Path) -> None:
     notes.mkdir()
     (notes / "a.md").write_text("---\ntitle: Nothing to place\n---\nBody\n")
     (notes / "b.md").write_text("---\ntitle: About jobs\n---\nBody\n")
-    configured = make_settings(tmp_path, site={"default_themes": ["cooperation"]})
+    configured = build_settings(tmp_path, themes=CONFIGURED_THEMES,
+                                site={"default_themes": ["cooperation"]})
     result = poll_source(SourceSettings.model_validate(
         {"id": "n", "type": "folder", "path": "notes"}), configured, CLOCK)
     assert [i.themes for i in items(result)] == [("cooperation",), ("economy",)]

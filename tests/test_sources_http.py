@@ -16,11 +16,12 @@ import httpx
 import pytest
 
 from digest.clock import FixedClock
-from digest.config import Settings, SourceSettings
+from digest.config import SourceSettings
 from digest.errors import SourceError
 from digest.models import Item, SourceState
 from digest.sources import Poll, collect_source, poll_source, poll_sources
 from digest.sources.policy import FetchPolicy
+from digest.testing import build_settings
 from tests.feed_server import (
     Feed,
     FeedServer,
@@ -62,21 +63,8 @@ def server() -> Iterator[FeedServer]:
         yield running
 
 
-def settings(**collect: Any) -> Settings:
-    return Settings.model_validate({
-        "site": {
-            "title": "Forum",
-            "base_url": "https://forum.example.org/digest",
-            "timezone": "Europe/Brussels",
-            "sender": {"name": "Forum", "address": "forum@example.org"},
-        },
-        "themes": {
-            "cooperation": {"title": "Cooperation"},
-            "knowledge-society": {"title": "Knowledge society"},
-        },
-        "collect": collect,
-        "config_path": FIXTURES / "schedules.yaml",
-    })
+THEMES = {"cooperation": "Cooperation", "knowledge-society": "Knowledge society"}
+SETTINGS = build_settings(FIXTURES, themes=THEMES)
 
 
 def source(url: str, type_: str = "feed") -> SourceSettings:
@@ -85,7 +73,7 @@ def source(url: str, type_: str = "feed") -> SourceSettings:
 
 def poll(url: str, state: SourceState | None = None, sleep: Recorder | None = None,
          type_: str = "feed", **collect: Any) -> Poll:
-    configured = settings(**collect)
+    configured = build_settings(FIXTURES, themes=THEMES, collect=collect)
     policy = FetchPolicy.from_settings(configured, sleep=sleep or Recorder())
     return poll_source(source(url, type_), configured, CLOCK, state, policy=policy)
 
@@ -147,7 +135,7 @@ def test_json_feed_over_http(server: FeedServer) -> None:
 def test_an_injected_client_is_used(server: FeedServer) -> None:
     server.feed("/r.rss", RELATIVE_RSS)
     with httpx.Client(timeout=5, headers={"X-Test": "1"}) as client:
-        (item,) = collect_source(source(server.url("/r.rss")), settings(), CLOCK, client)
+        (item,) = collect_source(source(server.url("/r.rss")), SETTINGS, CLOCK, client)
     assert item.title == "One"
     assert server.asked("/r.rss")[0].headers["X-Test"] == "1"
 
@@ -443,7 +431,7 @@ def test_control_characters_and_stray_windows_1252_bytes_are_repaired(
 
 
 def test_sources_are_polled_concurrently_within_the_per_host_limit(server: FeedServer) -> None:
-    configured = settings(concurrency=6, per_host=2)
+    configured = build_settings(FIXTURES, themes=THEMES, collect={"concurrency": 6, "per_host": 2})
     listed = []
     for number in range(8):
         feed = Feed(rss(f"Feed {number}"))
@@ -461,7 +449,7 @@ def test_one_failing_source_does_not_stop_the_others(server: FeedServer) -> None
     server.route("/bad", status(404))
     listed = [SourceSettings.model_validate({"id": name, "type": "feed", "url": server.url(p)})
               for name, p in (("bad", "/bad"), ("good", "/good.rss"))]
-    bad, good = poll_sources(listed, settings(), CLOCK, {}, sleep=Recorder())
+    bad, good = poll_sources(listed, SETTINGS, CLOCK, {}, sleep=Recorder())
     assert bad.error is not None and bad.items is None
     assert good.error is None and [i.title for i in items_of(good)] == ["Good"]
 
@@ -469,14 +457,14 @@ def test_one_failing_source_does_not_stop_the_others(server: FeedServer) -> None
 def test_collect_source_raises_the_error(server: FeedServer) -> None:
     server.route("/missing", status(404))
     with pytest.raises(SourceError, match=r"^source 'remote' \(http.*/missing\): HTTP 404"):
-        collect_source(source(server.url("/missing")), settings(), CLOCK)
+        collect_source(source(server.url("/missing")), SETTINGS, CLOCK)
 
 
 def test_changed_settings_drop_the_validators_so_items_are_filed_again(
     server: FeedServer,
 ) -> None:
     server.feed("/t.rss", rss("Jobs for tenants"))
-    configured = settings()
+    configured = SETTINGS
     first = poll_source(source(server.url("/t.rss")), configured, CLOCK)
     assert items_of(first)[0].themes == ()
     themed = configured.model_copy(update={"themes": {
@@ -493,11 +481,11 @@ def test_changed_settings_drop_the_validators_so_items_are_filed_again(
 def test_an_unchanged_calendar_is_read_again_each_month(server: FeedServer) -> None:
     server.feed("/e.ics", (FIXTURES / "events.ics").read_bytes(), media_type="text/calendar")
     ical = source(server.url("/e.ics"), "ical")
-    first = poll_source(ical, settings(), CLOCK)
-    same_month = poll_source(ical, settings(), FixedClock(datetime(2019, 3, 30, tzinfo=UTC)),
+    first = poll_source(ical, SETTINGS, CLOCK)
+    same_month = poll_source(ical, SETTINGS, FixedClock(datetime(2019, 3, 30, tzinfo=UTC)),
                              first.state)
     assert same_month.note == "not modified"
-    next_month = poll_source(ical, settings(), FixedClock(datetime(2019, 4, 2, tzinfo=UTC)),
+    next_month = poll_source(ical, SETTINGS, FixedClock(datetime(2019, 4, 2, tzinfo=UTC)),
                              first.state)
     assert next_month.items is not None and next_month.note is None
     assert "If-None-Match" not in server.asked("/e.ics")[2].headers

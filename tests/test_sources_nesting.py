@@ -10,14 +10,14 @@ import pytest
 from digest.render.pdf import render_edition_pdf
 from digest.safetext import MAX_DEPTH, limit_depth
 from digest.sources.clean import ALLOWED_TAGS, sanitize_html
-from tests.test_render_support import ALL_ITEMS, LINKS, make_edition, make_settings
+from tests.support import ALL_ITEMS, LINKS, make_edition, make_settings
 
 _TAG = re.compile(r'<(/?)([a-z0-9]+)(?:[^>"]|"[^"]*")*>')
 _VOID = {"br", "img"}
 
 
 def depth_of(html: str) -> int:
-    deepest, stack = 0, []
+    deepest, stack = 0, list[str]()
     for tag in _TAG.finditer(html):
         if tag.group(2) in _VOID:
             continue

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from digest.models import Item, Kind
 from digest.store import Database, items
@@ -69,9 +69,9 @@ def test_keys_stored_by_another_process_in_between_are_known(
     real_known = items._known
     calls: list[int] = []
 
-    def blind_once(connection: object, keys: set[str]) -> dict[str, object]:
+    def blind_once(connection: Connection, keys: set[str]) -> dict[str, object]:
         calls.append(len(keys))
-        return {} if len(calls) == 1 else real_known(connection, keys)  # type: ignore[arg-type]
+        return {} if len(calls) == 1 else dict(real_known(connection, keys))
 
     monkeypatch.setattr(items, "_known", blind_once)
     later = NOW + timedelta(hours=1)

@@ -15,12 +15,12 @@ from digest.config import SourceSettings, load_settings
 from digest.errors import MAX_PROBLEMS_PER_KEY, ConfigError
 from digest.safetext import has_visible
 from digest.sources import Poll, poll_source
+from digest.testing import build_settings
 from tests.conftest import run_digest
+from tests.support import make_settings
 from tests.test_bulletins import FRONT, problems_of, write
-from tests.test_render_support import make_settings
 from tests.test_serve import _free_port, _get_when_up, _start, _wait_for_line
-from tests.test_sources_formats import CLOCK, items, poll
-from tests.test_sources_formats import make_settings as source_settings
+from tests.test_sources_formats import CLOCK, CONFIGURED_THEMES, items, poll
 from tests.test_subscribers_import import _import
 
 INNOVATION = "  - {id: innovation, type: feed, url: sample/feeds/innovation.rss, every: 30m}"
@@ -87,7 +87,7 @@ def test_a_merged_bulletin_key_is_located_at_its_merge(tmp_path: Path) -> None:
 
 def _poll_notes(tmp_path: Path) -> Poll:
     source = SourceSettings.model_validate({"id": "notes", "type": "folder", "path": "notes"})
-    return poll_source(source, source_settings(tmp_path), CLOCK)
+    return poll_source(source, build_settings(tmp_path, themes=CONFIGURED_THEMES), CLOCK)
 
 
 def test_folder_note_merges_may_be_overridden(tmp_path: Path) -> None:

@@ -184,7 +184,8 @@ def test_digest_serve_runs_the_app_until_sigterm(project: Path) -> None:
             except httpx.TransportError:
                 return False
 
-        assert wait_for(up, 30), server.stderr.read() if server.poll() is not None else ""
+        failed = server.poll() is not None and server.stderr is not None
+        assert wait_for(up, 30), server.stderr.read() if failed and server.stderr else ""
         from digest.store import Database
 
         database = Database(f"sqlite:///{project / 'var' / 'digest.db'}")

@@ -444,11 +444,11 @@ def test_every_link_on_every_page_resolves(site: Served) -> None:
         parsed = email.message_from_bytes(message.read_bytes(), policy=email.policy.default)
         for part in parsed.walk():
             if part.get_content_maintype() == "text":
-                text = str(part.get_content()).replace("&amp;", "&")  # type: ignore[attr-defined]
+                text = str(part.get_content()).replace("&amp;", "&")
                 seeds += re.findall(rf"{re.escape(BASE_URL)}[^\s\"<>]*", text)
         seeds += re.findall(rf"<({re.escape(BASE_URL)}[^>]*)>",
                             str(parsed.get("List-Unsubscribe", "")))
-    queue, seen, broken = list(seeds), set(), []
+    queue, seen, broken = list(seeds), set[str](), list[tuple[str, int]]()
     while queue and len(seen) < 400:
         link = queue.pop()
         path = link.removeprefix(BASE_URL) or "/"

@@ -1,7 +1,7 @@
-"""Values built in memory from the seed content, shared by the render tests.
+"""Values built in memory from the seed content, shared by the render and bulletin tests.
 
-Imported by the other ``test_render_*`` modules (pytest puts ``tests/`` on the path); it
-also checks that its own sample values are what the tests assume.
+An edition of the seed's twenty items, the seed bulletin and the settings they were written
+for; ``tests/test_support.py`` checks that these values are what the tests assume.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from digest.models import (
     Kind,
     Section,
 )
+from digest.testing import build_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"
 BULLETIN_FILE = FIXTURES / "2019-03-wg-smart-social-inclusion.md"
@@ -42,27 +43,21 @@ BULLETIN_LINKS = EditionLinks(
 )
 
 
+THEMES: dict[str, str | dict[str, object]] = {
+    "cooperation": "Cooperation",
+    "knowledge-society": {"title": "Knowledge society", "aliases": ["knowledge society"]},
+    "economy": "Economy",
+    "culture": "Culture",
+    "environment": "Environment",
+}
+
+
 def make_settings(base_dir: Path | None = None, language: str = "en") -> Settings:
-    """Settings as ``schedules.yaml`` gives them, rooted at ``base_dir`` (for overrides)."""
-    root = base_dir or Path(__file__).parent.parent
-    return Settings.model_validate({
-        "site": {
-            "title": "EUROCITIES Social Affairs Forum",
-            "base_url": BASE,
-            "language": language,
-            "timezone": "Europe/Brussels",
-            "sender": {"name": "Social Affairs Forum", "address": "forum@example.org"},
-        },
-        "themes": {
-            "cooperation": {"title": "Cooperation"},
-            "knowledge-society": {"title": "Knowledge society",
-                                  "aliases": ["knowledge society"]},
-            "economy": {"title": "Economy"},
-            "culture": {"title": "Culture"},
-            "environment": {"title": "Environment"},
-        },
-        "config_path": root / "schedules.yaml",
-    })
+    """Settings as the seed's ``schedules.yaml`` gives them, rooted at ``base_dir`` (for
+    a project's own templates)."""
+    return build_settings(base_dir or Path(__file__).parent.parent, themes=THEMES,
+                          site={"title": "EUROCITIES Social Affairs Forum", "base_url": BASE,
+                                "language": language})
 
 
 def _when(day: str) -> datetime:
@@ -223,14 +218,3 @@ SEED_004_SECTION_TITLES = [
     "Upcoming meetings and activities",
 ]
 
-
-def test_sample_edition_is_realistic() -> None:
-    edition = make_edition()
-    assert len(edition.items) == 20
-    assert [s.title for s in edition.sections] == ["News", "Events", "Case studies",
-                                                   "Publications"]
-
-
-def test_fixture_bulletin_matches_the_seed() -> None:
-    bulletin = make_bulletin()
-    assert [s.title for s in bulletin.sections] == SEED_004_SECTION_TITLES
