@@ -144,6 +144,19 @@ def instant(value: date | datetime, zone: tzinfo, end_of_day: bool = False) -> d
     return datetime.combine(value, time.max if end_of_day else time.min, tzinfo=zone)
 
 
+def utc_instant(value: date | datetime, zone: tzinfo) -> datetime:
+    """``instant`` in UTC, as items store their moments: a date is midnight in ``zone``."""
+    return instant(value, zone).astimezone(UTC)
+
+
+def floating(value: date | datetime) -> datetime:
+    """A date-time without a zone, as its wall clock reads (a date is its midnight): the
+    form dateutil's recurrence rules are checked in."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime.combine(value, time.min)
+
+
 # ---------------------------------------------------------------- the years a date may be in
 
 # A year 1 or 9999 is no date anyone meant, and at those edges a change of time zone
