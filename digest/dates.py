@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, tzinfo
+from email.utils import format_datetime
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
@@ -118,6 +119,18 @@ def format_event_dates(event: EventInfo, language: str, zone: tzinfo) -> str:
     return join_range(_day_and_time(day, _time(start, locale), locale),
                       _day_and_time(format_long_date(end.date(), language), _time(end, locale),
                                     locale))
+
+
+def zone_name(moment: datetime) -> str:
+    """The name of an aware moment's zone as its reader's clock shows it ("CET"), else its
+    offset ("+0100"): what a feed adds to a time, since its reader may be anywhere."""
+    return moment.tzname() or moment.strftime("%z")
+
+
+def format_rfc822(moment: datetime) -> str:
+    """An aware moment as RFC 822 writes it ("Mon, 18 Mar 2019 08:00:00 +0000"), as OPML
+    and mail headers expect: machine text, the same in every language."""
+    return format_datetime(moment)
 
 
 # ---------------------------------------------------------------- coercion (one place)
