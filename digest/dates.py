@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, tzinfo
+from email.utils import format_datetime
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
@@ -120,6 +121,18 @@ def format_event_dates(event: EventInfo, language: str, zone: tzinfo) -> str:
                                     locale))
 
 
+def zone_name(moment: datetime) -> str:
+    """The name of an aware moment's zone as its reader's clock shows it ("CET"), else its
+    offset ("+0100"): what a feed adds to a time, since its reader may be anywhere."""
+    return moment.tzname() or moment.strftime("%z")
+
+
+def format_rfc822(moment: datetime) -> str:
+    """An aware moment as RFC 822 writes it ("Mon, 18 Mar 2019 08:00:00 +0000"), as OPML
+    and mail headers expect: machine text, the same in every language."""
+    return format_datetime(moment)
+
+
 # ---------------------------------------------------------------- coercion (one place)
 
 
@@ -142,6 +155,19 @@ def instant(value: date | datetime, zone: tzinfo, end_of_day: bool = False) -> d
     if isinstance(value, datetime):
         return as_aware(value, zone)
     return datetime.combine(value, time.max if end_of_day else time.min, tzinfo=zone)
+
+
+def utc_instant(value: date | datetime, zone: tzinfo) -> datetime:
+    """``instant`` in UTC, as items store their moments: a date is midnight in ``zone``."""
+    return instant(value, zone).astimezone(UTC)
+
+
+def floating(value: date | datetime) -> datetime:
+    """A date-time without a zone, as its wall clock reads (a date is its midnight): the
+    form dateutil's recurrence rules are checked in."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime.combine(value, time.min)
 
 
 # ---------------------------------------------------------------- the years a date may be in

@@ -28,10 +28,10 @@ from email import policy as email_policy
 from email import quoprimime
 from email.errors import HeaderParseError, MessageDefect
 from email.headerregistry import Address
-from email.utils import format_datetime
 from urllib.parse import quote, urlsplit
 
 from digest.config import Settings
+from digest.dates import format_rfc822
 from digest.languages import is_language_tag
 from digest.mail.envelope import Envelope, PermanentFailure
 from digest.models import PLACEHOLDERS, RenderedEmail
@@ -112,7 +112,7 @@ class MessageFactory:
         self._from = _header("From", _address_text(clean_header_text(sender.name), self._sender))
         self._common = b"".join((
             _header("Subject", subject),
-            _raw_header("Date", format_datetime(now)),
+            _raw_header("Date", format_rfc822(now)),
         ))
         language = rendered.language if is_language_tag(rendered.language) else ""
         label = _LIST_ID_CHARS.sub("-", list_id).strip(".-")

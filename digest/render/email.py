@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
+from typing import Any
 
 import premailer
 from mjml import mjml2html
@@ -109,13 +110,21 @@ def _first_items(edition: Edition, count: int) -> Edition:
 def _render_edition(edition: Edition, settings: Settings, links: EditionLinks,
                     language: str | None) -> RenderedEmail:
     context = edition_context(edition, settings, links, language)
-    mjml = render_template(settings, DIGEST_TEMPLATE, context)
+    return _email(settings, DIGEST_TEMPLATE, context,
+                  render_edition_text(edition, settings, links, context["language"]))
+
+
+def _email(settings: Settings, template: str, context: dict[str, Any],
+           text: str) -> RenderedEmail:
+    """The email an edition or bulletin context makes with its MJML template: the MJML,
+    the HTML compiled from it, and the text part rendered beside it."""
+    mjml = render_template(settings, template, context)
     return RenderedEmail(
         subject=context["subject"],
         preheader=context["preheader"],
         mjml=mjml,
         html=_html(settings, mjml),
-        text=render_edition_text(edition, settings, links, context["language"]),
+        text=text,
         language=context["language"],
     )
 
@@ -157,12 +166,5 @@ def render_bulletin_email(bulletin: Bulletin, settings: Settings,
                           links: EditionLinks) -> RenderedEmail:
     """A bulletin as an email, laid out like the working groups' own updates."""
     context = bulletin_context(bulletin, settings, links)
-    mjml = render_template(settings, BULLETIN_TEMPLATE, context)
-    return RenderedEmail(
-        subject=context["subject"],
-        preheader=context["preheader"],
-        mjml=mjml,
-        html=_html(settings, mjml),
-        text=render_bulletin_text(bulletin, settings, links),
-        language=bulletin.language,
-    )
+    return _email(settings, BULLETIN_TEMPLATE, context,
+                  render_bulletin_text(bulletin, settings, links))

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from digest.config import Settings
 from digest.dates import format_date_range, format_event_dates, format_long_date
@@ -93,44 +93,67 @@ def event_line(item: Item, settings: Settings, language: str) -> str:
     return f"{when}, {item.event.location}" if item.event.location else when
 
 
-def _upcoming_entries(events: Sequence[Item], body_text: str, settings: Settings,
-                      language: str) -> str:
-    entries: list[str] = []
-    for event in events:
-        if event.title.casefold() in body_text:
-            continue  # already written by the coordinator
-        link = safe_url(event.link)
-        title = (Markup('<a href="{}">{}</a>').format(link, event.title) if link
-                 else escape(event.title))
-        when = escape(event_line(event, settings, language))
-        entries.append(str(Markup("<li><p><strong>{}</strong><br>{}</p></li>").format(title,
-                                                                                       when)))
-    return "\n".join(entries)
+@dataclass(frozen=True)
+class UpcomingEvent:
+    """An event a bulletin lists among its upcoming meetings: its title, its link (empty:
+    shown without one) and when and where it happens."""
+
+    title: str
+    link: str
+    when: str
 
 
-def bulletin_sections(bulletin: Bulletin, settings: Settings) -> tuple[BulletinSection, ...]:
+@dataclass(frozen=True)
+class SectionView:
+    """A bulletin section as the templates show it, through the ``section_body`` macro
+    (``shared/_bulletin_section.html.j2``): its own body, or with ``upcoming`` events
+    added after ``lead_html``, continuing its closing list when ``continues_list``."""
+
+    number: int | None
+    title: str
+    body_html: Markup
+    upcoming: tuple[UpcomingEvent, ...] = ()
+    lead_html: Markup | None = None
+    continues_list: bool = False
+
+
+def _upcoming_events(events: Sequence[Item], body_text: str, settings: Settings,
+                     language: str) -> tuple[UpcomingEvent, ...]:
+    """The events to add, leaving out those the coordinator already wrote about."""
+    return tuple(UpcomingEvent(event.title, safe_url(event.link),
+                               event_line(event, settings, language))
+                 for event in events if event.title.casefold() not in body_text)
+
+
+def _section_view(section: BulletinSection, upcoming: tuple[UpcomingEvent, ...] = ()
+                  ) -> SectionView:
+    """The view of a section; with events, its body split where they join it: inside the
+    list it ends with, else after it."""
+    view = SectionView(section.number, section.title, Markup(section.body_html))
+    if not upcoming:
+        return view
+    body = section.body_html.rstrip()
+    ends_with_list = body.endswith("</ul>")
+    lead = body.removesuffix("</ul>").rstrip() if ends_with_list else body
+    return replace(view, upcoming=upcoming, lead_html=Markup(lead),
+                   continues_list=ends_with_list)
+
+
+def bulletin_sections(bulletin: Bulletin, settings: Settings) -> tuple[SectionView, ...]:
     """The bulletin's sections, with its ``upcoming`` events added to the list of its
     "Upcoming meetings and activities" section (made when the bulletin has none)."""
     sections = list(bulletin.sections)
     if not bulletin.upcoming:
-        return tuple(sections)
+        return tuple(_section_view(s) for s in sections)
     index = next((i for i, s in enumerate(sections) if _UPCOMING.match(s.title)), None)
     if index is None:
         title = translate(bulletin.language, N_("Upcoming meetings and activities"))
         sections.append(BulletinSection(title=title, body_html=""))
         index = len(sections) - 1
-    section = sections[index]
-    body_text = re.sub(r"<[^>]+>", " ", section.body_html).casefold()
-    entries = _upcoming_entries(bulletin.upcoming, body_text, settings, bulletin.language)
-    if not entries:
-        return tuple(sections)
-    body = section.body_html.rstrip()
-    if body.endswith("</ul>"):
-        body = body[: -len("</ul>")].rstrip() + "\n" + entries + "\n</ul>"
-    else:
-        body = f"{body}\n<ul>\n{entries}\n</ul>" if body else f"<ul>\n{entries}\n</ul>"
-    sections[index] = replace(section, body_html=body)
-    return tuple(sections)
+    body_text = re.sub(r"<[^>]+>", " ", sections[index].body_html).casefold()
+    upcoming = _upcoming_events(bulletin.upcoming, body_text, settings, bulletin.language)
+    return tuple(_section_view(s, upcoming if i == index else ())
+                 for i, s in enumerate(sections))
 
 
 def merge_sections(edition: Edition, extra_items: Sequence[Item] = ()) -> tuple[Section, ...]:
@@ -211,10 +234,7 @@ def bulletin_context(bulletin: Bulletin, settings: Settings,
         preheader=bulletin_preheader(bulletin),
         dateline=bulletin_dateline(bulletin),
         dates=bulletin_dates(bulletin, bulletin.language),
-        sections=[
-            {"number": s.number, "title": s.title, "body_html": Markup(s.body_html)}
-            for s in bulletin_sections(bulletin, settings)
-        ],
+        sections=bulletin_sections(bulletin, settings),
         intro_html=Markup(bulletin.intro_html),
         footer_html=Markup(bulletin.footer_html),
         theme_labels=[settings.themes[s].title for s in bulletin.themes if s in settings.themes],

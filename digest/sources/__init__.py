@@ -6,12 +6,15 @@ third-party exception crosses this boundary. Modules, one job each:
 
 - ``pool``: many sources at once, with a per-host limit; ``poll``: one source, its state
   in and out;
+- ``registry``: the reader for each source type (``reader.Reader``: a body and its
+  ``ReadContext`` → ``parsed.Parsed``), and whether the type is fetched or a folder;
 - ``fetch``: bytes from a file or an http(s) URL (conditional GET, redirects, retries),
   with ``policy`` (limits, back-off, the clock) and ``body`` (size caps, decompression);
 - ``guard``: hostile XML made safe to parse (entity bombs, controls, mixed encodings);
-- ``feed`` (RSS, Atom), ``jsonfeed``, ``ical`` with ``recurrence``, ``folder``: one parser
-  per kind of document, returning items (and ``parsed.Parsed`` problems);
-- ``clean``: sanitising, titles, theme mapping, kinds and identity keys;
+- ``feed`` (RSS, Atom) and ``jsonfeed``, both through ``entries`` (one entry → one item),
+  ``ical`` with ``recurrence``, ``folder``: one reader per kind of document;
+- ``clean``: sanitising and titles (``markup``), theme mapping and kinds (``themes``),
+  identity keys (``identity``), and ``seal``, which every item passes;
 - ``opml``: feed lists to import as sources.
 """
 

@@ -1,8 +1,8 @@
 """RSS (0.9x, 1.0, 2.0) and Atom feeds → items, through feedparser.
 
 feedparser already copes with the many dialects and broken feeds of the web and resolves
-relative links against xml:base or the feed's URL; this module only decides what an item
-is made of and hands every string to ``clean``, so nothing unsanitised leaves it. The bytes
+relative links against xml:base or the feed's URL; this module only reads what each entry
+says into an ``entries.Entry``, which makes the item (as for JSON Feed). The bytes
 pass ``guard.defuse_xml`` first: feedparser's lenient parser would expand an entity bomb.
 """
 
@@ -13,34 +13,20 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 
-from digest.clock import Clock
-from digest.config import SourceSettings
 from digest.errors import SourceError
-from digest.models import Item, Kind
-from digest.sources.clean import (
-    UNTITLED,
-    ThemeMapper,
-    fallback_title,
-    identity_key,
-    is_web_link,
-    keyword_text,
-    kind_from,
-    plain_title,
-    sanitize_html,
-    shared_identifiers,
-    text_to_html,
-)
+from digest.sources.clean.identity import is_web_link
+from digest.sources.clean.markup import text_to_html
+from digest.sources.entries import Entry, items_of, web_link
 from digest.sources.fetch import Fetched
 from digest.sources.guard import defuse_xml
+from digest.sources.parsed import Parsed
+from digest.sources.reader import ReadContext
 
 
-def parse_feed(
-    fetched: Fetched, source: SourceSettings, mapper: ThemeMapper, clock: Clock
-) -> list[Item]:
+def parse_feed(fetched: Fetched, context: ReadContext) -> Parsed:
     """Every entry of a feed as an item, in the feed's order.
 
     A feed that cannot be read at all (not XML, not a feed) is a ``SourceError``; a feed
@@ -61,44 +47,21 @@ def parse_feed(
             raise SourceError(f"not a readable feed: {problem or 'unknown parse error'}")
         if not parsed.get("version"):
             raise SourceError("not an RSS or Atom feed")
-        return []
+        return Parsed()
     feed_link = str(parsed.get("feed", {}).get("link") or "")
     anchor = fetched.base or (feed_link if is_web_link(feed_link) else None)
-    now = clock.now()
-    shared = shared_identifiers((str(e.get("id") or ""), _link(e, anchor),
-                                 str(e.get("title") or "")) for e in entries)
-    items = [_item(entry, source, mapper, anchor, now, shared) for entry in entries]
-    return [item for item in items if item is not None]
+    return items_of([_entry(entry, anchor) for entry in entries], anchor, context)
 
 
-def _item(
-    entry: Mapping[str, Any],
-    source: SourceSettings,
-    mapper: ThemeMapper,
-    anchor: str | None,
-    now: datetime,
-    shared: frozenset[str],
-) -> Item | None:
-    link = _link(entry, anchor)
-    summary_html = sanitize_html(_summary(entry), anchor)
-    title = plain_title(str(entry.get("title") or "")) or fallback_title(summary_html, link)
-    if title == UNTITLED and not summary_html and link is None:
-        return None  # nothing a reader could see or follow
-    categories = _categories(entry)
-    updated = _when(_own(entry, "updated_parsed"))
-    published = _when(_own(entry, "published_parsed")) or updated
-    return Item(
-        key=identity_key(entry.get("id"), link, title, published, scope=source.id,
-                         shared=shared),
-        kind=kind_from(categories, source.kind or Kind.NEWS),
-        title=title,
-        link=link,
-        summary_html=summary_html,
-        published=published or now,
-        themes=mapper.themes_for(categories, source.themes,
-                                 keyword_text(title, summary_html)),
-        source_id=source.id,
-        updated=updated,
+def _entry(entry: Mapping[str, Any], anchor: str | None) -> Entry:
+    return Entry(
+        guid=str(entry.get("id") or ""),
+        link=web_link(str(entry.get("link") or ""), anchor),
+        title=str(entry.get("title") or ""),
+        content_html=_summary(entry),
+        categories=_categories(entry),
+        published=_when(_own(entry, "published_parsed")),
+        updated=_when(_own(entry, "updated_parsed")),
     )
 
 
@@ -106,14 +69,6 @@ def _own(entry: Mapping[str, Any], key: str) -> Any:
     """A value the entry really has: feedparser's ``get`` answers "updated" with
     "published" (and warns) when the entry has no date of its own under that name."""
     return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
-
-
-def _link(entry: Mapping[str, Any], anchor: str | None) -> str | None:
-    """The entry's web link, made absolute; anything that is not http(s) is dropped."""
-    raw = str(entry.get("link") or "").strip()
-    if raw and anchor and not is_web_link(raw):
-        raw = urljoin(anchor, raw)
-    return raw if raw and is_web_link(raw) else None
 
 
 def _summary(entry: Mapping[str, Any]) -> str:

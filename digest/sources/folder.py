@@ -27,39 +27,28 @@ from frontmatter.default_handlers import YAMLHandler
 from markdown_it import MarkdownIt
 
 from digest import yaml_loader
-from digest.clock import Clock
-from digest.config import Settings, SourceSettings
-from digest.dates import EARLIEST, LATEST, date_or_utc, instant
+from digest.config import SourceSettings
+from digest.dates import EARLIEST, LATEST, date_or_utc, utc_instant
 from digest.errors import SourceError
 from digest.models import EventInfo, Item, Kind
-from digest.sources.clean import (
-    ThemeMapper,
-    canonical_link,
-    is_web_link,
-    keyword_text,
-    kind_from,
-    kind_of,
-    plain_text,
-    plain_title,
-    sanitize_html,
-    text_to_html,
-)
+from digest.sources.clean.identity import canonical_link, is_web_link
+from digest.sources.clean.markup import plain_text, plain_title, sanitize_html, text_to_html
+from digest.sources.clean.themes import ThemeMapper, keyword_text, kind_from, kind_of
 from digest.sources.fetch import read_file
 from digest.sources.parsed import Parsed
+from digest.sources.reader import ReadContext
 
 _CATEGORY_KEYS = ("themes", "tags", "categories")
 
 
-def read_folder(
-    source: SourceSettings, settings: Settings, mapper: ThemeMapper, clock: Clock
-) -> Parsed:
+def read_folder(folder: Path, context: ReadContext) -> Parsed:
     """Every readable ``*.md`` note of the folder, in file-name order; each note that
     cannot be read is a problem naming its file."""
-    folder = settings.resolve(source.path or source.url or "")
+    source, settings, mapper = context.source, context.settings, context.mapper
     if not folder.is_dir():
         raise SourceError(f"no such folder: {folder}")
     markdown = MarkdownIt("commonmark", {"html": False})
-    now = clock.now()
+    now = context.clock.now()
     parsed = Parsed()
     names: list[str] = []
     for path in sorted(folder.glob("*.md")):
@@ -177,7 +166,7 @@ def _item(
         title=title,
         link=link,
         summary_html=summary_html,
-        published=_instant(published, zone) if published is not None else undated,
+        published=utc_instant(published, zone) if published is not None else undated,
         themes=mapper.themes_for(categories, source.themes, keyword_text(title, summary_html)),
         source_id=source.id,
         event=event,
@@ -237,7 +226,3 @@ def _moment(value: Any, key: str, zone: tzinfo) -> date | datetime | None:
         return date_or_utc(value, zone)
     raise _FieldError(key, f"expected a date or a date-time, got {str(value)[:60]!r}")
 
-
-def _instant(value: date | datetime, zone: tzinfo) -> datetime:
-    """A publication moment: a bare date means midnight in the site's zone."""
-    return instant(value, zone).astimezone(UTC)

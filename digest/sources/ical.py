@@ -12,42 +12,28 @@ Recurring events become one item per occurrence from now to ``collect.events_ahe
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import icalendar
 from icalendar.cal import Component
 
-from digest.clock import Clock
-from digest.config import Settings, SourceSettings
-from digest.dates import date_or_utc, instant
+from digest.config import SourceSettings
+from digest.dates import date_or_utc, utc_instant
 from digest.errors import SourceError
 from digest.models import EventInfo, Item, Kind
-from digest.sources.clean import (
-    ThemeMapper,
-    canonical_link,
-    identity_key,
-    is_web_link,
-    keyword_text,
-    plain_text,
-    plain_title,
-    sanitize_html,
-    text_to_html,
-)
+from digest.sources.clean.identity import canonical_link, identity_key, is_web_link
+from digest.sources.clean.markup import plain_text, plain_title, sanitize_html, text_to_html
+from digest.sources.clean.themes import ThemeMapper, keyword_text
 from digest.sources.fetch import Fetched
 from digest.sources.parsed import Parsed
+from digest.sources.reader import ReadContext
 from digest.sources.recurrence import first_of_series, occurrences, series_uids
 
 UNTITLED = "(untitled event)"
 
 
-def parse_calendar(
-    fetched: Fetched,
-    source: SourceSettings,
-    settings: Settings,
-    mapper: ThemeMapper,
-    clock: Clock,
-) -> Parsed:
+def parse_calendar(fetched: Fetched, context: ReadContext) -> Parsed:
     """Every VEVENT that is not cancelled, as an event item: single events in the
     calendar's order, then the occurrences of recurring ones in time order."""
     try:
@@ -56,8 +42,9 @@ def parse_calendar(
         raise SourceError(f"not a readable iCalendar file: {exc}") from None
     if calendar.name != "VCALENDAR":
         raise SourceError(f"not an iCalendar file (found {calendar.name or 'nothing'})")
+    source, settings, mapper = context.source, context.settings, context.mapper
     zone = settings.site.zone
-    now = clock.now()
+    now = context.clock.now()
     parsed = Parsed()
     events = calendar.walk("VEVENT")
     series = series_uids(events)
@@ -184,7 +171,7 @@ def _end(
         return start if not isinstance(start, datetime) else None
     if isinstance(start, datetime):
         if not isinstance(end, datetime):
-            end = datetime.combine(end, datetime.min.time(), zone).astimezone(UTC)
+            end = utc_instant(end, zone)
         return max(end, start)
     if isinstance(end, datetime):
         end = end.date() + timedelta(days=1)
@@ -205,7 +192,7 @@ def _stamp(event: Component, name: str, zone: tzinfo) -> datetime | None:
         value = _moment(event.decoded(name), zone)
     except (ValueError, TypeError):
         return None
-    return instant(value, zone).astimezone(UTC)
+    return utc_instant(value, zone)
 
 
 def _description(event: Component) -> str:

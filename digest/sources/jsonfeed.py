@@ -14,26 +14,15 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
-from digest.clock import Clock
-from digest.config import SourceSettings
+from digest.dates import as_aware
 from digest.errors import SourceError
-from digest.models import Item, Kind
-from digest.sources.clean import (
-    UNTITLED,
-    ThemeMapper,
-    fallback_title,
-    identity_key,
-    is_web_link,
-    keyword_text,
-    kind_from,
-    plain_title,
-    sanitize_html,
-    shared_identifiers,
-    text_to_html,
-)
+from digest.sources.clean.identity import is_web_link
+from digest.sources.clean.markup import text_to_html
+from digest.sources.entries import Entry, items_of, web_link
 from digest.sources.fetch import Fetched
+from digest.sources.parsed import Parsed
+from digest.sources.reader import ReadContext
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 
@@ -46,9 +35,7 @@ def looks_like_json_feed(fetched: Fetched) -> bool:
     return fetched.data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
-def parse_json_feed(
-    fetched: Fetched, source: SourceSettings, mapper: ThemeMapper, clock: Clock
-) -> list[Item]:
+def parse_json_feed(fetched: Fetched, context: ReadContext) -> Parsed:
     """Every item of a JSON Feed, in the feed's order."""
     document = _load(fetched.data)
     version = str(document.get("version") or "")
@@ -60,13 +47,8 @@ def parse_json_feed(
     anchor = fetched.base or next(
         (str(document[key]) for key in ("feed_url", "home_page_url")
          if isinstance(document.get(key), str) and is_web_link(str(document[key]))), None)
-    now = clock.now()
     readable = [entry for entry in entries if isinstance(entry, Mapping)]
-    shared = shared_identifiers(
-        (_text(e, "id"), _link(_text(e, "url") or _text(e, "external_url"), anchor),
-         _string(e, "title")) for e in readable)
-    items = [_item(entry, source, mapper, anchor, now, shared) for entry in readable]
-    return [item for item in items if item is not None]
+    return items_of([_entry(entry, anchor) for entry in readable], anchor, context)
 
 
 def _load(data: bytes) -> Mapping[str, Any]:
@@ -91,35 +73,17 @@ def _string(entry: Mapping[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _item(entry: Mapping[str, Any], source: SourceSettings, mapper: ThemeMapper,
-          anchor: str | None, now: datetime, shared: frozenset[str]) -> Item | None:
-    link = _link(_text(entry, "url") or _text(entry, "external_url"), anchor)
-    summary_html = sanitize_html(_content(entry), anchor)
-    title = plain_title(_string(entry, "title")) or fallback_title(summary_html, link)
-    if title == UNTITLED and not summary_html and link is None:
-        return None
-    tags = [str(tag).strip() for tag in entry.get("tags") or [] if isinstance(tag, str)]
-    updated = _when(_text(entry, "date_modified"))
-    published = _when(_text(entry, "date_published")) or updated
-    return Item(
-        key=identity_key(_text(entry, "id") or None, link, title, published,
-                         scope=source.id, shared=shared),
-        kind=kind_from(tags, source.kind or Kind.NEWS),
-        title=title,
-        link=link,
-        summary_html=summary_html,
-        published=published or now,
-        themes=mapper.themes_for(tags, source.themes, keyword_text(title, summary_html)),
-        source_id=source.id,
-        updated=updated,
+def _entry(entry: Mapping[str, Any], anchor: str | None) -> Entry:
+    return Entry(
+        guid=_text(entry, "id"),
+        link=web_link(_text(entry, "url") or _text(entry, "external_url"), anchor),
+        title=_string(entry, "title"),
+        content_html=_content(entry),
+        categories=[str(tag).strip() for tag in entry.get("tags") or []
+                    if isinstance(tag, str)],
+        published=_when(_text(entry, "date_published")),
+        updated=_when(_text(entry, "date_modified")),
     )
-
-
-def _link(raw: str, anchor: str | None) -> str | None:
-    raw = raw.strip()
-    if raw and anchor and not is_web_link(raw):
-        raw = urljoin(anchor, raw)
-    return raw if raw and is_web_link(raw) else None
 
 
 def _content(entry: Mapping[str, Any]) -> str:
@@ -138,6 +102,6 @@ def _when(text: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        return as_aware(moment, UTC).astimezone(UTC)
     except (ValueError, OverflowError):  # not a date, or one at the calendar's very edge
         return None

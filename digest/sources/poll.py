@@ -22,14 +22,14 @@ from digest.clock import Clock
 from digest.config import Settings, SourceSettings
 from digest.errors import SourceError
 from digest.models import Item, SourceState
-from digest.sources.clean import ThemeMapper, seal, with_link_keys
-from digest.sources.feed import parse_feed
-from digest.sources.fetch import ACCEPT_CALENDAR, ACCEPT_FEED, Fetched, SourceGoneError, fetch
-from digest.sources.folder import read_folder
-from digest.sources.ical import parse_calendar
-from digest.sources.jsonfeed import looks_like_json_feed, parse_json_feed
+from digest.sources.clean.identity import with_link_keys
+from digest.sources.clean.seal import seal
+from digest.sources.clean.themes import ThemeMapper
+from digest.sources.fetch import SourceGoneError, fetch
 from digest.sources.parsed import Parsed
 from digest.sources.policy import FetchPolicy
+from digest.sources.reader import ReadContext
+from digest.sources.registry import ReadsFolder, source_type
 
 
 @dataclass(frozen=True)
@@ -105,30 +105,26 @@ def poll_source(
 
 def _poll(source: SourceSettings, settings: Settings, clock: Clock, state: SourceState,
           client: httpx.Client | None, policy: FetchPolicy) -> Poll:
-    mapper = ThemeMapper(settings.theme_list(), settings.site.default_themes)
-    if source.type == "folder":
-        return _result(source, state, read_folder(source, settings, mapper, clock), None)
+    """Read the source with the reader its type names (``registry``): a folder where it
+    lies, anything else fetched first, conditionally, from where it last answered."""
+    reader = source_type(source.type)
+    context = ReadContext(source, settings,
+                          ThemeMapper(settings.theme_list(), settings.site.default_themes),
+                          clock)
+    if isinstance(reader, ReadsFolder):
+        folder = settings.resolve(source.path or source.url or "")
+        return _result(source, state, reader.read(folder, context), None)
     if not source.url:
         raise SourceError(f"a {source.type} source needs url")
-    accept = ACCEPT_CALENDAR if source.type == "ical" else ACCEPT_FEED
-    fetched = fetch(state.url or source.url, settings, client, accept=accept, policy=policy,
-                    etag=state.etag, last_modified=state.last_modified)
+    fetched = fetch(state.url or source.url, settings, client, accept=reader.accept,
+                    policy=policy, etag=state.etag, last_modified=state.last_modified)
     state = replace(state, url=fetched.moved_to or state.url, etag=fetched.etag,
                     last_modified=fetched.last_modified)
     moved = (f"moved permanently to {fetched.moved_to}, polled there from now on "
              "(update its url in the config)") if fetched.moved_to else None
     if fetched.not_modified:
         return Poll(source.id, state, note="; ".join(filter(None, ["not modified", moved])))
-    return _result(source, state, _parse(fetched, source, settings, mapper, clock), moved)
-
-
-def _parse(fetched: Fetched, source: SourceSettings, settings: Settings, mapper: ThemeMapper,
-           clock: Clock) -> Parsed:
-    if source.type == "ical":
-        return parse_calendar(fetched, source, settings, mapper, clock)
-    if looks_like_json_feed(fetched):
-        return Parsed(parse_json_feed(fetched, source, mapper, clock))
-    return Parsed(parse_feed(fetched, source, mapper, clock))
+    return _result(source, state, reader.read(fetched, context), moved)
 
 
 def _result(source: SourceSettings, state: SourceState, parsed: Parsed,

@@ -21,7 +21,7 @@ import icalendar
 import recurring_ical_events
 from icalendar.cal import Component
 
-from digest.dates import instant
+from digest.dates import floating, instant
 from digest.sources.rrule_check import rules_problem
 from digest.sources.time_budget import OverTimeError, time_limit
 
@@ -100,9 +100,7 @@ def _naive_start(master: Component) -> datetime | None:
         first = master.decoded("DTSTART")
     except (KeyError, ValueError, TypeError, AttributeError):
         return None
-    if isinstance(first, datetime):
-        return first.replace(tzinfo=None)
-    return datetime.combine(first, datetime.min.time()) if isinstance(first, date) else None
+    return floating(first) if isinstance(first, date) else None
 
 
 def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,

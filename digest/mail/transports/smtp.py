@@ -1,123 +1,24 @@
-"""Transports hand an ``Envelope`` over: to an SMTP server, or to a folder of ``.eml`` files.
-
-A transport says how a delivery went by what it does: it returns the server's answer (or
-where the message went) once the message is accepted, raises ``TemporaryFailure`` when a
-later retry may work (SMTP 4xx, connection, TLS or login trouble, a full disk) and
-``PermanentFailure`` when the server refused this message or recipient for good (SMTP
-5xx). The outbox records a delivery as sent only after a return, and as failed only on a
-``PermanentFailure``.
+"""SMTP: one kept-open connection, its answers sorted into temporary and permanent failures.
 
 Problems of the whole session (cannot connect, login refused, the sender address refused,
 a 421 on a fresh connection) raise ``SessionFailure``, a temporary failure: they say nothing
 about the recipient, marking every pending delivery failed because of a wrong password would
 lose the edition, and the sender stops its batch at the first one instead of trying each row.
-
-``SmtpPool`` keeps up to ``delivery.concurrency`` such connections, one per sending thread.
+A 5xx answer about this message or recipient is a ``PermanentFailure``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 import smtplib
 import ssl
 import threading
-from collections.abc import Callable
-from pathlib import Path
-from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from digest.config import Environment, Settings
 from digest.errors import DeliveryError
-from digest.files import make_private_dir, write_atomic
 from digest.mail.envelope import Envelope, PermanentFailure, SessionFailure, TemporaryFailure
-
-__all__ = [
-    "Envelope",
-    "FileTransport",
-    "PermanentFailure",
-    "SessionFailure",
-    "SmtpPool",
-    "SmtpTransport",
-    "TemporaryFailure",
-    "Transport",
-    "eml_name",
-    "make_transport",
-]
 
 # Answers that speak of the session (authentication), not of this message: retry later.
 _SESSION_CODES = frozenset({421, 530, 534, 535, 538})
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._@+=-]")
-
-
-class Transport(Protocol):
-    """Something that delivers envelopes."""
-
-    def send(self, envelope: Envelope) -> str:
-        """Deliver one message; returns the server's answer or where the message went."""
-        ...
-
-    def close(self) -> None:
-        """Release connections; the transport may be used again afterwards."""
-        ...
-
-
-def make_transport(settings: Settings, env: Environment) -> Transport:
-    """The transport the configuration asks for: files in ``out/outbox/`` or SMTP."""
-    if settings.delivery.transport == "file":
-        return FileTransport(settings.out_dir / "outbox")
-    if not env.smtp_url:
-        raise DeliveryError(
-            "delivery.transport is smtp but DIGEST_SMTP_URL is not set "
-            "(e.g. smtp://user@mail.example.org:587?starttls=1; password in DIGEST_SMTP_PASSWORD)"
-        )
-    url, password = env.smtp_url, env.smtp_password
-    SmtpTransport(url, password)  # check the URL now: a bad one is refused before any send
-    return SmtpPool(lambda: SmtpTransport(url, password), settings.delivery.concurrency)
-
-
-# ------------------------------------------------------------------ files
-
-
-def eml_name(message_id: str) -> str:
-    """The file name of a message in the outbox, from its Message-ID only.
-
-    Readable when the id is made of safe characters (``<abc@host>`` → ``abc@host.eml``);
-    otherwise the unsafe characters are replaced and a digest of the full id is added, so
-    two different ids never share a file.
-    """
-    bare = message_id.strip().removeprefix("<").removesuffix(">")
-    safe = _SAFE_NAME.sub("_", bare).lstrip(".")[:150]
-    if safe != bare or not safe:
-        safe = f"{safe}-{hashlib.sha256(message_id.encode()).hexdigest()[:16]}"
-    return safe + ".eml"
-
-
-class FileTransport:
-    """Writes each message to ``<directory>/<name from Message-ID>.eml``, atomically.
-
-    Sending the same Message-ID again replaces the file, so a retried delivery leaves one
-    file, not two.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    def send(self, envelope: Envelope) -> str:
-        path = self.directory / eml_name(envelope.message_id)
-        try:
-            make_private_dir(self.directory)  # every member's address and links
-            write_atomic(path, envelope.data, mode=0o600)
-        except OSError as exc:
-            raise TemporaryFailure(f"could not write {path}: {exc}") from exc
-        return str(path)
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-
-# ------------------------------------------------------------------ SMTP
 
 
 class SmtpTransport:
@@ -302,54 +203,6 @@ class SmtpTransport:
             connection.close()
 
 
-class SmtpPool:
-    """Up to ``size`` SMTP connections shared by the sending threads, opened on demand.
-
-    Each ``send`` borrows an idle connection (or opens one while fewer than ``size`` exist,
-    else waits for one to come back), so ``size`` threads send in parallel and each
-    connection carries one message at a time. A connection that dropped reconnects by
-    itself (``SmtpTransport``); ``close`` ends them all and the pool can be used again.
-    """
-
-    def __init__(self, connect: Callable[[], SmtpTransport], size: int) -> None:
-        if size < 1:
-            raise ValueError(f"a pool needs at least one connection, got {size}")
-        self.size = size
-        self.new_connection = connect
-        self._idle: list[SmtpTransport] = []
-        self._all: list[SmtpTransport] = []
-        self._available = threading.Condition()
-
-    def send(self, envelope: Envelope) -> str:
-        connection = self._borrow()
-        try:
-            return connection.send(envelope)
-        finally:
-            with self._available:
-                kept = any(connection is known for known in self._all)
-                if kept:
-                    self._idle.append(connection)
-                    self._available.notify()
-            if not kept:  # the pool was closed while this one was busy
-                connection.close()
-
-    def _borrow(self) -> SmtpTransport:
-        with self._available:
-            while not self._idle and len(self._all) >= self.size:
-                self._available.wait()
-            if self._idle:
-                return self._idle.pop()
-            connection = self.new_connection()
-            self._all.append(connection)
-            return connection
-
-    def close(self) -> None:
-        with self._available:
-            connections, self._all, self._idle = self._all, [], []
-        for connection in connections:
-            connection.close()
-
-
 class _DroppedError(Exception):
     """The connection failed under us; ``before_data`` says whether a retry is safe."""
 
@@ -396,4 +249,3 @@ def _redact(url: str) -> str:
     if parts.password is None:
         return url
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
-

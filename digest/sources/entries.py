@@ -1,0 +1,75 @@
+"""One entry of a listing (an RSS item, an Atom entry, a JSON Feed item) → an ``Item``.
+
+RSS, Atom and JSON Feed say the same things under other names: an id, a link, a title,
+some HTML, categories and two dates. Each format's module reads those into an ``Entry``;
+this module alone decides what an item is made of (the fallback title, the kind, the
+themes, the identity key), so the formats cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urljoin
+
+from digest.models import Item, Kind
+from digest.sources.clean.identity import identity_key, is_web_link, shared_identifiers
+from digest.sources.clean.markup import UNTITLED, fallback_title, plain_title, sanitize_html
+from digest.sources.clean.themes import keyword_text, kind_from
+from digest.sources.parsed import Parsed
+from digest.sources.reader import ReadContext
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An entry as its format gave it, not yet cleaned: ``title`` and ``content_html`` raw,
+    ``link`` already absolute http(s) (``web_link``) or None, dates aware UTC or None."""
+
+    guid: str
+    link: str | None
+    title: str
+    content_html: str
+    categories: Sequence[str]
+    published: datetime | None
+    updated: datetime | None
+
+
+def web_link(raw: str, anchor: str | None) -> str | None:
+    """An entry's link made absolute against ``anchor``; anything not http(s) is dropped."""
+    raw = raw.strip()
+    if raw and anchor and not is_web_link(raw):
+        raw = urljoin(anchor, raw)
+    return raw if raw and is_web_link(raw) else None
+
+
+def items_of(entries: Sequence[Entry], anchor: str | None, context: ReadContext) -> Parsed:
+    """Every entry as an item, in the listing's order; an entry with nothing a reader could
+    see or follow (no title, no text, no link) is left out."""
+    now = context.clock.now()
+    shared = shared_identifiers((entry.guid, entry.link, entry.title) for entry in entries)
+    items = [_item(entry, anchor, now, shared, context) for entry in entries]
+    return Parsed([item for item in items if item is not None])
+
+
+def _item(entry: Entry, anchor: str | None, now: datetime, shared: frozenset[str],
+          context: ReadContext) -> Item | None:
+    source = context.source
+    summary_html = sanitize_html(entry.content_html, anchor)
+    title = plain_title(entry.title) or fallback_title(summary_html, entry.link)
+    if title == UNTITLED and not summary_html and entry.link is None:
+        return None
+    published = entry.published or entry.updated
+    return Item(
+        key=identity_key(entry.guid or None, entry.link, title, published, scope=source.id,
+                         shared=shared),
+        kind=kind_from(entry.categories, source.kind or Kind.NEWS),
+        title=title,
+        link=entry.link,
+        summary_html=summary_html,
+        published=published or now,
+        themes=context.mapper.themes_for(entry.categories, source.themes,
+                                         keyword_text(title, summary_html)),
+        source_id=source.id,
+        updated=entry.updated,
+    )

@@ -1,0 +1,62 @@
+"""Which reader reads which type of source: one table instead of a chain of ifs.
+
+A source's ``type`` in the config names an entry here. A type that is fetched (from a file
+or an http(s) URL) says what media types to ask the server for; a folder is read where it
+lies. Adding a format is one reader module and one line in ``READERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.errors import SourceError
+from digest.sources.feed import parse_feed
+from digest.sources.fetch import ACCEPT_CALENDAR, ACCEPT_FEED, Fetched
+from digest.sources.folder import read_folder
+from digest.sources.ical import parse_calendar
+from digest.sources.jsonfeed import looks_like_json_feed, parse_json_feed
+from digest.sources.parsed import Parsed
+from digest.sources.reader import ReadContext, Reader
+
+
+@dataclass(frozen=True)
+class Fetches:
+    """A type whose document is fetched, asking for ``accept``, then read."""
+
+    read: Reader[Fetched]
+    accept: str
+
+
+@dataclass(frozen=True)
+class ReadsFolder:
+    """A type read from a local folder: nothing is fetched, no validators are kept."""
+
+    read: Reader[Path]
+
+
+SourceType = Fetches | ReadsFolder
+
+
+def read_any_feed(fetched: Fetched, context: ReadContext) -> Parsed:
+    """A ``feed`` source may be RSS, Atom or JSON Feed: the document says which."""
+    if looks_like_json_feed(fetched):
+        return parse_json_feed(fetched, context)
+    return parse_feed(fetched, context)
+
+
+READERS: Mapping[str, SourceType] = {
+    "feed": Fetches(read_any_feed, ACCEPT_FEED),
+    "ical": Fetches(parse_calendar, ACCEPT_CALENDAR),
+    "folder": ReadsFolder(read_folder),
+}
+
+
+def source_type(name: str) -> SourceType:
+    """The entry for a source type; an unknown one is a ``SourceError`` naming the known."""
+    try:
+        return READERS[name]
+    except KeyError:
+        known = ", ".join(sorted(READERS))
+        raise SourceError(f"unknown source type {name!r} (known types: {known})") from None
