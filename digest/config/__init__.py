@@ -10,11 +10,11 @@ key's line, pydantic's errors in words), ``salvage`` (the valid pieces of a refu
 ``checks`` (what the types cannot see), ``paths``, ``environment`` and ``loading``.
 """
 
-from digest.config.addresses import bindable_host, deliverable_address
+# The names the rest of the product imports from ``digest.config``.
+from digest.config.addresses import deliverable_address
 from digest.config.checks import RESERVED_THEME_SLUGS
 from digest.config.environment import (
     MIN_SECRET_BYTES,
-    MIN_SECRET_DISTINCT,
     Environment,
     check_environment,
     database_url,
@@ -25,42 +25,15 @@ from digest.config.schema import (
     DEFAULT_CONFIG,
     BulletinSettings,
     CollectSettings,
-    Coordinator,
-    DeliverySettings,
     DigestSettings,
-    FeedSettings,
-    Sender,
     Settings,
-    Site,
     SourceSettings,
-    SubscriberSettings,
-    ThemeSettings,
-    WebSettings,
 )
-from digest.config.units import (
-    MAX_DURATION,
-    MAX_RATE,
-    MAX_SIZE,
-    Duration,
-    Interval,
-    LanguageTag,
-    Rate,
-    Size,
-    Wait,
-    at_least,
-    parse_duration,
-    parse_rate,
-    parse_size,
-    shown,
-)
+from digest.config.units import shown
 
 __all__ = [
-    "DEFAULT_CONFIG", "MAX_CONFIG_BYTES", "MAX_DURATION", "MAX_RATE", "MAX_SIZE",
-    "MIN_SECRET_BYTES", "MIN_SECRET_DISTINCT", "RESERVED_THEME_SLUGS", "BulletinSettings",
-    "CollectSettings", "Coordinator", "DeliverySettings", "DigestSettings", "Duration",
-    "Environment", "FeedSettings", "Interval", "LanguageTag", "Rate", "Sender", "Settings",
-    "Site", "Size", "SourceSettings", "SubscriberSettings", "ThemeSettings", "Wait",
-    "WebSettings", "at_least", "bindable_host", "check_environment", "config_path_from",
-    "database_url", "deliverable_address", "load_settings", "parse_duration", "parse_rate",
-    "parse_size", "secret_key_problem", "shown",
+    "DEFAULT_CONFIG", "MAX_CONFIG_BYTES", "MIN_SECRET_BYTES", "RESERVED_THEME_SLUGS",
+    "BulletinSettings", "CollectSettings", "DigestSettings", "Environment", "Settings",
+    "SourceSettings", "check_environment", "config_path_from", "database_url",
+    "deliverable_address", "load_settings", "secret_key_problem", "shown",
 ]

@@ -144,6 +144,7 @@ def _slug(value: Any) -> str | None:
 
 
 Line = Annotated[str, BeforeValidator(_one_line), BeforeValidator(_required)]
+Day = date  # inside the model, ``date`` names the field
 
 
 class BulletinMeta(BaseModel):
@@ -156,7 +157,7 @@ class BulletinMeta(BaseModel):
     group: Line
     date: Annotated[date, BeforeValidator(_calendar_date), BeforeValidator(_required)]
     place: Annotated[str | None, BeforeValidator(_place)] = None
-    end_date: Annotated[date | None, BeforeValidator(_calendar_date),
+    end_date: Annotated[Day | None, BeforeValidator(_calendar_date),
                         BeforeValidator(_optional)] = None
     language: Annotated[str | None, BeforeValidator(_language)] = None
     themes: Annotated[tuple[Annotated[str, AfterValidator(_theme_slug)], ...],
@@ -167,9 +168,9 @@ class BulletinMeta(BaseModel):
 
     @field_validator("end_date")
     @classmethod
-    def _not_before_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+    def _not_before_start(cls, value: Day | None, info: ValidationInfo) -> Day | None:
         start = info.data.get("date")
-        if value is not None and isinstance(start, date) and value < start:
+        if value is not None and isinstance(start, Day) and value < start:
             raise ValueError(f"ends ({value}) before it starts ({start})")
         return value
 

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from digest.config.paths import resolve
 from digest.config.addresses import bindable_host, deliverable_address
+from digest.config.paths import resolve
 from digest.config.units import (
     Duration,
     Interval,
