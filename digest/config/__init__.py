@@ -7,7 +7,8 @@ against the file's folder. Secrets never come from the file (see ``Environment``
 The package, one job per module: ``units`` (durations, sizes, rates), ``addresses`` (hosts
 and email addresses), ``schema`` (the sections' models and ``Settings``), ``locator`` (a
 key's line, pydantic's errors in words), ``salvage`` (the valid pieces of a refused file),
-``checks`` (what the types cannot see), ``paths``, ``environment`` and ``loading``.
+``checks`` (what the types cannot see), ``paths``, ``environment``, ``loading``, and
+``bulletin_meta`` (a bulletin's front matter, checked and located the same way).
 """
 
 # The names the rest of the product imports from ``digest.config``.
