@@ -61,9 +61,10 @@ def capped(problems: list[ConfigProblem]) -> list[ConfigProblem]:
     first_hidden: dict[tuple[str, str], ConfigProblem] = {}
     for problem in problems:
         family = _INDEX.sub("[]", problem.key)
-        message = ""
-        if problem.message in ("unknown key", "duplicate key"):
-            family, message = family.rpartition(".")[0], problem.message
+        message = next((stem for stem in ("unknown key", "duplicate key")
+                        if problem.message.startswith(stem)), "")
+        if message:
+            family = family.rpartition(".")[0]
         group = (family, message)
         counts[group] = counts.get(group, 0) + 1
         if counts[group] <= MAX_PROBLEMS_PER_KEY:

@@ -14,7 +14,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 
 FOUNDATION = {"models", "errors", "clock", "cron", "config", "dates", "files", "links",
-              "safetext", "languages", "reading", "yaml_loader"}
+              "safetext", "languages", "reading", "yaml_loader", "markdown"}
 STAGES = {"sources", "store", "compose", "bulletins", "render", "publish", "mail", "tokens"}
 ORCHESTRATION = {"pipeline", "sending", "outputs", "context", "isolation"}
 ENTRY_POINTS = {"cli", "commands", "source_commands", "__main__", "scheduler", "web",

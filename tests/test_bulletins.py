@@ -132,7 +132,7 @@ def test_an_unknown_theme_is_located_and_the_known_ones_listed(tmp_path: Path) -
     path = write(tmp_path, FRONT.replace("date: 2019-03-25\n",
                                          "date: 2019-03-25\nthemes: [economy, housing]\n"))
     (problem,) = problems_of(path)
-    assert problem.startswith(f"{path}:6: themes: unknown theme 'housing'")
+    assert problem.startswith(f"{path}:6: themes[1]: unknown theme 'housing'")
     assert "cooperation" in problem
 
 

@@ -215,9 +215,9 @@ def test_ten_thousand_unknown_themes_in_a_bulletin_are_a_few_lines(tmp_path: Pat
     text = FRONT.replace("date: 2019", f"themes: [{themes}]\ndate: 2019")
     problems = problems_of(write(tmp_path, text + "Intro.\n"))
     assert len(problems) == MAX_PROBLEMS_PER_KEY + 1, len(problems)
-    assert ":5: themes: unknown theme 't0' (known: " in problems[0], problems[0]
-    assert problems[-1].endswith(f"themes: ... and {10_000 - MAX_PROBLEMS_PER_KEY} more "
-                                 "unknown themes"), problems[-1]
+    assert ":5: themes[0]: unknown theme 't0' (known: " in problems[0], problems[0]
+    assert problems[-1].endswith(f"themes[5]: ... and {10_000 - MAX_PROBLEMS_PER_KEY} more "
+                                 "problems like this"), problems[-1]
 
 
 def test_many_unknown_bulletin_keys_are_a_few_lines(tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_many_unknown_bulletin_keys_are_a_few_lines(tmp_path: Path) -> None:
     problems = problems_of(write(tmp_path, FRONT.replace("date: 2019", extra + "date: 2019")
                                  + "Intro.\n"))
     assert len(problems) == MAX_PROBLEMS_PER_KEY + 1, problems
-    assert problems[-1].endswith("... and 495 more unknown keys"), problems[-1]
+    assert problems[-1].endswith("... and 495 more unknown keys like this"), problems[-1]
 
 
 def test_ten_thousand_unknown_default_themes_are_a_few_lines(project: Path) -> None:

@@ -8,22 +8,21 @@ in the ``.md`` file; ``lint_email`` reads a rendered email. The per-recipient pl
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import urlsplit
 
 import yaml
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from digest import markdown, yaml_loader
+from digest.config.locator import Locator
 from digest.models import PLACEHOLDERS, Bulletin, RenderedEmail
 
 GMAIL_CLIP_BYTES = 102_000
 SIZE_WARNING_BYTES = 90_000
 _GOOD_SCHEMES = ("http", "https", "mailto")
-_DELIMITER = re.compile(r"-{3,}\s*")
 
 
 @dataclass(frozen=True)
@@ -62,21 +61,6 @@ def link_problem(href: str | None) -> str | None:
 # ---------------------------------------------------------------- bulletins
 
 
-def _split(text: str) -> tuple[str, str, int]:
-    """Front matter, body and the number of file lines before the body."""
-    lines = text.split("\n")
-    if not lines or not _DELIMITER.fullmatch(lines[0]):
-        return "", text, 0
-    for index in range(1, len(lines)):
-        if _DELIMITER.fullmatch(lines[index]):
-            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:]), index + 1
-    return "", text, 0
-
-
-def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-
-
 def _link_lines(tokens: list[Token]) -> list[tuple[int, str, str, str]]:
     """(0-based body line, kind, target, label) of every link and image in the tokens."""
     found: list[tuple[int, str, str, str]] = []
@@ -104,29 +88,27 @@ def _link_lines(tokens: list[Token]) -> list[tuple[int, str, str, str]]:
     return found
 
 
-def _footer(front: str) -> tuple[int, str] | None:
+def _footer(split: markdown.SplitFile | None) -> tuple[int, str] | None:
     """The footer's file line and Markdown, if the front matter has one."""
+    if split is None:
+        return None
     try:
-        node = yaml.compose(front, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(front)
+        node, data = yaml_loader.load(split.front_matter)
     except yaml.YAMLError:
         return None
-    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
-        return None
-    text = data.get("footer")
+    text = data.get("footer") if isinstance(data, dict) else None
     if not isinstance(text, str):
         return None
-    line = next((int(key.start_mark.line) + 2 for key, _ in node.value
-                 if key.value == "footer"), 1)  # the front matter starts on line 2
-    return line, text
+    return Locator.of("", node, top_line=1).line_of(("footer",)) or 1, text
 
 
 def lint_bulletin(bulletin: Bulletin) -> list[Problem]:
     """Links that lead nowhere, images without alt text and empty sections, each located
     at its line of the bulletin's ``.md`` file."""
     file = bulletin.source_path
-    front, body, offset = _split(bulletin.markdown)
-    md = _parser()
+    split = markdown.split_front_matter(bulletin.markdown)
+    body, offset = (split.body, split.body_offset) if split else (bulletin.markdown, 0)
+    md = markdown.parser()
     problems: list[Problem] = []
     tokens = md.parse(body)
     for line, kind, target, label in _link_lines(tokens):
@@ -137,7 +119,7 @@ def lint_bulletin(bulletin: Bulletin) -> list[Problem]:
         if wrong:
             what = f"link [{label}]" if kind == "link" else f"image ![{label}]"
             problems.append(Problem("warning", where, f"{what} {wrong}"))
-    footer = _footer(front)
+    footer = _footer(split)
     if footer:
         line, text = footer
         for _, kind, target, label in _link_lines(md.parseInline(text)):
@@ -151,26 +133,10 @@ def lint_bulletin(bulletin: Bulletin) -> list[Problem]:
 
 def _empty_sections(tokens: list[Token], file: str, offset: int) -> list[Problem]:
     """Level-2 headings followed by nothing before the next one (or the end)."""
-    problems: list[Problem] = []
-    heading: tuple[int, str] | None = None
-    content = False
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        if token.type == "heading_open" and token.tag == "h2" and token.level == 0:
-            if heading and not content:
-                problems.append(Problem("warning", f"{file}:{heading[0]}",
-                                        f"section {heading[1]!r} is empty"))
-            line = (token.map[0] if token.map else 0) + offset + 1
-            heading, content = (line, tokens[index + 1].content), False
-            index += 3
-            continue
-        content = True
-        index += 1
-    if heading and not content:
-        problems.append(Problem("warning", f"{file}:{heading[0]}",
-                                f"section {heading[1]!r} is empty"))
-    return problems
+    return [Problem("warning", f"{file}:{(section.line or 0) + offset + 1}",
+                    f"section {section.heading.content!r} is empty")
+            for section in markdown.sections(tokens)
+            if section.heading is not None and not section.tokens]
 
 
 # ---------------------------------------------------------------- emails
