@@ -36,16 +36,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digest import compose, pipeline  # noqa: E402
+from digest import compose  # noqa: E402
 from digest.clock import parse_now  # noqa: E402
 from digest.config import Environment, load_settings  # noqa: E402
-from digest.context import Context  # noqa: E402
+from digest.jobs.build import upcoming_edition  # noqa: E402
+from digest.jobs.collect import collect  # noqa: E402
+from digest.jobs.context import Context  # noqa: E402
+from digest.jobs.outbox import recipient_for, send_pending  # noqa: E402
 from digest.links import edition_links  # noqa: E402
 from digest.mail.message import MessageFactory, make_list_id, make_message_id  # noqa: E402
 from digest.mail.transports import SmtpPool, SmtpTransport  # noqa: E402
 from digest.models import PLACEHOLDERS, Edition, RenderedEmail, RunReport, Subscriber  # noqa: E402
 from digest.render.email import render_edition_email  # noqa: E402
-from digest.sending import recipient_for, send_pending  # noqa: E402
 from digest.store import deliveries, editions, subscribers  # noqa: E402
 
 NOW = "2019-03-18T08:00:00+01:00"
@@ -68,10 +70,8 @@ def sample_context(folder: Path, transport: str = "file", concurrency: int = 4,
 
 
 def sample_edition(ctx: Context) -> Edition:
-    pipeline.collect(ctx, RunReport())
-    digest = ctx.settings.digests[0]
-    return pipeline.next_edition(ctx, digest, pipeline.current_slot(ctx, digest) or
-                                 ctx.clock.now())
+    collect(ctx, RunReport())
+    return upcoming_edition(ctx, ctx.settings.digests[0])
 
 
 def sixteen_subsets(themes: list[str]) -> list[tuple[str, ...]]:

@@ -1,12 +1,15 @@
-"""What every entry point opens once: settings, environment, clock, database and secret."""
+"""What every entry point opens once: settings, environment, clock, database and secret,
+the mail transport for one job, and the stop signal the senders and the scheduler obey."""
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from digest.clock import Clock
@@ -50,6 +53,22 @@ class Context:
         finally:
             transport.close()
 
+    def stop_on_sigterm(self) -> None:
+        """Make SIGTERM set ``stop``: messages in flight finish, the rest stay pending.
+
+        A second SIGTERM kills at once (the default action), for an operator who means it.
+        Only the main thread can install handlers; elsewhere this does nothing."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        stop = self.stop
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+        signal.signal(signal.SIGTERM, handler)
+
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()
+
