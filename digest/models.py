@@ -273,7 +273,7 @@ class SourceState:
 
 @dataclass
 class RunReport:
-    """What a run did, collected by the pipeline and printed by the CLI."""
+    """What a run did, collected by the jobs and printed by the CLI."""
 
     sources: list[SourceReport] = field(default_factory=list)
     outputs: list[tuple[str, str]] = field(default_factory=list)
