@@ -88,10 +88,12 @@ class ServiceJobs:
         return self._logged(job_id, body)
 
     def collect(self, source_id: str) -> RunReport:
+        """Poll one source, at its ``every``."""
         return self._logged(f"collect:{source_id}",
                             lambda report: collect(self.ctx, report, only=source_id))
 
     def housekeeping(self) -> RunReport:
+        """Bulletins, unfinished sends and feeds, at ``feeds.every``."""
         return self._sending("housekeeping", partial(housekeeping, self.ctx))
 
     def digest(self, digest_id: str, slot: datetime | None = None) -> RunReport:

@@ -21,6 +21,8 @@ FORMATS = ("html", "text", "pdf", "mjml", "eml")
 
 
 def register(commands: Subcommands) -> None:
+    """Add ``preview``, ``send`` and ``approve``, each with its
+    description and example."""
     preview = add_command(
         commands, "preview", "render one digest or bulletin and lint it",
         """

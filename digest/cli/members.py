@@ -16,6 +16,8 @@ from digest.store import subscribers
 
 
 def register(commands: Subcommands) -> None:
+    """Add ``subscribers`` and its actions, each with its
+    description and example."""
     group = add_command(
         commands, "subscribers", "manage subscribers",
         """

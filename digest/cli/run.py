@@ -11,6 +11,8 @@ from digest.jobs.context import Context
 
 
 def register(commands: Subcommands) -> None:
+    """Add ``run``, ``collect`` and ``build``, each with its
+    description and example."""
     run = add_command(
         commands, "run", "the main job: collect, publish, compose, deliver",
         """

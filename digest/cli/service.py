@@ -13,6 +13,8 @@ from digest.store import deliveries, editions, items, runs, sources
 
 
 def register(commands: Subcommands) -> None:
+    """Add ``status`` and ``serve``, each with its
+    description and example."""
     add_command(
         commands, "status", "sources' health, next runs, recent editions",
         """

@@ -30,6 +30,8 @@ MAX_OPML_BYTES = 4 * 1024 * 1024  # a reader's export of a few thousand feeds is
 
 
 def register(commands: Subcommands) -> None:
+    """Add ``sources`` and its actions, each with its
+    description and example."""
     group = add_command(
         commands, "sources", "import feed sources, re-enable a source",
         """

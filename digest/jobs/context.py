@@ -33,10 +33,12 @@ class Context:
 
     @cached_property
     def db(self) -> Database:
+        """The store, opened on first use (a command that needs none opens none)."""
         return Database(database_url(self.settings, self.env))
 
     @cached_property
     def secret(self) -> bytes:
+        """The key signing the members' links, created on first use."""
         from digest.tokens import load_or_create_secret
 
         return load_or_create_secret(self.settings.var_dir, self.env.secret_key)
@@ -69,6 +71,7 @@ class Context:
         signal.signal(signal.SIGTERM, handler)
 
     def close(self) -> None:
+        """Close the store if it was opened; the entry point's last word."""
         if "db" in self.__dict__:
             self.db.close()
 

@@ -187,6 +187,8 @@ class _Batch:
             yield connection
 
     def run(self) -> SendOutcome:
+        """Work through the rows on the sending threads; mark the edition sent when no row
+        is left unfinished."""
         with self._write() as connection:
             missing = set(deliveries.pending_variant_keys(connection, self.edition.id)) \
                 - set(self.factories)
