@@ -18,7 +18,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 
 FOUNDATION = {"models", "errors", "clock", "cron", "config", "dates", "files", "links",
-              "safetext", "languages", "reading", "yaml_loader"}
+              "safetext", "languages", "reading", "yaml_loader", "identifiers"}
 STAGES = {"sources", "store", "compose", "bulletins", "render", "publish", "mail", "tokens"}
 ORCHESTRATION = {"jobs"}
 ENTRY_POINTS = {"cli", "__main__", "scheduler", "web", "testing"}

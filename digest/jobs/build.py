@@ -13,7 +13,8 @@ from pathlib import Path
 
 from digest.config import DigestSettings
 from digest.files import write_atomic
-from digest.jobs.bulletins import BULLETIN_PREFIX, render_all
+from digest.identifiers import EditionSeries
+from digest.jobs.bulletins import render_all
 from digest.jobs.collect import ensure_subscribers
 from digest.jobs.context import Context
 from digest.jobs.editions import current_slot, next_edition
@@ -33,7 +34,8 @@ def build(ctx: Context, out_dir: Path) -> RunReport:
     rendered = render_all(ctx, report, out_dir)
     for slug, (_, forms) in rendered.items():
         path = out_dir / "bulletins" / slug / "sample.eml"
-        write_atomic(path, sample_message(ctx, forms.email, BULLETIN_PREFIX + slug, now))
+        name = str(EditionSeries.of_bulletin(slug))
+        write_atomic(path, sample_message(ctx, forms.email, name, now))
         report.output(f"bulletin {slug}", str(path))
     isolated(report, "feeds", partial(publish, ctx, report, rendered))
     for digest in ctx.settings.digests:
@@ -59,7 +61,7 @@ def _build_digest(ctx: Context, digest: DigestSettings, out_dir: Path,
     if edition.is_empty:
         report.editions.append(f"{digest.id}: nothing new, no edition")
         return
-    label = f"{digest.id}/{edition.number}"
+    label = EditionSeries.of_digest(digest.id).label(edition.number)
     rendered = prepare(ctx, edition, [])
     report.failures.extend(left_out_lines(label, rendered.left_out))
     prepared, edition = rendered.prepared, rendered.edition

@@ -16,6 +16,7 @@ from pathlib import Path
 from digest import compose
 from digest.bulletins import load_bulletin, load_bulletins
 from digest.errors import DigestError, InputError
+from digest.identifiers import EditionSeries
 from digest.jobs.archives import write_bulletin_archive
 from digest.jobs.context import Context
 from digest.jobs.delivery import SENDABLE, deliver
@@ -29,8 +30,6 @@ from digest.render.email import render_bulletin_email
 from digest.render.pdf import render_bulletin_pdf
 from digest.render.web import render_bulletin_web
 from digest.store import deliveries, editions, items, subscribers
-
-BULLETIN_PREFIX = "bulletin:"
 
 RenderedBulletins = dict[str, tuple[Bulletin, RenderedForms]]
 """Every bulletin of the folder that rendered this run, with its forms, by slug."""
@@ -69,7 +68,7 @@ def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report:
     now = ctx.clock.now()
     if audience is None or (bulletin.send_at is not None and bulletin.send_at > now):
         return
-    digest_id = BULLETIN_PREFIX + bulletin.slug
+    digest_id = str(EditionSeries.of_bulletin(bulletin.slug))
     slot = bulletin_slot(ctx, bulletin)
     with ctx.db.transaction() as connection:
         # One edition per bulletin, whatever its dates say: fixing a date after sending

@@ -21,7 +21,7 @@ from digest.config import DigestSettings
 from digest.cron import last_slot, make_trigger
 from digest.errors import RenderError
 from digest.jobs.archives import write_edition_archive
-from digest.jobs.bulletins import BULLETIN_PREFIX, RenderedBulletins
+from digest.jobs.bulletins import RenderedBulletins
 from digest.jobs.context import Context
 from digest.jobs.delivery import SENDABLE, deliver, send_test
 from digest.jobs.forms import write_forms
@@ -109,8 +109,8 @@ def resume_unfinished(ctx: Context, report: RunReport, transport: Transport,
     with ctx.db.transaction() as connection:
         unfinished = editions.unfinished(connection)
     for row in unfinished:
-        if row.digest_id.startswith(BULLETIN_PREFIX):
-            found = rendered.get(row.digest_id.removeprefix(BULLETIN_PREFIX))
+        if row.series.is_bulletin:
+            found = rendered.get(row.series.name)
             if found is None:
                 report.failures.append(f"{row.label}: its bulletin file is gone; "
                                        "pending messages kept")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from digest.config import DigestSettings
 from digest.errors import InputError
-from digest.jobs.bulletins import BULLETIN_PREFIX, bulletins, render_bulletin
+from digest.jobs.bulletins import bulletins, render_bulletin
 from digest.jobs.context import Context
 from digest.jobs.delivery import send_edition, send_test
 from digest.jobs.editions import deliver_edition, prepare_stored
@@ -62,8 +62,8 @@ def stored_emails(ctx: Context, row: EditionRow, *, revive: bool,
 
     A failed edition that renders now is sending again, unless ``revive`` is False (a
     test copy)."""
-    if row.digest_id.startswith(BULLETIN_PREFIX):
-        slug = row.digest_id.removeprefix(BULLETIN_PREFIX)
+    if row.series.is_bulletin:
+        slug = row.series.name
         found = [b for b in bulletins(ctx, RunReport()) if b.slug == slug]
         if not found:
             raise InputError(f"bulletin {slug!r} is no longer in the bulletins folder")
