@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from digest import compose  # noqa: E402
 from digest.clock import parse_now  # noqa: E402
 from digest.config import Environment, load_settings  # noqa: E402
+from digest.identifiers import VariantKey  # noqa: E402
 from digest.jobs.build import upcoming_edition  # noqa: E402
 from digest.jobs.collect import collect  # noqa: E402
 from digest.jobs.context import Context  # noqa: E402
@@ -95,13 +96,13 @@ def ours(ctx: Context, edition: Edition, people: list[Subscriber]) -> tuple[floa
     list_id = make_list_id(ctx.settings, edition.digest_id)
     label = f"{edition.digest_id}/{edition.number}"
     started = time.perf_counter()
-    factories: dict[str, MessageFactory] = {}
+    factories: dict[VariantKey, MessageFactory] = {}
     total = 0
     for member in people:
-        key = compose.variant_key(member.themes)
+        key = VariantKey.of(member.themes)
         factory = factories.get(key)
         if factory is None:
-            variant = compose.variant_of(edition, frozenset(member.themes) or None)
+            variant = compose.variant_of(edition, key)
             factory = MessageFactory(render_edition_email(variant.edition, ctx.settings, links),
                                      ctx.settings, list_id, now)
             factories[key] = factory
@@ -118,7 +119,7 @@ def naive(ctx: Context, edition: Edition, people: list[Subscriber]) -> float:
     sender = ctx.settings.site.sender
     started = time.perf_counter()
     for member in people:
-        variant = compose.variant_of(edition, frozenset(member.themes) or None)
+        variant = compose.variant_of(edition, VariantKey.of(member.themes))
         rendered = render_edition_email(variant.edition, ctx.settings, links)
         recipient = recipient_for(ctx, member)
         values = {PLACEHOLDERS["unsubscribe_url"]: recipient.unsubscribe_url,

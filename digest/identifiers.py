@@ -4,17 +4,24 @@ parsed here only.
 - ``EditionSeries``: whose edition a row is, stored as ``editions.digest_id``: a digest's
   id (``weekly``) or ``bulletin:<slug>`` for a bulletin's single edition.
 - An edition's label, how operators name it: ``weekly/3``, ``bulletin:<slug>/1``.
+- ``VariantKey``: which members' version of an edition a delivery row gets, stored as
+  ``deliveries.variant_key``: ``all`` or the sorted theme slugs joined by ``+``, prefixed
+  with ``<language>:`` when its readers do not read the site's language (``fr:a+b``).
 
 The text forms are stored and shown, so they never change; the value types let the code
-ask "is this a bulletin?" without splitting strings.
+ask "is this a bulletin?" or "which themes?" without splitting strings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 _BULLETIN_MARK = "bulletin:"
+_ALL_THEMES = "all"
+_LANGUAGE_MARK = ":"
+_THEME_JOIN = "+"
 
 
 class EditionKind(StrEnum):
@@ -68,3 +75,30 @@ def parse_label(label: str) -> tuple[EditionSeries, int] | None:
         return None
     return EditionSeries.parse(series), int(number)
 
+
+@dataclass(frozen=True)
+class VariantKey:
+    """A version of an edition: its readers' language (None: the site's) and theme subset
+    (None: every theme); ``str()`` is its stored text."""
+
+    language: str | None = None
+    themes: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, themes: Iterable[str], language: str | None = None) -> VariantKey:
+        """The variant of these themes (none: every theme) in ``language``."""
+        chosen = frozenset(themes)
+        return cls(language or None, chosen or None)
+
+    @classmethod
+    def parse(cls, text: str) -> VariantKey:
+        """The variant a stored key names (the inverse of ``str()``)."""
+        language, mark, themes = text.partition(_LANGUAGE_MARK)
+        if not mark:
+            language, themes = "", text
+        return cls(language or None, None if themes == _ALL_THEMES
+                   else frozenset(themes.split(_THEME_JOIN)))
+
+    def __str__(self) -> str:
+        key = _THEME_JOIN.join(sorted(self.themes)) if self.themes else _ALL_THEMES
+        return f"{self.language}{_LANGUAGE_MARK}{key}" if self.language else key

@@ -73,4 +73,4 @@ def test_imports_run_one_way(path: Path) -> None:
 
 
 def test_compose_touches_no_store_templates_or_clock() -> None:
-    assert _imports(PACKAGE / "compose.py") <= {"config", "dates", "models"}
+    assert _imports(PACKAGE / "compose.py") <= {"config", "dates", "models", "identifiers"}

@@ -20,6 +20,7 @@ from digest import compose
 from digest.config import DigestSettings
 from digest.cron import last_slot, make_trigger
 from digest.errors import RenderError
+from digest.identifiers import VariantKey
 from digest.jobs.archives import write_edition_archive
 from digest.jobs.bulletins import RenderedBulletins
 from digest.jobs.context import Context
@@ -137,7 +138,8 @@ def prepare_stored(ctx: Context, digest: DigestSettings, row: EditionRow,
     draft with ``approval: true``) unless ``revive`` is False (a test copy)."""
     edition = stored_edition(ctx, digest, row)
     with ctx.db.transaction() as connection:
-        keys = deliveries.pending_variant_keys(connection, row.id)
+        keys = [VariantKey.parse(key)
+                for key in deliveries.pending_variant_keys(connection, row.id)]
     try:
         rendered = prepare(ctx, edition, keys)
     except RenderError as exc:
@@ -229,7 +231,7 @@ def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
         for member in members:
             key = compose.member_variant_key(member, ctx.settings.site.language)
             if not variants[key].edition.is_empty and member.id is not None:
-                recipients.append((member.id, key))
+                recipients.append((member.id, str(key)))
         deliveries.plan(connection, row.id, recipients, now)
         if failure is not None:
             editions.mark_failed(connection, row.id, failure, now)

@@ -13,6 +13,7 @@ from functools import partial
 
 from digest import compose
 from digest.errors import RenderError
+from digest.identifiers import VariantKey
 from digest.jobs.context import Context
 from digest.jobs.forms import RenderedForms, sample_message
 from digest.jobs.isolation import LeftOut, render_leaving_out
@@ -40,8 +41,10 @@ class Rendered:
     left_out: list[LeftOut]
 
 
-def render_edition(ctx: Context, edition: Edition, variant_keys: Iterable[str]) -> Prepared:
-    """Render the full edition's forms, then each named non-empty variant's email once."""
+def render_edition(ctx: Context, edition: Edition,
+                   variant_keys: Iterable[VariantKey]) -> Prepared:
+    """Render the full edition's forms, then each named non-empty variant's email once
+    (``variants`` by the key's stored text, as the outbox rows name them)."""
     links = edition_links(ctx.settings, edition.digest_id, edition.number)
     email = render_edition_email(edition, ctx.settings, links)
     forms = RenderedForms(email=email,
@@ -49,17 +52,17 @@ def render_edition(ctx: Context, edition: Edition, variant_keys: Iterable[str]) 
                           pdf=render_edition_pdf(edition, ctx.settings, links))
     variants: dict[str, RenderedEmail] = {}
     for key in variant_keys:
-        language = compose.language_of_key(key)  # None: the site's language
-        variant = compose.variant_of(edition, compose.themes_of_key(key), language)
-        if variant.key in variants or variant.edition.is_empty:
+        variant = compose.variant_of(edition, key)
+        name = str(key)
+        if name in variants or variant.edition.is_empty:
             continue
-        variants[variant.key] = (email if variant.themes is None and language is None else
-                                 render_edition_email(variant.edition, ctx.settings, links,
-                                                      language))
+        variants[name] = (email if key.themes is None and key.language is None else
+                          render_edition_email(variant.edition, ctx.settings, links,
+                                               key.language))  # None: the site's language
     return Prepared(forms=forms, variants=variants)
 
 
-def prepare(ctx: Context, edition: Edition, variant_keys: Iterable[str]) -> Rendered:
+def prepare(ctx: Context, edition: Edition, variant_keys: Iterable[VariantKey]) -> Rendered:
     """Render (and check) an edition, leaving out each item that cannot be rendered;
     ``RenderError`` when the edition cannot be rendered at all."""
     prepared, kept, left_out = render_leaving_out(
@@ -73,7 +76,7 @@ def left_out_lines(label: str, left_out: list[LeftOut]) -> list[str]:
             f"{entry.item.source_id!r}: {entry.reason}" for entry in left_out]
 
 
-def _checked(ctx: Context, variant_keys: Iterable[str], edition: Edition) -> Prepared:
+def _checked(ctx: Context, variant_keys: Iterable[VariantKey], edition: Edition) -> Prepared:
     """``render_edition``, and one message made from each email: everything sending will
     do with the rendered text, done before any delivery row waits on it."""
     prepared = render_edition(ctx, edition, variant_keys)
