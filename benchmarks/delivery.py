@@ -36,16 +36,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digest import compose, pipeline  # noqa: E402
+from digest import compose  # noqa: E402
 from digest.clock import parse_now  # noqa: E402
 from digest.config import Environment, load_settings  # noqa: E402
-from digest.context import Context  # noqa: E402
+from digest.identifiers import VariantKey  # noqa: E402
+from digest.jobs.build import upcoming_edition  # noqa: E402
+from digest.jobs.collect import collect  # noqa: E402
+from digest.jobs.context import Context  # noqa: E402
+from digest.jobs.outbox import recipient_for, send_pending  # noqa: E402
 from digest.links import edition_links  # noqa: E402
 from digest.mail.message import MessageFactory, make_list_id, make_message_id  # noqa: E402
 from digest.mail.transports import SmtpPool, SmtpTransport  # noqa: E402
 from digest.models import PLACEHOLDERS, Edition, RenderedEmail, RunReport, Subscriber  # noqa: E402
 from digest.render.email import render_edition_email  # noqa: E402
-from digest.sending import recipient_for, send_pending  # noqa: E402
 from digest.store import deliveries, editions, subscribers  # noqa: E402
 
 NOW = "2019-03-18T08:00:00+01:00"
@@ -68,10 +71,8 @@ def sample_context(folder: Path, transport: str = "file", concurrency: int = 4,
 
 
 def sample_edition(ctx: Context) -> Edition:
-    pipeline.collect(ctx, RunReport())
-    digest = ctx.settings.digests[0]
-    return pipeline.next_edition(ctx, digest, pipeline.current_slot(ctx, digest) or
-                                 ctx.clock.now())
+    collect(ctx, RunReport())
+    return upcoming_edition(ctx, ctx.settings.digests[0])
 
 
 def sixteen_subsets(themes: list[str]) -> list[tuple[str, ...]]:
@@ -95,13 +96,13 @@ def ours(ctx: Context, edition: Edition, people: list[Subscriber]) -> tuple[floa
     list_id = make_list_id(ctx.settings, edition.digest_id)
     label = f"{edition.digest_id}/{edition.number}"
     started = time.perf_counter()
-    factories: dict[str, MessageFactory] = {}
+    factories: dict[VariantKey, MessageFactory] = {}
     total = 0
     for member in people:
-        key = compose.variant_key(member.themes)
+        key = VariantKey.of(member.themes)
         factory = factories.get(key)
         if factory is None:
-            variant = compose.variant_of(edition, frozenset(member.themes) or None)
+            variant = compose.variant_of(edition, key)
             factory = MessageFactory(render_edition_email(variant.edition, ctx.settings, links),
                                      ctx.settings, list_id, now)
             factories[key] = factory
@@ -118,7 +119,7 @@ def naive(ctx: Context, edition: Edition, people: list[Subscriber]) -> float:
     sender = ctx.settings.site.sender
     started = time.perf_counter()
     for member in people:
-        variant = compose.variant_of(edition, frozenset(member.themes) or None)
+        variant = compose.variant_of(edition, VariantKey.of(member.themes))
         rendered = render_edition_email(variant.edition, ctx.settings, links)
         recipient = recipient_for(ctx, member)
         values = {PLACEHOLDERS["unsubscribe_url"]: recipient.unsubscribe_url,

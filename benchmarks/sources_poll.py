@@ -1,6 +1,6 @@
 """Sources benchmark: 100 feeds of 50 entries from local servers, first poll and re-poll.
 
-What is measured is `digest collect` as the pipeline runs it (``pipeline.collect``): poll
+What is measured is `digest collect` as the jobs run it (``digest.jobs.collect``): poll
 every source concurrently, parse, clean, store into SQLite with each source's state. The
 first poll reads and stores everything; the re-poll sends the stored validators and every
 feed answers "304 Not Modified". Each phase runs in a fresh child process so that its peak
@@ -118,10 +118,10 @@ def serve(feeds: int, entries: int, report: Connection) -> None:
 
 def run_phase(config: str, trace: bool) -> dict[str, Any]:
     """Collect once with the config; wall time, peak RSS, and (traced) Python peak."""
-    from digest import pipeline
     from digest.clock import parse_now
     from digest.config import Environment, load_settings
-    from digest.context import Context
+    from digest.jobs.collect import collect
+    from digest.jobs.context import Context
     from digest.models import RunReport
 
     ctx = Context(settings=load_settings(config), env=Environment.read({}),
@@ -133,7 +133,7 @@ def run_phase(config: str, trace: bool) -> dict[str, Any]:
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
-    pipeline.collect(ctx, report)
+    collect(ctx, report)
     wall = time.perf_counter() - started
     traced = tracemalloc.get_traced_memory()[1] if trace else 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

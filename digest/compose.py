@@ -26,12 +26,11 @@ from zoneinfo import ZoneInfo
 
 from digest.config import DigestSettings
 from digest.dates import instant
+from digest.identifiers import VariantKey
 from digest.models import SECTION_TITLES, Edition, Item, Kind, Section, Subscriber, Variant
 
 SECTION_ORDER = (Kind.NEWS, Kind.EVENT, Kind.CASE_STUDY, Kind.PUBLICATION, Kind.BULLETIN,
                  Kind.OTHER)
-ALL_THEMES = "all"
-LANGUAGE_MARK = ":"
 UPCOMING_LIMIT = 10  # events a bulletin adds to its "Upcoming meetings and activities"
 
 
@@ -188,39 +187,20 @@ def edition_from_items(digest: DigestSettings, items: Sequence[Item], *, number:
                    unlisted=unlisted_count(len(items), omitted, digest))
 
 
-def variant_key(themes: Iterable[str], language: str | None = None) -> str:
-    """The name of a variant: ``all`` or the sorted theme slugs joined by ``+``, prefixed
-    with ``<language>:`` when its readers do not read the site's language (``fr:all``)."""
-    slugs = sorted(set(themes))
-    key = "+".join(slugs) if slugs else ALL_THEMES
-    return f"{language}{LANGUAGE_MARK}{key}" if language else key
-
-
-def themes_of_key(key: str) -> frozenset[str] | None:
-    """The theme subset a variant key names (None for ``all``)."""
-    themes = key.partition(LANGUAGE_MARK)[2] if LANGUAGE_MARK in key else key
-    return None if themes == ALL_THEMES else frozenset(themes.split("+"))
-
-
-def language_of_key(key: str) -> str | None:
-    """The language a variant key names, or None for the site's own language."""
-    language, mark, _ = key.partition(LANGUAGE_MARK)
-    return language if mark else None
-
-
-def member_variant_key(member: Subscriber, site_language: str | None = None) -> str:
+def member_variant_key(member: Subscriber, site_language: str | None = None) -> VariantKey:
     """The variant a member receives: their theme subset, in their language when it is not
     the site's (so members are rendered per language and theme subset, never one by one)."""
     language = member.language.strip().replace("_", "-").lower()
     default = (site_language or "").replace("_", "-").lower()
-    return variant_key(member.themes, None if language in ("", default) else language)
+    return VariantKey.of(member.themes, None if language in ("", default) else language)
 
 
-def variant_of(edition: Edition, themes: frozenset[str] | None,
-               language: str | None = None) -> Variant:
-    """The edition as seen by members who narrowed to ``themes`` (None: everything)."""
+def variant_of(edition: Edition, key: VariantKey) -> Variant:
+    """The edition as seen by the members of ``key``: narrowed to its themes (None:
+    everything)."""
+    themes = key.themes
     if not themes:
-        return Variant(key=variant_key((), language), themes=None, edition=edition)
+        return Variant(key=key, themes=None, edition=edition)
     sections = tuple(
         Section(kind=s.kind, title=s.title,
                 items=tuple(i for i in s.items if set(i.themes) & themes))
@@ -230,19 +210,18 @@ def variant_of(edition: Edition, themes: frozenset[str] | None,
         digest_id=edition.digest_id, title=edition.title, number=edition.number,
         slot=edition.slot, period_start=edition.period_start, period_end=edition.period_end,
         sections=tuple(s for s in sections if s.items), themes=themes, omitted=0)
-    return Variant(key=variant_key(themes, language), themes=themes, edition=narrowed)
+    return Variant(key=key, themes=themes, edition=narrowed)
 
 
 def variants_for(edition: Edition, members: Iterable[Subscriber],
-                 site_language: str | None = None) -> dict[str, Variant]:
+                 site_language: str | None = None) -> dict[VariantKey, Variant]:
     """One variant per distinct (language, theme subset) among the members, not per member;
     members reading ``site_language`` (or every member, when it is None) share the
     unprefixed keys."""
-    variants: dict[str, Variant] = {}
+    variants: dict[VariantKey, Variant] = {}
     for member in members:
         key = (member_variant_key(member, site_language) if site_language is not None
-               else variant_key(member.themes))
+               else VariantKey.of(member.themes))
         if key not in variants:
-            variants[key] = variant_of(edition, frozenset(member.themes) or None,
-                                       language_of_key(key))
+            variants[key] = variant_of(edition, key)
     return variants

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from digest.identifiers import VariantKey
+
 
 class Kind(StrEnum):
     """What an item is; digests group their sections by kind in this order."""
@@ -129,7 +131,7 @@ class Edition:
 class Variant:
     """The edition as seen by the members who narrowed to ``themes`` (None: all themes)."""
 
-    key: str
+    key: VariantKey
     themes: frozenset[str] | None
     edition: Edition
 
@@ -273,7 +275,7 @@ class SourceState:
 
 @dataclass
 class RunReport:
-    """What a run did, collected by the pipeline and printed by the CLI."""
+    """What a run did, collected by the jobs and printed by the CLI."""
 
     sources: list[SourceReport] = field(default_factory=list)
     outputs: list[tuple[str, str]] = field(default_factory=list)

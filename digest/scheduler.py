@@ -1,4 +1,4 @@
-"""APScheduler wiring from ``schedules.yaml``: which job runs when; the work is the pipeline's.
+"""APScheduler wiring from ``schedules.yaml``: which job runs when; the work is ``digest.jobs``'s.
 
 Jobs: ``collect:<source>`` every source's ``every``; ``housekeeping`` at ``feeds.every``
 (resume unfinished sends, due bulletins, feeds); ``digest:<id>`` at each digest's cron in
@@ -26,11 +26,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from digest import pipeline
 from digest.config import DigestSettings, Settings
-from digest.context import Context
 from digest.cron import last_slot, make_trigger, next_slot
 from digest.errors import DigestError
+from digest.jobs.collect import collect, ensure_subscribers
+from digest.jobs.context import Context
+from digest.jobs.editions import run_digest
+from digest.jobs.run import housekeeping
+from digest.mail.transports import Transport
 from digest.models import RunReport
 from digest.store import editions, runs
 from digest.store.locks import SchedulerLock
@@ -48,12 +51,12 @@ class JobSpec:
 
 
 class ServiceJobs:
-    """The bodies of the scheduled jobs: each a short call into the pipeline, logged."""
+    """The bodies of the scheduled jobs: each a short call into ``digest.jobs``, logged."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         # One job at a time touches the outbox: sends of two jobs never interleave.
-        self._sending = threading.Lock()
+        self._outbox = threading.Lock()
 
     def _logged(self, job_id: str, body: Callable[[RunReport], None]) -> RunReport:
         report = RunReport()
@@ -75,27 +78,30 @@ class ServiceJobs:
             runs.finish(connection, run_id, self.ctx.clock.now(), outcome, detail)
         return report
 
+    def _sending(self, job_id: str, step: Callable[[RunReport, Transport], None]) -> RunReport:
+        """A job that sends: members imported if need be, then ``step`` with the transport,
+        one such job at a time."""
+        def body(report: RunReport) -> None:
+            ensure_subscribers(self.ctx, report)
+            with self._outbox, self.ctx.open_transport() as transport:
+                step(report, transport)
+        return self._logged(job_id, body)
+
     def collect(self, source_id: str) -> RunReport:
+        """Poll one source, at its ``every``."""
         return self._logged(f"collect:{source_id}",
-                            lambda report: pipeline.collect(self.ctx, report, only=source_id))
+                            lambda report: collect(self.ctx, report, only=source_id))
 
     def housekeeping(self) -> RunReport:
-        def body(report: RunReport) -> None:
-            pipeline.ensure_subscribers(self.ctx, report)
-            with self._sending, self.ctx.open_transport() as transport:
-                pipeline.housekeeping(self.ctx, report, transport)
-        return self._logged("housekeeping", body)
+        """Bulletins, unfinished sends and feeds, at ``feeds.every``."""
+        return self._sending("housekeeping", partial(housekeeping, self.ctx))
 
     def digest(self, digest_id: str, slot: datetime | None = None) -> RunReport:
         """Make (and send) the edition of ``slot``, by default the slot that just fired."""
         digest = self.ctx.settings.digest(digest_id)
         assert digest is not None, digest_id
-
-        def body(report: RunReport) -> None:
-            pipeline.ensure_subscribers(self.ctx, report)
-            with self._sending, self.ctx.open_transport() as transport:
-                pipeline.run_digest(self.ctx, digest, report, transport, slot)
-        return self._logged(f"digest:{digest_id}", body)
+        return self._sending(f"digest:{digest_id}", lambda report, transport: run_digest(
+            self.ctx, digest, report, transport, slot))
 
     def catch_up(self) -> list[str]:
         """After downtime: make each digest's missed slot once when within its grace."""
@@ -206,7 +212,7 @@ class Service:
         """Take the lock (or refuse at once), catch up on missed slots, start the timers."""
         self.lock.acquire()
         try:
-            pipeline.ensure_subscribers(self.ctx, RunReport())
+            ensure_subscribers(self.ctx, RunReport())
             # Poll first, so that a slot made late carries what arrived while we were down.
             for source in self.ctx.settings.sources:
                 self.jobs.collect(source.id)

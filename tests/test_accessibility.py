@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from digest.jobs.forms import fill_placeholders, preview_values
 from digest.models import RenderedEmail
-from digest.outputs import fill_placeholders, preview_values
 from digest.publish import feed_catalogue
 from digest.render.email import render_bulletin_email, render_edition_email
 from digest.render.web import (

@@ -14,20 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from digest.commands import status
+from digest.cli.service import status
 from digest.config import Environment, Settings
-from digest.context import Context
+from digest.jobs.context import Context
+from digest.jobs.manual import retry_failed
+from digest.jobs.outbox import holder_is_dead, release_stale, send_pending
+from digest.jobs.policy import RateLimiter, RetryPolicy
 from digest.mail.envelope import Envelope
 from digest.mail.transports import Transport, make_transport
 from digest.models import PLACEHOLDERS, DeliveryStatus, RenderedEmail, Subscriber
-from digest.sending import (
-    RateLimiter,
-    RetryPolicy,
-    holder_is_dead,
-    release_stale,
-    retry_failed,
-    send_pending,
-)
 from digest.store import deliveries, editions, subscribers
 from digest.store.editions import EditionRow
 from digest.store.schema import deliveries as deliveries_table

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from digest.jobs.outbox import send_pending
 from digest.mail.transports import SmtpPool, make_transport
-from digest.sending import send_pending
 from tests.conftest import need_service
 from tests.mail_server import free_port
 from tests.test_delivery_outbox import RENDERED, counts, edition_status, make_ctx, members, plan

@@ -35,7 +35,7 @@ NOW = datetime(2019, 3, 18, 8, 0, tzinfo=UTC)
 
 def publish(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings: Settings,
             now: datetime) -> list[Path]:
-    """``publish_feeds`` as the pipeline calls it, with the renderers' feeds page."""
+    """``publish_feeds`` as the feeds job calls it, with the renderers' feeds page."""
     return publish_feeds(items, bulletins, settings, now,
                          index_page=partial(render_feeds_index, settings=settings))
 

@@ -14,13 +14,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from digest.compose import (
-    language_of_key,
-    member_variant_key,
-    themes_of_key,
-    variant_key,
-    variants_for,
-)
+from digest.compose import member_variant_key, variants_for
+from digest.identifiers import VariantKey
 from digest.models import Kind, Subscriber
 from digest.render.email import render_edition_email
 from digest.render.i18n import LOCALES_DIR, SHIPPED, section_label, translate
@@ -110,23 +105,28 @@ def test_the_site_language_is_the_default() -> None:
 
 
 def test_variant_keys_carry_the_language_but_not_for_the_site_language() -> None:
-    assert variant_key(("culture", "cooperation"), "fr") == "fr:cooperation+culture"
-    assert variant_key((), None) == "all"
-    assert themes_of_key("fr:cooperation+culture") == frozenset({"cooperation", "culture"})
-    assert themes_of_key("de:all") is None and themes_of_key("all") is None
-    assert language_of_key("de:all") == "de" and language_of_key("cooperation") is None
+    assert str(VariantKey.of(("culture", "cooperation"), "fr")) == "fr:cooperation+culture"
+    assert str(VariantKey.of((), None)) == "all" == str(VariantKey())
+    assert VariantKey.parse("fr:cooperation+culture") == VariantKey(
+        "fr", frozenset({"cooperation", "culture"}))
+    assert VariantKey.parse("de:all") == VariantKey("de")
+    assert VariantKey.parse("all") == VariantKey()
+    assert VariantKey.parse("cooperation") == VariantKey(None, frozenset({"cooperation"}))
+    for text in ("all", "de:all", "cooperation+culture", "fr:cooperation"):
+        assert str(VariantKey.parse(text)) == text
 
     def member(language: str, themes: tuple[str, ...] = ()) -> Subscriber:
         return Subscriber(email=f"{language}{len(themes)}@example.org", name="",
                           language=language, digests=("weekly",), themes=themes)
 
-    assert member_variant_key(member("en"), "en") == "all"
-    assert member_variant_key(member("FR", ("cooperation",)), "en") == "fr:cooperation"
+    assert str(member_variant_key(member("en"), "en")) == "all"
+    assert str(member_variant_key(member("FR", ("cooperation",)), "en")) == "fr:cooperation"
     members = [member("en"), member("en"), member("fr"), member("fr"),
                member("de", ("culture",)), member("fr", ("culture",))]
     variants = variants_for(make_edition(), members, "en")
-    assert set(variants) == {"all", "fr:all", "de:culture", "fr:culture"}
-    assert variants["de:culture"].edition.items == variants["fr:culture"].edition.items
+    assert {str(key) for key in variants} == {"all", "fr:all", "de:culture", "fr:culture"}
+    de, fr = VariantKey.parse("de:culture"), VariantKey.parse("fr:culture")
+    assert variants[de].edition.items == variants[fr].edition.items
 
 
 def _by_recipient(project: Path) -> dict[str, list[Message]]:

@@ -123,7 +123,7 @@ def test_a_published_folder_not_written_yet_is_a_404_not_a_500(tmp_path: Path) -
     from starlette.testclient import TestClient
 
     from digest.config import Environment, Settings
-    from digest.context import Context
+    from digest.jobs.context import Context
     from digest.testing import ManualClock
     from digest.web.app import create_app
     from tests.test_web_safety import SECRET

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digest.config import Environment, Settings, load_settings
-from digest.context import Context
 from digest.errors import StoreError
+from digest.jobs.context import Context
 from digest.scheduler import ServiceJobs, job_specs
 from digest.store import Database, editions, runs
 from digest.store.locks import SchedulerLock

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from digest.models import DeliveryStatus, EventInfo, Item, Kind, Subscriber, SubscriberStatus
 from digest.store import Database, deliveries, editions, items, subscribers
@@ -167,3 +168,19 @@ def test_the_feeds_read_only_their_newest_entries(db: Database,
         assert {i.key for i in of_feed if i.published >= tenth} <= keys, theme
     assert "https://example.org/later" not in keys, "not seen by then: not published yet"
     assert loaded == len(chosen) <= 3 * 10 + 3
+
+
+def test_run_outcomes_are_stored_as_their_text_and_read_back_as_outcomes(db: Database) -> None:
+    from digest.store import runs
+    from digest.store.schema import job_runs
+
+    now = datetime(2019, 3, 18, 7, 0, tzinfo=UTC)
+    with db.transaction() as connection:
+        run_id = runs.start(connection, "housekeeping", now)
+        runs.finish(connection, run_id, now, runs.FAILED, "feeds: disk full")
+        runs.record(connection, "digest:weekly", now, runs.MISSED)
+        stored = dict(connection.execute(select(job_runs.c.job_id, job_runs.c.outcome)).all())
+        last = runs.last_runs(connection)
+    assert stored == {"housekeeping": "failed", "digest:weekly": "missed"}
+    assert last["housekeeping"][0].outcome is runs.RunOutcome.FAILED
+    assert last["digest:weekly"][0].outcome is runs.RunOutcome.MISSED

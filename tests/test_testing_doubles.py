@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from digest.errors import InputError
+from digest.jobs.outbox import send_pending
+from digest.jobs.policy import RetryPolicy
 from digest.mail.envelope import Envelope, PermanentFailure, TemporaryFailure
-from digest.sending import RetryPolicy, send_pending
 from digest.store import subscribers
 from digest.testing import ManualClock, MemoryTransport
 from tests.test_delivery_outbox import RENDERED, counts, make_ctx, members, plan

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from digest.config import Environment, Settings
-from digest.context import Context
+from digest.jobs.context import Context
 from digest.models import Subscriber, SubscriberStatus
 from digest.store import subscribers
 from digest.testing import ManualClock

@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from digest.config import Environment, Settings
-from digest.context import Context
+from digest.jobs.context import Context
 from digest.models import SubscriberStatus
 from digest.store import Database, subscribers
 from digest.testing import ManualClock

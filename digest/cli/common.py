@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from digest.clock import Clock, SystemClock, parse_now
 from digest.config import Environment, check_environment, config_path_from, load_settings
-from digest.context import Context
+from digest.jobs.context import Context
 from digest.models import RunReport
 
 Handler = Callable[[Context, argparse.Namespace, TextIO], int]
@@ -37,13 +37,6 @@ def add_command(commands: Subcommands, name: str, summary: str, description: str
     if handler is not None:
         parser.set_defaults(handler=handler)
     return parser
-
-
-def install_stop_handler(ctx: Context) -> None:
-    """SIGTERM: finish the messages in flight, keep the rest pending (``ctx.stop``)."""
-    from digest.sending import install_stop_handler as install
-
-    install(ctx.stop)
 
 
 def print_report(report: RunReport, out: TextIO) -> int:

@@ -1,17 +1,28 @@
-"""Looking at and letting out one edition: ``preview``, ``send``, ``approve``."""
+"""Looking at and letting out one edition: ``preview``, ``send``, ``approve``.
+
+``send`` and ``approve`` are here; ``preview`` renders and lints (``cli.preview``). The
+sending itself is the jobs' (``jobs.manual``): this module checks what may be sent, and
+says what happened.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import TextIO
 
-from digest.cli.common import Subcommands, add_command, install_stop_handler
-from digest.context import Context
+from digest.cli.common import Subcommands, add_command
+from digest.errors import InputError
+from digest.jobs.context import Context
+from digest.models import RunReport
+from digest.store import deliveries, editions
+from digest.store.editions import EditionRow
 
 FORMATS = ("html", "text", "pdf", "mjml", "eml")
 
 
 def register(commands: Subcommands) -> None:
+    """Add ``preview``, ``send`` and ``approve``, each with its
+    description and example."""
     preview = add_command(
         commands, "preview", "render one digest or bulletin and lint it",
         """
@@ -59,19 +70,105 @@ def register(commands: Subcommands) -> None:
 
 
 def _preview(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
-    from digest import commands
+    from digest.cli.preview import preview
 
-    return commands.preview(ctx, args.target, args.format, args.out, args.strict, out)
+    return preview(ctx, args.target, args.format, args.out, args.strict, out)
 
 
 def _send(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
-    from digest import commands
-
-    install_stop_handler(ctx)
-    return commands.send(ctx, args.edition, args.test, out, args.retry_failed)
+    ctx.stop_on_sigterm()
+    return send(ctx, args.edition, args.test, out, args.retry_failed)
 
 
 def _approve(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
-    from digest import commands
+    return approve(ctx, args.edition, out)
 
-    return commands.approve(ctx, args.edition, out)
+
+def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
+         retry: bool = False) -> int:
+    """Deliver an approved or half-sent edition's pending rows, or one [TEST] copy of it;
+    with ``retry`` its failed rows are queued again first."""
+    from digest.jobs import manual
+
+    row = find_edition(ctx, label)
+    if test_address:
+        return _send_test(ctx, row, test_address, out)
+    if retry:
+        queued = manual.retry_failed(ctx, row)
+        print(f"{row.label}: {queued} failed message{'s' if queued != 1 else ''} queued again",
+              file=out)
+        row = find_edition(ctx, label)
+    if row.status not in (editions.APPROVED, editions.SENDING, editions.FAILED):
+        reason = {editions.DRAFT: f"is a draft: approve it first (`digest approve {label}`)",
+                  editions.SENT: "was sent already"}.get(row.status, f"is {row.status}")
+        raise InputError(f"{row.label} {reason}")
+    if row.status == editions.FAILED:
+        return _send_failed(ctx, row, out)
+    report = RunReport()
+    try:
+        outcome = manual.send_now(ctx, row, report)
+    finally:
+        _print_problems(report, out)
+    print(f"{row.label}: {outcome.sent} sent, {outcome.failed} refused, "
+          f"{outcome.deferred} deferred", file=out)
+    if outcome.stopped:
+        print(f"stopped: {outcome.stopped}", file=out)
+    with ctx.db.transaction() as connection:
+        waiting = deliveries.waiting_rows(connection, row.id, ctx.clock.now())
+        retry_at = deliveries.next_attempt(connection, row.id, ctx.clock.now())
+    if waiting and retry_at is not None:
+        print(f"{waiting} deferred message{'s' if waiting != 1 else ''} wait for their next "
+              f"attempt (from {retry_at.astimezone(ctx.settings.site.zone):%Y-%m-%d %H:%M})",
+              file=out)
+    return 1 if outcome.failed or outcome.deferred or outcome.stopped else 0
+
+
+def approve(ctx: Context, label: str, out: TextIO) -> int:
+    """Let a draft edition go out: the next `digest run --once` (or `digest send`) sends it."""
+    row = find_edition(ctx, label)
+    if row.status != editions.DRAFT:
+        raise InputError(f"{row.label} is {row.status}, not a draft")
+    with ctx.db.transaction() as connection:
+        editions.set_status(connection, row.id, editions.APPROVED)
+    print(f"{row.label}: approved; `digest send {row.label}` or the next run sends it", file=out)
+    return 0
+
+
+def find_edition(ctx: Context, label: str) -> EditionRow:
+    """The stored edition named ``label`` (weekly/3, bulletin:SLUG/1), or refused input."""
+    with ctx.db.transaction() as connection:
+        row = editions.by_label(connection, label)
+    if row is None:
+        raise InputError(f"no edition {label!r} (see `digest status`)")
+    return row
+
+
+def _send_test(ctx: Context, row: EditionRow, address: str, out: TextIO) -> int:
+    """One [TEST] copy to ``address``, whatever the edition's state."""
+    from digest.jobs.manual import send_test_copy
+
+    report = RunReport()
+    try:
+        answer = send_test_copy(ctx, row, address, report)
+    finally:
+        _print_problems(report, out)
+    print(f"test copy of {row.label} sent to {address}: {answer}", file=out)
+    return 0
+
+
+def _send_failed(ctx: Context, row: EditionRow, out: TextIO) -> int:
+    """Try a failed edition again, as the next run would, and say how it went."""
+    from digest.jobs.manual import retry_rendering
+
+    report = retry_rendering(ctx, row)
+    row = find_edition(ctx, row.label)
+    print(f"{row.label}: rendered, now {row.status}; {report.sent} sent", file=out)
+    _print_problems(report, out)
+    if row.status == editions.DRAFT:
+        print(f"approve it to send it (`digest approve {row.label}`)", file=out)
+    return 1 if report.failures else 0
+
+
+def _print_problems(report: RunReport, out: TextIO) -> None:
+    for line in report.failures:
+        print(f"problem: {line}", file=out)

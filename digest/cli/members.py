@@ -1,15 +1,23 @@
-"""Managing members: ``subscribers import|add|remove|list``."""
+"""Managing members: ``subscribers import|add|remove|list``, each action registered with
+its ``--help`` and carried out here on the store.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TextIO
 
 from digest.cli.common import Subcommands, add_command
-from digest.context import Context
+from digest.errors import InputError
+from digest.jobs.context import Context
+from digest.models import Subscriber, SubscriberStatus
+from digest.store import subscribers
 
 
 def register(commands: Subcommands) -> None:
+    """Add ``subscribers`` and its actions, each with its
+    description and example."""
     group = add_command(
         commands, "subscribers", "manage subscribers",
         """
@@ -67,6 +75,40 @@ def register(commands: Subcommands) -> None:
 
 
 def _subscribers(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
-    from digest import commands
-
-    return commands.subscribers_command(ctx, args, out)
+    """``digest subscribers import|add|remove|list``."""
+    settings = ctx.settings
+    now = ctx.clock.now()
+    with ctx.db.transaction() as connection:
+        if args.action == "import":
+            result = subscribers.import_csv(
+                connection, Path(args.file), now, settings.site.language,
+                [d.id for d in settings.digests], settings.themes)
+            print(f"{result.added} added, {result.known} already known", file=out)
+            for problem in result.problems:
+                print(f"problem: {problem}", file=out)
+            return 2 if result.problems else 0  # refused rows are refused input
+        if args.action == "add":
+            digests = tuple(d for d in args.digests.split(";") if d) or tuple(
+                d.id for d in settings.digests)
+            themes = tuple(t for t in args.themes.split(";") if t)
+            unknown = [t for t in themes if t not in settings.themes] + [
+                d for d in digests if settings.digest(d) is None]
+            if unknown:
+                raise InputError(f"unknown theme or digest: {', '.join(unknown)}")
+            member = Subscriber(email=args.email, name=args.name,
+                                language=args.language or settings.site.language,
+                                digests=digests, themes=themes)
+            added = subscribers.add(connection, member, now)
+            print(f"{args.email}: {'added' if added else 'already known'}", file=out)
+            return 0
+        if args.action == "remove":
+            if not subscribers.set_status(connection, args.email,
+                                          SubscriberStatus.UNSUBSCRIBED):
+                raise InputError(f"no subscriber {args.email!r}")
+            print(f"{args.email}: unsubscribed", file=out)
+            return 0
+        for member in subscribers.all_members(connection):
+            shown = ";".join(member.themes) or "all themes"
+            print(f"{member.email}\t{member.status.value}\t{member.language}\t"
+                  f"{';'.join(member.digests)}\t{shown}\t{member.name}", file=out)
+        return 0

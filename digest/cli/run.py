@@ -6,11 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from digest.cli.common import Subcommands, add_command, install_stop_handler, print_report
-from digest.context import Context
+from digest.cli.common import Subcommands, add_command, print_report
+from digest.jobs.context import Context
 
 
 def register(commands: Subcommands) -> None:
+    """Add ``run``, ``collect`` and ``build``, each with its
+    description and example."""
     run = add_command(
         commands, "run", "the main job: collect, publish, compose, deliver",
         """
@@ -43,20 +45,20 @@ def register(commands: Subcommands) -> None:
 
 
 def _run(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
-    from digest.pipeline import run_once
+    from digest.jobs.run import run_once
 
-    install_stop_handler(ctx)
+    ctx.stop_on_sigterm()
     return print_report(run_once(ctx), out)
 
 
 def _collect(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
-    from digest.pipeline import collect_only
+    from digest.jobs.collect import collect_only
 
     return print_report(collect_only(ctx), out)
 
 
 def _build(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
-    from digest.pipeline import build
+    from digest.jobs.build import build
 
     target = Path(args.out) if args.out else ctx.settings.out_dir
     return print_report(build(ctx, target), out)

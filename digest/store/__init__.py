@@ -2,7 +2,7 @@
 
 ``Database`` opens SQLite (default) or PostgreSQL; the submodules ``items``, ``editions``,
 ``subscribers``, ``deliveries`` and ``sources`` hold the queries, each taking a connection
-inside a transaction that the caller (the pipeline or the CLI) opens.
+inside a transaction that the caller (the jobs or the CLI) opens.
 """
 
 from digest.store.database import Database

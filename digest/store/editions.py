@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
+from digest.identifiers import EditionSeries, parse_label
 from digest.models import EditionStatus
 from digest.store.schema import edition_problems, editions
 
@@ -42,9 +43,14 @@ class EditionRow:
     omitted: int
 
     @property
+    def series(self) -> EditionSeries:
+        """The digest or bulletin the edition belongs to."""
+        return EditionSeries.parse(self.digest_id)
+
+    @property
     def label(self) -> str:
         """How operators name an edition on the command line: ``weekly/3``."""
-        return f"{self.digest_id}/{self.number}"
+        return self.series.label(self.number)
 
 
 def _row(m: RowMapping) -> EditionRow:
@@ -66,12 +72,12 @@ def by_label(connection: Connection, label: str) -> EditionRow | None:
     """Find ``weekly/3``, ``bulletin:slug/1`` or a numeric row id."""
     if label.isdigit():
         query = select(editions).where(editions.c.id == int(label))
+    elif (named := parse_label(label)) is not None:
+        series, number = named
+        query = select(editions).where(editions.c.digest_id == str(series),
+                                       editions.c.number == number)
     else:
-        digest_id, _, number = label.rpartition("/")
-        if not number.isdigit():
-            return None
-        query = select(editions).where(editions.c.digest_id == digest_id,
-                                       editions.c.number == int(number))
+        return None
     row = connection.execute(query.where(editions.c.status != SKIPPED)).mappings().first()
     return None if row is None else _row(row)
 

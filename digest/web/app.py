@@ -36,7 +36,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from digest.config import database_url
-from digest.context import Context
+from digest.jobs.context import Context
 from digest.languages import is_language_tag
 from digest.links import preferences_url
 from digest.models import Subscriber, SubscriberStatus

@@ -21,8 +21,8 @@ from typing import Protocol, TextIO
 
 import uvicorn
 
-from digest.context import Context
 from digest.errors import DigestError
+from digest.jobs.context import Context
 from digest.web.app import create_app
 from digest.web.limits import MAX_CONNECTIONS, MAX_HEADER_BYTES, TimedH11Protocol
 

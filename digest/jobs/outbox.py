@@ -21,31 +21,29 @@ keeps its Message-ID (and the file transport overwrites the same file).
 
 A session failure (connection refused, login refused) stops the edition's batch at once:
 every other row would fail the same way, and it is not the members' fault, so their rows
-stay ``pending`` without an attempt counted. SIGTERM (``install_stop_handler``) lets the
-messages in flight finish and leaves the rest ``pending``.
+stay ``pending`` without an attempt counted. SIGTERM (``Context.stop_on_sigterm``) lets
+the messages in flight finish and leaves the rest ``pending``. The pace and the retries
+are ``policy``'s.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import secrets
-import signal
 import socket
 import threading
-import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from types import FrameType
 
 from sqlalchemy import Connection
 
-from digest.context import Context
 from digest.errors import DeliveryError
+from digest.jobs.context import Context
+from digest.jobs.policy import RateLimiter, RetryPolicy, is_unknown_user
 from digest.links import preferences_url, unsubscribe_url
 from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
 from digest.mail.transports import (
@@ -59,64 +57,8 @@ from digest.store import deliveries, editions, subscribers
 from digest.store.editions import EditionRow
 from digest.tokens import make_token
 
-__all__ = [
-    "RateLimiter",
-    "RetryPolicy",
-    "SendOutcome",
-    "install_stop_handler",
-    "recipient_for",
-    "send_pending",
-    "send_test",
-]
-
-
 LEASE = timedelta(minutes=15)  # far beyond one message's time; only matters after a crash
 _HOST = socket.gethostname()
-_ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-_UNKNOWN_USER = ("user unknown", "unknown user", "no such user", "no such mailbox",
-                 "mailbox not found", "does not exist", "invalid recipient")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How temporary failures are retried: after ``first_delay``, doubling each time up to
-    ``longest_delay``; the attempt numbered ``max_attempts`` that fails makes the row
-    ``failed`` (5 min, 10, 20, 40, 80: about two and a half hours of trying by default)."""
-
-    max_attempts: int = 6
-    first_delay: timedelta = timedelta(minutes=5)
-    longest_delay: timedelta = timedelta(hours=4)
-
-    def delay(self, attempts: int) -> timedelta:
-        """The wait after the ``attempts``-th failed attempt (1 for the first)."""
-        wait: timedelta = self.first_delay * 2 ** max(attempts - 1, 0)
-        return min(wait, self.longest_delay)
-
-
-class RateLimiter:
-    """At most ``rate`` messages per second over every sending thread, evenly spaced.
-
-    ``clock`` and ``sleep`` are injectable so tests count the waits instead of sleeping.
-    """
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], object] = time.sleep) -> None:
-        if rate <= 0:
-            raise ValueError(f"a rate is positive, got {rate}")
-        self.interval = 1.0 / rate
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Return when the next message may leave."""
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            self._sleep(start - now)
 
 
 @dataclass
@@ -145,22 +87,6 @@ class SendOutcome:
 # a claim naming this process that is not among them was left by a batch that died. It
 # is the process's own state (claims name host and pid), so it lives at module level.
 _LIVE_HOLDERS: set[str] = set()
-
-
-def install_stop_handler(stop: threading.Event) -> None:
-    """Make SIGTERM set ``stop`` (the context's): messages in flight finish, the rest stay
-    pending.
-
-    A second SIGTERM kills at once (the default action), for an operator who means it.
-    Only the main thread can install handlers; elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 def recipient_for(ctx: Context, member: Subscriber) -> Recipient:
@@ -207,18 +133,6 @@ def release_stale(ctx: Context) -> int:
     with ctx.db.transaction() as connection:
         return deliveries.release_stale(connection, ctx.clock.now(),
                                         partial(holder_is_dead, live=_LIVE_HOLDERS))
-
-
-def is_unknown_user(failure: PermanentFailure) -> bool:
-    """A recipient refused as non-existent (5.1.x, or "user unknown" without a code):
-    the member's address is dead and further editions would bounce too."""
-    if failure.stage != "rcpt" or failure.code not in (550, 551, 553):
-        return False
-    answer = failure.answer.lower()
-    enhanced = _ENHANCED.search(answer)
-    if enhanced:
-        return enhanced.group(1) == "5" and enhanced.group(2) == "1"
-    return any(phrase in answer for phrase in _UNKNOWN_USER)
 
 
 def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, RenderedEmail],
@@ -273,6 +187,8 @@ class _Batch:
             yield connection
 
     def run(self) -> SendOutcome:
+        """Work through the rows on the sending threads; mark the edition sent when no row
+        is left unfinished."""
         with self._write() as connection:
             missing = set(deliveries.pending_variant_keys(connection, self.edition.id)) \
                 - set(self.factories)
@@ -400,27 +316,3 @@ class _Batch:
             self._count(failed=1)
         else:
             self._count(deferred=1)
-
-
-def retry_failed(ctx: Context, edition: EditionRow) -> int:
-    """Queue an edition's failed rows again (``digest send EDITION --retry-failed``)."""
-    with ctx.db.transaction() as connection:
-        queued = deliveries.retry_failed(connection, edition.id, ctx.clock.now())
-        if queued and edition.status == editions.SENT:
-            editions.set_status(connection, edition.id, editions.SENDING)
-    return queued
-
-
-def send_test(ctx: Context, edition: EditionRow, rendered: RenderedEmail, address: str,
-              transport: Transport) -> str:
-    """One copy marked [TEST] to ``address``; never recorded as a delivery."""
-    factory = MessageFactory(rendered, ctx.settings, make_list_id(ctx.settings, edition.digest_id),
-                             ctx.clock.now(),
-                             test=True)
-    recipient = Recipient(email=address, name="Test recipient",
-                          unsubscribe_url=unsubscribe_url(ctx.settings, "test"),
-                          preferences_url=preferences_url(ctx.settings, "test"))
-    # Each test copy is its own message: a repeated test must not look like a duplicate.
-    stamp = ctx.clock.now().isoformat() + secrets.token_hex(4)
-    message_id = make_message_id(ctx.settings, f"{edition.label}/test/{stamp}", address)
-    return transport.send(factory.build(recipient, message_id))

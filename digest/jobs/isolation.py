@@ -1,4 +1,8 @@
-"""Render an edition with every item that can be rendered: one bad item never costs it.
+"""One failure never costs the rest: a failing step is reported and the next ones run,
+and an edition is rendered with every item that can be rendered.
+
+``isolated`` runs one step of a job (a digest, a bulletin, the feeds) and reports its
+``DigestError`` in the run's report instead of ending the job.
 
 Text is scrubbed when collected and again when read from the store, but a renderer may
 still refuse an item for a reason nobody foresaw (a new template, a new MJML release, a
@@ -17,10 +21,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from digest.errors import RenderError
-from digest.models import Edition, Item, Section
+from digest.errors import DigestError, RenderError
+from digest.models import Edition, Item, RunReport, Section
 
 Rendered = TypeVar("Rendered")
+
+
+def isolated(report: RunReport, what: str, step: Callable[[], object]) -> None:
+    """Run one step; its failure is reported and the next steps still run."""
+    try:
+        step()
+    except DigestError as exc:
+        report.failures.append(f"{what}: {exc}")
 
 
 @dataclass(frozen=True)

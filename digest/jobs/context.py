@@ -1,12 +1,15 @@
-"""What every entry point opens once: settings, environment, clock, database and secret."""
+"""What every entry point opens once: settings, environment, clock, database and secret,
+the mail transport for one job, and the stop signal the senders and the scheduler obey."""
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from digest.clock import Clock
@@ -30,10 +33,12 @@ class Context:
 
     @cached_property
     def db(self) -> Database:
+        """The store, opened on first use (a command that needs none opens none)."""
         return Database(database_url(self.settings, self.env))
 
     @cached_property
     def secret(self) -> bytes:
+        """The key signing the members' links, created on first use."""
         from digest.tokens import load_or_create_secret
 
         return load_or_create_secret(self.settings.var_dir, self.env.secret_key)
@@ -50,6 +55,23 @@ class Context:
         finally:
             transport.close()
 
+    def stop_on_sigterm(self) -> None:
+        """Make SIGTERM set ``stop``: messages in flight finish, the rest stay pending.
+
+        A second SIGTERM kills at once (the default action), for an operator who means it.
+        Only the main thread can install handlers; elsewhere this does nothing."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        stop = self.stop
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+        signal.signal(signal.SIGTERM, handler)
+
     def close(self) -> None:
+        """Close the store if it was opened; the entry point's last word."""
         if "db" in self.__dict__:
             self.db.close()
+

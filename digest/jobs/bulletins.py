@@ -1,0 +1,155 @@
+"""The bulletins job: the bulletins folder loaded, each bulletin rendered and written once a
+run, and sent once to its audience when due (one edition per bulletin, whatever its dates
+say later).
+
+A broken bulletin file is reported and the others carry on; the bulletins' archive page is
+rewritten from the ones that rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, time
+from functools import partial
+from pathlib import Path
+
+from digest import compose
+from digest.bulletins import load_bulletin, load_bulletins
+from digest.errors import DigestError, InputError
+from digest.identifiers import EditionSeries
+from digest.jobs.archives import write_bulletin_archive
+from digest.jobs.context import Context
+from digest.jobs.delivery import SENDABLE, deliver
+from digest.jobs.forms import RenderedForms, write_forms
+from digest.jobs.isolation import isolated
+from digest.links import bulletin_links
+from digest.mail.transports import Transport
+from digest.models import Bulletin, RunReport
+from digest.publish import BulletinEntry
+from digest.render.email import render_bulletin_email
+from digest.render.pdf import render_bulletin_pdf
+from digest.render.web import render_bulletin_web
+from digest.store import deliveries, editions, items, subscribers
+
+RenderedBulletins = dict[str, tuple[Bulletin, RenderedForms]]
+"""Every bulletin of the folder that rendered this run, with its forms, by slug."""
+
+
+def render_all(ctx: Context, report: RunReport, out_dir: Path) -> RenderedBulletins:
+    """Render and write every bulletin once per run; a broken one is reported and skipped."""
+    rendered: RenderedBulletins = {}
+    for bulletin in bulletins(ctx, report):
+        try:
+            forms = render_bulletin(ctx, bulletin)
+            write_bulletin(ctx, bulletin, forms, out_dir, report)
+        except DigestError as exc:
+            report.failures.append(f"bulletin {bulletin.slug}: {exc}")
+            continue
+        rendered[bulletin.slug] = (bulletin, forms)
+    if rendered:
+        isolated(report, "bulletins archive",
+                 partial(write_bulletin_archive, ctx, [b for b, _ in rendered.values()],
+                         out_dir, report))
+    return rendered
+
+
+def send_due(ctx: Context, rendered: RenderedBulletins, report: RunReport,
+             transport: Transport) -> None:
+    """Send each due bulletin once; one failing is reported and the others go out."""
+    for bulletin, forms in rendered.values():
+        isolated(report, f"bulletin {bulletin.slug}",
+                 partial(run_bulletin, ctx, bulletin, forms, report, transport))
+
+
+def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report: RunReport,
+                 transport: Transport) -> None:
+    """Send a due bulletin once to its audience."""
+    audience = ctx.settings.bulletins.audience if ctx.settings.bulletins else None
+    now = ctx.clock.now()
+    if audience is None or (bulletin.send_at is not None and bulletin.send_at > now):
+        return
+    digest_id = str(EditionSeries.of_bulletin(bulletin.slug))
+    slot = bulletin_slot(ctx, bulletin)
+    with ctx.db.transaction() as connection:
+        # One edition per bulletin, whatever its dates say: fixing a date after sending
+        # must not send it again.
+        row = editions.latest(connection, digest_id)
+        if row is None:
+            row = editions.create(
+                connection, digest_id=digest_id, slot=slot, number=1, status=editions.SENDING,
+                title=bulletin.title, period_start=None, period_end=now, item_keys=[],
+                omitted=0, now=now)
+            if row is None:
+                return
+            members = subscribers.active_for(connection, audience)
+            deliveries.plan(connection, row.id,
+                            [(m.id, "all") for m in members if m.id is not None], now)
+    if row.status in SENDABLE:
+        report.editions.append(f"{row.label}: bulletin {bulletin.title!r}")
+        deliver(ctx, row, {"all": forms.email}, transport, report)
+
+
+def bulletins(ctx: Context, report: RunReport) -> list[Bulletin]:
+    """The configured bulletins folder, loaded (a broken file is reported, not fatal)."""
+    if ctx.settings.bulletins is None:
+        return []
+    folder = ctx.settings.resolve(ctx.settings.bulletins.path)
+    try:
+        loaded = load_bulletins(folder, ctx.settings)
+    except InputError as exc:
+        report.failures.append(str(exc))
+        return []
+    report.failures.extend(loaded.problems)
+    return [with_upcoming(ctx, b) for b in loaded.bulletins]
+
+
+def bulletin_file(ctx: Context, path: Path) -> tuple[Bulletin, RenderedForms]:
+    """One bulletin file, loaded and rendered as a run would (``digest preview``)."""
+    bulletin = with_upcoming(ctx, load_bulletin(path, ctx.settings))
+    return bulletin, render_bulletin(ctx, bulletin)
+
+
+def with_upcoming(ctx: Context, bulletin: Bulletin) -> Bulletin:
+    """Add the nearest stored events of the bulletin's themes to its meetings part."""
+    if not bulletin.themes:
+        return bulletin
+
+    now = ctx.clock.now()
+    with ctx.db.transaction() as connection:
+        upcoming = compose.upcoming_events(items.events(connection), bulletin.themes, now,
+                                           ctx.settings.site.zone)
+    return replace(bulletin, upcoming=upcoming)
+
+
+def render_bulletin(ctx: Context, bulletin: Bulletin) -> RenderedForms:
+    """The bulletin's email, web version and PDF."""
+    links = bulletin_links(ctx.settings, bulletin.slug)
+    return RenderedForms(email=render_bulletin_email(bulletin, ctx.settings, links),
+                         web_html=render_bulletin_web(bulletin, ctx.settings, links),
+                         pdf=render_bulletin_pdf(bulletin, ctx.settings, links))
+
+
+def write_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, out_dir: Path,
+                   report: RunReport) -> None:
+    """Write the bulletin's forms to ``out/bulletins/<slug>/``."""
+    folder = out_dir / "bulletins" / bulletin.slug
+    for path in write_forms(folder, bulletin.slug, forms, ctx.settings):
+        report.output(f"bulletin {bulletin.slug}", str(path))
+
+
+def bulletin_slot(ctx: Context, bulletin: Bulletin) -> datetime:
+    """A bulletin's one slot: its ``send_at``, else the start of its date in site time."""
+    return bulletin.send_at or datetime.combine(bulletin.start_date, time.min,
+                                                tzinfo=ctx.settings.site.zone)
+
+
+def feed_entries(ctx: Context, rendered: RenderedBulletins) -> list[BulletinEntry]:
+    """The rendered bulletins as the feeds list them."""
+    return [bulletin_entry(ctx, b, f) for b, f in rendered.values()]
+
+
+def bulletin_entry(ctx: Context, bulletin: Bulletin, forms: RenderedForms) -> BulletinEntry:
+    """One bulletin as the feeds list it: its links, its PDF's size, when it was published."""
+    links = bulletin_links(ctx.settings, bulletin.slug)
+    return BulletinEntry(bulletin=bulletin, web_url=links.web_url, pdf_url=links.pdf_url,
+                         pdf_size=len(forms.pdf), published=bulletin_slot(ctx, bulletin))

@@ -1,0 +1,71 @@
+"""The collect job: poll the sources and store what came, and the members' first import.
+
+A failing source is reported in the run's report while the others go on; each poll's
+items, health and state are stored together, so the next poll starts from what this one
+saw.
+"""
+
+from __future__ import annotations
+
+from digest.errors import InputError
+from digest.jobs.context import Context
+from digest.models import RunReport, SourceReport
+from digest.sources import Poll, poll_sources
+from digest.store import items, sources, subscribers
+
+
+def collect(ctx: Context, report: RunReport, only: str | None = None) -> None:
+    """Poll every source (or the one with id ``only``) once, concurrently; each result is
+    stored with the state its next poll needs, and a failing source is reported while the
+    others go on."""
+    chosen = [s for s in ctx.settings.sources if only is None or s.id == only]
+    with ctx.db.transaction() as connection:
+        states = sources.states(connection)
+    for poll in poll_sources(chosen, ctx.settings, ctx.clock, states):
+        _store_poll(ctx, poll, report)
+
+
+def collect_only(ctx: Context) -> RunReport:
+    """``digest collect``: one poll of every source, nothing published or sent."""
+    report = RunReport()
+    collect(ctx, report)
+    return report
+
+
+def _store_poll(ctx: Context, poll: Poll, report: RunReport) -> None:
+    """Store one source's items, health and state in one transaction; report them."""
+    now = ctx.clock.now()
+    counts = {"new": 0, "updated": 0, "duplicate": 0}
+    with ctx.db.transaction() as connection:
+        for outcome in items.upsert_items(connection, poll.items or (), now):
+            counts[outcome] += 1
+        if not poll.skipped:
+            sources.record(connection, poll.source_id, poll.state.location, now, poll.error,
+                           None if poll.items is None else len(poll.items))
+        sources.save_state(connection, poll.source_id, poll.state, now)
+    report.sources.append(SourceReport(poll.source_id, new=counts["new"],
+                                       updated=counts["updated"],
+                                       duplicate=counts["duplicate"], error=poll.error,
+                                       note=poll.note))
+    report.failures.extend(poll.problems)
+
+
+def ensure_subscribers(ctx: Context, report: RunReport) -> None:
+    """Load the configured CSV when the store has no member yet. Bad rows are reported and
+    the rest imported; a file that cannot be used at all is reported and the run goes on.
+    Two runs starting together on an empty store may both import: adding is idempotent."""
+    path = ctx.settings.subscribers.import_
+    if not path:
+        return
+    try:
+        with ctx.db.transaction() as connection:
+            if subscribers.count(connection):
+                return
+            result = subscribers.import_csv(
+                connection, ctx.settings.resolve(path), ctx.clock.now(),
+                ctx.settings.site.language, [d.id for d in ctx.settings.digests],
+                ctx.settings.themes)
+    except InputError as exc:
+        report.failures.append(f"subscribers.import: {exc}")
+        return
+    report.failures.extend(result.problems)

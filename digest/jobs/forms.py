@@ -1,0 +1,100 @@
+"""Writing an edition's or bulletin's rendered forms to its folder under ``out/``.
+
+``email.html`` and ``email.txt`` are the exact parts members receive, with the per-member
+placeholders filled with neutral preview values; ``index.html`` is the web version and the
+PDF is named after the edition. A sample message (``sample.eml``, ``digest preview
+--format eml``) is the message a member would receive, addressed to the same preview
+member.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from digest.config import Settings
+from digest.files import write_atomic
+from digest.jobs.context import Context
+from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
+from digest.models import PLACEHOLDERS, RenderedEmail
+
+
+@dataclass(frozen=True)
+class RenderedForms:
+    """Everything rendered for one edition or bulletin (the full variant)."""
+
+    email: RenderedEmail
+    web_html: str
+    pdf: bytes
+
+
+def preview_values(settings: Settings) -> dict[str, str]:
+    """The values shown in place of a member's own links and name outside a real message."""
+    base = settings.site.base_url
+    return {
+        "unsubscribe_url": f"{base}/u/preview",
+        "preferences_url": f"{base}/p/preview",
+        "name": "Forum member",
+        "email": "member@example.org",
+    }
+
+
+def fill_placeholders(text: str, values: dict[str, str], *, escape: bool) -> str:
+    """Put preview values where a real message would carry a member's own."""
+    for name, marker in PLACEHOLDERS.items():
+        value = values[name]
+        text = text.replace(marker, html.escape(value) if escape else value)
+    return text
+
+
+def preview_html(forms: RenderedForms, settings: Settings) -> str:
+    """The email's HTML part with the preview member's values."""
+    return fill_placeholders(forms.email.html, preview_values(settings), escape=True)
+
+
+def preview_text(forms: RenderedForms, settings: Settings) -> str:
+    """The email's text part with the preview member's values."""
+    return fill_placeholders(forms.email.text, preview_values(settings), escape=False)
+
+
+def write_forms(folder: Path, stem: str, forms: RenderedForms, settings: Settings) -> list[Path]:
+    """Write email.html, email.txt, <stem>.pdf and index.html; return the paths written."""
+    return [
+        write_atomic(folder / "email.html", preview_html(forms, settings)),
+        write_atomic(folder / "email.txt", preview_text(forms, settings)),
+        write_atomic(folder / f"{stem}.pdf", forms.pdf),
+        write_atomic(folder / "index.html", forms.web_html),
+    ]
+
+
+def form_bytes(ctx: Context, forms: RenderedForms, form: str, name: str) -> bytes:
+    """One form as ``digest preview --format`` writes it: html, text, mjml (the source
+    before compilation), pdf, or eml (a sample message named after ``name``)."""
+    if form == "html":
+        return preview_html(forms, ctx.settings).encode()
+    if form == "text":
+        return preview_text(forms, ctx.settings).encode()
+    if form == "mjml":
+        return forms.email.mjml.encode()
+    if form == "pdf":
+        return forms.pdf
+    return sample_message(ctx, forms.email, name, ctx.clock.now())
+
+
+def sample_message(ctx: Context, email: RenderedEmail, name: str, now: datetime) -> bytes:
+    """The message a member would receive, addressed to the preview recipient; making it
+    also proves that every message of this email can be made."""
+    recipient = sample_recipient(ctx)
+    factory = MessageFactory(email, ctx.settings, make_list_id(ctx.settings, name), now)
+    message_id = make_message_id(ctx.settings, f"sample/{name}", recipient.email)
+    return factory.build(recipient, message_id).data
+
+
+def sample_recipient(ctx: Context) -> Recipient:
+    """The preview member as a message's recipient."""
+    values = preview_values(ctx.settings)
+    return Recipient(email=values["email"], name=values["name"],
+                     unsubscribe_url=values["unsubscribe_url"],
+                     preferences_url=values["preferences_url"])

@@ -1,0 +1,81 @@
+"""What a coordinator starts by hand on one stored edition (``digest send``): its pending
+messages sent now, its failed ones queued again, a failed edition rendered and sent again,
+or one [TEST] copy.
+
+Each renders the stored edition as a run would: items that cannot be rendered are left out
+and reported in the given ``RunReport``; an edition that cannot be rendered at all is
+marked failed and the ``RenderError`` raised. The mail transport is opened for the send
+only.
+"""
+
+from __future__ import annotations
+
+from digest.config import DigestSettings
+from digest.errors import InputError
+from digest.jobs.bulletins import bulletins, render_bulletin
+from digest.jobs.context import Context
+from digest.jobs.delivery import send_edition, send_test
+from digest.jobs.editions import deliver_edition, prepare_stored
+from digest.jobs.outbox import SendOutcome
+from digest.jobs.prepare import left_out_lines
+from digest.models import RenderedEmail, RunReport
+from digest.store import deliveries, editions
+from digest.store.editions import EditionRow
+
+
+def send_now(ctx: Context, row: EditionRow, report: RunReport) -> SendOutcome:
+    """Send an approved or half-sent edition's pending messages now."""
+    emails = stored_emails(ctx, row, revive=True, report=report)
+    with ctx.open_transport() as transport:
+        return send_edition(ctx, row, emails, transport)
+
+
+def send_test_copy(ctx: Context, row: EditionRow, address: str, report: RunReport) -> str:
+    """One [TEST] copy of the edition's full email to ``address``; the server's answer."""
+    email = stored_emails(ctx, row, revive=False, report=report)["all"]
+    with ctx.open_transport() as transport:
+        return send_test(ctx, row, email, address, transport)
+
+
+def retry_rendering(ctx: Context, row: EditionRow) -> RunReport:
+    """Try a failed edition again, as the next run would: render it (``RenderError``
+    when it still cannot be), write its forms and archive, send its pending rows."""
+    digest = _digest_of(ctx, row)
+    report = RunReport()
+    with ctx.open_transport() as transport:
+        deliver_edition(ctx, digest, row, report, transport)
+    return report
+
+
+def retry_failed(ctx: Context, edition: EditionRow) -> int:
+    """Queue an edition's failed rows again (``digest send EDITION --retry-failed``)."""
+    with ctx.db.transaction() as connection:
+        queued = deliveries.retry_failed(connection, edition.id, ctx.clock.now())
+        if queued and edition.status == editions.SENT:
+            editions.set_status(connection, edition.id, editions.SENDING)
+    return queued
+
+
+def stored_emails(ctx: Context, row: EditionRow, *, revive: bool,
+                  report: RunReport) -> dict[str, RenderedEmail]:
+    """The edition's emails: the full one under ``all``, plus its pending variants.
+
+    A failed edition that renders now is sending again, unless ``revive`` is False (a
+    test copy)."""
+    if row.series.is_bulletin:
+        slug = row.series.name
+        found = [b for b in bulletins(ctx, RunReport()) if b.slug == slug]
+        if not found:
+            raise InputError(f"bulletin {slug!r} is no longer in the bulletins folder")
+        return {"all": render_bulletin(ctx, found[0]).email}
+    row, rendered = prepare_stored(ctx, _digest_of(ctx, row), row, revive=revive)
+    report.failures.extend(left_out_lines(row.label, rendered.left_out))
+    prepared = rendered.prepared
+    return {**prepared.variants, "all": prepared.forms.email}
+
+
+def _digest_of(ctx: Context, row: EditionRow) -> DigestSettings:
+    digest = ctx.settings.digest(row.digest_id)
+    if digest is None:
+        raise InputError(f"digest {row.digest_id!r} is no longer in the config")
+    return digest

@@ -1,0 +1,90 @@
+"""Rendering an edition for sending: its full forms once, each member variant's email once,
+and one message made from each email, before any delivery row waits on it.
+
+An item that cannot be rendered is left out (``isolation``); an edition that cannot be
+rendered at all raises ``RenderError``, for the caller to mark it failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from digest import compose
+from digest.errors import RenderError
+from digest.identifiers import VariantKey
+from digest.jobs.context import Context
+from digest.jobs.forms import RenderedForms, sample_message
+from digest.jobs.isolation import LeftOut, render_leaving_out
+from digest.links import edition_links
+from digest.models import Edition, RenderedEmail
+from digest.render.email import render_edition_email
+from digest.render.pdf import render_edition_pdf
+from digest.render.web import render_edition_web
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An edition rendered once per variant, plus its full forms for the archive."""
+
+    forms: RenderedForms
+    variants: dict[str, RenderedEmail]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An edition rendered, the edition it was rendered from, and the items left out."""
+
+    prepared: Prepared
+    edition: Edition
+    left_out: list[LeftOut]
+
+
+def render_edition(ctx: Context, edition: Edition,
+                   variant_keys: Iterable[VariantKey]) -> Prepared:
+    """Render the full edition's forms, then each named non-empty variant's email once
+    (``variants`` by the key's stored text, as the outbox rows name them)."""
+    links = edition_links(ctx.settings, edition.digest_id, edition.number)
+    email = render_edition_email(edition, ctx.settings, links)
+    forms = RenderedForms(email=email,
+                          web_html=render_edition_web(edition, ctx.settings, links),
+                          pdf=render_edition_pdf(edition, ctx.settings, links))
+    variants: dict[str, RenderedEmail] = {}
+    for key in variant_keys:
+        variant = compose.variant_of(edition, key)
+        name = str(key)
+        if name in variants or variant.edition.is_empty:
+            continue
+        variants[name] = (email if key.themes is None and key.language is None else
+                          render_edition_email(variant.edition, ctx.settings, links,
+                                               key.language))  # None: the site's language
+    return Prepared(forms=forms, variants=variants)
+
+
+def prepare(ctx: Context, edition: Edition, variant_keys: Iterable[VariantKey]) -> Rendered:
+    """Render (and check) an edition, leaving out each item that cannot be rendered;
+    ``RenderError`` when the edition cannot be rendered at all."""
+    prepared, kept, left_out = render_leaving_out(
+        partial(_checked, ctx, tuple(variant_keys)), edition)
+    return Rendered(prepared=prepared, edition=kept, left_out=left_out)
+
+
+def left_out_lines(label: str, left_out: list[LeftOut]) -> list[str]:
+    """One run-summary line per item left out of an edition: its key, source and why."""
+    return [f"{label}: left out item {entry.item.key} from source "
+            f"{entry.item.source_id!r}: {entry.reason}" for entry in left_out]
+
+
+def _checked(ctx: Context, variant_keys: Iterable[VariantKey], edition: Edition) -> Prepared:
+    """``render_edition``, and one message made from each email: everything sending will
+    do with the rendered text, done before any delivery row waits on it."""
+    prepared = render_edition(ctx, edition, variant_keys)
+    now = ctx.clock.now()
+    emails = {id(email): email for email in (prepared.forms.email, *prepared.variants.values())}
+    for email in emails.values():
+        try:
+            sample_message(ctx, email, edition.digest_id, now)
+        except (UnicodeError, ValueError) as exc:
+            raise RenderError(f"the message could not be made: {exc}") from exc
+    return prepared
