@@ -9,7 +9,7 @@ import dataclasses
 from digest.models import BulletinSection
 from digest.render.templating import make_environment
 from digest.render.views import bulletin_sections
-from tests.test_render_support import EVENTS, make_bulletin, make_settings
+from tests.support import EVENTS, make_bulletin, make_settings
 
 SETTINGS = make_settings()
 MACRO = make_environment(SETTINGS).get_template(

@@ -11,7 +11,8 @@ from digest.config import SourceSettings
 from digest.errors import SourceError
 from digest.sources import poll_source
 from digest.sources.registry import READERS, Fetches, ReadsFolder, source_type
-from tests.test_sources_parsers import CLOCK, make_settings
+from digest.testing import build_settings
+from tests.test_sources_parsers import CLOCK, FIXTURES, THEMES
 
 
 def test_every_configurable_type_has_a_reader_and_no_other() -> None:
@@ -36,7 +37,7 @@ def test_a_poll_of_an_unknown_type_fails_that_source_with_the_message() -> None:
     # past the config's own check, as a config from a newer version could arrive
     source = SourceSettings.model_construct(id="odd", type="gopher",
                                             url="gopher://example.org/feed")
-    poll = poll_source(source, make_settings(), CLOCK)
+    poll = poll_source(source, build_settings(FIXTURES, themes=THEMES), CLOCK)
     assert poll.items is None
     assert poll.error == ("source 'odd' (gopher://example.org/feed): unknown source type "
                           "'gopher' (known types: feed, folder, ical)")
