@@ -33,19 +33,26 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:limit]}..."
 
 
+def _quantity(value: Any, pattern: re.Pattern[str], expected: str) -> tuple[float, str | None]:
+    """A bare number (no unit) or an amount and its unit as ``pattern`` reads them: the one
+    reading shared by durations and rates, so both refuse the same way."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value), None
+    match = pattern.match(str(value)[:100])
+    if not match:
+        raise ValueError(f"expected {expected}, got {shown(value)}")
+    amount, unit = match.groups()
+    return float(amount), unit
+
+
 def parse_duration(value: Any) -> timedelta:
     """Read ``30m``, ``1h``, ``30d``, ``2w``, ``0.5s`` (or a number of seconds) as a timedelta,
     between 0 and ``MAX_DURATION`` (so no value overflows, here or in later arithmetic)."""
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
     else:
-        match = _DURATION.match(str(value)[:100])
-        if not match:
-            raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {shown(value)}")
-        amount, unit = match.groups()
-        seconds = float(amount) * timedelta(**{_UNITS[unit]: 1}).total_seconds()
+        amount, unit = _quantity(value, _DURATION, "a duration such as 30m, 1h, 7d or 2w")
+        seconds = amount * (timedelta(**{_UNITS[unit]: 1}).total_seconds() if unit else 1)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"expected a duration such as 30m, 1h, 7d or 2w, got {shown(value)}")
     if seconds > MAX_DURATION.total_seconds():
@@ -97,14 +104,8 @@ def parse_size(value: Any) -> int:
 def parse_rate(value: Any) -> float:
     """Read ``20/s``, ``600/m`` or ``3600/h`` as messages per second: more than 0, finite,
     at most ``MAX_RATE`` (a rate of 0 would wait forever between two messages)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        rate = float(value)
-    else:
-        match = _RATE.match(str(value)[:100])
-        if not match:
-            raise ValueError(f"expected a rate such as 20/s or 600/m, got {shown(value)}")
-        amount, unit = match.groups()
-        rate = float(amount) / {"s": 1, "m": 60, "h": 3600}[unit]
+    amount, unit = _quantity(value, _RATE, "a rate such as 20/s or 600/m")
+    rate = amount / {"s": 1, "m": 60, "h": 3600}[unit] if unit else amount
     if not math.isfinite(rate) or rate <= 0:
         raise ValueError("expected a rate of more than 0, such as 20/s or 600/m, "
                          f"got {shown(value)}")
