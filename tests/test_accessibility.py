@@ -21,12 +21,12 @@ from digest.jobs.forms import fill_placeholders, preview_values
 from digest.models import RenderedEmail
 from digest.publish import feed_catalogue
 from digest.render.email import render_bulletin_email, render_edition_email
+from digest.render.feeds import render_feeds_index
 from digest.render.web import (
     ArchiveEntry,
     render_archive,
     render_bulletin_web,
     render_edition_web,
-    render_feeds_index,
 )
 from tests.external_tools import axe_script
 from tests.support import (

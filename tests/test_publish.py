@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
@@ -24,7 +23,7 @@ from digest.publish import (
     feed_catalogue,
     publish_feeds,
 )
-from digest.render.web import render_feeds_index
+from digest.render.feeds import FeedTemplates
 from digest.testing import build_settings
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -37,7 +36,7 @@ def publish(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings:
             now: datetime) -> list[Path]:
     """``publish_feeds`` as the feeds job calls it, with the renderers' feeds page."""
     return publish_feeds(items, bulletins, settings, now,
-                         index_page=partial(render_feeds_index, settings=settings))
+                         markup=FeedTemplates(settings))
 
 
 def make_settings(tmp_path: Path, entries: int = 50, **themes: str) -> Settings:

@@ -6,13 +6,11 @@ edition.
 
 from __future__ import annotations
 
-from functools import partial
-
 from digest.jobs.bulletins import RenderedBulletins, feed_entries
 from digest.jobs.context import Context
 from digest.models import RunReport
 from digest.publish import publish_feeds
-from digest.render.web import render_feeds_index
+from digest.render.feeds import FeedTemplates
 from digest.store import items
 
 
@@ -25,5 +23,5 @@ def publish(ctx: Context, report: RunReport, rendered: RenderedBulletins) -> Non
         stored = items.newest_items_per_feed(connection, now, ctx.settings.feeds.entries,
                                              tuple(ctx.settings.themes))
     for path in publish_feeds(stored, entries, ctx.settings, now,
-                              index_page=partial(render_feeds_index, settings=ctx.settings)):
+                              markup=FeedTemplates(ctx.settings)):
         report.output("feed", str(path))

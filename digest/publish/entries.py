@@ -3,21 +3,20 @@ RSS) the feed is written in.
 
 Entry ids come from ``Item.key`` only (``entry_id``), so an item keeps its id when it is
 re-collected, updated or reached through another source. An event's entry opens with when
-and where it happens, the date written as the emails write it (``digest.dates``).
+and where it happens, and a bulletin's lists its sections, both made by ``FeedMarkup``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 
-from digest.dates import format_event_dates, zone_name
 from digest.errors import PublishError
 from digest.models import SECTION_TITLES, Bulletin, Item, Kind
+from digest.publish.markup import FeedMarkup
 
 KIND_SCHEME = "urn:digest:kind"
 """The Atom category scheme (RSS category domain) that marks an entry's kind."""
@@ -71,13 +70,13 @@ def newest(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
     return sorted(ordered, key=lambda e: e.published, reverse=True)
 
 
-def item_entry(item: Item, labels: dict[str, str], language: str, zone: tzinfo) -> FeedEntry:
+def item_entry(item: Item, labels: dict[str, str], markup: FeedMarkup) -> FeedEntry:
     """A stored item's entry: its themes and its kind as categories."""
     published = _aware(item.published, f"item {item.key!r} published")
     updated = _aware(item.updated, f"item {item.key!r} updated") if item.updated else published
     summary = item.summary_html
     if item.event is not None:
-        summary = _event_html(item, language, zone) + summary
+        summary = markup.event_note(item) + summary
     categories: list[tuple[str, str, str | None]] = [
         (slug, labels.get(slug, slug), None) for slug in item.themes
     ]
@@ -94,14 +93,11 @@ def item_entry(item: Item, labels: dict[str, str], language: str, zone: tzinfo) 
     )
 
 
-def bulletin_entry(entry: BulletinEntry, labels: dict[str, str]) -> FeedEntry:
+def bulletin_entry(entry: BulletinEntry, labels: dict[str, str],
+                   markup: FeedMarkup) -> FeedEntry:
     """A bulletin's entry: its introduction and section titles, its PDF as an enclosure."""
     bulletin = entry.bulletin
     published = _aware(entry.published, f"bulletin {bulletin.slug!r} published")
-    parts = [bulletin.intro_html] if bulletin.intro_html.strip() else []
-    titled = [s.title for s in bulletin.sections if s.title]
-    if titled:
-        parts.append("<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in titled) + "</ul>")
     categories: list[tuple[str, str, str | None]] = [
         (slug, labels.get(slug, slug), None) for slug in bulletin.themes
     ]
@@ -110,7 +106,7 @@ def bulletin_entry(entry: BulletinEntry, labels: dict[str, str]) -> FeedEntry:
         id=bulletin_id(bulletin.slug),
         title=bulletin.title,
         link=entry.web_url,
-        summary_html="".join(parts),
+        summary_html=markup.bulletin_summary(bulletin),
         published=published,
         updated=published,
         categories=tuple(categories),
@@ -123,17 +119,3 @@ def _aware(value: datetime, what: str) -> datetime:
         raise PublishError(f"{what}: naive datetime {value.isoformat()} (a time zone is needed)")
     return value.astimezone(UTC)
 
-
-def _event_html(item: Item, language: str, zone: tzinfo) -> str:
-    """A first paragraph saying when and where an event happens, the date written as the
-    emails write it (``digest.dates``), with the zone's name for a timed event, since a
-    feed reader may be anywhere."""
-    assert item.event is not None
-    event = item.event
-    when = format_event_dates(event, language, zone)
-    if isinstance(event.start, datetime):
-        when += f" ({zone_name(event.start.astimezone(zone))})"
-    text = f"<strong>When:</strong> {html.escape(when)}"
-    if event.location:
-        text += f"<br><strong>Where:</strong> {html.escape(event.location)}"
-    return f'<p class="event-when">{text}</p>'

@@ -10,7 +10,7 @@ a feed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree
@@ -18,16 +18,14 @@ from xml.etree import ElementTree
 from digest.config import RESERVED_THEME_SLUGS, Settings
 from digest.errors import PublishError
 from digest.files import write_if_changed
-from digest.models import FeedInfo, Item
+from digest.models import Item
 from digest.publish.catalogue import feed_catalogue
 from digest.publish.entries import BulletinEntry, FeedEntry, bulletin_entry, item_entry, newest
 from digest.publish.feeds import render_feed
+from digest.publish.markup import FeedMarkup
 from digest.publish.opml import render_opml
 
 RESERVED_NAMES = RESERVED_THEME_SLUGS  # refused by the config already; kept as a guard
-
-IndexPage = Callable[[Sequence[FeedInfo]], str]
-
 
 def publish_feeds(
     items: Sequence[Item],
@@ -35,12 +33,13 @@ def publish_feeds(
     settings: Settings,
     now: datetime,
     *,
-    index_page: IndexPage,
+    markup: FeedMarkup,
 ) -> list[Path]:
     """Write every feed, ``index.opml`` and ``index.html`` into ``settings.feeds_dir``.
 
-    ``index_page`` makes the HTML page that lists the feeds (a template of the renderers,
-    given by the caller, since stages do not import each other).
+    ``markup`` makes the HTML: the page that lists the feeds, an event's when and where, a
+    bulletin's summary (the renderers' templates, given by the caller, since stages do not
+    import each other).
 
     ``now`` is only the ``updated`` time of a feed with no entries. Returns the paths, in
     writing order; raises ``PublishError`` for anything that stops a file being written.
@@ -54,7 +53,7 @@ def publish_feeds(
             f"rename the theme (reserved: {', '.join(sorted(RESERVED_NAMES))})"
         )
     try:
-        return _publish(items, bulletins, settings, now.astimezone(UTC), index_page)
+        return _publish(items, bulletins, settings, now.astimezone(UTC), markup)
     except PublishError:
         raise
     except (OSError, ValueError, TypeError, ElementTree.ParseError) as exc:
@@ -62,8 +61,8 @@ def publish_feeds(
 
 
 def _publish(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings: Settings,
-             now: datetime, index_page: IndexPage) -> list[Path]:
-    contents = _contents(items, bulletins, settings)
+             now: datetime, markup: FeedMarkup) -> list[Path]:
+    contents = _contents(items, bulletins, settings, markup)
     catalogue = feed_catalogue(settings)
     written: list[Path] = []
     directory = settings.feeds_dir
@@ -75,15 +74,15 @@ def _publish(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings
     all_entries = contents["all"] + contents["bulletins"]
     modified = max((entry.updated for entry in all_entries), default=now)
     for name, data in (("index.opml", render_opml(catalogue, settings, modified)),
-                       ("index.html", index_page(catalogue).encode("utf-8"))):
+                       ("index.html", markup.index_page(catalogue).encode("utf-8"))):
         path = directory / name
         write_if_changed(path, data)
         written.append(path)
     return written
 
 
-def _contents(items: Sequence[Item], bulletins: Sequence[BulletinEntry],
-              settings: Settings) -> dict[str, list[FeedEntry]]:
+def _contents(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings: Settings,
+              markup: FeedMarkup) -> dict[str, list[FeedEntry]]:
     """The entries of each feed, by its stem (``all``, a theme's slug, ``bulletins``),
     newest first and at most ``feeds.entries`` of them."""
     limit = settings.feeds.entries
@@ -91,12 +90,12 @@ def _contents(items: Sequence[Item], bulletins: Sequence[BulletinEntry],
     # The same item given twice (it should not be) still appears once: the latest wins.
     unique: dict[str, tuple[FeedEntry, Item]] = {}
     for item in items:
-        entry = item_entry(item, labels, settings.site.language, settings.site.zone)
+        entry = item_entry(item, labels, markup)
         known = unique.get(entry.id)
         if known is None or entry.updated >= known[0].updated:
             unique[entry.id] = (entry, item)
     pairs = list(unique.values())
-    bulletin_entries = {e.id: e for e in (bulletin_entry(b, labels) for b in bulletins)}
+    bulletin_entries = {e.id: e for e in (bulletin_entry(b, labels, markup) for b in bulletins)}
     contents: dict[str, list[FeedEntry]] = {"all": newest(e for e, _ in pairs)[:limit]}
     for slug in settings.themes:
         contents[slug] = newest(e for e, item in pairs if slug in item.themes)[:limit]

@@ -13,8 +13,7 @@ from datetime import date, datetime
 from digest.config import Settings
 from digest.dates import format_long_date
 from digest.errors import RenderError
-from digest.links import feeds_index_url
-from digest.models import PLACEHOLDERS, Bulletin, Edition, EditionLinks, FeedInfo, Item
+from digest.models import PLACEHOLDERS, Bulletin, Edition, EditionLinks, Item
 from digest.render.i18n import N_, translate
 from digest.render.templating import base_context, render_template
 from digest.render.views import bulletin_context, edition_context, merge_sections
@@ -22,7 +21,6 @@ from digest.render.views import bulletin_context, edition_context, merge_section
 EDITION_TEMPLATE = "web/edition.html.j2"
 BULLETIN_TEMPLATE = "web/bulletin.html.j2"
 ARCHIVE_TEMPLATE = "web/archive.html.j2"
-FEEDS_TEMPLATE = "web/feeds.html.j2"
 
 
 @dataclass(frozen=True)
@@ -77,25 +75,3 @@ def render_archive(settings: Settings, title: str, archive_url: str,
     )
     html = render_template(settings, ARCHIVE_TEMPLATE, context)
     return _no_placeholders(html, f"archive {title}")
-
-
-def render_feeds_index(feeds: Sequence[FeedInfo], settings: Settings,
-                       language: str | None = None) -> str:
-    """The page that lists every feed (``feeds/index.html``), each theme once with its
-    formats, and tells feed readers where the feeds are (autodiscovery links)."""
-    context = base_context(settings, language)
-    lang = context["language"]
-    groups: dict[str, list[FeedInfo]] = {}
-    for feed in feeds:
-        groups.setdefault(feed.stem, []).append(feed)
-    context.update(
-        subject=f"{settings.site.title}: {translate(lang, N_('Feeds'))}",
-        preheader=translate(lang, N_("Follow the forum in any feed reader: pick a theme, "
-                                     "everything, or the bulletins.")),
-        links=EditionLinks(web_url=feeds_index_url(settings), archive_url="", pdf_url=""),
-        feeds=list(feeds),
-        groups=[{"label": listed[0].label, "feeds": listed} for listed in groups.values()],
-        opml_url=feeds_index_url(settings) + "index.opml",
-    )
-    return render_template(settings, FEEDS_TEMPLATE, context)
-
