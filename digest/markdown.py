@@ -3,7 +3,8 @@
 Bulletins and notes are Markdown with YAML front matter between ``---`` lines; a bulletin's
 level-2 headings start its sections. Reading a bulletin and linting it must agree on all
 three, so both use this module: the same CommonMark parser (no raw HTML, plus tables and
-strikethrough), the same cut of the front matter, the same walk into sections.
+strikethrough; a folder's notes use it too, plain), the same cut of the front matter, the
+same walk into sections.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 
-def parser() -> MarkdownIt:
-    """CommonMark without raw HTML (it is shown as text), plus tables and strikethrough."""
-    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+def parser(*, extended: bool = True) -> MarkdownIt:
+    """CommonMark without raw HTML (it is shown as text); ``extended`` adds tables and
+    strikethrough, which bulletins use (a folder's notes are read as plain CommonMark)."""
+    markdown = MarkdownIt("commonmark", {"html": False})
+    return markdown.enable(["table", "strikethrough"]) if extended else markdown
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from digest import yaml_loader
 from digest.config import SourceSettings
 from digest.dates import EARLIEST, LATEST, date_or_utc, utc_instant
 from digest.errors import SourceError
+from digest.markdown import parser
 from digest.models import EventInfo, Item, Kind
 from digest.sources.clean.identity import canonical_link, is_web_link
 from digest.sources.clean.markup import plain_text, plain_title, sanitize_html, text_to_html
@@ -47,7 +48,7 @@ def read_folder(folder: Path, context: ReadContext) -> Parsed:
     source, settings, mapper = context.source, context.settings, context.mapper
     if not folder.is_dir():
         raise SourceError(f"no such folder: {folder}")
-    markdown = MarkdownIt("commonmark", {"html": False})
+    markdown = parser(extended=False)
     now = context.clock.now()
     parsed = Parsed()
     names: list[str] = []

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from markupsafe import Markup
-
 from digest.config import Settings
 from digest.models import EditionLinks, SubscriberStatus
 from digest.render.i18n import N_, translate
@@ -33,18 +31,13 @@ UNKNOWN_CHOICE = N_("Unknown theme or language: nothing was changed.")
 _NO_LINKS = EditionLinks(web_url="", archive_url="", pdf_url="")
 
 
-def _strong(value: str) -> Markup:
-    """An address shown in bold inside a translated sentence, escaped."""
-    return Markup("<strong>{}</strong>").format(value)
-
-
 def _page(settings: Settings, template: str, title: str, language: str,
           **values: Any) -> str:
     """One member's page: ``title`` (a message id, translated) and the template's values."""
     context = base_context(settings, language)
     heading = translate(language, title) if title else settings.site.title
     context.update(title=heading, subject=f"{heading} · {settings.site.title}", preheader="",
-                   links=_NO_LINKS, strong=_strong, **values)
+                   links=_NO_LINKS, **values)
     return render_template(settings, f"web/members/{template}.html.j2", context)
 
 
