@@ -74,3 +74,21 @@ def test_imports_run_one_way(path: Path) -> None:
 
 def test_compose_touches_no_store_templates_or_clock() -> None:
     assert _imports(PACKAGE / "compose.py") <= {"config", "dates", "models", "identifiers"}
+
+
+MAX_MODULE_LINES = 350
+
+
+def test_every_module_fits_on_a_few_screens() -> None:
+    """A module over this size holds more than one job: split it along its jobs."""
+    sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines())
+             for p in PACKAGE.rglob("*.py")}
+    too_long = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert not too_long, f"split these modules (at most {MAX_MODULE_LINES} lines): {too_long}"
+
+
+def test_stages_and_foundation_name_no_entry_point_or_job() -> None:
+    """The layer sets are disjoint, so a module cannot sit in two layers at once."""
+    layers = [FOUNDATION, STAGES, ORCHESTRATION, ENTRY_POINTS]
+    named = [name for layer in layers for name in layer]
+    assert len(named) == len(set(named)), sorted(n for n in named if named.count(n) > 1)
