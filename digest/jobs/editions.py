@@ -49,16 +49,9 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
     if row is not None:
         return  # made by an earlier run: resumed by resume_unfinished when still sending
     edition = next_edition(ctx, digest, slot)
-    rendered: Rendered | None = None
-    failure: str | None = None
-    if not edition.is_empty:  # rendered before anything is frozen or planned
-        language = ctx.settings.site.language
-        try:
-            rendered = prepare(ctx, edition, {compose.member_variant_key(m, language)
-                                              for m in members})
-            edition = rendered.edition
-        except RenderError as exc:
-            failure = str(exc)
+    rendered, failure = _render_new(ctx, edition, members)
+    if rendered is not None:
+        edition = rendered.edition  # without the items that could not be rendered
     row = _store_edition(ctx, digest, edition, members, failure,
                          rendered.left_out if rendered else ())
     if row is None:
@@ -72,11 +65,31 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
     report.failures.extend(left_out_lines(row.label, rendered.left_out))
     prepared = deliver_edition(ctx, digest, row, report, transport, rendered)
     if row.status == editions.DRAFT:
-        report.editions.append(f"{row.label}: draft of {len(edition.items)} items, waiting for "
-                               f"`digest approve {row.label}`")
-        for address in digest.coordinators:
-            isolated(report, f"{row.label} preview to {address}", partial(
-                send_test, ctx, row, prepared.forms.email, address, transport))
+        _preview_draft(ctx, digest, row, len(edition.items), prepared, report, transport)
+
+
+def _render_new(ctx: Context, edition: Edition,
+                members: list[Subscriber]) -> tuple[Rendered | None, str | None]:
+    """Render a new edition's variants before anything is frozen or planned: the rendered
+    forms, or why it cannot be rendered at all (an empty edition renders nothing)."""
+    if edition.is_empty:
+        return None, None
+    language = ctx.settings.site.language
+    try:
+        return prepare(ctx, edition, {compose.member_variant_key(m, language)
+                                      for m in members}), None
+    except RenderError as exc:
+        return None, str(exc)
+
+
+def _preview_draft(ctx: Context, digest: DigestSettings, row: EditionRow, items: int,
+                   prepared: Prepared, report: RunReport, transport: Transport) -> None:
+    """A draft waits for ``digest approve``; its coordinators get a preview meanwhile."""
+    report.editions.append(f"{row.label}: draft of {items} items, waiting for "
+                           f"`digest approve {row.label}`")
+    for address in digest.coordinators:
+        isolated(report, f"{row.label} preview to {address}", partial(
+            send_test, ctx, row, prepared.forms.email, address, transport))
 
 
 def deliver_edition(ctx: Context, digest: DigestSettings, row: EditionRow, report: RunReport,
