@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from markdown_it.token import Token
 from pydantic import ValidationError
 
 from digest import markdown, yaml_loader
@@ -70,22 +71,28 @@ def _slug_from_stem(stem: str) -> str:
 
 
 def parse_body(text: str) -> tuple[str, tuple[BulletinSection, ...]]:
-    """The introduction's HTML and the sections of a bulletin's Markdown body."""
+    """The introduction's HTML and the sections of a bulletin's Markdown body (each also
+    split at the bullet list it ends with, where upcoming events join it)."""
     md = markdown.parser()
     env: dict[str, Any] = {}
     intro = ""
     sections: list[BulletinSection] = []
+    def html(tokens: list[Token]) -> str:
+        return str(md.renderer.render(tokens, md.options, env)).strip()
+
     for section in markdown.sections(md.parse(text, env)):
-        html = md.renderer.render(section.tokens, md.options, env).strip()
         if section.heading is None:
-            intro = html
+            intro = html(section.tokens)
             continue
         title = section.title
         number: int | None = None
         match = _NUMBERED.match(title)
         if match:
             number, title = int(match.group(1)), match.group(2).strip()
-        sections.append(BulletinSection(title=title, body_html=html, number=number))
+        lead, items = markdown.closing_list(section.tokens)
+        sections.append(BulletinSection(title=title, body_html=html(section.tokens),
+                                        number=number, lead_html=html(lead),
+                                        list_items_html=html(items)))
     return intro, tuple(sections)
 
 

@@ -4,7 +4,7 @@ Bulletins and notes are Markdown with YAML front matter between ``---`` lines; a
 level-2 headings start its sections. Reading a bulletin and linting it must agree on all
 three, so both use this module: the same CommonMark parser (no raw HTML, plus tables and
 strikethrough; a folder's notes use it too, plain), the same cut of the front matter, the
-same walk into sections.
+same walk into sections (and the bullet list a section ends with).
 """
 
 from __future__ import annotations
@@ -83,6 +83,17 @@ def sections(tokens: list[Token]) -> Iterator[Section]:
         body.append(token)
         index += 1
     yield Section(heading, line, body)
+
+
+def closing_list(tokens: list[Token]) -> tuple[list[Token], list[Token]]:
+    """The tokens before the bullet list these top-level tokens end with, and that list's
+    items' tokens; all the tokens and none when they end otherwise. A bulletin's upcoming
+    events join the list its "Upcoming meetings" section ends with."""
+    if not tokens or tokens[-1].type != "bullet_list_close" or tokens[-1].level != 0:
+        return tokens, []
+    start = max(index for index, token in enumerate(tokens)
+                if token.type == "bullet_list_open" and token.level == 0)
+    return tokens[:start], tokens[start + 1:-1]
 
 
 def plain_text(inline: Token) -> str:

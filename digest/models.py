@@ -138,11 +138,16 @@ class Variant:
 
 @dataclass(frozen=True)
 class BulletinSection:
-    """A top-level part of a bulletin: its heading (with its number if any) and body HTML."""
+    """A top-level part of a bulletin: its heading (with its number if any) and body HTML;
+    when that body ends with a bullet list, ``lead_html`` is what comes before the list and
+    ``list_items_html`` its items, so upcoming events can join that list (else: the body,
+    and "")."""
 
     title: str
     body_html: str
     number: int | None = None
+    lead_html: str = ""
+    list_items_html: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
@@ -106,15 +106,15 @@ class UpcomingEvent:
 @dataclass(frozen=True)
 class SectionView:
     """A bulletin section as the templates show it, through the ``section_body`` macro
-    (``shared/_bulletin_section.html.j2``): its own body, or with ``upcoming`` events
-    added after ``lead_html``, continuing its closing list when ``continues_list``."""
+    (``shared/_bulletin_section.html.j2``): its own body, or, with ``upcoming`` events, its
+    ``lead_html`` then one list of its closing list's items (if any) and the events."""
 
     number: int | None
     title: str
     body_html: Markup
-    upcoming: tuple[UpcomingEvent, ...] = ()
-    lead_html: Markup | None = None
-    continues_list: bool = False
+    upcoming: tuple[UpcomingEvent, ...]
+    lead_html: Markup
+    list_items_html: Markup
 
 
 def _upcoming_events(events: Sequence[Item], body_text: str, settings: Settings,
@@ -127,16 +127,9 @@ def _upcoming_events(events: Sequence[Item], body_text: str, settings: Settings,
 
 def _section_view(section: BulletinSection, upcoming: tuple[UpcomingEvent, ...] = ()
                   ) -> SectionView:
-    """The view of a section; with events, its body split where they join it: inside the
-    list it ends with, else after it."""
-    view = SectionView(section.number, section.title, Markup(section.body_html))
-    if not upcoming:
-        return view
-    body = section.body_html.rstrip()
-    ends_with_list = body.endswith("</ul>")
-    lead = body.removesuffix("</ul>").rstrip() if ends_with_list else body
-    return replace(view, upcoming=upcoming, lead_html=Markup(lead),
-                   continues_list=ends_with_list)
+    """The view of a section, with the events that join its list (if any)."""
+    return SectionView(section.number, section.title, Markup(section.body_html), upcoming,
+                       Markup(section.lead_html), Markup(section.list_items_html))
 
 
 def bulletin_sections(bulletin: Bulletin, settings: Settings) -> tuple[SectionView, ...]:
