@@ -189,3 +189,13 @@ def within_years(value: date | datetime | None) -> bool:
         return EARLIEST <= as_aware(value, UTC) <= LATEST
     return EARLIEST.date() <= value <= LATEST.date()
 
+
+
+def format_event_dates_with_zone(event: EventInfo, language: str, zone: tzinfo) -> str:
+    """``format_event_dates`` with the zone's name after a timed event's time
+    ("… 10:00 (CET)"): a feed's reader may be anywhere, while a digest's members read the
+    site's own time."""
+    when = format_event_dates(event, language, zone)
+    if isinstance(event.start, datetime):
+        return f"{when} ({zone_name(event.start.astimezone(zone))})"
+    return when

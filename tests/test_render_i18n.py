@@ -3,8 +3,10 @@ catalogs, dates by Babel, English as the fallback, and one render per (language,
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import re
+from datetime import UTC, date, datetime
 from email import policy
 from email.message import Message
 from pathlib import Path
@@ -16,13 +18,14 @@ from babel.messages.pofile import read_po
 
 from digest.compose import member_variant_key, variants_for
 from digest.identifiers import VariantKey
-from digest.models import Kind, Subscriber
+from digest.models import EventInfo, Kind, Subscriber
 from digest.render.email import render_edition_email
+from digest.render.feeds import FeedTemplates
 from digest.render.i18n import LOCALES_DIR, SHIPPED, section_label, translate
 from digest.render.pdf import page_label
 from digest.render.text import render_edition_text
 from tests.conftest import ROOT, run_digest
-from tests.support import LINKS, make_edition, make_settings
+from tests.support import EVENTS, LINKS, make_edition, make_settings
 from tests.test_render_email import visible
 
 TRANSLATED = [language for language in SHIPPED if language != "en"]
@@ -175,3 +178,16 @@ def test_the_older_t_spelling_still_works_in_project_templates(tmp_path: Path) -
         "{{ t('View in browser') }} | {{ _('%(num)d more in the web version', num=2) }}")
     assert template.render(language="fr") == (
         "Voir dans le navigateur | 2 de plus dans la version web")
+
+
+@pytest.mark.parametrize(("language", "when", "where"),
+                         [("fr", "Quand :", "Où :"), ("de", "Wann:", "Wo:")])
+def test_a_feed_s_event_note_reads_in_the_site_s_language(language: str, when: str,
+                                                          where: str) -> None:
+    notes = FeedTemplates(make_settings(language=language))
+    timed = EventInfo(datetime(2019, 4, 2, 7, 30, tzinfo=UTC), None, "Gand & Bruges")
+    note = notes.event_note(dataclasses.replace(EVENTS[0], event=timed))
+    assert note.startswith(f'<p class="event-when"><strong>{when}</strong> ')
+    assert note.endswith(f"09:30 (CEST)<br><strong>{where}</strong> Gand &amp; Bruges</p>")
+    all_day = notes.event_note(dataclasses.replace(EVENTS[0], event=EventInfo(date(2019, 4, 2))))
+    assert "(" not in all_day  # a day has no time, so no zone to name

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from digest.config import Settings
-from digest.dates import format_event_dates, zone_name
+from digest.dates import format_event_dates_with_zone
 from digest.links import feeds_index_url
 from digest.models import Bulletin, EditionLinks, FeedInfo, Item
 from digest.render.i18n import N_, translate
@@ -56,16 +55,14 @@ class FeedTemplates:
         return render_feeds_index(catalogue, self.settings)
 
     def event_note(self, item: Item) -> str:
-        """When (with the zone's name for a timed event, since a feed reader may be
-        anywhere) and where an event happens."""
+        """When (with the zone's name for a timed event) and where an event happens."""
         if item.event is None:
             return ""
-        zone = self.settings.site.zone
-        when = format_event_dates(item.event, self.settings.site.language, zone)
-        if isinstance(item.event.start, datetime):
-            when += f" ({zone_name(item.event.start.astimezone(zone))})"
-        return render_template(self.settings, EVENT_NOTE_TEMPLATE,
-                               {"when": when, "location": item.event.location})
+        context = base_context(self.settings)
+        context.update(when=format_event_dates_with_zone(item.event, context["language"],
+                                                         self.settings.site.zone),
+                       location=item.event.location)
+        return render_template(self.settings, EVENT_NOTE_TEMPLATE, context)
 
     def bulletin_summary(self, bulletin: Bulletin) -> str:
         """The bulletin's introduction and the titles of its sections."""
