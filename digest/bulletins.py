@@ -113,7 +113,7 @@ def load_bulletin(path: Path, settings: Settings) -> Bulletin:
         required = (name for name, key in BulletinMeta.model_fields.items() if key.is_required())
         raise InputError(f"{shown}:1: (front matter): a bulletin starts with YAML front matter "
                          f"between --- lines, with at least {', '.join(required)}")
-    meta, problems = _read_meta(split, shown, settings)
+    meta, problems, locator = _read_meta(split, shown, settings)
     problems += _table_problems(split, shown)
     if problems or meta is None:
         raise InputError("\n".join(str(problem) for problem in capped(problems)))
@@ -134,13 +134,16 @@ def load_bulletin(path: Path, settings: Settings) -> Bulletin:
         source_path=shown,
         markdown=text,
         send_at=meta.send_at,
+        footer_markdown=meta.footer,
+        footer_line=locator.line_of(("footer",)) or 1,
     )
 
 
 def _read_meta(split: SplitFile, shown: str, settings: Settings,
-               ) -> tuple[BulletinMeta | None, list[ConfigProblem]]:
+               ) -> tuple[BulletinMeta | None, list[ConfigProblem], Locator]:
     """The checked front matter, or the problems found in it, each at its line (the front
-    matter text starts at the end of the file's first line, so its lines are the file's)."""
+    matter text starts at the end of the file's first line, so its lines are the file's),
+    and the lines of its keys."""
     try:
         node, meta = yaml_loader.load(split.front_matter)
     except yaml.YAMLError as exc:
@@ -159,8 +162,8 @@ def _read_meta(split: SplitFile, shown: str, settings: Settings,
         checked = BulletinMeta.model_validate({str(k): v for k, v in meta.items()},
                                               context=themes_of(settings))
     except ValidationError as exc:
-        return None, problems + locator.problems(validation_problems(exc, WORDING))
-    return checked, problems
+        return None, problems + locator.problems(validation_problems(exc, WORDING)), locator
+    return checked, problems, locator
 
 
 MAX_TABLE_COLUMNS = 12  # wider does not fit a phone, nor an A4 page

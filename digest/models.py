@@ -139,9 +139,8 @@ class Variant:
 @dataclass(frozen=True)
 class BulletinSection:
     """A top-level part of a bulletin: its heading (with its number if any) and body HTML;
-    when that body ends with a bullet list, ``lead_html`` is what comes before the list and
-    ``list_items_html`` its items, so upcoming events can join that list (else: the body,
-    and "")."""
+    a body that ends with a bullet list is also split into what comes before that list
+    (``lead_html``) and its items, which upcoming events join (else: the body, and "")."""
 
     title: str
     body_html: str
@@ -170,6 +169,8 @@ class Bulletin:
     markdown: str
     send_at: datetime | None = None
     upcoming: tuple[Item, ...] = ()
+    footer_markdown: str = ""  # the footer as written, on line ``footer_line`` of the file
+    footer_line: int = 1  # (the lint locates the footer's links there)
 
 
 class EditionStatus(StrEnum):

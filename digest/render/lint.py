@@ -13,11 +13,9 @@ from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import urlsplit
 
-import yaml
 from markdown_it.token import Token
 
-from digest import markdown, yaml_loader
-from digest.config.locator import Locator
+from digest import markdown
 from digest.models import PLACEHOLDERS, Bulletin, RenderedEmail
 
 GMAIL_CLIP_BYTES = 102_000
@@ -88,20 +86,6 @@ def _link_lines(tokens: list[Token]) -> list[tuple[int, str, str, str]]:
     return found
 
 
-def _footer(split: markdown.SplitFile | None) -> tuple[int, str] | None:
-    """The footer's file line and Markdown, if the front matter has one."""
-    if split is None:
-        return None
-    try:
-        node, data = yaml_loader.load(split.front_matter)
-    except yaml.YAMLError:
-        return None
-    text = data.get("footer") if isinstance(data, dict) else None
-    if not isinstance(text, str):
-        return None
-    return Locator.of("", node, top_line=1).line_of(("footer",)) or 1, text
-
-
 def lint_bulletin(bulletin: Bulletin) -> list[Problem]:
     """Links that lead nowhere, images without alt text and empty sections, each located
     at its line of the bulletin's ``.md`` file."""
@@ -119,14 +103,11 @@ def lint_bulletin(bulletin: Bulletin) -> list[Problem]:
         if wrong:
             what = f"link [{label}]" if kind == "link" else f"image ![{label}]"
             problems.append(Problem("warning", where, f"{what} {wrong}"))
-    footer = _footer(split)
-    if footer:
-        line, text = footer
-        for _, kind, target, label in _link_lines(md.parseInline(text)):
-            wrong = link_problem(target)
-            if wrong:
-                problems.append(Problem("warning", f"{file}:{line}",
-                                        f"footer {kind} [{label}] {wrong}"))
+    for _, kind, target, label in _link_lines(md.parseInline(bulletin.footer_markdown)):
+        wrong = link_problem(target)
+        if wrong:
+            problems.append(Problem("warning", f"{file}:{bulletin.footer_line}",
+                                    f"footer {kind} [{label}] {wrong}"))
     problems += _empty_sections(tokens, file, offset)
     return problems
 
