@@ -49,18 +49,14 @@ from digest.config import Settings
 from digest.config.bulletin_meta import WORDING, BulletinMeta, themes_of
 from digest.config.locator import Locator, validation_problems
 from digest.errors import ConfigProblem, InputError, capped
-from digest.markdown import SplitFile, split_front_matter
 from digest.models import Bulletin, BulletinSection
 from digest.reading import TooLargeError, read_bounded
 from digest.safetext import is_unwanted
 
 _NUMBERED = re.compile(r"^(\d{1,3})[.)]\s+(\S.*)$")
 MAX_BULLETIN_BYTES = 128 * 1024  # 30 times the sample; Gmail clips an email past 102 KB
-# Kept importable from here: the parser and the front-matter cut live in ``digest.markdown``.
-markdown_parser = markdown.parser
-__all__ = ["MAX_BULLETIN_BYTES", "LoadedBulletins", "SplitFile", "load_bulletin",
-           "load_bulletins", "markdown_parser", "parse_body", "render_inline",
-           "split_front_matter"]
+__all__ = ["MAX_BULLETIN_BYTES", "LoadedBulletins", "load_bulletin", "load_bulletins",
+           "parse_body", "render_inline"]
 
 
 def _slug_from_stem(stem: str) -> str:
@@ -108,7 +104,7 @@ def load_bulletin(path: Path, settings: Settings) -> Bulletin:
     """Read one bulletin file, or raise ``InputError`` listing every problem in it."""
     shown = str(path)
     text = _read_text(path, shown)
-    split = split_front_matter(text)
+    split = markdown.split_front_matter(text)
     if split is None:
         required = (name for name, key in BulletinMeta.model_fields.items() if key.is_required())
         raise InputError(f"{shown}:1: (front matter): a bulletin starts with YAML front matter "
@@ -139,7 +135,7 @@ def load_bulletin(path: Path, settings: Settings) -> Bulletin:
     )
 
 
-def _read_meta(split: SplitFile, shown: str, settings: Settings,
+def _read_meta(split: markdown.SplitFile, shown: str, settings: Settings,
                ) -> tuple[BulletinMeta | None, list[ConfigProblem], Locator]:
     """The checked front matter, or the problems found in it, each at its line (the front
     matter text starts at the end of the file's first line, so its lines are the file's),
@@ -170,7 +166,7 @@ MAX_TABLE_COLUMNS = 12  # wider does not fit a phone, nor an A4 page
 MAX_TABLE_CELLS = 600  # laying out a table costs the PDF far more than its text
 
 
-def _table_problems(split: SplitFile, shown: str) -> list[ConfigProblem]:
+def _table_problems(split: markdown.SplitFile, shown: str) -> list[ConfigProblem]:
     """Tables a reader can use, and whose PDF layout stays cheap: a 500-column table of
     100 KB took WeasyPrint a minute and a gigabyte."""
     columns = cells = 0
