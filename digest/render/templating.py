@@ -130,17 +130,6 @@ def _where(exc: BaseException, name: str) -> str:
     return f"{frames[-1].filename}:{frames[-1].lineno}"
 
 
-def template_source(settings: Settings, name: str) -> str:
-    """The raw text of a template file (a stylesheet, say), found like any template."""
-    env = make_environment(settings)
-    assert env.loader is not None
-    try:
-        source, _, _ = env.loader.get_source(env, name)
-    except jinja2.TemplateNotFound as exc:
-        raise RenderError(f"template not found: {name}") from exc
-    return source
-
-
 # ---------------------------------------------------------------- filters and globals
 
 

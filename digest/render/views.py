@@ -26,7 +26,7 @@ from digest.models import (
     Section,
 )
 from digest.render.i18n import N_, section_label, translate
-from digest.render.templating import base_context
+from digest.render.templating import base_context, theme_titles
 
 _UPCOMING = re.compile(r"^\s*(upcoming|coming up|agenda|next meetings)", re.IGNORECASE)
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -47,6 +47,9 @@ def edition_date(edition: Edition, settings: Settings, language: str) -> str:
 
 
 def edition_subject(edition: Edition, settings: Settings, language: str) -> str:
+    """"Social Affairs weekly #1 – 18 March 2019": the email's subject and every form's
+    title, so a reader finds one edition by the same words in the inbox, the web and the
+    PDF."""
     return f"{edition.title} #{edition.number} – {edition_date(edition, settings, language)}"
 
 
@@ -68,6 +71,8 @@ def edition_preheader(edition: Edition) -> str:
 
 
 def bulletin_dates(bulletin: Bulletin, language: str) -> str:
+    """The days a bulletin covers ("25–27 March 2019"), in its own language: the part of
+    its subject and dateline that says when."""
     return format_date_range(bulletin.start_date, bulletin.end_date, language)
 
 
@@ -78,10 +83,14 @@ def bulletin_dateline(bulletin: Bulletin) -> str:
 
 
 def bulletin_subject(bulletin: Bulletin) -> str:
+    """The bulletin's title and dates: its email's subject and its pages' title, so every
+    form of one bulletin is known by the same words."""
     return f"{bulletin.title} – {bulletin_dates(bulletin, bulletin.language)}"
 
 
 def bulletin_preheader(bulletin: Bulletin) -> str:
+    """The preview line mail clients show after the subject: the sections' titles, which
+    say what the bulletin is about better than its introduction's greeting."""
     return _shorten(section.title for section in bulletin.sections)
 
 
@@ -181,14 +190,18 @@ class ItemView:
 
 
 def item_view(item: Item, settings: Settings, language: str) -> ItemView:
-    titles = tuple(settings.themes[s].title if s in settings.themes else s for s in item.themes)
+    """One item with its link made safe, its date line and its themes' titles worked out
+    once here, so no form's template decides them differently."""
     return ItemView(item=item, title=item.title, link=safe_url(item.link),
-                    when=event_line(item, settings, language), themes=titles,
+                    when=event_line(item, settings, language),
+                    themes=tuple(theme_titles(settings, item.themes)),
                     summary_html=Markup(item.summary_html))
 
 
 def section_views(sections: Sequence[Section], settings: Settings,
                   language: str) -> list[dict[str, Any]]:
+    """The sections that have items, each titled in the reader's language: an empty
+    section would be a heading with nothing under it."""
     return [
         {"kind": str(s.kind), "title": section_label(s.kind, language),
          "items": [item_view(i, settings, language) for i in s.items]}
