@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from digest.config.schema import Settings
 from digest.config.units import shown
-from digest.dates import YEARS, within_years
+from digest.dates import YEARS, parse_iso, within_years
 from digest.languages import language_tag
 from digest.safetext import has_visible
 
@@ -70,7 +70,7 @@ def _calendar_date(value: Any) -> date:
         return _within_years(value)
     elif isinstance(value, str):
         try:
-            found = date.fromisoformat(value.strip())
+            found = parse_iso(value, with_time=False)
         except ValueError as exc:
             reason = str(exc)
         else:
@@ -91,7 +91,7 @@ def _moment(value: Any) -> datetime | None:
     moment = value
     if isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value.strip())
+            moment = parse_iso(value, with_time=True)
         except ValueError:
             moment = None
     if not isinstance(moment, datetime) or moment.tzinfo is None:

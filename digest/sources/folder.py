@@ -26,7 +26,7 @@ from markdown_it import MarkdownIt
 from digest import yaml_loader
 from digest.config import SourceSettings
 from digest.config.locator import Locator
-from digest.dates import EARLIEST, LATEST, date_or_utc, utc_instant
+from digest.dates import YEARS, date_or_utc, parse_iso, utc_instant, within_years
 from digest.errors import SourceError
 from digest.markdown import parser, split_front_matter
 from digest.models import EventInfo, Item, Kind
@@ -217,22 +217,21 @@ def _kind(value: Any, categories: list[str], default: Kind | None) -> Kind:
 
 def _moment(value: Any, key: str, zone: tzinfo) -> date | datetime | None:
     """A front-matter date stays a date; a date-time becomes aware UTC (naive: site zone).
-    A date outside the years the product keeps (``EARLIEST``-``LATEST``) is refused before
+    A date outside the years the product keeps (``within_years``, as written) is refused before
     it is converted: at year 1 or 9999 a change of zone overflows."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
         text = value.strip()
         try:
-            value = datetime.fromisoformat(text) if "T" in text or " " in text \
-                else date.fromisoformat(text)
+            value = parse_iso(text)
         except ValueError:
             raise _FieldError(key, f"expected an ISO date such as 2019-03-27 "
                               f"or 2019-03-27T10:00:00+01:00, got {text[:60]!r}") from None
     if isinstance(value, date):
-        if not EARLIEST.year <= value.year <= LATEST.year:
-            raise _FieldError(key, f"a date outside the years {EARLIEST.year}-{LATEST.year}, "
-                              f"got {value.isoformat()}")
+        written = value.date() if isinstance(value, datetime) else value  # as typed, unzoned
+        if not within_years(written):
+            raise _FieldError(key, f"a date outside the years {YEARS}, got {value.isoformat()}")
         return date_or_utc(value, zone)
     raise _FieldError(key, f"expected a date or a date-time, got {str(value)[:60]!r}")
 
