@@ -48,6 +48,7 @@ from digest.config import Settings
 from digest.config.bulletin_meta import WORDING, BulletinMeta, themes_of
 from digest.config.locator import Locator, validation_problems
 from digest.errors import ConfigProblem, InputError, capped
+from digest.identifiers import slugify
 from digest.markdown import SplitFile, split_front_matter
 from digest.models import Bulletin, BulletinSection
 from digest.reading import TooLargeError, read_bounded
@@ -63,7 +64,7 @@ __all__ = ["MAX_BULLETIN_BYTES", "LoadedBulletins", "SplitFile", "load_bulletin"
 
 
 def _slug_from_stem(stem: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "bulletin"
+    return slugify(stem) or "bulletin"
 
 
 # ---------------------------------------------------------------- the body
