@@ -2,10 +2,10 @@
 
 This is the boundary of the stage. Whatever goes wrong reading a source (the network, a
 parser, a hostile document) becomes the poll's ``error``, naming the source and where it
-reads from, so the pipeline can record it and carry on with the others; no third-party
-exception crosses it. The state the next poll needs (validators, a permanent redirect's
-address, "disabled" after a 410) comes back with the result, for the pipeline to store in
-the same transaction as the items.
+reads from, so the collect job (``digest.jobs.collect``) can record it and carry on with
+the others; no third-party exception crosses it. The state the next poll needs
+(validators, a permanent redirect's address, "disabled" after a 410) comes back with the
+result, for the job to store in the same transaction as the items.
 """
 
 from __future__ import annotations

@@ -342,4 +342,5 @@ def sources_of(connection: Connection, key: str) -> list[str]:
 
 
 def count_items(connection: Connection) -> int:
+    """How many items are stored, which ``status`` reports."""
     return int(connection.execute(select(func.count()).select_from(items)).scalar() or 0)

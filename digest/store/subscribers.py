@@ -35,6 +35,9 @@ CSV_COLUMNS = ("email", "name", "language", "digests", "themes")
 
 @dataclass
 class ImportResult:
+    """What an import did: members added, addresses already known, and each refused row
+    as ``FILE:LINE: what is wrong``, in file order."""
+
     added: int = 0
     known: int = 0
     problems: list[str] = field(default_factory=list)
@@ -93,6 +96,8 @@ def _to_subscriber(row: RowMapping) -> Subscriber:
 
 
 def count(connection: Connection) -> int:
+    """How many members are stored, whatever their state: the config's members CSV is
+    imported only into a store that has none."""
     return int(connection.execute(select(func.count()).select_from(subscribers)).scalar() or 0)
 
 
@@ -155,6 +160,7 @@ def active_for(connection: Connection, digest_id: str | None) -> list[Subscriber
 
 
 def all_members(connection: Connection) -> list[Subscriber]:
+    """Every member, whatever their state, by address: what ``subscribers list`` shows."""
     rows = connection.execute(select(subscribers).order_by(subscribers.c.email)).mappings()
     return [_to_subscriber(row) for row in rows]
 
@@ -168,6 +174,7 @@ def set_status(connection: Connection, email: str, status: SubscriberStatus) -> 
 
 
 def by_id(connection: Connection, subscriber_id: int) -> Subscriber | None:
+    """The member a signed link names (its token carries the id), None when unknown."""
     row = connection.execute(
         select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().first()
     return None if row is None else _to_subscriber(row)
