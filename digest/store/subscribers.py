@@ -30,8 +30,6 @@ from digest.models import Subscriber, SubscriberStatus
 from digest.store.member_csv import MAX_FIELD_CHARS, read_members_csv
 from digest.store.schema import subscribers
 
-CSV_COLUMNS = ("email", "name", "language", "digests", "themes")
-
 
 @dataclass
 class ImportResult:
@@ -119,7 +117,8 @@ def import_csv(connection: Connection, path: Path, now: datetime, default_langua
     """Import members from CSV; bad rows are reported with their line, the rest imported."""
     digests_ok, themes_ok = set(known_digests), set(known_themes)
     read = read_members_csv(path)
-    result = ImportResult(problems=list(read.problems))
+    result = ImportResult()
+    refused = list(read.problems)
     for row in read.rows:
         values = row.values
         try:
@@ -137,16 +136,9 @@ def import_csv(connection: Connection, path: Path, now: datetime, default_langua
             else:
                 result.known += 1
         except InputError as exc:
-            result.problems.append(f"{path}:{row.line}: {exc}")
-    result.problems.sort(key=_line_number)
+            refused.append((row.line, f"{path}:{row.line}: {exc}"))
+    result.problems = [problem for _, problem in sorted(refused, key=lambda pair: pair[0])]
     return result
-
-
-def _line_number(problem: str) -> int:
-    """The line of a ``FILE:LINE: ...`` problem, to list problems in file order."""
-    head = problem.split(": ", 1)[0]
-    number = head.rpartition(":")[2]
-    return int(number) if number.isdigit() else 0
 
 
 def active_for(connection: Connection, digest_id: str | None) -> list[Subscriber]:
