@@ -49,6 +49,7 @@ from digest.config import Settings
 from digest.config.bulletin_meta import WORDING, BulletinMeta, themes_of
 from digest.config.locator import Locator, validation_problems
 from digest.errors import ConfigProblem, InputError, capped
+from digest.identifiers import slugify
 from digest.models import Bulletin, BulletinSection
 from digest.reading import TooLargeError, read_bounded
 from digest.safetext import is_unwanted
@@ -60,7 +61,7 @@ __all__ = ["MAX_BULLETIN_BYTES", "LoadedBulletins", "load_bulletin", "load_bulle
 
 
 def _slug_from_stem(stem: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "bulletin"
+    return slugify(stem) or "bulletin"
 
 
 # ---------------------------------------------------------------- the body

@@ -17,6 +17,7 @@ import re
 from datetime import UTC, date, datetime, time, tzinfo
 from email.utils import format_datetime
 from functools import lru_cache
+from typing import Literal, overload
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, parse_pattern
@@ -199,3 +200,32 @@ def format_event_dates_with_zone(event: EventInfo, language: str, zone: tzinfo) 
     if isinstance(event.start, datetime):
         return f"{when} ({zone_name(event.start.astimezone(zone))})"
     return when
+
+
+# ---------------------------------------------------------------- ISO 8601 text
+
+
+@overload
+def parse_iso(text: str, *, with_time: Literal[False]) -> date: ...
+
+
+@overload
+def parse_iso(text: str, *, with_time: Literal[True]) -> datetime: ...
+
+
+@overload
+def parse_iso(text: str, *, with_time: None = None) -> date | datetime: ...
+
+
+def parse_iso(text: str, *, with_time: bool | None = None) -> date | datetime:
+    """An ISO 8601 date or date-time as people type it in notes, front matter and feeds,
+    and as the store keeps it; the white space around it is ignored.
+
+    ``with_time`` None: a date (``2019-03-27``) stays a date, text with a time (after a
+    ``T`` or a space) is a date-time; False: only a date; True: a date-time (a date alone is
+    its midnight). A date-time is aware when the text gives an offset. Raises ``ValueError``
+    with Python's reason (``day is out of range for month``), which callers may quote."""
+    text = text.strip()
+    if with_time is None:
+        with_time = "T" in text or " " in text
+    return datetime.fromisoformat(text) if with_time else date.fromisoformat(text)

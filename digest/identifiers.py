@@ -14,6 +14,7 @@ ask "is this a bulletin?" or "which themes?" without splitting strings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -102,3 +103,17 @@ class VariantKey:
     def __str__(self) -> str:
         key = _THEME_JOIN.join(sorted(self.themes)) if self.themes else _ALL_THEMES
         return f"{self.language}{_LANGUAGE_MARK}{key}" if self.language else key
+
+
+# ---------------------------------------------------------------- slugs
+
+# A slug names a theme, a bulletin or a source in URLs, file names and stored ids: lower
+# case ASCII letters, digits and hyphens, starting with a letter or digit.
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def slugify(text: str) -> str:
+    """``text`` as a slug: lower case, every run of other characters one hyphen, no hyphen
+    at either end; empty when nothing is left (the caller picks a fallback). Accents are
+    not folded: a bulletin's slug, derived from its file name, is stored and must not change."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

@@ -11,22 +11,30 @@ from digest.models import EditionLinks
 
 
 def edition_links(settings: Settings, digest_id: str, number: int) -> EditionLinks:
+    """Where a digest's edition is read on the web, its archive page and its PDF: the links
+    its email and pages carry, so a reader can share the edition or find earlier ones."""
     base = f"{settings.site.base_url}/editions/{digest_id}"
     return EditionLinks(web_url=f"{base}/{number}/", archive_url=f"{base}/",
                         pdf_url=f"{base}/{number}/{digest_id}-{number}.pdf")
 
 
 def bulletin_links(settings: Settings, slug: str) -> EditionLinks:
+    """Where a bulletin is read on the web, the page listing the bulletins and its PDF, as
+    for a digest's edition (``edition_links``)."""
     base = f"{settings.site.base_url}/bulletins"
     return EditionLinks(web_url=f"{base}/{slug}/", archive_url=f"{base}/",
                         pdf_url=f"{base}/{slug}/{slug}.pdf")
 
 
 def unsubscribe_url(settings: Settings, token: str) -> str:
+    """The one-click unsubscribe link of a member's email (``token`` signs who it is for):
+    leaving takes one click, with no account."""
     return f"{settings.site.base_url}/u/{token}"
 
 
 def preferences_url(settings: Settings, token: str) -> str:
+    """The link to a member's own page for choosing themes and language (``token`` signs
+    who it is for), so no account or password is needed."""
     return f"{settings.site.base_url}/p/{token}"
 
 

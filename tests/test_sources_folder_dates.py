@@ -55,3 +55,11 @@ def test_collect_reports_the_note_and_keeps_the_others(tmp_path: Path) -> None:
     assert "source notes: 1 new" in result.stdout, result.stdout + result.stderr
     assert "a-old.md:3: published: a date outside the years 1900-2199" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_a_wrong_date_is_located_after_blank_lines_before_the_front_matter(
+        tmp_path: Path) -> None:
+    (tmp_path / "a-late.md").write_text("\n\n---\ntitle: Late\n'date': next Tuesday\n---\nBody\n")
+    result = poll("folder", ".", tmp_path)
+    (problem,) = result.problems
+    assert "a-late.md:5: date: expected an ISO date such as 2019-03-27" in problem

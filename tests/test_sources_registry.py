@@ -41,3 +41,9 @@ def test_a_poll_of_an_unknown_type_fails_that_source_with_the_message() -> None:
     assert poll.items is None
     assert poll.error == ("source 'odd' (gopher://example.org/feed): unknown source type "
                           "'gopher' (known types: feed, folder, ical)")
+
+
+def test_entries_say_whether_they_are_fetched_and_change_with_the_month() -> None:
+    # the pool takes turns by host only for fetched types; a calendar is read again monthly
+    assert {name for name, entry in READERS.items() if not entry.fetched} == {"folder"}
+    assert {name for name, entry in READERS.items() if entry.expands_ahead} == {"ical"}

@@ -148,5 +148,5 @@ def test_rows_past_the_row_limit_are_reported_not_read(tmp_path: Path,
     read = member_csv.read_members_csv(path)
     assert [row.values["email"] for row in read.rows] == [
         "m0@example.org", "m1@example.org", "m2@example.org"]
-    assert read.problems == [f"{path}:5: more than 3 members in one file: this row and the "
-                             "ones after it are not imported"]
+    assert read.problems == [(5, f"{path}:5: more than 3 members in one file: this row and "
+                                 "the ones after it are not imported")]

@@ -22,19 +22,11 @@ from digest.config.environment import (
     secret_key_problem,
 )
 from digest.config.loading import MAX_CONFIG_BYTES, config_path_from, load_settings
-from digest.config.schema import (
-    DEFAULT_CONFIG,
-    BulletinSettings,
-    CollectSettings,
-    DigestSettings,
-    Settings,
-    SourceSettings,
-)
-from digest.config.units import shown
+from digest.config.schema import CollectSettings, DigestSettings, Settings, SourceSettings
 
 __all__ = [
-    "DEFAULT_CONFIG", "MAX_CONFIG_BYTES", "MIN_SECRET_BYTES", "RESERVED_THEME_SLUGS",
-    "BulletinSettings", "CollectSettings", "DigestSettings", "Environment", "Settings",
-    "SourceSettings", "check_environment", "config_path_from", "database_url",
-    "deliverable_address", "load_settings", "secret_key_problem", "shown",
+    "MAX_CONFIG_BYTES", "MIN_SECRET_BYTES", "RESERVED_THEME_SLUGS", "CollectSettings",
+    "DigestSettings", "Environment", "Settings", "SourceSettings", "check_environment",
+    "config_path_from", "database_url", "deliverable_address", "load_settings",
+    "secret_key_problem",
 ]

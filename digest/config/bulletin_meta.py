@@ -9,7 +9,6 @@ which needs the site's themes: they are given as the validation context (``theme
 from __future__ import annotations
 
 import math
-import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -25,11 +24,11 @@ from pydantic_core import PydanticCustomError
 
 from digest.config.schema import Settings
 from digest.config.units import shown
-from digest.dates import YEARS, within_years
+from digest.dates import YEARS, parse_iso, within_years
+from digest.identifiers import SLUG
 from digest.languages import language_tag
 from digest.safetext import has_visible
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MISSING = "required key is missing or empty"
 
 
@@ -70,7 +69,7 @@ def _calendar_date(value: Any) -> date:
         return _within_years(value)
     elif isinstance(value, str):
         try:
-            found = date.fromisoformat(value.strip())
+            found = parse_iso(value, with_time=False)
         except ValueError as exc:
             reason = str(exc)
         else:
@@ -91,7 +90,7 @@ def _moment(value: Any) -> datetime | None:
     moment = value
     if isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value.strip())
+            moment = parse_iso(value, with_time=True)
         except ValueError:
             moment = None
     if not isinstance(moment, datetime) or moment.tzinfo is None:
@@ -138,7 +137,7 @@ def _slug(value: Any) -> str | None:
     if value is None:
         return None
     slug = _text(value)
-    if not slug or not _SLUG.match(slug):
+    if not slug or not SLUG.match(slug):
         raise ValueError("expected lower case letters, digits and hyphens")
     return slug
 

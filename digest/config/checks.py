@@ -19,9 +19,9 @@ from digest.config.paths import inside, resolve
 from digest.config.salvage import Salvage
 from digest.config.schema import BulletinSettings, DigestSettings, SourceSettings
 from digest.cron import make_trigger
+from digest.identifiers import SLUG
 from digest.safetext import is_unwanted
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _WEB = re.compile(r"^https?://")
 RESERVED_THEME_SLUGS = frozenset({"all", "bulletins", "index"})
 Found = Iterator[tuple[KeyPath, str]]
@@ -53,7 +53,7 @@ def semantic_problems(parts: Salvage, base: Path) -> Found:
 def _theme_problems(parts: Salvage) -> Found:
     for key in parts.keys(("themes",)):
         slug = str(key)
-        if not _SLUG.match(slug):
+        if not SLUG.match(slug):
             yield ("themes", slug), "theme slugs are lower case letters, digits and hyphens"
         elif slug in RESERVED_THEME_SLUGS:
             yield ("themes", slug), (f"{slug!r} is reserved for the feed of the same name "
@@ -69,7 +69,7 @@ def _digest_problems(parts: Salvage, themes: set[str]) -> Found:
         if digest.id in seen:
             yield (*where, "id"), f"duplicate digest id {digest.id!r}"
         seen.add(digest.id)
-        if not _SLUG.match(digest.id):
+        if not SLUG.match(digest.id):
             yield (*where, "id"), "digest ids are lower case letters, digits and hyphens"
         if digest.themes != "all":
             for position, slug in enumerate(digest.themes):

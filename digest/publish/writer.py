@@ -25,7 +25,6 @@ from digest.publish.feeds import render_feed
 from digest.publish.markup import FeedMarkup
 from digest.publish.opml import render_opml
 
-RESERVED_NAMES = RESERVED_THEME_SLUGS  # refused by the config already; kept as a guard
 
 def publish_feeds(
     items: Sequence[Item],
@@ -46,11 +45,12 @@ def publish_feeds(
     """
     if now.tzinfo is None:
         raise PublishError(f"publish_feeds needs an aware time, got {now.isoformat()}")
-    clashes = sorted(set(settings.themes) & RESERVED_NAMES)
+    # refused by the config already; kept as a guard, since a clash overwrites a feed
+    clashes = sorted(set(settings.themes) & RESERVED_THEME_SLUGS)
     if clashes:
         raise PublishError(
             f"theme slug {clashes[0]!r} would overwrite the feed of the same name; "
-            f"rename the theme (reserved: {', '.join(sorted(RESERVED_NAMES))})"
+            f"rename the theme (reserved: {', '.join(sorted(RESERVED_THEME_SLUGS))})"
         )
     try:
         return _publish(items, bulletins, settings, now.astimezone(UTC), markup)

@@ -1,8 +1,8 @@
 """The sources stage: configured sources → their items, cleaned and keyed.
 
-The pipeline calls ``poll_sources`` with each source's stored state and stores what comes
-back; every failure is one ``Poll.error`` naming the source and its location, and no
-third-party exception crosses this boundary. Modules, one job each:
+The collect job (``digest.jobs.collect``) calls ``poll_sources`` with each source's stored
+state and stores what comes back; every failure is one ``Poll.error`` naming the source and
+its location, and no third-party exception crosses this boundary. Modules, one job each:
 
 - ``pool``: many sources at once, with a per-host limit; ``poll``: one source, its state
   in and out;

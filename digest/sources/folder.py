@@ -13,24 +13,22 @@ and for events ``start``, ``end`` (inclusive) and ``location``.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-import frontmatter
 import yaml
-from frontmatter.default_handlers import YAMLHandler
 from markdown_it import MarkdownIt
 
 from digest import yaml_loader
 from digest.config import SourceSettings
-from digest.dates import EARLIEST, LATEST, date_or_utc, utc_instant
+from digest.config.locator import Locator
+from digest.dates import YEARS, date_or_utc, parse_iso, utc_instant, within_years
 from digest.errors import SourceError
-from digest.markdown import parser
+from digest.markdown import parser, split_front_matter
 from digest.models import EventInfo, Item, Kind
 from digest.sources.clean.identity import canonical_link, is_web_link
 from digest.sources.clean.markup import plain_text, plain_title, sanitize_html, text_to_html
@@ -71,11 +69,20 @@ def read_folder(folder: Path, context: ReadContext) -> Parsed:
     return parsed
 
 
-class _BoundedYAML(YAMLHandler):
-    """Front matter read by the bounded loader: a note cannot hold an alias bomb."""
+@dataclass(frozen=True)
+class _Note:
+    """A note cut in two: its front matter's values, where each key was written, and its
+    Markdown body."""
 
-    def load(self, fm: str, **kwargs: object) -> Any:
-        return yaml_loader.load(fm)[1]
+    meta: Mapping[str, Any]
+    body: str
+    locator: Locator
+    skipped_lines: int  # blank lines before the opening ``---``, which a note may have
+
+    def line_of(self, key: str) -> int | None:
+        """The line of the note where the front matter sets ``key``."""
+        line = self.locator.line_of((key,))
+        return line + self.skipped_lines if line is not None else None
 
 
 def _note(
@@ -88,8 +95,7 @@ def _note(
     limit: int,
 ) -> Item:
     try:
-        text = read_file(path, limit).data.decode("utf-8-sig")
-        post = frontmatter.loads(text, handler=_BoundedYAML())
+        note = _read_note(path.name, read_file(path, limit).data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise SourceError(f"{path.name}: not UTF-8 text") from None
     except (yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
@@ -100,14 +106,28 @@ def _note(
         # A note without a date is dated by its file's modification time, stable from poll
         # to poll so an unchanged note is not reported as updated; never later than now.
         undated = min(datetime.fromtimestamp(path.stat().st_mtime, tz=UTC), now)
-        return _item(path.name, post.metadata, post.content, source, zone, mapper, markdown,
+        return _item(path.name, note.meta, note.body, source, zone, mapper, markdown,
                      undated)
     except _FieldError as exc:
-        line = _line_of(text, exc.key)
+        line = note.line_of(exc.key)
         raise SourceError(f"{path.name}:{line}: {exc}" if line else f"{path.name}: {exc}") \
             from None
     except ValueError as exc:
         raise SourceError(f"{path.name}: {exc}") from None
+
+
+def _read_note(name: str, text: str) -> _Note:
+    """The note's front matter (read by the bounded loader: a note cannot hold an alias
+    bomb) and body, cut as bulletins are. A note without front matter is all body; front
+    matter that is no mapping gives no values; white space around the note is dropped."""
+    stripped = text.strip()
+    split = split_front_matter(stripped)
+    if split is None:
+        return _Note({}, stripped, Locator(name), 0)
+    node, meta = yaml_loader.load(split.front_matter)
+    skipped_lines = text[:len(text) - len(text.lstrip())].count("\n")
+    return _Note(meta if isinstance(meta, dict) else {}, split.body.strip(),
+                 Locator.of(name, node), skipped_lines)
 
 
 class _FieldError(ValueError):
@@ -116,17 +136,6 @@ class _FieldError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
-
-
-def _line_of(text: str, key: str) -> int | None:
-    """The line of the note (1 is the opening ``---``) where the front matter sets ``key``."""
-    pattern = re.compile(rf"^\s*['\"]?{re.escape(key)}['\"]?\s*:")
-    for number, line in enumerate(text.splitlines()[1:], start=2):
-        if line.rstrip() in ("---", "..."):
-            return None
-        if pattern.match(line):
-            return number
-    return None
 
 
 def _item(
@@ -208,22 +217,21 @@ def _kind(value: Any, categories: list[str], default: Kind | None) -> Kind:
 
 def _moment(value: Any, key: str, zone: tzinfo) -> date | datetime | None:
     """A front-matter date stays a date; a date-time becomes aware UTC (naive: site zone).
-    A date outside the years the product keeps (``EARLIEST``-``LATEST``) is refused before
+    A date outside the years the product keeps (``within_years``, as written) is refused before
     it is converted: at year 1 or 9999 a change of zone overflows."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
         text = value.strip()
         try:
-            value = datetime.fromisoformat(text) if "T" in text or " " in text \
-                else date.fromisoformat(text)
+            value = parse_iso(text)
         except ValueError:
             raise _FieldError(key, f"expected an ISO date such as 2019-03-27 "
                               f"or 2019-03-27T10:00:00+01:00, got {text[:60]!r}") from None
     if isinstance(value, date):
-        if not EARLIEST.year <= value.year <= LATEST.year:
-            raise _FieldError(key, f"a date outside the years {EARLIEST.year}-{LATEST.year}, "
-                              f"got {value.isoformat()}")
+        written = value.date() if isinstance(value, datetime) else value  # as typed, unzoned
+        if not within_years(written):
+            raise _FieldError(key, f"a date outside the years {YEARS}, got {value.isoformat()}")
         return date_or_utc(value, zone)
     raise _FieldError(key, f"expected a date or a date-time, got {str(value)[:60]!r}")
 

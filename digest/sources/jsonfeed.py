@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from digest.dates import as_aware
+from digest.dates import as_aware, parse_iso
 from digest.errors import SourceError
 from digest.sources.clean.identity import is_web_link
 from digest.sources.clean.markup import text_to_html
@@ -101,7 +101,7 @@ def _when(text: str) -> datetime | None:
     if not text.strip():
         return None
     try:
-        moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
+        moment = parse_iso(text.replace("z", "Z"), with_time=True)
         return as_aware(moment, UTC).astimezone(UTC)
     except (ValueError, OverflowError):  # not a date, or one at the calendar's very edge
         return None

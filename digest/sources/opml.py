@@ -23,6 +23,7 @@ import yaml
 
 from digest.config import Settings
 from digest.errors import InputError, SourceError
+from digest.identifiers import slugify
 from digest.sources.clean import ThemeMapper, canonical_link, is_web_link, plain_title
 from digest.sources.guard import defuse_xml
 
@@ -120,8 +121,7 @@ def plan_import(outlines: list[Outline], settings: Settings) -> Plan:
 def _slug(text: str) -> str:
     """A source id from a title or URL: ASCII letters and digits (accents dropped), hyphens."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    text = re.sub(r"^https?://(www\.)?", "", ascii_text.lower())
-    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    slug = slugify(re.sub(r"^https?://(www\.)?", "", ascii_text.lower()))
     return slug[:_ID_LIMIT].rstrip("-")
 
 

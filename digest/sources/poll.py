@@ -2,10 +2,10 @@
 
 This is the boundary of the stage. Whatever goes wrong reading a source (the network, a
 parser, a hostile document) becomes the poll's ``error``, naming the source and where it
-reads from, so the pipeline can record it and carry on with the others; no third-party
-exception crosses it. The state the next poll needs (validators, a permanent redirect's
-address, "disabled" after a 410) comes back with the result, for the pipeline to store in
-the same transaction as the items.
+reads from, so the collect job (``digest.jobs.collect``) can record it and carry on with
+the others; no third-party exception crosses it. The state the next poll needs
+(validators, a permanent redirect's address, "disabled" after a 410) comes back with the
+result, for the job to store in the same transaction as the items.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from digest.sources.fetch import SourceGoneError, fetch
 from digest.sources.parsed import Parsed
 from digest.sources.policy import FetchPolicy
 from digest.sources.reader import ReadContext
-from digest.sources.registry import ReadsFolder, source_type
+from digest.sources.registry import READERS, ReadsFolder, source_type
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ def fingerprint(source: SourceSettings, settings: Settings, now: datetime) -> st
         __version__, source.type, source.kind, source.themes, settings.site.timezone,
         settings.site.default_themes,
         [[t.slug, t.title, t.aliases, t.keywords] for t in settings.theme_list()]]
-    if source.type == "ical":
+    entry = READERS.get(source.type)  # an unknown type's poll fails below, by name
+    if entry is not None and entry.expands_ahead:
         parts += [f"{now:%Y-%m}", settings.collect.events_ahead.total_seconds()]
     encoded = json.dumps(parts, default=str, sort_keys=True).encode()
     return hashlib.sha256(encoded).hexdigest()[:16]

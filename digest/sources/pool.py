@@ -26,6 +26,7 @@ from digest.models import SourceState
 from digest.sources.fetch import is_url
 from digest.sources.policy import FetchPolicy
 from digest.sources.poll import Poll, poll_source
+from digest.sources.registry import READERS
 
 
 class HostSlots:
@@ -48,7 +49,8 @@ class HostSlots:
 def host_of(source: SourceSettings, state: SourceState | None) -> str | None:
     """The host a source is read from (after a stored permanent redirect), or None."""
     url = (state.url if state and state.applies_to(source.location) else None) or source.url
-    if source.type == "folder" or not url or not is_url(url):
+    entry = READERS.get(source.type)  # an unknown type's poll fails later, by name
+    if (entry is not None and not entry.fetched) or not url or not is_url(url):
         return None
     return urlsplit(url.strip()).netloc.lower()
 

@@ -2,7 +2,9 @@
 
 A source's ``type`` in the config names an entry here. A type that is fetched (from a file
 or an http(s) URL) says what media types to ask the server for; a folder is read where it
-lies. Adding a format is one reader module and one line in ``READERS``.
+lies. The rest of the stage asks an entry what it needs to know (is it fetched, does it
+change with the month) rather than comparing type names. Adding a format is one reader
+module and one line in ``READERS``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from digest.errors import SourceError
 from digest.sources.feed import parse_feed
@@ -23,10 +26,14 @@ from digest.sources.reader import ReadContext, Reader
 
 @dataclass(frozen=True)
 class Fetches:
-    """A type whose document is fetched, asking for ``accept``, then read."""
+    """A type whose document is fetched, asking for ``accept``, then read. ``expands_ahead``:
+    its items depend on the month as well as on its bytes (a calendar's recurring events
+    are expanded from now on), so it is read again each month even when unchanged."""
 
     read: Reader[Fetched]
     accept: str
+    expands_ahead: bool = False
+    fetched: ClassVar[bool] = True  # read from a host, which the pool takes turns with
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,8 @@ class ReadsFolder:
     """A type read from a local folder: nothing is fetched, no validators are kept."""
 
     read: Reader[Path]
+    expands_ahead: ClassVar[bool] = False
+    fetched: ClassVar[bool] = False
 
 
 SourceType = Fetches | ReadsFolder
@@ -48,7 +57,7 @@ def read_any_feed(fetched: Fetched, context: ReadContext) -> Parsed:
 
 READERS: Mapping[str, SourceType] = {
     "feed": Fetches(read_any_feed, ACCEPT_FEED),
-    "ical": Fetches(parse_calendar, ACCEPT_CALENDAR),
+    "ical": Fetches(parse_calendar, ACCEPT_CALENDAR, expands_ahead=True),
     "folder": ReadsFolder(read_folder),
 }
 

@@ -62,6 +62,8 @@ def _row(m: RowMapping) -> EditionRow:
 
 
 def find(connection: Connection, digest_id: str, slot: datetime) -> EditionRow | None:
+    """The edition of a digest's slot, None when none was made: a slot has one edition at
+    most, so a run that finds it resumes it rather than making another."""
     row = connection.execute(
         select(editions).where(editions.c.digest_id == digest_id, editions.c.slot == slot)
     ).mappings().first()
@@ -114,6 +116,8 @@ def supersede_drafts(connection: Connection, digest_id: str, before: datetime) -
 
 
 def next_number(connection: Connection, digest_id: str) -> int:
+    """The number the digest's next edition gets (1 for its first): editions are numbered
+    in order, as readers and operators name them (``weekly/3``)."""
     current = connection.execute(
         select(func.max(editions.c.number)).where(editions.c.digest_id == digest_id)
     ).scalar()
@@ -137,6 +141,8 @@ def create(connection: Connection, *, digest_id: str, slot: datetime, number: in
 
 
 def set_status(connection: Connection, edition_id: int, status: EditionStatus) -> None:
+    """Record where the edition is in its life (rendered, sending, sent...): the next run
+    resumes from it."""
     connection.execute(editions.update().where(editions.c.id == edition_id).values(status=status))
 
 
@@ -147,6 +153,8 @@ def set_item_keys(connection: Connection, edition_id: int, keys: Sequence[str]) 
 
 
 def recent(connection: Connection, limit: int = 20) -> list[EditionRow]:
+    """The latest editions, newest first, skipped slots left out: what operators list to
+    see what went out lately."""
     rows = connection.execute(
         select(editions).where(editions.c.status != SKIPPED)
         .order_by(editions.c.created_at.desc(), editions.c.id.desc()).limit(limit)
@@ -212,6 +220,8 @@ def record_left_out(connection: Connection, edition_id: int,
 
 
 def problems(connection: Connection, edition_id: int) -> Problems:
+    """Why the edition failed (if it did) and the items left out of it, in recorded order:
+    what operators are told when they look at an edition."""
     rows = connection.execute(select(edition_problems).where(
         edition_problems.c.edition_id == edition_id).order_by(edition_problems.c.id)).mappings()
     failure: str | None = None

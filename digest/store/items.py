@@ -19,6 +19,7 @@ from sqlalchemy import Connection, RowMapping, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from digest.dates import parse_iso
 from digest.models import EventInfo, Item, Kind
 from digest.safetext import safe_html, safe_line
 from digest.store.schema import item_links, item_sources, items
@@ -34,7 +35,7 @@ def _when_to_text(value: date | datetime | None) -> str | None:
 def _text_to_when(value: str | None) -> date | datetime | None:
     if value is None:
         return None
-    return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    return parse_iso(value)
 
 
 def content_hash(item: Item) -> str:
@@ -341,4 +342,5 @@ def sources_of(connection: Connection, key: str) -> list[str]:
 
 
 def count_items(connection: Connection) -> int:
+    """How many items are stored, which ``status`` reports."""
     return int(connection.execute(select(func.count()).select_from(items)).scalar() or 0)

@@ -37,8 +37,11 @@ class CsvRow:
 
 @dataclass
 class CsvRows:
+    """The rows a members CSV holds that can be imported, and the ones refused."""
+
     rows: list[CsvRow] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # FILE:LINE: what is wrong
+    # (line, "FILE:LINE: what is wrong"): the line kept apart, to sort by without parsing
+    problems: list[tuple[int, str]] = field(default_factory=list)
 
 
 def read_members_csv(path: Path, required: tuple[str, ...] = ("email",)) -> CsvRows:
@@ -71,18 +74,18 @@ def read_members_csv(path: Path, required: tuple[str, ...] = ("email",)) -> CsvR
         except csv.Error as exc:  # the parser's own bound (128 KB) or a broken quote
             reason = (f"a value longer than {MAX_FIELD_CHARS} characters"
                       if "field limit" in str(exc) else f"not a CSV row: {exc}")
-            result.problems.append(f"{path}:{line}: {reason}")
+            result.problems.append((line, f"{path}:{line}: {reason}"))
             continue
         finally:
             start = reader.line_num + 1
         if not any(cell.strip() for cell in cells):
             continue
         if len(result.rows) >= MAX_ROWS:
-            result.problems.append(f"{path}:{line}: more than {MAX_ROWS} members in one file: "
-                                   "this row and the ones after it are not imported")
+            result.problems.append((line, f"{path}:{line}: more than {MAX_ROWS} members in "
+                                    "one file: this row and the ones after it are not imported"))
             break
         if problem := _cell_problem(cells, header, hint):
-            result.problems.append(f"{path}:{line}: {problem}")
+            result.problems.append((line, f"{path}:{line}: {problem}"))
             continue
         result.rows.append(CsvRow(line, dict(zip(header, cells, strict=False))))
     return result

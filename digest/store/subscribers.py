@@ -30,11 +30,12 @@ from digest.models import Subscriber, SubscriberStatus
 from digest.store.member_csv import MAX_FIELD_CHARS, read_members_csv
 from digest.store.schema import subscribers
 
-CSV_COLUMNS = ("email", "name", "language", "digests", "themes")
-
 
 @dataclass
 class ImportResult:
+    """What an import did: members added, addresses already known, and each refused row
+    as ``FILE:LINE: what is wrong``, in file order."""
+
     added: int = 0
     known: int = 0
     problems: list[str] = field(default_factory=list)
@@ -93,6 +94,8 @@ def _to_subscriber(row: RowMapping) -> Subscriber:
 
 
 def count(connection: Connection) -> int:
+    """How many members are stored, whatever their state: the config's members CSV is
+    imported only into a store that has none."""
     return int(connection.execute(select(func.count()).select_from(subscribers)).scalar() or 0)
 
 
@@ -114,7 +117,8 @@ def import_csv(connection: Connection, path: Path, now: datetime, default_langua
     """Import members from CSV; bad rows are reported with their line, the rest imported."""
     digests_ok, themes_ok = set(known_digests), set(known_themes)
     read = read_members_csv(path)
-    result = ImportResult(problems=list(read.problems))
+    result = ImportResult()
+    refused = list(read.problems)
     for row in read.rows:
         values = row.values
         try:
@@ -132,16 +136,9 @@ def import_csv(connection: Connection, path: Path, now: datetime, default_langua
             else:
                 result.known += 1
         except InputError as exc:
-            result.problems.append(f"{path}:{row.line}: {exc}")
-    result.problems.sort(key=_line_number)
+            refused.append((row.line, f"{path}:{row.line}: {exc}"))
+    result.problems = [problem for _, problem in sorted(refused, key=lambda pair: pair[0])]
     return result
-
-
-def _line_number(problem: str) -> int:
-    """The line of a ``FILE:LINE: ...`` problem, to list problems in file order."""
-    head = problem.split(": ", 1)[0]
-    number = head.rpartition(":")[2]
-    return int(number) if number.isdigit() else 0
 
 
 def active_for(connection: Connection, digest_id: str | None) -> list[Subscriber]:
@@ -155,6 +152,7 @@ def active_for(connection: Connection, digest_id: str | None) -> list[Subscriber
 
 
 def all_members(connection: Connection) -> list[Subscriber]:
+    """Every member, whatever their state, by address: what ``subscribers list`` shows."""
     rows = connection.execute(select(subscribers).order_by(subscribers.c.email)).mappings()
     return [_to_subscriber(row) for row in rows]
 
@@ -168,6 +166,7 @@ def set_status(connection: Connection, email: str, status: SubscriberStatus) -> 
 
 
 def by_id(connection: Connection, subscriber_id: int) -> Subscriber | None:
+    """The member a signed link names (its token carries the id), None when unknown."""
     row = connection.execute(
         select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().first()
     return None if row is None else _to_subscriber(row)

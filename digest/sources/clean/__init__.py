@@ -12,45 +12,30 @@ reaches us through several listings. Everything here is pure (no I/O), one job a
 
 from __future__ import annotations
 
+# The names the rest of the product imports from ``digest.sources.clean``.
 from digest.sources.clean.identity import (
     canonical_link,
     identity_key,
     is_web_link,
     link_identity,
     shared_identifiers,
-    with_link_keys,
 )
 from digest.sources.clean.markup import (
-    ALLOWED_ATTRIBUTES,
-    ALLOWED_SCHEMES,
     ALLOWED_TAGS,
-    LINK_REL,
     SUMMARY_LIMIT,
     TITLE_LIMIT,
-    UNTITLED,
     cut_html,
-    cut_line,
-    fallback_title,
-    plain_text,
     plain_title,
     repair_text,
     sanitize_html,
     text_to_html,
 )
 from digest.sources.clean.seal import KEY_LIMIT, LINK_LIMIT, LOCATION_LIMIT, seal
-from digest.sources.clean.themes import (
-    ThemeMapper,
-    keyword_text,
-    kind_from,
-    kind_of,
-    normalise_label,
-)
+from digest.sources.clean.themes import ThemeMapper, kind_from, kind_of
 
 __all__ = [
-    "ALLOWED_ATTRIBUTES", "ALLOWED_SCHEMES", "ALLOWED_TAGS", "KEY_LIMIT", "LINK_LIMIT",
-    "LINK_REL", "LOCATION_LIMIT", "SUMMARY_LIMIT", "TITLE_LIMIT", "UNTITLED", "ThemeMapper",
-    "canonical_link", "cut_html", "cut_line", "fallback_title", "identity_key",
-    "is_web_link", "keyword_text", "kind_from", "kind_of", "link_identity",
-    "normalise_label", "plain_text", "plain_title", "repair_text", "sanitize_html", "seal",
-    "shared_identifiers", "text_to_html", "with_link_keys",
+    "ALLOWED_TAGS", "KEY_LIMIT", "LINK_LIMIT", "LOCATION_LIMIT", "SUMMARY_LIMIT", "TITLE_LIMIT",
+    "ThemeMapper", "canonical_link", "cut_html", "identity_key", "is_web_link", "kind_from",
+    "kind_of", "link_identity", "plain_title", "repair_text", "sanitize_html", "seal",
+    "shared_identifiers", "text_to_html",
 ]
