@@ -11,7 +11,7 @@ from typing import TextIO
 from digest.cli.common import Subcommands, add_command
 from digest.errors import InputError
 from digest.jobs.context import Context
-from digest.models import Subscriber, SubscriberStatus
+from digest.models import SubscriberStatus
 from digest.store import subscribers
 
 
@@ -90,16 +90,10 @@ def _import(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
 def _add(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     """``digest subscribers add EMAIL``: one member, checked as an imported row is."""
     settings = ctx.settings
-    digests = tuple(d for d in args.digests.split(";") if d) or tuple(
-        d.id for d in settings.digests)
-    themes = tuple(t for t in args.themes.split(";") if t)
-    unknown = [t for t in themes if t not in settings.themes] + [
-        d for d in digests if settings.digest(d) is None]
-    if unknown:
-        raise InputError(f"unknown theme or digest: {', '.join(unknown)}")
-    member = Subscriber(email=args.email, name=args.name,
-                        language=args.language or settings.site.language,
-                        digests=digests, themes=themes)
+    rules = subscribers.MemberRules.of(settings.site.language,
+                                       [d.id for d in settings.digests], settings.themes)
+    member = subscribers.member_from_values(args.email, args.name, args.language or "",
+                                            args.digests, args.themes, rules)
     with ctx.db.transaction() as connection:
         added = subscribers.add(connection, member, ctx.clock.now())
     print(f"{args.email}: {'added' if added else 'already known'}", file=out)
