@@ -19,7 +19,7 @@ from digest.errors import DigestError, InputError
 from digest.identifiers import EditionSeries
 from digest.jobs.archives import write_bulletin_archive
 from digest.jobs.context import Context
-from digest.jobs.delivery import SENDABLE, deliver
+from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver
 from digest.jobs.forms import RenderedForms, write_forms
 from digest.jobs.isolation import isolated
 from digest.links import bulletin_links
@@ -83,10 +83,10 @@ def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report:
                 return
             members = subscribers.active_for(connection, audience)
             deliveries.plan(connection, row.id,
-                            [(m.id, "all") for m in members if m.id is not None], now)
+                            [(m.id, FULL_VARIANT) for m in members if m.id is not None], now)
     if row.status in SENDABLE:
         report.editions.append(f"{row.label}: bulletin {bulletin.title!r}")
-        deliver(ctx, row, {"all": forms.email}, transport, report)
+        deliver(ctx, row, {FULL_VARIANT: forms.email}, transport, report)
 
 
 def bulletins(ctx: Context, report: RunReport) -> list[Bulletin]:

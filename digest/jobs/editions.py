@@ -24,7 +24,7 @@ from digest.identifiers import VariantKey
 from digest.jobs.archives import write_edition_archive
 from digest.jobs.bulletins import RenderedBulletins
 from digest.jobs.context import Context
-from digest.jobs.delivery import SENDABLE, deliver, send_test
+from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver, send_test
 from digest.jobs.forms import write_forms
 from digest.jobs.isolation import LeftOut, isolated
 from digest.jobs.prepare import Prepared, Rendered, left_out_lines, prepare
@@ -129,7 +129,7 @@ def resume_unfinished(ctx: Context, report: RunReport, transport: Transport,
                 report.failures.append(f"{row.label}: its bulletin file is gone; "
                                        "pending messages kept")
                 continue
-            isolated(report, row.label, partial(deliver, ctx, row, {"all": found[1].email},
+            isolated(report, row.label, partial(deliver, ctx, row, {FULL_VARIANT: found[1].email},
                                                 transport, report))
             continue
         digest = ctx.settings.digest(row.digest_id)

@@ -17,7 +17,7 @@ from digest.config import DigestSettings
 from digest.errors import InputError
 from digest.jobs.bulletins import bulletins, render_bulletin
 from digest.jobs.context import Context
-from digest.jobs.delivery import SENDABLE, send_edition, send_test
+from digest.jobs.delivery import FULL_VARIANT, SENDABLE, send_edition, send_test
 from digest.jobs.editions import deliver_edition, prepare_stored
 from digest.jobs.outbox import SendOutcome
 from digest.jobs.prepare import left_out_lines
@@ -76,7 +76,7 @@ def send_now(ctx: Context, row: EditionRow, report: RunReport) -> SendOutcome:
 
 def send_test_copy(ctx: Context, row: EditionRow, address: str, report: RunReport) -> str:
     """One [TEST] copy of the edition's full email to ``address``; the server's answer."""
-    email = stored_emails(ctx, row, revive=False, report=report)["all"]
+    email = stored_emails(ctx, row, revive=False, report=report)[FULL_VARIANT]
     with ctx.open_transport() as transport:
         return send_test(ctx, row, email, address, transport)
 
@@ -111,11 +111,11 @@ def stored_emails(ctx: Context, row: EditionRow, *, revive: bool,
         found = [b for b in bulletins(ctx, RunReport()) if b.slug == slug]
         if not found:
             raise InputError(f"bulletin {slug!r} is no longer in the bulletins folder")
-        return {"all": render_bulletin(ctx, found[0]).email}
+        return {FULL_VARIANT: render_bulletin(ctx, found[0]).email}
     row, rendered = prepare_stored(ctx, _digest_of(ctx, row), row, revive=revive)
     report.failures.extend(left_out_lines(row.label, rendered.left_out))
     prepared = rendered.prepared
-    return {**prepared.variants, "all": prepared.forms.email}
+    return {**prepared.variants, FULL_VARIANT: prepared.forms.email}
 
 
 def _digest_of(ctx: Context, row: EditionRow) -> DigestSettings:
