@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from digest.config import DigestSettings, Settings
 from digest.cron import last_slot, make_trigger, next_slot
+from digest.dates import console_stamp
 from digest.errors import DigestError
 from digest.jobs.collect import collect, ensure_subscribers
 from digest.jobs.context import Context
@@ -276,7 +277,7 @@ class Service:
             self.lock.release()
             raise
         for digest, when in next_digest_runs(self.ctx.settings, self.ctx.clock.now()):
-            self._say(f"next {digest.id}: {when.strftime('%a %Y-%m-%d %H:%M')} "
+            self._say(f"next {digest.id}: {console_stamp(when, weekday=True)} "
                       f"({self.ctx.settings.site.timezone})")
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ import argparse
 from typing import TextIO
 
 from digest.cli.common import Subcommands, add_command
+from digest.dates import console_stamp
 from digest.jobs.context import Context
 from digest.models import EditionStatus, RunReport
 from digest.store.editions import EditionRow
@@ -111,7 +112,7 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
     waiting, retry_at = manual.deferred(ctx, row)
     if waiting and retry_at is not None:
         print(f"{waiting} deferred message{'s' if waiting != 1 else ''} wait for their next "
-              f"attempt (from {retry_at.astimezone(ctx.settings.site.zone):%Y-%m-%d %H:%M})",
+              f"attempt (from {console_stamp(retry_at, ctx.settings.site.zone)})",
               file=out)
     return 1 if outcome.failed or outcome.deferred or outcome.stopped else 0
 

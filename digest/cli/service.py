@@ -8,6 +8,7 @@ from typing import TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.cli.sources import health_lines
+from digest.dates import console_stamp
 from digest.jobs.context import Context
 from digest.store import deliveries, editions, items, runs, sources
 
@@ -67,11 +68,11 @@ def status(ctx: Context, out: TextIO) -> int:
         print(line, file=out)
     print(f"jobs (next run, last run; {ctx.settings.site.timezone}):", file=out)
     for job in outlook(ctx.settings, now, last_runs):
-        upcoming = f"{job.next_run.astimezone(zone):%a %Y-%m-%d %H:%M}" if job.next_run \
+        upcoming = console_stamp(job.next_run, zone, weekday=True) if job.next_run \
             else "none"
         previous = "never run"
         if job.last is not None:
-            previous = f"{job.last.started_at.astimezone(zone):%Y-%m-%d %H:%M} {job.last.outcome}"
+            previous = f"{console_stamp(job.last.started_at, zone)} {job.last.outcome}"
             if job.last.detail:
                 previous += f": {job.last.detail[:160]}"
         print(f"  {job.id}: next {upcoming}; last {previous}", file=out)
@@ -89,7 +90,7 @@ def status(ctx: Context, out: TextIO) -> int:
                   f"(it cannot be rendered): {left.reason}", file=out)
         if (retry := retry_at[row.id]) is not None:
             print(f"    deferred messages are tried again from "
-                  f"{retry.astimezone(zone):%Y-%m-%d %H:%M}", file=out)
+                  f"{console_stamp(retry, zone)}", file=out)
         for failure in failed[row.id]:
             print(f"    failed: {failure.email} ({failure.attempts} attempt"
                   f"{'s' if failure.attempts != 1 else ''}): {failure.error}", file=out)
