@@ -47,8 +47,8 @@ def register(commands: Subcommands) -> None:
         DIGEST/NUMBER for a digest (weekly/3) or bulletin:SLUG/1 for a bulletin. With
         --test ADDRESS, send one copy marked [TEST] to that address only (never recorded
         as a delivery). With --retry-failed, queue the edition's refused messages again
-        first. SIGTERM or Ctrl-C finishes the message in flight and leaves the rest
-        pending.
+        first. SIGTERM (`kill PID`) finishes the message in flight and leaves the rest
+        pending; Ctrl-C interrupts at once (exit 130).
         """,
         """
         digest send weekly/3
