@@ -229,3 +229,24 @@ def parse_iso(text: str, *, with_time: bool | None = None) -> date | datetime:
     if with_time is None:
         with_time = "T" in text or " " in text
     return datetime.fromisoformat(text) if with_time else date.fromisoformat(text)
+
+
+# ---------------------------------------------------------------- the operator's console
+
+_CONSOLE_DAY = "%Y-%m-%d"
+_CONSOLE_STAMP = f"{_CONSOLE_DAY} %H:%M"
+
+
+def console_stamp(moment: datetime, zone: tzinfo | None = None, *,
+                  weekday: bool = False) -> str:
+    """A moment as the commands and the service print it for the operator, in ``zone``
+    when given: ``2019-03-25 08:00`` (``Mon 2019-03-25 08:00`` with ``weekday``). ISO-like
+    whatever the site's language: it is for the operator's eyes and scripts, not members'."""
+    shown = moment.astimezone(zone) if zone is not None else moment
+    return shown.strftime(f"%a {_CONSOLE_STAMP}" if weekday else _CONSOLE_STAMP)
+
+
+def console_day(moment: datetime, zone: tzinfo | None = None) -> str:
+    """A moment's day as the operator reads it: ``2019-03-25`` (in ``zone`` when given)."""
+    shown = moment.astimezone(zone) if zone is not None else moment
+    return shown.strftime(_CONSOLE_DAY)

@@ -92,6 +92,12 @@ class VariantKey:
         return cls(language or None, chosen or None)
 
     @classmethod
+    def everything(cls) -> VariantKey:
+        """The full edition: every theme, in the site's language (stored as ``all``); a
+        bulletin's only variant."""
+        return cls()
+
+    @classmethod
     def parse(cls, text: str) -> VariantKey:
         """The variant a stored key names (the inverse of ``str()``)."""
         language, mark, themes = text.partition(_LANGUAGE_MARK)

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import partial
 from typing import TextIO
 
@@ -28,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from digest.config import DigestSettings, Settings
 from digest.cron import last_slot, make_trigger, next_slot
+from digest.dates import console_stamp
 from digest.errors import DigestError
 from digest.jobs.collect import collect, ensure_subscribers
 from digest.jobs.context import Context
@@ -39,6 +41,51 @@ from digest.store import editions, runs
 from digest.store.locks import SchedulerLock
 
 log = logging.getLogger("digest.scheduler")
+
+
+class JobKind(StrEnum):
+    """What a scheduled job does; the first part of its id."""
+
+    COLLECT = "collect"
+    HOUSEKEEPING = "housekeeping"
+    DIGEST = "digest"
+
+
+_TARGET_MARK = ":"
+
+
+@dataclass(frozen=True)
+class JobId:
+    """A scheduled job's name in APScheduler and in ``job_runs`` (so it never changes):
+    ``collect:<source>``, ``housekeeping``, ``digest:<id>``; built and parsed here only."""
+
+    kind: JobKind
+    target: str | None = None  # the source's or digest's id
+
+    @classmethod
+    def collect(cls, source_id: str) -> JobId:
+        """The job polling one source."""
+        return cls(JobKind.COLLECT, source_id)
+
+    @classmethod
+    def housekeeping(cls) -> JobId:
+        """The one job for bulletins, unfinished sends and feeds."""
+        return cls(JobKind.HOUSEKEEPING)
+
+    @classmethod
+    def digest(cls, digest_id: str) -> JobId:
+        """The job making one digest's editions."""
+        return cls(JobKind.DIGEST, digest_id)
+
+    @classmethod
+    def parse(cls, text: str) -> JobId:
+        """The job a stored name names (the inverse of ``str()``); ``ValueError`` when none."""
+        kind, mark, target = text.partition(_TARGET_MARK)
+        return cls(JobKind(kind), target if mark else None)
+
+    def __str__(self) -> str:
+        return self.kind.value if self.target is None else \
+            f"{self.kind.value}{_TARGET_MARK}{self.target}"
 
 
 @dataclass(frozen=True)
@@ -89,18 +136,18 @@ class ServiceJobs:
 
     def collect(self, source_id: str) -> RunReport:
         """Poll one source, at its ``every``."""
-        return self._logged(f"collect:{source_id}",
+        return self._logged(str(JobId.collect(source_id)),
                             lambda report: collect(self.ctx, report, only=source_id))
 
     def housekeeping(self) -> RunReport:
         """Bulletins, unfinished sends and feeds, at ``feeds.every``."""
-        return self._sending("housekeeping", partial(housekeeping, self.ctx))
+        return self._sending(str(JobId.housekeeping()), partial(housekeeping, self.ctx))
 
     def digest(self, digest_id: str, slot: datetime | None = None) -> RunReport:
         """Make (and send) the edition of ``slot``, by default the slot that just fired."""
         digest = self.ctx.settings.digest(digest_id)
         assert digest is not None, digest_id
-        return self._sending(f"digest:{digest_id}", lambda report, transport: run_digest(
+        return self._sending(str(JobId.digest(digest_id)), lambda report, transport: run_digest(
             self.ctx, digest, report, transport, slot))
 
     def catch_up(self) -> list[str]:
@@ -108,6 +155,7 @@ class ServiceJobs:
         done: list[str] = []
         now = self.ctx.clock.now()
         for digest in self.ctx.settings.digests:
+            job_id = str(JobId.digest(digest.id))
             slot = last_slot(make_trigger(digest.cron, self.ctx.settings.site.zone), now)
             if slot is None:
                 continue
@@ -118,28 +166,28 @@ class ServiceJobs:
             if now - slot <= digest.grace:
                 report = self.digest(digest.id, slot)
                 made_what = "; ".join(report.editions) or "nothing made"
-                done.append(f"digest:{digest.id} made late for {slot.isoformat()}: {made_what}")
+                done.append(f"{job_id} made late for {slot.isoformat()}: {made_what}")
             else:
                 with self.ctx.db.transaction() as connection:
-                    runs.record(connection, f"digest:{digest.id}", now, runs.MISSED,
+                    runs.record(connection, job_id, now, runs.MISSED,
                                 f"slot {slot.isoformat()} passed {now - slot} ago, beyond "
                                 f"the grace of {digest.grace}")
-                done.append(f"digest:{digest.id} missed {slot.isoformat()}")
+                done.append(f"{job_id} missed {slot.isoformat()}")
         return done
 
 
 def job_specs(settings: Settings, jobs: ServiceJobs) -> list[JobSpec]:
     """Every job the config asks for, with its trigger in the site's time zone."""
     zone = settings.site.zone
-    specs = [JobSpec(f"collect:{source.id}",
+    specs = [JobSpec(str(JobId.collect(source.id)),
                      IntervalTrigger(seconds=source.every.total_seconds(), timezone=zone),
                      partial(_discard, jobs.collect, source.id))
              for source in settings.sources]
-    specs.append(JobSpec("housekeeping",
+    specs.append(JobSpec(str(JobId.housekeeping()),
                          IntervalTrigger(seconds=settings.feeds.every.total_seconds(),
                                          timezone=zone),
                          partial(_discard, jobs.housekeeping)))
-    specs += [JobSpec(f"digest:{digest.id}", make_trigger(digest.cron, zone),
+    specs += [JobSpec(str(JobId.digest(digest.id)), make_trigger(digest.cron, zone),
                       partial(_discard, jobs.digest, digest.id))
               for digest in settings.digests]
     return specs
@@ -179,21 +227,19 @@ def outlook(settings: Settings, now: datetime,
     """Every configured job with its next run (site time) and its latest logged run."""
     zone = settings.site.zone
 
-    def last(job_id: str) -> runs.JobRun | None:
-        found = last_runs.get(job_id)
+    def last(job: JobId) -> runs.JobRun | None:
+        found = last_runs.get(str(job))
         return found[0] if found else None
 
-    def after(job_id: str, every: timedelta) -> datetime:
-        previous = last(job_id)
-        return next_interval_run(previous.started_at if previous else None, every,
-                                 now).astimezone(zone)
+    def every(job: JobId, interval: timedelta) -> JobOutlook:
+        previous = last(job)
+        next_run = next_interval_run(previous.started_at if previous else None, interval, now)
+        return JobOutlook(str(job), next_run.astimezone(zone), previous)
 
-    rows = [JobOutlook(f"collect:{s.id}", after(f"collect:{s.id}", s.every),
-                       last(f"collect:{s.id}")) for s in settings.sources]
-    rows.append(JobOutlook("housekeeping", after("housekeeping", settings.feeds.every),
-                           last("housekeeping")))
+    rows = [every(JobId.collect(s.id), s.every) for s in settings.sources]
+    rows.append(every(JobId.housekeeping(), settings.feeds.every))
     upcoming = dict((d.id, when) for d, when in next_digest_runs(settings, now))
-    rows += [JobOutlook(f"digest:{d.id}", upcoming.get(d.id), last(f"digest:{d.id}"))
+    rows += [JobOutlook(str(JobId.digest(d.id)), upcoming.get(d.id), last(JobId.digest(d.id)))
              for d in settings.digests]
     return rows
 
@@ -231,7 +277,7 @@ class Service:
             self.lock.release()
             raise
         for digest, when in next_digest_runs(self.ctx.settings, self.ctx.clock.now()):
-            self._say(f"next {digest.id}: {when.strftime('%a %Y-%m-%d %H:%M')} "
+            self._say(f"next {digest.id}: {console_stamp(when, weekday=True)} "
                       f"({self.ctx.settings.site.timezone})")
 
     def stop(self) -> None:

@@ -272,12 +272,11 @@ class _StopAfter:
 
 def test_a_stop_finishes_messages_in_flight_and_leaves_the_rest_pending(
         tmp_path: Path) -> None:
-    stop = threading.Event()
     with smtp_server() as (handler, url):
         ctx = make_ctx(tmp_path, url, concurrency=1)
         row = plan(ctx, members(20))
-        transport = _StopAfter(make_transport(ctx.settings, ctx.env), 5, stop)
-        outcome = send_pending(ctx, row, RENDERED, transport, stop=stop)
+        transport = _StopAfter(make_transport(ctx.settings, ctx.env), 5, ctx.stop)
+        outcome = send_pending(ctx, row, RENDERED, transport)
     assert outcome.sent == 5 and outcome.stopped and "stop" in outcome.stopped
     assert len(handler.accepted) == 5
     assert counts(ctx, row) == {"sent": 5, "pending": 15}  # none left "sending"

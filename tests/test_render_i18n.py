@@ -109,11 +109,11 @@ def test_the_site_language_is_the_default() -> None:
 
 def test_variant_keys_carry_the_language_but_not_for_the_site_language() -> None:
     assert str(VariantKey.of(("culture", "cooperation"), "fr")) == "fr:cooperation+culture"
-    assert str(VariantKey.of((), None)) == "all" == str(VariantKey())
+    assert str(VariantKey.of((), None)) == "all" == str(VariantKey.everything())
     assert VariantKey.parse("fr:cooperation+culture") == VariantKey(
         "fr", frozenset({"cooperation", "culture"}))
     assert VariantKey.parse("de:all") == VariantKey("de")
-    assert VariantKey.parse("all") == VariantKey()
+    assert VariantKey.parse("all") == VariantKey.everything()
     assert VariantKey.parse("cooperation") == VariantKey(None, frozenset({"cooperation"}))
     for text in ("all", "de:all", "cooperation+culture", "fr:cooperation"):
         assert str(VariantKey.parse(text)) == text

@@ -19,7 +19,7 @@ import pytest
 from digest.config import Environment, Settings, load_settings
 from digest.errors import StoreError
 from digest.jobs.context import Context
-from digest.scheduler import ServiceJobs, job_specs
+from digest.scheduler import JobId, JobKind, ServiceJobs, job_specs
 from digest.store import Database, editions, runs
 from digest.store.locks import SchedulerLock
 from digest.testing import ManualClock
@@ -229,3 +229,12 @@ def test_a_bulletin_with_send_at_waits_for_its_time(project: Path) -> None:
     clock.advance(timedelta(minutes=15))
     jobs.housekeeping()
     assert len(_outbox(project)) == 6, "once"
+
+
+def test_job_ids_are_built_and_parsed_in_one_place() -> None:
+    ids = [JobId.collect("events"), JobId.housekeeping(), JobId.digest("weekly")]
+    assert [str(job) for job in ids] == ["collect:events", "housekeeping", "digest:weekly"]
+    assert [JobId.parse(str(job)) for job in ids] == ids
+    assert JobId.parse("digest:weekly").kind is JobKind.DIGEST
+    with pytest.raises(ValueError):
+        JobId.parse("reindex:all")

@@ -4,15 +4,18 @@ nothing that could never be delivered is stored (issue 9, section 5)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from digest.errors import InputError
 from digest.store import Database
 from digest.store.member_csv import MAX_CSV_BYTES, MAX_FIELD_CHARS
 from digest.store.schema import subscribers
+from digest.store.subscribers import MemberRules, member_from_values
 from tests.conftest import run_digest
 
 HEADER = b"email,name,language,digests,themes\n"
@@ -150,3 +153,36 @@ def test_rows_past_the_row_limit_are_reported_not_read(tmp_path: Path,
         "m0@example.org", "m1@example.org", "m2@example.org"]
     assert read.problems == [(5, f"{path}:5: more than 3 members in one file: this row and "
                                  "the ones after it are not imported")]
+
+
+
+_RULES = MemberRules.of("en", ["weekly", "monthly"], ["culture", "knowledge-society"])
+
+
+def test_typed_values_become_a_checked_member() -> None:
+    member = member_from_values(" Anna@Example.org ", "Anna", " FR ", "",
+                                "culture; knowledge-society", _RULES)
+    assert (member.email, member.language, member.digests, member.themes) == (
+        "anna@example.org", "fr", ("monthly", "weekly"), ("culture", "knowledge-society"))
+    assert member_from_values("b@example.org", "", "", "weekly", "", _RULES).language == "en"
+
+
+@pytest.mark.parametrize(("language", "digests", "themes", "message"), [
+    ("english", "", "", "language: expected a BCP 47"),
+    ("en", "daily", "", "unknown digest(s): daily"),
+    ("en", "", "astrology;culture", "unknown theme(s): astrology"),
+], ids=["language", "digest", "theme"])
+def test_typed_values_that_are_wrong_are_refused(language: str, digests: str, themes: str,
+                                                 message: str) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        member_from_values("anna@example.org", "", language, digests, themes, _RULES)
+
+
+def test_subscribers_add_refuses_a_language_that_is_no_tag(project: Path) -> None:
+    result = run_digest(project, "subscribers", "add", "anna@example.org", "--language",
+                        "French")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "digest: language: expected a BCP 47 language tag such as en, fr, pt-BR or sr-Latn "
+        "(at most 16 characters), got 'French'")
+    assert "anna@" not in run_digest(project, "subscribers", "list").stdout

@@ -1,8 +1,8 @@
 """Looking at and letting out one edition: ``preview``, ``send``, ``approve``.
 
-``send`` and ``approve`` are here; ``preview`` renders and lints (``cli.preview``). The
-sending itself is the jobs' (``jobs.manual``): this module checks what may be sent, and
-says what happened.
+``send`` and ``approve`` are here; ``preview`` renders and lints (``cli.preview``). What
+may be sent, the approval and the sending are the jobs' (``jobs.manual``): this module
+parses the arguments and says what happened.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import argparse
 from typing import TextIO
 
 from digest.cli.common import Subcommands, add_command
-from digest.errors import InputError
+from digest.dates import console_stamp
 from digest.jobs.context import Context
-from digest.models import RunReport
-from digest.store import deliveries, editions
+from digest.models import EditionStatus, RunReport
 from digest.store.editions import EditionRow
 
 FORMATS = ("html", "text", "pdf", "mjml", "eml")
@@ -48,8 +47,8 @@ def register(commands: Subcommands) -> None:
         DIGEST/NUMBER for a digest (weekly/3) or bulletin:SLUG/1 for a bulletin. With
         --test ADDRESS, send one copy marked [TEST] to that address only (never recorded
         as a delivery). With --retry-failed, queue the edition's refused messages again
-        first. SIGTERM or Ctrl-C finishes the message in flight and leaves the rest
-        pending.
+        first. SIGTERM (`kill PID`) finishes the message in flight and leaves the rest
+        pending; Ctrl-C interrupts at once (exit 130).
         """,
         """
         digest send weekly/3
@@ -90,19 +89,16 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
     with ``retry`` its failed rows are queued again first."""
     from digest.jobs import manual
 
-    row = find_edition(ctx, label)
+    row = manual.find_edition(ctx, label)
     if test_address:
         return _send_test(ctx, row, test_address, out)
     if retry:
         queued = manual.retry_failed(ctx, row)
         print(f"{row.label}: {queued} failed message{'s' if queued != 1 else ''} queued again",
               file=out)
-        row = find_edition(ctx, label)
-    if row.status not in (editions.APPROVED, editions.SENDING, editions.FAILED):
-        reason = {editions.DRAFT: f"is a draft: approve it first (`digest approve {label}`)",
-                  editions.SENT: "was sent already"}.get(row.status, f"is {row.status}")
-        raise InputError(f"{row.label} {reason}")
-    if row.status == editions.FAILED:
+        row = manual.find_edition(ctx, label)
+    manual.check_sendable(row)
+    if manual.needs_rendering(row):
         return _send_failed(ctx, row, out)
     report = RunReport()
     try:
@@ -113,34 +109,22 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
           f"{outcome.deferred} deferred", file=out)
     if outcome.stopped:
         print(f"stopped: {outcome.stopped}", file=out)
-    with ctx.db.transaction() as connection:
-        waiting = deliveries.waiting_rows(connection, row.id, ctx.clock.now())
-        retry_at = deliveries.next_attempt(connection, row.id, ctx.clock.now())
+    waiting, retry_at = manual.deferred(ctx, row)
     if waiting and retry_at is not None:
         print(f"{waiting} deferred message{'s' if waiting != 1 else ''} wait for their next "
-              f"attempt (from {retry_at.astimezone(ctx.settings.site.zone):%Y-%m-%d %H:%M})",
+              f"attempt (from {console_stamp(retry_at, ctx.settings.site.zone)})",
               file=out)
     return 1 if outcome.failed or outcome.deferred or outcome.stopped else 0
 
 
 def approve(ctx: Context, label: str, out: TextIO) -> int:
     """Let a draft edition go out: the next `digest run --once` (or `digest send`) sends it."""
-    row = find_edition(ctx, label)
-    if row.status != editions.DRAFT:
-        raise InputError(f"{row.label} is {row.status}, not a draft")
-    with ctx.db.transaction() as connection:
-        editions.set_status(connection, row.id, editions.APPROVED)
+    from digest.jobs import manual
+
+    row = manual.find_edition(ctx, label)
+    manual.approve(ctx, row)
     print(f"{row.label}: approved; `digest send {row.label}` or the next run sends it", file=out)
     return 0
-
-
-def find_edition(ctx: Context, label: str) -> EditionRow:
-    """The stored edition named ``label`` (weekly/3, bulletin:SLUG/1), or refused input."""
-    with ctx.db.transaction() as connection:
-        row = editions.by_label(connection, label)
-    if row is None:
-        raise InputError(f"no edition {label!r} (see `digest status`)")
-    return row
 
 
 def _send_test(ctx: Context, row: EditionRow, address: str, out: TextIO) -> int:
@@ -158,13 +142,13 @@ def _send_test(ctx: Context, row: EditionRow, address: str, out: TextIO) -> int:
 
 def _send_failed(ctx: Context, row: EditionRow, out: TextIO) -> int:
     """Try a failed edition again, as the next run would, and say how it went."""
-    from digest.jobs.manual import retry_rendering
+    from digest.jobs.manual import find_edition, retry_rendering
 
     report = retry_rendering(ctx, row)
     row = find_edition(ctx, row.label)
     print(f"{row.label}: rendered, now {row.status}; {report.sent} sent", file=out)
     _print_problems(report, out)
-    if row.status == editions.DRAFT:
+    if row.status == EditionStatus.DRAFT:
         print(f"approve it to send it (`digest approve {row.label}`)", file=out)
     return 1 if report.failures else 0
 

@@ -11,7 +11,7 @@ from typing import TextIO
 from digest.cli.common import Subcommands, add_command
 from digest.errors import InputError
 from digest.jobs.context import Context
-from digest.models import Subscriber, SubscriberStatus
+from digest.models import SubscriberStatus
 from digest.store import subscribers
 
 
@@ -41,7 +41,7 @@ def register(commands: Subcommands) -> None:
         digest subscribers import members.csv
         (members.csv:  email,name,language,digests,themes
                        anna@example.org,Anna,fr,weekly,cooperation;culture)
-        """, _subscribers)
+        """, _import)
     imported.add_argument("file", help="the CSV file (columns: email,name,language,digests,"
                           "themes)")
     added = add_command(
@@ -51,7 +51,7 @@ def register(commands: Subcommands) -> None:
         --themes, every theme.
         """,
         "digest subscribers add anna@example.org --name Anna --language fr --themes culture",
-        _subscribers)
+        _add)
     added.add_argument("email")
     added.add_argument("--name", default="")
     added.add_argument("--language", help="a BCP 47 tag (default: the site's language)")
@@ -63,7 +63,7 @@ def register(commands: Subcommands) -> None:
         Unsubscribe one member: nothing more is sent to the address, including messages
         of an edition still being sent.
         """,
-        "digest subscribers remove anna@example.org", _subscribers)
+        "digest subscribers remove anna@example.org", _remove)
     removed.add_argument("email")
     add_command(
         actions, "list", "list members and their state",
@@ -71,44 +71,51 @@ def register(commands: Subcommands) -> None:
         List every member with their language, digests, themes and state (active,
         unsubscribed, bounced).
         """,
-        "digest subscribers list", _subscribers)
+        "digest subscribers list", _list)
 
 
-def _subscribers(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
-    """``digest subscribers import|add|remove|list``."""
+def _import(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    """``digest subscribers import FILE``: exit 2 when a row was refused (refused input)."""
     settings = ctx.settings
-    now = ctx.clock.now()
     with ctx.db.transaction() as connection:
-        if args.action == "import":
-            result = subscribers.import_csv(
-                connection, Path(args.file), now, settings.site.language,
-                [d.id for d in settings.digests], settings.themes)
-            print(f"{result.added} added, {result.known} already known", file=out)
-            for problem in result.problems:
-                print(f"problem: {problem}", file=out)
-            return 2 if result.problems else 0  # refused rows are refused input
-        if args.action == "add":
-            digests = tuple(d for d in args.digests.split(";") if d) or tuple(
-                d.id for d in settings.digests)
-            themes = tuple(t for t in args.themes.split(";") if t)
-            unknown = [t for t in themes if t not in settings.themes] + [
-                d for d in digests if settings.digest(d) is None]
-            if unknown:
-                raise InputError(f"unknown theme or digest: {', '.join(unknown)}")
-            member = Subscriber(email=args.email, name=args.name,
-                                language=args.language or settings.site.language,
-                                digests=digests, themes=themes)
-            added = subscribers.add(connection, member, now)
-            print(f"{args.email}: {'added' if added else 'already known'}", file=out)
-            return 0
-        if args.action == "remove":
-            if not subscribers.set_status(connection, args.email,
-                                          SubscriberStatus.UNSUBSCRIBED):
-                raise InputError(f"no subscriber {args.email!r}")
-            print(f"{args.email}: unsubscribed", file=out)
-            return 0
-        for member in subscribers.all_members(connection):
-            shown = ";".join(member.themes) or "all themes"
-            print(f"{member.email}\t{member.status.value}\t{member.language}\t"
-                  f"{';'.join(member.digests)}\t{shown}\t{member.name}", file=out)
-        return 0
+        result = subscribers.import_csv(
+            connection, Path(args.file), ctx.clock.now(), settings.site.language,
+            [d.id for d in settings.digests], settings.themes)
+    print(f"{result.added} added, {result.known} already known", file=out)
+    for problem in result.problems:
+        print(f"problem: {problem}", file=out)
+    return 2 if result.problems else 0
+
+
+def _add(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    """``digest subscribers add EMAIL``: one member, checked as an imported row is."""
+    settings = ctx.settings
+    rules = subscribers.MemberRules.of(settings.site.language,
+                                       [d.id for d in settings.digests], settings.themes)
+    member = subscribers.member_from_values(args.email, args.name, args.language or "",
+                                            args.digests, args.themes, rules)
+    with ctx.db.transaction() as connection:
+        added = subscribers.add(connection, member, ctx.clock.now())
+    print(f"{args.email}: {'added' if added else 'already known'}", file=out)
+    return 0
+
+
+def _remove(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    """``digest subscribers remove EMAIL``: refused input when the address is unknown."""
+    with ctx.db.transaction() as connection:
+        known = subscribers.set_status(connection, args.email, SubscriberStatus.UNSUBSCRIBED)
+    if not known:
+        raise InputError(f"no subscriber {args.email!r}")
+    print(f"{args.email}: unsubscribed", file=out)
+    return 0
+
+
+def _list(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    """``digest subscribers list``: one tab-separated line per member."""
+    with ctx.db.transaction() as connection:
+        members = subscribers.all_members(connection)
+    for member in members:
+        shown = ";".join(member.themes) or "all themes"
+        print(f"{member.email}\t{member.status.value}\t{member.language}\t"
+              f"{';'.join(member.digests)}\t{shown}\t{member.name}", file=out)
+    return 0

@@ -4,12 +4,18 @@ store says about sources, jobs, editions and their deliveries)."""
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from datetime import tzinfo
+from typing import TYPE_CHECKING, TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.cli.sources import health_lines
+from digest.dates import console_stamp
 from digest.jobs.context import Context
-from digest.store import deliveries, editions, items, runs, sources
+from digest.jobs.status import EditionState, store_status
+from digest.models import EditionStatus
+
+if TYPE_CHECKING:
+    from digest.scheduler import JobOutlook
 
 
 def register(commands: Subcommands) -> None:
@@ -51,49 +57,48 @@ def status(ctx: Context, out: TextIO) -> int:
     from digest.scheduler import outlook  # APScheduler: loaded for the commands using it
 
     zone = ctx.settings.site.zone
-    now = ctx.clock.now()
-    with ctx.db.transaction() as connection:
-        health = sources.health(connection)
-        recent = editions.recent(connection)
-        counts = {row.id: deliveries.counts(connection, row.id) for row in recent}
-        failed = {row.id: deliveries.failures(connection, row.id) for row in recent}
-        problems = {row.id: editions.problems(connection, row.id) for row in recent}
-        retry_at = {row.id: deliveries.next_attempt(connection, row.id, now) for row in recent}
-        stored = items.count_items(connection)
-        last_runs = runs.last_runs(connection)
-    print(f"items stored: {stored}", file=out)
+    state = store_status(ctx)
+    print(f"items stored: {state.items_stored}", file=out)
     print("sources:", file=out)
-    for line in health_lines(ctx.settings, health, zone):
+    for line in health_lines(ctx.settings, state.health, zone):
         print(line, file=out)
     print(f"jobs (next run, last run; {ctx.settings.site.timezone}):", file=out)
-    for job in outlook(ctx.settings, now, last_runs):
-        upcoming = f"{job.next_run.astimezone(zone):%a %Y-%m-%d %H:%M}" if job.next_run \
-            else "none"
-        previous = "never run"
-        if job.last is not None:
-            previous = f"{job.last.started_at.astimezone(zone):%Y-%m-%d %H:%M} {job.last.outcome}"
-            if job.last.detail:
-                previous += f": {job.last.detail[:160]}"
-        print(f"  {job.id}: next {upcoming}; last {previous}", file=out)
+    for job in outlook(ctx.settings, ctx.clock.now(), state.last_runs):
+        print(_job_line(job, zone), file=out)
     print("editions:", file=out)
-    for row in recent:
-        tally = ", ".join(f"{n} {state}" for state, n in sorted(counts[row.id].items()))
-        print(f"  {row.label} [{row.status}] {row.title}: {tally or 'no deliveries'}", file=out)
-        found = problems[row.id]
-        if row.status == editions.FAILED:
-            print(f"    cannot be rendered: {found.failure or 'no reason recorded'}", file=out)
-            print(f"    (after a fix, the next run or `digest send {row.label}` tries again)",
-                  file=out)
-        for left in found.left_out:
-            print(f"    left out: item {left.item_key} from source {left.source_id!r} "
-                  f"(it cannot be rendered): {left.reason}", file=out)
-        if (retry := retry_at[row.id]) is not None:
-            print(f"    deferred messages are tried again from "
-                  f"{retry.astimezone(zone):%Y-%m-%d %H:%M}", file=out)
-        for failure in failed[row.id]:
-            print(f"    failed: {failure.email} ({failure.attempts} attempt"
-                  f"{'s' if failure.attempts != 1 else ''}): {failure.error}", file=out)
-        if failed[row.id]:
-            print(f"    (queue them again with `digest send {row.label} --retry-failed`)",
-                  file=out)
+    for edition in state.editions:
+        for line in _edition_lines(edition, zone):
+            print(line, file=out)
     return 0
+
+
+def _job_line(job: JobOutlook, zone: tzinfo) -> str:
+    """A job's next run and how its last run went."""
+    upcoming = console_stamp(job.next_run, zone, weekday=True) if job.next_run else "none"
+    previous = "never run"
+    if job.last is not None:
+        previous = f"{console_stamp(job.last.started_at, zone)} {job.last.outcome}"
+        if job.last.detail:
+            previous += f": {job.last.detail[:160]}"
+    return f"  {job.id}: next {upcoming}; last {previous}"
+
+
+def _edition_lines(edition: EditionState, zone: tzinfo) -> list[str]:
+    """An edition's deliveries by state, then what the operator may have to act on."""
+    row, found = edition.row, edition.problems
+    tally = ", ".join(f"{n} {state}" for state, n in sorted(edition.counts.items()))
+    lines = [f"  {row.label} [{row.status}] {row.title}: {tally or 'no deliveries'}"]
+    if row.status == EditionStatus.FAILED:
+        lines += [f"    cannot be rendered: {found.failure or 'no reason recorded'}",
+                  f"    (after a fix, the next run or `digest send {row.label}` tries again)"]
+    lines += [f"    left out: item {left.item_key} from source {left.source_id!r} "
+              f"(it cannot be rendered): {left.reason}" for left in found.left_out]
+    if edition.retry_at is not None:
+        lines.append(f"    deferred messages are tried again from "
+                     f"{console_stamp(edition.retry_at, zone)}")
+    lines += [f"    failed: {failure.email} ({failure.attempts} attempt"
+              f"{'s' if failure.attempts != 1 else ''}): {failure.error}"
+              for failure in edition.failed]
+    if edition.failed:
+        lines.append(f"    (queue them again with `digest send {row.label} --retry-failed`)")
+    return lines

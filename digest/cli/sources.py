@@ -19,6 +19,7 @@ from typing import TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.config import MAX_CONFIG_BYTES, Settings, load_settings
+from digest.dates import console_day, console_stamp
 from digest.errors import ConfigError, InputError
 from digest.files import write_atomic
 from digest.jobs.context import Context
@@ -83,7 +84,7 @@ def import_opml(ctx: Context, file: str, out: TextIO) -> int:
         return 0
     config = ctx.settings.config_path
     heading = (f"Imported from {path.name} by `digest sources import-opml` on "
-               f"{ctx.clock.now():%Y-%m-%d}:")
+               f"{console_day(ctx.clock.now())}:")
     try:
         current = read_bounded(config, MAX_CONFIG_BYTES).decode("utf-8")
     except (OSError, TooLargeError, UnicodeDecodeError) as exc:
@@ -144,8 +145,7 @@ def health_lines(settings: Settings, health: list[SourceHealth], zone: tzinfo) -
 
 
 def _line(row: SourceHealth, location: str, zone: tzinfo) -> str:
-    when = f"{row.last_success.astimezone(zone):%Y-%m-%d %H:%M}" if row.last_success \
-        else "never"
+    when = console_stamp(row.last_success, zone) if row.last_success else "never"
     state = row.state if row.state is not None and row.state.applies_to(location) else None
     status = f"failing ({row.consecutive_failures}x): {row.last_error}" if row.last_error \
         else "ok"

@@ -12,7 +12,8 @@ the ``RunReport`` and the others carry on; one refused message marks its own row
     archives    the archive pages of each digest and of the bulletins
     feeds       publish the theme feeds
     build       render without storing or sending (``digest build``, ``digest preview``)
-    manual      what a coordinator starts by hand: send, retry, a test copy
+    manual      what a coordinator starts by hand: send, approve, retry, a test copy
+    status      what ``digest status`` shows, read from the store at once
     delivery    hand an edition's variants to the outbox and report how it went
     outbox      the outbox rows worked through: claimed, sent, recorded (policy: retries)
     forms       the rendered forms written to ``out/``, and sample messages

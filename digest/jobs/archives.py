@@ -10,6 +10,7 @@ from pathlib import Path
 from digest.config import DigestSettings
 from digest.files import write_atomic
 from digest.jobs.context import Context
+from digest.jobs.forms import bulletins_folder, digest_folder
 from digest.links import bulletin_links, edition_links
 from digest.models import Bulletin, RunReport
 from digest.render.web import ArchiveEntry, render_archive
@@ -27,7 +28,7 @@ def write_edition_archive(ctx: Context, digest: DigestSettings, report: RunRepor
                                     pdf_url=links.pdf_url, number=row.number,
                                     items=len(row.item_keys) + row.omitted))
     archive_url = edition_links(ctx.settings, digest.id, 0).archive_url
-    path = write_atomic(ctx.settings.out_dir / "editions" / digest.id / "index.html",
+    path = write_atomic(digest_folder(ctx.settings.out_dir, digest.id) / "index.html",
                         render_archive(ctx.settings, digest.title, archive_url, entries))
     report.output(f"archive {digest.id}", str(path))
 
@@ -42,6 +43,6 @@ def write_bulletin_archive(ctx: Context, shown: list[Bulletin], out_dir: Path,
                                     web_url=links.web_url, pdf_url=links.pdf_url))
     archive_url = bulletin_links(ctx.settings, "").archive_url
     title = ctx.settings.site.title
-    path = write_atomic(out_dir / "bulletins" / "index.html",
+    path = write_atomic(bulletins_folder(out_dir) / "index.html",
                         render_archive(ctx.settings, title, archive_url, entries))
     report.output("archive bulletins", str(path))

@@ -14,12 +14,12 @@ from pathlib import Path
 from digest.config import DigestSettings
 from digest.files import write_atomic
 from digest.identifiers import EditionSeries
-from digest.jobs.bulletins import render_all
+from digest.jobs.bulletins import render_and_write_all
 from digest.jobs.collect import ensure_subscribers
 from digest.jobs.context import Context
 from digest.jobs.editions import current_slot, next_edition
 from digest.jobs.feeds import publish
-from digest.jobs.forms import sample_message, write_forms
+from digest.jobs.forms import bulletin_folder, edition_folder, sample_message, write_forms
 from digest.jobs.isolation import isolated
 from digest.jobs.prepare import Rendered, left_out_lines, prepare
 from digest.models import Edition, RunReport
@@ -31,11 +31,11 @@ def build(ctx: Context, out_dir: Path) -> RunReport:
     report = RunReport()
     ensure_subscribers(ctx, report)
     now = ctx.clock.now()
-    rendered = render_all(ctx, report, out_dir)
-    for slug, (_, forms) in rendered.items():
-        path = out_dir / "bulletins" / slug / "sample.eml"
+    rendered = render_and_write_all(ctx, report, out_dir)
+    for slug, found in rendered.items():
+        path = bulletin_folder(out_dir, slug) / "sample.eml"
         name = str(EditionSeries.of_bulletin(slug))
-        write_atomic(path, sample_message(ctx, forms.email, name, now))
+        write_atomic(path, sample_message(ctx, found.forms.email, name, now))
         report.output(f"bulletin {slug}", str(path))
     isolated(report, "feeds", partial(publish, ctx, report, rendered))
     for digest in ctx.settings.digests:
@@ -65,7 +65,7 @@ def _build_digest(ctx: Context, digest: DigestSettings, out_dir: Path,
     rendered = prepare(ctx, edition, [])
     report.failures.extend(left_out_lines(label, rendered.left_out))
     prepared, edition = rendered.prepared, rendered.edition
-    folder = out_dir / "editions" / digest.id / str(edition.number)
+    folder = edition_folder(out_dir, digest.id, edition.number)
     for written in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
                                ctx.settings):
         report.output(f"edition {label}", str(written))

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime, time
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from digest import compose
 from digest.bulletins import load_bulletin, load_bulletins
@@ -19,8 +20,8 @@ from digest.errors import DigestError, InputError
 from digest.identifiers import EditionSeries
 from digest.jobs.archives import write_bulletin_archive
 from digest.jobs.context import Context
-from digest.jobs.delivery import SENDABLE, deliver
-from digest.jobs.forms import RenderedForms, write_forms
+from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver
+from digest.jobs.forms import RenderedForms, bulletin_folder, write_forms
 from digest.jobs.isolation import isolated
 from digest.links import bulletin_links
 from digest.mail.transports import Transport
@@ -31,12 +32,21 @@ from digest.render.pdf import render_bulletin_pdf
 from digest.render.web import render_bulletin_web
 from digest.store import deliveries, editions, items, subscribers
 
-RenderedBulletins = dict[str, tuple[Bulletin, RenderedForms]]
-"""Every bulletin of the folder that rendered this run, with its forms, by slug."""
+
+class RenderedBulletin(NamedTuple):
+    """A bulletin of the folder that rendered this run, with its forms."""
+
+    bulletin: Bulletin
+    forms: RenderedForms
 
 
-def render_all(ctx: Context, report: RunReport, out_dir: Path) -> RenderedBulletins:
-    """Render and write every bulletin once per run; a broken one is reported and skipped."""
+RenderedBulletins = dict[str, RenderedBulletin]
+"""Every bulletin of the folder that rendered this run, by slug."""
+
+
+def render_and_write_all(ctx: Context, report: RunReport, out_dir: Path) -> RenderedBulletins:
+    """Render every bulletin once per run, write its forms and the bulletins' archive page;
+    a broken one is reported and skipped."""
     rendered: RenderedBulletins = {}
     for bulletin in bulletins(ctx, report):
         try:
@@ -45,10 +55,10 @@ def render_all(ctx: Context, report: RunReport, out_dir: Path) -> RenderedBullet
         except DigestError as exc:
             report.failures.append(f"bulletin {bulletin.slug}: {exc}")
             continue
-        rendered[bulletin.slug] = (bulletin, forms)
+        rendered[bulletin.slug] = RenderedBulletin(bulletin, forms)
     if rendered:
         isolated(report, "bulletins archive",
-                 partial(write_bulletin_archive, ctx, [b for b, _ in rendered.values()],
+                 partial(write_bulletin_archive, ctx, [r.bulletin for r in rendered.values()],
                          out_dir, report))
     return rendered
 
@@ -83,10 +93,10 @@ def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report:
                 return
             members = subscribers.active_for(connection, audience)
             deliveries.plan(connection, row.id,
-                            [(m.id, "all") for m in members if m.id is not None], now)
+                            [(m.id, FULL_VARIANT) for m in members if m.id is not None], now)
     if row.status in SENDABLE:
         report.editions.append(f"{row.label}: bulletin {bulletin.title!r}")
-        deliver(ctx, row, {"all": forms.email}, transport, report)
+        deliver(ctx, row, {FULL_VARIANT: forms.email}, transport, report)
 
 
 def bulletins(ctx: Context, report: RunReport) -> list[Bulletin]:
@@ -132,7 +142,7 @@ def render_bulletin(ctx: Context, bulletin: Bulletin) -> RenderedForms:
 def write_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, out_dir: Path,
                    report: RunReport) -> None:
     """Write the bulletin's forms to ``out/bulletins/<slug>/``."""
-    folder = out_dir / "bulletins" / bulletin.slug
+    folder = bulletin_folder(out_dir, bulletin.slug)
     for path in write_forms(folder, bulletin.slug, forms, ctx.settings):
         report.output(f"bulletin {bulletin.slug}", str(path))
 
@@ -145,7 +155,7 @@ def bulletin_slot(ctx: Context, bulletin: Bulletin) -> datetime:
 
 def feed_entries(ctx: Context, rendered: RenderedBulletins) -> list[BulletinEntry]:
     """The rendered bulletins as the feeds list them."""
-    return [bulletin_entry(ctx, b, f) for b, f in rendered.values()]
+    return [bulletin_entry(ctx, r.bulletin, r.forms) for r in rendered.values()]
 
 
 def bulletin_entry(ctx: Context, bulletin: Bulletin, forms: RenderedForms) -> BulletinEntry:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 
+from digest.identifiers import VariantKey
 from digest.jobs.context import Context
 from digest.jobs.outbox import SendOutcome, send_pending
 from digest.links import preferences_url, unsubscribe_url
@@ -20,6 +21,9 @@ from digest.store import editions
 from digest.store.editions import EditionRow
 
 SENDABLE = (editions.SENDING, editions.APPROVED)
+# The full edition's key in a rendered mapping and in the outbox rows: a bulletin's only
+# variant, and the email a [TEST] copy shows.
+FULL_VARIANT = str(VariantKey.everything())
 
 
 def send_edition(ctx: Context, row: EditionRow, rendered: Mapping[str, RenderedEmail],

@@ -24,8 +24,8 @@ from digest.identifiers import VariantKey
 from digest.jobs.archives import write_edition_archive
 from digest.jobs.bulletins import RenderedBulletins
 from digest.jobs.context import Context
-from digest.jobs.delivery import SENDABLE, deliver, send_test
-from digest.jobs.forms import write_forms
+from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver, send_test
+from digest.jobs.forms import edition_folder, write_forms
 from digest.jobs.isolation import LeftOut, isolated
 from digest.jobs.prepare import Prepared, Rendered, left_out_lines, prepare
 from digest.mail.transports import Transport
@@ -102,7 +102,7 @@ def deliver_edition(ctx: Context, digest: DigestSettings, row: EditionRow, repor
         row, rendered = prepare_stored(ctx, digest, row)
         report.failures.extend(left_out_lines(row.label, rendered.left_out))
     edition, prepared = rendered.edition, rendered.prepared
-    folder = ctx.settings.out_dir / "editions" / digest.id / str(edition.number)
+    folder = edition_folder(ctx.settings.out_dir, digest.id, edition.number)
     # A resumed edition is rebuilt from its kept items only: keep the web version and PDF
     # written when it was composed, which also list the items cut by max_items.
     if fresh or not (folder / "index.html").exists():
@@ -129,8 +129,8 @@ def resume_unfinished(ctx: Context, report: RunReport, transport: Transport,
                 report.failures.append(f"{row.label}: its bulletin file is gone; "
                                        "pending messages kept")
                 continue
-            isolated(report, row.label, partial(deliver, ctx, row, {"all": found[1].email},
-                                                transport, report))
+            isolated(report, row.label, partial(
+                deliver, ctx, row, {FULL_VARIANT: found.forms.email}, transport, report))
             continue
         digest = ctx.settings.digest(row.digest_id)
         if digest is None:

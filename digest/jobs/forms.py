@@ -1,4 +1,6 @@
-"""Writing an edition's or bulletin's rendered forms to its folder under ``out/``.
+"""Writing an edition's or bulletin's rendered forms to its folder under ``out/``, and
+where those folders are: ``editions/<digest>/<number>/`` and ``bulletins/<slug>/``, with
+each series' archive page (``index.html``) one level up.
 
 ``email.html`` and ``email.txt`` are the exact parts members receive, with the per-member
 placeholders filled with neutral preview values; ``index.html`` is the web version and the
@@ -28,6 +30,26 @@ class RenderedForms:
     email: RenderedEmail
     web_html: str
     pdf: bytes
+
+
+def digest_folder(out_dir: Path, digest_id: str) -> Path:
+    """A digest's folder: its archive page, and one folder per edition."""
+    return out_dir / "editions" / digest_id
+
+
+def edition_folder(out_dir: Path, digest_id: str, number: int) -> Path:
+    """The folder of a digest's edition ``number``: its forms and sample message."""
+    return digest_folder(out_dir, digest_id) / str(number)
+
+
+def bulletins_folder(out_dir: Path) -> Path:
+    """The bulletins' folder: their archive page, and one folder per bulletin."""
+    return out_dir / "bulletins"
+
+
+def bulletin_folder(out_dir: Path, slug: str) -> Path:
+    """A bulletin's folder: its forms and sample message."""
+    return bulletins_folder(out_dir) / slug
 
 
 def preview_values(settings: Settings) -> dict[str, str]:

@@ -1,6 +1,7 @@
-"""What a coordinator starts by hand on one stored edition (``digest send``): its pending
-messages sent now, its failed ones queued again, a failed edition rendered and sent again,
-or one [TEST] copy.
+"""What a coordinator starts by hand on one stored edition (``digest send``, ``digest
+approve``): which editions may be sent and why not, a draft approved, its pending messages
+sent now, its failed ones queued again, a failed edition rendered and sent again, or one
+[TEST] copy.
 
 Each renders the stored edition as a run would: items that cannot be rendered are left out
 and reported in the given ``RunReport``; an edition that cannot be rendered at all is
@@ -10,17 +11,60 @@ only.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from digest.config import DigestSettings
 from digest.errors import InputError
 from digest.jobs.bulletins import bulletins, render_bulletin
 from digest.jobs.context import Context
-from digest.jobs.delivery import send_edition, send_test
+from digest.jobs.delivery import FULL_VARIANT, SENDABLE, send_edition, send_test
 from digest.jobs.editions import deliver_edition, prepare_stored
 from digest.jobs.outbox import SendOutcome
 from digest.jobs.prepare import left_out_lines
 from digest.models import RenderedEmail, RunReport
 from digest.store import deliveries, editions
 from digest.store.editions import EditionRow
+
+
+def find_edition(ctx: Context, label: str) -> EditionRow:
+    """The stored edition named ``label`` (weekly/3, bulletin:SLUG/1), or refused input."""
+    with ctx.db.transaction() as connection:
+        row = editions.by_label(connection, label)
+    if row is None:
+        raise InputError(f"no edition {label!r} (see `digest status`)")
+    return row
+
+
+def check_sendable(row: EditionRow) -> None:
+    """Refuse (``InputError``) an edition ``digest send`` cannot send: a draft waits for
+    its approval, a sent one is done. A run's sendable editions can, and a failed one
+    (rendered again first, ``needs_rendering``)."""
+    if row.status in SENDABLE or needs_rendering(row):
+        return
+    reason = {editions.DRAFT: f"is a draft: approve it first (`digest approve {row.label}`)",
+              editions.SENT: "was sent already"}.get(row.status, f"is {row.status}")
+    raise InputError(f"{row.label} {reason}")
+
+
+def needs_rendering(row: EditionRow) -> bool:
+    """Whether sending the edition starts by rendering it again (it could not be, before)."""
+    return row.status == editions.FAILED
+
+
+def approve(ctx: Context, row: EditionRow) -> None:
+    """Let a draft edition go out: the next run (or ``digest send``) sends it."""
+    if row.status != editions.DRAFT:
+        raise InputError(f"{row.label} is {row.status}, not a draft")
+    with ctx.db.transaction() as connection:
+        editions.set_status(connection, row.id, editions.APPROVED)
+
+
+def deferred(ctx: Context, row: EditionRow) -> tuple[int, datetime | None]:
+    """How many of the edition's messages wait for a later attempt, and from when."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as connection:
+        return (deliveries.waiting_rows(connection, row.id, now),
+                deliveries.next_attempt(connection, row.id, now))
 
 
 def send_now(ctx: Context, row: EditionRow, report: RunReport) -> SendOutcome:
@@ -32,7 +76,7 @@ def send_now(ctx: Context, row: EditionRow, report: RunReport) -> SendOutcome:
 
 def send_test_copy(ctx: Context, row: EditionRow, address: str, report: RunReport) -> str:
     """One [TEST] copy of the edition's full email to ``address``; the server's answer."""
-    email = stored_emails(ctx, row, revive=False, report=report)["all"]
+    email = stored_emails(ctx, row, revive=False, report=report)[FULL_VARIANT]
     with ctx.open_transport() as transport:
         return send_test(ctx, row, email, address, transport)
 
@@ -67,11 +111,11 @@ def stored_emails(ctx: Context, row: EditionRow, *, revive: bool,
         found = [b for b in bulletins(ctx, RunReport()) if b.slug == slug]
         if not found:
             raise InputError(f"bulletin {slug!r} is no longer in the bulletins folder")
-        return {"all": render_bulletin(ctx, found[0]).email}
+        return {FULL_VARIANT: render_bulletin(ctx, found[0]).email}
     row, rendered = prepare_stored(ctx, _digest_of(ctx, row), row, revive=revive)
     report.failures.extend(left_out_lines(row.label, rendered.left_out))
     prepared = rendered.prepared
-    return {**prepared.variants, "all": prepared.forms.email}
+    return {**prepared.variants, FULL_VARIANT: prepared.forms.email}
 
 
 def _digest_of(ctx: Context, row: EditionRow) -> DigestSettings:

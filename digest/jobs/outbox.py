@@ -85,7 +85,9 @@ class SendOutcome:
 
 # The outbox claims the senders of this process hold right now, whatever context made them:
 # a claim naming this process that is not among them was left by a batch that died. It
-# is the process's own state (claims name host and pid), so it lives at module level.
+# describes this process's live senders (claims name host and pid), which every Context of
+# the process shares (the scheduler's and the web server's, a test's several), so it is
+# module-private state rather than a Context field: one Context cannot see another's.
 _LIVE_HOLDERS: set[str] = set()
 
 
@@ -137,17 +139,16 @@ def release_stale(ctx: Context) -> int:
 
 def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, RenderedEmail],
                  transport: Transport, *, policy: RetryPolicy | None = None,
-                 limiter: RateLimiter | None = None,
-                 stop: threading.Event | None = None) -> SendOutcome:
+                 limiter: RateLimiter | None = None) -> SendOutcome:
     """Deliver every due pending row of ``edition``; mark the edition sent when none is left.
 
     Uses ``delivery.concurrency`` threads (each one connection of the transport's pool) and
-    ``delivery.rate`` messages per second over all of them."""
+    ``delivery.rate`` messages per second over all of them; ``ctx.stop`` ends it after the
+    messages in flight."""
     release_stale(ctx)
     batch = _Batch(ctx, edition, rendered, transport, policy or RetryPolicy(),
                    limiter or RateLimiter(ctx.settings.delivery.rate,
-                                          sleep=(stop or ctx.stop).wait),
-                   stop or ctx.stop)
+                                          sleep=ctx.stop.wait))
     return batch.run()
 
 
@@ -155,14 +156,13 @@ class _Batch:
     """One pass of the sending threads over an edition's rows."""
 
     def __init__(self, ctx: Context, edition: EditionRow, rendered: Mapping[str, RenderedEmail],
-                 transport: Transport, policy: RetryPolicy, limiter: RateLimiter,
-                 stop: threading.Event) -> None:
+                 transport: Transport, policy: RetryPolicy, limiter: RateLimiter) -> None:
         self.ctx = ctx
         self.edition = edition
         self.transport = transport
         self.policy = policy
         self.limiter = limiter
-        self.stop = stop
+        self.stop = ctx.stop  # SIGTERM, or the service stopping
         now = ctx.clock.now()
         list_id = make_list_id(ctx.settings, edition.digest_id)
         self.factories = {key: MessageFactory(email, ctx.settings, list_id, now)

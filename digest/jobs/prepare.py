@@ -56,7 +56,7 @@ def render_edition(ctx: Context, edition: Edition,
         name = str(key)
         if name in variants or variant.edition.is_empty:
             continue
-        variants[name] = (email if key.themes is None and key.language is None else
+        variants[name] = (email if key == VariantKey.everything() else
                           render_edition_email(variant.edition, ctx.settings, links,
                                                key.language))  # None: the site's language
     return Prepared(forms=forms, variants=variants)

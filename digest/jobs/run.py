@@ -35,7 +35,7 @@ def run_once(ctx: Context) -> RunReport:
 def housekeeping(ctx: Context, report: RunReport, transport: Transport) -> None:
     """Everything but polling and new digest editions: render bulletins, resume unfinished
     sends, send due bulletins, republish the feeds. The service runs it at ``feeds.every``."""
-    rendered = bulletins.render_all(ctx, report, ctx.settings.out_dir)
+    rendered = bulletins.render_and_write_all(ctx, report, ctx.settings.out_dir)
     resume_unfinished(ctx, report, transport, rendered)
     bulletins.send_due(ctx, rendered, report, transport)
     isolated(report, "feeds", partial(publish, ctx, report, rendered))

@@ -68,10 +68,7 @@ def _known_forms(address: str) -> list[str]:
 def _checked(subscriber: Subscriber) -> Subscriber:
     """The member as stored, or ``InputError`` saying which value is wrong."""
     email = normalise_email(subscriber.email)
-    try:
-        language = language_tag(subscriber.language)
-    except ValueError as exc:
-        raise InputError(f"language: {exc}") from None
+    language = _language(subscriber.language)
     name = subscriber.name.strip()
     if len(name) > MAX_FIELD_CHARS or _CONTROL.search(name):
         raise InputError(f"name: expected one line of at most {MAX_FIELD_CHARS} characters")
@@ -80,9 +77,17 @@ def _checked(subscriber: Subscriber) -> Subscriber:
                       status=subscriber.status)
 
 
-def _split(cell: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (cell or "").replace(",", ";").split(";")
-                 if part.strip())
+def _language(value: str) -> str:
+    """A member's language tag, or ``InputError`` saying why it is none."""
+    try:
+        return language_tag(value)
+    except ValueError as exc:
+        raise InputError(f"language: {exc}") from None
+
+
+def _split(cell: str) -> tuple[str, ...]:
+    """The values of a list cell: separated by ``;`` (a ``,`` is taken as one too)."""
+    return tuple(part.strip() for part in cell.replace(",", ";").split(";") if part.strip())
 
 
 def _to_subscriber(row: RowMapping) -> Subscriber:
@@ -112,25 +117,53 @@ def add(connection: Connection, subscriber: Subscriber, now: datetime) -> bool:
     return result.first() is not None  # rowcount is -1 on PostgreSQL when RETURNING
 
 
+@dataclass(frozen=True)
+class MemberRules:
+    """What a new member's values are checked against: the config's digests (in the order
+    a member who names none gets them) and themes, and the site's language."""
+
+    default_language: str
+    digests: tuple[str, ...]
+    themes: frozenset[str]
+
+    @classmethod
+    def of(cls, default_language: str, digests: Iterable[str],
+           themes: Iterable[str]) -> MemberRules:
+        """The rules of a config: its digest ids and theme slugs, its site language."""
+        return cls(default_language, tuple(sorted(set(digests))), frozenset(themes))
+
+
+def member_from_values(email: str, name: str, language: str, digests: str, themes: str,
+                       rules: MemberRules) -> Subscriber:
+    """A member from the values a person typed (a CSV row, ``subscribers add``), checked:
+    ``digests`` and ``themes`` lists separated by ``;`` (empty digests: every digest;
+    empty themes: every theme), ``language`` a BCP 47 tag (empty: the site's). An unknown
+    digest or theme, or a wrong value, is ``InputError`` saying which."""
+    chosen_digests, chosen_themes = _split(digests), _split(themes)
+    if unknown := [d for d in chosen_digests if d not in rules.digests]:
+        raise InputError(f"unknown digest(s): {', '.join(unknown)}")
+    if unknown := [t for t in chosen_themes if t not in rules.themes]:
+        raise InputError(f"unknown theme(s): {', '.join(unknown)}")
+    typed = _language(language).lower() if language.strip() else rules.default_language
+    return _checked(Subscriber(
+        email=email, name=name, language=typed,
+        digests=chosen_digests or rules.digests, themes=chosen_themes))
+
+
 def import_csv(connection: Connection, path: Path, now: datetime, default_language: str,
                known_digests: Iterable[str], known_themes: Iterable[str]) -> ImportResult:
     """Import members from CSV; bad rows are reported with their line, the rest imported."""
-    digests_ok, themes_ok = set(known_digests), set(known_themes)
+    rules = MemberRules.of(default_language, known_digests, known_themes)
     read = read_members_csv(path)
     result = ImportResult()
     refused = list(read.problems)
     for row in read.rows:
         values = row.values
         try:
-            digests, themes = _split(values.get("digests")), _split(values.get("themes"))
-            if unknown := [d for d in digests if d not in digests_ok]:
-                raise InputError(f"unknown digest(s): {', '.join(unknown)}")
-            if unknown := [t for t in themes if t not in themes_ok]:
-                raise InputError(f"unknown theme(s): {', '.join(unknown)}")
-            member = Subscriber(
-                email=values.get("email") or "", name=values.get("name") or "",
-                language=(values.get("language") or "").strip().lower() or default_language,
-                digests=digests or tuple(sorted(digests_ok)), themes=themes)
+            member = member_from_values(
+                values.get("email") or "", values.get("name") or "",
+                values.get("language") or "", values.get("digests") or "",
+                values.get("themes") or "", rules)
             if add(connection, member, now):
                 result.added += 1
             else:

@@ -1,0 +1,53 @@
+"""What ``digest status`` shows, read from the store in one transaction: the items kept,
+the sources' health, the jobs' last runs, and the recent editions with their deliveries.
+
+Gathering is kept apart from printing so the command only formats, and so one consistent
+snapshot is shown even while the service writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from digest.jobs.context import Context
+from digest.store import deliveries, editions, items, runs, sources
+from digest.store.deliveries import FailedRow
+from digest.store.editions import EditionRow, Problems
+from digest.store.sources import SourceHealth
+
+
+@dataclass(frozen=True)
+class EditionState:
+    """One recent edition with its delivery counts by state, its refused messages, what
+    kept it from rendering, and when its deferred messages are tried again."""
+
+    row: EditionRow
+    counts: dict[str, int]
+    failed: list[FailedRow]
+    problems: Problems
+    retry_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """Everything ``digest status`` prints that the store knows."""
+
+    items_stored: int
+    health: list[SourceHealth]
+    last_runs: dict[str, list[runs.JobRun]]
+    editions: list[EditionState]
+
+
+def store_status(ctx: Context) -> StoreStatus:
+    """The store's state now, read in one transaction."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as connection:
+        recent = [EditionState(row=row, counts=deliveries.counts(connection, row.id),
+                               failed=deliveries.failures(connection, row.id),
+                               problems=editions.problems(connection, row.id),
+                               retry_at=deliveries.next_attempt(connection, row.id, now))
+                  for row in editions.recent(connection)]
+        return StoreStatus(items_stored=items.count_items(connection),
+                           health=sources.health(connection),
+                           last_runs=runs.last_runs(connection), editions=recent)
