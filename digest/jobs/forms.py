@@ -32,9 +32,14 @@ class RenderedForms:
     pdf: bytes
 
 
+def editions_folder(out_dir: Path) -> Path:
+    """The digests' folder: one folder per digest (served at ``/editions``)."""
+    return out_dir / "editions"
+
+
 def digest_folder(out_dir: Path, digest_id: str) -> Path:
     """A digest's folder: its archive page, and one folder per edition."""
-    return out_dir / "editions" / digest_id
+    return editions_folder(out_dir) / digest_id
 
 
 def edition_folder(out_dir: Path, digest_id: str, number: int) -> Path:

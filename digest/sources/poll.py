@@ -20,6 +20,7 @@ import httpx
 from digest import __version__
 from digest.clock import Clock
 from digest.config import Settings, SourceSettings
+from digest.dates import console_day
 from digest.errors import SourceError
 from digest.models import Item, SourceState
 from digest.sources.clean.identity import with_link_keys
@@ -94,7 +95,7 @@ def poll_source(
         return _poll(source, settings, clock, state, client,
                      policy or FetchPolicy.from_settings(settings))
     except SourceGoneError as exc:
-        disabled = f"{exc} (on {clock.now():%Y-%m-%d})"
+        disabled = f"{exc} (on {console_day(clock.now())})"
         return Poll(source.id, replace(state, disabled=disabled),
                     error=f"{where(source)}: {exc}; the source is disabled")
     except SourceError as exc:

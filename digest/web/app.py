@@ -37,6 +37,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 
 from digest.config import database_url
 from digest.jobs.context import Context
+from digest.jobs.forms import bulletins_folder, digest_folder, editions_folder
 from digest.languages import is_language_tag
 from digest.links import preferences_url
 from digest.models import Subscriber, SubscriberStatus
@@ -75,8 +76,8 @@ def create_app(ctx: Context) -> Starlette:
         Route("/editions/", members.editions, methods=["GET", "HEAD"]),
         *(Route(f"/{name}", to_folder, methods=["GET", "HEAD"])
           for name in ("editions", "bulletins", "feeds")),
-        Mount("/editions", published(settings.out_dir / "editions")),
-        Mount("/bulletins", published(settings.out_dir / "bulletins")),
+        Mount("/editions", published(editions_folder(settings.out_dir))),
+        Mount("/bulletins", published(bulletins_folder(settings.out_dir))),
         Mount("/feeds", published(settings.feeds_dir)),
     ]
     prefix = urlsplit(base_url).path.rstrip("/")
@@ -115,7 +116,7 @@ class _Members:
         settings = self.ctx.settings
         base = settings.site.base_url
         links = [(pages.EDITIONS, f"{base}/editions/")]
-        if (settings.out_dir / "bulletins" / "index.html").is_file():
+        if (bulletins_folder(settings.out_dir) / "index.html").is_file():
             links.append((pages.BULLETINS, f"{base}/bulletins/"))
         if (settings.feeds_dir / "index.html").is_file():
             links.append((pages.FEEDS, f"{base}/feeds/"))
@@ -127,7 +128,7 @@ class _Members:
         settings = self.ctx.settings
         base = settings.site.base_url
         digests = [(digest.title, f"{base}/editions/{digest.id}/"
-                    if (settings.out_dir / "editions" / digest.id / "index.html").is_file()
+                    if (digest_folder(settings.out_dir, digest.id) / "index.html").is_file()
                     else None) for digest in settings.digests]
         return self._html(pages.editions(self.ctx.settings, digests, settings.site.language),
                           private=False)
