@@ -143,3 +143,36 @@ def test_a_published_folder_not_written_yet_is_a_404_not_a_500(tmp_path: Path) -
             assert client.get(path).status_code == 404, path
     finally:
         ctx.close()
+
+
+def test_a_server_error_page_carries_the_security_headers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starlette answers an unexpected exception with its own 500 page: that page, too, must
+    forbid framing, sniffing and scripts."""
+    from datetime import UTC, datetime
+
+    from starlette.testclient import TestClient
+
+    from digest.config import Environment
+    from digest.jobs.context import Context
+    from digest.testing import ManualClock, build_settings
+    from digest.web import pages
+    from digest.web.app import create_app
+    from digest.web.headers import SECURITY_HEADERS
+    from tests.test_web_safety import SECRET
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("a bug in a page")
+
+    monkeypatch.setattr(pages, "index", broken)
+    ctx = Context(settings=build_settings(tmp_path, site={"output": str(tmp_path)}),
+                  env=Environment(None, None, None, SECRET, None),
+                  clock=ManualClock(datetime(2019, 3, 18, tzinfo=UTC)))
+    try:
+        answer = TestClient(create_app(ctx), raise_server_exceptions=False).get("/")
+    finally:
+        ctx.close()
+    assert answer.status_code == 500
+    for name, value in SECURITY_HEADERS:
+        assert answer.headers.get(name.decode()) == value.decode(), name
+    assert "a bug in a page" not in answer.text

@@ -34,6 +34,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import ASGIApp
 
 from digest.config import database_url
 from digest.jobs.context import Context
@@ -56,7 +57,7 @@ _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
 Handler = Callable[[Request], Response]
 
 
-def create_app(ctx: Context) -> Starlette:
+def create_app(ctx: Context) -> ASGIApp:
     """The application for ``ctx``'s site; it opens the store on first use."""
     members = _Members(ctx)
     settings = ctx.settings
@@ -85,10 +86,10 @@ def create_app(ctx: Context) -> Starlette:
         routes = [Route(prefix, to_folder, methods=["GET", "HEAD"]),
                   Mount(prefix, app=Router(routes=list(routes), redirect_slashes=False)),
                   *routes]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders),
-                                               Middleware(RequestLimits)])
+    app = Starlette(routes=routes, middleware=[Middleware(RequestLimits)])
     app.router.redirect_slashes = False  # its redirects would trust the Host header
-    return app
+    # Outside Starlette's own error handling, so its 500 page carries the headers too.
+    return SecurityHeaders(app)
 
 
 class _Members:
