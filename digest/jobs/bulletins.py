@@ -71,7 +71,8 @@ def render_and_write_all(ctx: Context, report: RunReport, out_dir: Path, *,
             report.failures.append(f"bulletin {bulletin.slug}: {exc}")
             continue
         rendered[bulletin.slug] = RenderedBulletin(bulletin, forms, held)
-    if rendered or (bulletins_folder(out_dir) / "index.html").is_file():  # none: no stale list
+    # Rewritten even with none rendered, so no earlier page still lists a held bulletin.
+    if rendered or (bulletins_folder(out_dir) / "index.html").is_file():
         isolated(report, "bulletins archive",
                  partial(write_bulletin_archive, ctx, [r.bulletin for r in rendered.values()],
                          out_dir, report))
@@ -137,7 +138,12 @@ def withhold(ctx: Context, bulletin: Bulletin, out_dir: Path, report: RunReport)
                            f"{when}, not published")
     folder = bulletin_folder(out_dir, bulletin.slug)
     if folder.is_dir() and not folder.is_symlink():
-        shutil.rmtree(folder)
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            report.failures.append(f"bulletin {bulletin.slug}: could not withdraw {folder}: "
+                                   f"{exc.strerror or exc}")
+            return
         report.output(f"bulletin {bulletin.slug} withdrawn", str(folder))
 
 
