@@ -221,11 +221,12 @@ def test_a_bulletin_with_send_at_waits_for_its_time(project: Path) -> None:
     jobs = _jobs(settings, clock)
     jobs.housekeeping()
     assert not (project / "out" / "outbox").exists(), "not before its time"
-    assert (project / "out" / "bulletins" / "2019-03-wg-smart-social-inclusion"
-            / "index.html").is_file(), "but its preview is there"
+    folder = project / "out" / "bulletins" / "2019-03-wg-smart-social-inclusion"
+    assert not folder.exists(), "nor published before it"
     clock.set(datetime(2019, 3, 25, 7, 30, tzinfo=BRUSSELS))
     jobs.housekeeping()
     assert len(_outbox(project)) == 6
+    assert (folder / "index.html").is_file()
     clock.advance(timedelta(minutes=15))
     jobs.housekeeping()
     assert len(_outbox(project)) == 6, "once"

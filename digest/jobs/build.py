@@ -3,7 +3,9 @@ every bulletin, with a sample message each, and the feeds) and the edition ``dig
 preview`` lints.
 
 Nothing here freezes an edition or plans a delivery, so a build can run at any time
-beside the service.
+beside the service. A bulletin held until its ``send_at`` is rendered only into a folder
+``digest serve`` does not publish (``build --out DIR``), for the coordinator to see it;
+built into ``out/`` it stays unpublished as in a run, and it is never in the feeds.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from digest.jobs.collect import ensure_subscribers
 from digest.jobs.context import Context
 from digest.jobs.editions import current_slot, next_edition
 from digest.jobs.feeds import publish
-from digest.jobs.forms import bulletin_folder, edition_folder, sample_message, write_forms
+from digest.jobs.forms import (
+    bulletin_folder,
+    bulletins_folder,
+    edition_folder,
+    is_published,
+    sample_message,
+    write_forms,
+)
 from digest.jobs.isolation import isolated
 from digest.jobs.prepare import Rendered, left_out_lines, prepare
 from digest.models import Edition, RunReport
@@ -27,11 +36,13 @@ from digest.models import Edition, RunReport
 
 def build(ctx: Context, out_dir: Path) -> RunReport:
     """Render, without sending or storing an edition, every digest's next edition and
-    every bulletin, plus a sample message of each; publish the feeds."""
+    every bulletin (a held one only into a folder nobody is served), plus a sample message
+    of each; publish the feeds."""
     report = RunReport()
     ensure_subscribers(ctx, report)
     now = ctx.clock.now()
-    rendered = render_and_write_all(ctx, report, out_dir)
+    preview_held = not is_published(ctx.settings, bulletins_folder(out_dir))
+    rendered = render_and_write_all(ctx, report, out_dir, preview_held=preview_held)
     for slug, found in rendered.items():
         path = bulletin_folder(out_dir, slug) / "sample.eml"
         name = str(EditionSeries.of_bulletin(slug))

@@ -2,12 +2,18 @@
 run, and sent once to its audience when due (one edition per bulletin, whatever its dates
 say later).
 
+A bulletin whose ``send_at`` has not come, and that was never sent, is held: a run does not
+publish it (no folder under ``out/bulletins/``, not in the archive page nor in any feed), so
+nobody reads it before its members do; only a preview into a folder ``digest serve`` does
+not publish (``digest build --out DIR``, ``digest preview``) shows it.
+
 A broken bulletin file is reported and the others carry on; the bulletins' archive page is
 rewritten from the ones that rendered.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from datetime import datetime, time
 from functools import partial
@@ -16,12 +22,13 @@ from typing import NamedTuple
 
 from digest import compose
 from digest.bulletins import load_bulletin, load_bulletins
+from digest.dates import console_stamp
 from digest.errors import DigestError, InputError
 from digest.identifiers import EditionSeries
 from digest.jobs.archives import write_bulletin_archive
 from digest.jobs.context import Context
 from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver
-from digest.jobs.forms import RenderedForms, bulletin_folder, write_forms
+from digest.jobs.forms import RenderedForms, bulletin_folder, bulletins_folder, write_forms
 from digest.jobs.isolation import isolated
 from digest.links import bulletin_links
 from digest.mail.transports import Transport
@@ -38,25 +45,34 @@ class RenderedBulletin(NamedTuple):
 
     bulletin: Bulletin
     forms: RenderedForms
+    held: bool = False
+    """Not due and never sent: rendered for a coordinator's preview only, never published."""
 
 
 RenderedBulletins = dict[str, RenderedBulletin]
 """Every bulletin of the folder that rendered this run, by slug."""
 
 
-def render_and_write_all(ctx: Context, report: RunReport, out_dir: Path) -> RenderedBulletins:
+def render_and_write_all(ctx: Context, report: RunReport, out_dir: Path, *,
+                         preview_held: bool = False) -> RenderedBulletins:
     """Render every bulletin once per run, write its forms and the bulletins' archive page;
-    a broken one is reported and skipped."""
+    a broken one is reported and skipped. A held bulletin is left out (and its folder, left
+    by an earlier run, withdrawn) unless ``preview_held``, for a folder nobody is served."""
     rendered: RenderedBulletins = {}
     for bulletin in bulletins(ctx, report):
+        held = is_held(ctx, bulletin)
+        if held and not preview_held:
+            withhold(ctx, bulletin, out_dir, report)
+            continue
         try:
             forms = render_bulletin(ctx, bulletin)
             write_bulletin(ctx, bulletin, forms, out_dir, report)
         except DigestError as exc:
             report.failures.append(f"bulletin {bulletin.slug}: {exc}")
             continue
-        rendered[bulletin.slug] = RenderedBulletin(bulletin, forms)
-    if rendered:
+        rendered[bulletin.slug] = RenderedBulletin(bulletin, forms, held)
+    # Rewritten even with none rendered, so no earlier page still lists a held bulletin.
+    if rendered or (bulletins_folder(out_dir) / "index.html").is_file():
         isolated(report, "bulletins archive",
                  partial(write_bulletin_archive, ctx, [r.bulletin for r in rendered.values()],
                          out_dir, report))
@@ -66,9 +82,10 @@ def render_and_write_all(ctx: Context, report: RunReport, out_dir: Path) -> Rend
 def send_due(ctx: Context, rendered: RenderedBulletins, report: RunReport,
              transport: Transport) -> None:
     """Send each due bulletin once; one failing is reported and the others go out."""
-    for bulletin, forms in rendered.values():
-        isolated(report, f"bulletin {bulletin.slug}",
-                 partial(run_bulletin, ctx, bulletin, forms, report, transport))
+    for bulletin, forms, held in rendered.values():
+        if not held:
+            isolated(report, f"bulletin {bulletin.slug}",
+                     partial(run_bulletin, ctx, bulletin, forms, report, transport))
 
 
 def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report: RunReport,
@@ -76,7 +93,7 @@ def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report:
     """Send a due bulletin once to its audience."""
     audience = ctx.settings.bulletins.audience if ctx.settings.bulletins else None
     now = ctx.clock.now()
-    if audience is None or (bulletin.send_at is not None and bulletin.send_at > now):
+    if audience is None or not is_due(ctx, bulletin):
         return
     digest_id = str(EditionSeries.of_bulletin(bulletin.slug))
     slot = bulletin_slot(ctx, bulletin)
@@ -97,6 +114,37 @@ def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report:
     if row.status in SENDABLE:
         report.editions.append(f"{row.label}: bulletin {bulletin.title!r}")
         deliver(ctx, row, {FULL_VARIANT: forms.email}, transport, report)
+
+
+def is_due(ctx: Context, bulletin: Bulletin) -> bool:
+    """Whether the bulletin's time has come: no ``send_at``, or one at or before now."""
+    return bulletin.send_at is None or bulletin.send_at <= ctx.clock.now()
+
+
+def is_held(ctx: Context, bulletin: Bulletin) -> bool:
+    """Whether the bulletin is still private: not due, and never sent (one that went out
+    stays published whatever its ``send_at`` says later, as its emails link to it)."""
+    if is_due(ctx, bulletin):
+        return False
+    with ctx.db.transaction() as connection:
+        return editions.latest(connection, str(EditionSeries.of_bulletin(bulletin.slug))) is None
+
+
+def withhold(ctx: Context, bulletin: Bulletin, out_dir: Path, report: RunReport) -> None:
+    """Say that a held bulletin waits, and withdraw the folder an earlier run (or an earlier
+    ``send_at``) published for it, so it is not served before its time."""
+    when = console_stamp(bulletin.send_at, ctx.settings.site.zone) if bulletin.send_at else "?"
+    report.editions.append(f"{EditionSeries.of_bulletin(bulletin.slug)}: not due until "
+                           f"{when}, not published")
+    folder = bulletin_folder(out_dir, bulletin.slug)
+    if folder.is_dir() and not folder.is_symlink():
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            report.failures.append(f"bulletin {bulletin.slug}: could not withdraw {folder}: "
+                                   f"{exc.strerror or exc}")
+            return
+        report.output(f"bulletin {bulletin.slug} withdrawn", str(folder))
 
 
 def bulletins(ctx: Context, report: RunReport) -> list[Bulletin]:
@@ -154,8 +202,8 @@ def bulletin_slot(ctx: Context, bulletin: Bulletin) -> datetime:
 
 
 def feed_entries(ctx: Context, rendered: RenderedBulletins) -> list[BulletinEntry]:
-    """The rendered bulletins as the feeds list them."""
-    return [bulletin_entry(ctx, r.bulletin, r.forms) for r in rendered.values()]
+    """The rendered bulletins as the feeds list them (never a held one: feeds are public)."""
+    return [bulletin_entry(ctx, r.bulletin, r.forms) for r in rendered.values() if not r.held]
 
 
 def bulletin_entry(ctx: Context, bulletin: Bulletin, forms: RenderedForms) -> BulletinEntry:

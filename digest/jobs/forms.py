@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from digest.config import Settings
+from digest.config.paths import inside
 from digest.files import write_atomic
 from digest.jobs.context import Context
 from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
@@ -55,6 +56,21 @@ def bulletins_folder(out_dir: Path) -> Path:
 def bulletin_folder(out_dir: Path, slug: str) -> Path:
     """A bulletin's folder: its forms and sample message."""
     return bulletins_folder(out_dir) / slug
+
+
+def published_folders(settings: Settings) -> dict[str, Path]:
+    """The folders ``digest serve`` publishes, by their path under the site's URL: whatever
+    is written in them is public."""
+    return {"editions": editions_folder(settings.out_dir),
+            "bulletins": bulletins_folder(settings.out_dir),
+            "feeds": settings.feeds_dir}
+
+
+def is_published(settings: Settings, folder: Path) -> bool:
+    """Whether ``folder`` is, or is inside, a folder ``digest serve`` publishes."""
+    real = folder.resolve()
+    return any(inside(real, published.resolve())
+               for published in published_folders(settings).values())
 
 
 def preview_values(settings: Settings) -> dict[str, str]:

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp
 
 from digest.config import database_url
 from digest.jobs.context import Context
-from digest.jobs.forms import bulletins_folder, digest_folder, editions_folder
+from digest.jobs.forms import bulletins_folder, digest_folder, published_folders
 from digest.languages import is_language_tag
 from digest.links import preferences_url
 from digest.models import Subscriber, SubscriberStatus
@@ -63,6 +63,7 @@ def create_app(ctx: Context) -> ASGIApp:
     settings = ctx.settings
     base_url = settings.site.base_url
     private = private_paths(settings, database_url(settings, ctx.env))
+    folders = published_folders(settings)
 
     def published(directory: Path) -> PublishedFiles:
         return PublishedFiles(directory, private, base_url)
@@ -75,11 +76,8 @@ def create_app(ctx: Context) -> ASGIApp:
         Route("/u/{token}", members.unsubscribe, methods=["GET", "POST"]),
         Route("/p/{token}", members.preferences, methods=["GET", "POST"]),
         Route("/editions/", members.editions, methods=["GET", "HEAD"]),
-        *(Route(f"/{name}", to_folder, methods=["GET", "HEAD"])
-          for name in ("editions", "bulletins", "feeds")),
-        Mount("/editions", published(editions_folder(settings.out_dir))),
-        Mount("/bulletins", published(bulletins_folder(settings.out_dir))),
-        Mount("/feeds", published(settings.feeds_dir)),
+        *(Route(f"/{name}", to_folder, methods=["GET", "HEAD"]) for name in folders),
+        *(Mount(f"/{name}", published(folder)) for name, folder in folders.items()),
     ]
     prefix = urlsplit(base_url).path.rstrip("/")
     if prefix:

@@ -1,0 +1,122 @@
+"""A bulletin whose ``send_at`` has not come is private: the real ``digest run`` does not
+write its folder, list it in the archive or put it in a feed, and the web app answers 404
+for it; a run after its time publishes it and sends it once. ``digest build --out DIR``
+still shows it to the coordinator; ``digest build`` into ``out/`` does not publish it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from digest.config import Environment, load_settings
+from digest.jobs.context import Context
+from digest.testing import ManualClock
+from digest.web.server import make_server
+from tests.conftest import run_digest
+from tests.mail_server import free_port, wait_for
+
+SLUG = "2019-03-wg-smart-social-inclusion"
+TITLE = "Updates from WG Smart Social Inclusion"
+SEND_AT = "2019-03-25T07:30:00+01:00"
+BEFORE = "2019-03-18T08:00:00+01:00"
+SECRET = "s3cr3t-for-tests-0123456789abcdefghijklmnopqrstuvw"
+
+
+def _hold_until(project: Path, send_at: str) -> None:
+    bulletin = project / "sample" / "bulletins" / f"{SLUG}.md"
+    text = bulletin.read_text()
+    assert "language: en\n" in text
+    bulletin.write_text(text.replace("language: en\n", f"language: en\nsend_at: {send_at}\n"))
+
+
+def _run(project: Path, *args: str, now: str) -> str:
+    done = run_digest(project, *args, now=now)
+    assert done.returncode in (0, 1), done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.stdout
+
+
+def _outbox(project: Path) -> int:
+    return len(list((project / "out" / "outbox").glob("*.eml")))
+
+
+def _feeds_naming_it(project: Path) -> list[str]:
+    feeds = load_settings(project / "schedules.yaml").feeds_dir
+    return sorted(p.name for p in feeds.iterdir()
+                  if p.is_file() and (SLUG in p.read_text() or TITLE in p.read_text()))
+
+
+def _archive_lists_it(project: Path) -> bool:
+    archive = project / "out" / "bulletins" / "index.html"
+    return archive.is_file() and SLUG in archive.read_text()
+
+
+@contextmanager
+def _serving(project: Path, now: str) -> Iterator[str]:
+    """The web app of ``digest serve`` over the project's files, on a free local port."""
+    settings = load_settings(project / "schedules.yaml")
+    ctx = Context(settings=settings, env=Environment.read({"DIGEST_SECRET_KEY": SECRET}),
+                  clock=ManualClock(datetime.fromisoformat(now)))
+    server = make_server(ctx, "127.0.0.1", free_port())
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert wait_for(lambda: server.started)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        ctx.close()
+
+
+def test_a_bulletin_is_private_until_its_send_at_then_published_and_sent_once(
+        project: Path) -> None:
+    _hold_until(project, SEND_AT)
+    stale = project / "out" / "bulletins" / SLUG
+    stale.mkdir(parents=True)
+    (stale / "index.html").write_text("published by an earlier run")
+    (stale.parent / "index.html").write_text(f"an earlier archive listing {SLUG}")
+
+    summary = _run(project, "run", "--once", now=BEFORE)
+    assert f"bulletin:{SLUG}: not due until 2019-03-25 07:30, not published" in summary
+    assert not stale.exists(), "what an earlier run published is withdrawn"
+    assert not _archive_lists_it(project), "an archive page listing it is rewritten"
+    assert _feeds_naming_it(project) == []
+    sent_before = _outbox(project)
+    with _serving(project, BEFORE) as base:
+        assert httpx.get(f"{base}/bulletins/{SLUG}/").status_code == 404
+        assert httpx.get(f"{base}/bulletins/{SLUG}/{SLUG}.pdf").status_code == 404
+
+    _run(project, "run", "--once", now=SEND_AT)
+    assert (stale / "index.html").is_file() and (stale / f"{SLUG}.pdf").is_file()
+    assert _archive_lists_it(project)
+    assert "bulletins.atom" in _feeds_naming_it(project)
+    assert _outbox(project) == sent_before + 6, "to each of the six members"
+    with _serving(project, SEND_AT) as base:
+        page = httpx.get(f"{base}/bulletins/{SLUG}/")
+        assert page.status_code == 200 and TITLE in page.text
+
+    _run(project, "run", "--once", now="2019-03-25T09:00:00+01:00")
+    assert _outbox(project) == sent_before + 6, "once"
+
+
+def test_build_shows_a_held_bulletin_only_in_a_folder_nobody_is_served(
+        project: Path, tmp_path: Path) -> None:
+    _hold_until(project, SEND_AT)
+    preview = tmp_path / "preview"
+    _run(project, "build", "--out", str(preview), now=BEFORE)
+    assert (preview / "bulletins" / SLUG / "index.html").is_file()
+    assert (preview / "bulletins" / SLUG / "sample.eml").is_file()
+    assert SLUG in (preview / "bulletins" / "index.html").read_text()
+    assert _feeds_naming_it(project) == [], "the feeds are public wherever the build goes"
+
+    _run(project, "build", now=BEFORE)
+    assert not (project / "out" / "bulletins" / SLUG).exists()
+    assert not _archive_lists_it(project)
+    assert _feeds_naming_it(project) == []
