@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -429,3 +430,18 @@ def test_control_characters_in_links_do_not_stop_publishing(tmp_path: Path) -> N
     assert parsed.bozo == 0
     assert parsed.entries[0].link == "https://cities.example.org/ab"
     assert parsed.entries[0].title == "(untitled)"
+
+
+def test_an_entry_is_never_dated_after_its_item_was_first_seen(tmp_path: Path) -> None:
+    """A misdated item keeps its place in time: the entry's published date is when the item
+    was first seen, when that is earlier than the date its source gave."""
+    seen = NOW - timedelta(days=3)
+    misdated = replace(item("misdated", days_ago=-365 * 70), first_seen=seen)
+    settings = make_settings(tmp_path)
+    publish([*sample_items(), misdated], [], settings, NOW)
+    feed = feedparser.parse((settings.feeds_dir / "all.atom").read_bytes())
+    entries = {entry.title: entry for entry in feed.entries}
+    year, month, day, hour, minute, second = entries["Title of misdated"].published_parsed[:6]
+    assert datetime(year, month, day, hour, minute, second, tzinfo=UTC) == seen.replace(
+        microsecond=0)
+    assert feed.entries[0].title != "Title of misdated"

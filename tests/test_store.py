@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from digest.models import DeliveryStatus, EventInfo, Item, Kind, Subscriber, SubscriberStatus
-from digest.store import Database, deliveries, editions, items, subscribers
+from digest.store import Database, deliveries, editions, feed_items, items, subscribers
 
 NOW = datetime(2019, 3, 18, 7, tzinfo=UTC)
 
@@ -150,16 +150,16 @@ def test_the_feeds_read_only_their_newest_entries(db: Database,
         items.upsert_items(c, stored[:-1], NOW)
         items.upsert_items(c, stored[-1:], NOW + timedelta(days=1))
     loaded = 0
-    real = items._to_item
+    real = items.row_to_item
 
     def counting(row: object) -> Item:
         nonlocal loaded
         loaded += 1
         return real(row)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(items, "_to_item", counting)
+    monkeypatch.setattr(feed_items, "row_to_item", counting)
     with db.transaction() as c:
-        chosen = items.newest_items_per_feed(c, NOW, 10, ("cooperation", "culture"))
+        chosen = feed_items.newest_items_per_feed(c, NOW, 10, ("cooperation", "culture"))
     keys = {i.key for i in chosen}
     everything = sorted(stored[:-1], key=lambda i: i.published, reverse=True)
     for theme in (None, "cooperation", "culture"):
@@ -184,3 +184,18 @@ def test_run_outcomes_are_stored_as_their_text_and_read_back_as_outcomes(db: Dat
     assert stored == {"housekeeping": "failed", "digest:weekly": "missed"}
     assert last["housekeeping"][0].outcome is runs.RunOutcome.FAILED
     assert last["digest:weekly"][0].outcome is runs.RunOutcome.MISSED
+
+
+def test_an_item_dated_in_the_future_is_shown_as_of_when_it_was_seen(db: Database) -> None:
+    """A source's typo (2089 for 2019) must not keep an item on top of every feed for
+    seventy years: the feeds date it no later than when it was first seen."""
+    misdated = news("https://example.org/misdated", "misdated",
+                    published=datetime(2089, 3, 16, tzinfo=UTC))
+    fresh = news("https://example.org/fresh", "fresh", published=NOW - timedelta(hours=1))
+    with db.transaction() as c:
+        items.upsert_items(c, [misdated], NOW - timedelta(days=2))
+        items.upsert_items(c, [fresh], NOW)
+        newest = feed_items.newest_items_per_feed(c, NOW, 1, ())
+        both = feed_items.newest_items_per_feed(c, NOW, 2, ())
+    assert [i.key for i in newest] == ["https://example.org/fresh"]
+    assert [i.key for i in both] == ["https://example.org/fresh", "https://example.org/misdated"]

@@ -11,7 +11,7 @@ from digest.jobs.context import Context
 from digest.models import RunReport
 from digest.publish import publish_feeds
 from digest.render.feeds import FeedTemplates
-from digest.store import items
+from digest.store import feed_items
 
 
 def publish(ctx: Context, report: RunReport, rendered: RenderedBulletins) -> None:
@@ -20,7 +20,7 @@ def publish(ctx: Context, report: RunReport, rendered: RenderedBulletins) -> Non
     entries = feed_entries(ctx, rendered)
     now = ctx.clock.now()
     with ctx.db.transaction() as connection:
-        stored = items.newest_items_per_feed(connection, now, ctx.settings.feeds.entries,
+        stored = feed_items.newest_items_per_feed(connection, now, ctx.settings.feeds.entries,
                                              tuple(ctx.settings.themes))
     for path in publish_feeds(stored, entries, ctx.settings, now,
                               markup=FeedTemplates(ctx.settings)):

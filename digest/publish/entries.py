@@ -73,6 +73,8 @@ def newest(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
 def item_entry(item: Item, labels: dict[str, str], markup: FeedMarkup) -> FeedEntry:
     """A stored item's entry: its themes and its kind as categories."""
     published = _aware(item.published, f"item {item.key!r} published")
+    if item.first_seen is not None:  # never dated after it was seen (store.feed_items)
+        published = min(published, _aware(item.first_seen, f"item {item.key!r} first seen"))
     updated = _aware(item.updated, f"item {item.key!r} updated") if item.updated else published
     summary = item.summary_html
     if item.event is not None:

@@ -25,7 +25,7 @@ from digest.safetext import safe_html, safe_line
 from digest.store.schema import item_links, item_sources, items
 
 Outcome = Literal["new", "updated", "duplicate"]
-_BATCH = 1000  # rows fetched at a time when streaming
+BATCH = 1000  # rows fetched at a time when streaming
 
 
 def _when_to_text(value: date | datetime | None) -> str | None:
@@ -228,7 +228,7 @@ def _update_known(connection: Connection, known: dict[str, _Known], skip: set[st
                            .values(last_seen=now))
 
 
-def _to_item(row: RowMapping) -> Item:
+def row_to_item(row: RowMapping) -> Item:
     """An item as stored, its text scrubbed again (``digest.safetext``): a row written by a
     version that let a control character through must not stop a render or a mail. The
     key is left as stored: editions and feeds refer to it."""
@@ -249,7 +249,7 @@ def _to_item(row: RowMapping) -> Item:
 def all_items(connection: Connection) -> list[Item]:
     """Every stored item, newest publication first."""
     result = connection.execute(select(items).order_by(items.c.published.desc(), items.c.id))
-    return [_to_item(row) for row in result.mappings()]
+    return [row_to_item(row) for row in result.mappings()]
 
 
 def items_seen_since(connection: Connection, after: datetime | None, until: datetime,
@@ -262,74 +262,24 @@ def items_seen_since(connection: Connection, after: datetime | None, until: date
         query = query.where(items.c.first_seen > after)
     if kinds is not None:
         query = query.where(items.c.kind.in_([str(kind) for kind in kinds]))
-    streamed = connection.execution_options(yield_per=_BATCH)
+    streamed = connection.execution_options(yield_per=BATCH)
     for row in streamed.execute(query.order_by(items.c.id)).mappings():
-        yield _to_item(row)
-
-
-def newest_items_per_feed(connection: Connection, until: datetime, limit: int,
-                          themes: Collection[str]) -> list[Item]:
-    """The items the feeds show: the ``limit`` newest (by publication) of everything and of
-    each theme, first seen by ``until``, ties at the limit included so the feed's own order
-    decides them. Reads light columns newest first and stops once every feed is full, then
-    loads only the chosen items: publishing costs the same with 500 or 50 000 stored."""
-    query = (select(items.c.id, items.c.published, items.c.themes)
-             .where(items.c.first_seen <= until)
-             .order_by(items.c.published.desc(), items.c.id))
-    feeds: dict[str | None, _FeedFill] = {None: _FeedFill(limit)}
-    feeds.update((theme, _FeedFill(limit)) for theme in themes)
-    chosen: list[int] = []
-    streamed = connection.execution_options(yield_per=_BATCH)
-    for row in streamed.execute(query):
-        wanted = False
-        for theme, fill in feeds.items():
-            if (theme is None or theme in row.themes) and fill.takes(row.published):
-                wanted = True
-        if wanted:
-            chosen.append(row.id)
-        elif all(fill.closed for fill in feeds.values()):
-            break
-    if not chosen:
-        return []
-    result = connection.execute(select(items).where(items.c.id.in_(chosen))
-                                .order_by(items.c.published.desc(), items.c.id))
-    return [_to_item(row) for row in result.mappings()]
-
-
-@dataclass
-class _FeedFill:
-    """One feed's entries as rows arrive newest first: full at ``limit``, then only ties
-    with the last one taken, then closed."""
-
-    limit: int
-    taken: int = 0
-    last: datetime | None = None
-    closed: bool = False
-
-    def takes(self, published: datetime) -> bool:
-        if self.closed:
-            return False
-        if self.taken >= self.limit and published != self.last:
-            self.closed = True
-            return False
-        self.taken += 1
-        self.last = published
-        return True
+        yield row_to_item(row)
 
 
 def events(connection: Connection) -> Iterator[Item]:
     """Every stored event, streamed: the candidates for a bulletin's upcoming meetings."""
     query = select(items).where(items.c.kind == str(Kind.EVENT)).order_by(items.c.id)
-    streamed = connection.execution_options(yield_per=_BATCH)
+    streamed = connection.execution_options(yield_per=BATCH)
     for row in streamed.execute(query).mappings():
-        yield _to_item(row)
+        yield row_to_item(row)
 
 
 def items_by_keys(connection: Connection, keys: Sequence[str]) -> list[Item]:
     """The items of a frozen edition, in the edition's order."""
     if not keys:
         return []
-    found = {row["key"]: _to_item(row) for row in
+    found = {row["key"]: row_to_item(row) for row in
              connection.execute(select(items).where(items.c.key.in_(list(keys)))).mappings()}
     return [found[key] for key in keys if key in found]
 
