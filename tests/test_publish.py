@@ -352,17 +352,18 @@ def test_bulletins_feed_has_pdf_enclosure(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ OPML and index
 
 
-def test_opml_lists_every_feed(tmp_path: Path) -> None:
+def test_opml_lists_every_feed_once_in_atom(tmp_path: Path) -> None:
+    """Importing the OPML subscribes once to each feed: the Atom form, never its RSS twin."""
     settings = make_settings(tmp_path)
     paths = publish(sample_items(), [sample_bulletin()], settings, NOW)
     root = ElementTree.parse(settings.feeds_dir / "index.opml").getroot()
     assert root.tag == "opml" and root.get("version") == "2.0"
     assert root.findtext("head/title") == "Social Affairs Forum: feeds"
     outlines = root.findall("body/outline")
-    urls = {o.get("xmlUrl") for o in outlines}
-    written = {f"{BASE}/feeds/{p.name}" for p in paths if p.suffix in (".atom", ".rss")}
-    assert urls == written
-    assert len(outlines) == len(written)
+    urls = [o.get("xmlUrl") for o in outlines]
+    written = {f"{BASE}/feeds/{p.stem}" for p in paths if p.suffix in (".atom", ".rss")}
+    assert sorted(urls) == sorted(f"{stem}.atom" for stem in written)
+    assert {o.get("text") for o in outlines} == {o.get("title") for o in outlines}
     for outline in outlines:
         assert outline.get("type") == "rss"
         assert outline.get("title") and outline.get("text")

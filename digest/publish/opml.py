@@ -1,4 +1,5 @@
-"""The feed catalogue → ``index.opml``, the list a feed reader imports in one go.
+"""The feed catalogue → ``index.opml``, the list a feed reader imports in one go: each
+feed once, in Atom.
 
 Its ``dateModified`` is the newest entry's time (RFC 822, from ``digest.dates``), so an
 unchanged store gives a byte-identical file.
@@ -16,7 +17,10 @@ from digest.publish.feeds import xml_text
 
 
 def render_opml(catalogue: list[FeedInfo], settings: Settings, modified: datetime) -> bytes:
-    """OPML 2.0 with one outline per feed, in the catalogue's order."""
+    """OPML 2.0 with one outline per feed (its Atom form), in the catalogue's order.
+
+    A reader imports every outline as a subscription: listing the RSS twin too would
+    subscribe each member twice to the same entries (the index page offers both forms)."""
     root = ElementTree.Element("opml", version="2.0")
     head = ElementTree.SubElement(root, "head")
     ElementTree.SubElement(head, "title").text = xml_text(f"{settings.site.title}: feeds")
@@ -25,16 +29,15 @@ def render_opml(catalogue: list[FeedInfo], settings: Settings, modified: datetim
     ElementTree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = ElementTree.SubElement(root, "body")
     for feed in catalogue:
-        attributes = {
+        if feed.format != "atom":
+            continue
+        ElementTree.SubElement(body, "outline", {
             "type": "rss",
-            "text": xml_text(f"{feed.title} ({feed.format_label})"),
+            "text": xml_text(feed.title),
             "title": xml_text(feed.title),
             "xmlUrl": feed.url,
             "htmlUrl": feed.html_url,
-        }
-        if feed.format == "rss":
-            attributes["version"] = "RSS2"
-        ElementTree.SubElement(body, "outline", attributes)
+        })
     ElementTree.indent(root)
     data: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
     return data + b"\n"
