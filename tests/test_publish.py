@@ -360,7 +360,7 @@ def test_opml_lists_every_feed_once_in_atom(tmp_path: Path) -> None:
     assert root.tag == "opml" and root.get("version") == "2.0"
     assert root.findtext("head/title") == "Social Affairs Forum: feeds"
     outlines = root.findall("body/outline")
-    urls = [o.get("xmlUrl") for o in outlines]
+    urls = [o.get("xmlUrl", "") for o in outlines]
     written = {f"{BASE}/feeds/{p.stem}" for p in paths if p.suffix in (".atom", ".rss")}
     assert sorted(urls) == sorted(f"{stem}.atom" for stem in written)
     assert {o.get("text") for o in outlines} == {o.get("title") for o in outlines}
