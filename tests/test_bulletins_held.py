@@ -5,7 +5,6 @@ still shows it to the coordinator; ``digest build`` into ``out/`` does not publi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,9 +15,8 @@ import httpx
 from digest.config import Environment, load_settings
 from digest.jobs.context import Context
 from digest.testing import ManualClock
-from digest.web.server import make_server
 from tests.conftest import run_digest
-from tests.mail_server import free_port, wait_for
+from tests.web_app_server import serving
 
 SLUG = "2019-03-wg-smart-social-inclusion"
 TITLE = "Updates from WG Smart Social Inclusion"
@@ -62,17 +60,8 @@ def _serving(project: Path, now: str) -> Iterator[str]:
     settings = load_settings(project / "schedules.yaml")
     ctx = Context(settings=settings, env=Environment.read({"DIGEST_SECRET_KEY": SECRET}),
                   clock=ManualClock(datetime.fromisoformat(now)))
-    server = make_server(ctx, "127.0.0.1", free_port())
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert wait_for(lambda: server.started)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        ctx.close()
+    with serving(ctx) as url:
+        yield url
 
 
 def test_a_bulletin_is_private_until_its_send_at_then_published_and_sent_once(

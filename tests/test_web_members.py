@@ -4,7 +4,6 @@ published files served read-only."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +17,8 @@ from digest.models import Subscriber, SubscriberStatus
 from digest.store import subscribers
 from digest.testing import ManualClock
 from digest.tokens import make_token
-from digest.web.server import make_server
 from tests.mail_server import free_port, wait_for
+from tests.web_app_server import serving
 
 NOW = datetime(2019, 3, 18, 7, 0, tzinfo=UTC)
 SECRET = "s3cr3t-for-tests-0123456789abcdefghijklmnopqrstuvw"
@@ -47,17 +46,8 @@ def site(tmp_path: Path) -> Iterator[tuple[Context, str]]:
     (tmp_path / "out" / "outbox" / "secret.eml").write_text("a member's message")
     (tmp_path / "feeds").mkdir()
     (tmp_path / "feeds" / "all.atom").write_text("<feed/>")
-    server = make_server(ctx, "127.0.0.1", free_port())
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert wait_for(lambda: server.started)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield ctx, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        ctx.close()
+    with serving(ctx) as url:
+        yield ctx, url
 
 
 def member(ctx: Context, email: str) -> Subscriber:

@@ -17,7 +17,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,9 +33,9 @@ from digest.models import SubscriberStatus
 from digest.store import Database, subscribers
 from digest.testing import ManualClock
 from digest.tokens import make_token
-from digest.web.server import make_server
 from tests.conftest import ROOT, SAMPLE_NOW, run_digest
 from tests.mail_server import free_port, wait_for
+from tests.web_app_server import serving
 
 SECRET = "k3y-for-tests-0123456789abcdefghijklmnopqrstuvwxyz"
 BASE_URL = "https://forum.example.org/digest"
@@ -255,17 +254,8 @@ def leaky_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     outside.mkdir()
     (outside / "secret.txt").write_text("outside the root")
     (tmp_path / "escape").symlink_to(outside)
-    server = make_server(ctx, "127.0.0.1", free_port())
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert wait_for(lambda: server.started)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", tmp_path
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        ctx.close()
+    with serving(ctx) as url:
+        yield url, tmp_path
 
 
 @pytest.mark.parametrize("path", [
