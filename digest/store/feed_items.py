@@ -11,15 +11,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, case, select
+from sqlalchemy import Connection, select
 
 from digest.models import Item
 from digest.store.items import BATCH, row_to_item
-from digest.store.schema import items
-
-SHOWN_PUBLISHED = case((items.c.published > items.c.first_seen, items.c.first_seen),
-                       else_=items.c.published)
-"""An item's publication as the feeds show it: the earlier of published and first seen."""
+from digest.store.schema import SHOWN_PUBLISHED, items
 
 
 def newest_items_per_feed(connection: Connection, until: datetime, limit: int,

@@ -22,8 +22,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    case,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import Grouping
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -71,7 +73,13 @@ items = Table(
     Column("last_seen", UTCDateTime, nullable=False),
 )
 Index("ix_items_first_seen", items.c.first_seen)
-Index("ix_items_published", items.c.published)  # the feeds read the newest first
+Index("ix_items_published", items.c.published)
+SHOWN_PUBLISHED = case((items.c.published > items.c.first_seen, items.c.first_seen),
+                       else_=items.c.published)
+"""An item's publication as the feeds show it: never later than when it was first seen."""
+# The feeds read the newest first by it and stop once full (store.feed_items).
+# In parentheses: PostgreSQL indexes an expression only so written.
+Index("ix_items_shown_published", Grouping(SHOWN_PUBLISHED))
 
 item_sources = Table(
     "item_sources",
