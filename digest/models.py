@@ -255,30 +255,6 @@ class SourceReport:
     note: str | None = None  # "not modified", "moved permanently to ...", "disabled ..."
 
 
-@dataclass(frozen=True)
-class SourceState:
-    """What the next poll of a source needs from the last one, kept in the store.
-
-    ``location`` is the configured URL or path this state belongs to: when the config
-    changes it, the state starts afresh. ``url`` is where a permanent redirect moved the
-    source; ``etag`` and ``last_modified`` are the validators of the last answer that was
-    stored, sent back so that an unchanged feed costs one "304 Not Modified";
-    ``disabled`` says why polling stopped (the server said the feed is gone).
-    ``fingerprint`` names the settings the stored items were read with: when they change,
-    the validators are dropped so the next poll reads and files the items again.
-    """
-
-    location: str
-    url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    disabled: str | None = None
-    fingerprint: str | None = None
-
-    def applies_to(self, location: str) -> bool:
-        return self.location == location
-
-
 @dataclass
 class RunReport:
     """What a run did, collected by the jobs and printed by the CLI."""

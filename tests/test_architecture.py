@@ -18,7 +18,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 
 FOUNDATION = {"models", "errors", "clock", "cron", "config", "dates", "files", "links",
-              "safetext", "languages", "reading", "yaml_loader", "markdown", "identifiers"}
+              "safetext", "languages", "reading", "yaml_loader", "markdown", "identifiers",
+              "source_state"}
 STAGES = {"sources", "store", "compose", "bulletins", "render", "publish", "mail", "tokens"}
 ORCHESTRATION = {"jobs"}
 ENTRY_POINTS = {"cli", "__main__", "scheduler", "web", "testing"}

@@ -18,7 +18,8 @@ import pytest
 from digest.clock import FixedClock
 from digest.config import SourceSettings
 from digest.errors import SourceError
-from digest.models import Item, SourceState
+from digest.models import Item
+from digest.source_state import SourceState
 from digest.sources import Poll, collect_source, poll_source, poll_sources
 from digest.sources.policy import FetchPolicy
 from digest.testing import build_settings

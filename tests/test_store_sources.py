@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from digest.models import SourceState
+from digest.source_state import SourceState
 from digest.store import Database, sources
 
 NOW = datetime(2019, 3, 18, 7, tzinfo=UTC)

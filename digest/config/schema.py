@@ -149,6 +149,9 @@ class Coordinator(_Strict):
 class BulletinSettings(_Strict):
     path: str
     audience: str
+    # A bulletin goes out only once a coordinator approved it (docs/console.md); with
+    # ``false`` one without lint errors goes out by itself, errors hold it all the same.
+    approval: bool = True
 
 
 class FeedSettings(_Strict):

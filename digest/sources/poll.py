@@ -22,7 +22,8 @@ from digest.clock import Clock
 from digest.config import Settings, SourceSettings
 from digest.dates import console_day
 from digest.errors import SourceError
-from digest.models import Item, SourceState
+from digest.models import Item
+from digest.source_state import SourceState
 from digest.sources.clean.identity import with_link_keys
 from digest.sources.clean.seal import seal
 from digest.sources.clean.themes import ThemeMapper

@@ -22,7 +22,7 @@ import httpx
 
 from digest.clock import Clock
 from digest.config import Settings, SourceSettings
-from digest.models import SourceState
+from digest.source_state import SourceState
 from digest.sources.fetch import is_url
 from digest.sources.policy import FetchPolicy
 from digest.sources.poll import Poll, poll_source

@@ -216,3 +216,91 @@ job_runs = Table(
     Column("detail", Text),
 )
 Index("ix_job_runs_job", job_runs.c.job_id, job_runs.c.started_at)
+
+
+# ----- the coordinators' console (docs/console.md). Tables of their own, so databases made
+# before them gain them on start.
+
+# A sign-in link's token (only its SHA-256 is kept) and when it was used: single-use.
+console_links = Table(
+    "console_links",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+)
+Index("ix_console_links_email", console_links.c.email, console_links.c.created_at)
+
+# A signed-in coordinator's session (the cookie holds the token; the store its SHA-256):
+# idle and absolute expiry, and sign-out, are checked here.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+)
+
+# Every coordinator action: who, what, when, on which edition or bulletin, and why.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(320), nullable=False),  # an address, or "cli:<user>"
+    Column("action", String(40), nullable=False),
+    Column("target", String(400), nullable=False),  # "weekly/3", "bulletin:<slug>", ...
+    Column("reason", Text),
+    Column("detail", Text),
+)
+Index("ix_audit_log_at", audit_log.c.at)
+
+# A bulletin's review decisions; the latest for its slug counts, and an approval holds only
+# for the file's content it was given for (``content_hash``): an edit returns it to draft.
+bulletin_reviews = Table(
+    "bulletin_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("slug", String(200), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("decision", String(16), nullable=False),  # approved | rejected
+    Column("actor", String(320), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("reason", Text),  # an override's written reason, or a rejection's note
+    Column("send_at", UTCDateTime),  # a schedule set in the console, over the file's
+    sqlite_autoincrement=True,
+)
+Index("ix_bulletin_reviews_slug", bulletin_reviews.c.slug, bulletin_reviews.c.id)
+
+# A digest draft's curation: items left out (never back in a later edition of the digest)
+# or pinned first, and the editor's note shown above the items.
+curations = Table(
+    "curations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest_id", String(200), nullable=False),
+    Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("item_key", String(2048), nullable=False),
+    Column("action", String(8), nullable=False),  # omit | pin
+    Column("actor", String(320), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("edition_id", "item_key", name="uq_curations_edition_item"),
+)
+Index("ix_curations_digest", curations.c.digest_id, curations.c.action)
+
+edition_notes = Table(
+    "edition_notes",
+    metadata,
+    Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("markdown", Text, nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from digest.models import SourceState
+from digest.source_state import SourceState
 from digest.store.schema import source_state, sources
 
 
