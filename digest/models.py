@@ -183,6 +183,8 @@ class EditionStatus(StrEnum):
     SKIPPED = "skipped"  # nothing new in its slot: recorded so the slot is not tried again
     SUPERSEDED = "superseded"  # a draft nobody approved before the next slot; never sent late
     FAILED = "failed"  # could not be rendered (reason in edition_problems); tried again
+    PAUSED = "paused"  # a coordinator stopped its sending; `digest resume` continues it
+    CANCELLED = "cancelled"  # stopped before its first message; never sent, items not used
 
 
 class SubscriberStatus(StrEnum):
@@ -262,6 +264,7 @@ class RunReport:
     sources: list[SourceReport] = field(default_factory=list)
     outputs: list[tuple[str, str]] = field(default_factory=list)
     editions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said as they are: why a bulletin waits
     sent: int = 0
     failures: list[str] = field(default_factory=list)
 

@@ -51,6 +51,8 @@ def print_report(report: RunReport, out: TextIO) -> int:
                   f"{source.duplicate} duplicate{note}", file=out)
     for line in report.editions:
         print(f"edition {line}", file=out)
+    for line in report.notes:
+        print(line, file=out)
     for label, path in report.outputs:
         print(f"  {label}: {path}", file=out)
     if report.outputs or report.editions:

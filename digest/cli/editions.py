@@ -1,8 +1,9 @@
-"""Looking at and letting out one edition: ``preview``, ``send``, ``approve``.
+"""Looking at and letting out one edition: ``preview`` and ``send`` (a coordinator's
+decisions, ``approve`` and the others, are ``cli.review``'s).
 
-``send`` and ``approve`` are here; ``preview`` renders and lints (``cli.preview``). What
-may be sent, the approval and the sending are the jobs' (``jobs.manual``): this module
-parses the arguments and says what happened.
+``send`` is here; ``preview`` renders and lints (``cli.preview``). What may be sent and
+the sending are the jobs' (``jobs.manual``): this module parses the arguments and says
+what happened.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.dates import console_stamp
+from digest.identifiers import VariantKey
 from digest.jobs.context import Context
 from digest.models import EditionStatus, RunReport
 from digest.store.editions import EditionRow
@@ -20,8 +22,7 @@ FORMATS = ("html", "text", "pdf", "mjml", "eml")
 
 
 def register(commands: Subcommands) -> None:
-    """Add ``preview``, ``send`` and ``approve``, each with its
-    description and example."""
+    """Add ``preview`` and ``send``, each with its description and example."""
     preview = add_command(
         commands, "preview", "render one digest or bulletin and lint it",
         """
@@ -45,27 +46,25 @@ def register(commands: Subcommands) -> None:
         """
         Deliver the pending messages of an approved or half-sent edition, named
         DIGEST/NUMBER for a digest (weekly/3) or bulletin:SLUG/1 for a bulletin. With
-        --test ADDRESS, send one copy marked [TEST] to that address only (never recorded
-        as a delivery). With --retry-failed, queue the edition's refused messages again
-        first. SIGTERM (`kill PID`) finishes the message in flight and leaves the rest
-        pending; Ctrl-C interrupts at once (exit 130).
+        --test ADDRESS (repeatable), send one copy marked [TEST] to each address only
+        (never recorded as a delivery, written to the audit log), of an edition (as the
+        variant --language and --themes choose) or of a bulletin not sent yet, named
+        bulletin:SLUG, as its file is now. With --retry-failed, queue the edition's
+        refused messages again first. SIGTERM (`kill PID`) finishes the message in
+        flight and leaves the rest pending; Ctrl-C interrupts at once (exit 130).
         """,
         """
         digest send weekly/3
-        digest send bulletin:2019-03-wg-smart-social-inclusion/1 --test me@example.org
+        digest send bulletin:2019-03-wg-smart-social-inclusion --test me@example.org
+        digest send weekly/3 --test me@example.org --language fr --themes culture
         """, _send)
-    send.add_argument("edition", help="weekly/3, or bulletin:SLUG/1")
-    send.add_argument("--test", metavar="ADDRESS", help="send one [TEST] copy to ADDRESS only")
+    send.add_argument("edition", help="weekly/3, bulletin:SLUG/1 (or bulletin:SLUG with --test)")
+    send.add_argument("--test", metavar="ADDRESS", action="append",
+                      help="send one [TEST] copy to ADDRESS only (repeatable)")
+    send.add_argument("--language", help="with --test: the variant's language")
+    send.add_argument("--themes", metavar="A,B", help="with --test: the variant's themes")
     send.add_argument("--retry-failed", action="store_true",
                       help="queue the edition's failed messages again, then send")
-    approve = add_command(
-        commands, "approve", "approve a draft edition for sending",
-        """
-        Let a draft edition (of a digest with `approval: true`) go out with the next run
-        or `digest send`.
-        """,
-        "digest approve weekly/3", _approve)
-    approve.add_argument("edition", help="edition label such as weekly/3")
 
 
 def _preview(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
@@ -76,22 +75,19 @@ def _preview(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
 
 def _send(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     ctx.stop_on_sigterm()
-    return send(ctx, args.edition, args.test, out, args.retry_failed)
+    if args.test:
+        themes = [t.strip() for t in (args.themes or "").split(",") if t.strip()]
+        variant = VariantKey.of(themes, args.language) if themes or args.language else None
+        return _send_test(ctx, args.edition, args.test, variant, out)
+    return send(ctx, args.edition, out, args.retry_failed)
 
 
-def _approve(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
-    return approve(ctx, args.edition, out)
-
-
-def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
-         retry: bool = False) -> int:
-    """Deliver an approved or half-sent edition's pending rows, or one [TEST] copy of it;
-    with ``retry`` its failed rows are queued again first."""
+def send(ctx: Context, label: str, out: TextIO, retry: bool = False) -> int:
+    """Deliver an approved or half-sent edition's pending rows; with ``retry`` its failed
+    rows are queued again first."""
     from digest.jobs import manual
 
     row = manual.find_edition(ctx, label)
-    if test_address:
-        return _send_test(ctx, row, test_address, out)
     if retry:
         queued = manual.retry_failed(ctx, row)
         print(f"{row.label}: {queued} failed message{'s' if queued != 1 else ''} queued again",
@@ -117,26 +113,19 @@ def send(ctx: Context, label: str, test_address: str | None, out: TextIO,
     return 1 if outcome.failed or outcome.deferred or outcome.stopped else 0
 
 
-def approve(ctx: Context, label: str, out: TextIO) -> int:
-    """Let a draft edition go out: the next `digest run --once` (or `digest send`) sends it."""
-    from digest.jobs import manual
-
-    row = manual.find_edition(ctx, label)
-    manual.approve(ctx, row)
-    print(f"{row.label}: approved; `digest send {row.label}` or the next run sends it", file=out)
-    return 0
-
-
-def _send_test(ctx: Context, row: EditionRow, address: str, out: TextIO) -> int:
-    """One [TEST] copy to ``address``, whatever the edition's state."""
-    from digest.jobs.manual import send_test_copy
+def _send_test(ctx: Context, target: str, addresses: list[str], variant: VariantKey | None,
+               out: TextIO) -> int:
+    """One [TEST] copy to each address, whatever the edition's state."""
+    from digest.jobs.copies import send_test
 
     report = RunReport()
     try:
-        answer = send_test_copy(ctx, row, address, report)
+        copy = send_test(ctx, target, addresses, variant, "cli", report)
     finally:
         _print_problems(report, out)
-    print(f"test copy of {row.label} sent to {address}: {answer}", file=out)
+    for address, answer in copy.answers:
+        print(f"test copy of {copy.target} ({copy.variant}) sent to {address}: {answer}",
+              file=out)
     return 0
 
 

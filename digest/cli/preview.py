@@ -14,10 +14,11 @@ from typing import TextIO
 from digest.errors import InputError
 from digest.files import write_atomic
 from digest.jobs.build import preview_edition
+from digest.jobs.bulletin_state import bulletin_problems
 from digest.jobs.bulletins import bulletin_file
 from digest.jobs.context import Context
 from digest.jobs.forms import RenderedForms, form_bytes
-from digest.render.lint import Problem, lint_bulletin, lint_email
+from digest.render.lint import Problem, lint_email
 
 FORM_BY_SUFFIX = {".html": "html", ".htm": "html", ".txt": "text", ".pdf": "pdf",
                   ".mjml": "mjml", ".eml": "eml"}
@@ -60,9 +61,7 @@ def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Pro
         if not path.exists():  # a FIFO or a folder is refused by the bounded reader
             raise InputError(f"{target}: no such bulletin file")
         bulletin, forms = bulletin_file(ctx, path)
-        problems = lint_bulletin(bulletin) + lint_email(
-            forms.email, f"{bulletin.slug} email.html", check_links=False)
-        return forms, problems, bulletin.slug
+        return forms, bulletin_problems(bulletin, forms.email), bulletin.slug
     digest = ctx.settings.digest(target)
     if digest is None:
         known = ", ".join(d.id for d in ctx.settings.digests) or "none"

@@ -1,5 +1,5 @@
 """The operator's view: ``serve`` (the long-running service) and ``status`` (what the
-store says about sources, jobs, editions and their deliveries)."""
+store says about sources, jobs, editions and their deliveries, and each bulletin's state)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from digest.cli.sources import health_lines
 from digest.dates import console_stamp
 from digest.jobs.context import Context
 from digest.jobs.status import EditionState, store_status
-from digest.models import EditionStatus
+from digest.models import EditionStatus, RunReport
 
 if TYPE_CHECKING:
     from digest.scheduler import JobOutlook
@@ -69,7 +69,25 @@ def status(ctx: Context, out: TextIO) -> int:
     for edition in state.editions:
         for line in _edition_lines(edition, zone):
             print(line, file=out)
+    _bulletin_lines(ctx, out)
     return 0
+
+
+def _bulletin_lines(ctx: Context, out: TextIO) -> None:
+    """Each bulletin of the folder: its state, why, and its lint errors at their lines."""
+    from digest.jobs.review import bulletin_states
+
+    if ctx.settings.bulletins is None:
+        return
+    report = RunReport()
+    print("bulletins:", file=out)
+    for found in bulletin_states(ctx, report):
+        print(f"  {found.target} [{found.state}]: {found.why(ctx)}", file=out)
+        if not found.published:
+            for problem in found.errors:
+                print(f"    {problem}", file=out)
+    for failure in report.failures:
+        print(f"  problem: {failure}", file=out)
 
 
 def _job_line(job: JobOutlook, zone: tzinfo) -> str:

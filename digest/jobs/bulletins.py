@@ -1,11 +1,13 @@
-"""The bulletins job: the bulletins folder loaded, each bulletin rendered and written once a
-run, and sent once to its audience when due (one edition per bulletin, whatever its dates
-say later).
+"""The bulletins job: the bulletins folder loaded, each bulletin rendered, linted and
+written once a run, and sent once to its audience when due (one edition per bulletin,
+whatever its dates say later).
 
-A bulletin whose ``send_at`` has not come, and that was never sent, is held: a run does not
-publish it (no folder under ``out/bulletins/``, not in the archive page nor in any feed), so
-nobody reads it before its members do; only a preview into a folder ``digest serve`` does
-not publish (``digest build --out DIR``, ``digest preview``) shows it.
+A bulletin that is neither due nor sent (a draft waiting for approval, one held by its lint
+errors, rejected, or scheduled for later: ``jobs.bulletin_state``) is not published (no
+folder under ``out/bulletins/``, not in the archive page nor in any feed), so nobody reads
+it before its members do; the run summary says why, with its lint errors at their lines.
+Only a preview into a folder ``digest serve`` does not publish (``digest build --out DIR``,
+``digest preview``) shows it.
 
 A broken bulletin file is reported and the others carry on; the bulletins' archive page is
 rewritten from the ones that rendered.
@@ -22,17 +24,17 @@ from typing import NamedTuple
 
 from digest import compose
 from digest.bulletins import load_bulletin, load_bulletins
-from digest.dates import console_stamp
 from digest.errors import DigestError, InputError
 from digest.identifiers import EditionSeries
 from digest.jobs.archives import write_bulletin_archive
+from digest.jobs.bulletin_state import BulletinState, BulletinStatus, bulletin_status
 from digest.jobs.context import Context
 from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver
 from digest.jobs.forms import RenderedForms, bulletin_folder, bulletins_folder, write_forms
 from digest.jobs.isolation import isolated
 from digest.links import bulletin_links
 from digest.mail.transports import Transport
-from digest.models import Bulletin, RunReport
+from digest.models import Bulletin, RenderedEmail, RunReport
 from digest.publish import BulletinEntry
 from digest.render.email import render_bulletin_email
 from digest.render.pdf import render_bulletin_pdf
@@ -45,8 +47,12 @@ class RenderedBulletin(NamedTuple):
 
     bulletin: Bulletin
     forms: RenderedForms
-    held: bool = False
-    """Not due and never sent: rendered for a coordinator's preview only, never published."""
+    status: BulletinStatus
+
+    @property
+    def held(self) -> bool:
+        """Neither due nor sent: rendered for a coordinator's preview only, never published."""
+        return not self.status.published
 
 
 RenderedBulletins = dict[str, RenderedBulletin]
@@ -60,17 +66,20 @@ def render_and_write_all(ctx: Context, report: RunReport, out_dir: Path, *,
     by an earlier run, withdrawn) unless ``preview_held``, for a folder nobody is served."""
     rendered: RenderedBulletins = {}
     for bulletin in bulletins(ctx, report):
-        held = is_held(ctx, bulletin)
-        if held and not preview_held:
-            withhold(ctx, bulletin, out_dir, report)
-            continue
         try:
-            forms = render_bulletin(ctx, bulletin)
+            email = render_bulletin_email(bulletin, ctx.settings,
+                                          bulletin_links(ctx.settings, bulletin.slug))
+            status = bulletin_status(ctx, bulletin, email)
+            if not status.published:
+                withhold(ctx, status, out_dir, report, withdraw=not preview_held)
+                if not preview_held:
+                    continue
+            forms = render_bulletin(ctx, bulletin, email)
             write_bulletin(ctx, bulletin, forms, out_dir, report)
         except DigestError as exc:
             report.failures.append(f"bulletin {bulletin.slug}: {exc}")
             continue
-        rendered[bulletin.slug] = RenderedBulletin(bulletin, forms, held)
+        rendered[bulletin.slug] = RenderedBulletin(bulletin, forms, status)
     # Rewritten even with none rendered, so no earlier page still lists a held bulletin.
     if rendered or (bulletins_folder(out_dir) / "index.html").is_file():
         isolated(report, "bulletins archive",
@@ -81,22 +90,23 @@ def render_and_write_all(ctx: Context, report: RunReport, out_dir: Path, *,
 
 def send_due(ctx: Context, rendered: RenderedBulletins, report: RunReport,
              transport: Transport) -> None:
-    """Send each due bulletin once; one failing is reported and the others go out."""
-    for bulletin, forms, held in rendered.values():
-        if not held:
+    """Send each due bulletin once (a sent one's rest is resumed with the unfinished
+    editions); one failing is reported and the others go out."""
+    for bulletin, forms, status in rendered.values():
+        if status.state == BulletinState.DUE:
             isolated(report, f"bulletin {bulletin.slug}",
-                     partial(run_bulletin, ctx, bulletin, forms, report, transport))
+                     partial(run_bulletin, ctx, bulletin, forms, report, transport, status))
 
 
 def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report: RunReport,
-                 transport: Transport) -> None:
+                 transport: Transport, status: BulletinStatus) -> None:
     """Send a due bulletin once to its audience."""
     audience = ctx.settings.bulletins.audience if ctx.settings.bulletins else None
     now = ctx.clock.now()
-    if audience is None or not is_due(ctx, bulletin):
+    if audience is None or status.state != BulletinState.DUE:
         return
     digest_id = str(EditionSeries.of_bulletin(bulletin.slug))
-    slot = bulletin_slot(ctx, bulletin)
+    slot = bulletin_slot(ctx, bulletin, status.send_at)
     with ctx.db.transaction() as connection:
         # One edition per bulletin, whatever its dates say: fixing a date after sending
         # must not send it again.
@@ -116,35 +126,24 @@ def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report:
         deliver(ctx, row, {FULL_VARIANT: forms.email}, transport, report)
 
 
-def is_due(ctx: Context, bulletin: Bulletin) -> bool:
-    """Whether the bulletin's time has come: no ``send_at``, or one at or before now."""
-    return bulletin.send_at is None or bulletin.send_at <= ctx.clock.now()
-
-
-def is_held(ctx: Context, bulletin: Bulletin) -> bool:
-    """Whether the bulletin is still private: not due, and never sent (one that went out
-    stays published whatever its ``send_at`` says later, as its emails link to it)."""
-    if is_due(ctx, bulletin):
-        return False
-    with ctx.db.transaction() as connection:
-        return editions.latest(connection, str(EditionSeries.of_bulletin(bulletin.slug))) is None
-
-
-def withhold(ctx: Context, bulletin: Bulletin, out_dir: Path, report: RunReport) -> None:
-    """Say that a held bulletin waits, and withdraw the folder an earlier run (or an earlier
-    ``send_at``) published for it, so it is not served before its time."""
-    when = console_stamp(bulletin.send_at, ctx.settings.site.zone) if bulletin.send_at else "?"
-    report.editions.append(f"{EditionSeries.of_bulletin(bulletin.slug)}: not due until "
-                           f"{when}, not published")
-    folder = bulletin_folder(out_dir, bulletin.slug)
+def withhold(ctx: Context, status: BulletinStatus, out_dir: Path, report: RunReport, *,
+             withdraw: bool = True) -> None:
+    """Say why a bulletin waits (its lint errors at their lines), and withdraw the folder
+    an earlier run (or an earlier approval) published for it, so it is not served before
+    its time."""
+    report.notes.append(f"{status.target}: {status.why(ctx)}")
+    report.notes.extend(f"  {problem}" for problem in status.errors)
+    folder = bulletin_folder(out_dir, status.slug)
+    if not withdraw:
+        return
     if folder.is_dir() and not folder.is_symlink():
         try:
             shutil.rmtree(folder)
         except OSError as exc:
-            report.failures.append(f"bulletin {bulletin.slug}: could not withdraw {folder}: "
+            report.failures.append(f"bulletin {status.slug}: could not withdraw {folder}: "
                                    f"{exc.strerror or exc}")
             return
-        report.output(f"bulletin {bulletin.slug} withdrawn", str(folder))
+        report.output(f"bulletin {status.slug} withdrawn", str(folder))
 
 
 def bulletins(ctx: Context, report: RunReport) -> list[Bulletin]:
@@ -179,10 +178,11 @@ def with_upcoming(ctx: Context, bulletin: Bulletin) -> Bulletin:
     return replace(bulletin, upcoming=upcoming)
 
 
-def render_bulletin(ctx: Context, bulletin: Bulletin) -> RenderedForms:
-    """The bulletin's email, web version and PDF."""
+def render_bulletin(ctx: Context, bulletin: Bulletin,
+                    email: RenderedEmail | None = None) -> RenderedForms:
+    """The bulletin's email (unless already rendered), web version and PDF."""
     links = bulletin_links(ctx.settings, bulletin.slug)
-    return RenderedForms(email=render_bulletin_email(bulletin, ctx.settings, links),
+    return RenderedForms(email=email or render_bulletin_email(bulletin, ctx.settings, links),
                          web_html=render_bulletin_web(bulletin, ctx.settings, links),
                          pdf=render_bulletin_pdf(bulletin, ctx.settings, links))
 
@@ -195,19 +195,22 @@ def write_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, out_d
         report.output(f"bulletin {bulletin.slug}", str(path))
 
 
-def bulletin_slot(ctx: Context, bulletin: Bulletin) -> datetime:
-    """A bulletin's one slot: its ``send_at``, else the start of its date in site time."""
-    return bulletin.send_at or datetime.combine(bulletin.start_date, time.min,
-                                                tzinfo=ctx.settings.site.zone)
+def bulletin_slot(ctx: Context, bulletin: Bulletin, send_at: datetime | None) -> datetime:
+    """A bulletin's one slot: its ``send_at`` (a coordinator's schedule, else the file's),
+    else the start of its date in site time."""
+    return send_at or datetime.combine(bulletin.start_date, time.min,
+                                       tzinfo=ctx.settings.site.zone)
 
 
 def feed_entries(ctx: Context, rendered: RenderedBulletins) -> list[BulletinEntry]:
     """The rendered bulletins as the feeds list them (never a held one: feeds are public)."""
-    return [bulletin_entry(ctx, r.bulletin, r.forms) for r in rendered.values() if not r.held]
+    return [bulletin_entry(ctx, r) for r in rendered.values() if not r.held]
 
 
-def bulletin_entry(ctx: Context, bulletin: Bulletin, forms: RenderedForms) -> BulletinEntry:
+def bulletin_entry(ctx: Context, rendered: RenderedBulletin) -> BulletinEntry:
     """One bulletin as the feeds list it: its links, its PDF's size, when it was published."""
+    bulletin = rendered.bulletin
     links = bulletin_links(ctx.settings, bulletin.slug)
     return BulletinEntry(bulletin=bulletin, web_url=links.web_url, pdf_url=links.pdf_url,
-                         pdf_size=len(forms.pdf), published=bulletin_slot(ctx, bulletin))
+                         pdf_size=len(rendered.forms.pdf),
+                         published=bulletin_slot(ctx, bulletin, rendered.status.send_at))

@@ -44,6 +44,9 @@ def deliver(ctx: Context, row: EditionRow, rendered: Mapping[str, RenderedEmail]
         return
     outcome = send_edition(ctx, row, rendered, transport)
     report.sent += outcome.sent
+    if outcome.held:
+        report.editions.append(f"{row.label}: {outcome.held} by a coordinator after "
+                               f"{outcome.sent} sent this run; the rest waits")
     if problem := outcome.problem(row.label):
         report.failures.append(problem)
 
@@ -51,13 +54,19 @@ def deliver(ctx: Context, row: EditionRow, rendered: Mapping[str, RenderedEmail]
 def send_test(ctx: Context, edition: EditionRow, rendered: RenderedEmail, address: str,
               transport: Transport) -> str:
     """One copy marked [TEST] to ``address``; never recorded as a delivery."""
-    factory = MessageFactory(rendered, ctx.settings, make_list_id(ctx.settings, edition.digest_id),
-                             ctx.clock.now(),
-                             test=True)
+    return send_test_of(ctx, edition.digest_id, edition.label, rendered, address, transport)
+
+
+def send_test_of(ctx: Context, series: str, label: str, rendered: RenderedEmail, address: str,
+                 transport: Transport) -> str:
+    """``send_test`` for what may have no edition yet (a bulletin): ``series`` is its
+    digest id or ``bulletin:<slug>``, ``label`` how its Message-ID names it."""
+    factory = MessageFactory(rendered, ctx.settings, make_list_id(ctx.settings, series),
+                             ctx.clock.now(), test=True)
     recipient = Recipient(email=address, name="Test recipient",
                           unsubscribe_url=unsubscribe_url(ctx.settings, "test"),
                           preferences_url=preferences_url(ctx.settings, "test"))
     # Each test copy is its own message: a repeated test must not look like a duplicate.
     stamp = ctx.clock.now().isoformat() + secrets.token_hex(4)
-    message_id = make_message_id(ctx.settings, f"{edition.label}/test/{stamp}", address)
+    message_id = make_message_id(ctx.settings, f"{label}/test/{stamp}", address)
     return transport.send(factory.build(recipient, message_id))

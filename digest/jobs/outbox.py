@@ -21,9 +21,10 @@ keeps its Message-ID (and the file transport overwrites the same file).
 
 A session failure (connection refused, login refused) stops the edition's batch at once:
 every other row would fail the same way, and it is not the members' fault, so their rows
-stay ``pending`` without an attempt counted. SIGTERM (``Context.stop_on_sigterm``) lets
-the messages in flight finish and leaves the rest ``pending``. The pace and the retries
-are ``policy``'s.
+stay ``pending`` without an attempt counted. A coordinator's pause or cancel (the
+edition's status, read before each message) ends the batch the same way. SIGTERM
+(``Context.stop_on_sigterm``) lets the messages in flight finish and leaves the rest
+``pending``. The pace and the retries are ``policy``'s.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class SendOutcome:
     cancelled: int = 0
     bounced: int = 0
     stopped: str | None = None
+    held: str | None = None  # "paused" or "cancelled": a coordinator's stop, not a problem
     failures: list[str] = field(default_factory=list)
 
     def problem(self, label: str) -> str | None:
@@ -172,6 +174,7 @@ class _Batch:
         self.claim_size = min(50, self.threads * 4)
         self.outcome = SendOutcome()
         self.halt: str | None = None  # a session failure: no thread takes another row
+        self.held: str | None = None  # the edition was paused or cancelled meanwhile
         self.error: BaseException | None = None
         self._queue: list[Delivery] = []
         self._lock = threading.Lock()
@@ -215,8 +218,10 @@ class _Batch:
             self.outcome.stopped = self.halt
         elif self.stop.is_set():
             self.outcome.stopped = "asked to stop (SIGTERM); unsent messages stay pending"
+        self.outcome.held = self.held
         with self._write() as connection:
-            if not deliveries.unfinished(connection, self.edition.id):
+            if not deliveries.unfinished(connection, self.edition.id) and editions.status_of(
+                    connection, self.edition.id) in (editions.SENDING, editions.APPROVED):
                 editions.set_status(connection, self.edition.id, editions.SENT)
         return self.outcome
 
@@ -225,7 +230,7 @@ class _Batch:
     def _next(self) -> Delivery | None:
         """The next claimed row, claiming a few more when the local queue runs dry."""
         with self._lock:
-            if self.halt or self.error or self.stop.is_set():
+            if self.halt or self.error or self.stop.is_set() or self._held_back():
                 return None
             if not self._queue:
                 now = self.ctx.clock.now()
@@ -234,6 +239,16 @@ class _Batch:
                                                    now, now + LEASE, self.claim_size)
                 self._queue.reverse()
             return self._queue.pop() if self._queue else None
+
+    def _held_back(self) -> bool:
+        """Whether a coordinator paused or cancelled the edition since the batch began:
+        asked before each message, so a pause stops after the messages in flight."""
+        if self.held is None:
+            with self._write() as connection:
+                status = editions.status_of(connection, self.edition.id)
+            if status in (editions.PAUSED, editions.CANCELLED):
+                self.held = str(status)
+        return self.held is not None
 
     def _give_back(self) -> None:
         """Rows claimed but not tried (a stop, a session failure) go back to pending."""

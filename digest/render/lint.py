@@ -2,7 +2,9 @@
 without alt text, a message Gmail would clip, empty sections.
 
 ``lint_bulletin`` reads the bulletin's Markdown and locates each problem as ``FILE:LINE``
-in the ``.md`` file; ``lint_email`` reads a rendered email. The per-recipient placeholders
+in the ``.md`` file: each is an error, which holds the bulletin until it is fixed or an
+approver overrides it with a reason (docs/console.md); ``lint_email`` reads a rendered
+email. The per-recipient placeholders
 (``digest.models.PLACEHOLDERS``) are links that are filled in later, never problems.
 """
 
@@ -98,15 +100,15 @@ def lint_bulletin(bulletin: Bulletin) -> list[Problem]:
     for line, kind, target, label in _link_lines(tokens):
         where = f"{file}:{line + offset + 1}"
         if kind == "image" and not label.strip():
-            problems.append(Problem("warning", where, f"image {target!r} has no alt text"))
+            problems.append(Problem("error", where, f"image {target!r} has no alt text"))
         wrong = link_problem(target)
         if wrong:
             what = f"link [{label}]" if kind == "link" else f"image ![{label}]"
-            problems.append(Problem("warning", where, f"{what} {wrong}"))
+            problems.append(Problem("error", where, f"{what} {wrong}"))
     for _, kind, target, label in _link_lines(md.parseInline(bulletin.footer_markdown)):
         wrong = link_problem(target)
         if wrong:
-            problems.append(Problem("warning", f"{file}:{bulletin.footer_line}",
+            problems.append(Problem("error", f"{file}:{bulletin.footer_line}",
                                     f"footer {kind} [{label}] {wrong}"))
     problems += _empty_sections(tokens, file, offset)
     return problems
@@ -114,7 +116,7 @@ def lint_bulletin(bulletin: Bulletin) -> list[Problem]:
 
 def _empty_sections(tokens: list[Token], file: str, offset: int) -> list[Problem]:
     """Level-2 headings followed by nothing before the next one (or the end)."""
-    return [Problem("warning", f"{file}:{(section.line or 0) + offset + 1}",
+    return [Problem("error", f"{file}:{(section.line or 0) + offset + 1}",
                     f"section {section.heading.content!r} is empty")
             for section in markdown.sections(tokens)
             if section.heading is not None and not section.tokens]

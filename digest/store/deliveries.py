@@ -205,6 +205,24 @@ def retry_failed(connection: Connection, edition_id: int, now: datetime) -> int:
     return int(result.rowcount)
 
 
+def started(connection: Connection, edition_id: int) -> bool:
+    """Whether any message of the edition was handed over or tried (or is being): an
+    edition may be cancelled only before."""
+    return connection.execute(select(deliveries.c.id).where(
+        deliveries.c.edition_id == edition_id,
+        or_(deliveries.c.status.not_in([_PENDING, DeliveryStatus.CANCELLED.value]),
+            deliveries.c.attempts > 0)).limit(1)).first() is not None
+
+
+def cancel_pending(connection: Connection, edition_id: int, now: datetime,
+                   reason: str) -> int:
+    """Cancel every pending row of an edition (a cancelled edition); how many."""
+    result = connection.execute(deliveries.update().where(
+        deliveries.c.edition_id == edition_id, deliveries.c.status == _PENDING).values(
+        status=DeliveryStatus.CANCELLED.value, last_error=reason, updated_at=now))
+    return int(result.rowcount)
+
+
 def counts(connection: Connection, edition_id: int) -> dict[str, int]:
     """How many rows of an edition are in each state."""
     rows = connection.execute(

@@ -22,8 +22,9 @@ DRAFT, APPROVED, SENDING, SENT = (EditionStatus.DRAFT, EditionStatus.APPROVED,
                                   EditionStatus.SENDING, EditionStatus.SENT)
 SKIPPED, SUPERSEDED, FAILED = (EditionStatus.SKIPPED, EditionStatus.SUPERSEDED,
                                EditionStatus.FAILED)
+PAUSED, CANCELLED = EditionStatus.PAUSED, EditionStatus.CANCELLED
 # Statuses whose items count as delivered (or on their way) when finding what is new.
-DELIVERED = (APPROVED, SENDING, SENT, FAILED)
+DELIVERED = (APPROVED, SENDING, SENT, FAILED, PAUSED)
 REASON_LIMIT = 1000  # characters of a renderer's message kept
 
 
@@ -146,6 +147,13 @@ def set_status(connection: Connection, edition_id: int, status: EditionStatus) -
     connection.execute(editions.update().where(editions.c.id == edition_id).values(status=status))
 
 
+def status_of(connection: Connection, edition_id: int) -> EditionStatus | None:
+    """The edition's status now (a sender asks between messages: paused or cancelled?)."""
+    value = connection.execute(select(editions.c.status).where(editions.c.id == edition_id)
+                               ).scalar()
+    return None if value is None else EditionStatus(value)
+
+
 def set_item_keys(connection: Connection, edition_id: int, keys: Sequence[str]) -> None:
     """Freeze the edition's items again (without the items left out of it)."""
     connection.execute(editions.update().where(editions.c.id == edition_id)
@@ -235,10 +243,11 @@ def problems(connection: Connection, edition_id: int) -> Problems:
 
 
 def archive(connection: Connection, digest_id: str) -> list[EditionRow]:
-    """The editions of a digest that went (or are going) out, newest first: its archive page."""
+    """The editions of a digest that went (or are going) out, newest first: its archive page
+    (a paused one too: some members have it)."""
     rows = connection.execute(
         select(editions).where(editions.c.digest_id == digest_id,
-                               editions.c.status.in_([SENDING, SENT]))
+                               editions.c.status.in_([SENDING, SENT, PAUSED]))
         .order_by(editions.c.number.desc())
     ).mappings()
     return [_row(row) for row in rows]

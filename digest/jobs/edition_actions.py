@@ -1,0 +1,90 @@
+"""A coordinator's hand on an edition: approve a draft, pause its sending (the senders
+stop after the messages in flight), resume it, cancel it (only before its first message),
+queue its refused messages again. Each is written to the audit log with the change it makes.
+
+A paused or cancelled edition is skipped by runs (``store.editions.unfinished`` leaves it
+out) and refused by ``digest send``; a sender already working through it reads its status
+before each message (``jobs.outbox``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from digest.errors import InputError
+from digest.jobs import manual
+from digest.jobs.context import Context
+from digest.store import audit, deliveries, editions
+from digest.store.editions import EditionRow
+
+PAUSABLE = (editions.APPROVED, editions.SENDING)
+CANCELLABLE = (editions.DRAFT, editions.APPROVED, editions.SENDING, editions.PAUSED,
+               editions.FAILED)
+
+
+def approve(ctx: Context, label: str, actor: str) -> EditionRow:
+    """Let a draft edition go out with the next run or ``digest send`` (``manual.approve``)."""
+    row = manual.find_edition(ctx, label)
+    manual.approve(ctx, row)
+    with ctx.db.transaction() as connection:
+        _audit(ctx, connection, actor, "approve", row.label, None)
+    return manual.find_edition(ctx, label)
+
+
+def pause(ctx: Context, label: str, actor: str) -> EditionRow:
+    """Stop sending the edition after the messages in flight; the rest waits for resume."""
+    row = manual.find_edition(ctx, label)
+    with ctx.db.transaction() as connection:
+        status = editions.status_of(connection, row.id)
+        if status not in PAUSABLE:
+            raise InputError(f"{row.label} is {status}: only an approved edition or one "
+                             "being sent can be paused")
+        editions.set_status(connection, row.id, editions.PAUSED)
+        _audit(ctx, connection, actor, "pause", row.label, f"was {status}")
+    return manual.find_edition(ctx, label)
+
+
+def resume(ctx: Context, label: str, actor: str) -> EditionRow:
+    """Let a paused edition go on: the next run (or ``digest send``) sends the rest."""
+    row = manual.find_edition(ctx, label)
+    with ctx.db.transaction() as connection:
+        status = editions.status_of(connection, row.id)
+        if status != editions.PAUSED:
+            raise InputError(f"{row.label} is {status}, not paused")
+        editions.set_status(connection, row.id, editions.SENDING)
+        _audit(ctx, connection, actor, "resume", row.label, None)
+    return manual.find_edition(ctx, label)
+
+
+def cancel(ctx: Context, label: str, actor: str, reason: str | None = None) -> EditionRow:
+    """Cancel an edition before its first message: none is ever sent, its items go to the
+    digest's next edition. Refused once any message was handed over or tried."""
+    row = manual.find_edition(ctx, label)
+    now = ctx.clock.now()
+    with ctx.db.transaction() as connection:
+        status = editions.status_of(connection, row.id)
+        if status not in CANCELLABLE:
+            raise InputError(f"{row.label} is {status}: it cannot be cancelled")
+        if deliveries.started(connection, row.id):
+            raise InputError(f"{row.label}: its sending has started, so it cannot be "
+                             f"cancelled any more (pause it: `digest pause {row.label}`)")
+        editions.set_status(connection, row.id, editions.CANCELLED)
+        dropped = deliveries.cancel_pending(connection, row.id, now, "edition cancelled")
+        _audit(ctx, connection, actor, "cancel", row.label,
+               f"was {status}; {dropped} messages cancelled", reason=reason)
+    return manual.find_edition(ctx, label)
+
+
+def retry_failed(ctx: Context, label: str, actor: str) -> int:
+    """Queue the edition's refused messages again (``manual.retry_failed``); how many."""
+    row = manual.find_edition(ctx, label)
+    queued = manual.retry_failed(ctx, row)
+    with ctx.db.transaction() as connection:
+        _audit(ctx, connection, actor, "retry-failed", row.label, f"{queued} queued again")
+    return queued
+
+
+def _audit(ctx: Context, connection: Connection, actor: str, action: str, target: str,
+           detail: str | None, reason: str | None = None) -> None:
+    audit.record(connection, at=ctx.clock.now(), actor=actor, action=action, target=target,
+                 reason=reason, detail=detail)
