@@ -50,6 +50,41 @@ def run_digest(project: Path, *args: str, now: str | None = SAMPLE_NOW,
                           env=environment, timeout=300, check=False)
 
 
+SAMPLE_BULLETIN_SLUG = "2019-03-wg-smart-social-inclusion"
+
+
+def approve_sample_bulletin(project: Path, env: dict[str, str] | None = None,
+                            now: str | None = SAMPLE_NOW) -> None:
+    """Approve the seed bulletin as a coordinator would (``digest approve``, overriding its
+    seven placeholder links with a reason), for tests about what happens once it may go
+    out. Its file must not change afterwards: an edit makes it a draft again."""
+    done = run_digest(project, "approve", f"bulletin:{SAMPLE_BULLETIN_SLUG}", "--reason",
+                      "the placeholder links are known", env=env, now=now)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sample_ctx(request: pytest.FixtureRequest, project: Path) -> Iterator[Any]:
+    """A jobs ``Context`` on the sample project at ``SAMPLE_NOW`` (a ``ManualClock``), its
+    store once on SQLite and once on the real PostgreSQL."""
+    from datetime import datetime
+
+    from digest.config import Environment, load_settings
+    from digest.jobs.context import Context
+    from digest.testing import ManualClock
+
+    environ = {"DIGEST_SECRET_KEY": "s3cr3t-for-tests-0123456789abcdefghijklmnopqrstuvw"}
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        reset_postgres(url)
+        environ["DIGEST_DATABASE_URL"] = url
+    context = Context(settings=load_settings(project / "schedules.yaml"),
+                      env=Environment.read(environ),
+                      clock=ManualClock(datetime.fromisoformat(SAMPLE_NOW)))
+    yield context
+    context.close()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A real PostgreSQL database, emptied before use."""

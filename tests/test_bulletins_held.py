@@ -15,7 +15,7 @@ import httpx
 from digest.config import Environment, load_settings
 from digest.jobs.context import Context
 from digest.testing import ManualClock
-from tests.conftest import run_digest
+from tests.conftest import approve_sample_bulletin, run_digest
 from tests.web_app_server import serving
 
 SLUG = "2019-03-wg-smart-social-inclusion"
@@ -30,6 +30,7 @@ def _hold_until(project: Path, send_at: str) -> None:
     text = bulletin.read_text()
     assert "language: en\n" in text
     bulletin.write_text(text.replace("language: en\n", f"language: en\nsend_at: {send_at}\n"))
+    approve_sample_bulletin(project)  # approved: only its send_at holds it
 
 
 def _run(project: Path, *args: str, now: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from digest.bulletins import MAX_BULLETIN_BYTES
-from tests.conftest import run_digest
+from tests.conftest import approve_sample_bulletin, run_digest
 
 SAMPLE = "sample/bulletins/2019-03-wg-smart-social-inclusion.md"
 BROKEN = "sample/bulletins/broken.md"
@@ -36,6 +36,7 @@ def _assert_refused_and_skipped(project: Path, expected: str) -> None:
     [refusal] = preview.stderr.strip().splitlines()
     assert refusal.startswith(f"digest: {BROKEN}{expected}"), refusal
 
+    approve_sample_bulletin(project)
     run = run_digest(project, "run", "--once")
     assert "Traceback" not in run.stderr
     assert run.returncode == 1, run.stdout + run.stderr  # done, with one problem reported

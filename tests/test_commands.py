@@ -17,17 +17,19 @@ BULLETIN = "sample/bulletins/2019-03-wg-smart-social-inclusion.md"
 def test_preview_of_the_seed_bulletin_reports_each_placeholder_link_with_its_line(
         project: Path) -> None:
     result = run_digest(project, "preview", BULLETIN)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # placeholder links are errors
     lines = (project / BULLETIN).read_text().splitlines()
     expected = [number for number, line in enumerate(lines, 1)
                 for _ in range(line.count("](#)"))]
-    reported = [line for line in result.stdout.splitlines() if line.startswith("warning:")
+    reported = [line for line in result.stdout.splitlines() if line.startswith("error:")
                 and "#" in line]
     assert len(reported) == len(expected) == 7  # six [here](#) and one named link
     for number in sorted(set(expected)):
         assert any(f"{BULLETIN}:{number}:" in line for line in reported), number
-    strict = run_digest(project, "preview", BULLETIN, "--strict")
-    assert strict.returncode == 1
+    fixed = project / BULLETIN
+    fixed.write_text(fixed.read_text().replace("](#)", "](https://example.org/)"))
+    clean = run_digest(project, "preview", BULLETIN)
+    assert clean.returncode == 0 and "error:" not in clean.stdout, clean.stdout
 
 
 def test_preview_writes_each_form(project: Path) -> None:
@@ -45,7 +47,7 @@ def test_preview_writes_each_form(project: Path) -> None:
 def test_preview_infers_the_form_from_the_out_file(project: Path) -> None:
     target = project / "bulletin.pdf"
     result = run_digest(project, "preview", BULLETIN, "--out", str(target))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # written, with its placeholder links
     assert target.read_bytes().startswith(b"%PDF-")
     unknown = run_digest(project, "preview", BULLETIN, "--out", str(project / "x.doc"))
     assert unknown.returncode == 2 and "--format" in unknown.stderr

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from digest.mail.transports import SessionFailure, SmtpTransport
-from tests.conftest import run_digest
+from tests.conftest import approve_sample_bulletin, run_digest
 from tests.mail_server import FaultyHandler, free_port, smtp_server, wait_for
 from tests.test_mail_transports import envelope_for
 
@@ -29,6 +29,7 @@ def test_a_refused_address_is_reported_and_can_be_retried(project: Path) -> None
     handler = FaultyHandler(rcpt_answers={refused: "550 5.7.1 relaying denied for now"})
     with smtp_server(handler) as (_, url):
         env = {"DIGEST_SMTP_URL": url}
+        approve_sample_bulletin(project, env)
         first = run_digest(project, "run", "--once", env=env)
         assert first.returncode == 1
         assert "weekly/1: 1 refused, 0 deferred (see digest status)" in first.stdout
@@ -54,6 +55,7 @@ def test_a_server_that_is_down_stops_the_run_and_keeps_everything_pending(
         project: Path) -> None:
     _smtp_project(project)
     env = {"DIGEST_SMTP_URL": f"smtp://127.0.0.1:{free_port()}?timeout=2"}
+    approve_sample_bulletin(project, env)
     result = run_digest(project, "run", "--once", env=env)
     assert result.returncode == 1
     assert "stopped: 127.0.0.1:" in result.stdout and "cannot connect" in result.stdout
@@ -141,6 +143,7 @@ def test_sigterm_finishes_the_messages_in_flight_and_leaves_the_rest_pending(
     with smtp_server() as (handler, url):
         env = {"DIGEST_SMTP_URL": url}
         assert run_digest(project, "subscribers", "import", str(members), env=env).returncode == 0
+        approve_sample_bulletin(project, env)
         environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
         environment.update(env)
         process = subprocess.Popen(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 from pathlib import Path
 
-from tests.conftest import run_digest
+from tests.conftest import approve_sample_bulletin, run_digest
 
 NEXT_MONDAY = "2019-03-25T09:00:00+01:00"
 
@@ -17,6 +17,7 @@ def _recipients(project: Path) -> list[str]:
 
 
 def test_a_half_sent_edition_is_resumed_by_a_later_run(project: Path) -> None:
+    approve_sample_bulletin(project)
     (project / "out").mkdir()
     (project / "out" / "outbox").write_text("a file where the outbox folder should be")
     first = run_digest(project, "run", "--once")
@@ -55,15 +56,19 @@ def test_an_edition_waiting_for_approval_is_sent_after_approve(project: Path) ->
 
 
 def test_a_bulletin_is_sent_once_even_when_its_date_is_edited(project: Path) -> None:
-    run_digest(project, "run", "--once")
+    approve_sample_bulletin(project)
+    assert "bulletin:2019-03-wg-smart-social-inclusion/1: bulletin" in run_digest(
+        project, "run", "--once").stdout
     bulletin = project / "sample" / "bulletins" / "2019-03-wg-smart-social-inclusion.md"
     bulletin.write_text(bulletin.read_text().replace("date: 2019-03-25", "date: 2019-03-26"))
     again = run_digest(project, "run", "--once")
     assert "messages sent: 0" in again.stdout
-    assert run_digest(project, "status").stdout.count("bulletin:") == 1
+    status = run_digest(project, "status").stdout.split("editions:")[1].split("bulletins:")[0]
+    assert status.count("bulletin:") == 1
 
 
 def test_a_broken_bulletin_is_reported_and_the_others_still_go_out(project: Path) -> None:
+    approve_sample_bulletin(project)
     (project / "sample" / "bulletins" / "0-broken.md").write_text("---\ntitle: [x\n---\nbody\n")
     result = run_digest(project, "run", "--once")
     assert result.returncode == 1

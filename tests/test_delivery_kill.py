@@ -17,7 +17,7 @@ from pathlib import Path
 
 from digest.store import Database
 from digest.store.schema import deliveries, editions, subscribers
-from tests.conftest import SAMPLE_NOW, run_digest
+from tests.conftest import SAMPLE_NOW, approve_sample_bulletin, run_digest
 from tests.mail_server import smtp_server
 
 MEMBERS = 300
@@ -74,6 +74,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_at_most_one_per_con
         env = {"DIGEST_SMTP_URL": url}
         imported = run_digest(project, "subscribers", "import", "members.csv", env=env)
         assert imported.returncode == 0, imported.stdout + imported.stderr
+        approve_sample_bulletin(project, env)
         command = [sys.executable, "-m", "digest", "--now", SAMPLE_NOW, "run", "--once"]
         environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
         environment.update(env)

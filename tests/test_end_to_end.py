@@ -16,7 +16,7 @@ import feedparser
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import ROOT, run_digest
+from tests.conftest import ROOT, approve_sample_bulletin, run_digest
 
 THEME_ITEMS = {
     "cooperation": {
@@ -72,6 +72,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     project = tmp_path_factory.mktemp("project")
     shutil.copy(ROOT / "schedules.yaml", project / "schedules.yaml")
     shutil.copytree(ROOT / "sample", project / "sample")
+    approve_sample_bulletin(project)
     result = run_digest(project, "run", "--once")
     assert result.returncode == 0, result.stdout + result.stderr
     return project, result.stdout

@@ -97,7 +97,7 @@ class BulletinStatus:
             case BulletinState.SCHEDULED:
                 when = console_stamp(self.send_at, zone) if self.send_at else "?"
                 return f"not due until {when}, not published"
-        return "approved: the next run sends it once"
+        return "the next run sends it once"
 
 
 def content_hash(data: bytes) -> str:
