@@ -13,6 +13,10 @@ the ``RunReport`` and the others carry on; one refused message marks its own row
     feeds       publish the theme feeds
     build       render without storing or sending (``digest build``, ``digest preview``)
     manual      what a coordinator starts by hand: send, approve, retry, a test copy
+    bulletin_state  a bulletin's state (draft, held, rejected, scheduled, due, sent) and lint
+    review      a coordinator's decisions on a bulletin: approve, reject, schedule
+    edition_actions  approve, pause, resume, cancel an edition; retry its failed messages
+    copies      [TEST] copies to a few addresses as a chosen variant, also of a bulletin
     status      what ``digest status`` shows, read from the store at once
     delivery    hand an edition's variants to the outbox and report how it went
     outbox      the outbox rows worked through: claimed, sent, recorded (policy: retries)
