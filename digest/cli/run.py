@@ -37,8 +37,9 @@ def register(commands: Subcommands) -> None:
         """
         Render, without storing or sending, the next edition of each digest and every
         bulletin (HTML email, text, PDF, web version and a sample .eml each), and publish
-        the feeds. A bulletin whose `send_at` is still to come is rendered only into an
-        `--out` folder that `digest serve` does not publish, and is in no feed.
+        the feeds. A bulletin that waits (not approved, held by its lint errors, or its
+        `send_at` still to come) is rendered only into an `--out` folder that `digest
+        serve` does not publish, and is in no feed.
         """,
         "digest --now 2019-03-18T08:00:00+01:00 build --out /tmp/preview", _build)
     build.add_argument("--out", metavar="DIR", help="folder for the rendered forms "

@@ -3,9 +3,10 @@ every bulletin, with a sample message each, and the feeds) and the edition ``dig
 preview`` lints.
 
 Nothing here freezes an edition or plans a delivery, so a build can run at any time
-beside the service. A bulletin held until its ``send_at`` is rendered only into a folder
-``digest serve`` does not publish (``build --out DIR``), for the coordinator to see it;
-built into ``out/`` it stays unpublished as in a run, and it is never in the feeds.
+beside the service. A bulletin that waits (a draft, held by its lint errors, or until its
+``send_at``: ``jobs.bulletin_state``) is rendered only into a folder ``digest serve`` does
+not publish (``build --out DIR``), for the coordinator to see it; built into ``out/`` it
+stays unpublished as in a run, and it is never in the feeds.
 """
 
 from __future__ import annotations
