@@ -63,6 +63,19 @@ def approve_sample_bulletin(project: Path, env: dict[str, str] | None = None,
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def clean_sample_bulletin(project: Path) -> None:
+    """Give the seed bulletin's seven placeholder links a target and turn the bulletins'
+    approval off, so it goes out by itself (for tests about something else that must not
+    touch the store before their first run)."""
+    bulletin = project / "sample" / "bulletins" / f"{SAMPLE_BULLETIN_SLUG}.md"
+    bulletin.write_text(bulletin.read_text().replace("](#)", "](https://www.eurocities.eu/)"))
+    config = project / "schedules.yaml"
+    text = config.read_text()
+    old = "bulletins: {path: sample/bulletins, audience: weekly}"
+    assert old in text
+    config.write_text(text.replace(old, old[:-1] + ", approval: false}"))
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def sample_ctx(request: pytest.FixtureRequest, project: Path) -> Iterator[Any]:
     """A jobs ``Context`` on the sample project at ``SAMPLE_NOW`` (a ``ManualClock``), its

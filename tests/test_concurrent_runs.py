@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE_NOW, reset_postgres, run_digest
+from tests.conftest import SAMPLE_NOW, clean_sample_bulletin, reset_postgres, run_digest
 from tests.mail_server import smtp_server
 
 
@@ -30,6 +30,7 @@ def test_two_runs_started_together_on_a_new_database(project: Path, store: str, 
                                                       request: pytest.FixtureRequest) -> None:
     config = project / "schedules.yaml"
     config.write_text(config.read_text().replace("transport: file", "transport: smtp"))
+    clean_sample_bulletin(project)
     env: dict[str, str] = {}
     if store == "postgres":
         url = request.getfixturevalue("postgres_url")

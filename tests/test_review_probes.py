@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import run_digest
+from tests.conftest import approve_sample_bulletin, run_digest
 from tests.test_web_safety import Served, site  # noqa: F401 (the served sample site)
 
 BULLETIN = """---
@@ -70,6 +70,7 @@ def test_a_bad_bulletin_is_located_and_skipped_and_the_rest_goes_out(
     assert preview.returncode == 2, preview.stdout + preview.stderr
     assert "Traceback" not in preview.stderr
     assert where in preview.stderr and "bad.md:" in preview.stderr
+    approve_sample_bulletin(project)
     run = run_digest(project, "run", "--once")
     assert "Traceback" not in run.stderr + run.stdout
     assert run.returncode == 1, run.stdout + run.stderr

@@ -33,7 +33,7 @@ from digest.models import SubscriberStatus
 from digest.store import Database, subscribers
 from digest.testing import ManualClock
 from digest.tokens import make_token
-from tests.conftest import ROOT, SAMPLE_NOW, run_digest
+from tests.conftest import ROOT, SAMPLE_NOW, approve_sample_bulletin, run_digest
 from tests.mail_server import free_port, wait_for
 from tests.web_app_server import serving
 
@@ -129,6 +129,7 @@ def start_serve(project: Path, port: int, secret: str | None = SECRET) -> Served
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The sample site after one run (an edition, bulletins, feeds, the outbox), served."""
     project = _new_project(tmp_path_factory.mktemp("site"))
+    approve_sample_bulletin(project)
     made = run_digest(project, "run", "--once", env={"DIGEST_SECRET_KEY": SECRET})
     assert made.returncode == 0, made.stderr
     for address in ("bounced@example.org", "later-gone@example.org"):

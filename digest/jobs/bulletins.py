@@ -30,7 +30,7 @@ from digest.jobs.archives import write_bulletin_archive
 from digest.jobs.bulletin_state import BulletinState, BulletinStatus, bulletin_status
 from digest.jobs.context import Context
 from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver
-from digest.jobs.forms import RenderedForms, bulletin_folder, bulletins_folder, write_forms
+from digest.jobs.forms import RenderedForms, bulletin_folder, write_forms
 from digest.jobs.isolation import isolated
 from digest.links import bulletin_links
 from digest.mail.transports import Transport
@@ -80,8 +80,9 @@ def render_and_write_all(ctx: Context, report: RunReport, out_dir: Path, *,
             report.failures.append(f"bulletin {bulletin.slug}: {exc}")
             continue
         rendered[bulletin.slug] = RenderedBulletin(bulletin, forms, status)
-    # Rewritten even with none rendered, so no earlier page still lists a held bulletin.
-    if rendered or (bulletins_folder(out_dir) / "index.html").is_file():
+    # Written even with none rendered: every page links to it, and no earlier page may
+    # still list a bulletin that waits.
+    if ctx.settings.bulletins is not None or rendered:
         isolated(report, "bulletins archive",
                  partial(write_bulletin_archive, ctx, [r.bulletin for r in rendered.values()],
                          out_dir, report))
