@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from digest.render.web import ArchiveEntry, render_archive
-from tests.conftest import run_digest
+from tests.conftest import approve_sample_bulletin, run_digest
 from tests.support import BASE, make_settings
 
 
@@ -29,6 +29,7 @@ def test_the_archive_page_lists_editions_newest_first() -> None:
 
 
 def test_a_run_writes_the_archives_the_emails_link_to(project: Path) -> None:
+    approve_sample_bulletin(project)
     result = run_digest(project, "run", "--once")
     assert result.returncode == 0, result.stdout + result.stderr
     out = project / "out"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_digest
+from tests.conftest import approve_sample_bulletin, run_digest
 from tests.external_tools import spamassassin_command
 
 SPAM_LIMIT = 2.0
@@ -33,6 +33,7 @@ def outbox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     project = tmp_path_factory.mktemp("deliverability")
     (project / "schedules.yaml").write_bytes((ROOT / "schedules.yaml").read_bytes())
     subprocess.run(["cp", "-r", str(ROOT / "sample"), str(project / "sample")], check=True)
+    approve_sample_bulletin(project)
     result = run_digest(project, "run", "--once")
     assert result.returncode == 0, result.stdout + result.stderr
     found: dict[str, Path] = {}

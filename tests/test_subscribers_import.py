@@ -16,7 +16,7 @@ from digest.store import Database
 from digest.store.member_csv import MAX_CSV_BYTES, MAX_FIELD_CHARS
 from digest.store.schema import subscribers
 from digest.store.subscribers import MemberRules, member_from_values
-from tests.conftest import run_digest
+from tests.conftest import approve_sample_bulletin, run_digest
 
 HEADER = b"email,name,language,digests,themes\n"
 GOOD = b"good@example.org,Good,en,weekly,\n"
@@ -123,6 +123,7 @@ def test_a_stored_address_that_cannot_be_sent_bounces_once(project: Path) -> Non
         connection.execute(subscribers.insert().values(
             email="josé@example.org", name="José", language="es", digests=["weekly"],
             themes=[], status="active", created_at=datetime(2019, 3, 1, tzinfo=UTC)))
+    approve_sample_bulletin(project)
     first = run_digest(project, "run", "--once")
     assert "Traceback" not in first.stderr
     # The first message to it (the bulletin, sent before the digest) fails; then it is
