@@ -103,7 +103,8 @@ def test_a_paused_edition_stops_sending_until_resumed(sample_ctx: Context) -> No
         edition_actions.resume(ctx, "weekly/1", APPROVER)
     with pytest.raises(InputError, match="sent"):
         edition_actions.cancel(ctx, "weekly/1", APPROVER)
-    assert _actions(ctx, "weekly/1") == ["resume", "pause"]
+    assert edition_actions.retry_failed(ctx, "weekly/1", APPROVER) == 0
+    assert _actions(ctx, "weekly/1") == ["retry-failed", "resume", "pause"]
     ctx.close()
 
 

@@ -89,7 +89,9 @@ def send(ctx: Context, label: str, out: TextIO, retry: bool = False) -> int:
 
     row = manual.find_edition(ctx, label)
     if retry:
-        queued = manual.retry_failed(ctx, row)
+        from digest.jobs.edition_actions import retry_failed
+
+        queued = retry_failed(ctx, row.label, "cli")  # audited
         print(f"{row.label}: {queued} failed message{'s' if queued != 1 else ''} queued again",
               file=out)
         row = manual.find_edition(ctx, label)
