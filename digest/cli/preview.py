@@ -17,7 +17,8 @@ from digest.jobs.build import preview_edition
 from digest.jobs.bulletins import bulletin_file
 from digest.jobs.context import Context
 from digest.jobs.forms import RenderedForms, form_bytes
-from digest.render.lint import Problem, lint_bulletin, lint_email
+from digest.jobs.problems import bulletin_problems, edition_problems
+from digest.render.lint import Problem
 
 FORM_BY_SUFFIX = {".html": "html", ".htm": "html", ".txt": "text", ".pdf": "pdf",
                   ".mjml": "mjml", ".eml": "eml"}
@@ -60,9 +61,7 @@ def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Pro
         if not path.exists():  # a FIFO or a folder is refused by the bounded reader
             raise InputError(f"{target}: no such bulletin file")
         bulletin, forms = bulletin_file(ctx, path)
-        problems = lint_bulletin(bulletin) + lint_email(
-            forms.email, f"{bulletin.slug} email.html", check_links=False)
-        return forms, problems, bulletin.slug
+        return forms, bulletin_problems(bulletin, forms.email), bulletin.slug
     digest = ctx.settings.digest(target)
     if digest is None:
         known = ", ".join(d.id for d in ctx.settings.digests) or "none"
@@ -70,12 +69,6 @@ def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Pro
                          f"(digests: {known})")
     rendered = preview_edition(ctx, digest)
     edition, forms = rendered.edition, rendered.prepared.forms
-    problems = lint_email(forms.email, f"{digest.id} #{edition.number} email.html")
-    problems += [Problem("error", f"item {entry.item.key} (source {entry.item.source_id!r})",
-                         f"cannot be rendered, left out: {entry.reason}")
-                 for entry in rendered.left_out]
-    if edition.is_empty:
-        problems.insert(0, Problem("warning", digest.id,
-                                   "the next edition is empty and would not be sent "
-                                   "(run `digest collect` first?)"))
+    problems = edition_problems(digest.id, edition.number, forms.email, rendered.left_out,
+                                empty=edition.is_empty)
     return forms, problems, f"{digest.id}-{edition.number}"

@@ -205,6 +205,14 @@ def by_id(connection: Connection, subscriber_id: int) -> Subscriber | None:
     return None if row is None else _to_subscriber(row)
 
 
+def by_email(connection: Connection, email: str) -> Subscriber | None:
+    """The member with this address (as checked, or as written), None when unknown."""
+    row = connection.execute(
+        select(subscribers).where(subscribers.c.email.in_(_known_forms(email)))
+        .order_by(subscribers.c.id)).mappings().first()
+    return None if row is None else _to_subscriber(row)
+
+
 def set_status_by_id(connection: Connection, subscriber_id: int,
                      status: SubscriberStatus) -> bool:
     """Change a member's state by id (an unsubscribe link, a bounce); False when unknown.
