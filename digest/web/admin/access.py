@@ -56,6 +56,11 @@ def sign_in_cookie(ctx: Context, email: str) -> str:
     return f"{email}|{_mac(ctx, email)}"
 
 
+def csrf_token(ctx: Context, email: str) -> str:
+    """The stand-in session's CSRF token."""
+    return _mac(ctx, "csrf:" + email)
+
+
 class Console:
     """Built once per app from the Context."""
 
@@ -73,7 +78,7 @@ class Console:
         role: Literal["editor", "approver"] = (
             "approver" if coordinator.role == "approver" else "editor")
         return SignedIn(email=coordinator.email, name=coordinator.name, role=role,
-                        csrf=_mac(self.ctx, "csrf:" + email))
+                        csrf=csrf_token(self.ctx, email))
 
     def page(self, handler: AdminPage) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:

@@ -164,12 +164,13 @@ class _Pages:
         preview, error, status = await run_in_threadpool(build)
         shown = audience if preview is not None and not error else Audience()
         query = _query(shown, dark)
-        base = self.console.url(path)
+        # Relative to the page, so they hold under any path prefix a proxy keeps or strips.
+        here = path.rsplit("/", 1)[1]
         values: dict[str, Any] = {
             "preview": preview, "audience": audience, "dark": dark, "variants": variants,
-            "page_url": base, "frame_url": f"{base}/email.html?{query}",
-            "pdf_url": f"{base}/email.pdf", "fingerprint_url": f"{base}/fingerprint",
-            "script_url": self.console.url(f"/{SCRIPT}"),
+            "page_url": here, "frame_url": f"{here}/email.html?{query}",
+            "pdf_url": f"{here}/email.pdf", "fingerprint_url": f"{here}/fingerprint",
+            "script_url": "../" * (path.count("/") - 1) + SCRIPT,
             "choices": await run_in_threadpool(choices, self.console.ctx, follows),
             "fingerprint": preview.fingerprint if preview else await run_in_threadpool(current),
         }
