@@ -18,6 +18,7 @@ import logging
 import secrets
 from datetime import timedelta
 
+from digest.config import Settings
 from digest.config.coordinators import Access, coordinator_access
 from digest.errors import DeliveryError
 from digest.jobs.context import Context
@@ -45,9 +46,10 @@ def login_url(ctx: Context, token: str) -> str:
     return f"{ctx.settings.site.base_url}/admin/login/{token}"
 
 
-def issue_link(ctx: Context, email: str) -> str | None:
-    """A new sign-in link for a coordinator (None for any other address): its URL."""
-    access = coordinator_access(ctx.settings, email)
+def issue_link(ctx: Context, email: str, settings: Settings | None = None) -> str | None:
+    """A new sign-in link for a coordinator of ``settings`` (default: the context's; None
+    for any other address): its URL."""
+    access = coordinator_access(settings or ctx.settings, email)
     if access is None:
         return None
     token = secrets.token_urlsafe(32)
@@ -57,10 +59,11 @@ def issue_link(ctx: Context, email: str) -> str | None:
     return login_url(ctx, token)
 
 
-def request_link(ctx: Context, email: str, language: str) -> bool:
+def request_link(ctx: Context, email: str, language: str,
+                 settings: Settings | None = None) -> bool:
     """Mail a sign-in link to ``email`` if it is a coordinator's and under its rate limit;
     whether one was sent (for logs and tests: never shown to the one who asked)."""
-    access = coordinator_access(ctx.settings, email)
+    access = coordinator_access(settings or ctx.settings, email)
     if access is None:
         return False
     now = ctx.clock.now()
@@ -70,7 +73,7 @@ def request_link(ctx: Context, email: str, language: str) -> bool:
         log.warning("console: sign-in link for %s not sent: %d already in %s", access.email,
                     recent, LINK_LIFETIME)
         return False
-    url = issue_link(ctx, access.email)
+    url = issue_link(ctx, access.email, settings)
     if url is None:
         return False
     try:
@@ -101,14 +104,14 @@ def _link_message(ctx: Context, access: Access, url: str, language: str) -> Enve
     return factory.build(recipient, message_id)
 
 
-def sign_in(ctx: Context, token: str) -> str | None:
+def sign_in(ctx: Context, token: str, settings: Settings | None = None) -> str | None:
     """Use a link: a new session's token, or None (unknown, used or expired link, or an
-    address no longer a coordinator)."""
+    address no longer a coordinator of ``settings``)."""
     now = ctx.clock.now()
     session = secrets.token_urlsafe(32)
     with ctx.db.transaction() as connection:
         email = console_access.use_link(connection, token_hash(token), now)
-        if email is None or coordinator_access(ctx.settings, email) is None:
+        if email is None or coordinator_access(settings or ctx.settings, email) is None:
             return None
         console_access.open_session(connection, token_hash(session), email, now)
     return session
@@ -119,8 +122,8 @@ def link_usable(ctx: Context, token: str) -> bool:
         return console_access.link_usable(connection, token_hash(token), ctx.clock.now())
 
 
-def signed_in(ctx: Context, session: str,
-              active: bool = True) -> tuple[Session, Access] | None:
+def signed_in(ctx: Context, session: str, active: bool = True,
+              settings: Settings | None = None) -> tuple[Session, Access] | None:
     """The live session of this cookie and its coordinator's roles now; else None.
     ``active`` False: a page's own background refresh, which does not keep it alive."""
     with ctx.db.transaction() as connection:
@@ -129,7 +132,7 @@ def signed_in(ctx: Context, session: str,
                                             touch=active)
     if found is None:
         return None
-    access = coordinator_access(ctx.settings, found.email)
+    access = coordinator_access(settings or ctx.settings, found.email)
     return (found, access) if access is not None else None
 
 

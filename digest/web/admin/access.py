@@ -31,7 +31,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from digest.config.coordinators import Role
+from digest.config import Settings
+from digest.config.coordinators import Role, Roster
 from digest.jobs import sign_in
 from digest.jobs.context import Context
 from digest.models import EditionLinks
@@ -99,6 +100,11 @@ class Console:
         self.base_url = ctx.settings.site.base_url
         self.secure = self.base_url.lower().startswith("https://")
         self.cookie_path = urlsplit(self.base_url).path.rstrip("/") + "/admin"
+        self.roster = Roster(ctx.settings)
+
+    def coordinators(self) -> Settings | None:
+        """The config as it is now, for who may sign in (None: unreadable, nobody may)."""
+        return self.roster.current()
 
     # ----- who is signed in
     def csrf_for(self, session_hash: str) -> str:
@@ -112,7 +118,10 @@ class Console:
         if not token or len(token) > 128:
             return None
         live_refresh = request.headers.get("x-live-refresh") == "1"  # see console.js
-        found = sign_in.signed_in(self.ctx, token, active=not live_refresh)
+        settings = self.coordinators()
+        if settings is None:
+            return None
+        found = sign_in.signed_in(self.ctx, token, active=not live_refresh, settings=settings)
         if found is None:
             return None
         session, access = found

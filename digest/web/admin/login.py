@@ -83,10 +83,11 @@ class _Login:
         form = await read_form(request, 4096) or {}
         email = (form.get("email") or [""])[-1].strip()[:MAX_EMAIL]
         response = self._page(request, message=LINK_SENT)
-        if email:
+        settings = self.console.coordinators()
+        if email and settings is not None:
             language = self.console.language(request)
             response.background = BackgroundTask(sign_in.request_link, self.console.ctx,
-                                                 email, language)
+                                                 email, language, settings)
         return response
 
     async def link(self, request: Request) -> Response:
@@ -100,9 +101,10 @@ class _Login:
 
     async def use(self, request: Request) -> Response:
         token = str(request.path_params["token"])
-        session = None
-        if len(token) <= 128:
-            session = await run_in_threadpool(sign_in.sign_in, self.console.ctx, token)
+        session, settings = None, self.console.coordinators()
+        if len(token) <= 128 and settings is not None:
+            session = await run_in_threadpool(sign_in.sign_in, self.console.ctx, token,
+                                              settings)
         if session is None:
             return self._page(request, status=404, error=LINK_NOT_VALID)
         response = RedirectResponse(self.console.url("/"), status_code=303,
