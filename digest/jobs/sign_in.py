@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 from datetime import timedelta
 
 from digest.config import Settings
@@ -35,6 +36,9 @@ SESSION_IDLE = timedelta(hours=2)
 SESSION_ABSOLUTE = timedelta(hours=12)
 LINK_SUBJECT = N_("Your sign-in link to the console")
 log = logging.getLogger("digest.console")
+# Counting an address's links and adding one are one step for the web app's threads (one
+# `digest serve` per store: the scheduler's lock), so parallel requests cannot pass the limit.
+_LIMIT_LOCK = threading.Lock()
 
 
 def token_hash(token: str) -> str:
@@ -66,14 +70,15 @@ def request_link(ctx: Context, email: str, language: str,
     access = coordinator_access(settings or ctx.settings, email)
     if access is None:
         return False
-    now = ctx.clock.now()
-    with ctx.db.transaction() as connection:
-        recent = console_access.links_since(connection, access.email, now - LINK_LIFETIME)
-    if recent >= LINKS_PER_ADDRESS:
-        log.warning("console: sign-in link for %s not sent: %d already in %s", access.email,
-                    recent, LINK_LIFETIME)
-        return False
-    url = issue_link(ctx, access.email, settings)
+    with _LIMIT_LOCK:
+        now = ctx.clock.now()
+        with ctx.db.transaction() as connection:
+            recent = console_access.links_since(connection, access.email, now - LINK_LIFETIME)
+        if recent >= LINKS_PER_ADDRESS:
+            log.warning("console: sign-in link for %s not sent: %d already in %s",
+                        access.email, recent, LINK_LIFETIME)
+            return False
+        url = issue_link(ctx, access.email, settings)
     if url is None:
         return False
     try:

@@ -33,10 +33,10 @@ def add_link(connection: Connection, token_hash: str, email: str, now: datetime,
 
 
 def links_since(connection: Connection, email: str, since: datetime) -> int:
-    """How many links were made for ``email`` since then (the per-address rate limit)."""
+    """How many links were made for ``email`` after ``since`` (the per-address limit)."""
     return int(connection.execute(
         select(func.count()).select_from(console_links)
-        .where(console_links.c.email == email, console_links.c.created_at >= since)
+        .where(console_links.c.email == email, console_links.c.created_at > since)
     ).scalar_one())
 
 
