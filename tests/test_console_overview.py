@@ -88,7 +88,7 @@ def test_the_overview_shows_what_goes_out_what_waits_and_what_fails(busy: Served
     assert text.index("broken-feed") < text.index("good-feed")  # failing first
     assert "HTTP 404" in text and "checked by phone" in text
     french = client.get("/admin/", headers={"Accept-Language": "fr-BE, en;q=0.5"})
-    assert 'lang="fr"' in french.text
+    assert 'lang="fr"' in french.text and "Vue d’ensemble" in french.text
     assert 'lang="de"' in client.get("/admin/", headers={"Accept-Language": "de"}).text
     assert 'lang="en"' in client.get("/admin/", headers={"Accept-Language": "it"}).text
 
