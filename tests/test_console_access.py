@@ -177,13 +177,26 @@ def test_the_printed_link_signs_in_once_and_a_get_does_not_use_it(real: Real) ->
     for _ in range(2):  # a mail scanner's GETs
         page = httpx.get(f"{real.url}/admin/login/{token}")
         assert page.status_code == 200 and 'method="post"' in page.text
-    first = httpx.post(f"{real.url}/admin/login/{token}")
+    # Another site's page cannot use it (nor use it up).
+    assert httpx.post(f"{real.url}/admin/login/{token}",
+                      headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    first = httpx.post(f"{real.url}/admin/login/{token}",
+                       headers={"Sec-Fetch-Site": "same-origin"})
     assert first.status_code == 303 and "digest_console" in first.cookies
     again = httpx.post(f"{real.url}/admin/login/{token}")
     assert again.status_code == 404 and "set-cookie" not in again.headers
     assert httpx.get(f"{real.url}/admin/login/{token}").status_code == 404
     overview = httpx.get(f"{real.url}/admin/", cookies=first.cookies)
     assert overview.status_code == 200 and "Eda" in overview.text
+
+
+def test_signing_in_again_ends_the_browsers_older_session(real: Real) -> None:
+    client, _ = real.sign_in("editor@example.org")
+    older = client.cookies["digest_console"]
+    assert client.post(f"/admin/login/{real.token('editor@example.org')}").status_code == 303
+    assert client.cookies["digest_console"] != older
+    assert client.get("/admin/").status_code == 200
+    assert httpx.get(f"{real.url}/admin/", cookies={"digest_console": older}).status_code == 303
 
 
 def test_the_cli_refuses_an_address_that_is_no_coordinator(real: Real) -> None:
