@@ -28,12 +28,10 @@ from digest.jobs.console_preview import Audience, Preview, Previews, in_dark_mod
 from digest.jobs.member_message import choices
 from digest.render.i18n import N_
 from digest.render.templating import default_templates_dir
-from digest.web.admin.access import Console, SignedIn
-from digest.web.headers import CONTENT_SECURITY_POLICY
+from digest.web.admin.access import CONSOLE_POLICY, Console, SignedIn
 
-# The page may frame its own email URLs, run its own script and poll its fingerprint.
-PAGE_POLICY = (f"{CONTENT_SECURITY_POLICY}; frame-src 'self'; script-src 'self'; "
-               "connect-src 'self'")
+# A console page that also frames its own email URLs.
+PAGE_POLICY = f"{CONSOLE_POLICY}; frame-src 'self'"
 # The framed email: no script, no plugin, no form, no navigation (sandbox), framed by the
 # console only; its inline styles and https images as in a mail client.
 EMAIL_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; "
@@ -170,7 +168,7 @@ class _Pages:
             "preview": preview, "audience": audience, "dark": dark, "variants": variants,
             "page_url": here, "frame_url": f"{here}/email.html?{query}",
             "pdf_url": f"{here}/email.pdf", "fingerprint_url": f"{here}/fingerprint",
-            "script_url": "../" * (path.count("/") - 1) + SCRIPT,
+            "preview_script_url": "../" * (path.count("/") - 1) + SCRIPT,
             "choices": await run_in_threadpool(choices, self.console.ctx, follows),
             "fingerprint": preview.fingerprint if preview else await run_in_threadpool(current),
         }
