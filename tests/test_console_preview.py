@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 
 from digest.config import Environment, load_settings
+from digest.errors import InputError
 from digest.jobs.console_preview import Audience, Previews
 from digest.jobs.context import Context
 from digest.jobs.delivery import send_edition
 from digest.jobs.editions import stored_edition
 from digest.jobs.manual import approve, find_edition, stored_emails
-from digest.models import RunReport
+from digest.models import RunReport, SubscriberStatus
 from digest.store import subscribers
 from digest.store.schema import curations, edition_notes
 from digest.testing import ManualClock, MemoryTransport
@@ -84,12 +85,21 @@ def test_each_members_preview_is_the_message_a_run_sends_them(
     ctx = make_context(make_project(tmp_path, url), url)
     try:
         previews = Previews(ctx)
+        row = find_edition(ctx, "weekly/1")
         with ctx.db.transaction() as connection:
             members = subscribers.active_for(connection, "weekly")
+            # A curated draft (an item left out, one pinned, a note): whatever the run
+            # makes of it, the preview must make the same.
+            connection.execute(curations.insert(), [
+                {"digest_id": "weekly", "edition_id": row.id, "item_key": key,
+                 "action": action, "actor": CORA, "at": NOW}
+                for key, action in zip(row.item_keys[:2], ("omit", "pin"), strict=True)])
+            connection.execute(edition_notes.insert().values(
+                edition_id=row.id, markdown="**Editor's note** for this week", actor=CORA,
+                at=NOW))
         shown = {m.email: previews.edition("weekly", 1, Audience(member=m.email))
                  for m in members}
         assert len({p.variant for p in shown.values()}) >= 3  # languages and themes differ
-        row = find_edition(ctx, "weekly/1")
         approve(ctx, row)
         row = find_edition(ctx, "weekly/1")
         transport = MemoryTransport()
@@ -107,6 +117,26 @@ def test_each_members_preview_is_the_message_a_run_sends_them(
         assert sum(bool(p.html) for p in shown.values()) == len(transport.sent)
     finally:
         ctx.close()
+
+
+def test_a_member_who_gets_nothing_is_told_and_unknown_choices_refused(site: Context) -> None:
+    previews = Previews(site)
+    address = "claire.martin@example.com"
+    with site.db.transaction() as connection:
+        subscribers.set_status(connection, address, SubscriberStatus.UNSUBSCRIBED)
+    try:
+        preview = previews.edition("weekly", 1, Audience(member=address))
+        assert "unsubscribed" in preview.note and preview.recipient == address
+        bulletin = previews.bulletin(SLUG, Audience(member=address))
+        assert "unsubscribed" in bulletin.note
+    finally:
+        with site.db.transaction() as connection:
+            subscribers.set_status(connection, address, SubscriberStatus.ACTIVE)
+    assert not previews.edition("weekly", 1, Audience(member=address)).note
+    for wrong in (Audience(member="nobody@example.org"), Audience(themes=("no-such-theme",)),
+                  Audience(language="not a language")):
+        with pytest.raises(InputError):
+            previews.edition("weekly", 1, wrong)
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "de"])
