@@ -40,7 +40,7 @@ from digest.tokens import make_token
 from digest.web.admin.access import Console, Form, Permission, SignedIn
 from tests.admin_client import signed_in
 from tests.conftest import run_digest
-from tests.mail_server import free_port, wait_for
+from tests.mail_server import FaultyHandler, free_port, smtp_server, wait_for
 from tests.web_app_server import serving
 
 SECRET = "s3cr3t-for-tests-0123456789abcdefghijklmnopqrstuvw"
@@ -334,6 +334,27 @@ def test_links_by_email_are_limited_per_address_and_per_client(served: Served) -
         assert refused.status_code == 429  # the 11th request from this client
         time.sleep(0.5)
         assert len(outbox(served.folder)) == 6
+
+
+def test_the_answer_does_not_wait_for_the_mail(tmp_path: Path) -> None:
+    """A known address's answer comes as fast as an unknown one's, however slow the mail
+    server: the link is sent after the answer (nothing to time)."""
+    port = free_port()
+    config = write_config(tmp_path, f"http://127.0.0.1:{port}")
+    config.write_text(config.read_text() + "delivery: {transport: smtp}\n")
+    with smtp_server(FaultyHandler(delay=2.0)) as (handler, smtp_url):
+        ctx = Context(settings=load_settings(config),
+                      env=Environment(None, smtp_url, None, SECRET, None), clock=ManualClock(NOW))
+        with serving(ctx, port) as url:
+            timings = {}
+            for address in ("editor@example.org", "nobody@example.org", "approver@example.org"):
+                started = time.monotonic()
+                answer = httpx.post(f"{url}/admin/login", data={"email": address}, timeout=20)
+                timings[address] = time.monotonic() - started
+                assert answer.status_code == 200
+            assert max(timings.values()) < 1.0, timings
+            assert wait_for(lambda: len(handler.accepted) == 2, 20)
+        assert sorted(handler.recipients()) == ["approver@example.org", "editor@example.org"]
 
 
 def test_a_coordinator_taken_out_of_the_config_is_out_at_the_next_request(
