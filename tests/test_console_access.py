@@ -458,7 +458,7 @@ def test_the_store_keeps_hashes_and_uses_a_link_once(db: Database) -> None:
         assert console_access.use_link(connection, token_hash(token), later) is None
         assert console_access.use_link(connection, token_hash("other"), later) is None
         console_access.open_session(connection, token_hash("session"), "ed@example.org", NOW)
-        stored = [*connection.execute(select(console_links)).mappings(),
+        stored = [*connection.execute(select(console_links)).mappings(),  # hashes only
                   *connection.execute(select(console_sessions)).mappings()]
     assert all(token not in str(dict(row)) and "session" not in row["token_hash"]
                for row in stored)
@@ -475,6 +475,12 @@ def test_the_store_keeps_hashes_and_uses_a_link_once(db: Database) -> None:
     with db.transaction() as connection:
         console_access.end_session(connection, token_hash("session"), NOW + timedelta(hours=2))
     assert live(NOW + timedelta(hours=2)) is None
+    with db.transaction() as connection:  # what can no longer sign in is dropped
+        console_access.forget(connection, NOW + timedelta(minutes=10))
+        assert connection.execute(select(console_links)).first() is not None
+        console_access.forget(connection, NOW + timedelta(hours=3))
+        assert connection.execute(select(console_links)).first() is None
+        assert connection.execute(select(console_sessions)).first() is None
 
 
 def test_a_digests_coordinators_may_be_plain_addresses_or_roles(tmp_path: Path) -> None:
