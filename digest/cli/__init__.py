@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 
 from digest import __version__
-from digest.cli import editions, members, run, service, sources
+from digest.cli import curate, editions, members, run, service, sources
 from digest.cli.common import Handler, make_context
 from digest.errors import ConfigError, DigestError
 
-GROUPS = (run, editions, members, sources, service)
+GROUPS = (run, editions, curate, members, sources, service)
 
 
 def build_parser() -> argparse.ArgumentParser:
