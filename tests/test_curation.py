@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import io
+import random
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from digest import compose
 from digest.config import DigestSettings, Environment, load_settings
 from digest.errors import InputError
 from digest.identifiers import VariantKey
@@ -28,6 +30,7 @@ from digest.models import PLACEHOLDERS, Edition, Item
 from digest.store import audit, editions
 from digest.testing import ManualClock
 from tests.conftest import SAMPLE_NOW, reset_postgres, run_digest
+from tests.support import make_edition
 
 _ACTIVE_URL = re.compile(r"""(href|src)\s*=\s*["']?\s*(javascript|data|vbscript):""",
                          re.IGNORECASE)
@@ -288,3 +291,42 @@ def _plain_part(data: bytes) -> tuple[str, str]:
             assert isinstance(payload, bytes)
             return str(message["Subject"]), payload.decode(part.get_content_charset() or "utf-8")
     return str(message["Subject"]), ""
+
+
+def _listed(page: str) -> list[str]:
+    return re.findall(r'<article class="item">\s*<h3>(.*?)</h3>', page, re.DOTALL)
+
+
+def test_the_web_version_of_a_capped_draft_still_lists_what_its_email_cut(
+        project: Path) -> None:
+    config = project / "schedules.yaml"
+    config.write_text(config.read_text().replace("max_items: 40", "max_items: 5"))
+    ctx = _context(project, None)
+    run_once(ctx)
+    page = ctx.settings.out_dir / "editions" / "weekly" / "1" / "index.html"
+    composed = _listed(page.read_text())
+    row = find_edition(ctx, "weekly/1")
+    assert len(row.item_keys) == 5 and len(composed) > 5
+    key = row.item_keys[0]
+    state = curation.omit(ctx, "weekly/1", key, "ana@example.org")
+    title = state.omitted_items[0].title
+    after = _listed(page.read_text())
+    assert sorted(after) == sorted(t for t in composed if title not in t)
+    ctx.close()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pins_come_first_in_their_section_in_pin_order_and_nothing_else_moves(
+        seed: int) -> None:
+    edition = make_edition()
+    keys = [item.key for item in edition.items]
+    pinned = random.Random(seed).sample(keys, k=min(len(keys), seed + 1))
+    curated = compose.curate(edition, pinned=pinned, note_html="<p>Hello</p>")
+    assert [s.kind for s in curated.sections] == [s.kind for s in edition.sections]
+    for before, after in zip(edition.sections, curated.sections, strict=True):
+        mine = [key for key in pinned if key in {i.key for i in before.items}]
+        rest = [i.key for i in before.items if i.key not in pinned]
+        assert [i.key for i in after.items] == mine + rest
+    variant = compose.variant_of(curated, VariantKey.of(["cooperation"]))
+    assert variant.edition.note_html == "<p>Hello</p>"
+    assert compose.curate(edition) is edition
