@@ -23,6 +23,7 @@ from digest.errors import InputError
 from digest.identifiers import VariantKey
 from digest.jobs import curation
 from digest.jobs.context import Context
+from digest.jobs.curated import note_html
 from digest.jobs.editions import prepare_stored, stored_edition
 from digest.jobs.manual import approve, find_edition
 from digest.jobs.run import run_once
@@ -330,3 +331,9 @@ def test_pins_come_first_in_their_section_in_pin_order_and_nothing_else_moves(
     variant = compose.variant_of(curated, VariantKey.of(["cooperation"]))
     assert variant.edition.note_html == "<p>Hello</p>"
     assert compose.curate(edition) is edition
+
+
+@pytest.mark.parametrize("level", range(1, 7))
+def test_the_note_s_headings_sit_under_its_own(level: int) -> None:
+    html = note_html(f"{'#' * level} Agenda\n\nText.")
+    assert re.fullmatch(r"<h([34])>Agenda</h\1>\s*<p>Text.</p>", html), html

@@ -9,6 +9,7 @@ all show the same curation. The items left out are already gone from the frozen 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from digest import compose, markdown
@@ -20,13 +21,18 @@ from digest.store import curation, items
 from digest.store.curation import Curation
 from digest.store.editions import EditionRow
 
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
 
 def note_html(text: str) -> str:
     """The note's Markdown as sanitised HTML: CommonMark without raw HTML, then the
     collected summaries' sanitiser (a few text tags, http(s) and mailto links only)."""
     if not text.strip():
         return ""
-    return sanitize_html(str(markdown.parser(extended=False).render(text)))
+    html = str(markdown.parser(extended=False).render(text))
+    # Under the note's own heading (h2), its headings are h3 or h4, which the sanitiser keeps.
+    html = _HEADING.sub(lambda m: f"<{m[1]}h{3 if m[2] in '12' else 4}>", html)
+    return sanitize_html(html)
 
 
 def curated(edition: Edition, chosen: Curation) -> Edition:
