@@ -9,8 +9,8 @@ Markdown body beside a preview, saved to its file in the bulletins folder.
   by side and the submitted one kept in the form (``digest.jobs.bulletin_files``). The
   form's "Preview" button posts the same fields and only shows the preview (no script).
 - ``POST .../preview``: the preview alone, which the page's script fetches as the body is
-  typed (debounced); ``GET /admin/editor/editor.js`` is that script, the console's pages
-  allowing scripts from the app itself only.
+  typed (debounced); ``GET /admin/editor/editor.js`` is that script (the console's pages
+  allow scripts from the app itself only).
 
 The form is posted as multipart (a 128 KB body is not tripled by percent-encoding), within
 ``limits.EDITOR_BODY_BYTES``.
@@ -33,12 +33,8 @@ from digest.jobs.bulletin_form import FIELDS, Draft, Parsed, Problem
 from digest.render.i18n import N_
 from digest.render.templating import render_template
 from digest.web.admin.access import Console, Form, SignedIn
-from digest.web.headers import CONTENT_SECURITY_POLICY
 from digest.web.limits import EDITOR_BODY_BYTES
 
-# The console's pages run the app's own scripts (the preview); nothing else changes.
-EDITOR_POLICY = CONTENT_SECURITY_POLICY.replace(
-    "default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';")
 TEMPLATE = "editor.html.j2"
 EDIT, NEW = N_("Edit bulletin"), N_("New bulletin")
 SAVED = N_("Saved.")
@@ -75,7 +71,7 @@ class _Editor:
         self.ctx = console.ctx
 
     async def script(self, request: Request) -> Response:
-        text = render_template(self.ctx.settings, "web/admin/editor.js", {})
+        text = render_template(self.ctx.settings, "web/admin/editor.js.j2", {})
         return Response(text, media_type="text/javascript",
                         headers={"Cache-Control": "no-cache"})
 
@@ -118,17 +114,15 @@ class _Editor:
     async def _page(self, request: Request, who: SignedIn,
                     build: Callable[[], Response]) -> Response:
         try:
-            response = await run_in_threadpool(build)
+            return await run_in_threadpool(build)
         except files.UnknownBulletinError:
-            response = self.console.render(request, who, "editor_missing.html.j2",
-                                           title=EDIT, status=404,
-                                           new_url=self.console.url("/bulletins/new"))
+            return self.console.render(request, who, "editor_missing.html.j2",
+                                       title=EDIT, status=404,
+                                       new_url=self.console.url("/bulletins/new"))
         except InputError as exc:  # a file the editor cannot hold (over 128 KB, not UTF-8)
-            response = self.console.render(request, who, "editor_missing.html.j2",
-                                           title=EDIT, status=422, problem=str(exc),
-                                           new_url=self.console.url("/bulletins/new"))
-        response.headers["Content-Security-Policy"] = EDITOR_POLICY
-        return response
+            return self.console.render(request, who, "editor_missing.html.j2",
+                                       title=EDIT, status=422, problem=str(exc),
+                                       new_url=self.console.url("/bulletins/new"))
 
     def _answer(self, request: Request, who: SignedIn, result: files.SaveResult,
                 draft: Draft, new: bool = False) -> Response:
@@ -165,7 +159,7 @@ class _Editor:
         values: dict[str, Any] = {
             "new": file is None, "file": file, "action": action,
             "preview_url": action + "/preview",
-            "script_url": self.console.url("/editor/editor.js"),
+            "editor_script": self.console.url("/editor/editor.js"),
             "fields": {name: draft.fields.get(name, "") for name in FIELDS if name != "themes"},
             "ticked": set(draft.themes), "body": draft.body,
             "themes": {slug: theme.title for slug, theme in self.ctx.settings.themes.items()},
