@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -68,7 +69,7 @@ def ctx(tmp_path: Path) -> Iterator[Context]:
 
 
 @pytest.fixture
-def client(ctx: Context) -> tuple[TestClient, str]:
+def client(ctx: Context) -> tuple[httpx.Client, str]:
     return signed_in(ctx, EDITOR)
 
 
@@ -108,7 +109,7 @@ def form_of(html: str) -> dict[str, list[str]]:
             for k, vs in parser.fields.items()}
 
 
-def post(client: TestClient, url: str, fields: dict[str, list[str]]) -> Any:
+def post(client: httpx.Client, url: str, fields: dict[str, list[str]]) -> Any:
     """POST as the page does: multipart, each field once per value."""
     parts = [(name, (None, value.encode())) for name, values in fields.items()
              for value in values]
@@ -131,7 +132,7 @@ def folder_state(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("name", [SAMPLE.name, "handwritten.md"])
 def test_a_form_saved_unchanged_keeps_the_file_and_a_changed_field_keeps_the_rest(
-        ctx: Context, client: tuple[TestClient, str], name: str) -> None:
+        ctx: Context, client: tuple[httpx.Client, str], name: str) -> None:
     http, _ = client
     path = bulletin_files.folder_of(ctx) / name
     before, loaded = path.read_bytes(), load_bulletin(path, ctx.settings)
@@ -164,7 +165,7 @@ def test_compose_of_parse_means_the_same(ctx: Context, tmp_path: Path, text: str
 
 
 def test_a_save_based_on_an_older_version_is_refused_with_both_versions(
-        ctx: Context, client: tuple[TestClient, str]) -> None:
+        ctx: Context, client: tuple[httpx.Client, str]) -> None:
     http, _ = client
     path = bulletin_files.folder_of(ctx) / SAMPLE.name
     fields = form_of(http.get(edit_url(SLUG)).text)
@@ -184,7 +185,7 @@ def test_a_save_based_on_an_older_version_is_refused_with_both_versions(
 
 
 def test_a_refused_text_writes_nothing_and_shows_the_problem_at_its_field(
-        ctx: Context, client: tuple[TestClient, str]) -> None:
+        ctx: Context, client: tuple[httpx.Client, str]) -> None:
     http, _ = client
     folder = bulletin_files.folder_of(ctx)
     before = folder_state(folder)
@@ -204,7 +205,7 @@ def test_a_refused_text_writes_nothing_and_shows_the_problem_at_its_field(
 
 @pytest.mark.parametrize("slug", ["..%2F..%2Fschedules", "%2Fetc%2Fpasswd", "a%00b", "x" * 200,
                                   "UPPER", ".hidden", "2019-03-wg-smart-social-inclusion.md"])
-def test_hostile_slugs_find_nothing(ctx: Context, client: tuple[TestClient, str],
+def test_hostile_slugs_find_nothing(ctx: Context, client: tuple[httpx.Client, str],
                                     slug: str) -> None:
     http, csrf = client
     folder = bulletin_files.folder_of(ctx)
@@ -218,7 +219,7 @@ def test_hostile_slugs_find_nothing(ctx: Context, client: tuple[TestClient, str]
 @pytest.mark.parametrize("slug", ["../evil", "/tmp/evil", "a\x00b", "x" * 81, "new", "Capital",
                                   "-dash", "with space", SLUG, "march-culture", "handwritten"])
 def test_a_new_bulletin_gets_no_path_outside_the_folder_nor_a_taken_name(
-        ctx: Context, client: tuple[TestClient, str], slug: str) -> None:
+        ctx: Context, client: tuple[httpx.Client, str], slug: str) -> None:
     http, csrf = client
     folder = bulletin_files.folder_of(ctx)
     before = folder_state(folder)
@@ -231,7 +232,7 @@ def test_a_new_bulletin_gets_no_path_outside_the_folder_nor_a_taken_name(
 
 
 def test_a_new_bulletin_is_written_and_loads(ctx: Context,
-                                             client: tuple[TestClient, str]) -> None:
+                                             client: tuple[httpx.Client, str]) -> None:
     http, csrf = client
     answer = post(http, "/admin/bulletins/new", {
         "csrf": [csrf], "slug": ["april"], "title": ["T"], "forum": ["F"], "group": ["G"],
@@ -243,7 +244,7 @@ def test_a_new_bulletin_is_written_and_loads(ctx: Context,
     assert 'action="http://127.0.0.1:9/digest/admin/bulletins/april/edit"' in answer.text
 
 
-def test_an_oversize_body_is_refused(ctx: Context, client: tuple[TestClient, str]) -> None:
+def test_an_oversize_body_is_refused(ctx: Context, client: tuple[httpx.Client, str]) -> None:
     http, _ = client
     path = bulletin_files.folder_of(ctx) / SAMPLE.name
     before = path.read_bytes()
@@ -257,7 +258,7 @@ def test_an_oversize_body_is_refused(ctx: Context, client: tuple[TestClient, str
 
 
 def test_a_post_without_the_csrf_token_changes_nothing(
-        ctx: Context, client: tuple[TestClient, str]) -> None:
+        ctx: Context, client: tuple[httpx.Client, str]) -> None:
     http, _ = client
     path = bulletin_files.folder_of(ctx) / SAMPLE.name
     before = path.read_bytes()
@@ -268,7 +269,7 @@ def test_a_post_without_the_csrf_token_changes_nothing(
 
 
 def test_the_preview_renders_the_body_as_the_web_version(
-        client: tuple[TestClient, str]) -> None:
+        client: tuple[httpx.Client, str]) -> None:
     http, csrf = client
     body = "Intro <script>x</script>\n\n## 2. Second\n\n- [a](https://example.org/a)\n"
     for url in (edit_url(SLUG) + "/preview", "/admin/bulletins/new/preview"):
@@ -282,7 +283,7 @@ def test_the_preview_renders_the_body_as_the_web_version(
     assert shown.status_code == 200 and "Second" in shown.text and "Saved." not in shown.text
 
 
-def test_the_editor_page_allows_only_its_own_script(client: tuple[TestClient, str]) -> None:
+def test_the_editor_page_allows_only_its_own_script(client: tuple[httpx.Client, str]) -> None:
     http, _ = client
     page = http.get(edit_url(SLUG))
     policy = page.headers["content-security-policy"]
@@ -312,7 +313,7 @@ def test_draft_of_form_normalises_line_ends() -> None:
 
 @pytest.mark.parametrize("width", [375, 1024])
 def test_no_wcag_aa_violation_on_the_editor(browser: Any, ctx: Context,
-                                            client: tuple[TestClient, str], width: int) -> None:
+                                            client: tuple[httpx.Client, str], width: int) -> None:
     from tests.test_accessibility import _assert_none, axe_violations
 
     http, _ = client
