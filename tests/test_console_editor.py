@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -24,8 +25,10 @@ from digest.jobs.bulletin_form import Draft, compose, parse
 from digest.jobs.context import Context
 from digest.models import Bulletin
 from digest.testing import ManualClock
+from digest.web.server import make_server
 from tests.admin_client import signed_in
 from tests.conftest import ROOT
+from tests.mail_server import free_port, wait_for
 
 SAMPLE = ROOT / "sample" / "bulletins" / "2019-03-wg-smart-social-inclusion.md"
 SLUG = "2019-03-wg-smart-social-inclusion"
@@ -49,12 +52,19 @@ Only an introduction, with a [link](https://example.org/a).
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[Context]:
+    context = make_ctx(tmp_path, "http://127.0.0.1:9/digest")
+    yield context
+    context.close()
+
+
+def make_ctx(tmp_path: Path, base_url: str) -> Context:
+    """A site with the sample bulletin and a handwritten one, and one editor."""
     folder = tmp_path / "bulletins"
     folder.mkdir()
     shutil.copy(SAMPLE, folder / SAMPLE.name)
     (folder / "handwritten.md").write_text(HANDWRITTEN, encoding="utf-8")
     settings = Settings.model_validate({
-        "site": {"title": "Social Affairs Forum", "base_url": "http://127.0.0.1:9/digest",
+        "site": {"title": "Social Affairs Forum", "base_url": base_url,
                  "sender": {"name": "Forum", "address": "forum@example.org"},
                  "output": str(tmp_path / "site")},
         "themes": {"culture": {"title": "Culture"}, "economy": {"title": "Economy"}},
@@ -62,10 +72,8 @@ def ctx(tmp_path: Path) -> Iterator[Context]:
         "coordinators": [{"email": EDITOR, "name": "Eva", "role": "editor"}],
         "config_path": str(tmp_path / "schedules.yaml"),
     })
-    context = Context(settings=settings, env=Environment(None, None, None, SECRET, None),
-                      clock=ManualClock(datetime(2019, 3, 18, tzinfo=UTC)))
-    yield context
-    context.close()
+    return Context(settings=settings, env=Environment(None, None, None, SECRET, None),
+                   clock=ManualClock(datetime(2019, 3, 18, tzinfo=UTC)))
 
 
 @pytest.fixture
@@ -326,3 +334,95 @@ def test_no_wcag_aa_violation_on_the_editor(browser: Any, ctx: Context,
     pages["conflict"] = post(http, edit_url(SLUG), fields).text
     for name, html in pages.items():
         _assert_none(axe_violations(browser, name, width, html=html), f"{name} at {width}")
+
+
+def test_the_preview_follows_the_typing_in_chromium(browser: Any, tmp_path: Path) -> None:
+    """The page's own script, under the console's CSP, refreshes the preview once the
+    typing pauses (one request for a burst of keys), and saves nothing."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    ctx = make_ctx(tmp_path, url)
+    server = make_server(ctx, "127.0.0.1", port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    context = None
+    try:
+        assert wait_for(lambda: server.started)
+        http, _ = signed_in((ctx, httpx.Client(base_url=url)), EDITOR)
+        path = bulletin_files.folder_of(ctx) / SAMPLE.name
+        before = path.read_bytes()
+        context = browser.new_context(viewport={"width": 375, "height": 900})
+        context.add_cookies([{"name": n, "value": v, "url": url} for n, v in http.cookies.items()])
+        page = context.new_page()
+        previews: list[str] = []
+        page.on("request", lambda r: previews.append(r.url) if r.url.endswith("/preview")
+                else None)
+        page.goto(f"{url}{edit_url(SLUG)}")
+        page.fill("#f-body", "")
+        page.type("#f-body", "## 7. Typed live", delay=15)
+        page.wait_for_selector("#preview >> text=Typed live", timeout=5000)
+        assert page.inner_text("#preview .number") == "7."
+        assert len(previews) == 1
+        assert path.read_bytes() == before
+    finally:
+        if context is not None:
+            context.close()
+        server.should_exit = True
+        thread.join(10)
+        ctx.close()
+
+
+def test_keys_the_form_cannot_hold_are_listed_and_dropped(
+        ctx: Context, client: tuple[httpx.Client, str]) -> None:
+    http, _ = client
+    path = bulletin_files.folder_of(ctx) / "extra.md"
+    path.write_text(HANDWRITTEN.replace("slug: march-culture", "slug: extra\ncolour: red"),
+                    encoding="utf-8")
+    page = http.get(edit_url("extra"))
+    assert page.status_code == 200
+    assert "dropped when you save:" in page.text and "colour" in page.text
+    assert "unknown key" in page.text  # what a run says of the file as it is
+    saved = post(http, edit_url("extra"), form_of(page.text))
+    assert saved.status_code == 200, saved.text
+    assert "colour" not in path.read_text(encoding="utf-8")
+    assert load_bulletin(path, ctx.settings).themes == ("culture", "economy")
+
+
+def test_a_changed_field_rewrites_the_front_matter_without_its_comments(
+        ctx: Context, client: tuple[httpx.Client, str]) -> None:
+    http, _ = client
+    path = bulletin_files.folder_of(ctx) / "handwritten.md"
+    fields = form_of(http.get(edit_url("march-culture")).text)
+    assert fields["themes"] == ["culture", "economy"]  # "Culture" named by its title
+    assert post(http, edit_url("march-culture"), fields | {"place": ["Lyon"]}).status_code == 200
+    text = path.read_text(encoding="utf-8")
+    assert "# the March meeting" not in text and "place: Lyon" in text
+    assert text.endswith(HANDWRITTEN.split("---\n", 2)[2])  # the body as it was
+
+
+def test_a_file_the_editor_cannot_hold_is_said_so(ctx: Context,
+                                                  client: tuple[httpx.Client, str]) -> None:
+    http, _ = client
+    folder = bulletin_files.folder_of(ctx)
+    (folder / "big.md").write_bytes(b"---\ntitle: x\n---\n" + b"x" * MAX_BULLETIN_BYTES)
+    (folder / "latin.md").write_bytes(b"---\ntitle: caf\xe9\n---\n")
+    for slug in ("big", "latin"):
+        answer = http.get(edit_url(slug))
+        assert answer.status_code == 422 and "cannot be edited in the browser" in answer.text
+    (folder / "broken.md").write_text("---\ntitle: [unclosed\n---\nBody kept.\n")
+    broken = http.get(edit_url("broken"))
+    assert broken.status_code == 200 and "not valid YAML" in broken.text
+    assert form_of(broken.text)["body"][0].strip() == "Body kept."
+
+
+def test_two_saves_from_one_version_the_second_is_refused(
+        ctx: Context, client: tuple[httpx.Client, str]) -> None:
+    http, _ = client
+    path = bulletin_files.folder_of(ctx) / SAMPLE.name
+    fields = form_of(http.get(edit_url(SLUG)).text)
+    first = post(http, edit_url(SLUG), fields | {"place": ["Lyon"]})
+    assert first.status_code == 200
+    written = path.read_bytes()
+    second = post(http, edit_url(SLUG), fields | {"place": ["Turin"]})  # an older version
+    assert second.status_code == 409 and "Turin" in second.text and "Lyon" in second.text
+    assert path.read_bytes() == written
