@@ -426,3 +426,20 @@ def test_two_saves_from_one_version_the_second_is_refused(
     second = post(http, edit_url(SLUG), fields | {"place": ["Turin"]})  # an older version
     assert second.status_code == 409 and "Turin" in second.text and "Lyon" in second.text
     assert path.read_bytes() == written
+
+
+def test_the_placeholder_links_are_listed_by_line_until_fixed_in_the_editor(
+        ctx: Context, client: tuple[httpx.Client, str]) -> None:
+    """The sample's `#` links, each at its line of the file, gone once replaced."""
+    http, _ = client
+    path = bulletin_files.folder_of(ctx) / SAMPLE.name
+    lines = path.read_text(encoding="utf-8").splitlines()
+    placeholders = [n for n, line in enumerate(lines, 1) if "](#)" in line]
+    page = http.get(edit_url(SLUG))
+    listed = re.findall(rf"{re.escape(SAMPLE.name)}:(\d+): warning: link", page.text)
+    assert placeholders and sorted({int(n) for n in listed}) == placeholders
+    fields = form_of(page.text)
+    fields["body"] = [fields["body"][0].replace("](#)", "](https://example.org/x)")]
+    fixed = post(http, edit_url(SLUG), fields)
+    assert fixed.status_code == 200
+    assert "To fix before sending" not in fixed.text and "warning: link" not in fixed.text

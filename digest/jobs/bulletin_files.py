@@ -35,6 +35,7 @@ from digest.identifiers import SLUG, slugify
 from digest.jobs.bulletin_form import Draft, Parsed, Problem, compose, parse, problems_of
 from digest.jobs.context import Context
 from digest.reading import TooLargeError, read_bounded
+from digest.render.lint import lint_bulletin
 from digest.render.templating import base_context, render_template
 from digest.render.views import SectionView
 
@@ -53,6 +54,7 @@ class BulletinText:
     version: str  # SHA-256 of the file's bytes, hex
     parsed: Parsed
     problems: tuple[Problem, ...]  # what a run would refuse in it; empty when it loads
+    lint: tuple[str, ...] = ()  # what to fix before sending (placeholder links...), by line
 
 
 @dataclass(frozen=True)
@@ -149,12 +151,18 @@ def _read(ctx: Context, path: Path) -> BulletinText:
                          "that saves UTF-8") from None
     except OSError as exc:
         raise InputError(f"{path.name}: (file): unreadable: {exc.strerror or exc}") from None
-    return BulletinText(_slug_of(path), path.name, text, version_of(data),
-                        parse(text, ctx.settings), _check(ctx, data, path.name))
+    try:
+        bulletin = parse_bulletin(data, path.name, path.stem, ctx.settings)
+    except InputError as exc:
+        return BulletinText(_slug_of(path), path.name, text, version_of(data),
+                            parse(text, ctx.settings), problems_of(str(exc)))
+    return BulletinText(bulletin.slug, path.name, text, version_of(data),
+                        parse(text, ctx.settings), (),
+                        tuple(str(problem) for problem in lint_bulletin(bulletin)))
 
 
 def _check(ctx: Context, data: bytes, name: str) -> tuple[Problem, ...]:
-    """The loader's verdict on a text about to be (or already) the file ``name``."""
+    """The loader's verdict on a text about to be the file ``name``."""
     try:
         parse_bulletin(data, name, name.removesuffix(".md"), ctx.settings)
     except InputError as exc:
