@@ -24,6 +24,7 @@ from digest.jobs import bulletin_files
 from digest.jobs.bulletin_form import Draft, compose, parse
 from digest.jobs.context import Context
 from digest.models import Bulletin
+from digest.store import audit
 from digest.testing import ManualClock
 from digest.web.server import make_server
 from tests.admin_client import signed_in
@@ -250,6 +251,9 @@ def test_a_new_bulletin_is_written_and_loads(ctx: Context,
     assert (written.slug, written.themes, written.sections[0].number) == ("april",
                                                                          ("culture",), 1)
     assert 'action="http://127.0.0.1:9/digest/admin/bulletins/april/edit"' in answer.text
+    with ctx.db.transaction() as connection:
+        logged = audit.for_target(connection, "bulletin:april")
+    assert [(e.actor, e.action) for e in logged] == [(EDITOR, "create")]
 
 
 def test_an_oversize_body_is_refused(ctx: Context, client: tuple[httpx.Client, str]) -> None:
@@ -423,6 +427,10 @@ def test_two_saves_from_one_version_the_second_is_refused(
     first = post(http, edit_url(SLUG), fields | {"place": ["Lyon"]})
     assert first.status_code == 200
     written = path.read_bytes()
+    with ctx.db.transaction() as connection:
+        logged = audit.for_target(connection, f"bulletin:{SLUG}")
+    assert [(e.actor, e.action) for e in logged] == [(EDITOR, "edit")]
+    assert bulletin_files.version_of(written)[:16] in (logged[0].detail or "")
     second = post(http, edit_url(SLUG), fields | {"place": ["Turin"]})  # an older version
     assert second.status_code == 409 and "Turin" in second.text and "Lyon" in second.text
     assert path.read_bytes() == written

@@ -7,9 +7,11 @@ loaded): a save based on another version than the one on disk is refused as a
 is checked first by the loader a run uses (``digest.bulletins.parse_bulletin``: the same
 ``FILE:LINE: key: what`` problems, the same 128 KB limit); one it refuses writes nothing.
 A file is written whole (``digest.files.write_atomic``): a reader sees the old or the new
-text, never half of one. Saves of this process run one at a time, so two coordinators'
-saves based on one version cannot both pass the check; an editor writing the file in the
-instant between the check and the rename is the one race left.
+text, never half of one; each write is in the audit log (``edit`` or ``create``, target
+``bulletin:<slug>``, the file's name and new version). Saves of this process run one at
+a time, so two coordinators' saves based on one version cannot both pass the check; an
+editor writing the file in the instant between the check and the rename is the one race
+left.
 
 A bulletin is found by its slug as a run finds it: the front matter's ``slug``, else the
 file name without ``.md``; a slug that is not one (``../x``, a NUL, 200 characters) finds
@@ -31,13 +33,14 @@ from digest import markdown, yaml_loader
 from digest.bulletins import MAX_BULLETIN_BYTES, parse_body, parse_bulletin
 from digest.errors import InputError
 from digest.files import write_atomic
-from digest.identifiers import SLUG, slugify
+from digest.identifiers import SLUG, EditionSeries, slugify
 from digest.jobs.bulletin_form import Draft, Parsed, Problem, compose, parse, problems_of
 from digest.jobs.context import Context
 from digest.reading import TooLargeError, read_bounded
 from digest.render.lint import lint_bulletin
 from digest.render.templating import base_context, render_template
 from digest.render.views import SectionView
+from digest.store import audit
 
 MAX_SLUG_LENGTH = 80  # a file name and a URL segment anyone can read
 RESERVED_SLUGS = frozenset({"new"})  # /admin/bulletins/new is the page that makes one
@@ -175,9 +178,10 @@ def blank(ctx: Context) -> Parsed:
     return Parsed(Draft({"language": ctx.settings.site.language}), "", (), False)
 
 
-def save(ctx: Context, slug: str, draft: Draft, based_on: str) -> SaveResult:
+def save(ctx: Context, slug: str, draft: Draft, based_on: str, actor: str) -> SaveResult:
     """Write ``draft`` over bulletin ``slug``'s file if it is still at version
-    ``based_on``; refuse it (writing nothing) on a conflict or a problem."""
+    ``based_on``; refuse it (writing nothing) on a conflict or a problem. ``actor`` (a
+    coordinator's email) is recorded in the audit log with the new version."""
     folder = folder_of(ctx)
     with _SAVING:
         path = find(folder, slug)
@@ -191,11 +195,21 @@ def save(ctx: Context, slug: str, draft: Draft, based_on: str) -> SaveResult:
         problems = _check(ctx, data, path.name) or _slug_problems(folder, path, draft)
         if problems:
             return Invalid(problems, text, draft)
+        return Saved(_write(ctx, path, data, actor, "edit"))
+
+
+def _write(ctx: Context, path: Path, data: bytes, actor: str, action: str) -> BulletinText:
+    """Write the file and its audit row (none when the write fails)."""
+    with ctx.db.transaction() as connection:
         write_atomic(path, data)
-        return Saved(_read(ctx, path))
+        written = _read(ctx, path)
+        audit.record(connection, at=ctx.clock.now(), actor=actor, action=action,
+                     target=str(EditionSeries.of_bulletin(written.slug)),
+                     detail=f"{path.name} sha256:{written.version[:16]}")
+    return written
 
 
-def create(ctx: Context, slug: str, draft: Draft) -> SaveResult:
+def create(ctx: Context, slug: str, draft: Draft, actor: str) -> SaveResult:
     """Write a new bulletin file ``<slug>.md``; refused when the slug is not one, is
     taken, or the text has problems."""
     folder = folder_of(ctx)
@@ -210,8 +224,7 @@ def create(ctx: Context, slug: str, draft: Draft) -> SaveResult:
         problems = _check(ctx, data, path.name) or _slug_problems(folder, path, draft)
         if problems:
             return Invalid(problems, text, draft)
-        write_atomic(path, data)
-        return Saved(_read(ctx, path))
+        return Saved(_write(ctx, path, data, actor, "create"))
 
 
 def _new_name_problem(folder: Path, slug: str) -> str:

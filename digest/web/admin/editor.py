@@ -93,8 +93,9 @@ class _Editor:
             return await self._page(request, who, lambda: self._form(
                 request, who, files.open_bulletin(self.ctx, slug), draft, preview=True,
                 based_on=_last(form, "based_on")))
+        based_on = _last(form, "based_on")
         return await self._page(request, who, lambda: self._answer(
-            request, who, files.save(self.ctx, slug, draft, _last(form, "based_on")), draft))
+            request, who, files.save(self.ctx, slug, draft, based_on, who.email), draft))
 
     async def create(self, request: Request, who: SignedIn, form: Form) -> Response:
         draft = Draft.of_form(form)
@@ -103,7 +104,7 @@ class _Editor:
                 request, who, None, draft, preview=True))
         slug = draft.fields.get("slug", "")
         return await self._page(request, who, lambda: self._answer(
-            request, who, files.create(self.ctx, slug, draft), draft, new=True))
+            request, who, files.create(self.ctx, slug, draft, who.email), draft, new=True))
 
     async def preview(self, request: Request, who: SignedIn, form: Form) -> Response:
         draft = Draft.of_form(form)
