@@ -114,6 +114,7 @@ def test_each_members_preview_is_the_message_a_run_sends_them(
             assert (preview.subject, preview.html, preview.text) == _parts(sent[0].data)
             assert preview.recipient == sent[0].recipient
             assert "/u/preview" not in preview.html  # their own links, not the sample's
+            assert "for this week" in preview.html and "for this week" in preview.text
         assert sum(bool(p.html) for p in shown.values()) == len(transport.sent)
     finally:
         ctx.close()
