@@ -45,6 +45,7 @@ from digest.models import Subscriber, SubscriberStatus
 from digest.store import subscribers
 from digest.tokens import Purpose, read_token
 from digest.web import pages
+from digest.web.admin import admin_routes
 from digest.web.headers import SecurityHeaders
 from digest.web.limits import RequestLimits
 from digest.web.published import PublishedFiles, private_paths, site_url
@@ -78,6 +79,7 @@ def create_app(ctx: Context) -> ASGIApp:
         Route("/editions/", members.editions, methods=["GET", "HEAD"]),
         *(Route(f"/{name}", to_folder, methods=["GET", "HEAD"]) for name in folders),
         *(Mount(f"/{name}", published(folder)) for name, folder in folders.items()),
+        *admin_routes(ctx),
     ]
     prefix = urlsplit(base_url).path.rstrip("/")
     if prefix:
