@@ -163,6 +163,7 @@ def test_member_page_shows_the_servers_answers_escaped(ctx: Context) -> None:
         subscribers.set_status_by_id(c, member_id, SubscriberStatus.BOUNCED)
     problems = client.get("/admin/members/problems").text
     assert "bold@example.org" in problems and "&lt;script&gt;" in problems
+    assert problems.count(f"/admin/members/{member_id}\"") == 2  # bounced, and its failure
     assert "<script>" not in problems
 
 
@@ -250,6 +251,26 @@ def test_upload_checks_csrf_and_file_before_anything(ctx: Context) -> None:
     assert client.post(f"/admin/members/import?csrf={csrf}",
                        data={"file": "not a file"}).status_code == 400
     assert everyone(ctx) == {}
+    for _ in range(25):
+        upload(client, csrf, data)
+    assert len(list(uploads.glob("*.csv"))) <= 20  # kept uploads are bounded
+
+
+def test_the_status_column_sets_only_a_new_members_state(ctx: Context,
+                                                         tmp_path: Path) -> None:
+    """``digest subscribers import`` reads the export's status column the same way."""
+    add(ctx, "known@example.org")
+    path = tmp_path / "members.csv"
+    path.write_text(HEADER + "known@example.org,,,,,bounced\nleft@example.org,,,,,"
+                    "UNSUBSCRIBED\nnew@example.org,,,,,\nodd@example.org,,,,,paused\n")
+    with ctx.db.transaction() as c:
+        result = subscribers.import_csv(c, path, NOW, "en", ["weekly"], [])
+    assert (result.added, result.known) == (2, 1)
+    assert result.problems == [f"{path}:5: status: expected active, unsubscribed or bounced"]
+    states = {e: m.status for e, m in everyone(ctx).items()}
+    assert states == {"known@example.org": SubscriberStatus.ACTIVE,
+                      "left@example.org": SubscriberStatus.UNSUBSCRIBED,
+                      "new@example.org": SubscriberStatus.ACTIVE}
 
 
 # ---------------------------------------------------------------------------- export
@@ -306,6 +327,12 @@ def test_oversize_upload_refused_before_it_is_read(tmp_path: Path) -> None:
             # refused from its Content-Length: what left the client is what the sockets'
             # buffers took before the answer closed the connection, not the 17 MB
             assert declared.status_code == 413 and sent < 8 * 1024 * 1024
+            big = (HEADER + "".join(f"member{n:05}@example.org,Member number {n},en,,,\n"
+                                    for n in range(4000))).encode()
+            assert len(big) > 2 * 64 * 1024  # over the limit of every other request
+            plan = web.post(f"/admin/members/import?csrf={csrf}",
+                            files={"file": ("big.csv", big, "text/csv")})
+            assert plan.status_code == 200 and "Added: 4000" in plan.text
             small = web.post("/admin/members/import/apply", content=b"x" * 100_000,
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
             assert small.status_code == 413  # only the upload itself may be large

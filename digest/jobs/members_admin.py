@@ -4,16 +4,20 @@ importing a CSV in two steps (a dry run, then the same bytes applied).
 An upload is kept in ``var/uploads/`` under a random name (``token``) with the SHA-256 of
 its bytes beside it; the dry run shows both, and applying names the token and the hash, so
 what is applied is the very file that was previewed (never a second upload), and a token
-cannot name any other file. Uploads are removed once applied, and after ``UPLOAD_TTL``.
+cannot name any other file; applying claims the file by renaming it, so a double click
+imports it once. Uploads are removed once applied, after ``UPLOAD_TTL``, and beyond
+``MAX_UPLOADS``.
 Every step is written to the audit log with the coordinator's address.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +34,7 @@ from digest.store.member_import import ImportPlan, apply_import, plan_import
 from digest.store.member_search import Found
 
 UPLOAD_TTL = timedelta(hours=2)
+MAX_UPLOADS = 20  # kept at once (each up to 16 MB): the oldest go first
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 _SHOWN = re.compile(r"[^\w .()+-]")
 
@@ -92,7 +97,7 @@ def keep_upload(ctx: Context, data: bytes, name: str) -> Upload:
     if len(data) > MAX_CSV_BYTES:
         raise InputError(f"a members CSV is at most {MAX_CSV_BYTES // (1024 * 1024)} MB")
     folder = _folder(ctx)
-    _forget_old(folder, ctx.clock.now().timestamp() - UPLOAD_TTL.total_seconds())
+    _forget_old(folder)
     shown = _SHOWN.sub("_", Path(name.replace("\\", "/")).name)[:100] or "members.csv"
     upload = Upload(secrets.token_urlsafe(24), shown, hashlib.sha256(data).hexdigest())
     write_atomic(folder / f"{upload.token}.csv", data, mode=0o600)
@@ -101,30 +106,45 @@ def keep_upload(ctx: Context, data: bytes, name: str) -> Upload:
     return upload
 
 
-def _forget_old(folder: Path, before: float) -> None:
-    for path in folder.glob("*.*"):
+def _forget_old(folder: Path) -> None:
+    """Remove uploads past ``UPLOAD_TTL`` (by the files' own times: the schedule's clock
+    may be set elsewhere) and the oldest beyond ``MAX_UPLOADS - 1``."""
+    before = time.time() - UPLOAD_TTL.total_seconds()
+    kept: list[tuple[float, Path]] = []
+    for path in folder.iterdir():
         try:
-            if path.stat().st_mtime < before:
-                path.unlink()
+            changed = path.stat().st_mtime
         except OSError:
             continue
+        if changed < before:
+            path.unlink(missing_ok=True)
+        elif path.suffix == ".csv":
+            kept.append((changed, path))
+    for _, path in sorted(kept, reverse=True)[MAX_UPLOADS - 1:]:
+        path.unlink(missing_ok=True)
+        path.with_suffix(".json").unlink(missing_ok=True)
 
 
-def _upload(ctx: Context, token: str, sha256: str) -> tuple[Upload, Path]:
-    """The upload a token names, if its bytes still hash to ``sha256``; else ``InputError``."""
+def _claim(ctx: Context, token: str, sha256: str) -> tuple[Upload, Path]:
+    """Take the upload a token names, if its bytes still hash to ``sha256``: renamed, so
+    no second request takes it too; else ``InputError``."""
     gone = InputError("this upload is no longer here (applied already, or too old): "
                       "upload the file again")
     if not _TOKEN.fullmatch(token):
         raise gone
     folder = _folder(ctx)
+    claimed = folder / f"{token}.{secrets.token_hex(8)}.applying"
     try:
         meta = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
-        data = (folder / f"{token}.csv").read_bytes()
+        (folder / f"{token}.csv").rename(claimed)
+        data = claimed.read_bytes()
     except (OSError, ValueError):
         raise gone from None
-    if not secrets.compare_digest(hashlib.sha256(data).hexdigest(), sha256):
+    if not hmac.compare_digest(hashlib.sha256(data).hexdigest().encode(),
+                               sha256.encode("utf-8", "replace")):
+        claimed.rename(folder / f"{token}.csv")  # still there for the right form
         raise InputError("the file is not the one previewed: upload it again")
-    return Upload(token, str(meta.get("name") or "members.csv"), sha256), folder / f"{token}.csv"
+    return Upload(token, str(meta.get("name") or "members.csv"), sha256), claimed
 
 
 def preview_import(ctx: Context, upload: Upload, actor: str) -> ImportPlan:
@@ -141,14 +161,19 @@ def preview_import(ctx: Context, upload: Upload, actor: str) -> ImportPlan:
 def apply_upload(ctx: Context, token: str, sha256: str, actor: str, *,
                  update: bool) -> tuple[Upload, ImportPlan]:
     """Import the previewed upload (as the store is now) and forget it."""
-    upload, path = _upload(ctx, token, sha256)
-    with ctx.db.transaction() as connection:
-        done = apply_import(connection, path, member_rules(ctx.settings), ctx.clock.now(),
-                            update=update, shown=upload.name)
-        audit.record(connection, at=ctx.clock.now(), actor=actor, action="members.import",
-                     target="members", detail=_summary(upload, done))
-    for leftover in (path, path.with_suffix(".json")):
-        leftover.unlink(missing_ok=True)
+    upload, path = _claim(ctx, token, sha256)
+    try:
+        with ctx.db.transaction() as connection:
+            done = apply_import(connection, path, member_rules(ctx.settings),
+                                ctx.clock.now(), update=update, shown=upload.name)
+            audit.record(connection, at=ctx.clock.now(), actor=actor,
+                         action="members.import", target="members",
+                         detail=_summary(upload, done))
+    except BaseException:
+        path.rename(path.parent / f"{token}.csv")  # not imported: may be applied again
+        raise
+    path.unlink(missing_ok=True)
+    (path.parent / f"{token}.json").unlink(missing_ok=True)
     return upload, done
 
 

@@ -273,12 +273,13 @@ class MemberDelivery:
     last_error: str
     updated_at: datetime
     email: str = ""
+    member_id: int = 0
 
 
 def _member_rows(where: ColumnElement[bool], limit: int) -> Select[Any]:
     return (select(editions.c.digest_id, editions.c.number, deliveries.c.status,
                    deliveries.c.attempts, deliveries.c.last_error, deliveries.c.updated_at,
-                   subscribers.c.email)
+                   deliveries.c.subscriber_id, subscribers.c.email)
             .join(editions, editions.c.id == deliveries.c.edition_id)
             .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
             .where(where).order_by(deliveries.c.updated_at.desc(), deliveries.c.id.desc())
@@ -289,7 +290,7 @@ def _member_delivery(row: Any) -> MemberDelivery:
     return MemberDelivery(
         edition=EditionSeries.parse(row.digest_id).label(row.number), status=row.status,
         attempts=row.attempts, last_error=row.last_error or "", updated_at=row.updated_at,
-        email=row.email)
+        email=row.email, member_id=row.subscriber_id)
 
 
 def of_member(connection: Connection, subscriber_id: int,
