@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
 from digest.config import Environment, Settings
 from digest.errors import InputError
@@ -84,7 +83,7 @@ def hidden(page: str, name: str) -> str:
     return found.group(1)
 
 
-def upload(client: TestClient, csrf: str, data: bytes, name: str = "members.csv") -> Any:
+def upload(client: httpx.Client, csrf: str, data: bytes, name: str = "members.csv") -> Any:
     return client.post(f"/admin/members/import?csrf={csrf}",
                        files={"file": (name, data, "text/csv")})
 
@@ -171,10 +170,14 @@ def test_pages_need_a_session(ctx: Context) -> None:
     client, _ = signed_in(ctx, EDITOR)
     client.cookies.clear()
     for path in ("/admin/members", "/admin/members.csv", "/admin/members/problems",
-                 "/admin/members/import"):
+                 "/admin/members/import", "/admin/members/1"):
         answer = client.get(path, follow_redirects=False)
         assert answer.status_code == 303, path
         assert answer.headers["location"].endswith("/admin/login")
+    for path in ("/admin/members/import", "/admin/members/import/apply"):
+        assert client.post(path, files={"file": ("m.csv", b"email\nx@example.org\n")},
+                           follow_redirects=False).status_code == 403
+    assert everyone(ctx) == {}
 
 
 # ---------------------------------------------------------------------------- import

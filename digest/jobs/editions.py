@@ -87,7 +87,8 @@ def _preview_draft(ctx: Context, digest: DigestSettings, row: EditionRow, items:
     """A draft waits for ``digest approve``; its coordinators get a preview meanwhile."""
     report.editions.append(f"{row.label}: draft of {items} items, waiting for "
                            f"`digest approve {row.label}`")
-    for address in digest.coordinators:
+    for coordinator in digest.coordinators:
+        address = coordinator.email
         isolated(report, f"{row.label} preview to {address}", partial(
             send_test, ctx, row, prepared.forms.email, address, transport))
 

@@ -6,6 +6,7 @@ behind a proxy that passes the path through as well as one that strips it):
 - ``GET /u/<token>``: a page with one button; ``POST /u/<token>`` unsubscribes at once
   (RFC 8058 one-click: mail clients post ``List-Unsubscribe=One-Click``) and answers 200;
 - ``GET /p/<token>``, ``POST /p/<token>``: themes and language (and subscribing again);
+- ``/admin/...``: the coordinators' console (``digest.web.admin``, docs/console.md);
 - ``/editions/``: the list of digests with their archives; ``/editions/<digest>/...``,
   ``/bulletins/``: the web versions and PDFs under ``out/``; ``/feeds/``: the published
   feeds. Read-only, through ``published.PublishedFiles``: ``var/``, the outbox and the

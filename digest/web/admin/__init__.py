@@ -1,18 +1,30 @@
-"""STAND-IN for the access helper's package module: the console's routes under /admin.
+"""The coordinators' console under ``/admin`` (docs/console.md).
 
-The lead keeps the access helper's version at merge (it adds the sign-in, the dashboard and
-the other modules' routes); this one mounts only the members' pages."""
+``access`` holds the rules every page and action goes through (``Console``); each part of
+the console is a module with ``routes(console)``, paths relative to ``/admin``, and
+``admin_routes`` mounts them all with one ``Console`` per app.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Mount
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from digest.jobs.context import Context
-from digest.web.admin import members
+from digest.web.admin import dashboard, login, members
 from digest.web.admin.access import Console
+
+PARTS = (login, dashboard, members)
 
 
 def admin_routes(ctx: Context) -> list[BaseRoute]:
-    """Every console route, mounted under /admin."""
+    """``/admin`` (to ``/admin/``) and every part's routes under ``/admin``."""
     console = Console(ctx)
-    return [Mount("/admin", routes=[*members.routes(console)])]
+
+    async def to_dashboard(request: Request) -> Response:
+        return RedirectResponse(console.url("/"), status_code=303)
+
+    routes: list[BaseRoute] = [route for part in PARTS for route in part.routes(console)]
+    return [Route("/admin", to_dashboard, methods=["GET", "HEAD"]),
+            Mount("/admin", routes=routes)]

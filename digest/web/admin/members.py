@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from digest.dates import console_stamp
@@ -50,7 +50,7 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/members.csv", console.page(pages.export), methods=["GET"]),
         Route("/members/problems", console.page(pages.problems), methods=["GET"]),
         Route("/members/import", console.page(pages.import_form), methods=["GET"]),
-        Route("/members/import", console.page(pages.upload), methods=["POST"]),
+        Route("/members/import", pages.upload, methods=["POST"]),
         Route("/members/import/apply", console.action("approve", pages.apply),
               methods=["POST"]),
         Route("/members/{member_id:int}", console.page(pages.member), methods=["GET"]),
@@ -117,11 +117,16 @@ class _Pages:
     async def import_form(self, request: Request, who: SignedIn) -> Response:
         return self._import_page(request, who)
 
-    async def upload(self, request: Request, who: SignedIn) -> Response:
-        """The dry run of an uploaded CSV; the CSRF token and the role are checked first."""
+    async def upload(self, request: Request) -> Response:
+        """The dry run of an uploaded CSV. As for every console POST, no session, a wrong
+        CSRF token or a role without ``edit`` answers 403, checked before the body is read
+        (the token is in the URL: the console's form reader takes no file)."""
+        who = await run_in_threadpool(self.console.who, request)
+        if who is None:
+            return self.console.forbidden(request, None)
         token = request.query_params.get("csrf", "")
-        if not hmac.compare_digest(token, who.csrf) or not who.may("edit"):
-            return PlainTextResponse("Forbidden", status_code=403)
+        if not hmac.compare_digest(token.encode(), who.csrf.encode()) or not who.may("edit"):
+            return self.console.forbidden(request, who)
         try:
             async with request.form(max_files=1, max_fields=4, max_part_size=1024) as form:
                 sent = form.get("file")
@@ -129,7 +134,7 @@ class _Pages:
                     return self._import_page(request, who, 400, error=NO_FILE)
                 data = await sent.read(MAX_CSV_BYTES + 1)
                 name = sent.filename
-        except HTTPException:
+        except (HTTPException, ValueError, UnicodeDecodeError):
             return self._import_page(request, who, 400, error=NOT_A_FORM)
         return await run_in_threadpool(self._preview, request, who, data, name)
 
