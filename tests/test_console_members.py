@@ -128,8 +128,9 @@ def test_search_is_bounded_and_paged(ctx: Context) -> None:
     client, _ = signed_in(ctx, EDITOR)
     assert client.get("/admin/members", params={"q": "x" * 201}).status_code == 400
     page = client.get("/admin/members", params={"q": "m00", "status": "bounced"})
-    assert page.status_code == 200 and "m000@example.org" in page.text
-    assert "m001@example.org" not in page.text
+    shown = page.text.replace("<wbr>", "")  # an address may break before its @
+    assert page.status_code == 200 and "m000@example.org" in shown
+    assert "m001@example.org" not in shown
     assert "page=2" in client.get("/admin/members").text
     french = client.get("/admin/members", headers={"Accept-Language": "fr-CH, en;q=0.5"})
     assert "Rechercher" in french.text and "membres trouvés" in french.text
@@ -160,7 +161,7 @@ def test_member_page_shows_the_servers_answers_escaped(ctx: Context) -> None:
     assert client.get("/admin/members/999999").status_code == 404
     with ctx.db.transaction() as c:
         subscribers.set_status_by_id(c, member_id, SubscriberStatus.BOUNCED)
-    problems = client.get("/admin/members/problems").text
+    problems = client.get("/admin/members/problems").text.replace("<wbr>", "")
     assert "bold@example.org" in problems and "&lt;script&gt;" in problems
     assert problems.count(f"/admin/members/{member_id}\"") == 2  # bounced, and its failure
     assert "<script>" not in problems
