@@ -251,6 +251,7 @@ def test_upload_checks_csrf_and_file_before_anything(ctx: Context) -> None:
     uploads = ctx.settings.var_dir / "uploads"
     assert not uploads.exists() or not any(uploads.iterdir())
     assert upload(client, csrf, b"name\nX\n").status_code == 400  # no email column
+    assert not any(uploads.iterdir())  # an unusable file is not kept
     assert upload(client, csrf, b"email\n\xff\xfe@x\n").status_code == 200  # row refused
     assert client.post(f"/admin/members/import?csrf={csrf}",
                        data={"file": "not a file"}).status_code == 400
@@ -337,6 +338,7 @@ def test_oversize_upload_refused_before_it_is_read(tmp_path: Path) -> None:
             plan = web.post(f"/admin/members/import?csrf={csrf}",
                             files={"file": ("big.csv", big, "text/csv")})
             assert plan.status_code == 200 and "Added: 4000" in plan.text
+            assert "member00499@" in plan.text and "member00500@" not in plan.text
             small = web.post("/admin/members/import/apply", content=b"x" * 100_000,
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
             assert small.status_code == 413  # only the upload itself may be large

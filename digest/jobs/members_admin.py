@@ -148,10 +148,16 @@ def _claim(ctx: Context, token: str, sha256: str) -> tuple[Upload, Path]:
 
 
 def preview_import(ctx: Context, upload: Upload, actor: str) -> ImportPlan:
-    """The dry run of a kept upload: nothing is written but the audit line."""
+    """The dry run of a kept upload: nothing is written but the audit line. A file that
+    cannot be used at all (``InputError``: no ``email`` column...) is not kept."""
     path = _folder(ctx) / f"{upload.token}.csv"
     with ctx.db.transaction() as connection:
-        plan = plan_import(connection, path, member_rules(ctx.settings), upload.name)
+        try:
+            plan = plan_import(connection, path, member_rules(ctx.settings), upload.name)
+        except InputError:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".json").unlink(missing_ok=True)
+            raise
         audit.record(connection, at=ctx.clock.now(), actor=actor,
                      action="members.import.preview", target="members",
                      detail=_summary(upload, plan))
