@@ -19,9 +19,11 @@ from sqlalchemy import select
 
 from digest.config import Environment, Settings
 from digest.errors import InputError
+from digest.jobs import members_admin
 from digest.jobs.context import Context
 from digest.models import Subscriber, SubscriberStatus
 from digest.store import deliveries, member_search, subscribers
+from digest.store.member_csv import MAX_CSV_BYTES
 from digest.store.schema import audit_log, editions
 from digest.testing import ManualClock
 from tests.admin_client import signed_in
@@ -317,9 +319,9 @@ def test_oversize_upload_refused_before_it_is_read(tmp_path: Path) -> None:
     client, csrf = signed_in(ctx, EDITOR)
     sent = 0
 
-    def body() -> Iterator[bytes]:
+    def body(megabytes: int = 17) -> Iterator[bytes]:
         nonlocal sent
-        for _ in range(17 * 16):  # 17 MB in 64 KB chunks
+        for _ in range(megabytes * 16):  # in 64 KB chunks
             sent += 65536
             yield b"x" * 65536
 
@@ -339,9 +341,27 @@ def test_oversize_upload_refused_before_it_is_read(tmp_path: Path) -> None:
                             files={"file": ("big.csv", big, "text/csv")})
             assert plan.status_code == 200 and "Added: 4000" in plan.text
             assert "member00499<wbr>@" in plan.text and "member00500" not in plan.text
+            def part() -> Iterator[bytes]:  # a well-formed upload that never ends
+                yield (b'--x\r\nContent-Disposition: form-data; name="file"; '
+                       b'filename="a.csv"\r\nContent-Type: text/csv\r\n\r\nemail\n')
+                yield from body(40)
+
+            sent = 0
+            chunked = web.post(f"/admin/members/import?csrf={csrf}", content=part(),
+                               headers={"Content-Type": "multipart/form-data; boundary=x"})
+            assert chunked.status_code == 413  # no length said: refused once past the bound
+            assert sent < 24 * 1024 * 1024  # 16 MB read, and the sockets' buffers
             small = web.post("/admin/members/import/apply", content=b"x" * 100_000,
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
             assert small.status_code == 413  # only the upload itself may be large
+
+
+def test_a_file_over_16_mb_is_not_kept(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, None)
+    with pytest.raises(InputError, match="16 MB"):
+        members_admin.keep_upload(ctx, b"x" * (MAX_CSV_BYTES + 1), "big.csv")
+    uploads = ctx.settings.var_dir / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
 
 
 # ------------------------------------------------------------------------ axe, 375 px
