@@ -40,7 +40,7 @@ from digest.tokens import make_token
 from digest.web.admin.access import Console, Form, Permission, SignedIn
 from tests.admin_client import signed_in
 from tests.conftest import run_digest
-from tests.mail_server import free_port, wait_for
+from tests.mail_server import FaultyHandler, free_port, smtp_server, wait_for
 from tests.web_app_server import serving
 
 SECRET = "s3cr3t-for-tests-0123456789abcdefghijklmnopqrstuvw"
@@ -177,13 +177,26 @@ def test_the_printed_link_signs_in_once_and_a_get_does_not_use_it(real: Real) ->
     for _ in range(2):  # a mail scanner's GETs
         page = httpx.get(f"{real.url}/admin/login/{token}")
         assert page.status_code == 200 and 'method="post"' in page.text
-    first = httpx.post(f"{real.url}/admin/login/{token}")
+    # Another site's page cannot use it (nor use it up).
+    assert httpx.post(f"{real.url}/admin/login/{token}",
+                      headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    first = httpx.post(f"{real.url}/admin/login/{token}",
+                       headers={"Sec-Fetch-Site": "same-origin"})
     assert first.status_code == 303 and "digest_console" in first.cookies
     again = httpx.post(f"{real.url}/admin/login/{token}")
     assert again.status_code == 404 and "set-cookie" not in again.headers
     assert httpx.get(f"{real.url}/admin/login/{token}").status_code == 404
     overview = httpx.get(f"{real.url}/admin/", cookies=first.cookies)
     assert overview.status_code == 200 and "Eda" in overview.text
+
+
+def test_signing_in_again_ends_the_browsers_older_session(real: Real) -> None:
+    client, _ = real.sign_in("editor@example.org")
+    older = client.cookies["digest_console"]
+    assert client.post(f"/admin/login/{real.token('editor@example.org')}").status_code == 303
+    assert client.cookies["digest_console"] != older
+    assert client.get("/admin/").status_code == 200
+    assert httpx.get(f"{real.url}/admin/", cookies={"digest_console": older}).status_code == 303
 
 
 def test_the_cli_refuses_an_address_that_is_no_coordinator(real: Real) -> None:
@@ -323,6 +336,27 @@ def test_links_by_email_are_limited_per_address_and_per_client(served: Served) -
         assert len(outbox(served.folder)) == 6
 
 
+def test_the_answer_does_not_wait_for_the_mail(tmp_path: Path) -> None:
+    """A known address's answer comes as fast as an unknown one's, however slow the mail
+    server: the link is sent after the answer (nothing to time)."""
+    port = free_port()
+    config = write_config(tmp_path, f"http://127.0.0.1:{port}")
+    config.write_text(config.read_text() + "delivery: {transport: smtp}\n")
+    with smtp_server(FaultyHandler(delay=2.0)) as (handler, smtp_url):
+        ctx = Context(settings=load_settings(config),
+                      env=Environment(None, smtp_url, None, SECRET, None), clock=ManualClock(NOW))
+        with serving(ctx, port) as url:
+            timings = {}
+            for address in ("editor@example.org", "nobody@example.org", "approver@example.org"):
+                started = time.monotonic()
+                answer = httpx.post(f"{url}/admin/login", data={"email": address}, timeout=20)
+                timings[address] = time.monotonic() - started
+                assert answer.status_code == 200
+            assert max(timings.values()) < 1.0, timings
+            assert wait_for(lambda: len(handler.accepted) == 2, 20)
+        assert sorted(handler.recipients()) == ["approver@example.org", "editor@example.org"]
+
+
 def test_a_coordinator_taken_out_of_the_config_is_out_at_the_next_request(
         served: Served) -> None:
     config = served.folder / "schedules.yaml"
@@ -424,7 +458,7 @@ def test_the_store_keeps_hashes_and_uses_a_link_once(db: Database) -> None:
         assert console_access.use_link(connection, token_hash(token), later) is None
         assert console_access.use_link(connection, token_hash("other"), later) is None
         console_access.open_session(connection, token_hash("session"), "ed@example.org", NOW)
-        stored = [*connection.execute(select(console_links)).mappings(),
+        stored = [*connection.execute(select(console_links)).mappings(),  # hashes only
                   *connection.execute(select(console_sessions)).mappings()]
     assert all(token not in str(dict(row)) and "session" not in row["token_hash"]
                for row in stored)
@@ -441,6 +475,12 @@ def test_the_store_keeps_hashes_and_uses_a_link_once(db: Database) -> None:
     with db.transaction() as connection:
         console_access.end_session(connection, token_hash("session"), NOW + timedelta(hours=2))
     assert live(NOW + timedelta(hours=2)) is None
+    with db.transaction() as connection:  # what can no longer sign in is dropped
+        console_access.forget(connection, NOW + timedelta(minutes=10))
+        assert connection.execute(select(console_links)).first() is not None
+        console_access.forget(connection, NOW + timedelta(hours=3))
+        assert connection.execute(select(console_links)).first() is None
+        assert connection.execute(select(console_sessions)).first() is None
 
 
 def test_a_digests_coordinators_may_be_plain_addresses_or_roles(tmp_path: Path) -> None:

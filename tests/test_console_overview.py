@@ -53,6 +53,9 @@ def busy(tmp_path: Path) -> Iterator[Served]:
                               status=EditionStatus.SENDING, title="Weekly", period_start=None,
                               period_end=NOW, item_keys=["a", "b"], omitted=0, now=NOW)
         assert row is not None
+        assert editions.create(connection, digest_id="monthly", slot=NOW, number=7,
+                               status=EditionStatus.DRAFT, title="Monthly", period_start=None,
+                               period_end=NOW, item_keys=["c", "d", "e"], omitted=0, now=NOW)
         deliveries.plan(connection, row.id, [(i, "full") for i in ids], NOW)
         rows = deliveries.pending(connection, row.id)
         deliveries.mark_sent(connection, rows[0].id, NOW, "<1@x>")
@@ -78,7 +81,8 @@ def test_the_overview_shows_what_goes_out_what_waits_and_what_fails(busy: Served
     page = client.get("/admin/")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     text = page.text
-    assert "2019-03-18 08:00" in text and "2019-04-01 08:00" in text  # next slots
+    assert "2019-03-25 08:00" in text and "2019-04-01 08:00" in text  # next slots
+    assert "monthly/7: 3 items" in text  # its draft, waiting for approval
     assert "Later updates" in text and "held" in text and "due" in text
     sending = text.split('id="live-sending"', 1)[1].split("</section>", 1)[0]
     assert "weekly/3" in sending

@@ -14,10 +14,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from digest.bulletins import load_bulletins
+from digest.errors import InputError
 from digest.identifiers import EditionSeries
-from digest.jobs.bulletins import bulletins as load_folder
 from digest.jobs.context import Context
-from digest.models import EditionStatus, RunReport
+from digest.models import Bulletin, EditionStatus
 from digest.store import audit, deliveries, editions, sources
 from digest.store.audit import AuditEntry
 from digest.store.editions import EditionRow
@@ -62,8 +63,7 @@ class Overview:
 def overview(ctx: Context) -> Overview:
     """The overview's data now."""
     now = ctx.clock.now()
-    report = RunReport()
-    folder = load_folder(ctx, report)
+    folder, problems = _folder(ctx)
     with ctx.db.transaction() as connection:
         drafts: dict[str, EditionRow] = {}
         for digest in ctx.settings.digests:
@@ -83,7 +83,19 @@ def overview(ctx: Context) -> Overview:
                         key=lambda s: (-s.consecutive_failures, s.id))
         actions = audit.latest(connection, ACTIONS_SHOWN)
     return Overview(drafts=drafts, bulletins=lines, sending=sending, sources=health,
-                    actions=actions, problems=list(report.failures))
+                    actions=actions, problems=problems)
+
+
+def _folder(ctx: Context) -> tuple[tuple[Bulletin, ...], list[str]]:
+    """The bulletins folder as a run reads it (a broken file is one problem, not fatal)."""
+    if ctx.settings.bulletins is None:
+        return (), []
+    try:
+        loaded = load_bulletins(ctx.settings.resolve(ctx.settings.bulletins.path),
+                                ctx.settings)
+    except InputError as exc:
+        return (), [str(exc)]
+    return loaded.bulletins, list(loaded.problems)
 
 
 def _sending(connection: Connection, row: EditionRow, now: datetime) -> Sending:

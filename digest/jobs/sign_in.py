@@ -56,9 +56,10 @@ def issue_link(ctx: Context, email: str, settings: Settings | None = None) -> st
     access = coordinator_access(settings or ctx.settings, email)
     if access is None:
         return None
-    token = secrets.token_urlsafe(32)
+    token, now = secrets.token_urlsafe(32), ctx.clock.now()
     with ctx.db.transaction() as connection:
-        console_access.add_link(connection, token_hash(token), access.email, ctx.clock.now(),
+        console_access.forget(connection, now - SESSION_ABSOLUTE)
+        console_access.add_link(connection, token_hash(token), access.email, now,
                                 LINK_LIFETIME)
     return login_url(ctx, token)
 

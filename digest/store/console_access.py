@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from digest.store.schema import console_links, console_sessions
 
@@ -92,3 +92,11 @@ def end_session(connection: Connection, token_hash: str, now: datetime) -> None:
                        .where(console_sessions.c.token_hash == token_hash,
                               console_sessions.c.ended_at.is_(None))
                        .values(ended_at=now))
+
+
+def forget(connection: Connection, before: datetime) -> None:
+    """Drop links that expired and sessions last seen or ended before ``before``: nothing
+    in them can sign anyone in any more, and the tables stay small."""
+    connection.execute(delete(console_links).where(console_links.c.expires_at < before))
+    connection.execute(delete(console_sessions).where(or_(
+        console_sessions.c.last_seen < before, console_sessions.c.ended_at < before)))

@@ -193,7 +193,7 @@ class Console:
             title=heading, subject=f"{heading} · {settings.site.title}", preheader="",
             links=_NO_LINKS, who=who, nav=[(label, self.url(path)) for label, path in NAV],
             admin_url=self.url, logout_url=self.url("/logout"),
-            script_url=self.url("/console.js"), current=request.url.path,
+            script_url=self.url("/console.js"), current=request.url.path, console_page=True,
             message=translate(language, message) if message else "",
             error=translate(language, error) if error else "", **values)
         body = render_template(settings, f"web/admin/{template}", context)

@@ -10,6 +10,9 @@ link from the email) and ``/admin/logout``.
   not use up the single use. ``POST`` uses the link and sets the session cookie
   (HttpOnly, SameSite=Lax, Path ``<base path>/admin``, Secure when ``base_url`` is https).
 - ``POST /admin/logout`` ends the session (with the CSRF token of the page it came from).
+
+A form posted to the sign-in routes from another site's page is refused (403): nobody can
+be signed in, nor sent links in bulk, by someone else's page.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class _Login:
 
     async def ask(self, request: Request) -> Response:
         client = request.client.host if request.client else "-"
+        if _cross_site(request):
+            return self.console.forbidden(request, None)
         if not self.clients.allow(client):
             return self._page(request, status=429, error=TOO_MANY)
         form = await read_form(request, 4096) or {}
@@ -101,12 +106,16 @@ class _Login:
 
     async def use(self, request: Request) -> Response:
         token = str(request.path_params["token"])
+        if _cross_site(request):
+            return self.console.forbidden(request, None)
         session, settings = None, self.console.coordinators()
         if len(token) <= 128 and settings is not None:
             session = await run_in_threadpool(sign_in.sign_in, self.console.ctx, token,
                                               settings)
         if session is None:
             return self._page(request, status=404, error=LINK_NOT_VALID)
+        if previous := request.cookies.get(COOKIE, ""):  # this browser's older session
+            await run_in_threadpool(sign_in.sign_out, self.console.ctx, previous[:128])
         response = RedirectResponse(self.console.url("/"), status_code=303,
                                     headers={"Cache-Control": "no-store"})
         response.set_cookie(COOKIE, session, max_age=int(sign_in.SESSION_ABSOLUTE
@@ -122,6 +131,12 @@ class _Login:
         response.delete_cookie(COOKIE, path=self.console.cookie_path, secure=self.console.secure,
                                httponly=True, samesite="lax")
         return response
+
+
+def _cross_site(request: Request) -> bool:
+    """A form posted from another site (browsers say so in ``Sec-Fetch-Site``): nobody
+    may be signed in, or sent links, by another site's page."""
+    return request.headers.get("sec-fetch-site", "") == "cross-site"
 
 
 def routes(console: Console) -> list[BaseRoute]:
