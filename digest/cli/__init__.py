@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from digest import __version__
-from digest.cli import coordinators, editions, members, run, service, sources
+from digest.cli import coordinators, curate, editions, members, run, service, sources
 from digest.cli.common import Handler, make_context
 from digest.errors import ConfigError, DigestError
 
-GROUPS = (run, editions, members, sources, service, coordinators)
+GROUPS = (run, editions, curate, members, sources, service, coordinators)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,10 +12,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from digest.jobs.context import Context
-from digest.web.admin import dashboard, login, members
+from digest.web.admin import dashboard, editor, login, members
 from digest.web.admin.access import Console
 
-PARTS = (login, dashboard, members)
+# The editor before any part with /bulletins/{slug}: /bulletins/new is its page.
+PARTS = (login, dashboard, editor, members)
 
 
 def admin_routes(ctx: Context) -> list[BaseRoute]:
