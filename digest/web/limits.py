@@ -1,6 +1,7 @@
 """What one request may cost the process that also schedules and sends: bounded before read.
 
-- ``RequestLimits`` (ASGI middleware): a body over ``MAX_BODY_BYTES`` gets 413 and the
+- ``RequestLimits`` (ASGI middleware): a body over ``MAX_BODY_BYTES`` (``MAX_UPLOAD_BYTES``
+  for a POST to one of ``UPLOAD_PATHS``: the console's members CSV) gets 413 and the
   connection is closed, from its ``Content-Length`` before a byte is read, or, for a chunked
   body, as soon as the count passes the limit (nothing is buffered beyond one chunk); a
   client that goes away mid-request is one warning line, not a traceback. The console's
@@ -24,7 +25,12 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from digest.store.member_csv import MAX_CSV_BYTES
+
 MAX_BODY_BYTES = 64 * 1024  # a preferences form is under 2 KB; one-click posts 26 bytes
+# The members CSV the console imports (16 MB, as ``digest subscribers import``) and its form.
+MAX_UPLOAD_BYTES = MAX_CSV_BYTES + 64 * 1024
+UPLOAD_PATHS = ("/admin/members/import",)  # also under the base_url's path prefix
 # The console's bulletin editor posts a whole bulletin (128 KB of Markdown at most, as
 # multipart) with its front matter: only its own paths may send that much.
 EDITOR_BODY_BYTES = 256 * 1024
@@ -54,7 +60,7 @@ class RequestLimits:
         if _header_bytes(scope) > MAX_HEADER_BYTES:
             await _refuse(send, 431)
             return
-        limit = body_limit(str(scope.get("path", "")), self.max_body)
+        limit = body_limit(scope, self.max_body)
         declared = _content_length(scope)
         if declared is None or declared > limit:
             await _refuse(send, 413 if declared is not None else 400)
@@ -86,8 +92,13 @@ class RequestLimits:
                         "(%s %s)", scope.get("method", "?"), shown_path(scope))
 
 
-def body_limit(path: str, default: int) -> int:
-    """The most a request to ``path`` may send: more for the bulletin editor's forms."""
+def body_limit(scope: Scope, default: int = MAX_BODY_BYTES) -> int:
+    """The most a request's body may hold: ``MAX_UPLOAD_BYTES`` for a POST to an upload
+    route (the members CSV), more than ``default`` for the bulletin editor's forms,
+    ``default`` for every other request."""
+    path = str(scope.get("path", ""))
+    if scope.get("method") == "POST" and path.endswith(UPLOAD_PATHS):
+        return MAX_UPLOAD_BYTES
     return max(default, EDITOR_BODY_BYTES) if _EDITOR_PATH.search(path) else default
 
 

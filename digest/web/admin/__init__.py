@@ -12,11 +12,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from digest.jobs.context import Context
-from digest.web.admin import dashboard, editor, login, previews
+from digest.web.admin import dashboard, editor, login, members, previews
 from digest.web.admin.access import Console
 
 # The editor before any part with /bulletins/{slug}: /bulletins/new is its page.
-PARTS = (login, dashboard, editor, previews)
+PARTS = (login, dashboard, editor, previews, members)
 
 
 def admin_routes(ctx: Context) -> list[BaseRoute]:
