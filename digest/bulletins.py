@@ -51,13 +51,13 @@ from digest.config.locator import Locator, validation_problems
 from digest.errors import ConfigProblem, InputError, capped
 from digest.identifiers import slugify
 from digest.models import Bulletin, BulletinSection
-from digest.reading import TooLargeError, read_bounded
+from digest.reading import TooLargeError, describe_size, read_bounded
 from digest.safetext import is_unwanted
 
 _NUMBERED = re.compile(r"^(\d{1,3})[.)]\s+(\S.*)$")
 MAX_BULLETIN_BYTES = 128 * 1024  # 30 times the sample; Gmail clips an email past 102 KB
 __all__ = ["MAX_BULLETIN_BYTES", "LoadedBulletins", "load_bulletin", "load_bulletins",
-           "parse_body", "render_inline"]
+           "parse_body", "parse_bulletin", "render_inline"]
 
 
 def _slug_from_stem(stem: str) -> str:
@@ -104,7 +104,17 @@ def render_inline(text: str) -> str:
 def load_bulletin(path: Path, settings: Settings) -> Bulletin:
     """Read one bulletin file, or raise ``InputError`` listing every problem in it."""
     shown = str(path)
-    text = _read_text(path, shown)
+    return parse_bulletin(_read_bytes(path, shown), shown, path.stem, settings)
+
+
+def parse_bulletin(data: bytes, shown: str, stem: str, settings: Settings) -> Bulletin:
+    """A bulletin file's bytes (named ``shown`` in problems; ``stem`` gives the default
+    slug) checked as ``load_bulletin`` checks a file: the console validates a text before
+    it writes it, with the very rules a run applies."""
+    if len(data) > MAX_BULLETIN_BYTES:
+        raise InputError(f"{shown}: (file): {describe_size(len(data))}, over the limit of "
+                         f"{describe_size(MAX_BULLETIN_BYTES)} for a bulletin")
+    text = _decoded(data, shown)
     split = markdown.split_front_matter(text)
     if split is None:
         required = (name for name, key in BulletinMeta.model_fields.items() if key.is_required())
@@ -116,7 +126,7 @@ def load_bulletin(path: Path, settings: Settings) -> Bulletin:
         raise InputError("\n".join(str(problem) for problem in capped(problems)))
     intro, sections = parse_body(split.body)
     return Bulletin(
-        slug=meta.slug or _slug_from_stem(path.stem),
+        slug=meta.slug or _slug_from_stem(stem),
         title=meta.title,
         forum=meta.forum,
         group=meta.group,
@@ -187,16 +197,20 @@ def _table_problems(split: markdown.SplitFile, shown: str) -> list[ConfigProblem
     return []
 
 
-def _read_text(path: Path, shown: str) -> str:
-    """The file's text, read within ``MAX_BULLETIN_BYTES``, or a located ``InputError``."""
+def _read_bytes(path: Path, shown: str) -> bytes:
+    """The file's bytes, read within ``MAX_BULLETIN_BYTES``, or a located ``InputError``."""
     try:
-        data = read_bounded(path, MAX_BULLETIN_BYTES)
+        return read_bounded(path, MAX_BULLETIN_BYTES)
     except FileNotFoundError:
         raise InputError(f"{shown}: no such bulletin file") from None
     except TooLargeError as exc:
         raise InputError(f"{shown}: (file): {exc} for a bulletin") from None
     except OSError as exc:
         raise InputError(f"{shown}: (file): unreadable: {exc.strerror or exc}") from None
+
+
+def _decoded(data: bytes, shown: str) -> str:
+    """The file's text, or a located ``InputError``."""
     try:
         text = data.decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError as exc:

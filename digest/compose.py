@@ -14,12 +14,17 @@ are kept in ``overflow`` for the web version and PDF. The rest are only counted
 the page, the PDF and the run unbounded. The candidates are read once, as a stream, keeping
 per section only the items that can still be listed, so the cost is linear in the number of
 new items and the memory bounded by ``max_web_items``.
+
+A coordinator's curation (``curate``) reorders a stored edition: pinned items first in
+their section; items left out are not in the frozen edition, and ``exclude`` keeps them out
+of every later one.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from itertools import count
 from zoneinfo import ZoneInfo
@@ -161,12 +166,14 @@ def unlisted_count(shown: int, omitted: int, digest: DigestSettings) -> int:
 
 
 def compose_edition(digest: DigestSettings, candidates: Iterable[Item], *, cursor: datetime | None,
-                    slot: datetime, now: datetime, number: int, zone: ZoneInfo) -> Edition:
-    """The next edition of ``digest``: what is new since ``cursor``, grouped and capped."""
+                    slot: datetime, now: datetime, number: int, zone: ZoneInfo,
+                    exclude: Collection[str] = frozenset()) -> Edition:
+    """The next edition of ``digest``: what is new since ``cursor``, grouped and capped;
+    never an item of ``exclude`` (the keys a coordinator left out of an edition)."""
     listed = max(digest.max_web_items, digest.max_items)
     first = _FirstInReadingOrder(listed, zone)
     for item in candidates:
-        if is_new(item, digest, cursor, now, zone):
+        if item.key not in exclude and is_new(item, digest, cursor, now, zone):
             first.add(item)
     sections, overflow = _cap(first.sections(), digest.max_items, listed)
     shown = sum(len(section.items) for section in sections)
@@ -185,6 +192,21 @@ def edition_from_items(digest: DigestSettings, items: Sequence[Item], *, number:
                    period_start=period_start, period_end=period_end,
                    sections=tuple(_sections(items, zone)), omitted=omitted,
                    unlisted=unlisted_count(len(items), omitted, digest))
+
+
+def curate(edition: Edition, *, pinned: Sequence[str] = (), note_html: str = "") -> Edition:
+    """The edition as its coordinators curated it: each ``pinned`` item first in its
+    section (in the order they were pinned; the rest keep the reading order) and the
+    editor's note. Without a curation the edition is returned as it is."""
+    if not pinned and not note_html:
+        return edition
+    rank = {key: index for index, key in enumerate(pinned)}
+    last = len(rank)
+    sections = tuple(
+        Section(kind=s.kind, title=s.title, items=tuple(sorted(
+            s.items, key=lambda item: rank.get(item.key, last))))  # stable: reading order
+        for s in edition.sections)
+    return replace(edition, sections=sections, note_html=note_html)
 
 
 def member_variant_key(member: Subscriber, site_language: str | None = None) -> VariantKey:
@@ -209,7 +231,8 @@ def variant_of(edition: Edition, key: VariantKey) -> Variant:
     narrowed = Edition(
         digest_id=edition.digest_id, title=edition.title, number=edition.number,
         slot=edition.slot, period_start=edition.period_start, period_end=edition.period_end,
-        sections=tuple(s for s in sections if s.items), themes=themes, omitted=0)
+        sections=tuple(s for s in sections if s.items), themes=themes, omitted=0,
+        note_html=edition.note_html)
     return Variant(key=key, themes=themes, edition=narrowed)
 
 

@@ -104,6 +104,7 @@ class Edition:
     ``omitted`` counts items cut by the digest's ``max_items``; when the edition was just
     composed, ``overflow`` holds the first of them, for the web version and PDF, and
     ``unlisted`` counts those that no form lists (beyond the digest's ``max_web_items``).
+    ``note_html`` is the editor's note (sanitised HTML) shown above the items, if any.
     """
 
     digest_id: str
@@ -117,6 +118,7 @@ class Edition:
     omitted: int = 0
     overflow: tuple[Item, ...] = ()
     unlisted: int = 0
+    note_html: str = ""
 
     @property
     def items(self) -> tuple[Item, ...]:

@@ -11,14 +11,16 @@ Debian's Chromium at a phone's and a desktop's width, axe-core is injected, and 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from digest.jobs.curated import note_html
 from digest.jobs.forms import fill_placeholders, preview_values
-from digest.models import RenderedEmail
+from digest.models import Edition, RenderedEmail
 from digest.publish import feed_catalogue
 from digest.render.email import render_bulletin_email, render_edition_email
 from digest.render.feeds import render_feeds_index
@@ -46,6 +48,12 @@ def _email(rendered: RenderedEmail) -> str:
     return fill_placeholders(rendered.html, preview_values(make_settings()), escape=True)
 
 
+def _noted() -> Edition:
+    """An edition with an editor's note (a curated draft): a heading, a list, a link."""
+    return replace(make_edition(), note_html=note_html(
+        "Welcome back.\n\n- the [agenda](https://example.org/agenda)\n- *a second point*"))
+
+
 def forms() -> dict[str, str]:
     """Every kind of page the product makes, in English and in another language."""
     settings, french = make_settings(), make_settings(language="fr")
@@ -59,6 +67,8 @@ def forms() -> dict[str, str]:
         "bulletin-email": _email(render_bulletin_email(bulletin, settings, BULLETIN_LINKS)),
         "digest-web": render_edition_web(make_edition(omitted=3), settings, LINKS),
         "digest-web-fr": render_edition_web(make_edition(), french, LINKS),
+        "digest-email-note": _email(render_edition_email(_noted(), settings, LINKS)),
+        "digest-web-note": render_edition_web(_noted(), french, LINKS),
         "bulletin-web": render_bulletin_web(bulletin, settings, BULLETIN_LINKS),
         "archive": render_archive(settings, "Social Affairs weekly", LINKS.archive_url,
                                   archive),

@@ -13,9 +13,10 @@ from tests.mail_server import free_port, wait_for
 
 
 @contextmanager
-def serving(ctx: Context) -> Iterator[str]:
-    """Serve ``ctx``'s site; yields its base URL, then stops the server and closes ``ctx``."""
-    server = make_server(ctx, "127.0.0.1", free_port())
+def serving(ctx: Context, port: int | None = None) -> Iterator[str]:
+    """Serve ``ctx``'s site (on ``port``, else a free one); yields its base URL, then stops
+    the server and closes ``ctx``."""
+    server = make_server(ctx, "127.0.0.1", port or free_port())
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

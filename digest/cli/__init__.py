@@ -1,10 +1,10 @@
 """The ``digest`` command: parses arguments, runs one job, prints what happened.
 
 Each command group lives in its own module and registers its own subcommands (``run``,
-``editions``, ``review``, ``members``, ``sources``, ``service``); this module assembles
-them and is the single place where a ``DigestError`` becomes a one-line message and an
-exit code (0 done; 1 done with operational failures; 2 refused input). ``--debug`` shows
-the traceback instead.
+``editions``, ``review``, ``curate``, ``members``, ``sources``, ``service``,
+``coordinators``); this module assembles them and is the single place where a
+``DigestError`` becomes a one-line message and an exit code (0 done; 1 done with
+operational failures; 2 refused input). ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -14,11 +14,20 @@ import sys
 from collections.abc import Sequence
 
 from digest import __version__
-from digest.cli import editions, members, review, run, service, sources
+from digest.cli import (
+    coordinators,
+    curate,
+    editions,
+    members,
+    review,
+    run,
+    service,
+    sources,
+)
 from digest.cli.common import Handler, make_context
 from digest.errors import ConfigError, DigestError
 
-GROUPS = (run, editions, review, members, sources, service)
+GROUPS = (run, editions, review, curate, members, sources, service, coordinators)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,7 +32,9 @@ def register(commands: Subcommands) -> None:
         Import members from a UTF-8 CSV file with the header
         `email,name,language,digests,themes`: `language` a BCP 47 tag (en, fr, de-AT;
         empty: the site's), `digests` and `themes` lists separated by `;` (empty digests:
-        every digest; empty themes: every theme). Known addresses are left as they are;
+        every digest; empty themes: every theme); an optional `status` column (active,
+        unsubscribed, bounced; empty: active) sets a new member's state, as the console's
+        export writes it. Known addresses are left as they are;
         each bad row is reported with its line and left out, the others are imported
         (exit 2 when a row was refused: refused input). Limits: 16 MB, 100 000 rows,
         1 000 characters a value (docs/configuration.md, "Limits").

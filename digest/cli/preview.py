@@ -14,11 +14,11 @@ from typing import TextIO
 from digest.errors import InputError
 from digest.files import write_atomic
 from digest.jobs.build import preview_edition
-from digest.jobs.bulletin_state import bulletin_problems
 from digest.jobs.bulletins import bulletin_file
 from digest.jobs.context import Context
 from digest.jobs.forms import RenderedForms, form_bytes
-from digest.render.lint import Problem, lint_email
+from digest.jobs.problems import bulletin_problems, edition_problems
+from digest.render.lint import Problem
 
 FORM_BY_SUFFIX = {".html": "html", ".htm": "html", ".txt": "text", ".pdf": "pdf",
                   ".mjml": "mjml", ".eml": "eml"}
@@ -69,12 +69,6 @@ def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Pro
                          f"(digests: {known})")
     rendered = preview_edition(ctx, digest)
     edition, forms = rendered.edition, rendered.prepared.forms
-    problems = lint_email(forms.email, f"{digest.id} #{edition.number} email.html")
-    problems += [Problem("error", f"item {entry.item.key} (source {entry.item.source_id!r})",
-                         f"cannot be rendered, left out: {entry.reason}")
-                 for entry in rendered.left_out]
-    if edition.is_empty:
-        problems.insert(0, Problem("warning", digest.id,
-                                   "the next edition is empty and would not be sent "
-                                   "(run `digest collect` first?)"))
+    problems = edition_problems(digest.id, edition.number, forms.email, rendered.left_out,
+                                empty=edition.is_empty)
     return forms, problems, f"{digest.id}-{edition.number}"

@@ -107,6 +107,21 @@ class SourceSettings(_Strict):
         return self.url or self.path or ""
 
 
+class Coordinator(_Strict):
+    """Someone who previews and approves editions: an ``editor`` edits, curates, previews and
+    test-sends; an ``approver`` may also approve, schedule, pause and cancel."""
+
+    email: Annotated[str, AfterValidator(deliverable_address)]
+    name: str = ""
+    role: Literal["editor", "approver"] = "editor"
+
+
+def _as_coordinator(value: object) -> object:
+    """A digest's coordinator given as a plain address (the older form, still valid): an
+    editor of that digest, who gets its drafts' [TEST] previews."""
+    return {"email": value} if isinstance(value, str) else value
+
+
 class DigestSettings(_Strict):
     id: str
     title: str
@@ -122,28 +137,16 @@ class DigestSettings(_Strict):
     max_age: Annotated[timedelta, BeforeValidator(parse_duration),
                        at_least(timedelta(hours=1))] = timedelta(days=30)
     approval: bool = False
-    # Who previews a draft (approval: true); they get a [TEST] copy with the web link.
-    coordinators: list[str] = Field(default_factory=list)
+    # Who previews a draft (approval: true); they get a [TEST] copy with the web link, and
+    # may sign in to the console with their role for this digest (docs/console.md).
+    coordinators: list[Annotated[Coordinator, BeforeValidator(_as_coordinator)]] = Field(
+        default_factory=list)
     # How late after its slot `digest serve` still makes a missed edition (after downtime).
     grace: Duration = timedelta(hours=6)
-
-    @field_validator("coordinators")
-    @classmethod
-    def _valid_addresses(cls, value: list[str]) -> list[str]:
-        return [deliverable_address(address) for address in value]
 
     def covers(self, themes: tuple[str, ...]) -> bool:
         """Whether an item with these themes belongs to this digest."""
         return self.themes == "all" or bool(set(themes) & set(self.themes))
-
-
-class Coordinator(_Strict):
-    """Someone who previews and approves editions: an ``editor`` edits, curates, previews and
-    test-sends; an ``approver`` may also approve, schedule, pause and cancel."""
-
-    email: Annotated[str, AfterValidator(deliverable_address)]
-    name: str = ""
-    role: Literal["editor", "approver"] = "editor"
 
 
 class BulletinSettings(_Strict):

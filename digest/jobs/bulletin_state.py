@@ -24,9 +24,10 @@ from digest.dates import console_stamp
 from digest.errors import InputError
 from digest.identifiers import EditionSeries
 from digest.jobs.context import Context
+from digest.jobs.problems import bulletin_problems
 from digest.models import Bulletin, RenderedEmail
 from digest.reading import read_bounded
-from digest.render.lint import Problem, lint_bulletin, lint_email
+from digest.render.lint import Problem
 from digest.store import editions, reviews
 from digest.store.editions import EditionRow
 from digest.store.reviews import Review
@@ -111,13 +112,6 @@ def file_hash(path: str | Path) -> str:
         return content_hash(read_bounded(Path(path), MAX_BULLETIN_BYTES))
     except OSError as exc:
         raise InputError(f"{path}: unreadable: {exc}") from None
-
-
-def bulletin_problems(bulletin: Bulletin, email: RenderedEmail) -> list[Problem]:
-    """The lint of a bulletin: its Markdown (each problem at its ``FILE:LINE``) and its
-    rendered email (size, text part, unsubscribe link); what ``digest preview`` prints."""
-    return lint_bulletin(bulletin) + lint_email(email, f"{bulletin.slug} email.html",
-                                                check_links=False)
 
 
 def decide(*, edition: EditionRow | None, review: Review | None, content: str, errors: bool,

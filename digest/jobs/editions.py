@@ -24,13 +24,14 @@ from digest.identifiers import VariantKey
 from digest.jobs.archives import write_edition_archive
 from digest.jobs.bulletins import RenderedBulletins
 from digest.jobs.context import Context
+from digest.jobs.curated import curated
 from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver, send_test
 from digest.jobs.forms import edition_folder, write_forms
 from digest.jobs.isolation import LeftOut, isolated
 from digest.jobs.prepare import Prepared, Rendered, left_out_lines, prepare
 from digest.mail.transports import Transport
 from digest.models import Edition, RunReport, Subscriber
-from digest.store import deliveries, editions, items, subscribers
+from digest.store import curation, deliveries, editions, items, subscribers
 from digest.store.editions import EditionRow
 
 
@@ -87,7 +88,8 @@ def _preview_draft(ctx: Context, digest: DigestSettings, row: EditionRow, items:
     """A draft waits for ``digest approve``; its coordinators get a preview meanwhile."""
     report.editions.append(f"{row.label}: draft of {items} items, waiting for "
                            f"`digest approve {row.label}`")
-    for address in digest.coordinators:
+    for coordinator in digest.coordinators:
+        address = coordinator.email
         isolated(report, f"{row.label} preview to {address}", partial(
             send_test, ctx, row, prepared.forms.email, address, transport))
 
@@ -179,17 +181,21 @@ def next_edition(ctx: Context, digest: DigestSettings, slot: datetime) -> Editio
     with ctx.db.transaction() as connection:
         number = editions.next_number(connection, digest.id)
         candidates = items.items_seen_since(connection, cursor, now, digest.kinds)
+        left_out = curation.omitted_keys(connection, digest.id)  # by a coordinator, ever
         return compose.compose_edition(digest, candidates, cursor=cursor, slot=slot, now=now,
-                                       number=number, zone=ctx.settings.site.zone)
+                                       number=number, zone=ctx.settings.site.zone,
+                                       exclude=left_out)
 
 
 def stored_edition(ctx: Context, digest: DigestSettings, row: EditionRow) -> Edition:
-    """Rebuild a frozen edition from its row, to resume sending after a stop."""
+    """Rebuild a frozen edition from its row, as its coordinators curated it (pins, note):
+    to resume sending after a stop, to send a draft once approved, to preview it."""
     with ctx.db.transaction() as connection:
         frozen = items.items_by_keys(connection, row.item_keys)
-    return compose.edition_from_items(
+        chosen = curation.curation(connection, row.id)
+    return curated(compose.edition_from_items(
         digest, frozen, number=row.number, slot=row.slot, period_start=row.period_start,
-        period_end=row.period_end, omitted=row.omitted, zone=ctx.settings.site.zone)
+        period_end=row.period_end, omitted=row.omitted, zone=ctx.settings.site.zone), chosen)
 
 
 def current_slot(ctx: Context, digest: DigestSettings) -> datetime | None:

@@ -18,7 +18,7 @@ from digest.jobs.context import Context
 from digest.jobs.forms import RenderedForms, sample_message
 from digest.jobs.isolation import LeftOut, render_leaving_out
 from digest.links import edition_links
-from digest.models import Edition, RenderedEmail
+from digest.models import Edition, EditionLinks, RenderedEmail
 from digest.render.email import render_edition_email
 from digest.render.pdf import render_edition_pdf
 from digest.render.web import render_edition_web
@@ -52,14 +52,25 @@ def render_edition(ctx: Context, edition: Edition,
                           pdf=render_edition_pdf(edition, ctx.settings, links))
     variants: dict[str, RenderedEmail] = {}
     for key in variant_keys:
-        variant = compose.variant_of(edition, key)
         name = str(key)
-        if name in variants or variant.edition.is_empty:
+        if name in variants:
             continue
-        variants[name] = (email if key == VariantKey.everything() else
-                          render_edition_email(variant.edition, ctx.settings, links,
-                                               key.language))  # None: the site's language
+        rendered = ((None if edition.is_empty else email) if key == VariantKey.everything()
+                    else variant_email(ctx, edition, key, links))
+        if rendered is not None:
+            variants[name] = rendered
     return Prepared(forms=forms, variants=variants)
+
+
+def variant_email(ctx: Context, edition: Edition, key: VariantKey,
+                  links: EditionLinks) -> RenderedEmail | None:
+    """The email the members of one variant get (None: none of their themes has an item,
+    they get no message); the console's preview renders one variant alone through it."""
+    variant = compose.variant_of(edition, key)
+    if variant.edition.is_empty:
+        return None
+    return render_edition_email(variant.edition, ctx.settings, links,
+                                key.language)  # None: the site's language
 
 
 def prepare(ctx: Context, edition: Edition, variant_keys: Iterable[VariantKey]) -> Rendered:

@@ -225,6 +225,7 @@ def edition_context(edition: Edition, settings: Settings, links: EditionLinks,
         sections=section_views(shown, settings, lang),
         omitted=edition.omitted if sections is None else 0,
         unlisted=edition.unlisted,
+        note_html=Markup(edition.note_html),  # sanitised when the jobs made it
     )
     return context
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, Select, and_, func, or_, select
 
+from digest.identifiers import EditionSeries
 from digest.models import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
-from digest.store.schema import deliveries, subscribers
+from digest.store.schema import deliveries, editions, subscribers
 
 _PENDING = DeliveryStatus.PENDING.value
 _SENDING = DeliveryStatus.SENDING.value
@@ -277,3 +278,48 @@ def waiting_rows(connection: Connection, edition_id: int, now: datetime) -> int:
         select(func.count()).select_from(deliveries).where(
             and_(deliveries.c.edition_id == edition_id, deliveries.c.status == _PENDING,
                  deliveries.c.next_attempt_at > now))).scalar() or 0)
+
+
+@dataclass(frozen=True)
+class MemberDelivery:
+    """One message to a member as a coordinator sees it: which edition, its state, how many
+    attempts, the server's last answer, when it last changed."""
+
+    edition: str  # its label: "weekly/3", "bulletin:spring/1"
+    status: str
+    attempts: int
+    last_error: str
+    updated_at: datetime
+    email: str = ""
+    member_id: int = 0
+
+
+def _member_rows(where: ColumnElement[bool], limit: int) -> Select[Any]:
+    return (select(editions.c.digest_id, editions.c.number, deliveries.c.status,
+                   deliveries.c.attempts, deliveries.c.last_error, deliveries.c.updated_at,
+                   deliveries.c.subscriber_id, subscribers.c.email)
+            .join(editions, editions.c.id == deliveries.c.edition_id)
+            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            .where(where).order_by(deliveries.c.updated_at.desc(), deliveries.c.id.desc())
+            .limit(limit))
+
+
+def _member_delivery(row: Any) -> MemberDelivery:
+    return MemberDelivery(
+        edition=EditionSeries.parse(row.digest_id).label(row.number), status=row.status,
+        attempts=row.attempts, last_error=row.last_error or "", updated_at=row.updated_at,
+        email=row.email, member_id=row.subscriber_id)
+
+
+def of_member(connection: Connection, subscriber_id: int,
+              limit: int = 200) -> list[MemberDelivery]:
+    """A member's messages, the latest first (at most ``limit``)."""
+    rows = connection.execute(_member_rows(deliveries.c.subscriber_id == subscriber_id, limit))
+    return [_member_delivery(row) for row in rows]
+
+
+def failed_lately(connection: Connection, limit: int = 500) -> list[MemberDelivery]:
+    """Failed messages of every edition with the server's answers, the latest first."""
+    rows = connection.execute(
+        _member_rows(deliveries.c.status == DeliveryStatus.FAILED.value, limit))
+    return [_member_delivery(row) for row in rows]

@@ -6,6 +6,11 @@ that holds a line break, control characters (a binary file) or a value over
 ``MAX_FIELD_CHARS``, or that
 the CSV parser refuses, is reported with its line and left out; the other rows are returned.
 At most ``MAX_ROWS`` members are read from one file.
+
+The same module writes the CSV the console exports (``members_csv``): the columns read here,
+so an export imported again changes nothing. A value a spreadsheet would run as a formula
+(starting with ``=``, ``+``, ``-`` or ``@``) is written behind a ``'``, which a spreadsheet
+hides and this reader removes again.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +31,8 @@ MAX_FIELD_CHARS = 1_000  # an address is at most 254 characters; a name far less
 _UNDECODED = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _LINE_BREAK = re.compile("[\r\n\x85\u2028\u2029]")  # a quoted value may span lines; ours may not
+_FORMULA = ("=", "+", "-", "@")  # what spreadsheets start a formula with (CSV injection)
+COLUMNS = ("email", "name", "language", "digests", "themes", "status")
 
 
 @dataclass(frozen=True)
@@ -44,11 +52,13 @@ class CsvRows:
     problems: list[tuple[int, str]] = field(default_factory=list)
 
 
-def read_members_csv(path: Path, required: tuple[str, ...] = ("email",)) -> CsvRows:
+def read_members_csv(path: Path, required: tuple[str, ...] = ("email",), *,
+                     shown: str | None = None) -> CsvRows:
     """The checked rows of a members CSV; ``InputError`` when the whole file is unusable
     (unreadable, over the size limit, no header, a column named twice or a required column
-    missing)."""
+    missing). Problems name the file ``shown`` (an upload's own name), else ``path``."""
     data = read_input(path, MAX_CSV_BYTES, "a members CSV")
+    path = Path(shown) if shown is not None else path
     text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
     hint = _encoding_hint(data)
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -87,8 +97,25 @@ def read_members_csv(path: Path, required: tuple[str, ...] = ("email",)) -> CsvR
         if problem := _cell_problem(cells, header, hint):
             result.problems.append((line, f"{path}:{line}: {problem}"))
             continue
-        result.rows.append(CsvRow(line, dict(zip(header, cells, strict=False))))
+        values = (_unguarded(cell) for cell in cells)
+        result.rows.append(CsvRow(line, dict(zip(header, values, strict=False))))
     return result
+
+
+def members_csv(rows: Iterable[Sequence[str]]) -> bytes:
+    """A members CSV (UTF-8, the header ``COLUMNS``) of rows in that order, each value that
+    a spreadsheet would take for a formula guarded by a ``'``."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([f"'{cell}" if cell.startswith(_FORMULA) else cell for cell in row])
+    return out.getvalue().encode("utf-8")
+
+
+def _unguarded(cell: str) -> str:
+    """A value as written before ``members_csv`` guarded it."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] in _FORMULA else cell
 
 
 def _cell_problem(cells: list[str], header: list[str], hint: str) -> str | None:

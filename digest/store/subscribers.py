@@ -14,7 +14,7 @@ stored in its ASCII (IDNA) form.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -150,6 +150,21 @@ def member_from_values(email: str, name: str, language: str, digests: str, theme
         digests=chosen_digests or rules.digests, themes=chosen_themes))
 
 
+def member_from_row(values: Mapping[str, str], rules: MemberRules) -> Subscriber:
+    """The member a CSV row describes (its columns ``COLUMNS``), checked as
+    ``member_from_values`` does; ``status`` empty is active. The status is kept only when
+    the member is added: a known member's state never changes by import."""
+    member = member_from_values(
+        values.get("email") or "", values.get("name") or "", values.get("language") or "",
+        values.get("digests") or "", values.get("themes") or "", rules)
+    status = (values.get("status") or "").strip().lower() or SubscriberStatus.ACTIVE.value
+    if status not in {s.value for s in SubscriberStatus}:
+        raise InputError("status: expected active, unsubscribed or bounced")
+    return Subscriber(email=member.email, name=member.name, language=member.language,
+                      digests=member.digests, themes=member.themes,
+                      status=SubscriberStatus(status))
+
+
 def import_csv(connection: Connection, path: Path, now: datetime, default_language: str,
                known_digests: Iterable[str], known_themes: Iterable[str]) -> ImportResult:
     """Import members from CSV; bad rows are reported with their line, the rest imported."""
@@ -158,12 +173,8 @@ def import_csv(connection: Connection, path: Path, now: datetime, default_langua
     result = ImportResult()
     refused = list(read.problems)
     for row in read.rows:
-        values = row.values
         try:
-            member = member_from_values(
-                values.get("email") or "", values.get("name") or "",
-                values.get("language") or "", values.get("digests") or "",
-                values.get("themes") or "", rules)
+            member = member_from_row(row.values, rules)
             if add(connection, member, now):
                 result.added += 1
             else:
@@ -184,6 +195,26 @@ def active_for(connection: Connection, digest_id: str | None) -> list[Subscriber
     return [m for m in members if digest_id is None or digest_id in m.digests]
 
 
+def by_emails(connection: Connection, emails: Iterable[str]) -> dict[str, Subscriber]:
+    """The stored members among these (checked) addresses, by address."""
+    wanted, found = sorted(set(emails)), {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        rows = connection.execute(select(subscribers).where(
+            subscribers.c.email.in_(wanted[start:start + 500]))).mappings()
+        found.update({row["email"]: _to_subscriber(row) for row in rows})
+    return found
+
+
+def update_values(connection: Connection, member: Subscriber) -> bool:
+    """Store a known member's name, language, digests and themes as an import says (never
+    their state); False when the address is unknown."""
+    result = connection.execute(
+        subscribers.update().where(subscribers.c.email == member.email).values(
+            name=member.name, language=member.language, digests=list(member.digests),
+            themes=list(member.themes)))
+    return bool(result.rowcount)
+
+
 def all_members(connection: Connection) -> list[Subscriber]:
     """Every member, whatever their state, by address: what ``subscribers list`` shows."""
     rows = connection.execute(select(subscribers).order_by(subscribers.c.email)).mappings()
@@ -202,6 +233,14 @@ def by_id(connection: Connection, subscriber_id: int) -> Subscriber | None:
     """The member a signed link names (its token carries the id), None when unknown."""
     row = connection.execute(
         select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().first()
+    return None if row is None else _to_subscriber(row)
+
+
+def by_email(connection: Connection, email: str) -> Subscriber | None:
+    """The member with this address (as checked, or as written), None when unknown."""
+    row = connection.execute(
+        select(subscribers).where(subscribers.c.email.in_(_known_forms(email)))
+        .order_by(subscribers.c.id)).mappings().first()
     return None if row is None else _to_subscriber(row)
 
 

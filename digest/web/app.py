@@ -6,6 +6,7 @@ behind a proxy that passes the path through as well as one that strips it):
 - ``GET /u/<token>``: a page with one button; ``POST /u/<token>`` unsubscribes at once
   (RFC 8058 one-click: mail clients post ``List-Unsubscribe=One-Click``) and answers 200;
 - ``GET /p/<token>``, ``POST /p/<token>``: themes and language (and subscribing again);
+- ``/admin/...``: the coordinators' console (``digest.web.admin``, docs/console.md);
 - ``/editions/``: the list of digests with their archives; ``/editions/<digest>/...``,
   ``/bulletins/``: the web versions and PDFs under ``out/``; ``/feeds/``: the published
   feeds. Read-only, through ``published.PublishedFiles``: ``var/``, the outbox and the
@@ -45,6 +46,7 @@ from digest.models import Subscriber, SubscriberStatus
 from digest.store import subscribers
 from digest.tokens import Purpose, read_token
 from digest.web import pages
+from digest.web.admin import admin_routes
 from digest.web.headers import SecurityHeaders
 from digest.web.limits import RequestLimits
 from digest.web.published import PublishedFiles, private_paths, site_url
@@ -78,6 +80,7 @@ def create_app(ctx: Context) -> ASGIApp:
         Route("/editions/", members.editions, methods=["GET", "HEAD"]),
         *(Route(f"/{name}", to_folder, methods=["GET", "HEAD"]) for name in folders),
         *(Mount(f"/{name}", published(folder)) for name, folder in folders.items()),
+        *admin_routes(ctx),
     ]
     prefix = urlsplit(base_url).path.rstrip("/")
     if prefix:

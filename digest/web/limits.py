@@ -1,9 +1,11 @@
 """What one request may cost the process that also schedules and sends: bounded before read.
 
-- ``RequestLimits`` (ASGI middleware): a body over ``MAX_BODY_BYTES`` gets 413 and the
+- ``RequestLimits`` (ASGI middleware): a body over ``MAX_BODY_BYTES`` (``MAX_UPLOAD_BYTES``
+  for a POST to one of ``UPLOAD_PATHS``: the console's members CSV) gets 413 and the
   connection is closed, from its ``Content-Length`` before a byte is read, or, for a chunked
   body, as soon as the count passes the limit (nothing is buffered beyond one chunk); a
-  client that goes away mid-request is one warning line, not a traceback.
+  client that goes away mid-request is one warning line, not a traceback. The console's
+  bulletin editor alone may post up to ``EDITOR_BODY_BYTES`` (a whole bulletin).
 - ``TimedH11Protocol`` (uvicorn's h11 protocol): a request's headers and body must arrive
   within ``REQUEST_TIMEOUT_SECONDS`` of the connection opening (or of the previous response),
   else the connection is closed, so trickling clients cannot hold connections open.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 import h11
@@ -22,7 +25,16 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from digest.store.member_csv import MAX_CSV_BYTES
+
 MAX_BODY_BYTES = 64 * 1024  # a preferences form is under 2 KB; one-click posts 26 bytes
+# The members CSV the console imports (16 MB, as ``digest subscribers import``) and its form.
+MAX_UPLOAD_BYTES = MAX_CSV_BYTES + 64 * 1024
+UPLOAD_PATHS = ("/admin/members/import",)  # also under the base_url's path prefix
+# The console's bulletin editor posts a whole bulletin (128 KB of Markdown at most, as
+# multipart) with its front matter: only its own paths may send that much.
+EDITOR_BODY_BYTES = 256 * 1024
+_EDITOR_PATH = re.compile(r"/admin/bulletins/(?:new|[a-z0-9-]+/edit)(?:/preview)?$")
 MAX_HEADER_BYTES = 16 * 1024
 REQUEST_TIMEOUT_SECONDS = 10.0
 MAX_CONNECTIONS = 200  # beyond: 503, instead of memory and threads without end
@@ -48,8 +60,9 @@ class RequestLimits:
         if _header_bytes(scope) > MAX_HEADER_BYTES:
             await _refuse(send, 431)
             return
+        limit = body_limit(scope, self.max_body)
         declared = _content_length(scope)
-        if declared is None or declared > self.max_body:
+        if declared is None or declared > limit:
             await _refuse(send, 413 if declared is not None else 400)
             return
         received = 0
@@ -60,7 +73,7 @@ class RequestLimits:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > limit:
                     raise BodyTooLargeError
             return message
 
@@ -77,6 +90,16 @@ class RequestLimits:
         except ClientDisconnect:
             log.warning("digest: a client went away before its request was complete "
                         "(%s %s)", scope.get("method", "?"), shown_path(scope))
+
+
+def body_limit(scope: Scope, default: int = MAX_BODY_BYTES) -> int:
+    """The most a request's body may hold: ``MAX_UPLOAD_BYTES`` for a POST to an upload
+    route (the members CSV), more than ``default`` for the bulletin editor's forms,
+    ``default`` for every other request."""
+    path = str(scope.get("path", ""))
+    if scope.get("method") == "POST" and path.endswith(UPLOAD_PATHS):
+        return MAX_UPLOAD_BYTES
+    return max(default, EDITOR_BODY_BYTES) if _EDITOR_PATH.search(path) else default
 
 
 def shown_path(scope: Scope) -> str:

@@ -1,0 +1,106 @@
+"""What the console's overview (``/admin/``) shows, gathered in one place and one read of
+the store: each digest's draft, the bulletins in the folder and their state, the editions
+being sent with their delivery counts, the sources (failing ones first), the latest
+coordinator actions.
+
+Gathering is kept apart from the page, as ``status`` is from ``digest status``, so the
+page only formats and its live refresh reads the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from digest.bulletins import load_bulletins
+from digest.errors import InputError
+from digest.identifiers import EditionSeries
+from digest.jobs.context import Context
+from digest.models import Bulletin, EditionStatus
+from digest.store import audit, deliveries, editions, sources
+from digest.store.audit import AuditEntry
+from digest.store.editions import EditionRow
+from digest.store.sources import SourceHealth
+
+ACTIONS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class BulletinLine:
+    """A bulletin of the folder: its state (``held`` while its ``send_at`` is to come,
+    ``sent`` once its edition exists, else ``due``) and when it is to go."""
+
+    slug: str
+    title: str
+    state: str
+    send_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Sending:
+    """An edition on its way: its rows by state (``deferred``: pending, waiting for the
+    back-off after a temporary failure)."""
+
+    row: EditionRow
+    sent: int
+    pending: int
+    deferred: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    drafts: dict[str, EditionRow]  # digest id -> its draft waiting for approval
+    bulletins: list[BulletinLine]
+    sending: list[Sending]
+    sources: list[SourceHealth]  # failing first, the longest failing first
+    actions: list[AuditEntry]
+    problems: list[str]  # bulletin files that could not be read
+
+
+def overview(ctx: Context) -> Overview:
+    """The overview's data now."""
+    now = ctx.clock.now()
+    folder, problems = _folder(ctx)
+    with ctx.db.transaction() as connection:
+        drafts: dict[str, EditionRow] = {}
+        for digest in ctx.settings.digests:
+            latest = editions.latest(connection, digest.id)
+            if latest is not None and latest.status is EditionStatus.DRAFT:
+                drafts[digest.id] = latest
+        lines = []
+        for bulletin in folder:
+            sent = editions.latest(connection, str(EditionSeries.of_bulletin(bulletin.slug)))
+            state = ("sent" if sent is not None else
+                     "held" if bulletin.send_at is not None and bulletin.send_at > now
+                     else "due")
+            lines.append(BulletinLine(slug=bulletin.slug, title=bulletin.title, state=state,
+                                      send_at=bulletin.send_at))
+        sending = [_sending(connection, row, now) for row in editions.unfinished(connection)]
+        health = sorted(sources.health(connection),
+                        key=lambda s: (-s.consecutive_failures, s.id))
+        actions = audit.latest(connection, ACTIONS_SHOWN)
+    return Overview(drafts=drafts, bulletins=lines, sending=sending, sources=health,
+                    actions=actions, problems=problems)
+
+
+def _folder(ctx: Context) -> tuple[tuple[Bulletin, ...], list[str]]:
+    """The bulletins folder as a run reads it (a broken file is one problem, not fatal)."""
+    if ctx.settings.bulletins is None:
+        return (), []
+    try:
+        loaded = load_bulletins(ctx.settings.resolve(ctx.settings.bulletins.path),
+                                ctx.settings)
+    except InputError as exc:
+        return (), [str(exc)]
+    return loaded.bulletins, list(loaded.problems)
+
+
+def _sending(connection: Connection, row: EditionRow, now: datetime) -> Sending:
+    counts = deliveries.counts(connection, row.id)
+    deferred = deliveries.waiting_rows(connection, row.id, now)
+    unfinished = counts.get("pending", 0) + counts.get("sending", 0)
+    return Sending(row=row, sent=counts.get("sent", 0), pending=unfinished - deferred,
+                   deferred=deferred, failed=counts.get("failed", 0))

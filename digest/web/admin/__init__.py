@@ -1,0 +1,31 @@
+"""The coordinators' console under ``/admin`` (docs/console.md).
+
+``access`` holds the rules every page and action goes through (``Console``); each part of
+the console is a module with ``routes(console)``, paths relative to ``/admin``, and
+``admin_routes`` mounts them all with one ``Console`` per app.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from digest.jobs.context import Context
+from digest.web.admin import dashboard, editor, login, members, previews
+from digest.web.admin.access import Console
+
+# The editor before any part with /bulletins/{slug}: /bulletins/new is its page.
+PARTS = (login, dashboard, editor, previews, members)
+
+
+def admin_routes(ctx: Context) -> list[BaseRoute]:
+    """``/admin`` (to ``/admin/``) and every part's routes under ``/admin``."""
+    console = Console(ctx)
+
+    async def to_dashboard(request: Request) -> Response:
+        return RedirectResponse(console.url("/"), status_code=303)
+
+    routes: list[BaseRoute] = [route for part in PARTS for route in part.routes(console)]
+    return [Route("/admin", to_dashboard, methods=["GET", "HEAD"]),
+            Mount("/admin", routes=routes)]

@@ -1,0 +1,221 @@
+"""The console's access rules in one place: who is signed in, what their role allows, and
+the frame every console page is rendered in.
+
+Every console module builds its endpoints through one ``Console``:
+
+- ``page(handler)`` for a GET: without a live session, a 303 to the sign-in page;
+- ``action(permission, handler)`` for a POST: without a session, without the form's CSRF
+  token (``csrf``, an HMAC of the session with the site's secret), or with a role that
+  does not allow ``permission`` (for the digest ``digest_of`` names), a 403 before the
+  handler runs, so nothing changes;
+- ``render(...)`` for the page: ``templates/web/admin/<template>`` in the frame
+  ``admin/_page.html.j2``, never cached, in the reader's language (en, fr or de from
+  ``Accept-Language``, else the site's).
+
+Roles: an ``editor`` may view, edit (bulletins, curation) and test-send; an ``approver``
+may also approve (approve, reject, schedule, pause, resume, cancel, retry). The roles come
+from the config at every request (``digest.config.coordinators``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from digest.config import Settings
+from digest.config.coordinators import Role, Roster
+from digest.jobs import sign_in
+from digest.jobs.context import Context
+from digest.models import EditionLinks
+from digest.render.i18n import N_, translate
+from digest.render.templating import base_context, render_template
+from digest.web.headers import CONTENT_SECURITY_POLICY
+
+Permission = Literal["view", "edit", "test", "approve"]
+Form = dict[str, list[str]]
+COOKIE = "digest_console"
+LANGUAGES = ("en", "fr", "de")
+_GRANTS: dict[Role, frozenset[str]] = {
+    "editor": frozenset({"view", "edit", "test"}),
+    "approver": frozenset({"view", "edit", "test", "approve"}),
+}
+# The console's pages may run their own scripts (live refresh), nothing else's.
+CONSOLE_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';")
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                   "X-Robots-Tag": "noindex", "Content-Security-Policy": CONSOLE_POLICY}
+# The navigation: (label, path under /admin). Each console part adds its line.
+NAV: tuple[tuple[str, str], ...] = ((N_("Overview"), "/"), (N_("New bulletin"), "/bulletins/new"),
+                                    (N_("Members"), "/members"))
+ROLES = (N_("editor"), N_("approver"))  # shown in the navigation
+NOT_ALLOWED = N_("Not allowed")
+NOT_ALLOWED_TEXT = N_("This action is not allowed: your session, the form or your role "
+                      "does not permit it. Nothing was changed.")
+_NO_LINKS = EditionLinks(web_url="", archive_url="", pdf_url="")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The coordinator behind a request: ``role`` is their site-level role (for someone
+    listed by digests only: the strongest of those, ``digests_only`` set)."""
+
+    email: str
+    name: str
+    role: Role
+    csrf: str  # put in every form as <input type="hidden" name="csrf">
+    digest_roles: tuple[tuple[str, Role], ...] = ()
+    digests_only: bool = False
+
+    def may(self, permission: Permission, digest_id: str | None = None) -> bool:
+        """Whether this coordinator may do ``permission`` (on ``digest_id``'s editions)."""
+        if permission == "view":
+            return True
+        roles = [] if self.digests_only else [self.role]
+        roles += [role for digest, role in self.digest_roles if digest == digest_id]
+        return any(permission in _GRANTS[role] for role in roles)
+
+
+AdminPage = Callable[[Request, SignedIn], Awaitable[Response]]
+AdminAction = Callable[[Request, SignedIn, Form], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _no_digest(request: Request) -> str | None:
+    return None
+
+
+class Console:
+    """What every console endpoint shares; built once per app from the context."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.base_url = ctx.settings.site.base_url
+        self.secure = self.base_url.lower().startswith("https://")
+        self.cookie_path = urlsplit(self.base_url).path.rstrip("/") + "/admin"
+        self.roster = Roster(ctx.settings)
+
+    def coordinators(self) -> Settings | None:
+        """The config as it is now, for who may sign in (None: unreadable, nobody may)."""
+        return self.roster.current()
+
+    # ----- who is signed in
+    def csrf_for(self, session_hash: str) -> str:
+        """The CSRF token of a session: an HMAC of its hash, so it needs no storage."""
+        return hmac.new(self.ctx.secret, b"digest-console-csrf\0" + session_hash.encode(),
+                        hashlib.sha256).hexdigest()
+
+    def who(self, request: Request) -> SignedIn | None:
+        """The signed-in coordinator of this request, or None (synchronous: the store)."""
+        token = request.cookies.get(COOKIE, "")
+        if not token or len(token) > 128:
+            return None
+        live_refresh = request.headers.get("x-live-refresh") == "1"  # see console.js
+        settings = self.coordinators()
+        if settings is None:
+            return None
+        found = sign_in.signed_in(self.ctx, token, active=not live_refresh, settings=settings)
+        if found is None:
+            return None
+        session, access = found
+        return SignedIn(email=access.email, name=access.name, role=access.site or access.role,
+                        csrf=self.csrf_for(session.token_hash),
+                        digest_roles=tuple(sorted(access.digests.items())),
+                        digests_only=access.site is None)
+
+    # ----- endpoints
+    def page(self, handler: AdminPage) -> Endpoint:
+        """A GET endpoint for signed-in coordinators; others go to the sign-in page."""
+        async def endpoint(request: Request) -> Response:
+            who = await run_in_threadpool(self.who, request)
+            if who is None:
+                return RedirectResponse(self.url("/login"), status_code=303,
+                                        headers={"Cache-Control": "no-store"})
+            return await handler(request, who)
+        return endpoint
+
+    def action(self, permission: Permission, handler: AdminAction, *,
+               digest_of: Callable[[Request], str | None] = _no_digest,
+               max_field_bytes: int = 64 * 1024) -> Endpoint:
+        """A POST endpoint: session, CSRF token and role are checked before ``handler``."""
+        async def endpoint(request: Request) -> Response:
+            who = await run_in_threadpool(self.who, request)
+            if who is None:
+                return self.forbidden(request, None)
+            form = await read_form(request, max_field_bytes)
+            sent = (form or {}).get("csrf", [""])[-1]
+            if form is None or not hmac.compare_digest(sent.encode(), who.csrf.encode()):
+                return self.forbidden(request, who)
+            if not who.may(permission, digest_of(request)):
+                return self.forbidden(request, who)
+            return await handler(request, who, form)
+        return endpoint
+
+    def forbidden(self, request: Request, who: SignedIn | None) -> HTMLResponse:
+        return self.render(request, who, "forbidden.html.j2", title=NOT_ALLOWED, status=403,
+                           error=NOT_ALLOWED_TEXT)
+
+    # ----- pages
+    def language(self, request: Request) -> str:
+        """en, fr or de, the reader's first choice in ``Accept-Language``; else the site's."""
+        choices: list[tuple[float, int, str]] = []
+        for index, part in enumerate(request.headers.get("accept-language", "")[:500]
+                                     .split(",")):
+            tag, _, params = part.strip().partition(";")
+            quality = 1.0
+            if params.strip().startswith("q="):
+                try:
+                    quality = float(params.strip()[2:])
+                except ValueError:
+                    continue
+            primary = tag.strip().lower().split("-")[0]
+            if primary in LANGUAGES and quality > 0:
+                choices.append((-quality, index, primary))
+        return min(choices)[2] if choices else self.ctx.settings.site.language
+
+    def render(self, request: Request, who: SignedIn | None, template: str, *,
+               title: str, status: int = 200, message: str = "", error: str = "",
+               **values: Any) -> HTMLResponse:
+        """A console page: ``title``, ``message`` and ``error`` are message ids (or text),
+        translated; ``values`` go to the template as they are."""
+        settings = self.ctx.settings
+        language = self.language(request)
+        context = base_context(settings, language)
+        heading = translate(language, title)
+        context.update(
+            title=heading, subject=f"{heading} · {settings.site.title}", preheader="",
+            links=_NO_LINKS, who=who, nav=[(label, self.url(path)) for label, path in NAV],
+            admin_url=self.url, logout_url=self.url("/logout"),
+            script_url=self.url("/console.js"), current=request.url.path, console_page=True,
+            message=translate(language, message) if message else "",
+            error=translate(language, error) if error else "", **values)
+        body = render_template(settings, f"web/admin/{template}", context)
+        return HTMLResponse(body, status_code=status, headers=PRIVATE_HEADERS)
+
+    def url(self, path: str) -> str:
+        """The absolute URL of a console path (from ``site.base_url``, never the Host)."""
+        return f"{self.base_url}/admin{path}"
+
+
+async def read_form(request: Request, max_field_bytes: int = 64 * 1024) -> Form | None:
+    """The POSTed fields (at most 100, no files, each value at most ``max_field_bytes``);
+    None when the body is not such a form."""
+    form: Form = {}
+    try:
+        async with request.form(max_files=0, max_fields=100,
+                                max_part_size=max_field_bytes) as data:
+            for key, value in data.multi_items():
+                if not isinstance(value, str) or len(value.encode()) > max_field_bytes:
+                    return None
+                form.setdefault(key, []).append(value)
+    except (HTTPException, ValueError, UnicodeDecodeError):
+        return None
+    return form
