@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from digest.jobs.review import approve_bulletin
 from digest.models import EditionStatus, Subscriber
 from digest.store import audit, deliveries, editions, sources, subscribers
 from digest.testing import ManualClock
@@ -44,6 +45,8 @@ def busy(tmp_path: Path) -> Iterator[Served]:
         "title: Updates", "title: Later updates"))
     clock = ManualClock(NOW)
     ctx = make_ctx(config, clock)
+    # due.md approved (its placeholder links overridden); held.md held by them.
+    approve_bulletin(ctx, "due", "approver@example.org", reason="links known")
     with ctx.db.transaction() as connection:
         for number in range(5):
             subscribers.add(connection, Subscriber(email=f"m{number}@example.org", name="",
@@ -84,6 +87,7 @@ def test_the_overview_shows_what_goes_out_what_waits_and_what_fails(busy: Served
     assert "2019-03-25 08:00" in text and "2019-04-01 08:00" in text  # next slots
     assert "monthly/7: 3 items" in text  # its draft, waiting for approval
     assert "Later updates" in text and "held" in text and "due" in text
+    assert 'state-held">held<' in text and 'state-due">due<' in text  # jobs.bulletin_state
     sending = text.split('id="live-sending"', 1)[1].split("</section>", 1)[0]
     assert "weekly/3" in sending
     # sent 1, pending 1 (5 - sent - failed - deferred - ...), deferred 1, failed 1

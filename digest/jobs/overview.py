@@ -16,9 +16,10 @@ from sqlalchemy import Connection
 
 from digest.bulletins import load_bulletins
 from digest.errors import InputError
-from digest.identifiers import EditionSeries
+from digest.jobs.bulletin_state import BulletinState
 from digest.jobs.context import Context
-from digest.models import Bulletin, EditionStatus
+from digest.jobs.review import bulletin_states
+from digest.models import Bulletin, EditionStatus, RunReport
 from digest.store import audit, deliveries, editions, sources
 from digest.store.audit import AuditEntry
 from digest.store.editions import EditionRow
@@ -29,8 +30,8 @@ ACTIONS_SHOWN = 20
 
 @dataclass(frozen=True)
 class BulletinLine:
-    """A bulletin of the folder: its state (``held`` while its ``send_at`` is to come,
-    ``sent`` once its edition exists, else ``due``) and when it is to go."""
+    """A bulletin of the folder: its state (``jobs.bulletin_state``: draft, held,
+    rejected, scheduled, due, sent, cancelled) and when it is to go."""
 
     slug: str
     title: str
@@ -64,6 +65,9 @@ def overview(ctx: Context) -> Overview:
     """The overview's data now."""
     now = ctx.clock.now()
     folder, problems = _folder(ctx)
+    found = RunReport()
+    states = {status.slug: status for status in bulletin_states(ctx, found)}
+    problems += [line for line in found.failures if line not in problems]
     with ctx.db.transaction() as connection:
         drafts: dict[str, EditionRow] = {}
         for digest in ctx.settings.digests:
@@ -72,12 +76,11 @@ def overview(ctx: Context) -> Overview:
                 drafts[digest.id] = latest
         lines = []
         for bulletin in folder:
-            sent = editions.latest(connection, str(EditionSeries.of_bulletin(bulletin.slug)))
-            state = ("sent" if sent is not None else
-                     "held" if bulletin.send_at is not None and bulletin.send_at > now
-                     else "due")
-            lines.append(BulletinLine(slug=bulletin.slug, title=bulletin.title, state=state,
-                                      send_at=bulletin.send_at))
+            status = states.get(bulletin.slug)  # None: it cannot be rendered (a problem)
+            lines.append(BulletinLine(
+                slug=bulletin.slug, title=bulletin.title,
+                state=str(status.state) if status else str(BulletinState.HELD),
+                send_at=status.send_at if status else bulletin.send_at))
         sending = [_sending(connection, row, now) for row in editions.unfinished(connection)]
         health = sorted(sources.health(connection),
                         key=lambda s: (-s.consecutive_failures, s.id))

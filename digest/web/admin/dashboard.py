@@ -27,8 +27,10 @@ from digest.web.admin.access import Console, SignedIn
 
 OVERVIEW = N_("Overview")
 REFRESH_SECONDS = 5
-# State names shown on the page (the review part adds its own).
-STATES = {"held": N_("held"), "due": N_("due"), "sent": N_("sent")}
+# State names shown on the page (a bulletin's: jobs.bulletin_state).
+STATES = {"held": N_("held"), "due": N_("due"), "sent": N_("sent"), "draft": N_("draft"),
+          "rejected": N_("rejected"), "scheduled": N_("scheduled"),
+          "cancelled": N_("cancelled")}
 
 
 def routes(console: Console) -> list[BaseRoute]:
