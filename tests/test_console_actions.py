@@ -34,7 +34,7 @@ from digest.store import audit, deliveries
 from digest.store.schema import deliveries as deliveries_table
 from digest.testing import ManualClock
 from tests.admin_client import signed_in
-from tests.conftest import ROOT, SAMPLE_BULLETIN_SLUG, run_digest
+from tests.conftest import ROOT, SAMPLE_BULLETIN_SLUG, reset_postgres, run_digest
 from tests.web_app_server import serving
 
 NOW = datetime(2019, 3, 18, 7, 30, tzinfo=UTC)
@@ -54,7 +54,7 @@ EDITOR_ACTIONS = [(BULLETIN, "test", {}), (EDITION, "test", {}), (EDITION, "note
                   (EDITION, "pin", {"item": "?"}), (EDITION, "unpin", {"item": "?"})]
 
 
-def make_project(folder: Path) -> Path:
+def make_project(folder: Path, database_url: str | None = None) -> Path:
     """The sample with ``approval: true``, an editor, an approver, a weekly-only approver,
     one sender thread; after one run: the draft weekly/1, the held sample bulletin."""
     shutil.copy(ROOT / "schedules.yaml", folder / "schedules.yaml")
@@ -68,22 +68,32 @@ def make_project(folder: Path) -> Path:
   - {{email: {ED}, name: Ed, role: editor}}
   - {{email: {ANN}, name: Ann, role: approver}}
 """)
-    result = run_digest(folder, "run", "--once")
+    env = {"DIGEST_DATABASE_URL": database_url} if database_url else None
+    result = run_digest(folder, "run", "--once", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "weekly/1: draft of" in result.stdout
     return folder
 
 
-def make_context(project: Path) -> Context:
+def make_context(project: Path, database_url: str | None = None) -> Context:
     return Context(settings=load_settings(project / "schedules.yaml"),
-                   env=Environment(None, None, None, None, None), clock=ManualClock(NOW))
+                   env=Environment(database_url, None, None, None, None),
+                   clock=ManualClock(NOW))
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Context]:
-    ctx = make_context(make_project(tmp_path))
+def site(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Context]:
+    """The project on SQLite, or on PostgreSQL for a test parametrized ``postgres``."""
+    url = None
+    if getattr(request, "param", "sqlite") == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        reset_postgres(url)
+    ctx = make_context(make_project(tmp_path, url), url)
     yield ctx
     ctx.close()
+
+
+BACKENDS = pytest.mark.parametrize("site", ["sqlite", "postgres"], indirect=True)
 
 
 def _post(client: httpx.Client, csrf: str | None, path: str,
@@ -166,6 +176,7 @@ def test_a_digests_own_approver_acts_on_that_digest_only(site: Context) -> None:
 # ------------------------------------------------------------------ a bulletin's life
 
 
+@BACKENDS
 def test_a_bulletins_review_through_the_web(site: Context) -> None:
     client, csrf = signed_in(site, ANN)
     page = client.get(BULLETIN)
@@ -279,6 +290,7 @@ class PausingTransport:
         self.inner.close()
 
 
+@BACKENDS
 def test_an_editions_curation_approval_pause_resume_cancel_and_retry(site: Context) -> None:
     editor, editor_csrf = signed_in(site, ED)
     client, csrf = signed_in(site, ANN)
