@@ -64,10 +64,12 @@ def make_project(folder: Path, database_url: str | None = None) -> Path:
     coordinators:
       - {{email: {DAN}, name: Dan, role: approver}}""").replace("concurrency: 4",
                                                                "concurrency: 1")
-    config.write_text(text + f"""coordinators:
+    assert "\ncoordinators:\n" in text  # the sample's own coordinator; Ed and Ann join
+    config.write_text(text.replace("\ncoordinators:\n", f"""
+coordinators:
   - {{email: {ED}, name: Ed, role: editor}}
   - {{email: {ANN}, name: Ann, role: approver}}
-""")
+"""))
     env = {"DIGEST_DATABASE_URL": database_url} if database_url else None
     result = run_digest(folder, "run", "--once", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
