@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from digest.config import Environment, load_settings
+from digest.jobs import curation
 from digest.jobs.context import Context
 from digest.jobs.delivery import send_edition
 from digest.jobs.manual import find_edition, stored_emails
@@ -156,7 +157,10 @@ def test_refused_posts_change_nothing(site: Context) -> None:
     for base, action, fields in APPROVER_ACTIONS + EDITOR_ACTIONS:
         for csrf in (None, "0" * 64, editor_csrf):  # none, a wrong one, another session's
             assert _post(approver, csrf, f"{base}/{action}", fields).status_code == 403
+    shown = approver.get(f"{EDITION}/approve")  # the answer's address, reloaded: the page
+    assert shown.status_code == 200 and not _flash(shown) and 'src="../1/email.html?' in shown.text
     approver.cookies.clear()
+    assert approver.get(f"{EDITION}/approve").status_code == 303
     assert _post(approver, approver_csrf, f"{BULLETIN}/approve", {"reason": "x"}
                  ).status_code == 403
     assert (_state(site), _log(site), set(_outbox(site))) == (before, log, outbox)
@@ -405,10 +409,13 @@ def test_axe_on_the_pages_with_action_forms_and_a_form_without_script(
             for path in (EDITION, BULLETIN, "pin"):
                 page = new_page(width)
                 page.goto(url + EDITION if path == "pin" else url + path)
-                if path == "pin":  # an action's answer page
+                if path == "pin":  # an action's answer page, kept live as the page is
                     page.locator("button", has_text="Pin first").first.click()
                     page.wait_for_load_state()
                     assert "Item pinned first." in page.content()
+                    curation.set_note(ctx, "weekly/1", f"Live note {width}", ANN)
+                    page.frame_locator("iframe").first.locator(
+                        f"text=Live note {width}").first.wait_for(timeout=5000)
                 assert page.locator("form[method=post] input[name=csrf]").count() >= 3
                 assert not _axe(page), (path, width, _axe(page))
                 wide = page.evaluate("document.documentElement.scrollWidth")

@@ -35,6 +35,8 @@ ACTION_LABELS = {
     "omit": N_("item left out"), "restore": N_("item restored"), "pin": N_("item pinned"),
     "unpin": N_("item unpinned"), "note": N_("note saved"), "note-removed": N_("note removed"),
     "edit": N_("bulletin edited"), "create": N_("bulletin created"),
+    "members.export": N_("members exported"), "members.import": N_("members imported"),
+    "members.import.preview": N_("members import: dry run"),
 }
 # A target's state as the panel names it (a bulletin's or an edition's).
 STATE_LABELS = {

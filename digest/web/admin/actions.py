@@ -9,7 +9,8 @@ edition's page, each answered with that page again and a message, never a redire
   ``approve``, ``pause``, ``resume``, ``cancel`` (``reason``), ``retry-failed``, and on a
   draft the curation: ``omit``, ``restore``, ``pin``, ``unpin`` (``item``), ``note``.
 
-Session, CSRF token and role are the access layer's checks (403, nothing read further);
+A GET of an action's path shows the page as the action's answer does (its live refresh
+fetches it). Session, CSRF token and role are the access layer's checks (403, nothing read further);
 an edition's actions count the digest's own coordinators (``digest_of``). The jobs make
 each change with its audit row and refuse what the state does not allow (``InputError``:
 the page again with its message, 409; a form that cannot be read as asked, 400).
@@ -70,8 +71,9 @@ def routes(console: Console) -> list[BaseRoute]:
             ("resume", acts.bulletin_edition(edition_actions.resume, RESUMED)),
             ("cancel", acts.bulletin_edition(edition_actions.cancel, CANCELLED)),
             ("retry-failed", acts.bulletin_retry)):
-        found.append(Route(f"{bulletin}/{name}", acts.endpoint(name, act, edition=False),
-                           methods=["POST"]))
+        found += [Route(f"{bulletin}/{name}", acts.endpoint(name, act, edition=False),
+                        methods=["POST"]),
+                  Route(f"{bulletin}/{name}", acts.page(edition=False), methods=["GET"])]
     for name, act in (
             ("test", acts.edition_test), ("approve", acts.edition_approve),
             ("pause", acts.edition(edition_actions.pause, PAUSED)),
@@ -81,8 +83,9 @@ def routes(console: Console) -> list[BaseRoute]:
             ("restore", acts.curate(curation.restore, RESTORED)),
             ("pin", acts.curate(curation.pin, PINNED)),
             ("unpin", acts.curate(curation.unpin, UNPINNED)), ("note", acts.note)):
-        found.append(Route(f"{edition}/{name}", acts.endpoint(name, act, edition=True),
-                           methods=["POST"]))
+        found += [Route(f"{edition}/{name}", acts.endpoint(name, act, edition=True),
+                        methods=["POST"]),
+                  Route(f"{edition}/{name}", acts.page(edition=True), methods=["GET"])]
     return found
 
 
@@ -133,6 +136,18 @@ class _Actions:
 
         return self.console.action(permission, handler,
                                    digest_of=_digest_of if edition else lambda r: None)
+
+    def page(self, *, edition: bool) -> Callable[[Request], Awaitable[Response]]:
+        """GET at an action's path: the page as its answer shows it, without a message.
+        The answer's live refresh fetches its own address (``preview.js``), and a reload
+        or a bookmark of it shows the page rather than an error."""
+        pages = pages_of(self.console)
+
+        async def handler(request: Request, who: SignedIn) -> Response:
+            return await (pages.edition_answer if edition else pages.bulletin_answer)(
+                request, who)
+
+        return self.console.page(handler)
 
     def _say(self, request: Request, message: str, **values: object) -> str:
         """A message with values, in the reader's language."""

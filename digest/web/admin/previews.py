@@ -109,19 +109,22 @@ class _Pages:
     # ---------------------------------------------------------------- editions
 
     async def edition_page(self, request: Request, who: SignedIn) -> Response:
-        return await self.edition_answer(request, who)
+        return await self._edition(request, who, None)
 
     async def edition_answer(self, request: Request, who: SignedIn, *, message: str = "",
                              error: str = "", status: int = 200) -> Response:
-        """The edition's page; after an action (a POST to a path under it), with the
-        action's ``message`` or ``error`` and ``status``."""
+        """The edition's page at an action's path under it (``.../3/approve``), with the
+        action's ``message`` or ``error`` and ``status``; its links one level up."""
+        return await self._edition(request, who, _Answer(message, error, status))
+
+    async def _edition(self, request: Request, who: SignedIn,
+                       answer: _Answer | None) -> Response:
         digest, number = request.path_params["digest"], request.path_params["number"]
         return await self._page(
             request, who, EDITION_TITLE, f"/editions/{digest}/{number}", digest,
             lambda audience: self.previews.edition(digest, number, audience),
             lambda: self.previews.edition_fingerprint(digest, number),
-            lambda: acting.edition_values(self.console, who, digest, number),
-            answer=_Answer(message, error, status) if request.method == "POST" else None)
+            lambda: acting.edition_values(self.console, who, digest, number), answer=answer)
 
     async def edition_frame(self, request: Request, who: SignedIn) -> Response:
         digest, number = request.path_params["digest"], request.path_params["number"]
@@ -151,7 +154,7 @@ class _Pages:
 
     async def bulletin_answer(self, request: Request, who: SignedIn, *, message: str = "",
                               error: str = "", status: int = 200) -> Response:
-        """The bulletin's page after an action on it (see ``edition_answer``)."""
+        """The bulletin's page at an action's path under it (see ``edition_answer``)."""
         slug = request.path_params["slug"]
         settings = self.console.ctx.settings
         follows = settings.bulletins.audience if settings.bulletins else None
