@@ -232,7 +232,8 @@ class _Actions:
         return act
 
     def edition_approve(self, request: Request, who: SignedIn, form: Form) -> str:
-        edition_actions.approve(self.ctx, _label(request), who.email)
+        edition_actions.approve(self.ctx, _label(request), who.email,
+                                _field(form, "reason").strip() or None)
         return self._say(request, APPROVED)
 
     def edition_cancel(self, request: Request, who: SignedIn, form: Form) -> str:
