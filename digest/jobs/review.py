@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from digest.bulletins import load_bulletin
 from digest.dates import console_stamp
 from digest.errors import DigestError, InputError
-from digest.jobs.bulletin_state import BulletinState, BulletinStatus, bulletin_status, file_hash
+from digest.jobs.bulletin_state import BulletinState, BulletinStatus, bulletin_status
 from digest.jobs.bulletins import bulletins, with_upcoming
 from digest.jobs.context import Context
 from digest.links import bulletin_links
@@ -47,20 +47,16 @@ def bulletin_path(ctx: Context, slug: str) -> Path:
 
 def find_bulletin(ctx: Context, slug: str) -> ReviewedBulletin:
     """The bulletin ``slug`` read, rendered and linted; its hash is of the very bytes that
-    were linted (a file changed while being read is refused: try again)."""
+    were parsed and linted (``Bulletin.content_hash``)."""
     path = bulletin_path(ctx, slug)
-    before = file_hash(path)
-    bulletin = with_upcoming(ctx, load_bulletin(path, ctx.settings))
-    if file_hash(path) != before:
-        raise InputError(f"{path} changed while it was being read: try again")
-    return reviewed(ctx, bulletin, before)
+    return reviewed(ctx, with_upcoming(ctx, load_bulletin(path, ctx.settings)))
 
 
-def reviewed(ctx: Context, bulletin: Bulletin, content: str | None = None) -> ReviewedBulletin:
+def reviewed(ctx: Context, bulletin: Bulletin) -> ReviewedBulletin:
     """A loaded bulletin's email and state."""
     email = render_bulletin_email(bulletin, ctx.settings,
                                   bulletin_links(ctx.settings, bulletin.slug))
-    return ReviewedBulletin(bulletin, email, bulletin_status(ctx, bulletin, email, content))
+    return ReviewedBulletin(bulletin, email, bulletin_status(ctx, bulletin, email))
 
 
 def bulletin_states(ctx: Context, report: RunReport | None = None) -> list[BulletinStatus]:
@@ -100,7 +96,7 @@ def approve_bulletin(ctx: Context, slug: str, actor: str, reason: str | None = N
     with ctx.db.transaction() as connection:
         _decide(ctx, connection, status, reviews.APPROVED, actor, reason, send_at)
         _audit(ctx, connection, actor, "approve", status.target, reason, detail)
-    return reviewed(ctx, found.bulletin, status.content_hash).status
+    return reviewed(ctx, found.bulletin).status
 
 
 def reject_bulletin(ctx: Context, slug: str, actor: str, note: str, *,
@@ -118,7 +114,7 @@ def reject_bulletin(ctx: Context, slug: str, actor: str, note: str, *,
         _decide(ctx, connection, status, reviews.REJECTED, actor, note, None)
         _audit(ctx, connection, actor, "reject", status.target, note,
                f"content {status.content_hash[:12]}")
-    return reviewed(ctx, found.bulletin, status.content_hash).status
+    return reviewed(ctx, found.bulletin).status
 
 
 def schedule_bulletin(ctx: Context, slug: str, actor: str,
@@ -138,7 +134,7 @@ def schedule_bulletin(ctx: Context, slug: str, actor: str,
     with ctx.db.transaction() as connection:
         _decide(ctx, connection, status, reviews.APPROVED, actor, reason, send_at)
         _audit(ctx, connection, actor, "schedule", status.target, None, f"send at {when}")
-    return reviewed(ctx, found.bulletin, status.content_hash).status
+    return reviewed(ctx, found.bulletin).status
 
 
 def _refuse_final(status: BulletinStatus, what: str) -> None:

@@ -38,6 +38,7 @@ from digest.web.limits import EDITOR_BODY_BYTES
 TEMPLATE = "editor.html.j2"
 EDIT, NEW = N_("Edit bulletin"), N_("New bulletin")
 SAVED = N_("Saved.")
+UNCHANGED = N_("No change: the file already holds this text.")
 NOT_SAVED = N_("Not saved: correct the fields marked below.")
 CONFLICT = N_("Not saved: the file changed since you opened it. Your text is kept in the "
               "form; the file as it now is stands beside it. Copy what you need, then save "
@@ -129,7 +130,7 @@ class _Editor:
                 draft: Draft, new: bool = False) -> Response:
         if isinstance(result, files.Saved):
             return self._form(request, who, result.file, result.file.parsed.draft,
-                              message=SAVED, saved=True)
+                              message=SAVED if result.changed else UNCHANGED, saved=True)
         if isinstance(result, files.Invalid):
             return self._form(request, who, None if new else self._current(request), draft,
                               problems=result.problems, error=NOT_SAVED, status=400)
