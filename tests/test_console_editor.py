@@ -181,7 +181,7 @@ def test_an_unchanged_save_writes_nothing_and_records_nothing(
     with ctx.db.transaction() as connection:
         assert audit.for_target(connection, f"bulletin:{slug}") == []
     changed = dataclasses.replace(opened.parsed.draft,
-                                  fields=opened.parsed.draft.fields | {"place": "Lyon"})
+                                  fields={**opened.parsed.draft.fields, "place": "Lyon"})
     result = bulletin_files.save(ctx, slug, changed, opened.version, EDITOR)
     assert isinstance(result, bulletin_files.Saved) and result.changed
     with ctx.db.transaction() as connection:
