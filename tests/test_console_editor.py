@@ -10,6 +10,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from digest.jobs import bulletin_files
 from digest.jobs.bulletin_form import Draft, compose, parse
 from digest.jobs.context import Context
 from digest.models import Bulletin
+from digest.render.i18n import translate
 from digest.store import audit
 from digest.testing import ManualClock
 from digest.web.server import make_server
@@ -321,6 +323,26 @@ def test_the_preview_renders_the_body_as_the_web_version(
     fields = form_of(http.get(edit_url(SLUG)).text)
     shown = post(http, edit_url(SLUG), fields | {"body": [body], "do": ["preview"]})
     assert shown.status_code == 200 and "Second" in shown.text and "Saved." not in shown.text
+
+
+@pytest.mark.parametrize("console", ["fr", "de"])
+def test_the_preview_speaks_the_console_s_language_not_the_bulletin_s(
+        client: tuple[httpx.Client, str], console: str) -> None:
+    """The preview's own words follow the coordinator's language (Accept-Language),
+    whatever language the bulletin is written in, in the fetched preview and the page."""
+    http, csrf = client
+    note = "Nothing to preview yet: write the body."
+    wanted = translate(console, note)
+    assert wanted != note
+    for bulletin_language in ("en", "fr", "de"):
+        for url in (edit_url(SLUG) + "/preview", "/admin/bulletins/new/preview"):
+            answer = http.post(url, files=[("csrf", (None, csrf.encode())),
+                                           ("body", (None, b"")),
+                                           ("language", (None, bulletin_language.encode()))],
+                               headers={"Accept-Language": f"{console},en;q=0.5"})
+            assert answer.status_code == 200 and wanted in unescape(answer.text), answer.text
+    page = http.get("/admin/bulletins/new", headers={"Accept-Language": console})
+    assert wanted in unescape(page.text)
 
 
 def test_the_editor_page_allows_only_its_own_script(client: tuple[httpx.Client, str]) -> None:

@@ -201,10 +201,10 @@ def save(ctx: Context, slug: str, draft: Draft, based_on: str, actor: str) -> Sa
         problems = _check(ctx, data, path.name) or _slug_problems(folder, path, draft)
         if problems:
             return Invalid(problems, text, draft)
-        return Saved(_write(ctx, path, data, actor, "edit"))
+        return Saved(_write(ctx, path, data, actor, audit.Action.EDIT))
 
 
-def _write(ctx: Context, path: Path, data: bytes, actor: str, action: str) -> BulletinText:
+def _write(ctx: Context, path: Path, data: bytes, actor: str, action: audit.Action) -> BulletinText:
     """Write the file and its audit row (none when the write fails)."""
     with ctx.db.transaction() as connection:
         write_atomic(path, data)
@@ -230,7 +230,7 @@ def create(ctx: Context, slug: str, draft: Draft, actor: str) -> SaveResult:
         problems = _check(ctx, data, path.name) or _slug_problems(folder, path, draft)
         if problems:
             return Invalid(problems, text, draft)
-        return Saved(_write(ctx, path, data, actor, "create"))
+        return Saved(_write(ctx, path, data, actor, audit.Action.CREATE))
 
 
 def _new_name_problem(folder: Path, slug: str) -> str:
@@ -263,7 +263,9 @@ def _slug_problems(folder: Path, path: Path, draft: Draft) -> tuple[Problem, ...
 
 def preview_html(ctx: Context, body: str, language: str = "") -> str:
     """The body's introduction and sections as the web version shows them, for the
-    editor's preview (the front matter may still be wrong: it is not needed here)."""
+    editor's preview (the front matter may still be wrong: it is not needed here). The
+    preview's own words are in ``language``, the console's (the coordinator's), not the
+    bulletin's: the body is shown as written."""
     intro, sections = parse_body(body[:MAX_BULLETIN_BYTES])
     views = [SectionView(s.number, s.title, Markup(s.body_html), (), Markup(s.lead_html),
                          Markup(s.list_items_html)) for s in sections]

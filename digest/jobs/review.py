@@ -95,7 +95,7 @@ def approve_bulletin(ctx: Context, slug: str, actor: str, reason: str | None = N
         detail += f"; overrides {len(status.errors)} lint errors"
     with ctx.db.transaction() as connection:
         _decide(ctx, connection, status, reviews.APPROVED, actor, reason, send_at)
-        _audit(ctx, connection, actor, "approve", status.target, reason, detail)
+        _audit(ctx, connection, actor, audit.Action.APPROVE, status.target, reason, detail)
     return reviewed(ctx, found.bulletin).status
 
 
@@ -112,7 +112,7 @@ def reject_bulletin(ctx: Context, slug: str, actor: str, note: str, *,
     _check_seen(status, content_hash)
     with ctx.db.transaction() as connection:
         _decide(ctx, connection, status, reviews.REJECTED, actor, note, None)
-        _audit(ctx, connection, actor, "reject", status.target, note,
+        _audit(ctx, connection, actor, audit.Action.REJECT, status.target, note,
                f"content {status.content_hash[:12]}")
     return reviewed(ctx, found.bulletin).status
 
@@ -133,7 +133,8 @@ def schedule_bulletin(ctx: Context, slug: str, actor: str,
     when = console_stamp(send_at, ctx.settings.site.zone) if send_at else "its file's send_at"
     with ctx.db.transaction() as connection:
         _decide(ctx, connection, status, reviews.APPROVED, actor, reason, send_at)
-        _audit(ctx, connection, actor, "schedule", status.target, None, f"send at {when}")
+        _audit(ctx, connection, actor, audit.Action.SCHEDULE, status.target, None,
+               f"send at {when}")
     return reviewed(ctx, found.bulletin).status
 
 
@@ -156,7 +157,7 @@ def _decide(ctx: Context, connection: Connection, status: BulletinStatus,
                 send_at=send_at)
 
 
-def _audit(ctx: Context, connection: Connection, actor: str, action: str, target: str,
+def _audit(ctx: Context, connection: Connection, actor: str, action: audit.Action, target: str,
            reason: str | None, detail: str | None) -> None:
     audit.record(connection, at=ctx.clock.now(), actor=actor, action=action, target=target,
                  reason=reason, detail=detail)

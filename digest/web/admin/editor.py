@@ -110,7 +110,7 @@ class _Editor:
     async def preview(self, request: Request, who: SignedIn, form: Form) -> Response:
         draft = Draft.of_form(form)
         html = await run_in_threadpool(files.preview_html, self.ctx, draft.body,
-                                       draft.fields.get("language", ""))
+                                       self.console.language(request))
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     async def _page(self, request: Request, who: SignedIn,
@@ -169,7 +169,7 @@ class _Editor:
             "based_on": based_on if based_on is not None else file.version if file else "",
             "dropped": parsed.dropped if parsed is not None else (),
             "preview_html": Markup(files.preview_html(
-                self.ctx, draft.body, draft.fields.get("language", ""))),
+                self.ctx, draft.body, self.console.language(request))),
             "previewed": preview, "saved": saved, "conflict": conflict,
             "csrf": who.csrf,
         }
