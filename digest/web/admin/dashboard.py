@@ -49,7 +49,7 @@ def routes(console: Console) -> list[BaseRoute]:
         return console.url(path) if path is not None else None
 
     links: dict[str, Any] = {"stamp": stamp, "states": STATES, "action_label": action_label,
-             "target_url": target_url}
+                             "target_url": target_url}
 
     async def page(request: Request, who: SignedIn) -> Response:
         data = await run_in_threadpool(overview, console.ctx)
