@@ -20,7 +20,7 @@ from digest.jobs.console_actions import Panel, bulletin_panel, edition_panel
 from digest.jobs.member_message import choices
 from digest.render.i18n import N_
 from digest.web.admin.access import Console, Permission, SignedIn
-from digest.web.admin.audit_view import action_label, target_path
+from digest.web.admin.audit_view import action_label, target_urls
 
 # The permission each action needs (docs/console.md, "Acting").
 PERMISSIONS: dict[str, Permission] = {
@@ -92,9 +92,5 @@ def _values(console: Console, who: SignedIn, panel: Panel, digest: str | None,
     def stamp(moment: datetime | None) -> str:
         return console_stamp(moment, zone) if moment is not None else "–"
 
-    def target_url(target: str) -> str | None:
-        path = target_path(target)
-        return console.url(path) if path is not None else None
-
     return {"acting": acting, "stamp": stamp, "action_label": action_label,
-            "target_url": target_url, "state_labels": STATE_LABELS}
+            "target_url": target_urls(console), "state_labels": STATE_LABELS}

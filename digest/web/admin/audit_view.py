@@ -11,11 +11,13 @@ edition ``bulletin:<slug>/1``) to the bulletin's, ``weekly/3`` to the edition's,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 from digest.identifiers import EditionSeries, parse_label
 from digest.render.i18n import N_
 from digest.store.audit import Action
+from digest.web.admin.access import Console
 
 ACTION_LABELS: dict[str, str] = {
     Action.APPROVE: N_("approved"), Action.REJECT: N_("rejected"),
@@ -49,3 +51,12 @@ def target_path(target: str) -> str | None:
     if labelled is None or not series.name:
         return None
     return f"/editions/{quote(series.name, safe='')}/{labelled[1]}"
+
+
+def target_urls(console: Console) -> Callable[[str], str | None]:
+    """For the templates: an audit target's page as an absolute URL (None: it has none)."""
+    def target_url(target: str) -> str | None:
+        path = target_path(target)
+        return console.url(path) if path is not None else None
+
+    return target_url

@@ -28,7 +28,7 @@ from digest.render.i18n import N_
 from digest.render.templating import render_template
 from digest.scheduler import next_digest_runs
 from digest.web.admin.access import Console, SignedIn
-from digest.web.admin.audit_view import action_label, target_path
+from digest.web.admin.audit_view import action_label, target_urls
 
 OVERVIEW, BULLETINS = N_("Overview"), N_("Bulletins")
 REFRESH_SECONDS = 5
@@ -44,12 +44,8 @@ def routes(console: Console) -> list[BaseRoute]:
     def stamp(moment: datetime | None) -> str:
         return console_stamp(moment, zone) if moment is not None else "–"
 
-    def target_url(target: str) -> str | None:
-        path = target_path(target)
-        return console.url(path) if path is not None else None
-
     links: dict[str, Any] = {"stamp": stamp, "states": STATES, "action_label": action_label,
-                             "target_url": target_url}
+                             "target_url": target_urls(console)}
 
     async def page(request: Request, who: SignedIn) -> Response:
         data = await run_in_threadpool(overview, console.ctx)
