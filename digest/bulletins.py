@@ -35,6 +35,7 @@ date is reported at its key rather than raised).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,13 @@ from digest.safetext import is_unwanted
 
 _NUMBERED = re.compile(r"^(\d{1,3})[.)]\s+(\S.*)$")
 MAX_BULLETIN_BYTES = 128 * 1024  # 30 times the sample; Gmail clips an email past 102 KB
-__all__ = ["MAX_BULLETIN_BYTES", "LoadedBulletins", "load_bulletin", "load_bulletins",
-           "parse_body", "parse_bulletin", "render_inline"]
+__all__ = ["MAX_BULLETIN_BYTES", "LoadedBulletins", "content_hash", "load_bulletin",
+           "load_bulletins", "parse_body", "parse_bulletin", "render_inline"]
+
+
+def content_hash(data: bytes) -> str:
+    """The SHA-256 (hex) of a bulletin file's bytes: what an approval is tied to."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _slug_from_stem(stem: str) -> str:
@@ -110,7 +116,8 @@ def load_bulletin(path: Path, settings: Settings) -> Bulletin:
 def parse_bulletin(data: bytes, shown: str, stem: str, settings: Settings) -> Bulletin:
     """A bulletin file's bytes (named ``shown`` in problems; ``stem`` gives the default
     slug) checked as ``load_bulletin`` checks a file: the console validates a text before
-    it writes it, with the very rules a run applies."""
+    it writes it, with the very rules a run applies. The bulletin carries the hash of
+    these bytes, so its state is judged on what was parsed, never on a second read."""
     if len(data) > MAX_BULLETIN_BYTES:
         raise InputError(f"{shown}: (file): {describe_size(len(data))}, over the limit of "
                          f"{describe_size(MAX_BULLETIN_BYTES)} for a bulletin")
@@ -143,6 +150,7 @@ def parse_bulletin(data: bytes, shown: str, stem: str, settings: Settings) -> Bu
         send_at=meta.send_at,
         footer_markdown=meta.footer,
         footer_line=locator.line_of(("footer",)) or 1,
+        content_hash=content_hash(data),
     )
 
 

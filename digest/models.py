@@ -173,6 +173,7 @@ class Bulletin:
     upcoming: tuple[Item, ...] = ()
     footer_markdown: str = ""  # the footer as written, on line ``footer_line`` of the file
     footer_line: int = 1  # (the lint locates the footer's links there)
+    content_hash: str = ""  # SHA-256 (hex) of the very bytes parsed: what an approval covers
 
 
 class EditionStatus(StrEnum):

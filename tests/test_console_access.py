@@ -336,6 +336,27 @@ def test_links_by_email_are_limited_per_address_and_per_client(served: Served) -
         assert len(outbox(served.folder)) == 6
 
 
+def test_printed_links_do_not_use_up_the_emailed_quota(served: Served) -> None:
+    """`digest coordinators link` (``issue_link`` without ``emailed``) is not limited and
+    counts for nothing: after more printed links than the quota, and between mailed ones,
+    the address still gets its 3 mailed links, and only 3."""
+    from digest.jobs.sign_in import LINKS_PER_ADDRESS
+
+    def printed() -> None:
+        for _ in range(LINKS_PER_ADDRESS + 2):
+            assert issue_link(served.ctx, "editor@example.org")
+
+    printed()
+    with _client(served) as client:
+        for _ in range(LINKS_PER_ADDRESS + 1):
+            assert client.post("/admin/login",
+                               data={"email": "editor@example.org"}).status_code == 200
+            printed()
+        assert wait_for(lambda: len(outbox(served.folder)) == LINKS_PER_ADDRESS)
+        time.sleep(0.5)
+        assert len(outbox(served.folder)) == LINKS_PER_ADDRESS
+
+
 def test_the_answer_does_not_wait_for_the_mail(tmp_path: Path) -> None:
     """A known address's answer comes as fast as an unknown one's, however slow the mail
     server: the link is sent after the answer (nothing to time)."""
@@ -450,7 +471,9 @@ def test_the_store_keeps_hashes_and_uses_a_link_once(db: Database) -> None:
     token, later = "a-link-token", NOW + timedelta(minutes=5)
     with db.transaction() as connection:
         console_access.add_link(connection, token_hash(token), "ed@example.org", NOW,
-                                timedelta(minutes=15))
+                                timedelta(minutes=15), emailed=True)
+        console_access.add_link(connection, token_hash("printed"), "ed@example.org", NOW,
+                                timedelta(minutes=15))  # not counted
         assert console_access.links_since(connection, "ed@example.org", NOW - timedelta(
             minutes=15)) == 1
         assert console_access.links_since(connection, "ed@example.org", NOW) == 0

@@ -10,6 +10,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from digest.jobs import bulletin_files
 from digest.jobs.bulletin_form import Draft, compose, parse
 from digest.jobs.context import Context
 from digest.models import Bulletin
+from digest.render.i18n import translate
 from digest.store import audit
 from digest.testing import ManualClock
 from digest.web.server import make_server
@@ -131,7 +133,8 @@ def edit_url(slug: str) -> str:
 
 def meaning(bulletin: Bulletin) -> Bulletin:
     """What a bulletin says, without where it was read from or how it was written."""
-    return dataclasses.replace(bulletin, markdown="", source_path="", footer_line=0)
+    return dataclasses.replace(bulletin, markdown="", source_path="", footer_line=0,
+                               content_hash="")
 
 
 def folder_state(folder: Path) -> dict[str, bytes]:
@@ -151,13 +154,40 @@ def test_a_form_saved_unchanged_keeps_the_file_and_a_changed_field_keeps_the_res
     assert fields["title"] == [loaded.title] and fields["body"][0].strip()
     saved = post(http, edit_url(loaded.slug), fields)
     assert saved.status_code == 200, saved.text
-    assert "Saved." in saved.text
+    assert "No change" in saved.text
     assert path.read_bytes() == before  # same fields: the front matter as written, comments too
     fields["title"] = ["A new title"]
     changed = post(http, edit_url(loaded.slug), form_of(saved.text) | {"title": ["A new title"]})
     assert changed.status_code == 200, changed.text
     after = load_bulletin(path, ctx.settings)
     assert meaning(after) == dataclasses.replace(meaning(loaded), title="A new title")
+
+
+@pytest.mark.parametrize("name", [SAMPLE.name, "handwritten.md"])
+def test_an_unchanged_save_writes_nothing_and_records_nothing(
+        ctx: Context, client: tuple[httpx.Client, str], name: str) -> None:
+    """The form of a file posted back as it came, through the page and through the job:
+    the file is not rewritten (same inode, same mtime) and no "edit" is in the audit log;
+    a real change is written and recorded once."""
+    http, _ = client
+    path = bulletin_files.folder_of(ctx) / name
+    slug = load_bulletin(path, ctx.settings).slug
+    before = path.stat()
+    answer = post(http, edit_url(slug), form_of(http.get(edit_url(slug)).text))
+    assert answer.status_code == 200 and "No change" in answer.text, answer.text
+    opened = bulletin_files.open_bulletin(ctx, slug)
+    result = bulletin_files.save(ctx, slug, opened.parsed.draft, opened.version, EDITOR)
+    assert isinstance(result, bulletin_files.Saved) and not result.changed
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    with ctx.db.transaction() as connection:
+        assert audit.for_target(connection, f"bulletin:{slug}") == []
+    changed = dataclasses.replace(opened.parsed.draft,
+                                  fields={**opened.parsed.draft.fields, "place": "Lyon"})
+    result = bulletin_files.save(ctx, slug, changed, opened.version, EDITOR)
+    assert isinstance(result, bulletin_files.Saved) and result.changed
+    with ctx.db.transaction() as connection:
+        assert [e.action for e in audit.for_target(connection, f"bulletin:{slug}")] == ["edit"]
 
 
 @pytest.mark.parametrize("text", [SAMPLE.read_text(encoding="utf-8"), HANDWRITTEN])
@@ -293,6 +323,26 @@ def test_the_preview_renders_the_body_as_the_web_version(
     fields = form_of(http.get(edit_url(SLUG)).text)
     shown = post(http, edit_url(SLUG), fields | {"body": [body], "do": ["preview"]})
     assert shown.status_code == 200 and "Second" in shown.text and "Saved." not in shown.text
+
+
+@pytest.mark.parametrize("console", ["fr", "de"])
+def test_the_preview_speaks_the_console_s_language_not_the_bulletin_s(
+        client: tuple[httpx.Client, str], console: str) -> None:
+    """The preview's own words follow the coordinator's language (Accept-Language),
+    whatever language the bulletin is written in, in the fetched preview and the page."""
+    http, csrf = client
+    note = "Nothing to preview yet: write the body."
+    wanted = translate(console, note)
+    assert wanted != note
+    for bulletin_language in ("en", "fr", "de"):
+        for url in (edit_url(SLUG) + "/preview", "/admin/bulletins/new/preview"):
+            answer = http.post(url, files=[("csrf", (None, csrf.encode())),
+                                           ("body", (None, b"")),
+                                           ("language", (None, bulletin_language.encode()))],
+                               headers={"Accept-Language": f"{console},en;q=0.5"})
+            assert answer.status_code == 200 and wanted in unescape(answer.text), answer.text
+    page = http.get("/admin/bulletins/new", headers={"Accept-Language": console})
+    assert wanted in unescape(page.text)
 
 
 def test_the_editor_page_allows_only_its_own_script(client: tuple[httpx.Client, str]) -> None:

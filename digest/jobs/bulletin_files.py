@@ -8,7 +8,8 @@ is checked first by the loader a run uses (``digest.bulletins.parse_bulletin``: 
 ``FILE:LINE: key: what`` problems, the same 128 KB limit); one it refuses writes nothing.
 A file is written whole (``digest.files.write_atomic``): a reader sees the old or the new
 text, never half of one; each write is in the audit log (``edit`` or ``create``, target
-``bulletin:<slug>``, the file's name and new version). Saves of this process run one at
+``bulletin:<slug>``, the file's name and new version). A save of the very bytes on disk
+writes and records nothing. Saves of this process run one at
 a time, so two coordinators' saves based on one version cannot both pass the check; an
 editor writing the file in the instant between the check and the rename is the one race
 left.
@@ -21,7 +22,6 @@ when the slug is not one, is taken, or names a file that exists.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,7 @@ import yaml
 from markupsafe import Markup
 
 from digest import markdown, yaml_loader
-from digest.bulletins import MAX_BULLETIN_BYTES, parse_body, parse_bulletin
+from digest.bulletins import MAX_BULLETIN_BYTES, content_hash, parse_body, parse_bulletin
 from digest.errors import InputError
 from digest.files import write_atomic
 from digest.identifiers import SLUG, EditionSeries, slugify
@@ -62,9 +62,12 @@ class BulletinText:
 
 @dataclass(frozen=True)
 class Saved:
-    """Written: the file as it now is (its slug may have changed with the front matter)."""
+    """Written: the file as it now is (its slug may have changed with the front matter).
+    ``changed`` False: the text was the file's very bytes, so nothing was written nor
+    recorded (an unchanged Save is not an edit)."""
 
     file: BulletinText
+    changed: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ def is_slug(text: str) -> bool:
 
 
 def version_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    """A file's version: the hash an approval is tied to (``digest.bulletins``)."""
+    return content_hash(data)
 
 
 def find(folder: Path, slug: str) -> Path | None:
@@ -192,13 +196,15 @@ def save(ctx: Context, slug: str, draft: Draft, based_on: str, actor: str) -> Sa
         if current.version != based_on:
             return Conflict(current, text, draft)
         data = text.encode("utf-8")
+        if version_of(data) == current.version:  # the bytes on disk: nothing to write
+            return Saved(current, changed=False)
         problems = _check(ctx, data, path.name) or _slug_problems(folder, path, draft)
         if problems:
             return Invalid(problems, text, draft)
-        return Saved(_write(ctx, path, data, actor, "edit"))
+        return Saved(_write(ctx, path, data, actor, audit.Action.EDIT))
 
 
-def _write(ctx: Context, path: Path, data: bytes, actor: str, action: str) -> BulletinText:
+def _write(ctx: Context, path: Path, data: bytes, actor: str, action: audit.Action) -> BulletinText:
     """Write the file and its audit row (none when the write fails)."""
     with ctx.db.transaction() as connection:
         write_atomic(path, data)
@@ -224,7 +230,7 @@ def create(ctx: Context, slug: str, draft: Draft, actor: str) -> SaveResult:
         problems = _check(ctx, data, path.name) or _slug_problems(folder, path, draft)
         if problems:
             return Invalid(problems, text, draft)
-        return Saved(_write(ctx, path, data, actor, "create"))
+        return Saved(_write(ctx, path, data, actor, audit.Action.CREATE))
 
 
 def _new_name_problem(folder: Path, slug: str) -> str:
@@ -257,7 +263,9 @@ def _slug_problems(folder: Path, path: Path, draft: Draft) -> tuple[Problem, ...
 
 def preview_html(ctx: Context, body: str, language: str = "") -> str:
     """The body's introduction and sections as the web version shows them, for the
-    editor's preview (the front matter may still be wrong: it is not needed here)."""
+    editor's preview (the front matter may still be wrong: it is not needed here). The
+    preview's own words are in ``language``, the console's (the coordinator's), not the
+    bulletin's: the body is shown as written."""
     intro, sections = parse_body(body[:MAX_BULLETIN_BYTES])
     views = [SectionView(s.number, s.title, Markup(s.body_html), (), Markup(s.lead_html),
                          Markup(s.list_items_html)) for s in sections]

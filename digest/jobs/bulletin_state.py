@@ -7,26 +7,22 @@ errors and no approval with an override reason for this content), ``draft`` (not
 for this content while approval is required), ``scheduled`` (approved, its ``send_at`` to
 come), ``due`` (the next run sends it once). Only ``due`` and ``sent`` ones are published.
 
-An approval holds for the file's bytes it was given for (their SHA-256): an edit makes
+An approval holds for the file's bytes it was given for (their SHA-256, carried by the
+``Bulletin`` from the bytes the loader parsed, never from a second read): an edit makes
 the bulletin a draft again. The lint is the one ``digest preview`` prints.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 
-from digest.bulletins import MAX_BULLETIN_BYTES
 from digest.dates import console_stamp
-from digest.errors import InputError
 from digest.identifiers import EditionSeries
 from digest.jobs.context import Context
 from digest.jobs.problems import bulletin_problems
 from digest.models import Bulletin, RenderedEmail
-from digest.reading import read_bounded
 from digest.render.lint import Problem
 from digest.store import editions, reviews
 from digest.store.editions import EditionRow
@@ -104,19 +100,6 @@ class BulletinStatus:
         return "the next run sends it once"
 
 
-def content_hash(data: bytes) -> str:
-    """The SHA-256 (hex) an approval is tied to."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def file_hash(path: str | Path) -> str:
-    """The hash of a bulletin file's bytes as they are now (read as the loader reads it)."""
-    try:
-        return content_hash(read_bounded(Path(path), MAX_BULLETIN_BYTES))
-    except OSError as exc:
-        raise InputError(f"{path}: unreadable: {exc}") from None
-
-
 def decide(*, edition: EditionRow | None, review: Review | None, content: str, errors: bool,
            approval: bool, file_send_at: datetime | None, now: datetime,
            ) -> tuple[BulletinState, datetime | None]:
@@ -139,11 +122,13 @@ def decide(*, edition: EditionRow | None, review: Review | None, content: str, e
     return BulletinState.DUE, send_at
 
 
-def bulletin_status(ctx: Context, bulletin: Bulletin, email: RenderedEmail,
-                    content: str | None = None) -> BulletinStatus:
-    """The bulletin's state now; ``content`` is its file's hash when the caller has it."""
+def bulletin_status(ctx: Context, bulletin: Bulletin, email: RenderedEmail) -> BulletinStatus:
+    """The bulletin's state now, judged on the hash of the bytes the loader parsed (the
+    file is never read again: what is approved is what is sent)."""
     problems = tuple(bulletin_problems(bulletin, email))
-    content = content or file_hash(bulletin.source_path)
+    content = bulletin.content_hash
+    if not content:
+        raise ValueError(f"bulletin {bulletin.slug}: not loaded from its file's bytes")
     with ctx.db.transaction() as connection:
         edition = editions.latest(connection, str(EditionSeries.of_bulletin(bulletin.slug)))
         review = reviews.latest(connection, bulletin.slug)

@@ -53,7 +53,7 @@ def send_test(ctx: Context, target: str, addresses: Sequence[str],
                                                   transport)))
     shown = str(variant or VariantKey.everything())
     with ctx.db.transaction() as connection:
-        audit.record(connection, at=ctx.clock.now(), actor=actor, action="test-send",
+        audit.record(connection, at=ctx.clock.now(), actor=actor, action=audit.Action.TEST_SEND,
                      target=label, detail=f"to {', '.join(checked)} as {shown}")
     return TestCopy(target=label, variant=shown, answers=tuple(answers))
 

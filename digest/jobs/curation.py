@@ -64,7 +64,7 @@ def omit(ctx: Context, label: str, item_key: str, actor: str) -> EditionCuration
         _known(row, chosen, item_key)
         curation.omit(connection, row, item_key, actor=actor, at=ctx.clock.now())
         return True
-    return _curate(ctx, label, actor, "omit", item_key, change)
+    return _curate(ctx, label, actor, audit.Action.OMIT, item_key, change)
 
 
 def restore(ctx: Context, label: str, item_key: str, actor: str) -> EditionCuration:
@@ -75,7 +75,7 @@ def restore(ctx: Context, label: str, item_key: str, actor: str) -> EditionCurat
             return False
         curation.restore(connection, row, item_key)
         return True
-    return _curate(ctx, label, actor, "restore", item_key, change)
+    return _curate(ctx, label, actor, audit.Action.RESTORE, item_key, change)
 
 
 def pin(ctx: Context, label: str, item_key: str, actor: str) -> EditionCuration:
@@ -88,7 +88,7 @@ def pin(ctx: Context, label: str, item_key: str, actor: str) -> EditionCuration:
             return False
         curation.pin(connection, row, item_key, actor=actor, at=ctx.clock.now())
         return True
-    return _curate(ctx, label, actor, "pin", item_key, change)
+    return _curate(ctx, label, actor, audit.Action.PIN, item_key, change)
 
 
 def unpin(ctx: Context, label: str, item_key: str, actor: str) -> EditionCuration:
@@ -99,7 +99,7 @@ def unpin(ctx: Context, label: str, item_key: str, actor: str) -> EditionCuratio
             return False
         curation.unpin(connection, row.id, item_key)
         return True
-    return _curate(ctx, label, actor, "unpin", item_key, change)
+    return _curate(ctx, label, actor, audit.Action.UNPIN, item_key, change)
 
 
 def set_note(ctx: Context, label: str, markdown: str, actor: str) -> EditionCuration:
@@ -120,11 +120,11 @@ def set_note(ctx: Context, label: str, markdown: str, actor: str) -> EditionCura
             return False
         curation.set_note(connection, row.id, text, actor=actor, at=ctx.clock.now())
         return True
-    return _curate(ctx, label, actor, "note" if text else "note-removed",
+    return _curate(ctx, label, actor, audit.Action.NOTE if text else audit.Action.NOTE_REMOVED,
                    f"{size} bytes" if text else None, change)
 
 
-def _curate(ctx: Context, label: str, actor: str, action: str, detail: str | None,
+def _curate(ctx: Context, label: str, actor: str, action: audit.Action, detail: str | None,
             change: Change) -> EditionCuration:
     """Make one change to a draft with its audit row, then write its pages again."""
     with ctx.db.transaction() as connection:

@@ -42,7 +42,7 @@ def approve(ctx: Context, label: str, actor: str, reason: str | None = None) -> 
                              "the same")
     manual.approve(ctx, row)
     with ctx.db.transaction() as connection:
-        _audit(ctx, connection, actor, "approve", row.label, None, reason)
+        _audit(ctx, connection, actor, audit.Action.APPROVE, row.label, None, reason)
     return manual.find_edition(ctx, label)
 
 
@@ -62,7 +62,7 @@ def pause(ctx: Context, label: str, actor: str) -> EditionRow:
             raise InputError(f"{row.label} is {status}: only an approved edition or one "
                              "being sent can be paused")
         editions.set_status(connection, row.id, editions.PAUSED)
-        _audit(ctx, connection, actor, "pause", row.label, f"was {status}")
+        _audit(ctx, connection, actor, audit.Action.PAUSE, row.label, f"was {status}")
     return manual.find_edition(ctx, label)
 
 
@@ -74,7 +74,7 @@ def resume(ctx: Context, label: str, actor: str) -> EditionRow:
         if status != editions.PAUSED:
             raise InputError(f"{row.label} is {status}, not paused")
         editions.set_status(connection, row.id, editions.SENDING)
-        _audit(ctx, connection, actor, "resume", row.label, None)
+        _audit(ctx, connection, actor, audit.Action.RESUME, row.label, None)
     return manual.find_edition(ctx, label)
 
 
@@ -92,7 +92,7 @@ def cancel(ctx: Context, label: str, actor: str, reason: str | None = None) -> E
                              f"cancelled any more (pause it: `digest pause {row.label}`)")
         editions.set_status(connection, row.id, editions.CANCELLED)
         dropped = deliveries.cancel_pending(connection, row.id, now, "edition cancelled")
-        _audit(ctx, connection, actor, "cancel", row.label,
+        _audit(ctx, connection, actor, audit.Action.CANCEL, row.label,
                f"was {status}; {dropped} messages cancelled", reason=reason)
     return manual.find_edition(ctx, label)
 
@@ -102,11 +102,12 @@ def retry_failed(ctx: Context, label: str, actor: str) -> int:
     row = manual.find_edition(ctx, label)
     queued = manual.retry_failed(ctx, row)
     with ctx.db.transaction() as connection:
-        _audit(ctx, connection, actor, "retry-failed", row.label, f"{queued} queued again")
+        _audit(ctx, connection, actor, audit.Action.RETRY_FAILED, row.label,
+               f"{queued} queued again")
     return queued
 
 
-def _audit(ctx: Context, connection: Connection, actor: str, action: str, target: str,
+def _audit(ctx: Context, connection: Connection, actor: str, action: audit.Action, target: str,
            detail: str | None, reason: str | None = None) -> None:
     audit.record(connection, at=ctx.clock.now(), actor=actor, action=action, target=target,
                  reason=reason, detail=detail)

@@ -82,8 +82,9 @@ def export(ctx: Context, actor: str) -> bytes:
     with ctx.db.transaction() as connection:
         rows = [(m.email, m.name, m.language, ";".join(m.digests), ";".join(m.themes),
                  m.status.value) for m in subscribers.all_members(connection)]
-        audit.record(connection, at=ctx.clock.now(), actor=actor, action="members.export",
-                     target="members", detail=f"{len(rows)} members")
+        audit.record(connection, at=ctx.clock.now(), actor=actor,
+                     action=audit.Action.MEMBERS_EXPORT, target="members",
+                     detail=f"{len(rows)} members")
     return members_csv(rows)
 
 
@@ -159,7 +160,7 @@ def preview_import(ctx: Context, upload: Upload, actor: str) -> ImportPlan:
             path.with_suffix(".json").unlink(missing_ok=True)
             raise
         audit.record(connection, at=ctx.clock.now(), actor=actor,
-                     action="members.import.preview", target="members",
+                     action=audit.Action.MEMBERS_IMPORT_PREVIEW, target="members",
                      detail=_summary(upload, plan))
     return plan
 
@@ -173,7 +174,7 @@ def apply_upload(ctx: Context, token: str, sha256: str, actor: str, *,
             done = apply_import(connection, path, member_rules(ctx.settings),
                                 ctx.clock.now(), update=update, shown=upload.name)
             audit.record(connection, at=ctx.clock.now(), actor=actor,
-                         action="members.import", target="members",
+                         action=audit.Action.MEMBERS_IMPORT, target="members",
                          detail=_summary(upload, done))
     except BaseException:
         path.rename(path.parent / f"{token}.csv")  # not imported: may be applied again

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Connection
 
 from digest.bulletins import load_bulletins
 from digest.errors import InputError
-from digest.jobs.bulletin_state import BulletinState
+from digest.jobs.bulletin_state import BulletinState, BulletinStatus
 from digest.jobs.context import Context
 from digest.jobs.review import bulletin_states
 from digest.models import Bulletin, EditionStatus, RunReport
@@ -26,17 +27,22 @@ from digest.store.editions import EditionRow
 from digest.store.sources import SourceHealth
 
 ACTIONS_SHOWN = 20
+WHY_LINES = 3  # a held bulletin's first lint errors shown; its page lists them all
 
 
 @dataclass(frozen=True)
 class BulletinLine:
     """A bulletin of the folder: its state (``jobs.bulletin_state``: draft, held,
-    rejected, scheduled, due, sent, cancelled) and when it is to go."""
+    rejected, scheduled, due, sent, cancelled), when it is to go, and why it waits: its
+    lint errors' count and the first of them (``FILE:LINE: message``), or the note of
+    the rejection."""
 
     slug: str
     title: str
     state: str
     send_at: datetime | None
+    errors: int = 0
+    why: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,29 +70,47 @@ class Overview:
 def overview(ctx: Context) -> Overview:
     """The overview's data now."""
     now = ctx.clock.now()
-    folder, problems = _folder(ctx)
-    found = RunReport()
-    states = {status.slug: status for status in bulletin_states(ctx, found)}
-    problems += [line for line in found.failures if line not in problems]
+    lines, problems = bulletin_lines(ctx)
     with ctx.db.transaction() as connection:
         drafts: dict[str, EditionRow] = {}
         for digest in ctx.settings.digests:
             latest = editions.latest(connection, digest.id)
             if latest is not None and latest.status is EditionStatus.DRAFT:
                 drafts[digest.id] = latest
-        lines = []
-        for bulletin in folder:
-            status = states.get(bulletin.slug)  # None: it cannot be rendered (a problem)
-            lines.append(BulletinLine(
-                slug=bulletin.slug, title=bulletin.title,
-                state=str(status.state) if status else str(BulletinState.HELD),
-                send_at=status.send_at if status else bulletin.send_at))
         sending = [_sending(connection, row, now) for row in editions.unfinished(connection)]
         health = sorted(sources.health(connection),
                         key=lambda s: (-s.consecutive_failures, s.id))
         actions = audit.latest(connection, ACTIONS_SHOWN)
     return Overview(drafts=drafts, bulletins=lines, sending=sending, sources=health,
                     actions=actions, problems=problems)
+
+
+def bulletin_lines(ctx: Context) -> tuple[list[BulletinLine], list[str]]:
+    """Every bulletin of the folder with its state and why it waits, and the files that
+    could not be read (the overview and the console's list of bulletins)."""
+    folder, problems = _folder(ctx)
+    found = RunReport()
+    states = {status.slug: status for status in bulletin_states(ctx, found)}
+    problems += [line for line in found.failures if line not in problems]
+    lines = []
+    for bulletin in folder:
+        status = states.get(bulletin.slug)  # None: it cannot be rendered (a problem)
+        lines.append(_line(bulletin, status))
+    return lines, problems
+
+
+def _line(bulletin: Bulletin, status: BulletinStatus | None) -> BulletinLine:
+    if status is None:
+        return BulletinLine(slug=bulletin.slug, title=bulletin.title,
+                            state=str(BulletinState.HELD), send_at=bulletin.send_at)
+    why: tuple[str, ...] = ()
+    if status.state == BulletinState.HELD:
+        why = tuple(f"{Path(p.location).name}: {p.message}"
+                    for p in status.errors[:WHY_LINES])
+    elif status.state == BulletinState.REJECTED and status.review and status.review.reason:
+        why = (status.review.reason,)
+    return BulletinLine(slug=bulletin.slug, title=bulletin.title, state=str(status.state),
+                        send_at=status.send_at, errors=len(status.errors), why=why)
 
 
 def _folder(ctx: Context) -> tuple[tuple[Bulletin, ...], list[str]]:

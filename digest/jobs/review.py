@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from digest.bulletins import load_bulletin
 from digest.dates import console_stamp
 from digest.errors import DigestError, InputError
-from digest.jobs.bulletin_state import BulletinState, BulletinStatus, bulletin_status, file_hash
+from digest.jobs.bulletin_state import BulletinState, BulletinStatus, bulletin_status
 from digest.jobs.bulletins import bulletins, with_upcoming
 from digest.jobs.context import Context
 from digest.links import bulletin_links
@@ -47,20 +47,16 @@ def bulletin_path(ctx: Context, slug: str) -> Path:
 
 def find_bulletin(ctx: Context, slug: str) -> ReviewedBulletin:
     """The bulletin ``slug`` read, rendered and linted; its hash is of the very bytes that
-    were linted (a file changed while being read is refused: try again)."""
+    were parsed and linted (``Bulletin.content_hash``)."""
     path = bulletin_path(ctx, slug)
-    before = file_hash(path)
-    bulletin = with_upcoming(ctx, load_bulletin(path, ctx.settings))
-    if file_hash(path) != before:
-        raise InputError(f"{path} changed while it was being read: try again")
-    return reviewed(ctx, bulletin, before)
+    return reviewed(ctx, with_upcoming(ctx, load_bulletin(path, ctx.settings)))
 
 
-def reviewed(ctx: Context, bulletin: Bulletin, content: str | None = None) -> ReviewedBulletin:
+def reviewed(ctx: Context, bulletin: Bulletin) -> ReviewedBulletin:
     """A loaded bulletin's email and state."""
     email = render_bulletin_email(bulletin, ctx.settings,
                                   bulletin_links(ctx.settings, bulletin.slug))
-    return ReviewedBulletin(bulletin, email, bulletin_status(ctx, bulletin, email, content))
+    return ReviewedBulletin(bulletin, email, bulletin_status(ctx, bulletin, email))
 
 
 def bulletin_states(ctx: Context, report: RunReport | None = None) -> list[BulletinStatus]:
@@ -99,8 +95,8 @@ def approve_bulletin(ctx: Context, slug: str, actor: str, reason: str | None = N
         detail += f"; overrides {len(status.errors)} lint errors"
     with ctx.db.transaction() as connection:
         _decide(ctx, connection, status, reviews.APPROVED, actor, reason, send_at)
-        _audit(ctx, connection, actor, "approve", status.target, reason, detail)
-    return reviewed(ctx, found.bulletin, status.content_hash).status
+        _audit(ctx, connection, actor, audit.Action.APPROVE, status.target, reason, detail)
+    return reviewed(ctx, found.bulletin).status
 
 
 def reject_bulletin(ctx: Context, slug: str, actor: str, note: str, *,
@@ -116,9 +112,9 @@ def reject_bulletin(ctx: Context, slug: str, actor: str, note: str, *,
     _check_seen(status, content_hash)
     with ctx.db.transaction() as connection:
         _decide(ctx, connection, status, reviews.REJECTED, actor, note, None)
-        _audit(ctx, connection, actor, "reject", status.target, note,
+        _audit(ctx, connection, actor, audit.Action.REJECT, status.target, note,
                f"content {status.content_hash[:12]}")
-    return reviewed(ctx, found.bulletin, status.content_hash).status
+    return reviewed(ctx, found.bulletin).status
 
 
 def schedule_bulletin(ctx: Context, slug: str, actor: str,
@@ -137,8 +133,9 @@ def schedule_bulletin(ctx: Context, slug: str, actor: str,
     when = console_stamp(send_at, ctx.settings.site.zone) if send_at else "its file's send_at"
     with ctx.db.transaction() as connection:
         _decide(ctx, connection, status, reviews.APPROVED, actor, reason, send_at)
-        _audit(ctx, connection, actor, "schedule", status.target, None, f"send at {when}")
-    return reviewed(ctx, found.bulletin, status.content_hash).status
+        _audit(ctx, connection, actor, audit.Action.SCHEDULE, status.target, None,
+               f"send at {when}")
+    return reviewed(ctx, found.bulletin).status
 
 
 def _refuse_final(status: BulletinStatus, what: str) -> None:
@@ -160,7 +157,7 @@ def _decide(ctx: Context, connection: Connection, status: BulletinStatus,
                 send_at=send_at)
 
 
-def _audit(ctx: Context, connection: Connection, actor: str, action: str, target: str,
+def _audit(ctx: Context, connection: Connection, actor: str, action: audit.Action, target: str,
            reason: str | None, detail: str | None) -> None:
     audit.record(connection, at=ctx.clock.now(), actor=actor, action=action, target=target,
                  reason=reason, detail=detail)

@@ -3,7 +3,8 @@
 - A link (``/admin/login/<token>``) is valid ``LINK_LIFETIME`` and once; the store keeps
   only the token's SHA-256. An address gets at most ``LINKS_PER_ADDRESS`` links by email
   in ``LINK_LIFETIME`` (counted in the store, so every process agrees); ``digest
-  coordinators link`` makes one whatever the count (an operator at the server asks).
+  coordinators link`` makes one whatever the count (an operator at the server asks), and
+  the links it prints are not counted.
 - A session is a random token in a cookie, its SHA-256 in the store; it ends at sign-out,
   after ``SESSION_IDLE`` without a request, or ``SESSION_ABSOLUTE`` after sign-in, and as
   soon as its address is no longer a coordinator in the config.
@@ -50,9 +51,11 @@ def login_url(ctx: Context, token: str) -> str:
     return f"{ctx.settings.site.base_url}/admin/login/{token}"
 
 
-def issue_link(ctx: Context, email: str, settings: Settings | None = None) -> str | None:
+def issue_link(ctx: Context, email: str, settings: Settings | None = None, *,
+               emailed: bool = False) -> str | None:
     """A new sign-in link for a coordinator of ``settings`` (default: the context's; None
-    for any other address): its URL."""
+    for any other address): its URL. ``emailed``: it is to be mailed, and counts for the
+    address's limit (a printed one does not)."""
     access = coordinator_access(settings or ctx.settings, email)
     if access is None:
         return None
@@ -60,7 +63,7 @@ def issue_link(ctx: Context, email: str, settings: Settings | None = None) -> st
     with ctx.db.transaction() as connection:
         console_access.forget(connection, now - SESSION_ABSOLUTE)
         console_access.add_link(connection, token_hash(token), access.email, now,
-                                LINK_LIFETIME)
+                                LINK_LIFETIME, emailed=emailed)
     return login_url(ctx, token)
 
 
@@ -79,7 +82,7 @@ def request_link(ctx: Context, email: str, language: str,
             log.warning("console: sign-in link for %s not sent: %d already in %s",
                         access.email, recent, LINK_LIFETIME)
             return False
-        url = issue_link(ctx, access.email, settings)
+        url = issue_link(ctx, access.email, settings, emailed=True)
     if url is None:
         return False
     try:

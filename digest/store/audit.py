@@ -10,10 +10,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Connection, RowMapping, select
 
 from digest.store.schema import audit_log
+
+
+class Action(StrEnum):
+    """Every action the log records, stored as its value. Writers name one of these (the
+    type checker refuses any other code), so the console has a label for each
+    (``digest.web.admin.actions``)."""
+
+    APPROVE = "approve"  # a bulletin or an edition
+    REJECT = "reject"
+    SCHEDULE = "schedule"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+    RETRY_FAILED = "retry-failed"
+    TEST_SEND = "test-send"
+    EDIT = "edit"  # a bulletin's file, in the console's editor
+    CREATE = "create"
+    OMIT = "omit"  # a draft's curation
+    RESTORE = "restore"
+    PIN = "pin"
+    UNPIN = "unpin"
+    NOTE = "note"
+    NOTE_REMOVED = "note-removed"
+    MEMBERS_EXPORT = "members.export"
+    MEMBERS_IMPORT_PREVIEW = "members.import.preview"
+    MEMBERS_IMPORT = "members.import"
+
 
 ACTOR_LIMIT = 320
 TEXT_LIMIT = 4000  # characters of a reason or detail kept: a note, not a document
@@ -32,12 +60,12 @@ class AuditEntry:
     detail: str | None
 
 
-def record(connection: Connection, *, at: datetime, actor: str, action: str, target: str,
+def record(connection: Connection, *, at: datetime, actor: str, action: Action, target: str,
            reason: str | None = None, detail: str | None = None) -> None:
     """Add one action to the log, in the caller's transaction (with the change it records,
     so a change is never made without its row, nor a row written for a change undone)."""
     connection.execute(audit_log.insert().values(
-        at=at, actor=actor[:ACTOR_LIMIT], action=action[:40], target=target[:400],
+        at=at, actor=actor[:ACTOR_LIMIT], action=str(action)[:40], target=target[:400],
         reason=reason[:TEXT_LIMIT] if reason else None,
         detail=detail[:TEXT_LIMIT] if detail else None))
 

@@ -27,16 +27,20 @@ class Session:
 
 
 def add_link(connection: Connection, token_hash: str, email: str, now: datetime,
-             lifetime: timedelta) -> None:
+             lifetime: timedelta, *, emailed: bool = False) -> None:
+    """A new link; ``emailed``: mailed by the sign-in page (it counts for the limit)."""
     connection.execute(insert(console_links).values(
-        token_hash=token_hash, email=email, created_at=now, expires_at=now + lifetime))
+        token_hash=token_hash, email=email, created_at=now, expires_at=now + lifetime,
+        emailed=emailed))
 
 
 def links_since(connection: Connection, email: str, since: datetime) -> int:
-    """How many links were made for ``email`` after ``since`` (the per-address limit)."""
+    """How many links were mailed to ``email`` after ``since`` (the per-address limit);
+    printed ones (``digest coordinators link``) do not count."""
     return int(connection.execute(
         select(func.count()).select_from(console_links)
-        .where(console_links.c.email == email, console_links.c.created_at > since)
+        .where(console_links.c.email == email, console_links.c.created_at > since,
+               console_links.c.emailed.is_(True))
     ).scalar_one())
 
 

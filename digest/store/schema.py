@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     case,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import Grouping
@@ -231,6 +233,9 @@ console_links = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
+    # Mailed by the sign-in page (counted by its per-address limit); a link printed by
+    # `digest coordinators link` is not.
+    Column("emailed", Boolean, nullable=False, default=False, server_default=false()),
 )
 Index("ix_console_links_email", console_links.c.email, console_links.c.created_at)
 

@@ -54,7 +54,8 @@ CONSOLE_POLICY = CONTENT_SECURITY_POLICY.replace(
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
                    "X-Robots-Tag": "noindex", "Content-Security-Policy": CONSOLE_POLICY}
 # The navigation: (label, path under /admin). Each console part adds its line.
-NAV: tuple[tuple[str, str], ...] = ((N_("Overview"), "/"), (N_("New bulletin"), "/bulletins/new"),
+NAV: tuple[tuple[str, str], ...] = ((N_("Overview"), "/"), (N_("Bulletins"), "/bulletins"),
+                                    (N_("New bulletin"), "/bulletins/new"),
                                     (N_("Members"), "/members"))
 ROLES = (N_("editor"), N_("approver"))  # shown in the navigation
 NOT_ALLOWED = N_("Not allowed")

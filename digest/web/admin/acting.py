@@ -20,23 +20,13 @@ from digest.jobs.console_actions import Panel, bulletin_panel, edition_panel
 from digest.jobs.member_message import choices
 from digest.render.i18n import N_
 from digest.web.admin.access import Console, Permission, SignedIn
+from digest.web.admin.audit_view import action_label, target_urls
 
 # The permission each action needs (docs/console.md, "Acting").
 PERMISSIONS: dict[str, Permission] = {
     "test": "test", "approve": "approve", "reject": "approve", "schedule": "approve",
     "pause": "approve", "resume": "approve", "cancel": "approve", "retry-failed": "approve",
     "curate": "edit",
-}
-# How the history names each action of the audit log (others are shown as stored).
-ACTION_LABELS = {
-    "approve": N_("approved"), "reject": N_("rejected"), "schedule": N_("scheduled"),
-    "pause": N_("paused"), "resume": N_("resumed"), "cancel": N_("cancelled"),
-    "retry-failed": N_("failed messages queued again"), "test-send": N_("test copy sent"),
-    "omit": N_("item left out"), "restore": N_("item restored"), "pin": N_("item pinned"),
-    "unpin": N_("item unpinned"), "note": N_("note saved"), "note-removed": N_("note removed"),
-    "edit": N_("bulletin edited"), "create": N_("bulletin created"),
-    "members.export": N_("members exported"), "members.import": N_("members imported"),
-    "members.import.preview": N_("members import: dry run"),
 }
 # A target's state as the panel names it (a bulletin's or an edition's).
 STATE_LABELS = {
@@ -102,5 +92,5 @@ def _values(console: Console, who: SignedIn, panel: Panel, digest: str | None,
     def stamp(moment: datetime | None) -> str:
         return console_stamp(moment, zone) if moment is not None else "–"
 
-    return {"acting": acting, "stamp": stamp, "action_labels": ACTION_LABELS,
-            "state_labels": STATE_LABELS}
+    return {"acting": acting, "stamp": stamp, "action_label": action_label,
+            "target_url": target_urls(console), "state_labels": STATE_LABELS}

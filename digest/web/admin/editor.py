@@ -38,6 +38,7 @@ from digest.web.limits import EDITOR_BODY_BYTES
 TEMPLATE = "editor.html.j2"
 EDIT, NEW = N_("Edit bulletin"), N_("New bulletin")
 SAVED = N_("Saved.")
+UNCHANGED = N_("No change: the file already holds this text.")
 NOT_SAVED = N_("Not saved: correct the fields marked below.")
 CONFLICT = N_("Not saved: the file changed since you opened it. Your text is kept in the "
               "form; the file as it now is stands beside it. Copy what you need, then save "
@@ -109,7 +110,7 @@ class _Editor:
     async def preview(self, request: Request, who: SignedIn, form: Form) -> Response:
         draft = Draft.of_form(form)
         html = await run_in_threadpool(files.preview_html, self.ctx, draft.body,
-                                       draft.fields.get("language", ""))
+                                       self.console.language(request))
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     async def _page(self, request: Request, who: SignedIn,
@@ -129,7 +130,7 @@ class _Editor:
                 draft: Draft, new: bool = False) -> Response:
         if isinstance(result, files.Saved):
             return self._form(request, who, result.file, result.file.parsed.draft,
-                              message=SAVED, saved=True)
+                              message=SAVED if result.changed else UNCHANGED, saved=True)
         if isinstance(result, files.Invalid):
             return self._form(request, who, None if new else self._current(request), draft,
                               problems=result.problems, error=NOT_SAVED, status=400)
@@ -168,7 +169,7 @@ class _Editor:
             "based_on": based_on if based_on is not None else file.version if file else "",
             "dropped": parsed.dropped if parsed is not None else (),
             "preview_html": Markup(files.preview_html(
-                self.ctx, draft.body, draft.fields.get("language", ""))),
+                self.ctx, draft.body, self.console.language(request))),
             "previewed": preview, "saved": saved, "conflict": conflict,
             "csrf": who.csrf,
         }
