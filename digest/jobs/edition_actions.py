@@ -1,6 +1,7 @@
 """A coordinator's hand on an edition: approve a draft, pause its sending (the senders
 stop after the messages in flight), resume it, cancel it (only before its first message),
-queue its refused messages again. Each is written to the audit log with the change it makes.
+queue its refused messages again. Each is written to the audit log with the change it
+makes; a cancelled edition's web version, if it had one, is withdrawn.
 
 A paused or cancelled edition is skipped by runs (``store.editions.unfinished`` leaves it
 out) and refused by ``digest send``; a sender already working through it reads its status
@@ -14,6 +15,8 @@ from sqlalchemy import Connection
 from digest.errors import InputError
 from digest.jobs import manual
 from digest.jobs.context import Context
+from digest.jobs.publication import withdraw_edition
+from digest.models import RunReport
 from digest.store import audit, deliveries, editions
 from digest.store.editions import EditionRow
 
@@ -72,7 +75,9 @@ def cancel(ctx: Context, label: str, actor: str, reason: str | None = None) -> E
         dropped = deliveries.cancel_pending(connection, row.id, now, "edition cancelled")
         _audit(ctx, connection, actor, "cancel", row.label,
                f"was {status}; {dropped} messages cancelled", reason=reason)
-    return manual.find_edition(ctx, label)
+    cancelled = manual.find_edition(ctx, label)
+    withdraw_edition(ctx, cancelled, RunReport())  # nothing of it stays public
+    return cancelled
 
 
 def retry_failed(ctx: Context, label: str, actor: str) -> int:
