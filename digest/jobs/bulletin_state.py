@@ -139,7 +139,7 @@ def decide(*, edition: EditionRow | None, review: Review | None, content: str, e
 def bulletin_status(ctx: Context, bulletin: Bulletin, email: RenderedEmail,
                     content: str | None = None) -> BulletinStatus:
     """The bulletin's state now; ``content`` is its file's hash when the caller has it."""
-    problems = tuple(bulletin_problems(bulletin, email))
+    problems = tuple(bulletin_problems(bulletin, email, ctx.settings))
     content = content or file_hash(bulletin.source_path)
     with ctx.db.transaction() as connection:
         edition = editions.latest(connection, str(EditionSeries.of_bulletin(bulletin.slug)))

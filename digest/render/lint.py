@@ -118,6 +118,17 @@ def lint_bulletin(bulletin: Bulletin) -> list[Problem]:
     return problems
 
 
+def bulletin_images(bulletin: Bulletin) -> list[tuple[str, str]]:
+    """(``FILE:LINE``, address) of each image of the bulletin's body that is an http(s)
+    address (others are errors already): what the jobs layer checks can be fetched."""
+    split = markdown.split_front_matter(bulletin.markdown)
+    body, offset = (split.body, split.body_offset) if split else (bulletin.markdown, 0)
+    return [(f"{bulletin.source_path}:{line + offset + 1}", target.strip())
+            for line, kind, target, _ in _link_lines(markdown.parser().parse(body))
+            if kind == "image" and link_problem(target) is None
+            and urlsplit(target.strip()).scheme.lower() in ("http", "https")]
+
+
 def _empty_sections(tokens: list[Token], file: str, offset: int) -> list[Problem]:
     """Level-2 headings followed by nothing before the next one (or the end)."""
     return [Problem("error", f"{file}:{(section.line or 0) + offset + 1}",
