@@ -22,6 +22,7 @@ from digest.jobs import curation, edition_actions, manual
 from digest.jobs.build import build
 from digest.jobs.collect import collect
 from digest.jobs.context import Context
+from digest.jobs.copies import send_test
 from digest.jobs.run import run_once
 from digest.models import RunReport
 from digest.testing import ManualClock
@@ -178,4 +179,25 @@ def test_build_into_out_does_not_publish_an_edition_that_needs_approval(
     elsewhere = tmp_path / "preview"
     build(ctx, elsewhere)
     assert (elsewhere / "editions" / "weekly" / "1" / "index.html").is_file()
+    ctx.close()
+
+
+def test_a_test_copy_links_to_the_console_until_the_edition_is_public(project: Path) -> None:
+    ctx = _context(project)
+    run_once(ctx)
+
+    def copy_body() -> str:
+        before = {p.name for p in (ctx.settings.out_dir / "outbox").glob("*.eml")}
+        send_test(ctx, LABEL, ["tester@example.org"], None, "ana@example.org")
+        new = [p for p in (ctx.settings.out_dir / "outbox").glob("*.eml")
+               if p.name not in before]
+        assert len(new) == 1
+        return _bodies(email.message_from_bytes(new[0].read_bytes()))
+
+    body = copy_body()
+    assert "/admin/editions/weekly/1" in body and WEB not in body
+    manual.approve(ctx, manual.find_edition(ctx, LABEL))
+    run_once(ctx)
+    body = copy_body()  # sent: its web version is there now
+    assert WEB in body and "/admin/editions/weekly/1" not in body
     ctx.close()
