@@ -41,3 +41,12 @@ def preferences_url(settings: Settings, token: str) -> str:
 def feeds_index_url(settings: Settings) -> str:
     """The page that lists every feed (``feeds/index.html``), served at ``/feeds/``."""
     return f"{settings.site.base_url}/feeds/"
+
+
+def console_edition_links(settings: Settings, digest_id: str, number: int) -> EditionLinks:
+    """Where a coordinator reads an edition not published yet (a draft waiting for its
+    approval): its console page and PDF (sign-in needed), and the digest's public archive.
+    A [TEST] copy of such an edition carries these, never a web version that is not there."""
+    base = f"{settings.site.base_url}/admin/editions/{digest_id}/{number}"
+    return EditionLinks(web_url=base, pdf_url=f"{base}/email.pdf",
+                        archive_url=edition_links(settings, digest_id, number).archive_url)

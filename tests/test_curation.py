@@ -22,13 +22,15 @@ from digest.config import DigestSettings, Environment, load_settings
 from digest.errors import InputError
 from digest.identifiers import VariantKey
 from digest.jobs import curation
+from digest.jobs.build import build
+from digest.jobs.collect import collect
 from digest.jobs.context import Context
 from digest.jobs.curated import note_html
 from digest.jobs.editions import prepare_stored, stored_edition
 from digest.jobs.manual import approve, find_edition
 from digest.jobs.review import approve_bulletin
 from digest.jobs.run import run_once
-from digest.models import PLACEHOLDERS, Edition, Item
+from digest.models import PLACEHOLDERS, Edition, Item, RunReport
 from digest.store import audit, editions
 from digest.testing import ManualClock
 from tests.conftest import SAMPLE_NOW, reset_postgres, run_digest
@@ -139,11 +141,15 @@ def test_the_curation_shows_in_every_form_of_every_variant(draft: Context) -> No
         e.html for n, e in rendered.prepared.variants.items()
         if VariantKey.parse(n).language == "fr")
 
-    # The pages written for the edition show it too (the web version, its PDF).
+    # Nothing of the draft is public; the pages published when it goes out show it too.
     folder = draft.settings.out_dir / "editions" / "weekly" / "1"
+    assert not folder.exists(), "a draft, curated, is still not published"
+    approve(draft, find_edition(draft, "weekly/1"))
+    run_once(draft)
     page = (folder / "index.html").read_text()
     assert "Welcome back." in page and titles[omitted] not in page
     assert titles[omitted] not in _pdf_text((folder / "weekly-1.pdf").read_bytes())
+    assert "Welcome back." in _pdf_text((folder / "weekly-1.pdf").read_bytes())
 
 
 def test_without_a_curation_nothing_changes(draft: Context) -> None:
@@ -275,13 +281,15 @@ def test_digest_curate_on_the_command_line(project: Path) -> None:
     done = run_digest(project, "curate", "weekly/1", "--omit", key, "--note-file", "note.md")
     assert done.returncode == 0, done.stderr
     assert f"left out {key}" in done.stdout and "note: " in done.stdout
-    assert "Welcome back." in (project / "out" / "editions" / "weekly" / "1"
-                               / "email.txt").read_text()
+    folder = project / "out" / "editions" / "weekly" / "1"
+    assert not folder.exists(), "the curated draft is not published"
     assert run_digest(project, "approve", "weekly/1").returncode == 0
     refused = run_digest(project, "curate", "weekly/1", "--restore", key)
     assert refused.returncode == 2 and "not a draft" in refused.stderr
     sent = run_digest(project, "run", "--once")
     assert sent.returncode == 0, sent.stdout
+    assert str(folder / "email.txt") in sent.stdout, "the run says where it published it"
+    assert "Welcome back." in (folder / "email.txt").read_text()
     texts = [_plain_part(p.read_bytes()) for p in (project / "out" / "outbox").glob("*.eml")]
     weekly = [text for subject, text in texts if "weekly" in subject]
     assert weekly and all("Welcome back." in text for text in weekly)
@@ -302,18 +310,24 @@ def _listed(page: str) -> list[str]:
 
 
 def test_the_web_version_of_a_capped_draft_still_lists_what_its_email_cut(
-        project: Path) -> None:
+        project: Path, tmp_path: Path) -> None:
     config = project / "schedules.yaml"
     config.write_text(config.read_text().replace("max_items: 40", "max_items: 5"))
     ctx = _context(project, None)
+    # What the upcoming edition's web version lists (built where nobody is served).
+    collect(ctx, RunReport())
+    build(ctx, tmp_path / "built")
+    composed = _listed((tmp_path / "built" / "editions" / "weekly" / "1" / "index.html")
+                       .read_text())
     run_once(ctx)
-    page = ctx.settings.out_dir / "editions" / "weekly" / "1" / "index.html"
-    composed = _listed(page.read_text())
     row = find_edition(ctx, "weekly/1")
     assert len(row.item_keys) == 5 and len(composed) > 5
     key = row.item_keys[0]
     state = curation.omit(ctx, "weekly/1", key, "ana@example.org")
     title = state.omitted_items[0].title
+    approve(ctx, find_edition(ctx, "weekly/1"))
+    run_once(ctx)  # sends it, and publishes its web version
+    page = ctx.settings.out_dir / "editions" / "weekly" / "1" / "index.html"
     after = _listed(page.read_text())
     assert sorted(after) == sorted(t for t in composed if title not in t)
     ctx.close()

@@ -182,3 +182,37 @@ def test_an_undefined_template_variable_is_reported_at_its_line(tmp_path: Path) 
         render_edition_email(make_edition(), make_settings(tmp_path), LINKS)
     assert str(caught.value).startswith(f"{folder / 'digest.mjml.j2'}:3: undefined")
     assert "titel" in str(caught.value)
+
+
+@pytest.mark.parametrize(("body", "lines"), [
+    # A heading line with no title, followed by text (a number alone is no title either).
+    (["## ", "", "Text under no heading."], [8]),
+    (["##", "", "Text."], [8]),
+    (["## 2.", "", "Text."], [8]),
+    (["## A part", "", "Text.", "", "## ", "Text."], [12]),
+    # Text after a section break with no heading, in the introduction or in a section.
+    (["Intro.", "", "---", "", "A part with no name."], [10]),
+    (["## A part", "", "Text.", "", "* * *", "", "More, nameless."], [12]),
+    (["## A part", "", "Text.", "", "---", "---", "", "More."], [13]),
+])
+def test_sections_without_a_heading_are_errors_at_their_line(
+        tmp_path: Path, body: list[str], lines: list[int]) -> None:
+    path = tmp_path / "b.md"
+    path.write_text(FRONT + "\n".join(body) + "\n", encoding="utf-8")
+    problems = [p for p in lint_bulletin(load_bulletin(path, make_settings()))
+                if "heading" in p.message]
+    assert [(p.severity, int(p.location.rsplit(":", 1)[1])) for p in problems] == [
+        ("error", line) for line in lines]
+
+
+@pytest.mark.parametrize("body", [
+    ["## A part", "", "Text.", "", "---", "", "## Another part", "", "Text."],
+    ["Intro.", "", "## 1. A numbered part", "", "Text."],
+    ["Intro.", "", "A setext part", "---", "", "Text."],  # a heading, not a break
+])
+def test_a_break_before_a_heading_and_numbered_headings_are_fine(
+        tmp_path: Path, body: list[str]) -> None:
+    path = tmp_path / "b.md"
+    path.write_text(FRONT + "\n".join(body) + "\n", encoding="utf-8")
+    problems = lint_bulletin(load_bulletin(path, make_settings()))
+    assert [p for p in problems if "footer" not in p.message] == []

@@ -145,5 +145,7 @@ def _send_failed(ctx: Context, row: EditionRow, out: TextIO) -> int:
 
 
 def _print_problems(report: RunReport, out: TextIO) -> None:
+    for label, path in report.outputs:  # the web version published as it goes out
+        print(f"  {label}: {path}", file=out)
     for line in report.failures:
         print(f"problem: {line}", file=out)

@@ -61,7 +61,7 @@ def _rendered_target(ctx: Context, target: str) -> tuple[RenderedForms, list[Pro
         if not path.exists():  # a FIFO or a folder is refused by the bounded reader
             raise InputError(f"{target}: no such bulletin file")
         bulletin, forms = bulletin_file(ctx, path)
-        return forms, bulletin_problems(bulletin, forms.email), bulletin.slug
+        return forms, bulletin_problems(bulletin, forms.email, ctx.settings), bulletin.slug
     digest = ctx.settings.digest(target)
     if digest is None:
         known = ", ".join(d.id for d in ctx.settings.digests) or "none"

@@ -6,7 +6,8 @@ Nothing here freezes an edition or plans a delivery, so a build can run at any t
 beside the service. A bulletin that waits (a draft, held by its lint errors, or until its
 ``send_at``: ``jobs.bulletin_state``) is rendered only into a folder ``digest serve`` does
 not publish (``build --out DIR``), for the coordinator to see it; built into ``out/`` it
-stays unpublished as in a run, and it is never in the feeds.
+stays unpublished as in a run, and it is never in the feeds. The same holds for the next
+edition of a digest with ``approval: true``: nothing unapproved is published.
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ def _build_digest(ctx: Context, digest: DigestSettings, out_dir: Path,
     report.failures.extend(left_out_lines(label, rendered.left_out))
     prepared, edition = rendered.prepared, rendered.edition
     folder = edition_folder(out_dir, digest.id, edition.number)
+    if digest.approval and is_published(ctx.settings, folder):
+        report.editions.append(f"{label}: {len(edition.items)} items, not written: "
+                               "approval is on and this folder is served (build it with "
+                               "--out DIR, or see the draft in the console)")
+        return
     for written in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
                                ctx.settings):
         report.output(f"edition {label}", str(written))

@@ -125,7 +125,7 @@ def decide(*, edition: EditionRow | None, review: Review | None, content: str, e
 def bulletin_status(ctx: Context, bulletin: Bulletin, email: RenderedEmail) -> BulletinStatus:
     """The bulletin's state now, judged on the hash of the bytes the loader parsed (the
     file is never read again: what is approved is what is sent)."""
-    problems = tuple(bulletin_problems(bulletin, email))
+    problems = tuple(bulletin_problems(bulletin, email, ctx.settings))
     content = bulletin.content_hash
     if not content:
         raise ValueError(f"bulletin {bulletin.slug}: not loaded from its file's bytes")

@@ -199,7 +199,7 @@ class Previews:
         bulletin = with_upcoming(self.ctx, self._load_bulletin(slug))
         email = render_bulletin_email(bulletin, self.ctx.settings,
                                       bulletin_links(self.ctx.settings, slug))
-        return bulletin, email, tuple(bulletin_problems(bulletin, email))
+        return bulletin, email, tuple(bulletin_problems(bulletin, email, self.ctx.settings))
 
     def _load_bulletin(self, slug: str) -> Bulletin:
         """The bulletin of this slug; a file named after it that does not load says why

@@ -17,7 +17,8 @@ from digest.jobs import manual
 from digest.jobs.context import Context
 from digest.jobs.delivery import FULL_VARIANT, send_test_of
 from digest.jobs.editions import stored_edition
-from digest.jobs.prepare import left_out_lines, prepare
+from digest.jobs.prepare import left_out_lines, prepare, unpublished_email
+from digest.jobs.publication import is_public
 from digest.jobs.review import find_bulletin
 from digest.models import RenderedEmail, RunReport
 from digest.store import audit
@@ -92,6 +93,10 @@ def _email(ctx: Context, target: str, variant: VariantKey,
 
 def _edition_email(ctx: Context, row: EditionRow, variant: VariantKey,
                    report: RunReport) -> RenderedEmail:
+    """The variant's email; an edition not published yet (a draft) links to its console
+    page instead of a web version that is not there."""
+    if not row.series.is_bulletin and not is_public(row):
+        return _unpublished(ctx, row, variant, report)
     if row.series.is_bulletin or variant == VariantKey.everything():
         return manual.stored_emails(ctx, row, revive=False, report=report)[FULL_VARIANT]
     digest = ctx.settings.digest(row.digest_id)
@@ -100,6 +105,20 @@ def _edition_email(ctx: Context, row: EditionRow, variant: VariantKey,
     rendered = prepare(ctx, stored_edition(ctx, digest, row), [variant])
     report.failures.extend(left_out_lines(row.label, rendered.left_out))
     email = rendered.prepared.variants.get(str(variant))
+    if email is None:
+        raise InputError(f"{row.label} has nothing for the variant {variant}: no item of "
+                         "its themes")
+    return email
+
+
+def _unpublished(ctx: Context, row: EditionRow, variant: VariantKey,
+                 report: RunReport) -> RenderedEmail:
+    digest = ctx.settings.digest(row.digest_id)
+    if digest is None:
+        raise InputError(f"digest {row.digest_id!r} is no longer in the config")
+    rendered = prepare(ctx, stored_edition(ctx, digest, row), [])
+    report.failures.extend(left_out_lines(row.label, rendered.left_out))
+    email = unpublished_email(ctx, rendered.edition, variant)
     if email is None:
         raise InputError(f"{row.label} has nothing for the variant {variant}: no item of "
                          "its themes")

@@ -3,8 +3,9 @@ the editor's note. What the console's edition page and ``digest curate`` call.
 
 Only a draft can be curated (``InputError`` otherwise): what goes out is what was
 approved. Each change is made in one transaction with its audit row, holding the draft
-row so that an approval made at the same moment waits for it; then the edition's web
-version and PDF are written again, so its pages show the curation too. Asking for the
+row so that an approval made at the same moment waits for it. Nothing is written where
+``digest serve`` serves: the console renders the curated draft itself, and its web version
+and PDF are published, curated, when it goes out (``jobs.publication``). Asking for the
 state an item is already in changes nothing and records nothing.
 """
 
@@ -16,12 +17,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from digest.config import DigestSettings
-from digest.errors import InputError, RenderError
+from digest.errors import InputError
 from digest.jobs.context import Context
-from digest.jobs.curated import note_html, with_overflow
-from digest.jobs.editions import stored_edition
-from digest.jobs.forms import edition_folder, write_forms
-from digest.jobs.prepare import render_edition
+from digest.jobs.curated import note_html
 from digest.models import Item
 from digest.store import audit, curation, editions, items
 from digest.store.curation import Curation
@@ -126,10 +124,10 @@ def set_note(ctx: Context, label: str, markdown: str, actor: str) -> EditionCura
 
 def _curate(ctx: Context, label: str, actor: str, action: audit.Action, detail: str | None,
             change: Change) -> EditionCuration:
-    """Make one change to a draft with its audit row, then write its pages again."""
+    """Make one change to a draft with its audit row."""
     with ctx.db.transaction() as connection:
         row = _find(connection, label)
-        digest = _digest(ctx, row)
+        _digest(ctx, row)  # refused when the digest is no longer in the config
         if not curation.lock_draft(connection, row.id):
             raise InputError(f"{row.label} is {row.status}, not a draft: only a draft "
                              "waiting for approval can be curated")
@@ -138,23 +136,7 @@ def _curate(ctx: Context, label: str, actor: str, action: audit.Action, detail: 
         if changed:
             audit.record(connection, at=ctx.clock.now(), actor=actor, action=action,
                          target=row.label, detail=detail)
-    if changed:
-        _write_pages(ctx, digest, _find_now(ctx, label))
     return current(ctx, label)
-
-
-def _write_pages(ctx: Context, digest: DigestSettings, row: EditionRow) -> None:
-    """The draft's forms in its folder again (email.html, email.txt, web version, PDF)."""
-    edition = with_overflow(ctx, digest, row, stored_edition(ctx, digest, row))
-    if edition.is_empty:
-        return  # every item left out: nothing to show until one is restored
-    try:
-        forms = render_edition(ctx, edition, ()).forms
-    except RenderError as exc:
-        raise RenderError(f"{row.label}: the curation is saved, but its pages could not "
-                          f"be written again: {exc}") from exc
-    write_forms(edition_folder(ctx.settings.out_dir, digest.id, row.number),
-                f"{digest.id}-{row.number}", forms, ctx.settings)
 
 
 def _known(row: EditionRow, chosen: Curation, item_key: str) -> None:
@@ -168,11 +150,6 @@ def _find(connection: Connection, label: str) -> EditionRow:
     if row is None:
         raise InputError(f"no edition {label!r} (see `digest status`)")
     return row
-
-
-def _find_now(ctx: Context, label: str) -> EditionRow:
-    with ctx.db.transaction() as connection:
-        return _find(connection, label)
 
 
 def _digest(ctx: Context, row: EditionRow) -> DigestSettings:

@@ -1,6 +1,7 @@
 """A coordinator's hand on an edition: approve a draft, pause its sending (the senders
 stop after the messages in flight), resume it, cancel it (only before its first message),
-queue its refused messages again. Each is written to the audit log with the change it makes.
+queue its refused messages again. Each is written to the audit log with the change it
+makes; a cancelled edition's web version, if it had one, is withdrawn.
 
 A paused or cancelled edition is skipped by runs (``store.editions.unfinished`` leaves it
 out) and refused by ``digest send``; a sender already working through it reads its status
@@ -16,6 +17,7 @@ from digest.jobs import manual
 from digest.jobs.context import Context
 from digest.jobs.delivery import FULL_VARIANT
 from digest.jobs.problems import edition_problems
+from digest.jobs.publication import withdraw_edition
 from digest.models import RunReport
 from digest.render.lint import Problem
 from digest.store import audit, deliveries, editions
@@ -94,7 +96,9 @@ def cancel(ctx: Context, label: str, actor: str, reason: str | None = None) -> E
         dropped = deliveries.cancel_pending(connection, row.id, now, "edition cancelled")
         _audit(ctx, connection, actor, audit.Action.CANCEL, row.label,
                f"was {status}; {dropped} messages cancelled", reason=reason)
-    return manual.find_edition(ctx, label)
+    cancelled = manual.find_edition(ctx, label)
+    withdraw_edition(ctx, cancelled, RunReport())  # nothing of it stays public
+    return cancelled
 
 
 def retry_failed(ctx: Context, label: str, actor: str) -> int:

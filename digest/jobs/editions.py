@@ -26,9 +26,10 @@ from digest.jobs.bulletins import RenderedBulletins
 from digest.jobs.context import Context
 from digest.jobs.curated import curated
 from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver, send_test
-from digest.jobs.forms import edition_folder, write_forms
 from digest.jobs.isolation import LeftOut, isolated
-from digest.jobs.prepare import Prepared, Rendered, left_out_lines, prepare
+from digest.jobs.prepare import Prepared, Rendered, left_out_lines, prepare, unpublished_email
+from digest.jobs.publication import is_public, publish_edition, withdraw_edition
+from digest.links import console_edition_links
 from digest.mail.transports import Transport
 from digest.models import Edition, RunReport, Subscriber
 from digest.store import curation, deliveries, editions, items, subscribers
@@ -64,9 +65,9 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
         report.failures.append(f"{row.label}: {failed_text(row, failure or 'not rendered')}")
         return
     report.failures.extend(left_out_lines(row.label, rendered.left_out))
-    prepared = deliver_edition(ctx, digest, row, report, transport, rendered)
+    deliver_edition(ctx, digest, row, report, transport, rendered)
     if row.status == editions.DRAFT:
-        _preview_draft(ctx, digest, row, len(edition.items), prepared, report, transport)
+        _preview_draft(ctx, digest, row, rendered.edition, report, transport)
 
 
 def _render_new(ctx: Context, edition: Edition,
@@ -83,39 +84,48 @@ def _render_new(ctx: Context, edition: Edition,
         return None, str(exc)
 
 
-def _preview_draft(ctx: Context, digest: DigestSettings, row: EditionRow, items: int,
-                   prepared: Prepared, report: RunReport, transport: Transport) -> None:
-    """A draft waits for ``digest approve``; its coordinators get a preview meanwhile."""
-    report.editions.append(f"{row.label}: draft of {items} items, waiting for "
-                           f"`digest approve {row.label}`")
+def _preview_draft(ctx: Context, digest: DigestSettings, row: EditionRow, edition: Edition,
+                   report: RunReport, transport: Transport) -> None:
+    """A draft waits for ``digest approve``; its coordinators get a [TEST] copy meanwhile,
+    whose web links go to the draft's console page (nothing of it is public yet)."""
+    report.editions.append(f"{row.label}: draft of {len(edition.items)} items, waiting for "
+                           f"`digest approve {row.label}` (console: "
+                           f"{console_edition_links(ctx.settings, digest.id, row.number).web_url})")
+    if not digest.coordinators:
+        return
+    email = unpublished_email(ctx, edition)
+    if email is None:
+        return
     for coordinator in digest.coordinators:
         address = coordinator.email
         isolated(report, f"{row.label} preview to {address}", partial(
-            send_test, ctx, row, prepared.forms.email, address, transport))
+            send_test, ctx, row, email, address, transport))
 
 
 def deliver_edition(ctx: Context, digest: DigestSettings, row: EditionRow, report: RunReport,
                     transport: Transport, rendered: Rendered | None = None) -> Prepared:
-    """Write a stored edition's forms and send its pending rows: a new one (``rendered``
-    already) or a resumed or failed one (rendered again here; ``RenderError`` when it
-    cannot be, the edition then marked failed)."""
+    """Publish a stored edition that goes out and send its pending rows: a new one
+    (``rendered`` already) or a resumed, approved or failed one (rendered again here;
+    ``RenderError`` when it cannot be, the edition then marked failed). A draft publishes
+    nothing: its coordinators see it in the console (``jobs.publication``)."""
     fresh = rendered is not None
     if rendered is None:
         row, rendered = prepare_stored(ctx, digest, row)
         report.failures.extend(left_out_lines(row.label, rendered.left_out))
     edition, prepared = rendered.edition, rendered.prepared
-    folder = edition_folder(ctx.settings.out_dir, digest.id, edition.number)
-    # A resumed edition is rebuilt from its kept items only: keep the web version and PDF
-    # written when it was composed, which also list the items cut by max_items.
-    if fresh or not (folder / "index.html").exists():
-        for path in write_forms(folder, f"{digest.id}-{edition.number}", prepared.forms,
-                                ctx.settings):
-            report.output(f"edition {row.label}", str(path))
-    write_edition_archive(ctx, digest, report)
-    if row.status in SENDABLE:
-        report.editions.append(f"{row.label}: {len(edition.items)} items, "
-                               f"{len(prepared.variants)} variants")
-        deliver(ctx, row, prepared.variants, transport, report)
+    if not is_public(row):
+        withdraw_edition(ctx, row, report)
+        return prepared
+    # A new edition's forms list the items cut by max_items; a resumed or approved one is
+    # rebuilt from its kept items, so its forms are written once, with them listed again.
+    publish_edition(ctx, digest, row, edition, report, prepared.forms if fresh else None)
+    try:
+        if row.status in SENDABLE:
+            report.editions.append(f"{row.label}: {len(edition.items)} items, "
+                                   f"{len(prepared.variants)} variants")
+            deliver(ctx, row, prepared.variants, transport, report)
+    finally:
+        write_edition_archive(ctx, digest, report)
     return prepared
 
 

@@ -15,12 +15,14 @@ from datetime import datetime
 
 from digest.config import DigestSettings
 from digest.errors import InputError
+from digest.jobs.archives import write_edition_archive
 from digest.jobs.bulletins import bulletins, render_bulletin
 from digest.jobs.context import Context
 from digest.jobs.delivery import FULL_VARIANT, SENDABLE, send_edition, send_test
-from digest.jobs.editions import deliver_edition, prepare_stored
+from digest.jobs.editions import deliver_edition, prepare_stored, stored_edition
 from digest.jobs.outbox import SendOutcome
 from digest.jobs.prepare import left_out_lines
+from digest.jobs.publication import is_public, publish_edition
 from digest.models import RenderedEmail, RunReport
 from digest.store import deliveries, editions
 from digest.store.editions import EditionRow
@@ -68,10 +70,21 @@ def deferred(ctx: Context, row: EditionRow) -> tuple[int, datetime | None]:
 
 
 def send_now(ctx: Context, row: EditionRow, report: RunReport) -> SendOutcome:
-    """Send an approved or half-sent edition's pending messages now."""
+    """Send an approved or half-sent edition's pending messages now, its web version and
+    PDF published first (an approved draft's, for the first time)."""
     emails = stored_emails(ctx, row, revive=True, report=report)
-    with ctx.open_transport() as transport:
-        return send_edition(ctx, row, emails, transport)
+    if row.series.is_bulletin:
+        with ctx.open_transport() as transport:
+            return send_edition(ctx, row, emails, transport)
+    digest = _digest_of(ctx, row)
+    current = find_edition(ctx, row.label)
+    if is_public(current):  # not a failed one that is a draft again
+        publish_edition(ctx, digest, current, stored_edition(ctx, digest, current), report)
+    try:
+        with ctx.open_transport() as transport:
+            return send_edition(ctx, row, emails, transport)
+    finally:
+        write_edition_archive(ctx, digest, report)  # now that it is being sent
 
 
 def send_test_copy(ctx: Context, row: EditionRow, address: str, report: RunReport) -> str:

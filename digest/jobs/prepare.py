@@ -17,7 +17,7 @@ from digest.identifiers import VariantKey
 from digest.jobs.context import Context
 from digest.jobs.forms import RenderedForms, sample_message
 from digest.jobs.isolation import LeftOut, render_leaving_out
-from digest.links import edition_links
+from digest.links import console_edition_links, edition_links
 from digest.models import Edition, EditionLinks, RenderedEmail
 from digest.render.email import render_edition_email
 from digest.render.pdf import render_edition_pdf
@@ -71,6 +71,17 @@ def variant_email(ctx: Context, edition: Edition, key: VariantKey,
         return None
     return render_edition_email(variant.edition, ctx.settings, links,
                                 key.language)  # None: the site's language
+
+
+def unpublished_email(ctx: Context, edition: Edition,
+                      key: VariantKey | None = None) -> RenderedEmail | None:
+    """A variant's email (default: the full edition) as a [TEST] copy of an edition not
+    published yet shows it: its web links go to the console's page of the edition, since
+    its web version appears only once it goes out (``jobs.publication``)."""
+    links = console_edition_links(ctx.settings, edition.digest_id, edition.number)
+    if key is None or key == VariantKey.everything():
+        return None if edition.is_empty else render_edition_email(edition, ctx.settings, links)
+    return variant_email(ctx, edition, key, links)
 
 
 def prepare(ctx: Context, edition: Edition, variant_keys: Iterable[VariantKey]) -> Rendered:

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from digest.config import Settings
+from digest.jobs.images import image_problems
 from digest.jobs.isolation import LeftOut
 from digest.models import Bulletin, RenderedEmail
 from digest.render.lint import Problem, lint_bulletin, lint_email
 
 
-def bulletin_problems(bulletin: Bulletin, email: RenderedEmail) -> list[Problem]:
-    """A bulletin's problems: its Markdown's (by line), then its rendered email's."""
-    return lint_bulletin(bulletin) + lint_email(email, f"{bulletin.slug} email.html",
-                                                check_links=False)
+def bulletin_problems(bulletin: Bulletin, email: RenderedEmail,
+                      settings: Settings) -> list[Problem]:
+    """A bulletin's problems: its Markdown's (by line), its images that cannot be fetched
+    (``jobs.images``, bounded and kept a while), then its rendered email's."""
+    return (lint_bulletin(bulletin) + image_problems(bulletin, settings)
+            + lint_email(email, f"{bulletin.slug} email.html", check_links=False))
 
 
 def edition_problems(digest_id: str, number: int, email: RenderedEmail,

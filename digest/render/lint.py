@@ -1,5 +1,6 @@
 """The problem list a coordinator sees before sending: placeholder or broken links, images
-without alt text, a message Gmail would clip, empty sections.
+without alt text, a message Gmail would clip, empty sections, sections without a heading.
+(Whether an image can be fetched is checked by the jobs layer: ``jobs.images``.)
 
 ``lint_bulletin`` reads the bulletin's Markdown and locates each problem as ``FILE:LINE``
 in the ``.md`` file: each is an error, which holds the bulletin until it is fixed or an
@@ -10,6 +11,7 @@ email. The per-recipient placeholders
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Literal
@@ -23,6 +25,7 @@ from digest.models import PLACEHOLDERS, Bulletin, RenderedEmail
 GMAIL_CLIP_BYTES = 102_000
 SIZE_WARNING_BYTES = 90_000
 _GOOD_SCHEMES = ("http", "https", "mailto")
+_NUMBER = re.compile(r"^\d{1,3}[.)]\s*")  # a section's number, as bulletins.py reads it
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,8 @@ def _link_lines(tokens: list[Token]) -> list[tuple[int, str, str, str]]:
 
 
 def lint_bulletin(bulletin: Bulletin) -> list[Problem]:
-    """Links that lead nowhere, images without alt text and empty sections, each located
-    at its line of the bulletin's ``.md`` file."""
+    """Links that lead nowhere, images without alt text, empty sections and sections
+    without a heading, each located at its line of the bulletin's ``.md`` file."""
     file = bulletin.source_path
     split = markdown.split_front_matter(bulletin.markdown)
     body, offset = (split.body, split.body_offset) if split else (bulletin.markdown, 0)
@@ -111,7 +114,19 @@ def lint_bulletin(bulletin: Bulletin) -> list[Problem]:
             problems.append(Problem("error", f"{file}:{bulletin.footer_line}",
                                     f"footer {kind} [{label}] {wrong}"))
     problems += _empty_sections(tokens, file, offset)
+    problems += _sections_without_heading(tokens, file, offset)
     return problems
+
+
+def bulletin_images(bulletin: Bulletin) -> list[tuple[str, str]]:
+    """(``FILE:LINE``, address) of each image of the bulletin's body that is an http(s)
+    address (others are errors already): what the jobs layer checks can be fetched."""
+    split = markdown.split_front_matter(bulletin.markdown)
+    body, offset = (split.body, split.body_offset) if split else (bulletin.markdown, 0)
+    return [(f"{bulletin.source_path}:{line + offset + 1}", target.strip())
+            for line, kind, target, _ in _link_lines(markdown.parser().parse(body))
+            if kind == "image" and link_problem(target) is None
+            and urlsplit(target.strip()).scheme.lower() in ("http", "https")]
 
 
 def _empty_sections(tokens: list[Token], file: str, offset: int) -> list[Problem]:
@@ -120,6 +135,24 @@ def _empty_sections(tokens: list[Token], file: str, offset: int) -> list[Problem
                     f"section {section.heading.content!r} is empty")
             for section in markdown.sections(tokens)
             if section.heading is not None and not section.tokens]
+
+
+def _sections_without_heading(tokens: list[Token], file: str, offset: int) -> list[Problem]:
+    """A ``##`` heading with no title (a number alone counts as none), and text after a
+    section break (``---``) that no heading starts: a reader sees a part with no name."""
+    problems: list[Problem] = []
+    for section in markdown.sections(tokens):
+        if section.heading is not None and not _NUMBER.sub("", section.title).strip():
+            problems.append(Problem("error", f"{file}:{(section.line or 0) + offset + 1}",
+                                    "a section has no heading: its `##` line has no title"))
+        for index, token in enumerate(section.tokens):
+            rest = section.tokens[index + 1:]
+            if token.type == "hr" and token.level == 0 and rest and rest[0].type != "hr":
+                line = (token.map[0] if token.map else 0) + offset + 1
+                problems.append(Problem("error", f"{file}:{line}",
+                                        "the text after this section break (---) has no "
+                                        "heading: start it with a `## ` line"))
+    return problems
 
 
 # ---------------------------------------------------------------- emails

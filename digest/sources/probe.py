@@ -1,0 +1,106 @@
+"""Whether a URL can be fetched, without reading it: an image a bulletin shows must load
+in every member's mail client, so the jobs layer checks it before the bulletin goes out.
+
+One small ranged GET (``Range: bytes=0-0``; the body, whatever its size, is never read),
+redirects followed by hand, under the sources' ``FetchPolicy`` timeouts and redirect cap.
+Each address, the first and every redirect's, is refused unless its host resolves only to
+public addresses (``public_address_problem``): the service never probes its own network
+for whoever writes a bulletin. (The check resolves the name, then connects: a host whose
+DNS answer changes in between is not caught; nothing fetched is used, only its status.)
+Failures come out as ``SourceError``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from digest.errors import SourceError
+from digest.sources.fetch import is_url
+from digest.sources.policy import FetchPolicy
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+AddressCheck = Callable[[str], "str | None"]
+"""What is wrong with fetching a URL's host (None: nothing), before connecting to it."""
+
+
+@dataclass(frozen=True)
+class Probed:
+    """A URL's final answer: where it ended, its status and media type (lower case)."""
+
+    url: str
+    status: int
+    content_type: str
+
+
+def public_address_problem(url: str) -> str | None:
+    """Why ``url``'s host may not be fetched: it cannot be found, or one of its addresses
+    is not a public one (loopback, private, link-local, reserved...)."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host:
+        return "has no host"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError, OSError):
+        return f"its host {host!r} cannot be found"
+    for *_, address in found:
+        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+        if not ip.is_global:
+            return (f"its host {host!r} is at {ip}, not a public address: a member's mail "
+                    "client cannot load it, and the digest does not fetch from it")
+    return None
+
+
+def probe(url: str, policy: FetchPolicy, *,
+          check_address: AddressCheck = public_address_problem,
+          client: httpx.Client | None = None) -> Probed:
+    """GET the first byte of ``url`` (following redirects, each address checked first)
+    within ``policy``'s timeouts and deadline; ``SourceError`` when it cannot be had."""
+    deadline_at = policy.monotonic() + policy.deadline
+    headers = {"User-Agent": policy.user_agent, "Range": "bytes=0-0",
+               "Accept": "image/*, */*;q=0.5"}
+    if client is None:
+        with httpx.Client(follow_redirects=False) as own:
+            return _follow(own, url, headers, policy, deadline_at, check_address)
+    return _follow(client, url, headers, policy, deadline_at, check_address)
+
+
+def _follow(client: httpx.Client, url: str, headers: dict[str, str], policy: FetchPolicy,
+            deadline_at: float, check_address: AddressCheck) -> Probed:
+    current = url
+    for _ in range(policy.max_redirects + 1):
+        if not is_url(current):
+            raise SourceError(f"{current!r} is not an http(s) address")
+        if problem := check_address(current):
+            raise SourceError(f"{current}: {problem}")
+        remaining = deadline_at - policy.monotonic()
+        if remaining <= 0:
+            raise SourceError(f"gave up on {url}: the {policy.deadline:g}s deadline passed")
+        timeout = httpx.Timeout(min(policy.timeout, remaining),
+                                connect=min(policy.connect_timeout, remaining))
+        try:
+            with client.stream("GET", current, headers=headers, timeout=timeout,
+                               follow_redirects=False) as response:
+                status = response.status_code
+                location = response.headers.get("location", "").strip()
+                kind = response.headers.get("content-type", "").split(";")[0].strip()
+        except httpx.TimeoutException:
+            raise SourceError(f"timed out reading {current}") from None
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            raise SourceError(f"cannot read {current}: {type(exc).__name__}: {exc}") from None
+        if status not in _REDIRECTS:
+            if status not in (200, 206):
+                raise SourceError(f"HTTP {status} from {current}")
+            return Probed(url=current, status=status, content_type=kind.lower())
+        if not location:
+            raise SourceError(f"HTTP {status} from {current} without a Location")
+        current = urljoin(current, location)
+    raise SourceError(f"more than {policy.max_redirects} redirects from {url}")
