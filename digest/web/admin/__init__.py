@@ -2,18 +2,20 @@
 
 ``access`` holds the rules every page and action goes through (``Console``); each part of
 the console is a module with ``routes(console)``, paths relative to ``/admin``, and
-``admin_routes`` mounts them all with one ``Console`` per app.
+``admin_routes`` mounts them all with one ``Console`` per app, behind
+``access.PlainAddresses``, and ends with the console's 404 for any other path.
 """
 
 from __future__ import annotations
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from digest.jobs.context import Context
 from digest.web.admin import dashboard, editor, login, members, previews
-from digest.web.admin.access import Console
+from digest.web.admin.access import Console, PlainAddresses
 
 # The editor before any part with /bulletins/{slug}: /bulletins/new is its page.
 PARTS = (login, dashboard, editor, previews, members)
@@ -27,5 +29,9 @@ def admin_routes(ctx: Context) -> list[BaseRoute]:
         return RedirectResponse(console.url("/"), status_code=303)
 
     routes: list[BaseRoute] = [route for part in PARTS for route in part.routes(console)]
+    # Last: any other /admin path is the sign-in page's (no session) or a console 404.
+    routes.append(Route("/{path:path}", console.page(console.not_found),
+                        methods=["GET", "HEAD"]))
     return [Route("/admin", to_dashboard, methods=["GET", "HEAD"]),
-            Mount("/admin", routes=routes)]
+            Mount("/admin", routes=routes,
+                  middleware=[Middleware(PlainAddresses, console=console)])]
