@@ -8,6 +8,9 @@ the console is a module with ``routes(console)``, paths relative to ``/admin``, 
 
 from __future__ import annotations
 
+import re
+from typing import TypeVar
+
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -30,8 +33,19 @@ def admin_routes(ctx: Context) -> list[BaseRoute]:
 
     routes: list[BaseRoute] = [route for part in PARTS for route in part.routes(console)]
     # Last: any other /admin path is the sign-in page's (no session) or a console 404.
-    routes.append(Route("/{path:path}", console.page(console.not_found),
-                        methods=["GET", "HEAD"]))
+    routes.append(whole_paths(Route("/{path:path}", console.page(console.not_found),
+                                    methods=["GET", "HEAD"])))
     return [Route("/admin", to_dashboard, methods=["GET", "HEAD"]),
-            Mount("/admin", routes=routes,
-                  middleware=[Middleware(PlainAddresses, console=console)])]
+            whole_paths(Mount("/admin", routes=routes,
+                              middleware=[Middleware(PlainAddresses, console=console)]))]
+
+
+Matching = TypeVar("Matching", Route, Mount)
+
+
+def whole_paths(route: Matching) -> Matching:
+    """``route`` matching paths with a line break too: Starlette's ``{path:path}`` (and a
+    ``Mount``'s rest) is ``.*``, which stops at one, so ``/admin/%0A`` would miss the
+    console, its sign-in redirect and ``PlainAddresses``."""
+    route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    return route
