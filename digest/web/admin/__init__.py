@@ -22,6 +22,7 @@ from digest.web.admin.access import Console, PlainAddresses
 
 # The editor before any part with /bulletins/{slug}: /bulletins/new is its page.
 PARTS = (login, dashboard, editor, previews, members)
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]  # of the last route
 
 
 def admin_routes(ctx: Context) -> list[BaseRoute]:
@@ -33,8 +34,7 @@ def admin_routes(ctx: Context) -> list[BaseRoute]:
 
     routes: list[BaseRoute] = [route for part in PARTS for route in part.routes(console)]
     # Last: any other /admin path is the sign-in page's (no session) or a console 404.
-    routes.append(whole_paths(Route("/{path:path}", console.page(console.not_found),
-                                    methods=["GET", "HEAD"])))
+    routes.append(whole_paths(Route("/{path:path}", console.missing, methods=METHODS)))
     return [Route("/admin", to_dashboard, methods=["GET", "HEAD"]),
             whole_paths(Mount("/admin", routes=routes,
                               middleware=[Middleware(PlainAddresses, console=console)]))]

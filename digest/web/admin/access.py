@@ -166,8 +166,14 @@ class Console:
         return RedirectResponse(self.url("/login"), status_code=303,
                                 headers={"Cache-Control": "no-store"})
 
-    async def not_found(self, request: Request, who: SignedIn) -> Response:
-        """An ``/admin`` path no part has (``page(not_found)`` is the last route)."""
+    async def missing(self, request: Request) -> Response:
+        """An ``/admin`` path no part has (the last route, any method): a GET as every
+        console page (no session: to the sign-in page), then 404 in the console's frame."""
+        if request.method in ("GET", "HEAD"):
+            return await self.page(self._not_found)(request)
+        return await self._not_found(request, await run_in_threadpool(self.who, request))
+
+    async def _not_found(self, request: Request, who: SignedIn | None) -> Response:
         return self.render(request, who, "forbidden.html.j2", title=NOT_FOUND, status=404,
                            error=NOT_FOUND_TEXT)
 
