@@ -310,3 +310,20 @@ def test_the_upload_token_is_a_form_field_never_in_the_url(site: Context) -> Non
 def _emails(ctx: Context) -> list[str]:
     with ctx.db.transaction() as connection:
         return [m.email for m in subscribers.all_members(connection)]
+
+
+def test_the_refusal_pages_pass_axe(browser: Any, site: Context) -> None:
+    from tests.test_accessibility import axe_violations
+
+    client, _ = signed_in(site, CORA)
+    digest_only, _ = signed_in(site, DORA)
+    pages = {"not-found": client.get("/admin/nope"),
+             "not-found-fr": client.get("/admin/nope", headers={"Accept-Language": "fr"}),
+             "unreadable": client.get("/admin/members?q=%00"),
+             "members-forbidden": digest_only.get("/admin/members"),
+             "overview-digest-only": digest_only.get("/admin/")}
+    assert "Page introuvable" in pages["not-found-fr"].text
+    for name, answer in pages.items():
+        for width in (375, 1024):
+            violations = axe_violations(browser, name, width, html=answer.text)
+            assert not violations, (name, width, [v["id"] for v in violations])
