@@ -11,7 +11,7 @@ UV     := uv==0.13.9
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 LOCK_FLAGS  := --quiet --generate-hashes --python-version 3.11 --no-header --emit-build-options
 
-.PHONY: run test lint lock clean
+.PHONY: run console test lint lock clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.lock
 
 run: $(VENV)/.installed
 	$(BIN)/digest --now $(NOW) run --once
+
+# The coordinators' console on this machine (README, "Review the held bulletin"): a sign-in
+# link for the sample's coordinator, then the web app at http://127.0.0.1:8040/digest/admin/
+# until Ctrl-C. No job runs: nothing is collected, published or sent.
+COORDINATOR ?= coordinator@example.org
+console: $(VENV)/.installed
+	$(BIN)/digest coordinators link $(COORDINATOR) --local
+	$(BIN)/digest serve --local
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

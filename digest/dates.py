@@ -250,3 +250,21 @@ def console_day(moment: datetime, zone: tzinfo | None = None) -> str:
     """A moment's day as the operator reads it: ``2019-03-25`` (in ``zone`` when given)."""
     shown = moment.astimezone(zone) if zone is not None else moment
     return shown.strftime(_CONSOLE_DAY)
+
+
+_CONSOLE_FIELD = "%Y-%m-%dT%H:%M"
+
+
+def console_field(moment: datetime, zone: tzinfo) -> str:
+    """A moment as a console form's ``datetime-local`` field holds it, in ``zone`` (the
+    site's): ``2019-03-25T08:00``."""
+    return moment.astimezone(zone).strftime(_CONSOLE_FIELD)
+
+
+def parse_console_field(text: str, zone: tzinfo) -> datetime:
+    """What a ``datetime-local`` field sent (``2019-03-25T08:00``, seconds allowed), read
+    in ``zone``; an offset in the text wins. ``ValueError`` when it is no date-time."""
+    text = text.strip()
+    if "T" not in text and " " not in text:
+        raise ValueError(f"{text!r} has no time of day")
+    return as_aware(datetime.fromisoformat(text), zone)

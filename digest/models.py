@@ -267,6 +267,7 @@ class RunReport:
     outputs: list[tuple[str, str]] = field(default_factory=list)
     editions: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # said as they are: why a bulletin waits
+    to_review: list[str] = field(default_factory=list)  # bulletins waiting for a coordinator
     sent: int = 0
     failures: list[str] = field(default_factory=list)
 

@@ -1,7 +1,9 @@
 """A bulletin whose ``send_at`` has not come is private: the real ``digest run`` does not
 write its folder, list it in the archive or put it in a feed, and the web app answers 404
-for it; a run after its time publishes it and sends it once. ``digest build --out DIR``
-still shows it to the coordinator; ``digest build`` into ``out/`` does not publish it."""
+for it; a run after its time publishes it and sends it once. The same holds for a bulletin
+nobody approved yet (a draft, or held by its lint errors): private until the approval and
+the run after it. ``digest build --out DIR`` still shows it to the coordinator; ``digest
+build`` into ``out/`` does not publish it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from digest.config import Environment, load_settings
 from digest.jobs.context import Context
@@ -48,6 +51,26 @@ def _feeds_naming_it(project: Path) -> list[str]:
     feeds = load_settings(project / "schedules.yaml").feeds_dir
     return sorted(p.name for p in feeds.iterdir()
                   if p.is_file() and (SLUG in p.read_text() or TITLE in p.read_text()))
+
+
+def _served(base: str) -> dict[str, tuple[int, bool]]:
+    """What the web app answers for the bulletin's pages and the lists that could name it:
+    (status, whether the answer names it)."""
+    paths = (f"/bulletins/{SLUG}/", f"/bulletins/{SLUG}/{SLUG}.pdf", "/bulletins/",
+             "/feeds/bulletins.atom", "/feeds/all.atom", "/")
+    answers = {path: httpx.get(base + path, follow_redirects=True) for path in paths}
+    return {path: (answer.status_code, SLUG in answer.text or TITLE in answer.text)
+            for path, answer in answers.items()}
+
+
+def _private(project: Path, base: str) -> None:
+    assert not (project / "out" / "bulletins" / SLUG).exists()
+    assert not _archive_lists_it(project)
+    assert _feeds_naming_it(project) == []
+    served = _served(base)
+    assert served[f"/bulletins/{SLUG}/"][0] == 404
+    assert served[f"/bulletins/{SLUG}/{SLUG}.pdf"][0] == 404
+    assert not any(names for _, names in served.values()), served
 
 
 def _archive_lists_it(project: Path) -> bool:
@@ -110,3 +133,39 @@ def test_build_shows_a_held_bulletin_only_in_a_folder_nobody_is_served(
     assert not (project / "out" / "bulletins" / SLUG).exists()
     assert not _archive_lists_it(project)
     assert _feeds_naming_it(project) == []
+
+
+@pytest.mark.parametrize("lint", ["fixed", "placeholder links"])
+def test_a_bulletin_nobody_approved_is_private_until_approved_then_sent_once(
+        project: Path, lint: str) -> None:
+    bulletin = project / "sample" / "bulletins" / f"{SLUG}.md"
+    if lint == "fixed":
+        bulletin.write_text(bulletin.read_text().replace("](#)", "](https://www.eurocities.eu/)"))
+    state = "draft, waiting for" if lint == "fixed" else "held: 7 lint errors"
+    summary = _run(project, "run", "--once", now=BEFORE)
+    assert f"bulletin:{SLUG}: {state}" in summary
+    assert summary.rstrip().splitlines()[-1].startswith("to review it in the console: ")
+    sent_before = _outbox(project)
+    with _serving(project, BEFORE) as base:
+        _private(project, base)
+    # A second run, later, changes nothing: still nobody approved it.
+    _run(project, "run", "--once", now="2019-03-25T09:00:00+01:00")
+    assert _outbox(project) == sent_before
+    with _serving(project, BEFORE) as base:
+        _private(project, base)
+
+    reason = [] if lint == "fixed" else ["--reason", "the links are known"]
+    approved = run_digest(project, "approve", f"bulletin:{SLUG}", *reason, now=BEFORE)
+    assert approved.returncode == 0, approved.stderr
+    with _serving(project, BEFORE) as base:
+        _private(project, base)  # approved, but not yet sent by a run
+
+    summary = _run(project, "run", "--once", now="2019-03-25T10:00:00+01:00")
+    assert "to review" not in summary
+    assert _outbox(project) == sent_before + 6, "to each of the six members"
+    with _serving(project, BEFORE) as base:
+        served = _served(base)
+    assert served[f"/bulletins/{SLUG}/"] == (200, True)
+    assert served["/bulletins/"] == (200, True) and served["/feeds/bulletins.atom"] == (200, True)
+    _run(project, "run", "--once", now="2019-03-25T11:00:00+01:00")
+    assert _outbox(project) == sent_before + 6, "once"

@@ -47,8 +47,10 @@ def make_project(folder: Path, database_url: str | None = None) -> Path:
     shutil.copytree(ROOT / "sample", folder / "sample")
     shutil.copy(FIXTURE, folder / "sample" / "bulletins" / FIXTURE.name)
     config = folder / "schedules.yaml"
-    config.write_text(config.read_text().replace("approval: false", "approval: true")
-                      + f"coordinators:\n  - {{email: {CORA}, name: Cora, role: editor}}\n")
+    text = config.read_text().replace("approval: false", "approval: true")
+    assert "\ncoordinators:\n" in text  # the sample's own coordinator; Cora joins
+    config.write_text(text.replace("\ncoordinators:\n", "\ncoordinators:\n"
+                                   f"  - {{email: {CORA}, name: Cora, role: editor}}\n"))
     env = {"DIGEST_DATABASE_URL": database_url} if database_url else None
     result = run_digest(folder, "run", "--once", env=env)
     assert result.returncode == 0, result.stdout + result.stderr

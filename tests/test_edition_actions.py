@@ -216,3 +216,33 @@ def test_the_commands_a_coordinator_types(project: Path) -> None:
     assert "weekly/1: now cancelled" in run_digest(project, "cancel", "weekly/1").stdout
     status = run_digest(project, "status").stdout
     assert "weekly/1 [cancelled]" in status and f"bulletin:{slug}/1 [sent]" in status
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_a_draft_with_lint_errors_is_approved_only_with_a_reason(
+        sample_ctx: Context, reason: str | None) -> None:
+    """A draft whose email has an error (here a placeholder link in the editor's note) is
+    held as a bulletin would be; a written reason lets it go and is recorded."""
+    from digest.jobs import curation
+
+    ctx = _with_config(sample_ctx, "approval: false", "approval: true")
+    run_once(ctx)
+    curation.set_note(ctx, "weekly/1", "Read [the agenda](#) first.", APPROVER)
+    with pytest.raises(InputError, match=r"lint error.*'#'.*give a reason"):
+        edition_actions.approve(ctx, "weekly/1", APPROVER, reason)
+    assert manual.find_edition(ctx, "weekly/1").status == editions.DRAFT
+    assert "approve" not in _actions(ctx, "weekly/1")
+
+    row = edition_actions.approve(ctx, "weekly/1", APPROVER, "the agenda link comes later")
+    assert row.status == editions.APPROVED
+    with ctx.db.transaction() as connection:
+        approval = audit.for_target(connection, "weekly/1")[0]
+    assert (approval.action, approval.reason) == ("approve", "the agenda link comes later")
+    ctx.close()
+
+
+def test_a_clean_draft_is_approved_without_a_reason(sample_ctx: Context) -> None:
+    ctx = _with_config(sample_ctx, "approval: false", "approval: true")
+    run_once(ctx)
+    assert edition_actions.approve(ctx, "weekly/1", APPROVER).status == editions.APPROVED
+    ctx.close()

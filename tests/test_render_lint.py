@@ -112,7 +112,7 @@ def test_the_rendered_bulletin_email_shows_the_same_placeholders() -> None:
     rendered = render_bulletin_email(make_bulletin(settings), settings, BULLETIN_LINKS)
     problems = lint_email(rendered, "bulletin")
     assert len(problems) == 7
-    assert all(p.severity == "warning" and "'#', a placeholder" in p.message for p in problems)
+    assert all(p.severity == "error" and "'#', a placeholder" in p.message for p in problems)
     assert all(p.location.startswith("bulletin:") for p in problems)
 
 

@@ -7,6 +7,7 @@ import argparse
 from typing import TextIO
 
 from digest.cli.common import Subcommands, add_command
+from digest.config.local import served_locally
 from digest.dates import console_stamp
 from digest.errors import InputError
 from digest.jobs import sign_in
@@ -30,14 +31,19 @@ def register(commands: Subcommands) -> None:
         `coordinators`, or a digest's own): the same single-use link the sign-in page
         mails, valid for 15 minutes, for a first sign-in or when mail is down. Open it
         in a browser and press the button. An address that is no coordinator is refused
-        (exit 2). The link goes to `site.base_url`, so `digest serve` must answer there.
+        (exit 2). The link goes to `site.base_url`, so `digest serve` must answer there;
+        with --local it goes to this machine, for `digest serve --local`.
         """,
-        "digest coordinators link anna@example.org", _link)
+        "digest coordinators link anna@example.org --local", _link)
     link.add_argument("email", help="the coordinator's address, as in the config")
+    link.add_argument("--local", action="store_true",
+                      help="a link to http://127.0.0.1:web.port, for `digest serve --local`")
 
 
 def _link(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     """``digest coordinators link EMAIL``: the link, on its own line."""
+    if args.local:
+        ctx.settings = served_locally(ctx.settings)
     url = sign_in.issue_link(ctx, args.email)
     if url is None:
         raise InputError(f"{args.email!r} is no coordinator in {ctx.settings.config_path.name} "

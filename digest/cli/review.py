@@ -25,7 +25,7 @@ def register(commands: Subcommands) -> None:
         Let a draft edition (of a digest with `approval: true`) go out with the next run
         or `digest send`; or approve a bulletin of the bulletins folder as its file is now
         (bulletin:SLUG, its file name without .md): the next run sends it once, when its
-        send_at has come. A bulletin with lint errors (see `digest preview FILE`) is
+        send_at has come. A draft or bulletin with lint errors (`digest preview`) is
         refused unless --reason says why it may go out all the same; editing the file
         afterwards makes it a draft again.
         """,
@@ -75,7 +75,7 @@ def _approve(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     if slug is None:
         from digest.jobs.edition_actions import approve
 
-        row = approve(ctx, args.target, ACTOR)
+        row = approve(ctx, args.target, ACTOR, args.reason)
         print(f"{row.label}: approved; `digest send {row.label}` or the next run sends it",
               file=out)
         return 0

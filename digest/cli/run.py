@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 from pathlib import Path
 from typing import TextIO
 
 from digest.cli.common import Subcommands, add_command, print_report
+from digest.config import Settings
 from digest.jobs.context import Context
 
 
@@ -50,7 +53,35 @@ def _run(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     from digest.jobs.run import run_once
 
     ctx.stop_on_sigterm()
-    return print_report(run_once(ctx), out)
+    report = run_once(ctx)
+    code = print_report(report, out)
+    if report.to_review:
+        print(review_hint(ctx.settings, len(report.to_review), invoked_as()), file=out)
+    return code
+
+
+def review_hint(settings: Settings, waiting: int, program: str) -> str:
+    """The summary's last line when bulletins wait for a coordinator: the commands that
+    open the console on this machine, with a coordinator of the config (an approver
+    first), ready to paste (README, "Review the held bulletin")."""
+    them = "it" if waiting == 1 else "them"
+    listed = sorted(settings.coordinators, key=lambda c: c.role != "approver")
+    if not listed:
+        return (f"to review {them} in the console, add yourself to `coordinators:` in "
+                f"{settings.config_path.name} (docs/console.md)")
+    return (f"to review {them} in the console: `{program} coordinators link "
+            f"{listed[0].email} --local && {program} serve --local`, then open the link "
+            "it prints")
+
+
+def invoked_as() -> str:
+    """How this command was started, for a hint to paste: ``.venv/bin/digest`` under
+    ``make run``, ``digest`` when it is found on the PATH or run as a module."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    found = shutil.which("digest")
+    if Path(argv0).name != "digest" or (found and Path(found).resolve() == Path(argv0).resolve()):
+        return "digest"
+    return argv0
 
 
 def _collect(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:

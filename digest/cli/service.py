@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.cli.sources import health_lines
+from digest.config.local import served_locally
 from digest.dates import console_stamp
 from digest.jobs.context import Context
 from digest.jobs.status import EditionState, store_status
@@ -28,7 +29,7 @@ def register(commands: Subcommands) -> None:
         recent editions with their delivery counts and failures.
         """,
         "digest status", _status)
-    add_command(
+    serve = add_command(
         commands, "serve", "the long-running service: scheduler and web app",
         """
         The long-running service: polls the sources at their `every`, makes any digest
@@ -36,8 +37,14 @@ def register(commands: Subcommands) -> None:
         schedule, and serves the members' web app (one-click unsubscribe, preferences,
         archive, feeds) on web.host:web.port. A second one against the same database
         refuses to start. SIGTERM or Ctrl-C finishes the message in flight and exits 0.
+        With --local: only the web app and the coordinators' console, on this machine
+        (http://127.0.0.1:web.port, links made for that address), to try the console;
+        nothing is collected, published or sent (docs/console.md, "On this machine").
         """,
         "digest --config /etc/forum/schedules.yaml serve", _serve)
+    serve.add_argument("--local", action="store_true",
+                       help="serve only the web app and console, at http://127.0.0.1:"
+                            "web.port, with links to that address; run no job")
 
 
 def _status(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
@@ -49,6 +56,9 @@ def _serve(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     from digest.web.server import serve
 
     ctx.stop_on_sigterm()
+    if args.local:
+        ctx.settings = served_locally(ctx.settings)
+        return serve(ctx, out)
     return serve(ctx, out, services=[Service(ctx, out)])
 
 

@@ -47,6 +47,9 @@ class BulletinState(StrEnum):
 
 PUBLISHED = (BulletinState.DUE, BulletinState.SENT)
 """The states in which a bulletin is written under out/, archived, in the feeds, served."""
+WAITING_FOR_REVIEW = (BulletinState.HELD, BulletinState.DRAFT, BulletinState.REJECTED)
+"""The states in which a bulletin goes nowhere until a coordinator acts (or its file is
+edited): the run summary then says how to open the console."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,12 @@ from digest.bulletins import load_bulletin, load_bulletins
 from digest.errors import DigestError, InputError
 from digest.identifiers import EditionSeries
 from digest.jobs.archives import write_bulletin_archive
-from digest.jobs.bulletin_state import BulletinState, BulletinStatus, bulletin_status
+from digest.jobs.bulletin_state import (
+    WAITING_FOR_REVIEW,
+    BulletinState,
+    BulletinStatus,
+    bulletin_status,
+)
 from digest.jobs.context import Context
 from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver
 from digest.jobs.forms import RenderedForms, bulletin_folder, write_forms
@@ -134,6 +139,8 @@ def withhold(ctx: Context, status: BulletinStatus, out_dir: Path, report: RunRep
     its time."""
     report.notes.append(f"{status.target}: {status.why(ctx)}")
     report.notes.extend(f"  {problem}" for problem in status.errors)
+    if status.state in WAITING_FOR_REVIEW:
+        report.to_review.append(status.slug)
     folder = bulletin_folder(out_dir, status.slug)
     if not withdraw:
         return

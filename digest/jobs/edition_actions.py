@@ -14,6 +14,10 @@ from sqlalchemy import Connection
 from digest.errors import InputError
 from digest.jobs import manual
 from digest.jobs.context import Context
+from digest.jobs.delivery import FULL_VARIANT
+from digest.jobs.problems import edition_problems
+from digest.models import RunReport
+from digest.render.lint import Problem
 from digest.store import audit, deliveries, editions
 from digest.store.editions import EditionRow
 
@@ -22,13 +26,31 @@ CANCELLABLE = (editions.DRAFT, editions.APPROVED, editions.SENDING, editions.PAU
                editions.FAILED)
 
 
-def approve(ctx: Context, label: str, actor: str) -> EditionRow:
-    """Let a draft edition go out with the next run or ``digest send`` (``manual.approve``)."""
+def approve(ctx: Context, label: str, actor: str, reason: str | None = None) -> EditionRow:
+    """Let a draft edition go out with the next run or ``digest send`` (``manual.approve``).
+
+    A draft whose email has lint errors (placeholder links, over the clipping size...) is
+    refused unless ``reason`` says why it may go out all the same, as for a bulletin; the
+    reason is kept in the audit log."""
     row = manual.find_edition(ctx, label)
+    reason = (reason or "").strip() or None
+    if row.status == editions.DRAFT and reason is None:
+        errors = _email_errors(ctx, row)
+        if errors:
+            raise InputError(f"{row.label} has {len(errors)} lint error(s), first "
+                             f"{errors[0]}; fix them or give a reason to approve it all "
+                             "the same")
     manual.approve(ctx, row)
     with ctx.db.transaction() as connection:
-        _audit(ctx, connection, actor, "approve", row.label, None)
+        _audit(ctx, connection, actor, "approve", row.label, None, reason)
     return manual.find_edition(ctx, label)
+
+
+def _email_errors(ctx: Context, row: EditionRow) -> list[Problem]:
+    """The errors of the draft's full email as it would go out (curation applied)."""
+    email = manual.stored_emails(ctx, row, revive=False, report=RunReport())[FULL_VARIANT]
+    return [problem for problem in edition_problems(row.digest_id, row.number, email, ())
+            if problem.severity == "error"]
 
 
 def pause(ctx: Context, label: str, actor: str) -> EditionRow:

@@ -184,7 +184,8 @@ class _EmailScan(HTMLParser):
 
 def lint_email(rendered: RenderedEmail, label: str, *, check_links: bool = True,
                ) -> list[Problem]:
-    """Problems of a rendered email: links that lead nowhere, images without alt text,
+    """Problems of a rendered email: links that lead nowhere (errors, as in a bulletin's
+    Markdown: they hold a draft's approval), images without alt text,
     sections without content, a size Gmail clips, a missing text part or unsubscribe link.
 
     ``check_links=False`` when the links were already checked in the source (a bulletin's
@@ -215,7 +216,7 @@ def lint_email(rendered: RenderedEmail, label: str, *, check_links: bool = True,
         wrong = link_problem(href)
         if wrong:
             shown = " ".join("".join(text).split()) or "(no text)"
-            problems.append(Problem("warning", f"{label}:{line}",
+            problems.append(Problem("error", f"{label}:{line}",
                                     f"link {shown!r} {wrong}"))
     for line, src, alt in scan.images:
         if alt is None or not alt.strip():

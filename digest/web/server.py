@@ -105,7 +105,8 @@ def serve(ctx: Context, out: TextIO, services: Sequence[Service] = ()) -> int:
         web = ctx.settings.web
         host = f"[{web.host}]" if ":" in web.host else web.host  # an IPv6 literal (RFC 3986)
         print(f"digest: serving {ctx.settings.site.title} on http://{host}:{web.port}/ "
-              "(SIGTERM or Ctrl-C stops)", file=out, flush=True)
+              f"(the console: {ctx.settings.site.base_url}/admin/; SIGTERM or Ctrl-C stops)",
+              file=out, flush=True)
         server.run(sockets=[listener])
     finally:
         listener.close()

@@ -17,11 +17,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from digest.jobs.context import Context
-from digest.web.admin import dashboard, editor, login, members, previews
+from digest.web.admin import actions, dashboard, editor, login, members, previews
 from digest.web.admin.access import Console, PlainAddresses
 
-# The editor before any part with /bulletins/{slug}: /bulletins/new is its page.
-PARTS = (login, dashboard, editor, previews, members)
+# The editor before any part with /bulletins/{slug}: /bulletins/new is its page; the
+# actions (POST .../approve...) after the previews whose pages they answer with.
+PARTS = (login, dashboard, editor, previews, actions, members)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]  # of the last route
 
 

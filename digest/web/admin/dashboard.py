@@ -24,6 +24,7 @@ from digest.render.i18n import N_
 from digest.render.templating import render_template
 from digest.scheduler import next_digest_runs
 from digest.web.admin.access import Console, SignedIn
+from digest.web.admin.acting import ACTION_LABELS
 
 OVERVIEW = N_("Overview")
 REFRESH_SECONDS = 5
@@ -45,7 +46,8 @@ def routes(console: Console) -> list[BaseRoute]:
         slots = {digest.id: slot for digest, slot in next_digest_runs(console.ctx.settings, now)}
         return console.render(request, who, "dashboard.html.j2", title=OVERVIEW, data=data,
                               digests=console.ctx.settings.digests, slots=slots,
-                              stamp=stamp, states=STATES, refresh=REFRESH_SECONDS)
+                              stamp=stamp, states=STATES, refresh=REFRESH_SECONDS,
+                              action_labels=ACTION_LABELS)
 
     async def script(request: Request) -> Response:
         body = render_template(console.ctx.settings, "web/admin/console.js.j2", {})

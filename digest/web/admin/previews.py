@@ -13,7 +13,9 @@ page when the bulletin file or the draft changed.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +30,7 @@ from digest.jobs.console_preview import Audience, Preview, Previews, in_dark_mod
 from digest.jobs.member_message import choices
 from digest.render.i18n import N_
 from digest.render.templating import default_templates_dir
+from digest.web.admin import acting
 from digest.web.admin.access import CONSOLE_POLICY, Console, SignedIn
 
 # A console page that also frames its own email URLs.
@@ -41,11 +44,12 @@ _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
 EDITION_TITLE = N_("Edition preview")
 BULLETIN_TITLE = N_("Bulletin preview")
 SCRIPT = "preview.js"
+_PAGES: weakref.WeakKeyDictionary[Console, _Pages] = weakref.WeakKeyDictionary()
 
 
 def routes(console: Console) -> list[BaseRoute]:
     """The preview pages, their frames, PDFs and fingerprints, and the refresh script."""
-    pages = _Pages(console, Previews(console.ctx))
+    pages = pages_of(console)
     edition, bulletin = "/editions/{digest}/{number:int}", "/bulletins/{slug}"
     return [
         Route(edition, console.page(pages.edition_page), methods=["GET"]),
@@ -60,6 +64,15 @@ def routes(console: Console) -> list[BaseRoute]:
               methods=["GET"]),
         Route(f"/{SCRIPT}", console.page(pages.script), methods=["GET"]),
     ]
+
+
+def pages_of(console: Console) -> _Pages:
+    """The preview pages of this console (one render cache), also for the actions'
+    answers (``actions``: the page again, with the action's message)."""
+    found = _PAGES.get(console)
+    if found is None:
+        found = _PAGES[console] = _Pages(console, Previews(console.ctx))
+    return found
 
 
 def _audience(request: Request) -> Audience:
@@ -81,6 +94,13 @@ def _query(audience: Audience, dark: bool) -> str:
     return urlencode(fields)
 
 
+@dataclass(frozen=True)
+class _Answer:
+    message: str
+    error: str
+    status: int
+
+
 class _Pages:
     def __init__(self, console: Console, previews: Previews) -> None:
         self.console = console
@@ -89,11 +109,22 @@ class _Pages:
     # ---------------------------------------------------------------- editions
 
     async def edition_page(self, request: Request, who: SignedIn) -> Response:
+        return await self._edition(request, who, None)
+
+    async def edition_answer(self, request: Request, who: SignedIn, *, message: str = "",
+                             error: str = "", status: int = 200) -> Response:
+        """The edition's page at an action's path under it (``.../3/approve``), with the
+        action's ``message`` or ``error`` and ``status``; its links one level up."""
+        return await self._edition(request, who, _Answer(message, error, status))
+
+    async def _edition(self, request: Request, who: SignedIn,
+                       answer: _Answer | None) -> Response:
         digest, number = request.path_params["digest"], request.path_params["number"]
         return await self._page(
             request, who, EDITION_TITLE, f"/editions/{digest}/{number}", digest,
             lambda audience: self.previews.edition(digest, number, audience),
-            lambda: self.previews.edition_fingerprint(digest, number))
+            lambda: self.previews.edition_fingerprint(digest, number),
+            lambda: acting.edition_values(self.console, who, digest, number), answer=answer)
 
     async def edition_frame(self, request: Request, who: SignedIn) -> Response:
         digest, number = request.path_params["digest"], request.path_params["number"]
@@ -118,7 +149,20 @@ class _Pages:
         return await self._page(request, who, BULLETIN_TITLE, f"/bulletins/{slug}", follows,
                                 lambda audience: self.previews.bulletin(slug, audience),
                                 lambda: self.previews.bulletin_fingerprint(slug),
+                                lambda: acting.bulletin_values(self.console, who, slug),
                                 variants=False)
+
+    async def bulletin_answer(self, request: Request, who: SignedIn, *, message: str = "",
+                              error: str = "", status: int = 200) -> Response:
+        """The bulletin's page at an action's path under it (see ``edition_answer``)."""
+        slug = request.path_params["slug"]
+        settings = self.console.ctx.settings
+        follows = settings.bulletins.audience if settings.bulletins else None
+        return await self._page(request, who, BULLETIN_TITLE, f"/bulletins/{slug}", follows,
+                                lambda audience: self.previews.bulletin(slug, audience),
+                                lambda: self.previews.bulletin_fingerprint(slug),
+                                lambda: acting.bulletin_values(self.console, who, slug),
+                                variants=False, answer=_Answer(message, error, status))
 
     async def bulletin_frame(self, request: Request, who: SignedIn) -> Response:
         slug = request.path_params["slug"]
@@ -136,7 +180,8 @@ class _Pages:
 
     async def _page(self, request: Request, who: SignedIn, title: str, path: str,
                     follows: str | None, make: Callable[[Audience], Preview],
-                    fingerprint: Callable[[], str], variants: bool = True) -> Response:
+                    fingerprint: Callable[[], str], panel: Callable[[], dict[str, Any]],
+                    variants: bool = True, answer: _Answer | None = None) -> Response:
         audience, dark = _audience(request), request.query_params.get("dark") == "1"
 
         def build() -> tuple[Preview | None, str, int]:
@@ -162,18 +207,26 @@ class _Pages:
         preview, error, status = await run_in_threadpool(build)
         shown = audience if preview is not None and not error else Audience()
         query = _query(shown, dark)
-        # Relative to the page, so they hold under any path prefix a proxy keeps or strips.
-        here = path.rsplit("/", 1)[1]
+        # Relative to the page, so they hold under any path prefix a proxy keeps or strips
+        # (an action's answer is one level further down: .../weekly/3/approve).
+        up = "../" if answer is not None else ""
+        here = up + path.rsplit("/", 1)[1]
         values: dict[str, Any] = {
             "preview": preview, "audience": audience, "dark": dark, "variants": variants,
             "page_url": here, "frame_url": f"{here}/email.html?{query}",
             "pdf_url": f"{here}/email.pdf", "fingerprint_url": f"{here}/fingerprint",
-            "preview_script_url": "../" * (path.count("/") - 1) + SCRIPT,
+            "preview_script_url": up + "../" * (path.count("/") - 1) + SCRIPT,
             "choices": await run_in_threadpool(choices, self.console.ctx, follows),
             "fingerprint": preview.fingerprint if preview else await run_in_threadpool(current),
+            **await run_in_threadpool(panel),
         }
+        message = ""
+        if answer is not None:  # the action's outcome first, the preview's problem after
+            message, error = answer.message, " ".join(e for e in (answer.error, error) if e)
+            status = answer.status if status == 200 else status
         response = self.console.render(request, who, "preview.html.j2", title=title,
-                                       status=status, error=error, **values)
+                                       status=status, message=message, error=error,
+                                       **values)
         response.headers["Content-Security-Policy"] = PAGE_POLICY
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
