@@ -249,9 +249,9 @@ def test_hostile_slugs_find_nothing(ctx: Context, client: tuple[httpx.Client, st
     http, csrf = client
     folder = bulletin_files.folder_of(ctx)
     before = folder_state(folder)
-    assert http.get(edit_url(slug)).status_code == 404
+    assert http.get(edit_url(slug)).status_code in (400, 404)  # 400: a control character
     answer = post(http, edit_url(slug), {"csrf": [csrf], "title": ["x"], "body": ["y"]})
-    assert answer.status_code in (404, 409)
+    assert answer.status_code in (400, 404, 409)
     assert folder_state(folder) == before
 
 

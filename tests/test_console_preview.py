@@ -23,7 +23,9 @@ from digest.jobs.console_preview import Audience, Previews
 from digest.jobs.context import Context
 from digest.jobs.delivery import send_edition
 from digest.jobs.editions import stored_edition
+from digest.jobs.forms import sample_recipient
 from digest.jobs.manual import approve, find_edition, stored_emails
+from digest.jobs.outbox import recipient_for
 from digest.models import RunReport, SubscriberStatus
 from digest.store import subscribers
 from digest.store.schema import curations, edition_notes
@@ -113,9 +115,20 @@ def test_each_members_preview_is_the_message_a_run_sends_them(
                 assert not sent and preview.note
                 continue
             assert len(sent) == 1
-            assert (preview.subject, preview.html, preview.text) == _parts(sent[0].data)
+            # The same message but for the token links: the preview's stand-ins, never
+            # the member's own (they would act on the member's subscription).
+            own = recipient_for(ctx, member)
+            stand_in = sample_recipient(ctx)
+            real = _parts(sent[0].data)
+            assert own.unsubscribe_url in real[1] and own.preferences_url in real[1]
+            assert (preview.subject, preview.html, preview.text) == tuple(
+                part.replace(own.unsubscribe_url, stand_in.unsubscribe_url)
+                .replace(own.preferences_url, stand_in.preferences_url) for part in real)
+            for token_url in (own.unsubscribe_url, own.preferences_url):
+                token = token_url.rsplit("/", 1)[1]
+                assert token not in preview.html and token not in preview.text
+            assert stand_in.unsubscribe_url in preview.html
             assert preview.recipient == sent[0].recipient
-            assert "/u/preview" not in preview.html  # their own links, not the sample's
             assert "for this week" in preview.html and "for this week" in preview.text
         assert sum(bool(p.html) for p in shown.values()) == len(transport.sent)
     finally:

@@ -1,10 +1,13 @@
 """The exact email one member gets, for the console's "as member" preview.
 
-The message is built as the outbox builds it (``MessageFactory`` with the member's signed
-links from ``outbox.recipient_for``) and read back from its bytes, so the preview shows what
-the member's mail client decodes, per-member values and header cleaning included, and can
-never drift from what a run sends. Without a member, the preview recipient of the written
-forms (``forms.sample_recipient``) stands in.
+The message is built as the outbox builds it (``MessageFactory``) and read back from its
+bytes, so the preview shows what the member's mail client decodes, per-member values and
+header cleaning included, and can never drift from what a run sends, but for one thing:
+the member's unsubscribe and preferences links are the preview's stand-ins
+(``forms.preview_values``: ``/u/preview``, ``/p/preview``, which open nothing). Their real
+tokens act on the member's subscription without any sign-in, so a preview, shown to any
+coordinator, bookmarked and shared, never holds them. Without a member, the preview
+recipient of the written forms (``forms.sample_recipient``) stands in whole.
 
 ``Audience`` is what the coordinator chose: a member by address, or a (language, themes)
 variant; ``resolve`` turns it into the variant key the outbox would use.
@@ -12,7 +15,7 @@ variant; ``resolve`` turns it into the variant key the outbox would use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -23,9 +26,8 @@ from digest.errors import InputError
 from digest.identifiers import VariantKey
 from digest.jobs.context import Context
 from digest.jobs.forms import sample_recipient
-from digest.jobs.outbox import recipient_for
 from digest.languages import is_language_tag
-from digest.mail.message import MessageFactory, make_list_id, make_message_id
+from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
 from digest.mail.transports import PermanentFailure
 from digest.models import RenderedEmail, Subscriber, SubscriberStatus
 from digest.store import subscribers
@@ -97,9 +99,10 @@ def _absent(member: Subscriber, follows: str | None) -> str:
 def delivered(ctx: Context, email: RenderedEmail, series: str, label: str,
               member: Subscriber | None) -> Delivered:
     """The message ``member`` (None: the preview member) gets of ``email``, read back as a
-    mail client decodes it. ``InputError`` when the member's address cannot receive mail."""
+    mail client decodes it, with stand-in links (``stand_in``). ``InputError`` when the
+    member's address cannot receive mail."""
     settings: Settings = ctx.settings
-    recipient = recipient_for(ctx, member) if member is not None else sample_recipient(ctx)
+    recipient = stand_in(ctx, member)
     factory = MessageFactory(email, settings, make_list_id(settings, series), ctx.clock.now())
     try:
         envelope = factory.build(recipient, make_message_id(settings, label, recipient.email))
@@ -109,6 +112,15 @@ def delivered(ctx: Context, email: RenderedEmail, series: str, label: str,
     assert isinstance(message, EmailMessage)
     return Delivered(recipient=envelope.recipient, subject=str(message["Subject"]),
                      html=_part(message, "html"), text=_part(message, "plain"))
+
+
+def stand_in(ctx: Context, member: Subscriber | None) -> Recipient:
+    """``member``'s address and name with the preview's links in place of their tokens
+    (None: the preview member): what a preview may show of a member."""
+    sample = sample_recipient(ctx)
+    if member is None:
+        return sample
+    return replace(sample, email=member.email, name=member.name)
 
 
 def _part(message: EmailMessage, subtype: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from digest.identifiers import EditionSeries, parse_label
 from digest.models import EditionStatus
+from digest.store.keys import fits_integer, plain_text
 from digest.store.schema import edition_problems, editions
 
 # The statuses by their short names (``editions.SENT``); see ``EditionStatus``.
@@ -72,11 +73,18 @@ def find(connection: Connection, digest_id: str, slot: datetime) -> EditionRow |
 
 
 def by_label(connection: Connection, label: str) -> EditionRow | None:
-    """Find ``weekly/3``, ``bulletin:slug/1`` or a numeric row id."""
+    """Find ``weekly/3``, ``bulletin:slug/1`` or a numeric row id (None for a label no
+    row can have: a control character, a number beyond the store's, ``store.keys``)."""
+    if not plain_text(label):
+        return None
     if label.isdigit():
+        if not fits_integer(int(label)):
+            return None
         query = select(editions).where(editions.c.id == int(label))
     elif (named := parse_label(label)) is not None:
         series, number = named
+        if not fits_integer(number):
+            return None
         query = select(editions).where(editions.c.digest_id == str(series),
                                        editions.c.number == number)
     else:

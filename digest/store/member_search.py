@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, func, or_, select
 
 from digest.errors import InputError
 from digest.models import Subscriber, SubscriberStatus
+from digest.store.keys import plain_text
 from digest.store.schema import subscribers
 from digest.store.subscribers import _to_subscriber
 
@@ -57,6 +58,8 @@ def search(connection: Connection, query: str, status: SubscriberStatus | None =
     query = query.strip()
     if len(query) > MAX_QUERY_CHARS:
         raise InputError(f"a search is at most {MAX_QUERY_CHARS} characters")
+    if not plain_text(query):
+        raise InputError("a search cannot hold control characters")
     conditions = _where(query, status)
     total = int(connection.execute(
         select(func.count()).select_from(subscribers).where(*conditions)).scalar() or 0)

@@ -27,6 +27,7 @@ from digest.config import deliverable_address
 from digest.errors import InputError
 from digest.languages import language_tag
 from digest.models import Subscriber, SubscriberStatus
+from digest.store.keys import fits_integer, plain_text
 from digest.store.member_csv import MAX_FIELD_CHARS, read_members_csv
 from digest.store.schema import subscribers
 
@@ -231,6 +232,8 @@ def set_status(connection: Connection, email: str, status: SubscriberStatus) -> 
 
 def by_id(connection: Connection, subscriber_id: int) -> Subscriber | None:
     """The member a signed link names (its token carries the id), None when unknown."""
+    if not fits_integer(subscriber_id):
+        return None
     row = connection.execute(
         select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().first()
     return None if row is None else _to_subscriber(row)
@@ -238,6 +241,8 @@ def by_id(connection: Connection, subscriber_id: int) -> Subscriber | None:
 
 def by_email(connection: Connection, email: str) -> Subscriber | None:
     """The member with this address (as checked, or as written), None when unknown."""
+    if not plain_text(email):
+        return None
     row = connection.execute(
         select(subscribers).where(subscribers.c.email.in_(_known_forms(email)))
         .order_by(subscribers.c.id)).mappings().first()

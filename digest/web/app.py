@@ -46,7 +46,7 @@ from digest.models import Subscriber, SubscriberStatus
 from digest.store import subscribers
 from digest.tokens import Purpose, read_token
 from digest.web import pages
-from digest.web.admin import admin_routes
+from digest.web.admin import admin_routes, whole_paths
 from digest.web.headers import SecurityHeaders
 from digest.web.limits import RequestLimits
 from digest.web.published import PublishedFiles, private_paths, site_url
@@ -85,7 +85,8 @@ def create_app(ctx: Context) -> ASGIApp:
     prefix = urlsplit(base_url).path.rstrip("/")
     if prefix:
         routes = [Route(prefix, to_folder, methods=["GET", "HEAD"]),
-                  Mount(prefix, app=Router(routes=list(routes), redirect_slashes=False)),
+                  whole_paths(Mount(prefix, app=Router(routes=list(routes),
+                                                       redirect_slashes=False))),
                   *routes]
     app = Starlette(routes=routes, middleware=[Middleware(RequestLimits)])
     app.router.redirect_slashes = False  # its redirects would trust the Host header

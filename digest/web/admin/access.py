@@ -3,7 +3,8 @@ the frame every console page is rendered in.
 
 Every console module builds its endpoints through one ``Console``:
 
-- ``page(handler)`` for a GET: without a live session, a 303 to the sign-in page;
+- ``page(handler, permission)`` for a GET: without a live session, a 303 to the sign-in
+  page; with a role that does not allow ``permission``, a 403;
 - ``action(permission, handler)`` for a POST: without a session, without the form's CSRF
   token (``csrf``, an HMAC of the session with the site's secret), or with a role that
   does not allow ``permission`` (for the digest ``digest_of`` names), a 403 before the
@@ -13,8 +14,15 @@ Every console module builds its endpoints through one ``Console``:
   ``Accept-Language``, else the site's).
 
 Roles: an ``editor`` may view, edit (bulletins, curation) and test-send; an ``approver``
-may also approve (approve, reject, schedule, pause, resume, cancel, retry). The roles come
-from the config at every request (``digest.config.coordinators``).
+may also approve (approve, reject, schedule, pause, resume, cancel, retry). Members'
+personal data (``members``: search, a member's page, export, problems, import) needs a
+site-level role: someone listed by a digest only may not see it. The roles come from the
+config at every request (``digest.config.coordinators``).
+
+Every ``/admin`` request goes through ``PlainAddresses`` first: a control character (NUL,
+a line break...) in its path or query names no page, and answers 400 before any part of
+the console reads it (the store refuses NUL on PostgreSQL). An ``/admin`` path no part
+has is ``not_found``: for a signed-in coordinator a 404 in the console's frame.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from digest.config import Settings
 from digest.config.coordinators import Role, Roster
@@ -38,16 +47,18 @@ from digest.jobs.context import Context
 from digest.models import EditionLinks
 from digest.render.i18n import N_, translate
 from digest.render.templating import base_context, render_template
+from digest.store.keys import plain_text
 from digest.web.headers import CONTENT_SECURITY_POLICY
 
-Permission = Literal["view", "edit", "test", "approve"]
+Permission = Literal["view", "edit", "test", "approve", "members"]
 Form = dict[str, list[str]]
 COOKIE = "digest_console"
 LANGUAGES = ("en", "fr", "de")
 _GRANTS: dict[Role, frozenset[str]] = {
-    "editor": frozenset({"view", "edit", "test"}),
-    "approver": frozenset({"view", "edit", "test", "approve"}),
+    "editor": frozenset({"view", "edit", "test", "members"}),
+    "approver": frozenset({"view", "edit", "test", "approve", "members"}),
 }
+_SITE_ONLY = frozenset({"members"})  # never granted by a digest's own coordinators
 # The console's pages may run their own scripts (live refresh), nothing else's.
 CONSOLE_POLICY = CONTENT_SECURITY_POLICY.replace(
     "default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';")
@@ -57,10 +68,16 @@ PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"
 NAV: tuple[tuple[str, str], ...] = ((N_("Overview"), "/"), (N_("Bulletins"), "/bulletins"),
                                     (N_("New bulletin"), "/bulletins/new"),
                                     (N_("Members"), "/members"))
+_NAV_NEEDS: dict[str, Permission] = {"/members": "members"}  # else "view"
 ROLES = (N_("editor"), N_("approver"))  # shown in the navigation
 NOT_ALLOWED = N_("Not allowed")
 NOT_ALLOWED_TEXT = N_("This action is not allowed: your session, the form or your role "
                       "does not permit it. Nothing was changed.")
+NOT_FOUND = N_("Page not found")
+NOT_FOUND_TEXT = N_("The console has no such page.")
+UNREADABLE = N_("Address not readable")
+UNREADABLE_TEXT = N_("This address holds a control character (such as NUL): it names no "
+                     "page and no search. Nothing was changed.")
 _NO_LINKS = EditionLinks(web_url="", archive_url="", pdf_url="")
 
 
@@ -81,7 +98,8 @@ class SignedIn:
         if permission == "view":
             return True
         roles = [] if self.digests_only else [self.role]
-        roles += [role for digest, role in self.digest_roles if digest == digest_id]
+        if permission not in _SITE_ONLY:
+            roles += [role for digest, role in self.digest_roles if digest == digest_id]
         return any(permission in _GRANTS[role] for role in roles)
 
 
@@ -133,15 +151,41 @@ class Console:
                         digests_only=access.site is None)
 
     # ----- endpoints
-    def page(self, handler: AdminPage) -> Endpoint:
-        """A GET endpoint for signed-in coordinators; others go to the sign-in page."""
+    def page(self, handler: AdminPage, permission: Permission = "view") -> Endpoint:
+        """A GET endpoint for signed-in coordinators whose role allows ``permission``
+        (else 403); others go to the sign-in page."""
         async def endpoint(request: Request) -> Response:
             who = await run_in_threadpool(self.who, request)
             if who is None:
-                return RedirectResponse(self.url("/login"), status_code=303,
-                                        headers={"Cache-Control": "no-store"})
+                return self.to_login()
+            if not who.may(permission):
+                return self.forbidden(request, who)
             return await handler(request, who)
         return endpoint
+
+    def to_login(self) -> Response:
+        return RedirectResponse(self.url("/login"), status_code=303,
+                                headers={"Cache-Control": "no-store"})
+
+    async def missing(self, request: Request) -> Response:
+        """An ``/admin`` path no part has (the last route, any method): a GET as every
+        console page (no session: to the sign-in page), then 404 in the console's frame."""
+        if request.method in ("GET", "HEAD"):
+            return await self.page(self._not_found)(request)
+        return await self._not_found(request, await run_in_threadpool(self.who, request))
+
+    async def _not_found(self, request: Request, who: SignedIn | None) -> Response:
+        return self.render(request, who, "forbidden.html.j2", title=NOT_FOUND, status=404,
+                           error=NOT_FOUND_TEXT)
+
+    async def unreadable(self, request: Request) -> Response:
+        """A request whose path or query holds a control character: 400 (a GET without
+        a session: to the sign-in page, as every console GET)."""
+        who = await run_in_threadpool(self.who, request)
+        if who is None and request.method in ("GET", "HEAD"):
+            return self.to_login()
+        return self.render(request, who, "forbidden.html.j2", title=UNREADABLE, status=400,
+                           error=UNREADABLE_TEXT)
 
     def action(self, permission: Permission, handler: AdminAction, *,
                digest_of: Callable[[Request], str | None] = _no_digest,
@@ -193,7 +237,9 @@ class Console:
         heading = translate(language, title)
         context.update(
             title=heading, subject=f"{heading} · {settings.site.title}", preheader="",
-            links=_NO_LINKS, who=who, nav=[(label, self.url(path)) for label, path in NAV],
+            links=_NO_LINKS, who=who,
+            nav=[(label, self.url(path)) for label, path in NAV
+                 if who is None or who.may(_NAV_NEEDS.get(path, "view"))],
             admin_url=self.url, logout_url=self.url("/logout"),
             script_url=self.url("/console.js"), current=request.url.path, console_page=True,
             message=translate(language, message) if message else "",
@@ -220,3 +266,24 @@ async def read_form(request: Request, max_field_bytes: int = 64 * 1024) -> Form 
     except (HTTPException, ValueError, UnicodeDecodeError):
         return None
     return form
+
+
+class PlainAddresses:
+    """The ``/admin`` mount's guard: a path or query value with a control character is
+    answered ``Console.unreadable`` before any route reads it."""
+
+    def __init__(self, app: ASGIApp, console: Console) -> None:
+        self.app = app
+        self.console = console
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            values = [scope.get("path", ""), *(text for pair in
+                                               request.query_params.multi_items()
+                                               for text in pair)]
+            if not all(plain_text(value) for value in values):
+                response = await self.console.unreadable(request)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

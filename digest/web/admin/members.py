@@ -6,18 +6,16 @@ body may reach 16 MB, ``limits.UPLOAD_PATHS``) and answers with the dry run: wha
 added, changed and refused, with each refused row's ``FILE:LINE``. Any coordinator may run
 it (it changes no member); applying it (``POST /admin/members/import/apply`` with the dry
 run's token and hash) needs the ``approve`` permission. The upload form posts a file, which
-the console's bounded form reading refuses, so its CSRF token travels in the form's action
-URL and is checked before a byte of the body is read.
+the console's bounded form reading refuses; ``upload.read_upload`` reads its CSRF token
+from the form's first field and checks it before a byte of the file is kept (never in the
+URL). Every members page needs the ``members`` permission: a site-level coordinator.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -28,6 +26,7 @@ from digest.jobs import members_admin
 from digest.render.i18n import N_
 from digest.store.member_csv import MAX_CSV_BYTES
 from digest.web.admin.access import Console, Form, SignedIn
+from digest.web.admin.upload import Refused, read_upload
 
 MEMBERS = N_("Members")
 MEMBER = N_("Member")
@@ -47,14 +46,16 @@ def routes(console: Console) -> list[BaseRoute]:
     """The members' routes, relative to /admin."""
     pages = _Pages(console)
     return [
-        Route("/members", console.page(pages.search), methods=["GET"]),
-        Route("/members.csv", console.page(pages.export), methods=["GET"]),
-        Route("/members/problems", console.page(pages.problems), methods=["GET"]),
-        Route("/members/import", console.page(pages.import_form), methods=["GET"]),
+        Route("/members", console.page(pages.search, "members"), methods=["GET"]),
+        Route("/members.csv", console.page(pages.export, "members"), methods=["GET"]),
+        Route("/members/problems", console.page(pages.problems, "members"), methods=["GET"]),
+        Route("/members/import", console.page(pages.import_form, "members"),
+              methods=["GET"]),
         Route("/members/import", pages.upload, methods=["POST"]),
         Route("/members/import/apply", console.action("approve", pages.apply),
               methods=["POST"]),
-        Route("/members/{member_id:int}", console.page(pages.member), methods=["GET"]),
+        Route("/members/{member_id:int}", console.page(pages.member, "members"),
+              methods=["GET"]),
     ]
 
 
@@ -112,7 +113,7 @@ class _Pages:
                      **values: Any) -> Response:
         values = {"plan": None, "upload": None, "done": False, **values}
         return self._render(request, who, "members_import.html.j2", IMPORT, status=status,
-                            upload_action=self.console.url(f"/members/import?csrf={who.csrf}"),
+                            upload_action=self.console.url("/members/import"),
                             max_mb=MAX_CSV_BYTES // (1024 * 1024), shown_rows=SHOWN_ROWS,
                             **values)
 
@@ -120,25 +121,19 @@ class _Pages:
         return self._import_page(request, who)
 
     async def upload(self, request: Request) -> Response:
-        """The dry run of an uploaded CSV. As for every console POST, no session, a wrong
-        CSRF token or a role without ``edit`` answers 403, checked before the body is read
-        (the token is in the URL: the console's form reader takes no file)."""
+        """The dry run of an uploaded CSV. As for every console POST, no session, a role
+        without ``members`` (checked before the body is read) or a wrong CSRF token (the
+        form's first field, checked before the file is read) answers 403."""
         who = await run_in_threadpool(self.console.who, request)
-        if who is None:
-            return self.console.forbidden(request, None)
-        token = request.query_params.get("csrf", "")
-        if not hmac.compare_digest(token.encode(), who.csrf.encode()) or not who.may("edit"):
+        if who is None or not who.may("members"):
             return self.console.forbidden(request, who)
-        try:
-            async with request.form(max_files=1, max_fields=4, max_part_size=1024) as form:
-                sent = form.get("file")
-                if not isinstance(sent, UploadFile) or not sent.filename:
-                    return self._import_page(request, who, 400, error=NO_FILE)
-                data = await sent.read(MAX_CSV_BYTES + 1)
-                name = sent.filename
-        except (HTTPException, ValueError, UnicodeDecodeError):
-            return self._import_page(request, who, 400, error=NOT_A_FORM)
-        return await run_in_threadpool(self._preview, request, who, data, name)
+        sent = await read_upload(request, who.csrf, MAX_CSV_BYTES)
+        if sent is Refused.FORBIDDEN:
+            return self.console.forbidden(request, who)
+        if isinstance(sent, Refused):
+            return self._import_page(request, who, 400,
+                                     error=NO_FILE if sent is Refused.NO_FILE else NOT_A_FORM)
+        return await run_in_threadpool(self._preview, request, who, sent.data, sent.name)
 
     def _preview(self, request: Request, who: SignedIn, data: bytes, name: str) -> Response:
         try:
