@@ -93,4 +93,4 @@ def _values(console: Console, who: SignedIn, panel: Panel, digest: str | None,
         return console_stamp(moment, zone) if moment is not None else "–"
 
     return {"acting": acting, "stamp": stamp, "action_label": action_label,
-            "target_url": target_urls(console), "state_labels": STATE_LABELS}
+            "target_url": target_urls(console, who), "state_labels": STATE_LABELS}

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from digest.identifiers import EditionSeries, parse_label
 from digest.render.i18n import N_
 from digest.store.audit import Action
-from digest.web.admin.access import Console
+from digest.web.admin.access import Console, SignedIn
 
 ACTION_LABELS: dict[str, str] = {
     Action.APPROVE: N_("approved"), Action.REJECT: N_("rejected"),
@@ -53,10 +53,13 @@ def target_path(target: str) -> str | None:
     return f"/editions/{quote(series.name, safe='')}/{labelled[1]}"
 
 
-def target_urls(console: Console) -> Callable[[str], str | None]:
-    """For the templates: an audit target's page as an absolute URL (None: it has none)."""
+def target_urls(console: Console, who: SignedIn) -> Callable[[str], str | None]:
+    """For the templates: an audit target's page as an absolute URL (None: it has none,
+    or ``who`` may not open it: the members' pages need a site role)."""
     def target_url(target: str) -> str | None:
         path = target_path(target)
-        return console.url(path) if path is not None else None
+        if path is None or (path == "/members" and not who.may("members")):
+            return None
+        return console.url(path)
 
     return target_url

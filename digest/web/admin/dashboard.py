@@ -44,8 +44,7 @@ def routes(console: Console) -> list[BaseRoute]:
     def stamp(moment: datetime | None) -> str:
         return console_stamp(moment, zone) if moment is not None else "–"
 
-    links: dict[str, Any] = {"stamp": stamp, "states": STATES, "action_label": action_label,
-                             "target_url": target_urls(console)}
+    links: dict[str, Any] = {"stamp": stamp, "states": STATES, "action_label": action_label}
 
     async def page(request: Request, who: SignedIn) -> Response:
         data = await run_in_threadpool(overview, console.ctx)
@@ -53,12 +52,14 @@ def routes(console: Console) -> list[BaseRoute]:
         slots = {digest.id: slot for digest, slot in next_digest_runs(console.ctx.settings, now)}
         return console.render(request, who, "dashboard.html.j2", title=OVERVIEW, data=data,
                               digests=console.ctx.settings.digests, slots=slots,
-                              refresh=REFRESH_SECONDS, **links)
+                              refresh=REFRESH_SECONDS, target_url=target_urls(console, who),
+                              **links)
 
     async def bulletins(request: Request, who: SignedIn) -> Response:
         lines, problems = await run_in_threadpool(bulletin_lines, console.ctx)
         return console.render(request, who, "bulletins.html.j2", title=BULLETINS,
-                              bulletins=lines, problems=problems, **links)
+                              bulletins=lines, problems=problems,
+                              target_url=target_urls(console, who), **links)
 
     async def script(request: Request) -> Response:
         body = render_template(console.ctx.settings, "web/admin/console.js.j2", {})
