@@ -277,6 +277,18 @@ def test_members_pages_need_a_site_level_role(site: Context, who: str, allowed: 
     assert apply.status_code == (400 if who == AVA else 403)  # approver of the site only
     if who in (DORA, DAN):  # their digest's own pages stay theirs
         assert client.get("/admin/editions/weekly/1").status_code == 200
+    # Previewing "as member" names a member: the same site role as the members' pages.
+    # Without it the choice of address is neither offered nor read (a variant only).
+    for path in ("/admin/editions/weekly/1?member=anna.kowalska%40example.org",
+                 "/admin/editions/weekly/1/email.html?member=anna.kowalska%40example.org",
+                 "/admin/bulletins/2019-03-wg-smart-social-inclusion"
+                 "?member=anna.kowalska%40example.org"):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        if not allowed:
+            assert "anna.kowalska" not in answer.text, (who, path)
+        elif "email.html" not in path:  # the page names the member previewed
+            assert "anna.kowalska" in answer.text, (who, path)
 
 
 # ------------------------------------------------------------ 6. the upload's CSRF token

@@ -142,11 +142,14 @@ class Choices:
     themes: dict[str, str]
 
 
-def choices(ctx: Context, follows: str | None, limit: int = 500) -> Choices:
-    """The form's choices for a series whose members follow ``follows`` (None: everyone)."""
+def choices(ctx: Context, follows: str | None, with_members: bool = True,
+            limit: int = 500) -> Choices:
+    """The form's choices for a series whose members follow ``follows`` (None: everyone);
+    the members' addresses only ``with_members`` (a coordinator who may see them)."""
     with ctx.db.transaction() as connection:
         members = subscribers.active_for(connection, follows)
     languages = {ctx.settings.site.language, *(m.language for m in members if m.language)}
-    return Choices(members=tuple(sorted(m.email for m in members))[:limit],
+    shown = sorted(m.email for m in members) if with_members else []
+    return Choices(members=tuple(shown)[:limit],
                    languages=tuple(sorted(languages)),
                    themes={slug: theme.title for slug, theme in ctx.settings.themes.items()})

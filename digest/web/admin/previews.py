@@ -75,9 +75,12 @@ def pages_of(console: Console) -> _Pages:
     return found
 
 
-def _audience(request: Request) -> Audience:
+def _audience(request: Request, who: SignedIn) -> Audience:
+    """The chosen member or variant; a member only for who may see members (a site role):
+    a digest's own coordinator previews by language and themes."""
     query = request.query_params
-    return Audience(member=query.get("member", "")[:320], language=query.get("language", "")[:35],
+    member = query.get("member", "")[:320] if who.may("members") else ""
+    return Audience(member=member, language=query.get("language", "")[:35],
                     themes=tuple(t[:100] for t in query.getlist("themes")[:50]))
 
 
@@ -128,7 +131,7 @@ class _Pages:
 
     async def edition_frame(self, request: Request, who: SignedIn) -> Response:
         digest, number = request.path_params["digest"], request.path_params["number"]
-        return await self._frame(request, lambda a: self.previews.edition(digest, number, a))
+        return await self._frame(request, who, lambda a: self.previews.edition(digest, number, a))
 
     async def edition_pdf(self, request: Request, who: SignedIn) -> Response:
         digest, number = request.path_params["digest"], request.path_params["number"]
@@ -166,7 +169,7 @@ class _Pages:
 
     async def bulletin_frame(self, request: Request, who: SignedIn) -> Response:
         slug = request.path_params["slug"]
-        return await self._frame(request, lambda a: self.previews.bulletin(slug, a))
+        return await self._frame(request, who, lambda a: self.previews.bulletin(slug, a))
 
     async def bulletin_pdf(self, request: Request, who: SignedIn) -> Response:
         slug = request.path_params["slug"]
@@ -182,7 +185,7 @@ class _Pages:
                     follows: str | None, make: Callable[[Audience], Preview],
                     fingerprint: Callable[[], str], panel: Callable[[], dict[str, Any]],
                     variants: bool = True, answer: _Answer | None = None) -> Response:
-        audience, dark = _audience(request), request.query_params.get("dark") == "1"
+        audience, dark = _audience(request, who), request.query_params.get("dark") == "1"
 
         def build() -> tuple[Preview | None, str, int]:
             try:
@@ -216,7 +219,8 @@ class _Pages:
             "page_url": here, "frame_url": f"{here}/email.html?{query}",
             "pdf_url": f"{here}/email.pdf", "fingerprint_url": f"{here}/fingerprint",
             "preview_script_url": up + "../" * (path.count("/") - 1) + SCRIPT,
-            "choices": await run_in_threadpool(choices, self.console.ctx, follows),
+            "choices": await run_in_threadpool(choices, self.console.ctx, follows,
+                                               who.may("members")),
             "fingerprint": preview.fingerprint if preview else await run_in_threadpool(current),
             **await run_in_threadpool(panel),
         }
@@ -231,8 +235,9 @@ class _Pages:
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    async def _frame(self, request: Request, make: Callable[[Audience], Preview]) -> Response:
-        audience, dark = _audience(request), request.query_params.get("dark") == "1"
+    async def _frame(self, request: Request, who: SignedIn,
+                     make: Callable[[Audience], Preview]) -> Response:
+        audience, dark = _audience(request, who), request.query_params.get("dark") == "1"
         try:
             preview = await run_in_threadpool(make, audience)
         except (InputError, RenderError) as exc:
