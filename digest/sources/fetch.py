@@ -43,7 +43,7 @@ ACCEPT_FEED = (
 )
 ACCEPT_CALENDAR = "text/calendar, */*;q=0.5"
 _PERMANENT = frozenset({301, 308})
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class SourceGoneError(SourceError):
@@ -109,7 +109,7 @@ def read_file(path: Path, limit: int = MAX_BYTES) -> Fetched:
     return Fetched(data=data, location=str(path))
 
 
-class _RetryableError(Exception):
+class RetryableError(Exception):
     """A failure worth another try (5xx, 429, a timeout, a transfer cut short)."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
@@ -148,7 +148,7 @@ def _with_retries(client: httpx.Client, url: str, headers: dict[str, str],
     while True:
         try:
             return _follow(client, url, headers, policy, deadline_at)
-        except _RetryableError as failure:
+        except RetryableError as failure:
             retry += 1
             wait = policy.delay(retry, failure.retry_after)
             tries = f"{retry} {'try' if retry == 1 else 'tries'}"
@@ -168,8 +168,8 @@ def _follow(client: httpx.Client, url: str, headers: dict[str, str], policy: Fet
     moved_to: str | None = None
     all_permanent = True
     for _ in range(policy.max_redirects + 1):
-        with _stream(client, current, headers, policy, deadline_at) as response:
-            target = _redirect_target(response, current)
+        with stream_within(client, current, headers, policy, deadline_at) as response:
+            target = redirect_target(response, current)
             if target is None:
                 return _answer(response, current, headers, policy, deadline_at, moved_to)
         if target in seen:
@@ -184,11 +184,11 @@ def _follow(client: httpx.Client, url: str, headers: dict[str, str], policy: Fet
 
 
 @contextmanager
-def _stream(client: httpx.Client, url: str, headers: dict[str, str], policy: FetchPolicy,
+def stream_within(client: httpx.Client, url: str, headers: dict[str, str], policy: FetchPolicy,
             deadline_at: float) -> Iterator[httpx.Response]:
     """``client.stream`` with the policy's timeouts (never past the deadline), and httpx's
     errors, raised on opening or while reading the body, sorted into "try again"
-    (``_RetryableError``) and "give up" (``SourceError``)."""
+    (``RetryableError``) and "give up" (``SourceError``)."""
     remaining = deadline_at - policy.monotonic()
     if remaining <= 0:
         raise SourceError(f"gave up on {url}: the {policy.deadline:g}s deadline passed")
@@ -206,14 +206,14 @@ def _stream(client: httpx.Client, url: str, headers: dict[str, str], policy: Fet
 
 def _translate(exc: httpx.HTTPError, url: str) -> Exception:
     if isinstance(exc, httpx.TimeoutException):
-        return _RetryableError(f"timed out reading {url}")
+        return RetryableError(f"timed out reading {url}")
     if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
-        return _RetryableError(f"the transfer of {url} was cut short: {exc or type(exc).__name__}")
+        return RetryableError(f"the transfer of {url} was cut short: {exc or type(exc).__name__}")
     return SourceError(f"cannot read {url}: {type(exc).__name__}: {exc}")
 
 
-def _redirect_target(response: httpx.Response, current: str) -> str | None:
-    if response.status_code not in _REDIRECTS:
+def redirect_target(response: httpx.Response, current: str) -> str | None:
+    if response.status_code not in REDIRECTS:
         return None
     location = str(response.headers.get("location", "")).strip()
     if not location:
@@ -241,7 +241,7 @@ def _answer(response: httpx.Response, url: str, headers: dict[str, str], policy:
     if status == 410:
         raise SourceGoneError(f"HTTP 410{reason} from {url}: the server says it is gone for good")
     if status >= 500 or status == 429:
-        raise _RetryableError(f"HTTP {status}{reason} from {url}", _retry_after(response))
+        raise RetryableError(f"HTTP {status}{reason} from {url}", _retry_after(response))
     if not response.is_success:
         raise SourceError(f"HTTP {status}{reason} from {url}")
     data = read_body(response, policy.max_bytes,

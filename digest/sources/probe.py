@@ -16,15 +16,13 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from digest.errors import SourceError
-from digest.sources.fetch import is_url
+from digest.sources.fetch import RetryableError, is_url, redirect_target, stream_within
 from digest.sources.policy import FetchPolicy
-
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 AddressCheck = Callable[[str], "str | None"]
 """What is wrong with fetching a URL's host (None: nothing), before connecting to it."""
@@ -81,26 +79,16 @@ def _follow(client: httpx.Client, url: str, headers: dict[str, str], policy: Fet
             raise SourceError(f"{current!r} is not an http(s) address")
         if problem := check_address(current):
             raise SourceError(f"{current}: {problem}")
-        remaining = deadline_at - policy.monotonic()
-        if remaining <= 0:
-            raise SourceError(f"gave up on {url}: the {policy.deadline:g}s deadline passed")
-        timeout = httpx.Timeout(min(policy.timeout, remaining),
-                                connect=min(policy.connect_timeout, remaining))
-        try:
-            with client.stream("GET", current, headers=headers, timeout=timeout,
-                               follow_redirects=False) as response:
+        try:  # the sources' own timeouts and error sorting; a probe never retries
+            with stream_within(client, current, headers, policy, deadline_at) as response:
                 status = response.status_code
-                location = response.headers.get("location", "").strip()
                 kind = response.headers.get("content-type", "").split(";")[0].strip()
-        except httpx.TimeoutException:
-            raise SourceError(f"timed out reading {current}") from None
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-            raise SourceError(f"cannot read {current}: {type(exc).__name__}: {exc}") from None
-        if status not in _REDIRECTS:
+                target = redirect_target(response, current)
+        except RetryableError as exc:
+            raise SourceError(str(exc)) from None
+        if target is None:
             if status not in (200, 206):
                 raise SourceError(f"HTTP {status} from {current}")
             return Probed(url=current, status=status, content_type=kind.lower())
-        if not location:
-            raise SourceError(f"HTTP {status} from {current} without a Location")
-        current = urljoin(current, location)
+        current = target
     raise SourceError(f"more than {policy.max_redirects} redirects from {url}")
