@@ -29,6 +29,7 @@ _SPACES = str.maketrans({"\u2009": " ", "\u202f": " ", "\u00a0": " ", "\u200a": 
 _RUNS_OF_SPACES = re.compile(" {2,}")
 _DASH_AND_SPACE = " \t\u2009\u202f\u00a0\u200a–—-"
 EN_DASH = "–"
+_SPACED_DASH = re.compile(r"\s*[–—-]\s*")
 
 
 @lru_cache(maxsize=64)
@@ -53,6 +54,22 @@ def join_range(start: str, end: str) -> str:
     first = plain_spaces(start).rstrip(_DASH_AND_SPACE)
     last = plain_spaces(end).lstrip(_DASH_AND_SPACE)
     return f"{first}{EN_DASH}{last}" if " " not in first else f"{first} {EN_DASH} {last}"
+
+
+def titled_range(title: str, dates: str) -> str:
+    """A title and the dates it is for, joined by one en dash ("Updates – 25–27 March
+    2019"): a title that ends with a dash gets no second one, and one that already says
+    those dates (however its dashes are spaced) does not say them twice."""
+    head = plain_spaces(title).rstrip(_DASH_AND_SPACE)
+    if not head:
+        return dates
+    if _dashes_closed(dates) in _dashes_closed(head):
+        return head
+    return f"{head} {EN_DASH} {dates}"
+
+
+def _dashes_closed(text: str) -> str:
+    return _SPACED_DASH.sub(EN_DASH, plain_spaces(text)).casefold()
 
 
 def format_long_date(value: date | datetime, language: str, zone: tzinfo | None = None) -> str:

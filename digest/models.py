@@ -246,6 +246,7 @@ class RenderedEmail:
     html: str
     text: str
     language: str
+    sender_name: str = ""  # the From display name; empty: the site's sender name
 
 
 @dataclass(frozen=True)

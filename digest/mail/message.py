@@ -109,7 +109,8 @@ class MessageFactory:
             "\0".join((rendered.subject, rendered.text, rendered.html)).encode()
         ).hexdigest()[:32]
         self._mailto = f"mailto:{self._sender}?subject=unsubscribe"
-        self._from = _header("From", _address_text(clean_header_text(sender.name), self._sender))
+        name = clean_header_text(rendered.sender_name) or clean_header_text(sender.name)
+        self._from = _header("From", _address_text(name, self._sender))
         self._common = b"".join((
             _header("Subject", subject),
             _raw_header("Date", format_rfc822(now)),

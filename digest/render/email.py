@@ -126,6 +126,7 @@ def _email(settings: Settings, template: str, context: dict[str, Any],
         html=_html(settings, mjml),
         text=text,
         language=context["language"],
+        sender_name=context.get("sender_name", ""),
     )
 
 

@@ -117,8 +117,8 @@ def render_bulletin_pdf_html(bulletin: Bulletin, settings: Settings,
     """The print HTML of a bulletin (what WeasyPrint lays out)."""
     context = bulletin_context(bulletin, settings, links)
     context.update(css_string=css_string, page_label=page_label(bulletin.language),
-                   running_left=bulletin.forum, running_right=bulletin.group,
-                   author=bulletin.forum)
+                   running_left=context["sender_name"], running_right=bulletin.group,
+                   author=context["sender_name"])
     return render_template(settings, BULLETIN_TEMPLATE, context)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from digest.config import Settings
-from digest.dates import format_date_range, format_event_dates, format_long_date
+from digest.dates import format_date_range, format_event_dates, format_long_date, titled_range
 from digest.models import (
     SECTION_TITLES,
     Bulletin,
@@ -85,7 +85,13 @@ def bulletin_dateline(bulletin: Bulletin) -> str:
 def bulletin_subject(bulletin: Bulletin) -> str:
     """The bulletin's title and dates: its email's subject and its pages' title, so every
     form of one bulletin is known by the same words."""
-    return f"{bulletin.title} – {bulletin_dates(bulletin, bulletin.language)}"
+    return titled_range(bulletin.title, bulletin_dates(bulletin, bulletin.language))
+
+
+def bulletin_sender(bulletin: Bulletin, settings: Settings) -> str:
+    """Who a bulletin is from: its own forum (members know the forum, not the tool's
+    site), else the site's title; its footers and its From display name say it."""
+    return bulletin.forum.strip() or settings.site.title
 
 
 def bulletin_preheader(bulletin: Bulletin) -> str:
@@ -238,6 +244,7 @@ def bulletin_context(bulletin: Bulletin, settings: Settings,
         bulletin=bulletin,
         links=links,
         subject=bulletin_subject(bulletin),
+        sender_name=bulletin_sender(bulletin, settings),
         preheader=bulletin_preheader(bulletin),
         dateline=bulletin_dateline(bulletin),
         dates=bulletin_dates(bulletin, bulletin.language),
