@@ -7,6 +7,7 @@ shown in the reader's zone); an event's start and end are ``date`` for all-day e
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -207,6 +208,12 @@ class Subscriber:
     themes: tuple[str, ...] = ()
     status: SubscriberStatus = SubscriberStatus.ACTIVE
     id: int | None = None
+
+    def follows(self, themes: Collection[str]) -> bool:
+        """Whether a message about ``themes`` is for this member: one about no theme in
+        particular is for all; one about some is for their followers and for the members
+        who follow every theme (they chose none)."""
+        return not themes or not self.themes or not set(themes).isdisjoint(self.themes)
 
 
 class DeliveryStatus(StrEnum):

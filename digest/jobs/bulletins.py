@@ -106,7 +106,8 @@ def send_due(ctx: Context, rendered: RenderedBulletins, report: RunReport,
 
 def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report: RunReport,
                  transport: Transport, status: BulletinStatus) -> None:
-    """Send a due bulletin once to its audience."""
+    """Send a due bulletin once to its audience: the members of it who follow one of its
+    themes or every theme (all of them when it names none)."""
     audience = ctx.settings.bulletins.audience if ctx.settings.bulletins else None
     now = ctx.clock.now()
     if audience is None or status.state != BulletinState.DUE:
@@ -125,8 +126,9 @@ def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report:
             if row is None:
                 return
             members = subscribers.active_for(connection, audience)
-            deliveries.plan(connection, row.id,
-                            [(m.id, FULL_VARIANT) for m in members if m.id is not None], now)
+            deliveries.plan(connection, row.id, [
+                (m.id, FULL_VARIANT) for m in members
+                if m.id is not None and m.follows(bulletin.themes)], now)
     if row.status in SENDABLE:
         report.editions.append(f"{row.label}: bulletin {bulletin.title!r}")
         deliver(ctx, row, {FULL_VARIANT: forms.email}, transport, report)
