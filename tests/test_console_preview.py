@@ -155,6 +155,18 @@ def test_a_member_who_gets_nothing_is_told_and_unknown_choices_refused(site: Con
             previews.edition("weekly", 1, wrong)
 
 
+def test_a_bulletin_previewed_as_a_member_outside_its_themes_says_they_get_nothing(
+        site: Context) -> None:
+    """The fixture bulletin is of economy and cooperation: a member of other themes only is
+    told they get no message; one of its themes, or of every theme, gets it."""
+    previews = Previews(site)
+    for address in ("jan.devries@example.org", "zoe.mueller@example.com"):
+        note = previews.bulletin(SLUG, Audience(member=address)).note
+        assert "none of the bulletin's themes" in note, address
+    for address in ("francois.lefevre@example.net", "anna.kowalska@example.org"):
+        assert not previews.bulletin(SLUG, Audience(member=address)).note, address
+
+
 @pytest.mark.parametrize("language", ["en", "fr", "de"])
 def test_a_variant_is_in_its_language_with_only_its_themes(site: Context,
                                                            language: str) -> None:

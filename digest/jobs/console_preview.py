@@ -178,9 +178,14 @@ class Previews:
         settings = self.ctx.settings
         follows = settings.bulletins.audience if settings.bulletins else None
         chosen = resolve(self.ctx, audience, follows)
-        chosen = Chosen(VariantKey.everything(), chosen.member, chosen.note)
         bulletin, email, problems = self._cache.get(
             ("bulletin", slug, fingerprint), partial(self._bulletin_email, slug))
+        note = chosen.note
+        if chosen.member is not None and not note and not chosen.member.follows(
+                bulletin.themes):  # its themes narrow its audience (jobs.bulletins)
+            note = (f"{chosen.member.email} follows none of the bulletin's themes "
+                    f"({', '.join(bulletin.themes)}): they get no message")
+        chosen = Chosen(VariantKey.everything(), chosen.member, note)
         return self._preview(str(EditionSeries.of_bulletin(slug)), bulletin.title, "",
                              chosen, email, problems, fingerprint,
                              series=str(EditionSeries.of_bulletin(slug)),
