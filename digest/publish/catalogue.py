@@ -7,6 +7,7 @@ a feed cannot be written without being listed, or listed without being written.
 from __future__ import annotations
 
 from digest.config import Settings
+from digest.links import feed_url
 from digest.models import ATOM_TYPE, RSS_TYPE, FeedInfo
 
 
@@ -28,8 +29,3 @@ def feed_catalogue(settings: Settings) -> list[FeedInfo]:
         add(slug, theme.title, f"What is new at {site} about {theme.title}")
     add("bulletins", "Bulletins", f"The working-group bulletins of {site}")
     return feeds
-
-
-def feed_url(base_url: str, name: str) -> str:
-    """Where a feed file is served, under the site's base URL."""
-    return f"{base_url.rstrip('/')}/feeds/{name}"
