@@ -38,6 +38,12 @@ def preferences_url(settings: Settings, token: str) -> str:
     return f"{settings.site.base_url}/p/{token}"
 
 
+def feed_url(base_url: str, name: str) -> str:
+    """Where a feed file (``all.atom``, ``bulletins.rss``...) is served, under the site's base
+    URL: the catalogue lists it there, and pages point feed readers to it."""
+    return f"{base_url.rstrip('/')}/feeds/{name}"
+
+
 def feeds_index_url(settings: Settings) -> str:
     """The page that lists every feed (``feeds/index.html``), served at ``/feeds/``."""
     return f"{settings.site.base_url}/feeds/"

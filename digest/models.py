@@ -60,6 +60,8 @@ class Item:
     ``link_key`` is the link as it names one article across sources (``https``, no
     tracking parameters), set when no other item of its listing shares it: a source that
     gives the same article another guid then finds it by this (``sources.clean.link_identity``).
+    ``undated`` says the source gave no date, so ``published`` is only when it was read: the
+    store then keeps the first one and dates a change of content itself (feeds stay still).
     """
 
     key: str
@@ -74,6 +76,7 @@ class Item:
     updated: datetime | None = None
     first_seen: datetime | None = None
     link_key: str | None = None
+    undated: bool = False
 
 
 @dataclass(frozen=True)

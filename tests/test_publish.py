@@ -118,7 +118,7 @@ def test_writes_every_feed_opml_and_index(tmp_path: Path) -> None:
     paths = publish(sample_items(), [sample_bulletin()], settings, NOW)
     names = {p.name for p in paths}
     assert names == {
-        "all.atom", "all.rss", "bulletins.atom", "index.opml", "index.html",
+        "all.atom", "all.rss", "bulletins.atom", "bulletins.rss", "index.opml", "index.html",
         "cooperation.atom", "cooperation.rss", "knowledge-society.atom",
         "knowledge-society.rss", "culture.atom", "culture.rss",
     }
@@ -332,21 +332,27 @@ def test_bulletins_feed_has_pdf_enclosure(tmp_path: Path) -> None:
     entry = sample_bulletin()
     publish(sample_items(), [entry], settings, NOW)
     raw = (settings.feeds_dir / "bulletins.atom").read_bytes()
-    parsed = feedparser.parse(raw)
-    assert parsed.bozo == 0
-    assert len(parsed.entries) == 1
-    found = parsed.entries[0]
-    assert found.title == entry.bulletin.title
-    assert found.link == entry.web_url
-    assert found.enclosures == [{"href": entry.pdf_url, "type": "application/pdf",
-                                 "length": "48213"}]
     links = ElementTree.fromstring(raw).findall(f"{ATOM}entry/{ATOM}link")
     enclosures = [link.attrib for link in links if link.get("rel") == "enclosure"]
     assert enclosures == [{"href": entry.pdf_url, "rel": "enclosure",
                            "type": "application/pdf", "length": "48213"}]
-    assert "Dear colleagues" in found.summary
-    assert {t.term for t in found.tags} == {"cooperation", "bulletin"}
-    assert not (settings.feeds_dir / "bulletins.rss").exists()
+    terms = {"bulletins.atom": {"cooperation", "bulletin"},  # RSS has only the labels
+             "bulletins.rss": {"Cooperation", "Bulletins"}}
+    for name in ("bulletins.atom", "bulletins.rss"):
+        parsed = feedparser.parse((settings.feeds_dir / name).read_bytes())
+        assert parsed.bozo == 0, name
+        (found,) = parsed.entries
+        assert found.title == entry.bulletin.title
+        assert found.link == entry.web_url
+        assert found.enclosures == [{"href": entry.pdf_url, "type": "application/pdf",
+                                     "length": "48213"}], name
+        assert "Dear colleagues" in found.summary
+        assert {t.term for t in found.tags} == terms[name]
+        # The whole bulletin, not only its outline: every section's heading and text.
+        (content,) = (part.value for part in found.content)
+        assert "Dear colleagues" in content
+        for section in entry.bulletin.sections:
+            assert f"<h2>{section.title}</h2>" in content and section.body_html in content
 
 
 # ------------------------------------------------------------------------ OPML and index

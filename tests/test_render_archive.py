@@ -51,3 +51,27 @@ def test_a_run_writes_the_archives_the_emails_link_to(project: Path) -> None:
     again = run_digest(project, "run", "--once")
     assert again.returncode == 0
     assert archive.read_text() == html
+
+
+def _alternates(html: str) -> list[str]:
+    """The feeds a page points feed readers to (autodiscovery), in order."""
+    return re.findall(r'<link rel="alternate" type="application/atom\+xml" [^>]*href="([^"]+)"',
+                      html)
+
+
+def test_the_bulletins_archive_shows_days_group_and_place_and_its_feed() -> None:
+    settings = make_settings()
+    entries = [
+        ArchiveEntry(title="Spring", when=date(2019, 3, 25), end=date(2019, 3, 27),
+                     group="WG Smart Social Inclusion", place="Glasgow",
+                     web_url=f"{BASE}/bulletins/spring/", pdf_url=f"{BASE}/b/spring.pdf"),
+        ArchiveEntry(title="Winter", when=date(2019, 1, 8), group="WG Employment",
+                     web_url=f"{BASE}/bulletins/winter/", pdf_url=f"{BASE}/b/winter.pdf"),
+    ]
+    html = render_archive(settings, "Bulletins", f"{BASE}/bulletins/", entries,
+                          bulletins=True)
+    assert "25–27 March 2019 · WG Smart Social Inclusion · Glasgow · " in html
+    assert "8 January 2019 · WG Employment · <a" in html  # no place, no empty separator
+    assert _alternates(html) == [f"{BASE}/feeds/all.atom", f"{BASE}/feeds/bulletins.atom"]
+    editions = render_archive(settings, "Weekly", f"{BASE}/editions/weekly/", [])
+    assert _alternates(editions) == [f"{BASE}/feeds/all.atom"]

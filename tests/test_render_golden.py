@@ -77,6 +77,7 @@ PUBLISHED = {
     "all.rss": "feeds/all.rss",
     "cooperation.atom": "feeds/cooperation.atom",
     "bulletins.atom": "feeds/bulletins.atom",
+    "bulletins.rss": "feeds/bulletins.rss",
     "index.opml": "feeds/index.opml",
     "feeds-index.html": "feeds/index.html",
     "archive-weekly.html": "out/editions/weekly/index.html",
@@ -98,9 +99,10 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     # A PDF's bytes vary with the machine (fonts, paths): its size in the feed's enclosure
     # is checked against the file itself, then masked.
     pdf = project / "out" / "bulletins" / BULLETIN / f"{BULLETIN}.pdf"
-    feed = published["bulletins.atom"]
-    assert f'length="{pdf.stat().st_size}"' in feed
-    published["bulletins.atom"] = re.sub(r'length="\d+"', 'length="<PDF SIZE>"', feed)
+    for name in ("bulletins.atom", "bulletins.rss"):
+        feed = published[name]
+        assert f'length="{pdf.stat().st_size}"' in feed, name
+        published[name] = re.sub(r'length="\d+"', 'length="<PDF SIZE>"', feed)
     return published
 
 

@@ -40,9 +40,12 @@ def write_bulletin_archive(ctx: Context, shown: list[Bulletin], out_dir: Path,
     for bulletin in sorted(shown, key=lambda b: (b.start_date, b.slug), reverse=True):
         links = bulletin_links(ctx.settings, bulletin.slug)
         entries.append(ArchiveEntry(title=bulletin.title, when=bulletin.start_date,
-                                    web_url=links.web_url, pdf_url=links.pdf_url))
+                                    web_url=links.web_url, pdf_url=links.pdf_url,
+                                    end=bulletin.end_date, group=bulletin.group,
+                                    place=bulletin.place))
     archive_url = bulletin_links(ctx.settings, "").archive_url
     title = ctx.settings.site.title
     path = write_atomic(bulletins_folder(out_dir) / "index.html",
-                        render_archive(ctx.settings, title, archive_url, entries))
+                        render_archive(ctx.settings, title, archive_url, entries,
+                                       bulletins=True))
     report.output("archive bulletins", str(path))

@@ -7,20 +7,19 @@ a feed cannot be written without being listed, or listed without being written.
 from __future__ import annotations
 
 from digest.config import Settings
+from digest.links import feed_url
 from digest.models import ATOM_TYPE, RSS_TYPE, FeedInfo
 
 
 def feed_catalogue(settings: Settings) -> list[FeedInfo]:
     """Every feed ``publish_feeds`` writes, in the order they are listed in OPML and HTML:
-    everything, one per theme (Atom and RSS), and the bulletins (Atom)."""
+    everything, one per theme and the bulletins, each in Atom and RSS."""
     base = settings.site.base_url
     site = settings.site.title
     feeds: list[FeedInfo] = []
 
-    def add(stem: str, label: str, description: str, *, rss: bool = True) -> None:
+    def add(stem: str, label: str, description: str) -> None:
         for media_type, extension in ((ATOM_TYPE, "atom"), (RSS_TYPE, "rss")):
-            if extension == "rss" and not rss:
-                continue
             name = f"{stem}.{extension}"
             feeds.append(FeedInfo(name, f"{site}: {label}", label, description, media_type,
                                   feed_url(base, name), base + "/"))
@@ -28,10 +27,5 @@ def feed_catalogue(settings: Settings) -> list[FeedInfo]:
     add("all", "Everything", f"Everything new at {site}")
     for slug, theme in settings.themes.items():
         add(slug, theme.title, f"What is new at {site} about {theme.title}")
-    add("bulletins", "Bulletins", f"The working-group bulletins of {site}", rss=False)
+    add("bulletins", "Bulletins", f"The working-group bulletins of {site}")
     return feeds
-
-
-def feed_url(base_url: str, name: str) -> str:
-    """Where a feed file is served, under the site's base URL."""
-    return f"{base_url.rstrip('/')}/feeds/{name}"

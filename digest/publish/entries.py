@@ -45,6 +45,7 @@ class FeedEntry:
     updated: datetime
     categories: tuple[tuple[str, str, str | None], ...]  # term, label, scheme
     enclosure: tuple[str, int] | None = None  # PDF URL, size in bytes
+    content_html: str = ""  # the full text when the summary is only an outline (bulletins)
 
 
 def entry_id(key: str) -> str:
@@ -97,7 +98,8 @@ def item_entry(item: Item, labels: dict[str, str], markup: FeedMarkup) -> FeedEn
 
 def bulletin_entry(entry: BulletinEntry, labels: dict[str, str],
                    markup: FeedMarkup) -> FeedEntry:
-    """A bulletin's entry: its introduction and section titles, its PDF as an enclosure."""
+    """A bulletin's entry: its introduction and section titles as summary, the whole
+    bulletin as content, its PDF as an enclosure."""
     bulletin = entry.bulletin
     published = _aware(entry.published, f"bulletin {bulletin.slug!r} published")
     categories: list[tuple[str, str, str | None]] = [
@@ -109,6 +111,7 @@ def bulletin_entry(entry: BulletinEntry, labels: dict[str, str],
         title=bulletin.title,
         link=entry.web_url,
         summary_html=markup.bulletin_summary(bulletin),
+        content_html=markup.bulletin_content(bulletin),
         published=published,
         updated=published,
         categories=tuple(categories),

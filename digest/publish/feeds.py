@@ -59,15 +59,18 @@ def _add_entry(fg: FeedGenerator, entry: FeedEntry) -> None:
     fe.id(xml_text(entry.id))
     fe.title(xml_text(entry.title).strip() or "(untitled)")
     summary = xml_text(entry.summary_html)
+    content = xml_text(entry.content_html)
     link = xml_text(entry.link or "").strip()
     if link:
         fe.link(href=link, rel="alternate", type="text/html")
         if summary:
             fe.summary(summary, type="html")
+        if content:
+            fe.content(content, type="html")
     else:
         # Atom needs an alternate link or a content element: without a link, the text
         # is the content.
-        fe.content(summary or html.escape(entry.title), type="html")
+        fe.content(content or summary or html.escape(entry.title), type="html")
     if entry.enclosure is not None:
         # feedgen 1.0 drops rel, type and length from entry links in Atom, so the PDF is
         # written by a small extension, the contract feedgen offers for such additions.

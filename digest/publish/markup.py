@@ -25,5 +25,9 @@ class FeedMarkup(Protocol):
         ...
 
     def bulletin_summary(self, bulletin: Bulletin) -> str:
-        """A bulletin's entry content: its introduction and the titles of its sections."""
+        """A bulletin's entry summary: its introduction and the titles of its sections."""
+        ...
+
+    def bulletin_content(self, bulletin: Bulletin) -> str:
+        """A bulletin's entry content: the introduction, then each section in full."""
         ...

@@ -21,6 +21,7 @@ from digest.render.templating import base_context, render_template
 FEEDS_TEMPLATE = "web/feeds.html.j2"
 EVENT_NOTE_TEMPLATE = "feeds/event_note.html.j2"
 BULLETIN_SUMMARY_TEMPLATE = "feeds/bulletin_summary.html.j2"
+BULLETIN_CONTENT_TEMPLATE = "feeds/bulletin_content.html.j2"
 
 
 def render_feeds_index(feeds: Sequence[FeedInfo], settings: Settings,
@@ -69,3 +70,9 @@ class FeedTemplates:
         intro = bulletin.intro_html if bulletin.intro_html.strip() else ""
         return render_template(self.settings, BULLETIN_SUMMARY_TEMPLATE, {
             "intro_html": intro, "titles": [s.title for s in bulletin.sections if s.title]})
+
+    def bulletin_content(self, bulletin: Bulletin) -> str:
+        """The bulletin as a feed reader shows it: a reader needs no click to read it."""
+        intro = bulletin.intro_html if bulletin.intro_html.strip() else ""
+        return render_template(self.settings, BULLETIN_CONTENT_TEMPLATE, {
+            "intro_html": intro, "sections": bulletin.sections})

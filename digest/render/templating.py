@@ -25,7 +25,7 @@ import digest
 from digest.config import Settings
 from digest.dates import format_event_dates, format_long_date
 from digest.errors import RenderError
-from digest.links import feeds_index_url
+from digest.links import feed_url, feeds_index_url
 from digest.models import PLACEHOLDERS, EventInfo
 from digest.render import i18n, palette
 
@@ -94,6 +94,8 @@ def base_context(settings: Settings, language: str | None = None) -> dict[str, A
     return {
         "site": settings.site,
         "feeds_url": feeds_index_url(settings),
+        # Feed autodiscovery on public pages: everything, and the bulletins on their pages.
+        "alternate_feeds": [(settings.site.title, feed_url(settings.site.base_url, "all.atom"))],
         "language": language or settings.site.language,
         "zone": settings.site.zone,
         "theme_titles_map": {slug: theme.title for slug, theme in settings.themes.items()},
@@ -101,6 +103,13 @@ def base_context(settings: Settings, language: str | None = None) -> dict[str, A
         "light": palette.LIGHT,
         "dark": palette.DARK,
     }
+
+
+def with_bulletins_feed(context: dict[str, Any], settings: Settings) -> None:
+    """A bulletin's page and the bulletins' archive also point readers to the bulletins feed."""
+    title = f"{settings.site.title}: {i18n.translate(context['language'], i18n.N_('Bulletins'))}"
+    context["alternate_feeds"] = [*context["alternate_feeds"],
+                                  (title, feed_url(settings.site.base_url, "bulletins.atom"))]
 
 
 def render_template(settings: Settings, name: str, context: Mapping[str, Any]) -> str:

@@ -72,4 +72,5 @@ def _item(entry: Entry, anchor: str | None, now: datetime, shared: frozenset[str
                                          keyword_text(title, summary_html)),
         source_id=source.id,
         updated=entry.updated,
+        undated=published is None,
     )

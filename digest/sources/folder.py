@@ -180,6 +180,7 @@ def _item(
         themes=mapper.themes_for(categories, source.themes, keyword_text(title, summary_html)),
         source_id=source.id,
         event=event,
+        undated=published is None,
     )
 
 

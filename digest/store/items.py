@@ -39,10 +39,13 @@ def _text_to_when(value: str | None) -> date | datetime | None:
 
 
 def content_hash(item: Item) -> str:
-    """A fingerprint of what a reader sees, to tell a real change from a re-collection."""
+    """A fingerprint of what a reader sees, to tell a real change from a re-collection.
+
+    An undated item's ``published`` is only when it was read, so it is left out: polling it
+    again is no change."""
     event = item.event
     parts = [item.kind.value, item.title, item.link or "", item.summary_html,
-             item.published.isoformat(), ",".join(sorted(item.themes)),
+             "" if item.undated else item.published.isoformat(), ",".join(sorted(item.themes)),
              _when_to_text(event.start) or "" if event else "",
              _when_to_text(event.end) or "" if event else "",
              (event.location or "") if event else ""]
@@ -189,6 +192,9 @@ def _merge(known: dict[str, _Known], item: Item, now: datetime) -> Outcome:
         return "duplicate"
     current.content_hash, current.themes = merged_hash, merged.themes
     change = {"content_hash": merged_hash, **_values(merged)}
+    if item.undated:  # keep the first reading's date; the change itself is dated now
+        del change["published"]
+        change["updated"] = now
     if current.pending is not None:
         current.pending.update(change)
     else:
