@@ -22,7 +22,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from digest.config import Environment, load_settings
 from digest.jobs import curation
 from digest.jobs.context import Context
 from digest.jobs.delivery import send_edition
@@ -33,9 +32,9 @@ from digest.mail.transports.files import FileTransport
 from digest.models import RunReport
 from digest.store import audit, deliveries
 from digest.store.schema import deliveries as deliveries_table
-from digest.testing import ManualClock
 from tests.admin_client import signed_in
 from tests.conftest import ROOT, SAMPLE_BULLETIN_SLUG, reset_postgres, run_digest
+from tests.test_console_preview import make_context
 from tests.web_app_server import serving
 
 NOW = datetime(2019, 3, 18, 7, 30, tzinfo=UTC)
@@ -76,12 +75,6 @@ coordinators:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "weekly/1: draft of" in result.stdout
     return folder
-
-
-def make_context(project: Path, database_url: str | None = None) -> Context:
-    return Context(settings=load_settings(project / "schedules.yaml"),
-                   env=Environment(database_url, None, None, None, None),
-                   clock=ManualClock(NOW))
 
 
 @pytest.fixture

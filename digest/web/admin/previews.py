@@ -146,18 +146,15 @@ class _Pages:
     # ---------------------------------------------------------------- bulletins
 
     async def bulletin_page(self, request: Request, who: SignedIn) -> Response:
-        slug = request.path_params["slug"]
-        settings = self.console.ctx.settings
-        follows = settings.bulletins.audience if settings.bulletins else None
-        return await self._page(request, who, BULLETIN_TITLE, f"/bulletins/{slug}", follows,
-                                lambda audience: self.previews.bulletin(slug, audience),
-                                lambda: self.previews.bulletin_fingerprint(slug),
-                                lambda: acting.bulletin_values(self.console, who, slug),
-                                variants=False)
+        return await self._bulletin(request, who, None)
 
     async def bulletin_answer(self, request: Request, who: SignedIn, *, message: str = "",
                               error: str = "", status: int = 200) -> Response:
         """The bulletin's page at an action's path under it (see ``edition_answer``)."""
+        return await self._bulletin(request, who, _Answer(message, error, status))
+
+    async def _bulletin(self, request: Request, who: SignedIn,
+                        answer: _Answer | None) -> Response:
         slug = request.path_params["slug"]
         settings = self.console.ctx.settings
         follows = settings.bulletins.audience if settings.bulletins else None
@@ -165,7 +162,7 @@ class _Pages:
                                 lambda audience: self.previews.bulletin(slug, audience),
                                 lambda: self.previews.bulletin_fingerprint(slug),
                                 lambda: acting.bulletin_values(self.console, who, slug),
-                                variants=False, answer=_Answer(message, error, status))
+                                variants=False, answer=answer)
 
     async def bulletin_frame(self, request: Request, who: SignedIn) -> Response:
         slug = request.path_params["slug"]
