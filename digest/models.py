@@ -195,6 +195,7 @@ class EditionStatus(StrEnum):
 
 
 class SubscriberStatus(StrEnum):
+    PENDING = "pending"  # subscribed on the web, confirmation link not yet followed
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"

@@ -42,6 +42,15 @@ SECTION_LABELS: dict[Kind, str] = {
 }
 
 
+@lru_cache(maxsize=1)
+def catalog_languages() -> tuple[str, ...]:
+    """The languages a reader can be offered: English (the source) and each language with a
+    compiled catalog, so adding a language is adding one catalog."""
+    found = sorted(path.name for path in LOCALES_DIR.iterdir()
+                   if (path / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file())
+    return ("en", *(code for code in found if code != "en"))
+
+
 def primary_language(language: str | None) -> str:
     """``fr`` for ``fr``, ``fr-BE`` or ``fr_BE``; the catalogs are per primary language."""
     return (language or "en").replace("-", "_").split("_")[0].lower() or "en"

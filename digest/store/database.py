@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, S
 
 from digest.errors import StoreError
 from digest.files import make_private_file
+from digest.store import member_tables  # noqa: F401 (registers its tables on metadata)
 from digest.store.schema import metadata
 
 
