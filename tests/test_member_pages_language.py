@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -341,3 +342,35 @@ def test_two_one_clicks_at_once_both_count(tmp_path: Path, backend: str,
             assert after is not None and after.status is SubscriberStatus.UNSUBSCRIBED
     finally:
         database.close()
+
+
+# ----------------------------------------------------------------- accessibility
+
+
+def test_the_new_states_pass_axe_at_a_phone_s_width(browser: Any,
+                                                   site: tuple[Context, str]) -> None:
+    """axe-core (WCAG 2.1 AA) in Chromium at 375 px: the button page with two choices (in
+    English and French), a digest stopped, nothing to stop, the preferences with digests
+    and an uncatalogued language, a refused choice, the page of a member who left."""
+    from tests.test_accessibility import axe_violations
+
+    ctx, base = site
+    pages = {
+        "two buttons": httpx.get(link(ctx, base, "en@example.org", "unsubscribe", "weekly")),
+        "two buttons fr": httpx.get(link(ctx, base, "fr@example.org", "unsubscribe",
+                                         "weekly")),
+        "digest stopped": one_click(link(ctx, base, "de@example.org", "unsubscribe",
+                                         "weekly")),
+        "nothing to stop": one_click(link(ctx, base, "de@example.org", "unsubscribe",
+                                          "weekly")),
+        "preferences es": httpx.get(link(ctx, base, "es@example.org", "preferences")),
+        "no digest": httpx.post(link(ctx, base, "be@example.org", "preferences"),
+                                data={"digests-shown": "1", "language": "fr-BE"}),
+        "left": one_click(link(ctx, base, "en@example.org", "unsubscribe")),
+    }
+    pages["left page"] = httpx.get(link(ctx, base, "en@example.org", "unsubscribe"))
+    assert pages["no digest"].status_code == 400
+    for name, answer in pages.items():
+        violations = axe_violations(browser, name, 375, html=answer.text)
+        assert not violations, (name, [(v["id"], [n["html"][:120] for n in v["nodes"][:2]])
+                                       for v in violations])
