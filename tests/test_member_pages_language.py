@@ -302,6 +302,37 @@ def test_preferences_choose_the_digests(site: tuple[Context, str]) -> None:
     assert member(ctx, "en@example.org").digests == ("weekly", "monthly")  # config order
 
 
+def test_the_fullest_form_is_read_and_a_longer_one_refused(site: tuple[Context, str]) -> None:
+    ctx, base = site
+    url = link(ctx, base, "en@example.org", "preferences")
+    full = {"digests-shown": "1", "digests": ["weekly", "monthly"],
+            "themes": ["culture", "economy"], "language": "de", "subscribe": "1"}
+    assert httpx.post(url, data=full).status_code == 200
+    assert member(ctx, "en@example.org").language == "de"
+    longer = {**full, "language": "fr", **{f"x{n}": "1" for n in range(5)}}
+    refused = httpx.post(url, data=longer)
+    assert refused.status_code == 400 and 'lang="de"' in refused.text
+    assert member(ctx, "en@example.org").language == "de"
+
+
+def _stop_both_at_once(database: Database, member_id: int) -> list[Stopped]:
+    """Stop weekly and monthly for one member from two threads released together."""
+    outcomes: list[Stopped] = []
+    start = threading.Barrier(2)
+
+    def stop(digest: str) -> None:
+        start.wait()
+        with database.transaction() as c:
+            outcomes.append(member_digests.stop_digest(c, member_id, digest))
+
+    threads = [threading.Thread(target=stop, args=(d,)) for d in ("weekly", "monthly")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_two_one_clicks_at_once_both_count(tmp_path: Path, backend: str,
                                            request: pytest.FixtureRequest) -> None:
@@ -323,19 +354,7 @@ def test_two_one_clicks_at_once_both_count(tmp_path: Path, backend: str,
                                 NOW)
                 found = subscribers.by_email(c, f"m{round_}@example.org")
             assert found is not None and found.id is not None
-            outcomes: list[Stopped] = []
-            start = threading.Barrier(2)
-
-            def stop(digest: str, member_id: int = found.id) -> None:
-                start.wait()
-                with database.transaction() as c:
-                    outcomes.append(member_digests.stop_digest(c, member_id, digest))
-
-            threads = [threading.Thread(target=stop, args=(d,)) for d in ("weekly", "monthly")]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(30)
+            outcomes = _stop_both_at_once(database, found.id)
             assert sorted(outcomes) == [Stopped.DIGEST, Stopped.EVERYTHING]
             with database.transaction() as c:
                 after = subscribers.by_id(c, found.id)

@@ -30,7 +30,7 @@ from digest.web.member_access import (
 )
 from digest.web.member_language import language_name, offered_languages, page_language
 
-MAX_FIELDS = 200  # every theme and digest ticked, the language, the markers
+FIELDS_BESIDES = 5  # the language, "subscribe", "digests-shown", and room to spare
 SHOWN = "digests-shown"
 
 
@@ -48,6 +48,12 @@ class Preferences:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+    def max_fields(self) -> int:
+        """As many fields as the fullest form has (every theme and digest ticked), so a
+        body with more is refused before it is stored field by field."""
+        settings = self.ctx.settings
+        return len(settings.themes) + len(settings.digests) + FIELDS_BESIDES
+
     async def handle(self, request: Request) -> Response:
         form: dict[str, list[str]] = {}
         if request.method == "POST":
@@ -55,7 +61,7 @@ class Preferences:
             if read_token(self.ctx.secret, request.path_params["token"], "preferences") is None:
                 return await in_thread(lambda r: missing(self.ctx, r), request)
             try:
-                async with request.form(max_files=0, max_fields=MAX_FIELDS) as data:
+                async with request.form(max_files=0, max_fields=self.max_fields()) as data:
                     for key, value in data.multi_items():
                         if isinstance(value, str):
                             form.setdefault(key, []).append(value)
