@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.jobs.context import Context
-from digest.store import deliveries, editions, items, runs, sources
+from digest.store import bounce_reports, deliveries, editions, items, runs, sources
 from digest.store.deliveries import FailedRow
 from digest.store.editions import EditionRow, Problems
 from digest.store.sources import SourceHealth
@@ -37,6 +37,8 @@ class StoreStatus:
     health: list[SourceHealth]
     last_runs: dict[str, list[runs.JobRun]]
     editions: list[EditionState]
+    bounces: dict[str, int]  # stored reports by kind (hard, soft, complaint, unmatched)
+    members_bounced: int
 
 
 def store_status(ctx: Context) -> StoreStatus:
@@ -50,4 +52,6 @@ def store_status(ctx: Context) -> StoreStatus:
                   for row in editions.recent(connection)]
         return StoreStatus(items_stored=items.count_items(connection),
                            health=sources.health(connection),
-                           last_runs=runs.last_runs(connection), editions=recent)
+                           last_runs=runs.last_runs(connection), editions=recent,
+                           bounces=bounce_reports.counts(connection),
+                           members_bounced=bounce_reports.members_bounced(connection))
