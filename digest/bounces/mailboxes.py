@@ -139,11 +139,21 @@ class ImapMailbox:
         except (OSError, imaplib.IMAP4.error) as exc:
             raise MailboxError(f"bounce mailbox {self.name}: cannot connect: {exc}") from exc
         try:
-            self._ok(self.imap.login(address.user, password), "login refused")
-            self._ok(self.imap.select(_quoted(address.folder)), "cannot open the folder")
+            self._login(address, password)
         except BaseException:
             self.close()
             raise
+
+    def _login(self, address: ImapAddress, password: str) -> None:
+        try:
+            self._ok(self.imap.login(address.user, password), "login refused")
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxError(f"bounce mailbox {self.name}: login refused: {exc}") from exc
+        try:
+            self._ok(self.imap.select(_quoted(address.folder)), "cannot open the folder")
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxError(f"bounce mailbox {self.name}: cannot open the folder: "
+                               f"{exc}") from exc
 
     def _ok(self, answer: tuple[str, Sequence[object]], what: str) -> list[object]:
         kind, data = answer
