@@ -23,7 +23,7 @@ def register(commands: Subcommands) -> None:
         bounced, `soft_limit` soft ones in a row too, a complaint unsubscribes them. Every
         run does the same first. Exit 1 when the mailbox cannot be read (docs/bounces.md).
         """,
-        "DIGEST_BOUNCES_PASSWORD=... digest bounces", _bounces)
+        "digest bounces   (with DIGEST_BOUNCES_PASSWORD set for an IMAP mailbox)", _bounces)
 
 
 def _bounces(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
