@@ -147,3 +147,28 @@ def test_the_config_file_locates_each_bad_bounce_value(project: Path) -> None:
     assert problems["bounces.return_path"][0] == lines + 4
     config.write_text(shipped + "bounces: {maildir: var/bounces, soft_limit: 2}\n")
     assert load_settings(config).bounces == BounceSettings(maildir="var/bounces", soft_limit=2)
+
+
+@pytest.mark.parametrize("message", [dsn(original="rfc822"), arf()], ids=["dsn", "arf"])
+def test_a_cut_or_mangled_report_is_read_or_refused_never_an_error(message: bytes) -> None:
+    """Whatever a mail server or an attacker makes of a report, the reader answers a
+    ``Report`` or ``NotAReport``, so one message never stops the mailbox's others."""
+    variants = [message[:cut] for cut in range(0, len(message), 37)]
+    variants += [message.replace(b"\r\n", b"\n"), message.replace(b";", b"\x00"),
+                 message.replace(b"Content-Type", b"Content-Type: x\r\nContent-Type"),
+                 message.replace(b"boundary=", b"boundary*0*=utf-8''\xff\xfe")]
+    kinds = set()
+    for variant in variants:
+        try:
+            kinds.add(parse_report(variant).kind)
+        except NotAReport as refused:
+            assert str(refused).isprintable()  # one line of the run summary
+    assert kinds  # the longer cuts still read as the report they are
+
+
+def test_what_a_report_says_is_kept_as_printable_text() -> None:
+    """The detail is stored (PostgreSQL refuses NUL) and shown in the console."""
+    report = parse_report(dsn(diagnostic="smtp; 550 5.1.1 bad\x00user\x1b[31m",
+                              original_message_id="<a\x00b@x>"))
+    assert report.detail.isprintable() and "bad user" in report.detail
+    assert report.message_id is None  # no printable Message-ID: matched otherwise

@@ -36,8 +36,9 @@ COMPLAINT_TYPES = frozenset({"abuse", "fraud", "virus", "other"})
 _DELIVERED_TO = ("to", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to",
                  "x-delivered-to")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-_MESSAGE_ID = re.compile(r"<[^<>\s]{1,400}>")
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,400}>")  # printable ASCII, as the outbox writes
 _SPACES = re.compile(r"\s+")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class NotAReport(Exception):  # noqa: N818 (says what the message is)
@@ -64,16 +65,26 @@ class Report:
 
 
 def parse_report(data: bytes) -> Report:
-    """Read one message; ``NotAReport`` with the reason when it is none (or too big)."""
+    """Read one message; ``NotAReport`` with the reason when it is none (or too big).
+
+    Nothing else escapes: a message from the internet that trips the parser in a way
+    nobody foresaw is "malformed", and the next message is read all the same."""
     if len(data) > MAX_REPORT_BYTES:
         raise NotAReport(f"over {MAX_REPORT_BYTES // 1024} KB ({len(data)} bytes)")
     try:
-        message = email.message_from_bytes(data)
-        parts = list(_parts(message))
+        return _read(data)
+    except NotAReport as refused:  # its reason may quote the message: one printable line
+        raise NotAReport(_CONTROL.sub("?", str(refused))[:300]) from None
     except RecursionError:
         raise NotAReport(f"nested deeper than {MAX_DEPTH} parts") from None
-    except (ValueError, LookupError, TypeError, AttributeError) as exc:
-        raise NotAReport(f"malformed message: {exc}") from None
+    except Exception as exc:  # a message from the internet: see above
+        reason = _CONTROL.sub("?", f"{type(exc).__name__}: {exc}")
+        raise NotAReport(f"malformed message: {reason}"[:300]) from None
+
+
+def _read(data: bytes) -> Report:
+    message = email.message_from_bytes(data)
+    parts = list(_parts(message))
     if message.get_content_type() != "multipart/report":
         raise NotAReport(f"not a delivery or abuse report ({message.get_content_type()})")
     report_type = (message.get_param("report-type") or "")
@@ -239,4 +250,4 @@ def _text(value: object) -> str:
         text = str(make_header(decode_header(str(value))))
     except (ValueError, LookupError, UnicodeError):
         text = str(value)
-    return _SPACES.sub(" ", text).strip()[:2000]
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()[:2000]
