@@ -242,3 +242,41 @@ def test_a_missing_maildir_is_one_problem_of_the_run(maildir_ctx: Context) -> No
     report = run_once(maildir_ctx)
     assert any("bounce Maildir" in f and "no new/ folder" in f for f in report.failures)
     assert any(line.startswith("weekly/1: 17 items") for line in report.editions)
+
+
+def test_a_run_reads_at_most_max_messages_and_leaves_the_rest_for_the_next(
+        maildir_ctx: Context) -> None:
+    ctx = maildir_ctx
+    settings = ctx.settings.bounces
+    assert settings is not None
+    ctx.settings = ctx.settings.model_copy(
+        update={"bounces": settings.model_copy(update={"max_messages": 2})})
+    for number in range(3):
+        _drop(ctx, f"{number}.away", b"Subject: Out of office\r\n\r\nAway.\r\n")
+    assert read_bounces(ctx).read == 2
+    assert [p.name for p in (ctx.settings.base_dir / "bounces" / "new").iterdir()] == ["2.away"]
+    assert read_bounces(ctx).read == 1
+    assert read_bounces(ctx).read == 0
+
+
+def test_soft_bounces_in_a_row_start_again_after_a_hard_one(db: Any) -> None:
+    from digest.models import Subscriber
+    from digest.store import bounce_reports
+
+    start = datetime.fromisoformat(SAMPLE_NOW)
+    with db.transaction() as connection:
+        subscribers.add(connection, Subscriber(email="m@example.org", name="", language="en",
+                                               digests=("weekly",)), start)
+        member = subscribers.by_email(connection, "m@example.org")
+        assert member is not None and member.id is not None
+        for number, kind in enumerate(["soft", "soft", "hard", "soft", "soft"]):
+            assert bounce_reports.record(connection, report_key=f"k{number}", kind=kind,
+                                         detail=kind, now=start + timedelta(hours=number),
+                                         subscriber_id=member.id)
+        assert not bounce_reports.record(connection, report_key="k0", kind="soft",
+                                         detail="again", now=start, subscriber_id=member.id)
+        assert bounce_reports.soft_in_a_row(connection, member.id) == 2
+        assert bounce_reports.counts(connection) == {"hard": 1, "soft": 4, "complaint": 0,
+                                                     "unmatched": 0}
+        assert [r["kind"] for r in bounce_reports.for_member(connection, member.id)] == [
+            "soft", "soft", "hard", "soft", "soft"]
