@@ -12,7 +12,6 @@ own link, so the record shows every request.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -114,9 +113,3 @@ def for_member(connection: Connection, subscriber_id: int) -> list[dict[str, obj
                               if row["confirmed_at"] is not None else None)}
             for row in rows]
 
-
-def pending_ids(connection: Connection, subscriber_id: int) -> Sequence[int]:
-    """A member's unconfirmed consents' ids, oldest first."""
-    return [int(value) for value in connection.execute(select(consents.c.id).where(
-        consents.c.subscriber_id == subscriber_id, consents.c.confirmed_at.is_(None))
-        .order_by(consents.c.id)).scalars()]
