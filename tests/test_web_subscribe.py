@@ -282,3 +282,28 @@ def test_pages_in_the_visitors_language(site: Site) -> None:
     assert 'lang="de"' in german.text and 'name="lang" value="de"' in german.text
     sent = site.post(email="ana@example.org", lang="fr")
     assert 'lang="fr"' in sent.text and "lien de confirmation" in sent.text
+
+
+def test_every_joining_page_passes_axe_at_375_px(browser: Any, site: Site) -> None:
+    """The form (empty, with errors, in French), the answer, the embed page, and the
+    confirmation pages in each state, as a phone shows them (WCAG 2.1 AA)."""
+    from tests.test_accessibility import _assert_none, axe_violations
+
+    add_member(site, "bounced@example.org", SubscriberStatus.BOUNCED)
+    site.post(email="axe@example.org")
+    link = site.url + link_in(site.wait_mails("axe@example.org", 1)[0])
+    served = [f"{site.url}/subscribe", f"{site.url}/subscribe?lang=fr",
+              f"{site.url}/subscribe/embed", link, f"{site.url}/confirm/1.2.x"]
+    for url in served:
+        _assert_none(axe_violations(browser, url, 375), url)
+    answers = {
+        "errors": site.post(email="nope", name="a\tb", digests=[], themes=["x"]).text,
+        "sent": site.post(email="axe2@example.org").text,
+        "confirmed": httpx.post(link).text,
+        "used": httpx.post(link).text,
+    }
+    with site.ctx.db.transaction() as c:
+        subscribers.set_status(c, "axe@example.org", SubscriberStatus.BOUNCED)
+    answers["bounced"] = httpx.get(link).text
+    for name, html in answers.items():
+        _assert_none(axe_violations(browser, name, 375, html=html), name)
