@@ -307,3 +307,20 @@ def test_every_joining_page_passes_axe_at_375_px(browser: Any, site: Site) -> No
     answers["bounced"] = httpx.get(link).text
     for name, html in answers.items():
         _assert_none(axe_violations(browser, name, 375, html=html), name)
+
+
+def test_the_flow_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    from tests.conftest import reset_postgres
+
+    reset_postgres(postgres_url)
+    ctx = make_context(tmp_path, database=postgres_url)
+    with serving(ctx) as url:
+        site = Site(ctx, url)
+        add_member(site, "left@example.org", SubscriberStatus.UNSUBSCRIBED)
+        for address in ("pg@example.org", "left@example.org"):
+            assert CHECK in site.post(email=address, language="fr", themes="economy").text
+            httpx.post(site.url + link_in(site.wait_mails(address, 1)[0]))
+            member = site.member(address)
+            assert member is not None and member.status is SubscriberStatus.ACTIVE
+            assert (member.language, member.themes) == ("fr", ("economy",))
+            assert site.consents(address)[0]["confirmed_at"] == NOW.isoformat()
