@@ -122,6 +122,7 @@ def test_subscribe_confirm_flow_records_consent(site: Site) -> None:
     [mail] = site.wait_mails("nina@example.org", 1)
     assert mail["Content-Language"] == "de"
     assert "Anmeldung" in str(mail["Subject"])  # in the chosen language
+    assert "Nina" not in mail.as_string()  # a stranger's words are not carried to the address
     pending = site.member("nina@example.org")
     assert pending is not None and pending.status is SubscriberStatus.PENDING
     [given] = site.consents("nina@example.org")
@@ -198,6 +199,8 @@ def test_a_bounced_member_following_a_link_is_told_why(site: Site) -> None:
 def test_the_honeypot_gets_the_same_answer_and_nothing_else(site: Site) -> None:
     answer = site.post(email="bot@example.org", website="http://spam.example")
     assert answer.status_code == 200 and CHECK in answer.text
+    sloppy = site.post(email="not an address", website="x", digests=[])  # no hint either
+    assert sloppy.status_code == 200 and CHECK in sloppy.text
     site.post(email="human@example.org")
     site.wait_mails("human@example.org", 1)  # later than the bot's would have been
     assert site.mails("bot@example.org") == [] and site.member("bot@example.org") is None

@@ -132,20 +132,24 @@ def request_subscription(ctx: Context, request: JoinRequest,
         if member.status is not SubscriberStatus.ACTIVE:
             consent_id = consents.record(connection, member.id, request.page,
                                          request.wording, request.page_language, now, wanted)
-    if consent_id is None:
-        url = preferences_url(ctx.settings, make_token(ctx.secret, member.id, "preferences"))
-        message = _message(ctx, member.email, wanted.name or member.name, member.language,
-                           url, already=True)
-        outcome = JoinOutcome.ALREADY
-    else:
-        token = make_expiring_token(ctx.secret, consent_id, "confirm", now + CONFIRM_LIFETIME)
-        message = _message(ctx, member.email, wanted.name, wanted.language,
-                           confirm_url(ctx, token), already=False)
-        outcome = JoinOutcome.MAILED
     try:
+        if consent_id is None:
+            url = preferences_url(ctx.settings,
+                                  make_token(ctx.secret, member.id, "preferences"))
+            message = _message(ctx, member.email, member.name, member.language, url,
+                               already=True)
+            outcome = JoinOutcome.ALREADY
+        else:
+            token = make_expiring_token(ctx.secret, consent_id, "confirm",
+                                        now + CONFIRM_LIFETIME)
+            # Not the typed name: anyone may type anything there, and the mail must not
+            # carry a stranger's words to the address (nor in its To header).
+            message = _message(ctx, member.email, "", wanted.language,
+                               confirm_url(ctx, token), already=False)
+            outcome = JoinOutcome.MAILED
         with ctx.open_transport() as transport:
             transport.send(message)
-    except (DeliveryError, OSError) as exc:
+    except (DeliveryError, OSError) as exc:  # e.g. the mail server refused the address
         log.warning("subscribe: mail to %s not sent: %s", member.email, exc)
         return JoinOutcome.FAILED
     return outcome

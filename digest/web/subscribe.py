@@ -73,14 +73,15 @@ class _Joining:
         if posted is None:
             form = read_join_form(settings, {}, language)
             return self._html(join_pages.join_form(settings, language, action, form), 400)
+        sent = self._html(join_pages.join_sent(settings, language, action))
+        if any(value.strip() for value in posted.get("website", [])):  # the honeypot
+            return sent
         form = read_join_form(settings, posted, language)
         if form.request is None:
             return self._html(join_pages.join_form(settings, language, action, form), 400)
-        response = self._html(join_pages.join_sent(settings, language, action))
-        if not any(value.strip() for value in posted.get("website", [])):  # the honeypot
-            response.background = BackgroundTask(joining.safely, self.ctx, form.request,
-                                                 self.addresses)
-        return response
+        sent.background = BackgroundTask(joining.safely, self.ctx, form.request,
+                                         self.addresses)
+        return sent
 
     async def embed(self, request: Request) -> Response:
         language = self._language(request, request.query_params.get("lang", "")[:35])
