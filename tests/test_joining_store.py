@@ -66,6 +66,26 @@ def test_a_bounced_member_is_not_confirmed_and_a_deleted_one_leaves_no_consent(
         assert consents.by_id(c, consent) is None and consents.for_member(c, bounced) == []
 
 
+def test_pending_members_whose_links_all_expired_are_forgotten(db: Database) -> None:
+    cutoff = NOW + timedelta(days=7)
+    with db.transaction() as c:
+        stale = _pending(c, "stale@example.org", SubscriberStatus.PENDING)
+        consents.record(c, stale, "/subscribe", "I agree.", "en", NOW,
+                        Choices("Stale", "en", ("weekly",)))
+        asked_again = _pending(c, "again@example.org", SubscriberStatus.PENDING)
+        consents.record(c, asked_again, "/subscribe", "I agree.", "en", NOW)
+        consents.record(c, asked_again, "/subscribe", "I agree.", "en", cutoff)
+        imported = _pending(c, "imported@example.org", SubscriberStatus.PENDING)
+        left = _pending(c, "left@example.org", SubscriberStatus.UNSUBSCRIBED)
+        consents.record(c, left, "/subscribe", "I agree.", "en", NOW)
+    with db.transaction() as c:
+        assert consents.forget_unconfirmed(c, cutoff) == 1
+        assert subscribers.by_id(c, stale) is None and consents.for_member(c, stale) == []
+        assert all(subscribers.by_id(c, kept) is not None
+                   for kept in (asked_again, imported, left))
+        assert consents.forget_unconfirmed(c, cutoff) == 0
+
+
 def test_a_pending_member_gets_nothing_from_a_run(sample_ctx: Any) -> None:
     ctx = sample_ctx
     ensure_subscribers(ctx, RunReport())

@@ -12,6 +12,8 @@
   ``tokens.CONFIRM_LIFETIME``; ``confirm`` makes the member active with the choices of
   that request, records when, and lifts an erasure's suppression (the owner subscribed
   anew). A bounced member is told why they cannot subscribe by themselves.
+- ``forget_unconfirmed`` (each run's housekeeping) deletes the pending members whose links
+  all expired unused: an address nobody confirmed is not kept.
 """
 
 from __future__ import annotations
@@ -216,6 +218,15 @@ def _view(ctx: Context, token: str, act: bool) -> ConfirmView:
     url = preferences_url(ctx.settings, make_token(ctx.secret, member.id, "preferences"))
     return ConfirmView(state, language=language, email=member.email, digests=digests,
                        preferences=url if state is not ConfirmState.BOUNCED else "")
+
+
+def forget_unconfirmed(ctx: Context) -> int:
+    """Forget the pending members whose every link has expired unused (housekeeping)."""
+    with ctx.db.transaction() as connection:
+        forgotten = consents.forget_unconfirmed(connection, ctx.clock.now() - CONFIRM_LIFETIME)
+    if forgotten:
+        log.info("subscribe: %d unconfirmed address(es) forgotten", forgotten)
+    return forgotten
 
 
 def safely(ctx: Context, request: JoinRequest, limit: AddressLimit) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, exists, insert, select
 
 from digest.models import SubscriberStatus
 from digest.store.keys import fits_integer
@@ -113,3 +113,16 @@ def for_member(connection: Connection, subscriber_id: int) -> list[dict[str, obj
                               if row["confirmed_at"] is not None else None)}
             for row in rows]
 
+
+
+def forget_unconfirmed(connection: Connection, given_before: datetime) -> int:
+    """Delete the pending members who asked only before ``given_before`` and never
+    confirmed (their links have expired): an address nobody confirmed is not kept. A
+    pending member without any consent (an import's) is left alone. How many went."""
+    asked = select(consents.c.id).where(consents.c.subscriber_id == subscribers.c.id)
+    recent_or_confirmed = asked.where((consents.c.given_at >= given_before)
+                                      | consents.c.confirmed_at.is_not(None))
+    result = connection.execute(delete(subscribers).where(
+        subscribers.c.status == SubscriberStatus.PENDING.value,
+        exists(asked), ~exists(recent_or_confirmed)))
+    return int(result.rowcount or 0)
