@@ -327,3 +327,28 @@ def test_the_flow_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
             assert member is not None and member.status is SubscriberStatus.ACTIVE
             assert (member.language, member.themes) == ("fr", ("economy",))
             assert site.consents(address)[0]["confirmed_at"] == NOW.isoformat()
+
+
+def test_a_person_joins_in_chromium_without_javascript(browser: Any, site: Site) -> None:
+    """The real form in a real browser (its CSP and HTML checks), scripts off, under the
+    site's path as the mailed links carry it."""
+    context = browser.new_context(java_script_enabled=False, locale="fr-FR",
+                                  viewport={"width": 375, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{site.url}/digest/subscribe")
+        assert page.get_attribute("html", "lang") == "fr"
+        page.fill("#email", "chromium@example.org")
+        page.uncheck("input[name=digests][value=monthly]")
+        page.check("input[name=themes][value=culture]")
+        page.click("button[type=submit]")
+        assert "lien de confirmation est en route" in page.content()
+        link = link_in(site.wait_mails("chromium@example.org", 1)[0])
+        page.goto(f"{site.url}/digest{link}")
+        page.click("button[type=submit]")
+        assert "abonnement est confirmé" in page.content()
+    finally:
+        context.close()
+    member = site.member("chromium@example.org")
+    assert member is not None and member.status is SubscriberStatus.ACTIVE
+    assert (member.language, member.digests, member.themes) == ("fr", ("weekly",), ("culture",))
