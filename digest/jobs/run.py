@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from digest.jobs import bulletins
+from digest.jobs import bulletins, joining
 from digest.jobs.bounces import read_for_run
 from digest.jobs.collect import collect, ensure_subscribers
 from digest.jobs.context import Context
@@ -42,6 +42,7 @@ def housekeeping(ctx: Context, report: RunReport, transport: Transport) -> None:
     resume_unfinished(ctx, report, transport, rendered)
     bulletins.send_due(ctx, rendered, report, transport)
     isolated(report, "feeds", partial(publish, ctx, report, rendered))
+    isolated(report, "joining", partial(joining.forget_unconfirmed, ctx))
 
 
 def run_digests(ctx: Context, report: RunReport, transport: Transport) -> None:
