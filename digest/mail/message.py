@@ -137,7 +137,8 @@ class MessageFactory:
 
     @property
     def sender(self) -> str:
-        """The envelope sender (the site's sender address, ASCII)."""
+        """The envelope sender (the site's sender address, ASCII), unless ``build`` is
+        given a message's own (VERP)."""
         return self._sender
 
     def build(self, recipient: Recipient, message_id: str,
