@@ -30,6 +30,7 @@ from digest.testing import ManualClock, MemoryTransport
 from tests.bounce_messages import arf, dsn
 from tests.conftest import SAMPLE_NOW, approve_sample_bulletin, reset_postgres, run_digest
 from tests.imap_server import PASSWORD, Dovecot, dovecot  # noqa: F401 (a fixture)
+from tests.mail_server import smtp_server
 
 SECRET = "s3cr3t-for-tests-0123456789abcdefghijklmnopqrstuvw"
 ANNA, FRANCOIS, CLAIRE = ("anna.kowalska@example.org", "francois.lefevre@example.net",
@@ -50,8 +51,8 @@ def _message_id_to(project: Path, address: str) -> str:
     raise AssertionError(f"no message to {address}")
 
 
-def _statuses(project: Path) -> dict[str, str]:
-    listed = run_digest(project, "subscribers", "list").stdout
+def _statuses(project: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    listed = run_digest(project, "subscribers", "list", env=env).stdout
     return {line.split()[0]: line for line in listed.splitlines() if "@" in line}
 
 
@@ -95,6 +96,32 @@ def test_an_imap_bounce_marks_its_member_and_the_next_message_skips_them(
                   for p in (project / "out" / "outbox").glob("*.eml")}
     assert recipients and not any(ANNA in r or FRANCOIS in r for r in recipients)
     assert any(CLAIRE in r for r in recipients)
+
+
+def test_the_return_path_a_server_was_given_brings_the_bounce_back_to_its_member(
+        project: Path, dovecot: Dovecot) -> None:  # noqa: F811
+    """SMTP to IMAP: each MAIL FROM is the delivery's VERP address; the server's later
+    bounce, sent to that address and naming nothing else, marks that member."""
+    config = project / "schedules.yaml"
+    config.write_text(config.read_text().replace("transport: file", "transport: smtp"))
+    _configure(project, f"{{imap: '{dovecot.url}', return_path: bounces@example.org}}")
+    with smtp_server() as (handler, url):
+        env = {"DIGEST_SMTP_URL": url, "DIGEST_BOUNCES_PASSWORD": PASSWORD,
+               "DIGEST_SECRET_KEY": SECRET}
+        sent = run_digest(project, "run", "--once", env=env)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        senders = {m.rcpt_tos[0]: m.mail_from for m in handler.accepted}
+    assert len(set(senders.values())) == len(senders) >= 5  # one return path per message
+    assert all(s.startswith("bounces+") and s.endswith("@example.org")
+               for s in senders.values())
+    assert all(b"From: Social Affairs Forum <forum@example.org>" in m.data
+               for m in handler.accepted)
+    dovecot.append(dsn(to=senders[CLAIRE], recipient="postmaster@relay.example",
+                       original_message_id=None))
+    read = run_digest(project, "bounces", env=env)
+    assert "bounces: 1 read: 1 hard" in read.stdout, read.stdout + read.stderr
+    statuses = _statuses(project, env)
+    assert "bounced" in statuses[CLAIRE] and "active" in statuses[ANNA]
 
 
 def test_a_mailbox_that_cannot_be_read_is_one_problem_of_the_run(
