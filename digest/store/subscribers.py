@@ -166,9 +166,22 @@ def member_from_row(values: Mapping[str, str], rules: MemberRules) -> Subscriber
                       status=SubscriberStatus(status))
 
 
+ERASED = "erased at the member's request; they may subscribe again themselves"
+
+
+def refuse_erased(connection: Connection, email: str) -> None:
+    """``InputError`` when ``email`` was erased at its owner's request: only they may put
+    it back (by subscribing anew), never an import, ``subscribers add`` or a test copy."""
+    from digest.store.suppression import is_suppressed  # it imports this module
+
+    if is_suppressed(connection, email):
+        raise InputError(f"{normalise_email(email)} was {ERASED}")
+
+
 def import_csv(connection: Connection, path: Path, now: datetime, default_language: str,
                known_digests: Iterable[str], known_themes: Iterable[str]) -> ImportResult:
-    """Import members from CSV; bad rows are reported with their line, the rest imported."""
+    """Import members from CSV; bad rows (an erased address among them) are reported with
+    their line, the rest imported."""
     rules = MemberRules.of(default_language, known_digests, known_themes)
     read = read_members_csv(path)
     result = ImportResult()
@@ -176,6 +189,7 @@ def import_csv(connection: Connection, path: Path, now: datetime, default_langua
     for row in read.rows:
         try:
             member = member_from_row(row.values, rules)
+            refuse_erased(connection, member.email)
             if add(connection, member, now):
                 result.added += 1
             else:
