@@ -24,6 +24,7 @@ from digest.errors import InputError
 from digest.jobs import member_data
 from digest.jobs.context import Context
 from digest.jobs.copies import send_test
+from digest.jobs.overview import overview
 from digest.jobs.status import store_status
 from digest.mail.transports.files import eml_name
 from digest.models import EditionStatus, Subscriber
@@ -172,6 +173,10 @@ def test_erasing_leaves_nothing_personal_and_keeps_the_counts(ctx: Context) -> N
     done = member_data.erase_member(ctx, ana)
     assert done is not None and done.erased.deliveries == 3 and done.files_removed == 1
     assert _texts_holding(ctx, [ANA, ANA_NAME, "ana.lopez"]) == []
+    if ctx.db.dialect == "sqlite":  # not in freed pages or the write-ahead log either
+        path = Path(ctx.db.url.removeprefix("sqlite:///"))
+        on_disk = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+        assert b"ana.lopez" not in on_disk.lower() and ANA_NAME.encode() not in on_disk
     outbox = sorted(p.name for p in (ctx.settings.out_dir / "outbox").iterdir())
     assert outbox == [eml_name(f"<w1.{BEN}@forum>")]  # Ben's copy stays
     with ctx.db.transaction() as c:
@@ -190,6 +195,9 @@ def test_erasing_leaves_nothing_personal_and_keeps_the_counts(ctx: Context) -> N
     shown = {e.row.label: e.counts for e in store_status(ctx).editions}
     assert shown["weekly/1"] == {"sent": 2}
     assert shown["bulletin:spring/1"] == {"failed": 1, "pending": 1}
+    console = {s.row.label: (s.sent, s.pending, s.failed) for s in overview(ctx).sending}
+    assert console == {"weekly/1": (2, 0, 0), "weekly/2": (0, 1, 0),
+                       "bulletin:spring/1": (0, 1, 1)}
     assert member_data.erase_member(ctx, ana) is None  # twice is harmless
 
 
@@ -381,3 +389,34 @@ def test_subscribers_erase_asks_on_a_terminal(cli_project: Path,
     assert f"{BEN}: erased" in capsys.readouterr().out
     listed = run_digest(cli_project, "subscribers", "list").stdout
     assert BEN not in listed and ANA in listed
+
+
+def test_after_a_real_run_erase_keeps_the_status_counts_and_removes_the_copies(
+        project: Path) -> None:
+    """The sample's run sends the weekly edition; erasing François (by CLI) keeps
+    `digest status`'s line for it, removes his .eml copies and his every trace."""
+    francois = "francois.lefevre@example.net"
+    made = run_digest(project, "run", "--once", env={"DIGEST_SECRET_KEY": SECRET})
+    assert made.returncode in (0, 1), made.stderr
+
+    def weekly_line() -> str:
+        status = run_digest(project, "status").stdout
+        return next(line for line in status.splitlines() if line.startswith("  weekly/1 "))
+
+    before = weekly_line()
+    assert "sent" in before
+    outbox = project / "out" / "outbox"
+    copies = [p for p in outbox.iterdir() if francois in p.read_text(errors="replace")]
+    assert copies
+    exported = json.loads(run_digest(project, "subscribers", "export", francois).stdout)
+    assert [d["edition"] for d in exported["deliveries"]] == ["weekly/1"]
+    assert exported["deliveries"][0]["status"] == "sent"
+    done = run_digest(project, "subscribers", "erase", francois, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "1 deliveries kept as counts" in done.stdout
+    assert weekly_line() == before
+    assert not [p for p in copies if p.exists()]
+    again = run_digest(project, "run", "--once", env={"DIGEST_SECRET_KEY": SECRET})
+    assert "Lefèvre" not in again.stdout + again.stderr
+    database = b"".join(p.read_bytes() for p in (project / "var").glob("digest.db*"))
+    assert b"francois" not in database.lower() and "Lefèvre".encode() not in database

@@ -69,6 +69,7 @@ def erase_member(ctx: Context, subscriber_id: int) -> Erasure | None:
         erased = erasure.erase(connection, subscriber_id, ctx.clock.now())
     if erased is None:
         return None
+    erasure.settle(ctx.db)
     return Erasure(erased=erased, files_removed=_remove_copies(ctx, message_ids))
 
 

@@ -5,7 +5,8 @@ person: their deliveries become counts per (edition, status) in ``erased_deliver
 (a message still pending or being sent counts as ``cancelled``: it will never go), and
 their deliveries, bounce reports, consents and member row are deleted; the address is
 kept only as a hash on the suppression list, so no import or test sends to it again
-until its owner subscribes anew. The caller runs it in one transaction: all or nothing.
+until its owner subscribes anew. The caller runs it in one transaction: all or nothing,
+then ``settle`` so that SQLite's log keeps no copy of what was deleted.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from digest.identifiers import EditionSeries
 from digest.models import DeliveryStatus
 from digest.store import suppression
+from digest.store.database import Database
 from digest.store.keys import fits_integer
 from digest.store.member_tables import bounce_reports, consents, erased_deliveries
 from digest.store.schema import deliveries, editions, subscribers
@@ -91,10 +93,13 @@ def erase(connection: Connection, subscriber_id: int, now: datetime) -> Erased |
     """Erase the member (see the module's doc); None when there is no such member."""
     if not fits_integer(subscriber_id):
         return None
+    # Locked first (PostgreSQL): an edition being planned for them waits, or is counted.
     email = connection.execute(select(subscribers.c.email).where(
-        subscribers.c.id == subscriber_id)).scalar()
+        subscribers.c.id == subscriber_id).with_for_update()).scalar()
     if email is None:
         return None
+    if connection.dialect.name == "sqlite":  # deleted rows' bytes zeroed, not just freed
+        connection.exec_driver_sql("PRAGMA secure_delete = ON")
     theirs = select(deliveries.c.id).where(deliveries.c.subscriber_id == subscriber_id)
     counted: Counter[tuple[int, str]] = Counter()
     for edition_id, status in connection.execute(select(
@@ -114,6 +119,17 @@ def erase(connection: Connection, subscriber_id: int, now: datetime) -> Erased |
     connection.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))
     suppression.suppress(connection, email, ERASED_REASON, now)
     return Erased(email=email, deliveries=sum(counted.values()))
+
+
+def settle(database: Database) -> None:
+    """After an erasure on SQLite: copy the write-ahead log into the file and empty it, so
+    the erased rows' earlier page images leave the disk now, not at some later checkpoint
+    (best effort: a reader holding the log open makes it wait for the next one).
+    PostgreSQL reuses the rows' space at its next vacuum."""
+    if database.dialect != "sqlite":
+        return
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _add_count(connection: Connection, edition_id: int, status: str, number: int) -> None:
