@@ -29,7 +29,7 @@ from digest.jobs.status import store_status
 from digest.mail.transports.files import eml_name
 from digest.models import EditionStatus, Subscriber
 from digest.render.templating import base_context, render_template
-from digest.store import deliveries, editions, erasure, subscribers, suppression
+from digest.store import audit, deliveries, editions, erasure, subscribers, suppression
 from digest.store.member_import import plan_import
 from digest.store.member_tables import bounce_reports, consents
 from digest.store.schema import metadata
@@ -170,7 +170,7 @@ def test_erasing_leaves_nothing_personal_and_keeps_the_counts(ctx: Context) -> N
         ids = [e.id for e in editions.recent(c)]
         before = {e: deliveries.counts(c, e) for e in ids}
     assert _texts_holding(ctx, [ANA, ANA_NAME])  # the scan finds them while they are there
-    done = member_data.erase_member(ctx, ana)
+    done = member_data.erase_member(ctx, ana, "cli")
     assert done is not None and done.erased.deliveries == 3 and done.files_removed == 1
     assert _texts_holding(ctx, [ANA, ANA_NAME, "ana.lopez"]) == []
     if ctx.db.dialect == "sqlite":  # not in freed pages or the write-ahead log either
@@ -198,12 +198,16 @@ def test_erasing_leaves_nothing_personal_and_keeps_the_counts(ctx: Context) -> N
     console = {s.row.label: (s.sent, s.pending, s.failed) for s in overview(ctx).sending}
     assert console == {"weekly/1": (2, 0, 0), "weekly/2": (0, 1, 0),
                        "bulletin:spring/1": (0, 1, 1)}
-    assert member_data.erase_member(ctx, ana) is None  # twice is harmless
+    assert member_data.erase_member(ctx, ana, "cli") is None  # twice is harmless
+    with ctx.db.transaction() as c:
+        logged = audit.latest(c, 10)
+    assert [(e.actor, e.action, e.target, e.detail) for e in logged] == [
+        ("cli", "member.erase", "members", "3 deliveries kept as counts")]
 
 
 def test_an_erased_address_is_refused_until_its_owner_subscribes_anew(
         ctx: Context, tmp_path: Path) -> None:
-    member_data.erase_member(ctx, member_id(ctx, ANA))
+    member_data.erase_member(ctx, member_id(ctx, ANA), "cli")
     csv = tmp_path / "members.csv"
     csv.write_text(f"email,name,language,digests,themes\n{ANA.upper()},Ana,fr,weekly,\n"
                    "carl@example.org,Carl,de,weekly,\n")
@@ -267,6 +271,8 @@ def test_erasing_from_the_web_asks_first_then_forgets_every_link(
     assert done.status_code == 200 and 'lang="fr"' in done.text
     assert "Vos données ont été effacées" in done.text and ANA not in done.text
     assert member_data.export_member(ctx, ana) is None
+    with ctx.db.transaction() as c:
+        assert [(e.actor, e.action) for e in audit.latest(c, 5)] == [("member", "member.erase")]
     links = [f"/p/{token}", f"/p/{token}/data", f"/p/{token}/erase",
              f"/u/{make_token(ctx.secret, ana, 'unsubscribe')}"]
     for path in links:

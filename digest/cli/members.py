@@ -184,7 +184,7 @@ def _erase(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
         if answer.strip().lower() != "yes":
             print(f"{args.email}: not erased", file=out)
             return 0
-    done = member_data.erase_member(ctx, member_id)
+    done = member_data.erase_member(ctx, member_id, "cli")
     if done is None:
         raise InputError(f"no subscriber {args.email!r}")
     print(f"{done.erased.email}: erased ({done.erased.deliveries} deliveries kept as counts, "

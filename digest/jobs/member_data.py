@@ -16,7 +16,7 @@ from typing import Any
 
 from digest.jobs.context import Context
 from digest.mail.transports.files import eml_name
-from digest.store import consents, erasure, subscribers
+from digest.store import audit, consents, erasure, subscribers
 from digest.store.erasure import Erased
 
 EXPORT_FORMAT = "forum-digest member data, version 1"
@@ -60,13 +60,18 @@ class Erasure:
     files_removed: int
 
 
-def erase_member(ctx: Context, subscriber_id: int) -> Erasure | None:
-    """Erase the member for good (``store.erasure.erase``); None when there is no such
-    member (already erased: asking twice is harmless)."""
+def erase_member(ctx: Context, subscriber_id: int, actor: str) -> Erasure | None:
+    """Erase the member for good (``store.erasure.erase``), written to the audit log as
+    done by ``actor`` (``member`` from their page, ``cli``) without naming them; None when
+    there is no such member (already erased: asking twice is harmless)."""
     with ctx.db.transaction() as connection:
         message_ids = [d["message_id"] for d in erasure.member_deliveries(
             connection, subscriber_id) if d["message_id"]]
         erased = erasure.erase(connection, subscriber_id, ctx.clock.now())
+        if erased is not None:
+            audit.record(connection, at=ctx.clock.now(), actor=actor,
+                         action=audit.Action.MEMBER_ERASE, target="members",
+                         detail=f"{erased.deliveries} deliveries kept as counts")
     if erased is None:
         return None
     erasure.settle(ctx.db)

@@ -106,7 +106,7 @@ class _DataPages:
         settings = self.ctx.settings
         language = page_language(request, member.language, settings.site.language)
         if request.method == "POST" and confirmed:
-            if erase_member(self.ctx, member.id) is None:  # erased meanwhile
+            if erase_member(self.ctx, member.id, "member") is None:  # erased meanwhile
                 return self._missing(request)
             return self._page("erased", N_("Your data is erased"), language,
                               subscribe_url=f"{settings.site.base_url}/subscribe")
