@@ -67,10 +67,11 @@ def plan_import(connection: Connection, path: Path, rules: MemberRules,
     refused = list(read.problems)
     checked: list[tuple[int, Subscriber]] = []
     first_line: dict[str, int] = {}
+    refuse_erased = subscribers.erased_check(connection)
     for row in read.rows:
         try:
             member = member_from_row(row.values, rules)
-            subscribers.refuse_erased(connection, member.email)
+            refuse_erased(member.email)
         except InputError as exc:
             refused.append((row.line, f"{label}:{row.line}: {exc}"))
             continue
