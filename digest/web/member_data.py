@@ -27,6 +27,7 @@ from digest.render.i18n import N_, translate
 from digest.render.templating import base_context, render_template
 from digest.store import subscribers
 from digest.tokens import read_token
+from digest.web import pages
 from digest.web.member_language import page_language
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
@@ -68,7 +69,8 @@ class _DataPages:
 
     def _missing(self, request: Request) -> HTMLResponse:
         language = page_language(request, None, self.ctx.settings.site.language)
-        return self._page("not_found", N_("Link not valid"), language, 404)
+        return HTMLResponse(pages.not_found(self.ctx.settings, language), status_code=404,
+                            headers=PRIVATE)  # the members' pages' own 404
 
     async def download(self, request: Request) -> Response:
         return await _in_thread(self._download, request)
