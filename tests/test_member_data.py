@@ -370,6 +370,8 @@ def test_subscribers_erase_needs_yes_off_a_terminal(cli_project: Path) -> None:
     assert ANA not in listed and BEN in listed
     again = run_digest(cli_project, "subscribers", "add", ANA)
     assert again.returncode == 2 and f"{ANA} {ERASED}" in again.stderr
+    test_copy = run_digest(cli_project, "send", "weekly/1", "--test", ANA)
+    assert test_copy.returncode == 2 and f"{ANA} {ERASED}" in test_copy.stderr
     assert run_digest(cli_project, "subscribers", "erase", ANA, "--yes").returncode == 2
     assert run_digest(cli_project, "subscribers", "export", ANA).returncode == 2
 
