@@ -30,6 +30,7 @@ from digest.mail.transports.files import eml_name
 from digest.models import EditionStatus, Subscriber
 from digest.render.templating import base_context, render_template
 from digest.store import audit, deliveries, editions, erasure, subscribers, suppression
+from digest.store import consents as consent_store
 from digest.store.member_import import plan_import
 from digest.store.member_tables import bounce_reports, consents
 from digest.store.schema import metadata
@@ -99,6 +100,10 @@ def _fill(ctx: Context) -> None:
             subscriber_id=ana, page="/subscribe", wording="I agree to receive the digests.",
             language="fr", given_at=NOW - timedelta(days=30),
             confirmed_at=NOW - timedelta(days=29)))
+        consent_store.record(c, ana, "/subscribe/embed", "Je veux recevoir les lettres.",
+                             "fr", NOW - timedelta(days=1), consent_store.Choices(
+                                 name=ANA_NAME, language="de", digests=("weekly",),
+                                 themes=("economy",)))
         c.execute(bounce_reports.insert(), [
             {"report_key": "k1", "subscriber_id": ana, "delivery_id": rows[(bulletin, ANA)],
              "kind": "hard", "detail": "5.1.1 user unknown", "received_at": NOW},
@@ -134,7 +139,13 @@ def test_the_export_holds_the_record_consents_every_delivery_and_bounces(
     assert data["consents"] == [{
         "page": "/subscribe", "wording": "I agree to receive the digests.", "language": "fr",
         "given_at": (NOW - timedelta(days=30)).isoformat(),
-        "confirmed_at": (NOW - timedelta(days=29)).isoformat()}]
+        "confirmed_at": (NOW - timedelta(days=29)).isoformat()}, {
+        "page": "/subscribe/embed", "wording": "Je veux recevoir les lettres.",
+        "language": "fr", "given_at": (NOW - timedelta(days=1)).isoformat(),
+        "confirmed_at": None}]
+    assert data["unconfirmed_requests"] == [{
+        "asked_at": (NOW - timedelta(days=1)).isoformat(), "name": ANA_NAME,
+        "language": "de", "digests": ["weekly"], "themes": ["economy"]}]
     sent = data["deliveries"]
     assert [(d["edition"], d["status"]) for d in sent] == [
         ("weekly/1", "sent"), ("weekly/2", "pending"), ("bulletin:spring/1", "failed")]

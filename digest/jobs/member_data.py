@@ -1,7 +1,8 @@
 """A member's data rights: everything the store holds about them, and erasing them.
 
-The export is one JSON document (the member record, their consents, every delivery with
-the mail server's answer, the bounce reports matched to them), for the member from their
+The export is one JSON document (the member record, their consents and what they asked
+for without confirming it yet, every delivery with the mail server's answer, the bounce
+reports matched to them), for the member from their
 preferences page or for an operator (``digest subscribers export``). Erasing
 (``store.erasure``) runs in one transaction; with the file transport, the member's copies
 in ``out/outbox/`` (the product's own "sent" folder) are removed afterwards too, since the
@@ -35,6 +36,7 @@ def export_member(ctx: Context, subscriber_id: int) -> dict[str, Any] | None:
             "site": {"title": ctx.settings.site.title, "url": ctx.settings.site.base_url},
             "member": record,
             "consents": consents.for_member(connection, subscriber_id),
+            "unconfirmed_requests": erasure.member_requests(connection, subscriber_id),
             "deliveries": erasure.member_deliveries(connection, subscriber_id),
             "bounce_reports": erasure.member_bounces(connection, subscriber_id),
         }

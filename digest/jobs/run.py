@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from digest.jobs import bulletins
+from digest.jobs import bulletins, joining
 from digest.jobs.collect import collect, ensure_subscribers
 from digest.jobs.context import Context
 from digest.jobs.editions import resume_unfinished, run_digest
@@ -39,6 +39,7 @@ def housekeeping(ctx: Context, report: RunReport, transport: Transport) -> None:
     resume_unfinished(ctx, report, transport, rendered)
     bulletins.send_due(ctx, rendered, report, transport)
     isolated(report, "feeds", partial(publish, ctx, report, rendered))
+    isolated(report, "joining", partial(joining.forget_unconfirmed, ctx))
 
 
 def run_digests(ctx: Context, report: RunReport, transport: Transport) -> None:

@@ -3,10 +3,10 @@
 Erasing keeps what the forum needs to know about its editions and nothing about the
 person: their deliveries become counts per (edition, status) in ``erased_deliveries``
 (a message still pending or being sent counts as ``cancelled``: it will never go), and
-their deliveries, bounce reports, consents and member row are deleted; the address is
-kept only as a hash on the suppression list, so no import or test sends to it again
-until its owner subscribes anew. The caller runs it in one transaction: all or nothing,
-then ``settle`` so that SQLite's log keeps no copy of what was deleted.
+their deliveries, bounce reports, consents (with the choices asked for on the subscribe
+page) and member row are deleted; the address is kept only as a hash on the suppression
+list, so no import or test sends to it again until its owner subscribes anew. The caller
+runs it in one transaction (all or nothing), then ``settle``: SQLite's log keeps no copy.
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ from digest.models import DeliveryStatus
 from digest.store import suppression
 from digest.store.database import Database
 from digest.store.keys import fits_integer
-from digest.store.member_tables import bounce_reports, consents, erased_deliveries
+from digest.store.member_tables import (
+    bounce_reports,
+    consents,
+    erased_deliveries,
+    join_choices,
+)
 from digest.store.schema import deliveries, editions, subscribers
 
 ERASED_REASON = "erased"
@@ -80,6 +85,19 @@ def member_bounces(connection: Connection, subscriber_id: int) -> list[dict[str,
              "received_at": _iso(row["received_at"])} for row in rows]
 
 
+def member_requests(connection: Connection, subscriber_id: int) -> list[dict[str, Any]]:
+    """What the member asked for on the subscribe page and has not confirmed yet (the
+    name, language, digests and themes kept beside each unconfirmed consent)."""
+    rows = connection.execute(
+        select(consents.c.given_at, join_choices).join(
+            join_choices, join_choices.c.consent_id == consents.c.id)
+        .where(consents.c.subscriber_id == subscriber_id, consents.c.confirmed_at.is_(None))
+        .order_by(consents.c.id)).mappings()
+    return [{"asked_at": _iso(row["given_at"]), "name": row["name"],
+             "language": row["language"], "digests": list(row["digests"]),
+             "themes": list(row["themes"])} for row in rows]
+
+
 @dataclass(frozen=True)
 class Erased:
     """What an erasure removed: the address (for the caller's answer, never stored) and how
@@ -115,6 +133,8 @@ def erase(connection: Connection, subscriber_id: int, now: datetime) -> Erased |
         bounce_reports.c.delivery_id.in_(theirs),
         func.lower(bounce_reports.c.detail).contains(email, autoescape=True))))
     connection.execute(delete(deliveries).where(deliveries.c.subscriber_id == subscriber_id))
+    asked = select(consents.c.id).where(consents.c.subscriber_id == subscriber_id)
+    connection.execute(delete(join_choices).where(join_choices.c.consent_id.in_(asked)))
     connection.execute(delete(consents).where(consents.c.subscriber_id == subscriber_id))
     connection.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))
     suppression.suppress(connection, email, ERASED_REASON, now)
