@@ -38,6 +38,7 @@ from digest.store.subscribers import MemberRules
 from digest.testing import ManualClock
 from digest.tokens import make_token
 from tests.conftest import reset_postgres, run_digest
+from tests.test_web_subscribe import Site, link_in, make_context
 from tests.web_app_server import serving
 
 NOW = datetime(2019, 3, 18, 7, 0, tzinfo=UTC)
@@ -439,3 +440,37 @@ def test_after_a_real_run_erase_keeps_the_status_counts_and_removes_the_copies(
     assert "Lefèvre" not in again.stdout + again.stderr
     database = b"".join(p.read_bytes() for p in (project / "var").glob("digest.db*"))
     assert b"francois" not in database.lower() and "Lefèvre".encode() not in database
+
+
+@pytest.fixture
+def joining(tmp_path: Path) -> Iterator[Site]:
+    """A served site with /subscribe, as the joining tests have it."""
+    ctx = make_context(tmp_path)
+    with serving(ctx) as url:
+        yield Site(ctx, url)
+
+
+def test_joined_erased_and_joined_anew_through_the_web(joining: Site) -> None:
+    """Subscribe and confirm, erase from the data page, then subscribe anew: the old links
+    stay dead, the new member is another one, and imports accept the address again."""
+    site, address = joining, "back@example.org"
+    site.post(email=address, name="Back Again")
+    [first] = site.wait_mails(address, 1)
+    assert httpx.post(site.url + link_in(first)).status_code == 200
+    old = site.member(address)
+    assert old is not None and old.id is not None and old.status.value == "active"
+    token = make_token(site.ctx.secret, old.id, "preferences")
+    erased = httpx.post(f"{site.url}/p/{token}/erase", data={"confirm": "erase"})
+    assert erased.status_code == 200 and site.member(address) is None
+    with site.ctx.db.transaction() as c:
+        assert suppression.is_suppressed(c, address)
+    site.clock.advance(timedelta(hours=2))
+    site.post(email=address, name="Back Again")
+    second = site.wait_mails(address, 2)[-1]
+    assert httpx.post(site.url + link_in(second)).status_code == 200
+    new = site.member(address)
+    assert new is not None and new.id not in (None, old.id) and new.status.value == "active"
+    assert httpx.get(f"{site.url}/p/{token}").status_code == 404
+    with site.ctx.db.transaction() as c:
+        assert not suppression.is_suppressed(c, address)
+        subscribers.refuse_erased(c, address)  # no longer refused
