@@ -21,7 +21,7 @@ from digest.jobs.bulletin_state import BulletinState, BulletinStatus
 from digest.jobs.context import Context
 from digest.jobs.review import bulletin_states
 from digest.models import Bulletin, EditionStatus, RunReport
-from digest.store import audit, bounce_reports, deliveries, editions, sources
+from digest.store import audit, bounce_reports, deliveries, editions, erasure, sources
 from digest.store.audit import AuditEntry
 from digest.store.editions import EditionRow
 from digest.store.sources import SourceHealth
@@ -134,5 +134,7 @@ def _sending(connection: Connection, row: EditionRow, now: datetime) -> Sending:
     counts = deliveries.counts(connection, row.id)
     deferred = deliveries.waiting_rows(connection, row.id, now)
     unfinished = counts.get("pending", 0) + counts.get("sending", 0)
-    return Sending(row=row, sent=counts.get("sent", 0), pending=unfinished - deferred,
-                   deferred=deferred, failed=counts.get("failed", 0))
+    erased = erasure.erased_counts(connection, row.id)  # never pending: see store.erasure
+    return Sending(row=row, sent=counts.get("sent", 0) + erased.get("sent", 0),
+                   pending=unfinished - deferred, deferred=deferred,
+                   failed=counts.get("failed", 0) + erased.get("failed", 0))

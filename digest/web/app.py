@@ -49,6 +49,7 @@ from digest.web import pages
 from digest.web.admin import admin_routes, whole_paths
 from digest.web.headers import SecurityHeaders
 from digest.web.limits import RequestLimits
+from digest.web.member_data import member_data_routes
 from digest.web.published import PublishedFiles, private_paths, site_url
 from digest.web.subscribe import subscribe_routes
 
@@ -83,6 +84,7 @@ def create_app(ctx: Context) -> ASGIApp:
         *(Mount(f"/{name}", published(folder)) for name, folder in folders.items()),
         *admin_routes(ctx),
         *subscribe_routes(ctx),
+        *member_data_routes(ctx),
     ]
     prefix = urlsplit(base_url).path.rstrip("/")
     if prefix:
