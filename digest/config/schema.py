@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from digest.config.addresses import bindable_host, deliverable_address
+from digest.config.bounces import BounceSettings
 from digest.config.paths import resolve
 from digest.config.units import (
     Duration,
@@ -208,6 +209,7 @@ class Settings(_Strict):
     web: WebSettings = WebSettings()
     collect: CollectSettings = CollectSettings()
     coordinators: list[Coordinator] = Field(default_factory=list)
+    bounces: BounceSettings | None = None  # the bounce mailbox (docs/bounces.md)
     config_path: Path = Path(DEFAULT_CONFIG)
 
     # ----- derived views the stages need -----

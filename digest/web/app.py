@@ -44,8 +44,10 @@ from digest.web.headers import SecurityHeaders
 from digest.web.leaving import Leaving
 from digest.web.limits import RequestLimits
 from digest.web.member_access import html, language_of
+from digest.web.member_data import member_data_routes
 from digest.web.preferences import Preferences
 from digest.web.published import PublishedFiles, private_paths, site_url
+from digest.web.subscribe import subscribe_routes
 
 
 def create_app(ctx: Context) -> ASGIApp:
@@ -70,6 +72,8 @@ def create_app(ctx: Context) -> ASGIApp:
         *(Route(f"/{name}", to_folder, methods=["GET", "HEAD"]) for name in folders),
         *(Mount(f"/{name}", published(folder)) for name, folder in folders.items()),
         *admin_routes(ctx),
+        *subscribe_routes(ctx),
+        *member_data_routes(ctx),
     ]
     prefix = urlsplit(base_url).path.rstrip("/")
     if prefix:
