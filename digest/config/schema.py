@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from digest.config.addresses import bindable_host, deliverable_address
 from digest.config.paths import resolve
@@ -28,6 +36,7 @@ from digest.config.units import (
     parse_duration,
     shown,
 )
+from digest.languages import nearest
 from digest.models import Kind, Theme
 
 DEFAULT_CONFIG = "schedules.yaml"
@@ -78,11 +87,31 @@ class Site(_Strict):
 
 
 class ThemeSettings(_Strict):
+    """A theme; its ``title`` is one text, or one per language (``{en: Economy, fr:
+    Économie}``). Given per language, ``title`` is the site language's (the first one
+    until ``Settings`` puts the site's first) and ``titles`` holds them all, read through
+    ``digest.theme_titles``; ``checks`` requires the site's language among them."""
+
     title: str
+    titles: dict[str, str] = Field(default_factory=dict)
     aliases: list[str] = Field(default_factory=list)
     # Words or phrases that file an item under the theme when its title or text has them
     # (whole words, any case), in addition to what its categories say.
     keywords: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _titles_by_language(cls, data: object) -> object:
+        if not isinstance(data, dict) or not isinstance(data.get("title"), dict):
+            if isinstance(data, dict) and "titles" in data:
+                raise ValueError("unknown key 'titles': give `title` a mapping of language "
+                                 "to title instead, e.g. {en: Economy, fr: Économie}")
+            return data
+        titles = data["title"]
+        if not titles:
+            raise ValueError("title: expected a title, or a mapping of language to title "
+                             "such as {en: Economy, fr: Économie}; got an empty mapping")
+        return {**data, "title": next(iter(titles.values())), "titles": titles}
 
     @field_validator("keywords")
     @classmethod
@@ -90,6 +119,18 @@ class ThemeSettings(_Strict):
         if any(not keyword.strip() for keyword in value):
             raise ValueError("a keyword cannot be blank")
         return [keyword.strip() for keyword in value]
+
+
+def _site_title_first(theme: object, language: str) -> object:
+    """A theme's raw settings with its title in ``language`` first, when it has one."""
+    if not isinstance(theme, dict) or not isinstance(theme.get("title"), dict):
+        return theme
+    titles: dict[object, object] = theme["title"]
+    found = nearest(language, [key for key in titles if isinstance(key, str)])
+    if found is None:
+        return theme  # checks.py says the site's language is missing
+    return {**theme, "title": {found: titles[found],
+                               **{k: v for k, v in titles.items() if k != found}}}
 
 
 class SourceSettings(_Strict):
@@ -210,6 +251,20 @@ class Settings(_Strict):
     coordinators: list[Coordinator] = Field(default_factory=list)
     config_path: Path = Path(DEFAULT_CONFIG)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _site_language_title_first(cls, data: object) -> object:
+        """A theme titled per language is known by its site-language title (feeds, the
+        console, every page in the site's language): put that one first."""
+        if not isinstance(data, dict) or not isinstance(data.get("themes"), dict):
+            return data
+        site = data.get("site")
+        language = site.get("language", "en") if isinstance(site, dict) else "en"
+        if not isinstance(language, str):
+            return data
+        return {**data, "themes": {slug: _site_title_first(theme, language)
+                                   for slug, theme in data["themes"].items()}}
+
     # ----- derived views the stages need -----
     @property
     def base_dir(self) -> Path:
@@ -237,7 +292,9 @@ class Settings(_Strict):
 
     def theme_list(self) -> list[Theme]:
         return [
-            Theme(slug=slug, title=theme.title, aliases=tuple(theme.aliases),
+            # A title in another language names the theme too (a French feed's "Économie").
+            Theme(slug=slug, title=theme.title,
+                  aliases=(*theme.aliases, *theme.titles.values()),
                   keywords=tuple(theme.keywords))
             for slug, theme in self.themes.items()
         ]
