@@ -118,12 +118,23 @@ def test_a_key_that_is_no_language_tag_is_refused_at_its_line(tmp_path: Path) ->
 def test_an_empty_mapping_and_a_titles_key_are_refused(tmp_path: Path) -> None:
     path = write_config(tmp_path, "      {}")
     problems = refused(path)
-    assert "empty mapping" in " ".join(message for _, message in problems.values())
+    assert list(problems) == ["themes.economy.title"]
+    assert "an empty mapping" in problems["themes.economy.title"][1]
     path.write_text(CONFIG.format(language="en", titles="      Economy")
                     .replace("    title:\n      Economy", "    title: Economy\n"
                              "    titles: {fr: Économie}"))
     problems = refused(path)
     assert any("unknown key 'titles'" in message for _, message in problems.values())
+
+
+def test_a_title_that_is_no_text_is_one_problem_at_title(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "      en: Economy\n      fr:\n      de: [Wirtschaft]")
+    problems = refused(path)
+    assert list(problems) == ["themes.economy.title"]
+    line, message = problems["themes.economy.title"]
+    assert line == 10 and message.startswith("fr: expected the title as text, got None")
+    path = write_config(tmp_path, "      [Economy, Économie]")
+    assert "got ['Economy', 'Économie']" in refused(path)["themes.economy.title"][1]
 
 
 def test_a_bad_title_mapping_is_reported_with_the_other_problems(tmp_path: Path) -> None:

@@ -86,13 +86,37 @@ class Site(_Strict):
         return ZoneInfo(self.timezone)
 
 
+def _mapping_problem(titles: dict[object, object]) -> str | None:
+    """What is wrong with a mapping of language to title, if anything."""
+    if not titles:
+        return "an empty mapping: give at least the title in the site's language"
+    for language, title in titles.items():
+        if not isinstance(language, str):
+            return f"the language {shown(language)} is not a language tag"
+        if not isinstance(title, str):
+            return f"{language}: expected the title as text, got {shown(title)}"
+    return None
+
+
+def _title_text(value: object) -> object:
+    """A theme's title once ``ThemeSettings`` took a mapping apart: text, else what is wrong
+    (a mapping that could not be read as titles by language, a list, a number)."""
+    if isinstance(value, dict):
+        raise ValueError(f"{_mapping_problem(value)} (expected a title, or one per language "
+                         "such as {en: Economy, fr: Économie})")
+    if not isinstance(value, str):
+        raise ValueError(f"expected a title, or one per language such as {{en: Economy, fr: "
+                         f"Économie}}, got {shown(value)}")
+    return value
+
+
 class ThemeSettings(_Strict):
     """A theme; its ``title`` is one text, or one per language (``{en: Economy, fr:
     Économie}``). Given per language, ``title`` is the site language's (the first one
     until ``Settings`` puts the site's first) and ``titles`` holds them all, read through
     ``digest.theme_titles``; ``checks`` requires the site's language among them."""
 
-    title: str
+    title: Annotated[str, BeforeValidator(_title_text)]
     titles: dict[str, str] = Field(default_factory=dict)
     aliases: list[str] = Field(default_factory=list)
     # Words or phrases that file an item under the theme when its title or text has them
@@ -102,15 +126,16 @@ class ThemeSettings(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _titles_by_language(cls, data: object) -> object:
-        if not isinstance(data, dict) or not isinstance(data.get("title"), dict):
-            if isinstance(data, dict) and "titles" in data:
-                raise ValueError("unknown key 'titles': give `title` a mapping of language "
-                                 "to title instead, e.g. {en: Economy, fr: Économie}")
+        """A well-made mapping of titles becomes ``titles``, its first one ``title``; a
+        badly made one stays, for ``_title_text`` to say what is wrong at ``title``."""
+        if not isinstance(data, dict):
             return data
-        titles = data["title"]
-        if not titles:
-            raise ValueError("title: expected a title, or a mapping of language to title "
-                             "such as {en: Economy, fr: Économie}; got an empty mapping")
+        if "titles" in data:
+            raise ValueError("unknown key 'titles': give `title` a mapping of language "
+                             "to title instead, e.g. {en: Economy, fr: Économie}")
+        titles = data.get("title")
+        if not isinstance(titles, dict) or _mapping_problem(titles) is not None:
+            return data
         return {**data, "title": next(iter(titles.values())), "titles": titles}
 
     @field_validator("keywords")
