@@ -304,6 +304,22 @@ def test_the_bulletin_entries_carry_their_pdf(feeds: list[Path]) -> None:
     assert enclosure is not None and enclosure.get("length") == enclosures[0].get("length")
 
 
+def test_the_opml_list_names_each_published_feed_once(feeds: list[Path]) -> None:
+    """OPML 2.0: every outline of a feed has type rss, text and an xmlUrl; each names a
+    feed that is published, and the list holds each feed once (in Atom)."""
+    opml = ElementTree.parse(feeds[0].parent / "index.opml").getroot()
+    assert opml.get("version") == "2.0" and (opml.findtext("head/title") or "").strip()
+    problems: list[str] = []
+    _rfc822(opml.findtext("head/dateModified"), "dateModified", problems)
+    assert problems == []
+    outlines = opml.findall("body/outline")
+    urls = [outline.get("xmlUrl", "") for outline in outlines]
+    assert all(o.get("type") == "rss" and o.get("text") for o in outlines)
+    assert len(urls) == len(set(urls)) == 7
+    published = {FEEDS_URL + path.name for path in feeds}
+    assert set(urls) <= published and all(url.endswith(".atom") for url in urls)
+
+
 # ---------------------------------------------------------------- the rules can fail
 
 GOOD_ATOM = f"""<?xml version="1.0" encoding="utf-8"?>
