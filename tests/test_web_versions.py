@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import approve_sample_bulletin, run_digest
+from digest.links import edition_links, web_language_folder
+from digest.testing import build_settings
+from tests.conftest import ROOT, approve_sample_bulletin, run_digest
 from tests.mail_server import free_port
 from tests.test_accessibility import axe_violations
 from tests.test_web_safety import SECRET, Served, _new_project, start_serve
@@ -147,3 +149,17 @@ def test_an_approved_draft_publishes_its_language_versions(
     assert '<html lang="de">' in (edition / "de" / "index.html").read_text(encoding="utf-8")
     sent = messages(folder)
     assert web_links(sent[(ZOE, "digest")]) == {f"{EDITION}de/"}
+
+
+def test_a_language_folder_is_a_lower_case_tag_and_none_for_the_site() -> None:
+    settings = build_settings(ROOT, site={"base_url": "https://forum.example.org/digest",
+                                          "language": "en-GB"})
+    assert web_language_folder(settings, "pt-BR") == "pt-br"
+    assert web_language_folder(settings, "EN_gb") is None  # the site's own version
+    assert web_language_folder(settings, None) is None
+    assert web_language_folder(settings, "../../var") is None  # never a path
+    assert web_language_folder(settings, "fr/..") is None
+    links = edition_links(settings, "weekly", 3, "de")
+    assert links.web_url == "https://forum.example.org/digest/editions/weekly/3/de/"
+    assert links.pdf_url.endswith("/weekly/3/weekly-3.pdf")  # one PDF for all
+    assert edition_links(settings, "weekly", 3).web_url.endswith("/weekly/3/")
