@@ -6,6 +6,11 @@ without padding. It cannot be forged without the secret, a token for one member 
 nothing about another's (no enumeration), and an unsubscribe token does not work as a
 preferences token. Tokens do not expire: a link in a years-old email still unsubscribes.
 
+A confirmation link (double opt-in) is different: it must stop working after a while, so
+its token, ``<id>.<expiry>.<signature>`` (``make_expiring_token``), also signs the moment
+it expires (Unix seconds); ``read_expiring_token`` refuses it from then on. The id it
+carries is the consent's the link confirms, not the member's.
+
 The secret comes from ``DIGEST_SECRET_KEY`` when set, else from ``var/secret_key``, which is
 created on first use (64 hex characters, mode 0600, written atomically so that two
 processes starting at once agree on one key). The key is the file's text, so copying that
@@ -28,6 +33,7 @@ import os
 import re
 import secrets
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -36,16 +42,21 @@ from digest.errors import DigestError
 from digest.files import make_private_dir
 from digest.reading import NotRegularFileError, open_regular
 
-__all__ = ["MIN_SECRET_BYTES", "SECRET_FILE", "Purpose", "load_or_create_secret",
-           "make_token", "read_token", "secret_key_problem"]
+__all__ = ["CONFIRM_LIFETIME", "MIN_SECRET_BYTES", "SECRET_FILE", "ExpiringPurpose",
+           "Purpose", "load_or_create_secret", "make_expiring_token", "make_token",
+           "read_expiring_token", "read_token", "secret_key_problem"]
 
 Purpose = Literal["unsubscribe", "preferences"]
 PURPOSES: frozenset[str] = frozenset({"unsubscribe", "preferences"})
+ExpiringPurpose = Literal["confirm"]
+EXPIRING_PURPOSES: frozenset[str] = frozenset({"confirm"})
+CONFIRM_LIFETIME = timedelta(days=7)  # a confirmation link mailed today works for a week
 SECRET_FILE = "secret_key"
 MAX_SECRET_FILE_BYTES = 4096  # a key is 64 hex characters; nothing bigger is read
 _VERSION = b"digest-token-v1"
 _log = logging.getLogger("digest.tokens")
 _TOKEN = re.compile(r"(0|[1-9][0-9]{0,18})\.([A-Za-z0-9_-]{43})")
+_EXPIRING = re.compile(r"(0|[1-9][0-9]{0,18})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})")
 
 
 def load_or_create_secret(var_dir: Path, env_value: str | None) -> bytes:
@@ -105,10 +116,49 @@ def read_token(secret: bytes, token: str, purpose: Purpose) -> int | None:
         return None
 
 
-def _signature(secret: bytes, subscriber_id: int, purpose: str) -> str:
+def make_expiring_token(secret: bytes, record_id: int, purpose: ExpiringPurpose,
+                        expires_at: datetime) -> str:
+    """A URL-safe token proving ``purpose`` for ``record_id`` until ``expires_at`` (aware)."""
+    if purpose not in EXPIRING_PURPOSES:
+        raise ValueError(f"unknown expiring token purpose {purpose!r}")
+    if isinstance(record_id, bool) or not isinstance(record_id, int) \
+            or not 0 <= record_id < 10**19:
+        raise ValueError(f"a record id is a non-negative integer, got {record_id!r}")
+    if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+        raise ValueError(f"an expiry needs a time zone: {expires_at.isoformat()}")
+    expiry = int(expires_at.timestamp())
+    if not 0 < expiry < 10**12:
+        raise ValueError(f"an expiry out of range: {expires_at.isoformat()}")
+    return f"{record_id}.{expiry}.{_signature(secret, record_id, purpose, expiry)}"
+
+
+def read_expiring_token(secret: bytes, token: str, purpose: ExpiringPurpose,
+                        now: datetime) -> int | None:
+    """The id a valid, unexpired token for ``purpose`` names; None for anything else
+    (malformed, tampered, another purpose, or ``now`` at or past its expiry). Never raises."""
+    try:
+        if purpose not in EXPIRING_PURPOSES or not isinstance(token, str) or not secret:
+            return None
+        match = _EXPIRING.fullmatch(token)
+        if match is None:
+            return None
+        record_id, expiry = int(match.group(1)), int(match.group(2))
+        expected = _signature(secret, record_id, purpose, expiry)
+        if not hmac.compare_digest(expected.encode("ascii"), match.group(3).encode("ascii")):
+            return None
+        return record_id if now.timestamp() < expiry else None
+    except Exception:  # a link from the internet must never crash a page
+        return None
+
+
+def _signature(secret: bytes, subscriber_id: int, purpose: str,
+               expiry: int | None = None) -> str:
     if not secret:
         raise ValueError("the signing key is empty")
-    message = b"\0".join((_VERSION, purpose.encode("ascii"), str(subscriber_id).encode("ascii")))
+    parts = [_VERSION, purpose.encode("ascii"), str(subscriber_id).encode("ascii")]
+    if expiry is not None:  # only expiring purposes: their names differ from the others'
+        parts.append(str(expiry).encode("ascii"))
+    message = b"\0".join(parts)
     digest = hmac.new(secret, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 

@@ -20,7 +20,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 FOUNDATION = {"models", "errors", "clock", "cron", "config", "dates", "files", "links",
               "safetext", "languages", "reading", "yaml_loader", "markdown", "identifiers",
               "source_state", "theme_titles"}
-STAGES = {"sources", "store", "compose", "bulletins", "render", "publish", "mail", "tokens"}
+STAGES = {"sources", "store", "compose", "bulletins", "render", "publish", "mail", "tokens",
+          "bounces"}
 ORCHESTRATION = {"jobs"}
 ENTRY_POINTS = {"cli", "__main__", "scheduler", "web", "testing"}
 

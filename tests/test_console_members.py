@@ -22,7 +22,7 @@ from digest.errors import InputError
 from digest.jobs import members_admin
 from digest.jobs.context import Context
 from digest.models import Subscriber, SubscriberStatus
-from digest.store import deliveries, member_search, subscribers
+from digest.store import bounce_reports, deliveries, member_search, subscribers
 from digest.store.member_csv import MAX_CSV_BYTES
 from digest.store.schema import audit_log, editions
 from digest.testing import ManualClock
@@ -167,6 +167,13 @@ def test_member_page_shows_the_servers_answers_escaped(ctx: Context) -> None:
     assert "bold@example.org" in problems and "&lt;script&gt;" in problems
     assert problems.count(f"/admin/members/{member_id}\"") == 2  # bounced, and its failure
     assert "<script>" not in problems
+    with ctx.db.transaction() as c:
+        bounce_reports.record(c, report_key="r1", kind="hard", now=NOW,
+                              detail="hard 5.1.1 <script>x</script> user unknown",
+                              subscriber_id=member_id)
+    reports = client.get(f"/admin/members/{member_id}",
+                         headers={"Accept-Language": "fr"}).text.split('id="reports"')[1]
+    assert "Rebond définitif" in reports and "hard 5.1.1 &lt;script&gt;x" in reports
 
 
 def test_pages_need_a_session(ctx: Context) -> None:
@@ -397,6 +404,10 @@ def test_pages_pass_axe_and_fit_a_phone(browser: Any, tmp_path: Path) -> None:
     member_id = add(ctx, "a.very.long.address.of.someone@example.org", "Anna Kowalska")
     failed_delivery(ctx, member_id, "550 5.1.1 <anna@example.org>: Recipient address "
                     "rejected: User unknown in virtual mailbox table")
+    with ctx.db.transaction() as c:
+        bounce_reports.record(c, report_key="r1", kind="soft", now=NOW, subscriber_id=member_id,
+                              detail="soft 4.2.2 smtp; 452 4.2.2 <anna@example.org>: "
+                                     "Mailbox full, over quota for this very long address")
     add(ctx, "ben@example.org", "Ben", status=SubscriberStatus.BOUNCED)
     client, csrf = signed_in(ctx, APPROVER)
     plan = upload(client, csrf, (HEADER + "new@example.org,New,fr,,,\nbad,,,,,\n"

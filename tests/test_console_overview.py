@@ -20,9 +20,9 @@ import pytest
 
 from digest.jobs.overview import WHY_LINES, bulletin_lines
 from digest.jobs.review import approve_bulletin, find_bulletin
-from digest.models import EditionStatus, Subscriber
+from digest.models import EditionStatus, Subscriber, SubscriberStatus
 from digest.render.i18n import translate
-from digest.store import audit, deliveries, editions, sources, subscribers
+from digest.store import audit, bounce_reports, deliveries, editions, sources, subscribers
 from digest.testing import ManualClock
 from digest.web.admin.audit_view import ACTION_LABELS, action_label, target_path
 from tests.admin_client import signed_in
@@ -77,6 +77,12 @@ def busy(tmp_path: Path) -> Iterator[Served]:
                        "HTTP 404", None)
         audit.record(connection, at=NOW, actor="approver@example.org", action=audit.Action.APPROVE,
                      target="weekly/2", reason="checked by phone")
+        bounce_reports.record(connection, report_key="k1", kind="hard", detail="hard 5.1.1",
+                              now=NOW, subscriber_id=ids[1], delivery_id=rows[1].id)
+        subscribers.set_status_by_id(connection, ids[1], SubscriberStatus.BOUNCED)
+        for key in ("k2", "k3"):
+            bounce_reports.record(connection, report_key=key, kind="unmatched", detail="soft",
+                                  now=NOW)
     with serving(ctx, port):
         yield Served(ctx, clock, url, tmp_path)
 
@@ -102,6 +108,9 @@ def test_the_overview_shows_what_goes_out_what_waits_and_what_fails(busy: Served
     assert cells == ["1", "2", "1", "1"]
     assert text.index("broken-feed") < text.index("good-feed")  # failing first
     assert "HTTP 404" in text and "checked by phone" in text
+    bounces = text.split('id="bounces"', 1)[1].split("</section>", 1)[0]
+    counts = [cell.split("<", 1)[0] for cell in bounces.split("<dd>")[1:]]
+    assert counts == ["1", "0", "0", "2", "1"]  # hard, soft, complaints, unmatched, members
     french = client.get("/admin/", headers={"Accept-Language": "fr-BE, en;q=0.5"})
     assert 'lang="fr"' in french.text and "Vue d’ensemble" in french.text
     assert 'lang="de"' in client.get("/admin/", headers={"Accept-Language": "de"}).text

@@ -251,3 +251,12 @@ def test_feeds_name_themes_in_the_site_language(tmp_path: Path) -> None:
     assert labels["economy"] == "Wirtschaft" and labels["culture"] == "Kultur"
     index = (settings.feeds_dir / "index.html").read_text()
     assert "Wirtschaft" in index and "Economy" not in index
+
+
+def test_the_subscribe_page_lists_themes_in_its_language() -> None:
+    from digest.web.join_pages import join_form
+
+    settings = settings_with()
+    french = join_form(settings, "fr", "/subscribe")
+    assert "Économie" in french and "Economy" not in french
+    assert "Wirtschaft" in join_form(settings, "de", "/subscribe")

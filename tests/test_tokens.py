@@ -174,3 +174,35 @@ def test_a_key_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     value = os.fsdecode(b"abcdefghijklmnopqrstuvwxyz0123456789\xff")
     with pytest.raises(DigestError, match="not valid UTF-8"):
         load_or_create_secret(tmp_path, value)
+
+
+def test_an_expiring_token_works_until_its_expiry_and_not_after() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from digest.tokens import CONFIRM_LIFETIME, make_expiring_token, read_expiring_token
+
+    now = datetime(2019, 3, 18, 7, 0, tzinfo=UTC)
+    token = make_expiring_token(SECRET, 42, "confirm", now + CONFIRM_LIFETIME)
+    assert quote(token, safe="") == token and token.startswith("42.")
+    assert read_expiring_token(SECRET, token, "confirm", now) == 42
+    assert read_expiring_token(SECRET, token, "confirm",
+                               now + CONFIRM_LIFETIME - timedelta(seconds=1)) == 42
+    assert read_expiring_token(SECRET, token, "confirm", now + CONFIRM_LIFETIME) is None
+    ident, expiry, signature = token.split(".")
+    # A later expiry, another id or another key: refused.
+    assert read_expiring_token(SECRET, f"{ident}.{int(expiry) + 86400}.{signature}",
+                               "confirm", now) is None
+    assert read_expiring_token(SECRET, f"43.{expiry}.{signature}", "confirm", now) is None
+    assert read_expiring_token(b"another-key-0123456789abcdef0123", token, "confirm",
+                               now) is None
+    # It is no member token, and a member token is no confirmation token.
+    assert read_token(SECRET, token, "unsubscribe") is None
+    assert read_token(SECRET, f"{ident}.{signature}", "preferences") is None
+    assert read_expiring_token(SECRET, make_token(SECRET, 42, "preferences"), "confirm",
+                               now) is None
+    for bad in ("", "42", "42.1.x", "x.y.z", "42." + "9" * 13 + "." + signature):
+        assert read_expiring_token(SECRET, bad, "confirm", now) is None
+    with pytest.raises(ValueError):
+        make_expiring_token(SECRET, 1, "confirm", datetime(2019, 3, 18))  # naive
+    with pytest.raises(ValueError):
+        make_expiring_token(SECRET, 1, "unsubscribe", now)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from digest import __version__
 from digest.cli import (
+    bounces,
     coordinators,
     curate,
     editions,
@@ -27,7 +28,7 @@ from digest.cli import (
 from digest.cli.common import Handler, make_context
 from digest.errors import ConfigError, DigestError
 
-GROUPS = (run, editions, review, curate, members, sources, service, coordinators)
+GROUPS = (run, editions, review, curate, members, sources, service, coordinators, bounces)
 
 
 def build_parser() -> argparse.ArgumentParser:

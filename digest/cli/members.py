@@ -1,15 +1,18 @@
-"""Managing members: ``subscribers import|add|remove|list``, each action registered with
-its ``--help`` and carried out here on the store.
+"""Managing members: ``subscribers import|add|remove|list|export|erase``, each action
+registered with its ``--help`` and carried out here on the store.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.errors import InputError
+from digest.files import write_atomic
+from digest.jobs import member_data
 from digest.jobs.context import Context
 from digest.models import SubscriberStatus
 from digest.store import subscribers
@@ -21,8 +24,8 @@ def register(commands: Subcommands) -> None:
     group = add_command(
         commands, "subscribers", "manage subscribers",
         """
-        Add, import, unsubscribe and list the members who receive the digests and
-        bulletins. `digest subscribers ACTION --help` describes each action.
+        Add, import, unsubscribe, list, export and erase the members who receive the
+        digests and bulletins. `digest subscribers ACTION --help` describes each action.
         """,
         "digest subscribers list")
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -67,6 +70,28 @@ def register(commands: Subcommands) -> None:
         """,
         "digest subscribers remove anna@example.org", _remove)
     removed.add_argument("email")
+    exported = add_command(
+        actions, "export", "a member's data as JSON",
+        """
+        Print everything the store keeps about one member as JSON (what their preferences
+        page's "Download my data" gives them): the member record, their consents, every
+        delivery with the mail server's answer, and the bounce reports about them.
+        """,
+        "digest subscribers export anna@example.org --output anna.json", _export)
+    exported.add_argument("email")
+    exported.add_argument("--output", metavar="FILE",
+                          help="write the JSON to FILE (readable by its owner only)")
+    erased = add_command(
+        actions, "erase", "erase a member for good",
+        """
+        Erase one member at their request: their record, consents, deliveries and bounce
+        reports are deleted (each edition keeps only how many messages it went to) and the
+        address can never receive mail again, by import or test, unless its owner
+        subscribes anew. Irreversible: asks first on a terminal; elsewhere give --yes.
+        """,
+        "digest subscribers erase anna@example.org --yes", _erase)
+    erased.add_argument("email")
+    erased.add_argument("--yes", action="store_true", help="do not ask: erase")
     add_command(
         actions, "list", "list members and their state",
         """
@@ -90,13 +115,15 @@ def _import(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _add(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
-    """``digest subscribers add EMAIL``: one member, checked as an imported row is."""
+    """``digest subscribers add EMAIL``: one member, checked as an imported row is (an
+    erased address is refused)."""
     settings = ctx.settings
     rules = subscribers.MemberRules.of(settings.site.language,
                                        [d.id for d in settings.digests], settings.themes)
     member = subscribers.member_from_values(args.email, args.name, args.language or "",
                                             args.digests, args.themes, rules)
     with ctx.db.transaction() as connection:
+        subscribers.refuse_erased(connection, member.email)
         added = subscribers.add(connection, member, ctx.clock.now())
     print(f"{args.email}: {'added' if added else 'already known'}", file=out)
     return 0
@@ -120,4 +147,47 @@ def _list(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
         shown = ";".join(member.themes) or "all themes"
         print(f"{member.email}\t{member.status.value}\t{member.language}\t"
               f"{';'.join(member.digests)}\t{shown}\t{member.name}", file=out)
+    return 0
+
+
+def _known(ctx: Context, email: str) -> int:
+    """The id of the member with this address, or refused input (exit 2, one line)."""
+    found = member_data.member_id(ctx, email)
+    if found is None:
+        raise InputError(f"no subscriber {email!r}")
+    return found
+
+
+def _export(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    """``digest subscribers export EMAIL [--output FILE]``."""
+    data = member_data.export_member(ctx, _known(ctx, args.email))
+    if data is None:  # erased between the two reads
+        raise InputError(f"no subscriber {args.email!r}")
+    text = member_data.as_json(data)
+    if args.output:
+        path = write_atomic(Path(args.output), text, mode=0o600)
+        print(f"{args.email}: data written to {path}", file=out)
+    else:
+        out.write(text)
+    return 0
+
+
+def _erase(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    """``digest subscribers erase EMAIL [--yes]``: asks on a terminal, refused elsewhere
+    without ``--yes`` (exit 2)."""
+    member_id = _known(ctx, args.email)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise InputError(f"erasing {args.email} cannot be undone: add --yes to confirm")
+        answer = input(f"Erase {args.email} and everything kept about them, for good? "
+                       "Type yes to confirm: ")
+        if answer.strip().lower() != "yes":
+            print(f"{args.email}: not erased", file=out)
+            return 0
+    done = member_data.erase_member(ctx, member_id, "cli")
+    if done is None:
+        raise InputError(f"no subscriber {args.email!r}")
+    print(f"{done.erased.email}: erased ({done.erased.deliveries} deliveries kept as counts, "
+          f"{done.files_removed} outbox files removed); nothing will be sent to it again "
+          "unless its owner subscribes anew", file=out)
     return 0

@@ -80,6 +80,11 @@ def status(ctx: Context, out: TextIO) -> int:
         for line in _edition_lines(edition, zone):
             print(line, file=out)
     _bulletin_lines(ctx, out)
+    if ctx.settings.bounces is not None or any(state.bounces.values()):
+        found = state.bounces
+        print(f"bounces: {found['hard']} hard, {found['soft']} soft, {found['complaint']} "
+              f"complaints, {found['unmatched']} unmatched; members bounced: "
+              f"{state.members_bounced}", file=out)
     return 0
 
 

@@ -26,6 +26,7 @@ class Environment:
     smtp_password: str | None
     secret_key: str | None
     web_token: str | None
+    bounces_password: str | None = None  # the bounce mailbox's IMAP password
 
     @classmethod
     def read(cls, environ: dict[str, str] | None = None) -> Environment:
@@ -36,6 +37,7 @@ class Environment:
             smtp_password=env.get("DIGEST_SMTP_PASSWORD") or None,
             secret_key=env.get("DIGEST_SECRET_KEY") or None,
             web_token=env.get("DIGEST_WEB_TOKEN") or None,
+            bounces_password=env.get("DIGEST_BOUNCES_PASSWORD") or None,
         )
 
 

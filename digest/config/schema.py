@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from digest.config.addresses import bindable_host, deliverable_address
+from digest.config.bounces import BounceSettings
 from digest.config.paths import resolve
 from digest.config.units import (
     Duration,
@@ -274,6 +275,7 @@ class Settings(_Strict):
     web: WebSettings = WebSettings()
     collect: CollectSettings = CollectSettings()
     coordinators: list[Coordinator] = Field(default_factory=list)
+    bounces: BounceSettings | None = None  # the bounce mailbox (docs/bounces.md)
     config_path: Path = Path(DEFAULT_CONFIG)
 
     @model_validator(mode="before")

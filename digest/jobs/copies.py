@@ -2,7 +2,8 @@
 (rendered from its file), to a few addresses, as one chosen variant of a digest.
 
 A test copy carries "[TEST]" in its subject, is never recorded as a delivery (no outbox
-row, nothing counted), and is written to the audit log.
+row, nothing counted), and is written to the audit log. An address erased at its owner's
+request is refused: it receives nothing until they subscribe anew.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from digest.jobs.prepare import left_out_lines, prepare, unpublished_email
 from digest.jobs.publication import is_public
 from digest.jobs.review import find_bulletin
 from digest.models import RenderedEmail, RunReport
-from digest.store import audit
+from digest.store import audit, subscribers
 from digest.store.editions import EditionRow
 
 MAX_ADDRESSES = 20  # a test goes to a few coordinators, not to a list
@@ -45,6 +46,9 @@ def send_test(ctx: Context, target: str, addresses: Sequence[str],
     digest, ``variant`` picks the (language, themes) version (None: the full edition).
     Items that cannot be rendered are left out and said in ``report``."""
     checked = _addresses(addresses)
+    with ctx.db.transaction() as connection:
+        for address in checked:  # an erased address receives nothing, not even a test
+            subscribers.refuse_erased(connection, address)
     report = report if report is not None else RunReport()
     series, label, email = _email(ctx, target, variant or VariantKey.everything(), report)
     answers = []

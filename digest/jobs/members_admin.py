@@ -19,7 +19,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from digest.config import Settings
@@ -27,7 +27,7 @@ from digest.errors import InputError
 from digest.files import make_private_dir, write_atomic
 from digest.jobs.context import Context
 from digest.models import Subscriber, SubscriberStatus
-from digest.store import audit, deliveries, member_search, subscribers
+from digest.store import audit, bounce_reports, deliveries, member_search, subscribers
 from digest.store.deliveries import MemberDelivery
 from digest.store.member_csv import MAX_CSV_BYTES, members_csv
 from digest.store.member_import import ImportPlan, apply_import, plan_import
@@ -68,6 +68,15 @@ def member(ctx: Context, member_id: int) -> tuple[Subscriber, list[MemberDeliver
         if found is None or found.id is None:
             return None
         return found, deliveries.of_member(connection, found.id)
+
+
+def member_reports(ctx: Context, member_id: int) -> list[dict[str, object]]:
+    """A member's bounce and complaint reports, oldest first (kind, detail, received_at as
+    a datetime), for their console page."""
+    with ctx.db.transaction() as connection:
+        found = bounce_reports.for_member(connection, member_id)
+    return [{**report, "received_at": datetime.fromisoformat(str(report["received_at"]))}
+            for report in found]
 
 
 def problems(ctx: Context) -> tuple[list[Subscriber], list[MemberDelivery]]:

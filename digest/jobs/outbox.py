@@ -42,6 +42,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from digest.bounces.verp import verp_address
 from digest.errors import DeliveryError
 from digest.jobs.context import Context
 from digest.jobs.policy import RateLimiter, RetryPolicy, is_unknown_user
@@ -282,8 +283,8 @@ class _Batch:
             return
         message_id = make_message_id(ctx.settings, self.edition.label, member.email)
         try:
-            envelope = self.factories[row.variant_key].build(recipient_for(ctx, member),
-                                                             message_id)
+            envelope = self.factories[row.variant_key].build(
+                recipient_for(ctx, member), message_id, self._return_path(row.id))
             self.limiter.wait()
             if self.stop.is_set():  # stopped while waiting for the rate: not in flight yet
                 with self._write() as connection:
@@ -304,6 +305,13 @@ class _Batch:
             with self._write() as connection:
                 deliveries.mark_sent(connection, row.id, ctx.clock.now(), message_id)
             self._count(sent=1)
+
+    def _return_path(self, delivery_id: int) -> str | None:
+        """The delivery's own envelope sender when ``bounces.return_path`` is set (VERP)."""
+        bounces = self.ctx.settings.bounces
+        if bounces is None or bounces.return_path is None:
+            return None
+        return verp_address(self.ctx.secret, delivery_id, bounces.return_path)
 
     def _failed(self, row: Delivery, message_id: str, exc: PermanentFailure) -> None:
         ctx = self.ctx

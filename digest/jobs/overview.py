@@ -21,7 +21,7 @@ from digest.jobs.bulletin_state import BulletinState, BulletinStatus
 from digest.jobs.context import Context
 from digest.jobs.review import bulletin_states
 from digest.models import Bulletin, EditionStatus, RunReport
-from digest.store import audit, deliveries, editions, sources
+from digest.store import audit, bounce_reports, deliveries, editions, erasure, sources
 from digest.store.audit import AuditEntry
 from digest.store.editions import EditionRow
 from digest.store.sources import SourceHealth
@@ -65,6 +65,8 @@ class Overview:
     sources: list[SourceHealth]  # failing first, the longest failing first
     actions: list[AuditEntry]
     problems: list[str]  # bulletin files that could not be read
+    bounces: dict[str, int]  # stored bounce reports by kind (docs/bounces.md)
+    members_bounced: int
 
 
 def overview(ctx: Context) -> Overview:
@@ -81,8 +83,11 @@ def overview(ctx: Context) -> Overview:
         health = sorted(sources.health(connection),
                         key=lambda s: (-s.consecutive_failures, s.id))
         actions = audit.latest(connection, ACTIONS_SHOWN)
+        bounces = bounce_reports.counts(connection)
+        bounced = bounce_reports.members_bounced(connection)
     return Overview(drafts=drafts, bulletins=lines, sending=sending, sources=health,
-                    actions=actions, problems=problems)
+                    actions=actions, problems=problems, bounces=bounces,
+                    members_bounced=bounced)
 
 
 def bulletin_lines(ctx: Context) -> tuple[list[BulletinLine], list[str]]:
@@ -129,5 +134,7 @@ def _sending(connection: Connection, row: EditionRow, now: datetime) -> Sending:
     counts = deliveries.counts(connection, row.id)
     deferred = deliveries.waiting_rows(connection, row.id, now)
     unfinished = counts.get("pending", 0) + counts.get("sending", 0)
-    return Sending(row=row, sent=counts.get("sent", 0), pending=unfinished - deferred,
-                   deferred=deferred, failed=counts.get("failed", 0))
+    erased = erasure.erased_counts(connection, row.id)  # never pending: see store.erasure
+    return Sending(row=row, sent=counts.get("sent", 0) + erased.get("sent", 0),
+                   pending=unfinished - deferred, deferred=deferred,
+                   failed=counts.get("failed", 0) + erased.get("failed", 0))

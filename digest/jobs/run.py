@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from digest.jobs import bulletins
+from digest.jobs import bulletins, joining
+from digest.jobs.bounces import read_for_run
 from digest.jobs.collect import collect, ensure_subscribers
 from digest.jobs.context import Context
 from digest.jobs.editions import resume_unfinished, run_digest
@@ -34,11 +35,14 @@ def run_once(ctx: Context) -> RunReport:
 
 def housekeeping(ctx: Context, report: RunReport, transport: Transport) -> None:
     """Everything but polling and new digest editions: render bulletins, resume unfinished
-    sends, send due bulletins, republish the feeds. The service runs it at ``feeds.every``."""
+    sends, send due bulletins, republish the feeds. The service runs it at ``feeds.every``.
+    The bounce mailbox is read first, so no message goes to a member a report marked."""
+    isolated(report, "bounces", partial(read_for_run, ctx, report))
     rendered = bulletins.render_and_write_all(ctx, report, ctx.settings.out_dir)
     resume_unfinished(ctx, report, transport, rendered)
     bulletins.send_due(ctx, rendered, report, transport)
     isolated(report, "feeds", partial(publish, ctx, report, rendered))
+    isolated(report, "joining", partial(joining.forget_unconfirmed, ctx))
 
 
 def run_digests(ctx: Context, report: RunReport, transport: Transport) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.jobs.context import Context
-from digest.store import deliveries, editions, items, runs, sources
+from digest.store import bounce_reports, deliveries, editions, erasure, items, runs, sources
 from digest.store.deliveries import FailedRow
 from digest.store.editions import EditionRow, Problems
 from digest.store.sources import SourceHealth
@@ -19,8 +19,9 @@ from digest.store.sources import SourceHealth
 
 @dataclass(frozen=True)
 class EditionState:
-    """One recent edition with its delivery counts by state, its refused messages, what
-    kept it from rendering, and when its deferred messages are tried again."""
+    """One recent edition with its delivery counts by state (members erased since counted
+    too, ``store.erasure``), its refused messages, what kept it from rendering, and when
+    its deferred messages are tried again."""
 
     row: EditionRow
     counts: dict[str, int]
@@ -37,17 +38,23 @@ class StoreStatus:
     health: list[SourceHealth]
     last_runs: dict[str, list[runs.JobRun]]
     editions: list[EditionState]
+    bounces: dict[str, int]  # stored reports by kind (hard, soft, complaint, unmatched)
+    members_bounced: int
 
 
 def store_status(ctx: Context) -> StoreStatus:
     """The store's state now, read in one transaction."""
     now = ctx.clock.now()
     with ctx.db.transaction() as connection:
-        recent = [EditionState(row=row, counts=deliveries.counts(connection, row.id),
+        recent = [EditionState(row=row, counts=erasure.with_erased(
+                                   deliveries.counts(connection, row.id),
+                                   erasure.erased_counts(connection, row.id)),
                                failed=deliveries.failures(connection, row.id),
                                problems=editions.problems(connection, row.id),
                                retry_at=deliveries.next_attempt(connection, row.id, now))
                   for row in editions.recent(connection)]
         return StoreStatus(items_stored=items.count_items(connection),
                            health=sources.health(connection),
-                           last_runs=runs.last_runs(connection), editions=recent)
+                           last_runs=runs.last_runs(connection), editions=recent,
+                           bounces=bounce_reports.counts(connection),
+                           members_bounced=bounce_reports.members_bounced(connection))

@@ -137,11 +137,16 @@ class MessageFactory:
 
     @property
     def sender(self) -> str:
-        """The envelope sender (the site's sender address, ASCII)."""
+        """The envelope sender (the site's sender address, ASCII), unless ``build`` is
+        given a message's own (VERP)."""
         return self._sender
 
-    def build(self, recipient: Recipient, message_id: str) -> Envelope:
-        """The message for one member; ``PermanentFailure`` if their address is unusable."""
+    def build(self, recipient: Recipient, message_id: str,
+              envelope_sender: str | None = None) -> Envelope:
+        """The message for one member; ``PermanentFailure`` if their address is unusable.
+
+        ``envelope_sender`` is this message's own return path (VERP, ``bounces.return_path``)
+        where bounces go; the From header stays the site's sender."""
         address = _mailbox(recipient.email, stage="address")
         name = clean_header_text(recipient.name)
         unsubscribe = _header_url(recipient.unsubscribe_url)
@@ -170,7 +175,8 @@ class MessageFactory:
             self._html_head, _fill(self._html, values, _escape_html),
             self._close,
         ))
-        return Envelope(sender=self._sender, recipient=address, message_id=message_id, data=data)
+        sender = _mailbox(envelope_sender) if envelope_sender else self._sender
+        return Envelope(sender=sender, recipient=address, message_id=message_id, data=data)
 
     def _list_unsubscribe(self, url: str) -> bytes:
         """``<https-url>, <mailto:...>`` on one line, or the mailto on a continuation line

@@ -41,6 +41,7 @@ class Action(StrEnum):
     MEMBERS_EXPORT = "members.export"
     MEMBERS_IMPORT_PREVIEW = "members.import.preview"
     MEMBERS_IMPORT = "members.import"
+    MEMBER_ERASE = "member.erase"  # at the member's request; the detail names no one
 
 
 ACTOR_LIMIT = 320

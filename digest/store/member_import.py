@@ -5,8 +5,9 @@ The file is read by ``member_csv.read_members_csv`` and each row checked by
 or checks a value a second way. The plan compares each row with the store: a new address
 is *added* (in the state its ``status`` column says, active when empty), a known one whose
 name, language, digests or themes differ is *changed*, an identical one is *unchanged*; a
-row that cannot be read or checked, or names an address an earlier row named, is *refused*
-with its ``FILE:LINE``. A known member's state is never changed by an import.
+row that cannot be read or checked, names an address an earlier row named or one erased at
+its owner's request (``subscribers.refuse_erased``), is *refused* with its ``FILE:LINE``.
+A known member's state is never changed by an import.
 
 Applying computes the plan again in the writing transaction, so what is applied is what the
 store holds then, and changes known members only when asked (``update``): their own
@@ -66,9 +67,11 @@ def plan_import(connection: Connection, path: Path, rules: MemberRules,
     refused = list(read.problems)
     checked: list[tuple[int, Subscriber]] = []
     first_line: dict[str, int] = {}
+    refuse_erased = subscribers.erased_check(connection)
     for row in read.rows:
         try:
             member = member_from_row(row.values, rules)
+            refuse_erased(member.email)
         except InputError as exc:
             refused.append((row.line, f"{label}:{row.line}: {exc}"))
             continue

@@ -6,7 +6,7 @@ them on start instead of being refused for a missing column (no migrations yet).
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from digest.store.schema import UTCDateTime, metadata
 
@@ -62,3 +62,17 @@ bounce_reports = Table(
 )
 Index("ix_bounce_reports_subscriber", bounce_reports.c.subscriber_id,
       bounce_reports.c.received_at)
+
+# What a person asked for on the subscribe page (name, language, digests, themes), kept
+# beside the consent it came with until its confirmation link is followed: only then does
+# it become the member's (a known member's choices never change on an unconfirmed request).
+join_choices = Table(
+    "join_choices",
+    metadata,
+    Column("consent_id", Integer, ForeignKey("consents.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("digests", JSON, nullable=False),
+    Column("themes", JSON, nullable=False),
+)

@@ -14,7 +14,7 @@ stored in its ASCII (IDNA) form.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from digest.languages import language_tag
 from digest.models import Subscriber, SubscriberStatus
 from digest.store.keys import fits_integer, plain_text
 from digest.store.member_csv import MAX_FIELD_CHARS, read_members_csv
+from digest.store.member_tables import suppressed_addresses
 from digest.store.schema import subscribers
 
 
@@ -166,16 +167,41 @@ def member_from_row(values: Mapping[str, str], rules: MemberRules) -> Subscriber
                       status=SubscriberStatus(status))
 
 
+ERASED = "erased at the member's request; they may subscribe again themselves"
+
+
+def refuse_erased(connection: Connection, email: str) -> None:
+    """``InputError`` when ``email`` was erased at its owner's request: only they may put
+    it back (by subscribing anew), never an import, ``subscribers add`` or a test copy."""
+    erased_check(connection)(email)
+
+
+def erased_check(connection: Connection) -> Callable[[str], None]:
+    """``refuse_erased`` for many addresses (an import's rows), the list read once."""
+    from digest.store.suppression import address_hash  # it imports this module
+
+    hashes = set(connection.execute(select(suppressed_addresses.c.address_hash)).scalars())
+
+    def check(email: str) -> None:
+        if hashes and address_hash(email) in hashes:
+            raise InputError(f"{normalise_email(email)} was {ERASED}")
+
+    return check
+
+
 def import_csv(connection: Connection, path: Path, now: datetime, default_language: str,
                known_digests: Iterable[str], known_themes: Iterable[str]) -> ImportResult:
-    """Import members from CSV; bad rows are reported with their line, the rest imported."""
+    """Import members from CSV; bad rows (an erased address among them) are reported with
+    their line, the rest imported."""
     rules = MemberRules.of(default_language, known_digests, known_themes)
     read = read_members_csv(path)
     result = ImportResult()
     refused = list(read.problems)
+    refuse = erased_check(connection)
     for row in read.rows:
         try:
             member = member_from_row(row.values, rules)
+            refuse(member.email)
             if add(connection, member, now):
                 result.added += 1
             else:

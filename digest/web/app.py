@@ -49,7 +49,9 @@ from digest.web import pages
 from digest.web.admin import admin_routes, whole_paths
 from digest.web.headers import SecurityHeaders
 from digest.web.limits import RequestLimits
+from digest.web.member_data import member_data_routes
 from digest.web.published import PublishedFiles, private_paths, site_url
+from digest.web.subscribe import subscribe_routes
 
 # Languages a member can pick besides the site's and their own: the EU's official ones.
 LANGUAGES = ("bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu",
@@ -81,6 +83,8 @@ def create_app(ctx: Context) -> ASGIApp:
         *(Route(f"/{name}", to_folder, methods=["GET", "HEAD"]) for name in folders),
         *(Mount(f"/{name}", published(folder)) for name, folder in folders.items()),
         *admin_routes(ctx),
+        *subscribe_routes(ctx),
+        *member_data_routes(ctx),
     ]
     prefix = urlsplit(base_url).path.rstrip("/")
     if prefix:

@@ -32,6 +32,7 @@ ACTION_LABELS: dict[str, str] = {
     Action.MEMBERS_EXPORT: N_("members exported"),
     Action.MEMBERS_IMPORT: N_("members imported"),
     Action.MEMBERS_IMPORT_PREVIEW: N_("members import: dry run"),
+    Action.MEMBER_ERASE: N_("a member erased at their request"),
 }
 
 

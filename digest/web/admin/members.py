@@ -95,8 +95,10 @@ class _Pages:
         if found is None:
             return self._render(request, who, "members_member.html.j2", MEMBER, status=404,
                                 error=NO_MEMBER, member=None, deliveries=[])
+        reports = await run_in_threadpool(members_admin.member_reports, self.ctx,
+                                          int(request.path_params["member_id"]))
         return self._render(request, who, "members_member.html.j2", MEMBER,
-                            member=found[0], deliveries=found[1])
+                            member=found[0], deliveries=found[1], reports=reports)
 
     async def problems(self, request: Request, who: SignedIn) -> Response:
         bounced, failed = await run_in_threadpool(members_admin.problems, self.ctx)
