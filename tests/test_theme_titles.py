@@ -8,6 +8,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -19,9 +20,9 @@ from digest.config.bulletin_meta import themes_of
 from digest.errors import ConfigError
 from digest.identifiers import VariantKey
 from digest.languages import nearest
-from digest.models import Item, Kind
+from digest.models import Edition, Item, Kind
 from digest.publish import publish_feeds
-from digest.render.email import render_edition_email
+from digest.render.email import render_edition_email, render_edition_mjml
 from digest.render.feeds import FeedTemplates
 from digest.render.pdf import render_edition_pdf
 from digest.render.web import render_edition_web
@@ -260,3 +261,32 @@ def test_the_subscribe_page_lists_themes_in_its_language() -> None:
     french = join_form(settings, "fr", "/subscribe")
     assert "Économie" in french and "Economy" not in french
     assert "Wirtschaft" in join_form(settings, "de", "/subscribe")
+
+
+def narrowed_french_variant() -> tuple[Settings, Edition]:
+    settings = settings_with()
+    edition = make_edition([economy_item()])
+    return settings, variant_of(edition, VariantKey.of(["economy"], "fr")).edition
+
+
+def test_a_narrowed_variant_footer_is_strict_mjml(tmp_path: Path) -> None:
+    from tests.test_render_mjml import validate
+
+    settings, variant = narrowed_french_variant()
+    mjml = render_edition_mjml(variant, settings, LINKS, "fr")
+    assert "vos thèmes : Économie." in mjml
+    result = validate(mjml, tmp_path, "variant-fr")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_narrowed_variant_email_passes_axe_at_375px(browser: Any, tmp_path: Path) -> None:
+    from digest.jobs.forms import fill_placeholders, preview_values
+    from tests.test_accessibility import axe_violations
+
+    settings, variant = narrowed_french_variant()
+    html = render_edition_email(variant, settings, LINKS, "fr").html
+    page = tmp_path / "variant.html"
+    page.write_text(fill_placeholders(html, preview_values(settings), escape=True),
+                    encoding="utf-8")
+    violations = axe_violations(browser, page, 375)
+    assert not violations, [v["id"] for v in violations]
