@@ -27,8 +27,12 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.lock
 	$(PIP_INSTALL) --require-hashes --no-deps -r requirements-test.lock
 	touch $@
 
+# After the run: the links of the sample's French member, to see the members' pages in
+# French while `make console` serves them (README, "A member's pages").
+FRENCH_MEMBER ?= francois.lefevre@example.net
 run: $(VENV)/.installed
-	$(BIN)/digest --now $(NOW) run --once
+	$(BIN)/digest --now $(NOW) run --once; status=$$?; \
+	$(BIN)/digest subscribers link $(FRENCH_MEMBER) --local; exit $$status
 
 # The coordinators' console on this machine (README, "Review the held bulletin"): a sign-in
 # link for the sample's coordinator, then the web app at http://127.0.0.1:8040/digest/admin/

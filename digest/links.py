@@ -6,6 +6,8 @@ as ``<base_url>/editions/weekly/3/``), so the web app can serve ``out/`` as it i
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from digest.config import Settings
 from digest.languages import is_language_tag, normalized
 from digest.models import EditionLinks
@@ -45,10 +47,13 @@ def bulletin_links(settings: Settings, slug: str) -> EditionLinks:
                         pdf_url=f"{base}/{slug}/{slug}.pdf")
 
 
-def unsubscribe_url(settings: Settings, token: str) -> str:
+def unsubscribe_url(settings: Settings, token: str, digest_id: str | None = None) -> str:
     """The one-click unsubscribe link of a member's email (``token`` signs who it is for):
-    leaving takes one click, with no account."""
-    return f"{settings.site.base_url}/u/{token}"
+    leaving takes one click, with no account. ``digest_id``: the digest the email belongs
+    to (a bulletin's: ``bulletins.audience``), which that click stops; the token is the
+    same for every digest, so the id needs no signature (it only narrows what stops)."""
+    url = f"{settings.site.base_url}/u/{token}"
+    return f"{url}?digest={quote(digest_id, safe='')}" if digest_id else url
 
 
 def preferences_url(settings: Settings, token: str) -> str:

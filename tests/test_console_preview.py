@@ -117,7 +117,7 @@ def test_each_members_preview_is_the_message_a_run_sends_them(
             assert len(sent) == 1
             # The same message but for the token links: the preview's stand-ins, never
             # the member's own (they would act on the member's subscription).
-            own = recipient_for(ctx, member)
+            own = recipient_for(ctx, member, "weekly")  # its link stops the weekly digest
             stand_in = sample_recipient(ctx)
             real = _parts(sent[0].data)
             assert own.unsubscribe_url in real[1] and own.preferences_url in real[1]

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from digest.cli import member_links
 from digest.cli.common import Subcommands, add_command
 from digest.errors import InputError
 from digest.files import write_atomic
@@ -99,6 +100,7 @@ def register(commands: Subcommands) -> None:
         unsubscribed, bounced).
         """,
         "digest subscribers list", _list)
+    member_links.add_link(actions)
 
 
 def _import(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:

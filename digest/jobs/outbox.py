@@ -94,18 +94,25 @@ class SendOutcome:
 _LIVE_HOLDERS: set[str] = set()
 
 
-def recipient_for(ctx: Context, member: Subscriber) -> Recipient:
-    """A member's address, name and signed links for one message."""
+def recipient_for(ctx: Context, member: Subscriber, digest_id: str | None = None) -> Recipient:
+    """A member's address, name and signed links for one message; ``digest_id`` is the
+    digest whose one-click unsubscribe the message carries (``stopped_by``)."""
     assert member.id is not None
-    settings = ctx.settings
+    settings, secret = ctx.settings, ctx.secret
     return Recipient(
-        email=member.email,
-        name=member.name,
-        unsubscribe_url=unsubscribe_url(settings, make_token(ctx.secret, member.id,
-                                                             "unsubscribe")),
-        preferences_url=preferences_url(settings, make_token(ctx.secret, member.id,
-                                                             "preferences")),
+        email=member.email, name=member.name,
+        unsubscribe_url=unsubscribe_url(settings, make_token(secret, member.id, "unsubscribe"),
+                                        digest_id),
+        preferences_url=preferences_url(settings, make_token(secret, member.id, "preferences")),
     )
+
+
+def stopped_by(ctx: Context, edition: EditionRow) -> str | None:
+    """The digest an edition's one-click unsubscribe stops: its own, or for a bulletin the
+    digest whose followers receive bulletins (``bulletins.audience``)."""
+    if not edition.series.is_bulletin:
+        return edition.series.name
+    return ctx.settings.bulletins.audience if ctx.settings.bulletins else None
 
 
 def holder_is_dead(claimed_by: str, live: Collection[str] = ()) -> bool:
@@ -284,7 +291,8 @@ class _Batch:
         message_id = make_message_id(ctx.settings, self.edition.label, member.email)
         try:
             envelope = self.factories[row.variant_key].build(
-                recipient_for(ctx, member), message_id, self._return_path(row.id))
+                recipient_for(ctx, member, stopped_by(ctx, self.edition)), message_id,
+                self._return_path(row.id))
             self.limiter.wait()
             if self.stop.is_set():  # stopped while waiting for the rate: not in flight yet
                 with self._write() as connection:
