@@ -11,6 +11,7 @@ grammar allows, and raises on unknown but valid tags.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 MAX_TAG_LENGTH = 16  # the store keeps 16 characters; "ca-ES-valencia" is 14
 
@@ -42,3 +43,24 @@ def language_tag(value: object) -> str:
         else repr(value[:40]) + "..."
     raise ValueError(f"expected a BCP 47 language tag such as {EXAMPLES} "
                      f"(at most {MAX_TAG_LENGTH} characters), got {shown}")
+
+
+def normalized(tag: str) -> str:
+    """A tag compared case-blind and with ``_`` read as ``-`` (``fr_BE`` is ``fr-be``): tags
+    are case-insensitive (RFC 5646 §2.1.1) and the stores keep what people typed."""
+    return tag.strip().replace("_", "-").lower()
+
+
+def nearest(wanted: str | None, available: Iterable[str]) -> str | None:
+    """The one of ``available`` a reader of ``wanted`` reads best, as ``available`` spells
+    it: the same tag, else the closest broader one (``fr`` for ``fr-BE``, RFC 4647's lookup),
+    else one of the same primary language (``fr-FR`` for ``fr``); None when none is."""
+    if not wanted:
+        return None
+    spelled = {normalized(tag): tag for tag in available}
+    parts = normalized(wanted).split("-")
+    for end in range(len(parts), 0, -1):
+        found = spelled.get("-".join(parts[:end]))
+        if found is not None:
+            return found
+    return next((tag for key, tag in spelled.items() if key.split("-")[0] == parts[0]), None)

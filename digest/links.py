@@ -9,15 +9,34 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from digest.config import Settings
+from digest.languages import is_language_tag, normalized
 from digest.models import EditionLinks
 
 
-def edition_links(settings: Settings, digest_id: str, number: int) -> EditionLinks:
+def edition_links(settings: Settings, digest_id: str, number: int,
+                  language: str | None = None) -> EditionLinks:
     """Where a digest's edition is read on the web, its archive page and its PDF: the links
-    its email and pages carry, so a reader can share the edition or find earlier ones."""
+    its email and pages carry, so a reader can share the edition or find earlier ones.
+    With ``language`` (a variant's, not the site's) the web version is that language's,
+    published beside the site's (``<number>/<language>/``): "View in browser" opens the
+    edition in the words the email was written in."""
     base = f"{settings.site.base_url}/editions/{digest_id}"
-    return EditionLinks(web_url=f"{base}/{number}/", archive_url=f"{base}/",
+    folder = web_language_folder(settings, language)
+    web = f"{base}/{number}/{folder}/" if folder else f"{base}/{number}/"
+    return EditionLinks(web_url=web, archive_url=f"{base}/",
                         pdf_url=f"{base}/{number}/{digest_id}-{number}.pdf")
+
+
+def web_language_folder(settings: Settings, language: str | None) -> str | None:
+    """The folder (and URL segment) of an edition's web version in ``language``: the tag in
+    lower case (``fr``, ``pt-br``); None for the site's language, whose version is the
+    edition's own ``index.html``, and for anything that is not a language tag."""
+    if not language:
+        return None
+    folder = normalized(language)
+    if folder == normalized(settings.site.language) or not is_language_tag(folder):
+        return None
+    return folder
 
 
 def bulletin_links(settings: Settings, slug: str) -> EditionLinks:

@@ -4,6 +4,7 @@ bulletins sent once, one broken input never holding back the rest."""
 from __future__ import annotations
 
 import email
+import re
 from pathlib import Path
 
 from tests.conftest import approve_sample_bulletin, run_digest
@@ -80,8 +81,8 @@ def test_a_broken_bulletin_is_reported_and_the_others_still_go_out(project: Path
 def test_reserved_theme_slugs_and_missing_secrets_are_refused_up_front(project: Path) -> None:
     config = project / "schedules.yaml"
     original = config.read_text()
-    config.write_text(original.replace("  culture: {title: Culture}",
-                                       "  culture: {title: Culture}\n  index: {title: Index}"))
+    config.write_text(re.sub(r"^themes:.*$", "\\g<0>\n  index: {title: Index}", original,
+                             count=1, flags=re.M))
     result = run_digest(project, "run", "--once")
     assert result.returncode == 2 and "themes.index: 'index' is reserved" in result.stderr
     config.write_text(original.replace("transport: file", "transport: smtp"))

@@ -85,8 +85,10 @@ def test_the_french_member_s_pages_are_in_french(served: tuple[Context, str]) ->
     preferences = lines[1].split("preferences: ")[1].replace(BASE, url)
     page = httpx.get(preferences, headers={"Accept-Language": "en"})
     assert page.status_code == 200 and '<html lang="fr">' in page.text
-    for words in ("Vos préférences", "Enregistrer", "Thèmes", "Langue"):
+    for words in ("Vos préférences", "Enregistrer", "Thèmes", "Langue",
+                  "Coopération", "Économie", "Société de la connaissance"):  # theme titles
         assert words in page.text, words
+    assert "Knowledge society" not in page.text
     (mail,) = [m for m in messages(ctx.settings.config_path.parent)
                if FRANCOIS in str(m["To"]) and "<weekly." in str(m["List-Id"])]
     leave = one_click_url(mail).replace(BASE, url)

@@ -22,11 +22,17 @@ from digest.config.environment import (
     secret_key_problem,
 )
 from digest.config.loading import MAX_CONFIG_BYTES, config_path_from, load_settings
-from digest.config.schema import CollectSettings, DigestSettings, Settings, SourceSettings
+from digest.config.schema import (
+    CollectSettings,
+    DigestSettings,
+    Settings,
+    SourceSettings,
+    ThemeSettings,
+)
 
 __all__ = [
     "MAX_CONFIG_BYTES", "MIN_SECRET_BYTES", "RESERVED_THEME_SLUGS", "CollectSettings",
-    "DigestSettings", "Environment", "Settings", "SourceSettings", "check_environment",
-    "config_path_from", "database_url", "deliverable_address", "load_settings",
-    "secret_key_problem",
+    "DigestSettings", "Environment", "Settings", "SourceSettings", "ThemeSettings",
+    "check_environment", "config_path_from", "database_url", "deliverable_address",
+    "load_settings", "secret_key_problem",
 ]

@@ -180,11 +180,11 @@ class BulletinMeta(BaseModel):
 
 
 def themes_of(settings: Settings) -> dict[str, Any]:
-    """The validation context: every name a theme is known by (slug, title, aliases; any
-    case) → its slug, and the slugs to list when a name is unknown."""
+    """The validation context: every name a theme is known by (slug, title in any language,
+    aliases; any case) → its slug, and the slugs to list when a name is unknown."""
     index: dict[str, str] = {}
     for slug, theme in settings.themes.items():
-        for name in (slug, theme.title, *theme.aliases):
+        for name in (slug, theme.title, *theme.titles.values(), *theme.aliases):
             index.setdefault(name.strip().casefold(), slug)
     return {"themes": index, "known": ", ".join(settings.themes)}
 

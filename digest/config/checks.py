@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from digest.config.locator import KeyPath
 from digest.config.paths import inside, resolve
 from digest.config.salvage import Salvage
-from digest.config.schema import BulletinSettings, DigestSettings, SourceSettings
+from digest.config.schema import BulletinSettings, DigestSettings, SourceSettings, ThemeSettings
 from digest.cron import make_trigger
 from digest.identifiers import SLUG
+from digest.languages import EXAMPLES, is_language_tag, nearest
 from digest.safetext import is_unwanted
 
 _WEB = re.compile(r"^https?://")
@@ -51,6 +52,7 @@ def semantic_problems(parts: Salvage, base: Path) -> Found:
 
 
 def _theme_problems(parts: Salvage) -> Found:
+    language = parts.value(("site", "language"), str) or "en"
     for key in parts.keys(("themes",)):
         slug = str(key)
         if not SLUG.match(slug):
@@ -58,6 +60,23 @@ def _theme_problems(parts: Salvage) -> Found:
         elif slug in RESERVED_THEME_SLUGS:
             yield ("themes", slug), (f"{slug!r} is reserved for the feed of the same name "
                                      f"(reserved: {', '.join(sorted(RESERVED_THEME_SLUGS))})")
+        theme = parts.value(("themes", slug), ThemeSettings)
+        if theme is not None and theme.titles:
+            yield from _title_problems(("themes", slug, "title"), theme.titles, language)
+
+
+def _title_problems(where: KeyPath, titles: dict[str, str], site_language: str) -> Found:
+    """A title per language: each key a language tag, each title written, and one in the
+    site's language (the title feeds, the console and the site's readers see)."""
+    for tag, title in titles.items():
+        if not is_language_tag(tag):
+            yield (*where, tag), (f"{tag!r} is not a language tag; expected one such as "
+                                  f"{EXAMPLES}")
+        elif not title.strip():
+            yield (*where, tag), "the title is blank"
+    if nearest(site_language, titles) is None:
+        yield where, (f"no title in the site's language {site_language!r} (site.language): "
+                      f"add `{site_language}: ...` beside {', '.join(sorted(titles))}")
 
 
 def _digest_problems(parts: Salvage, themes: set[str]) -> Found:

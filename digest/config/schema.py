@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from digest.config.addresses import bindable_host, deliverable_address
 from digest.config.bounces import BounceSettings
@@ -29,6 +37,7 @@ from digest.config.units import (
     parse_duration,
     shown,
 )
+from digest.languages import nearest
 from digest.models import Kind, Theme
 
 DEFAULT_CONFIG = "schedules.yaml"
@@ -78,12 +87,57 @@ class Site(_Strict):
         return ZoneInfo(self.timezone)
 
 
+def _mapping_problem(titles: dict[object, object]) -> str | None:
+    """What is wrong with a mapping of language to title, if anything."""
+    if not titles:
+        return "an empty mapping: give at least the title in the site's language"
+    for language, title in titles.items():
+        if not isinstance(language, str):
+            return f"the language {shown(language)} is not a language tag"
+        if not isinstance(title, str):
+            return f"{language}: expected the title as text, got {shown(title)}"
+    return None
+
+
+def _title_text(value: object) -> object:
+    """A theme's title once ``ThemeSettings`` took a mapping apart: text, else what is wrong
+    (a mapping that could not be read as titles by language, a list, a number)."""
+    if isinstance(value, dict):
+        raise ValueError(f"{_mapping_problem(value)} (expected a title, or one per language "
+                         "such as {en: Economy, fr: Économie})")
+    if not isinstance(value, str):
+        raise ValueError(f"expected a title, or one per language such as {{en: Economy, fr: "
+                         f"Économie}}, got {shown(value)}")
+    return value
+
+
 class ThemeSettings(_Strict):
-    title: str
+    """A theme; its ``title`` is one text, or one per language (``{en: Economy, fr:
+    Économie}``). Given per language, ``title`` is the site language's (the first one
+    until ``Settings`` puts the site's first) and ``titles`` holds them all, read through
+    ``digest.theme_titles``; ``checks`` requires the site's language among them."""
+
+    title: Annotated[str, BeforeValidator(_title_text)]
+    titles: dict[str, str] = Field(default_factory=dict)
     aliases: list[str] = Field(default_factory=list)
     # Words or phrases that file an item under the theme when its title or text has them
     # (whole words, any case), in addition to what its categories say.
     keywords: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _titles_by_language(cls, data: object) -> object:
+        """A well-made mapping of titles becomes ``titles``, its first one ``title``; a
+        badly made one stays, for ``_title_text`` to say what is wrong at ``title``."""
+        if not isinstance(data, dict):
+            return data
+        if "titles" in data:
+            raise ValueError("unknown key 'titles': give `title` a mapping of language "
+                             "to title instead, e.g. {en: Economy, fr: Économie}")
+        titles = data.get("title")
+        if not isinstance(titles, dict) or _mapping_problem(titles) is not None:
+            return data
+        return {**data, "title": next(iter(titles.values())), "titles": titles}
 
     @field_validator("keywords")
     @classmethod
@@ -91,6 +145,18 @@ class ThemeSettings(_Strict):
         if any(not keyword.strip() for keyword in value):
             raise ValueError("a keyword cannot be blank")
         return [keyword.strip() for keyword in value]
+
+
+def _site_title_first(theme: object, language: str) -> object:
+    """A theme's raw settings with its title in ``language`` first, when it has one."""
+    if not isinstance(theme, dict) or not isinstance(theme.get("title"), dict):
+        return theme
+    titles: dict[object, object] = theme["title"]
+    found = nearest(language, [key for key in titles if isinstance(key, str)])
+    if found is None:
+        return theme  # checks.py says the site's language is missing
+    return {**theme, "title": {found: titles[found],
+                               **{k: v for k, v in titles.items() if k != found}}}
 
 
 class SourceSettings(_Strict):
@@ -212,6 +278,20 @@ class Settings(_Strict):
     bounces: BounceSettings | None = None  # the bounce mailbox (docs/bounces.md)
     config_path: Path = Path(DEFAULT_CONFIG)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _site_language_title_first(cls, data: object) -> object:
+        """A theme titled per language is known by its site-language title (feeds, the
+        console, every page in the site's language): put that one first."""
+        if not isinstance(data, dict) or not isinstance(data.get("themes"), dict):
+            return data
+        site = data.get("site")
+        language = site.get("language", "en") if isinstance(site, dict) else "en"
+        if not isinstance(language, str):
+            return data
+        return {**data, "themes": {slug: _site_title_first(theme, language)
+                                   for slug, theme in data["themes"].items()}}
+
     # ----- derived views the stages need -----
     @property
     def base_dir(self) -> Path:
@@ -239,7 +319,9 @@ class Settings(_Strict):
 
     def theme_list(self) -> list[Theme]:
         return [
-            Theme(slug=slug, title=theme.title, aliases=tuple(theme.aliases),
+            # A title in another language names the theme too (a French feed's "Économie").
+            Theme(slug=slug, title=theme.title,
+                  aliases=(*theme.aliases, *theme.titles.values()),
                   keywords=tuple(theme.keywords))
             for slug, theme in self.themes.items()
         ]

@@ -147,7 +147,9 @@ class Previews:
 
     def _edition_email(self, edition: Edition, key: VariantKey,
                        ) -> tuple[RenderedEmail | None, tuple[Problem, ...]]:
-        links = edition_links(self.ctx.settings, edition.digest_id, edition.number)
+        # The member's own web version, in their language: the message a run sends them.
+        links = edition_links(self.ctx.settings, edition.digest_id, edition.number,
+                              key.language)
         email, _, left_out = render_leaving_out(
             lambda e: variant_email(self.ctx, e, key, links), edition)
         if email is None:

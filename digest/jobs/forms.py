@@ -12,7 +12,8 @@ member.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -26,11 +27,14 @@ from digest.models import PLACEHOLDERS, RenderedEmail
 
 @dataclass(frozen=True)
 class RenderedForms:
-    """Everything rendered for one edition or bulletin (the full variant)."""
+    """Everything rendered for one edition or bulletin (the full variant); ``web_versions``
+    are the web version in each other language its members read, by folder
+    (``links.web_language_folder``)."""
 
     email: RenderedEmail
     web_html: str
     pdf: bytes
+    web_versions: Mapping[str, str] = field(default_factory=dict)
 
 
 def editions_folder(out_dir: Path) -> Path:
@@ -103,13 +107,23 @@ def preview_text(forms: RenderedForms, settings: Settings) -> str:
 
 
 def write_forms(folder: Path, stem: str, forms: RenderedForms, settings: Settings) -> list[Path]:
-    """Write email.html, email.txt, <stem>.pdf and index.html; return the paths written."""
+    """Write email.html, email.txt, <stem>.pdf and index.html, and each other language's
+    web version as <language>/index.html; return the paths written."""
     return [
         write_atomic(folder / "email.html", preview_html(forms, settings)),
         write_atomic(folder / "email.txt", preview_text(forms, settings)),
         write_atomic(folder / f"{stem}.pdf", forms.pdf),
         write_atomic(folder / "index.html", forms.web_html),
+        *(write_atomic(folder / language / "index.html", html)
+          for language, html in sorted(forms.web_versions.items())),
     ]
+
+
+def web_version_paths(folder: Path, languages: Iterable[str]) -> list[Path]:
+    """Where an edition's web versions are: its own ``index.html``, then one per language
+    folder."""
+    return [folder / "index.html", *(folder / language / "index.html"
+                                     for language in sorted(set(languages)))]
 
 
 def form_bytes(ctx: Context, forms: RenderedForms, form: str, name: str) -> bytes:

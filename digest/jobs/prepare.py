@@ -17,7 +17,7 @@ from digest.identifiers import VariantKey
 from digest.jobs.context import Context
 from digest.jobs.forms import RenderedForms, sample_message
 from digest.jobs.isolation import LeftOut, render_leaving_out
-from digest.links import console_edition_links, edition_links
+from digest.links import console_edition_links, edition_links, web_language_folder
 from digest.models import Edition, EditionLinks, RenderedEmail
 from digest.render.email import render_edition_email
 from digest.render.pdf import render_edition_pdf
@@ -44,22 +44,42 @@ class Rendered:
 def render_edition(ctx: Context, edition: Edition,
                    variant_keys: Iterable[VariantKey]) -> Prepared:
     """Render the full edition's forms, then each named non-empty variant's email once
-    (``variants`` by the key's stored text, as the outbox rows name them)."""
+    (``variants`` by the key's stored text, as the outbox rows name them). A variant in
+    another language than the site's links to the web version in its language, rendered
+    here too."""
+    keys = list(variant_keys)
     links = edition_links(ctx.settings, edition.digest_id, edition.number)
     email = render_edition_email(edition, ctx.settings, links)
     forms = RenderedForms(email=email,
                           web_html=render_edition_web(edition, ctx.settings, links),
-                          pdf=render_edition_pdf(edition, ctx.settings, links))
+                          pdf=render_edition_pdf(edition, ctx.settings, links),
+                          web_versions=web_versions(ctx, edition,
+                                                    (key.language for key in keys)))
     variants: dict[str, RenderedEmail] = {}
-    for key in variant_keys:
+    for key in keys:
         name = str(key)
         if name in variants:
             continue
         rendered = ((None if edition.is_empty else email) if key == VariantKey.everything()
-                    else variant_email(ctx, edition, key, links))
+                    else variant_email(ctx, edition, key, edition_links(
+                        ctx.settings, edition.digest_id, edition.number, key.language)))
         if rendered is not None:
             variants[name] = rendered
     return Prepared(forms=forms, variants=variants)
+
+
+def web_versions(ctx: Context, edition: Edition,
+                 languages: Iterable[str | None]) -> dict[str, str]:
+    """The edition's web version in each of ``languages`` that is not the site's, by its
+    folder (``links.web_language_folder``): every item, as the site's version lists them,
+    with the labels, dates and theme titles of that language."""
+    pages: dict[str, str] = {}
+    for language in languages:
+        folder = web_language_folder(ctx.settings, language)
+        if folder is not None and folder not in pages:
+            links = edition_links(ctx.settings, edition.digest_id, edition.number, folder)
+            pages[folder] = render_edition_web(edition, ctx.settings, links, folder)
+    return pages
 
 
 def variant_email(ctx: Context, edition: Edition, key: VariantKey,

@@ -12,15 +12,18 @@ out (``store.editions.archive``).
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 from digest.config import DigestSettings
+from digest.identifiers import VariantKey
 from digest.jobs.archives import write_edition_archive
 from digest.jobs.context import Context
 from digest.jobs.curated import with_overflow
-from digest.jobs.forms import RenderedForms, edition_folder, write_forms
-from digest.jobs.prepare import render_edition
+from digest.jobs.forms import RenderedForms, edition_folder, web_version_paths, write_forms
+from digest.jobs.prepare import render_edition, web_versions
+from digest.links import web_language_folder
 from digest.models import Edition, RunReport
-from digest.store import editions
+from digest.store import deliveries, editions
 from digest.store.editions import EditionRow
 
 PUBLIC = (editions.APPROVED, editions.SENDING, editions.PAUSED, editions.SENT)
@@ -35,14 +38,21 @@ def is_public(row: EditionRow) -> bool:
 def publish_edition(ctx: Context, digest: DigestSettings, row: EditionRow, edition: Edition,
                     report: RunReport, forms: RenderedForms | None = None) -> None:
     """Write a public edition's forms (``forms`` as composed, else rendered from the stored
-    ``edition`` with what ``max_items`` cut listed again), unless written already."""
+    ``edition`` with what ``max_items`` cut listed again, in the site's language and each
+    its planned variants read), unless written already."""
     if not is_public(row):
         raise ValueError(f"{row.label} is {row.status}: not published")
     folder = edition_folder(ctx.settings.out_dir, digest.id, row.number)
     if forms is None:
-        if (folder / "index.html").exists():
+        with ctx.db.transaction() as connection:
+            keys = [VariantKey.parse(key) for key in deliveries.variant_keys(connection, row.id)]
+        languages = {f for key in keys
+                     if (f := web_language_folder(ctx.settings, key.language)) is not None}
+        if all(path.exists() for path in web_version_paths(folder, languages)):
             return  # written when it was composed or first sent: keep it
-        forms = render_edition(ctx, with_overflow(ctx, digest, row, edition), ()).forms
+        full = with_overflow(ctx, digest, row, edition)
+        forms = replace(render_edition(ctx, full, ()).forms,
+                        web_versions=web_versions(ctx, full, languages))
     for path in write_forms(folder, f"{digest.id}-{row.number}", forms, ctx.settings):
         report.output(f"edition {row.label}", str(path))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from digest.config import Settings
 from digest.links import feed_url
 from digest.models import ATOM_TYPE, RSS_TYPE, FeedInfo
+from digest.theme_titles import theme_titles
 
 
 def feed_catalogue(settings: Settings) -> list[FeedInfo]:
@@ -25,7 +26,7 @@ def feed_catalogue(settings: Settings) -> list[FeedInfo]:
                                   feed_url(base, name), base + "/"))
 
     add("all", "Everything", f"Everything new at {site}")
-    for slug, theme in settings.themes.items():
-        add(slug, theme.title, f"What is new at {site} about {theme.title}")
+    for slug, title in theme_titles(settings, settings.site.language).items():
+        add(slug, title, f"What is new at {site} about {title}")
     add("bulletins", "Bulletins", f"The working-group bulletins of {site}")
     return feeds

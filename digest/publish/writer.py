@@ -24,6 +24,7 @@ from digest.publish.entries import BulletinEntry, FeedEntry, bulletin_entry, ite
 from digest.publish.feeds import render_feed
 from digest.publish.markup import FeedMarkup
 from digest.publish.opml import render_opml
+from digest.theme_titles import theme_titles
 
 
 def publish_feeds(
@@ -86,7 +87,7 @@ def _contents(items: Sequence[Item], bulletins: Sequence[BulletinEntry], setting
     """The entries of each feed, by its stem (``all``, a theme's slug, ``bulletins``),
     newest first and at most ``feeds.entries`` of them."""
     limit = settings.feeds.entries
-    labels = {slug: theme.title for slug, theme in settings.themes.items()}
+    labels = theme_titles(settings, settings.site.language)  # feeds speak the site's language
     # The same item given twice (it should not be) still appears once: the latest wins.
     unique: dict[str, tuple[FeedEntry, Item]] = {}
     for item in items:

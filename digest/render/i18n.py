@@ -8,7 +8,8 @@ label never breaks a send. ``docs/templates.md`` gives the extract/update/compil
 
 Only the renderers' own labels are here ("View in browser", section titles, "Page x of y");
 dates and numbers are formatted by Babel's locale data (``templating``), and theme titles
-come from ``schedules.yaml`` as written.
+come from ``schedules.yaml``, in the reader's language when it gives one
+(``digest.theme_titles``).
 """
 
 from __future__ import annotations

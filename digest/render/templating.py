@@ -28,6 +28,7 @@ from digest.errors import RenderError
 from digest.links import feed_url, feeds_index_url
 from digest.models import PLACEHOLDERS, EventInfo
 from digest.render import i18n, palette
+from digest.theme_titles import theme_titles
 
 _TEMPLATE_SUFFIXES = (".j2", ".css", ".html", ".mjml", ".txt")
 _AUTOESCAPED = (".html", ".mjml", ".xml", ".html.j2", ".mjml.j2", ".xml.j2")
@@ -91,14 +92,15 @@ def make_environment(settings: Settings) -> jinja2.Environment:
 
 def base_context(settings: Settings, language: str | None = None) -> dict[str, Any]:
     """What every template may use: the site, the language and zone, theme titles, markers."""
+    language = language or settings.site.language
     return {
         "site": settings.site,
         "feeds_url": feeds_index_url(settings),
         # Feed autodiscovery on public pages: everything, and the bulletins on their pages.
         "alternate_feeds": [(settings.site.title, feed_url(settings.site.base_url, "all.atom"))],
-        "language": language or settings.site.language,
+        "language": language,
         "zone": settings.site.zone,
-        "theme_titles_map": {slug: theme.title for slug, theme in settings.themes.items()},
+        "theme_titles_map": theme_titles(settings, language),  # in the reader's language
         "placeholders": dict(PLACEHOLDERS),
         "light": palette.LIGHT,
         "dark": palette.DARK,
@@ -156,11 +158,6 @@ def _long_date_filter(context: jinja2.runtime.Context, value: date | datetime) -
 def _theme_titles_filter(context: jinja2.runtime.Context, slugs: Iterable[str]) -> list[str]:
     titles: Mapping[str, str] = context["theme_titles_map"]
     return [titles.get(slug, slug) for slug in slugs]
-
-
-def theme_titles(settings: Settings, slugs: Iterable[str]) -> list[str]:
-    """The titles of these theme slugs, as the reader sees them."""
-    return [settings.themes[s].title if s in settings.themes else s for s in slugs]
 
 
 @jinja2.pass_context

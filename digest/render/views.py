@@ -26,7 +26,8 @@ from digest.models import (
     Section,
 )
 from digest.render.i18n import N_, section_label, translate
-from digest.render.templating import base_context, theme_titles
+from digest.render.templating import base_context
+from digest.theme_titles import titles_of
 
 _UPCOMING = re.compile(r"^\s*(upcoming|coming up|agenda|next meetings)", re.IGNORECASE)
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -200,7 +201,7 @@ def item_view(item: Item, settings: Settings, language: str) -> ItemView:
     once here, so no form's template decides them differently."""
     return ItemView(item=item, title=item.title, link=safe_url(item.link),
                     when=event_line(item, settings, language),
-                    themes=tuple(theme_titles(settings, item.themes)),
+                    themes=tuple(titles_of(settings, item.themes, language)),
                     summary_html=Markup(item.summary_html))
 
 
@@ -232,8 +233,18 @@ def edition_context(edition: Edition, settings: Settings, links: EditionLinks,
         omitted=edition.omitted if sections is None else 0,
         unlisted=edition.unlisted,
         note_html=Markup(edition.note_html),  # sanitised when the jobs made it
+        member_themes=variant_themes(edition, settings, lang),
     )
     return context
+
+
+def variant_themes(edition: Edition, settings: Settings, language: str) -> list[str]:
+    """The titles of the themes a variant's members chose, in the config's order (none for
+    the full edition): the footer says them, so a member who gets fewer items knows why."""
+    if not edition.themes:
+        return []
+    known = [slug for slug in settings.themes if slug in edition.themes]
+    return titles_of(settings, [*known, *sorted(edition.themes - set(known))], language)
 
 
 def bulletin_context(bulletin: Bulletin, settings: Settings,
@@ -251,6 +262,7 @@ def bulletin_context(bulletin: Bulletin, settings: Settings,
         sections=bulletin_sections(bulletin, settings),
         intro_html=Markup(bulletin.intro_html),
         footer_html=Markup(bulletin.footer_html),
-        theme_labels=[settings.themes[s].title for s in bulletin.themes if s in settings.themes],
+        theme_labels=titles_of(settings, [s for s in bulletin.themes if s in settings.themes],
+                               bulletin.language),
     )
     return context

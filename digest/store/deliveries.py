@@ -272,6 +272,14 @@ def pending_variant_keys(connection: Connection, edition_id: int) -> list[str]:
     return sorted(rows.scalars())
 
 
+def variant_keys(connection: Connection, edition_id: int) -> list[str]:
+    """Every variant the edition was planned with, sent or not: the languages its web
+    versions are published in."""
+    rows = connection.execute(
+        select(deliveries.c.variant_key).where(deliveries.c.edition_id == edition_id).distinct())
+    return sorted(rows.scalars())
+
+
 def waiting_rows(connection: Connection, edition_id: int, now: datetime) -> int:
     """Pending rows whose back-off has not run out yet."""
     return int(connection.execute(

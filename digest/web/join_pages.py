@@ -15,6 +15,7 @@ from digest.jobs.joining import ConfirmView
 from digest.models import EditionLinks
 from digest.render.i18n import N_, translate
 from digest.render.templating import base_context, render_template
+from digest.theme_titles import theme_titles
 from digest.tokens import CONFIRM_LIFETIME
 from digest.web.member_language import offered_languages
 
@@ -54,7 +55,7 @@ def join_form(settings: Settings, language: str, action: str, form: JoinForm | N
     return _page(settings, "join", SUBSCRIBE, language, action=action, values=values,
                  errors=errors, message=message, languages=offered_languages(),
                  digests=digests, chosen_digests=chosen_digests,
-                 themes={slug: theme.title for slug, theme in settings.themes.items()},
+                 themes=theme_titles(settings, language),
                  chosen_themes=chosen_themes, consent=consent_wording(settings, language))
 
 

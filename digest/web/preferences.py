@@ -19,6 +19,7 @@ from starlette.responses import Response
 from digest.jobs.context import Context
 from digest.models import Subscriber, SubscriberStatus
 from digest.store import member_digests, subscribers
+from digest.theme_titles import theme_titles
 from digest.tokens import read_token
 from digest.web import pages
 from digest.web.member_access import (
@@ -75,11 +76,11 @@ class Preferences:
         settings = self.ctx.settings
         bulletins = settings.bulletins
         titles = {digest.id: digest.title for digest in settings.digests}
+        shown_in = page_language(request, language, settings.site.language)
         return html(pages.preferences_form(
-            settings, member.email, same_page(request),
-            {slug: theme.title for slug, theme in settings.themes.items()}, chosen,
-            languages_for(member.language), language, status, message=message, error=error,
-            page_language=page_language(request, language, settings.site.language),
+            settings, member.email, same_page(request), theme_titles(settings, shown_in),
+            chosen, languages_for(member.language), language, status, message=message,
+            error=error, page_language=shown_in,
             digests=titles, followed=digests,
             bulletins=titles.get(bulletins.audience) if bulletins else None), code)
 
