@@ -13,6 +13,7 @@ it); the browser waits for elements, downloads and files, never for a fixed time
 from __future__ import annotations
 
 import email
+import html
 import email.policy
 import json
 import re
@@ -22,6 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from digest.config import Environment, load_settings
@@ -138,8 +140,8 @@ def test_join_confirm_choose_in_french_download_and_erase(
         (consent,) = data["consents"]
         assert consent["page"] == "/subscribe" and consent["language"] == "fr"
         assert consent["given_at"] and consent["confirmed_at"]
-        shown = page.evaluate("fetch('/digest/subscribe').then(r => r.text())")
-        assert consent["wording"] and consent["wording"] in " ".join(shown.split())
+        shown = httpx.get(f"{url}/digest/subscribe", headers={"Accept-Language": "fr"}).text
+        assert consent["wording"] and consent["wording"] in html.unescape(" ".join(shown.split()))
 
         # Erasure: a page saying what goes, one button, then nothing of them is left.
         page.get_by_role("link", name="M’effacer").click()
