@@ -17,6 +17,7 @@ from digest import __version__
 from digest.cli import (
     coordinators,
     curate,
+    database,
     editions,
     members,
     review,
@@ -27,7 +28,7 @@ from digest.cli import (
 from digest.cli.common import Handler, make_context
 from digest.errors import ConfigError, DigestError
 
-GROUPS = (run, editions, review, curate, members, sources, service, coordinators)
+GROUPS = (run, editions, review, curate, members, sources, service, coordinators, database)
 
 
 def build_parser() -> argparse.ArgumentParser:
