@@ -134,6 +134,8 @@ def reset_postgres(url: str) -> None:
 
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     metadata.drop_all(engine)
+    with engine.begin() as connection:  # the schema's revision goes with its tables
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     engine.dispose()
 
 

@@ -13,8 +13,8 @@ it); the browser waits for elements, downloads and files, never for a fixed time
 from __future__ import annotations
 
 import email
-import html
 import email.policy
+import html
 import json
 import re
 from collections.abc import Iterator

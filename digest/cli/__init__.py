@@ -18,6 +18,7 @@ from digest.cli import (
     bounces,
     coordinators,
     curate,
+    database,
     editions,
     members,
     review,
@@ -28,7 +29,8 @@ from digest.cli import (
 from digest.cli.common import Handler, make_context
 from digest.errors import ConfigError, DigestError
 
-GROUPS = (run, editions, review, curate, members, sources, service, coordinators, bounces)
+GROUPS = (run, editions, review, curate, members, sources, service, coordinators, bounces,
+          database)
 
 
 def build_parser() -> argparse.ArgumentParser:

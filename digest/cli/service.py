@@ -56,6 +56,7 @@ def _serve(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     from digest.web.server import serve
 
     ctx.stop_on_sigterm()
+    ctx.db  # noqa: B018 (opened now: a database it cannot use is refused before serving)
     if args.local:
         ctx.settings = served_locally(ctx.settings)
         return serve(ctx, out)

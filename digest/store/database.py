@@ -1,8 +1,8 @@
 """Opening the database: SQLite file by default, PostgreSQL by URL.
 
-The SQLite file's folder is created on first use and foreign keys are switched on; the
-tables are created when missing, and a database made by an older schema is refused with
-a clear message (Alembic migrations are not built yet).
+The SQLite file's folder is created on first use and foreign keys are switched on; a new
+database is made at the schema's newest revision, and one at another revision is refused
+with one line naming `digest db upgrade` (``migrate``).
 """
 
 from __future__ import annotations
@@ -14,12 +14,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from digest.errors import StoreError
 from digest.files import make_private_file
-from digest.store import member_tables  # noqa: F401 (registers its tables on metadata)
+from digest.store import (
+    member_tables,  # noqa: F401 (registers its tables on metadata)
+    migrate,
+)
+from digest.store.migrate import Standing
 from digest.store.schema import metadata
 
 
@@ -46,15 +50,29 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 _LOCKED_ATTEMPTS = 40  # about 40 s of waiting in all (0.05 s more each time)
 
 
-def _create_tables(engine: Engine, attempts: int = _LOCKED_ATTEMPTS) -> None:
-    """Create the missing tables. Two processes opening a new database at once (two
-    `digest run --once` started together) both find them missing and both create them:
-    the slower one is told a table "already exists" (or, on PostgreSQL, breaks a unique
-    index of the catalogue), and tries again, finding them made."""
+def _open_schema(engine: Engine, url: str, attempts: int = _LOCKED_ATTEMPTS) -> None:
+    """Use a database at this version's revision, make an empty one at it, and refuse any
+    other (``migrate.refusal``: one line naming ``digest db upgrade``).
+
+    Making it holds the database's write lock (SQLite's ``BEGIN IMMEDIATE``, a PostgreSQL
+    advisory lock) from the look to the record, so two processes opening a new database at
+    once (two `digest run --once`) make it once: the second waits, then finds it made."""
+    with engine.connect() as connection:
+        if migrate.revision_of(connection).standing is Standing.CURRENT:
+            return
     for attempt in range(1, attempts + 1):
         try:
-            metadata.create_all(engine)
-            return
+            with engine.connect() as connection:
+                _lock_schema(connection)
+                revision = migrate.revision_of(connection)
+                if revision.standing in (Standing.EMPTY, Standing.UNRECORDED):
+                    if revision.standing is Standing.EMPTY:
+                        metadata.create_all(connection)
+                    migrate.stamp_current(connection)
+                connection.commit()
+            if revision.standing in (Standing.EMPTY, Standing.UNRECORDED, Standing.CURRENT):
+                return
+            raise migrate.refusal(url, revision)
         except (OperationalError, ProgrammingError, IntegrityError) as exc:
             raced = (isinstance(exc, IntegrityError) or "already exists" in str(exc)
                      or "database is locked" in str(exc))
@@ -63,10 +81,23 @@ def _create_tables(engine: Engine, attempts: int = _LOCKED_ATTEMPTS) -> None:
             time.sleep(0.05 * attempt)
 
 
+_SCHEMA_LOCK = 0x64696765  # PostgreSQL advisory lock key for making the schema ("dige")
+
+
+def _lock_schema(connection: Connection) -> None:
+    """Hold the lock that makes looking at and making the schema one step (see above)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
+
+
 class Database:
     """One engine and the transactions the stages run in."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, check_schema: bool = True) -> None:
+        """``check_schema`` False: open without looking at the schema (``digest db
+        upgrade``, which changes it)."""
         self.url = url
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -76,41 +107,14 @@ class Database:
             self.engine: Engine = create_engine(url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _enable_sqlite_foreign_keys)
-            _create_tables(self.engine)
-            self._refuse_older_schema()
+            if check_schema:
+                _open_schema(self.engine, self.url)
         except OSError as exc:
             raise StoreError(f"cannot create the database folder for {self.url}: "
                              f"{exc.strerror}") from None
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {self.url}: {exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0]}") from None
-
-    def _refuse_older_schema(self) -> None:
-        """Tables are created when missing but never altered (no migrations yet): a database
-        made by an older version is refused with a clear message instead of failing later
-        in the middle of a send."""
-        found = inspect(self.engine)
-        missing = [f"{table.name}.{column.name}" for table in metadata.sorted_tables
-                   for column in table.columns
-                   if column.name not in {c["name"] for c in found.get_columns(table.name)}]
-        missing += self._missing_autoincrement()
-        if missing:
-            raise StoreError(
-                f"the database {self.url} was made by an older version of this product "
-                f"(missing {', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}); "
-                "back it up and remove it to start afresh (schema migrations are not built "
-                "yet)")
-
-    def _missing_autoincrement(self) -> list[str]:
-        """SQLite tables that must never reuse an id but were made without AUTOINCREMENT."""
-        if self.engine.dialect.name != "sqlite":
-            return []
-        with self.engine.connect() as connection:
-            made: dict[str, str] = {str(name): str(sql) for name, sql in connection.exec_driver_sql(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'table'").all()}
-        return [f"{table.name}.id AUTOINCREMENT" for table in metadata.sorted_tables
-                if table.dialect_options["sqlite"].get("autoincrement")
-                and "AUTOINCREMENT" not in made.get(table.name, "").upper()]
 
     @property
     def dialect(self) -> str:

@@ -1,7 +1,7 @@
 """The members' own records beyond their row: consent, erasure and bounce reports.
 
-Tables of their own (on the schema's ``metadata``), so a database made before them gains
-them on start instead of being refused for a missing column (no migrations yet).
+Tables of their own, on the schema's ``metadata``; revision 0002 of the migrations
+(``migrations/versions``) adds them to a database made before them.
 """
 
 from __future__ import annotations
