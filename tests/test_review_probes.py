@@ -39,8 +39,8 @@ def test_a_control_character_in_the_config_is_refused_at_its_line(
         text = text.replace("title: EUROCITIES Social Affairs Forum",
                             f'title: "{value}"', 1)
     else:
-        text = text.replace("cooperation: {title: Cooperation",
-                            f'cooperation: {{title: "{value}"', 1)
+        text = text.replace("cooperation: {title: {en: Cooperation, fr: Coopération, de: "
+                            "Zusammenarbeit}}", f'cooperation: {{title: "{value}"}}', 1)
     assert text != config.read_text(), "the sample config changed: update this test"
     config.write_text(text)
     result = run_digest(project, "run", "--once")
