@@ -39,6 +39,8 @@ def test_consents_record_confirm_and_export(db: Database) -> None:
     with db.transaction() as c:
         assert consents.confirm(c, first, NOW + timedelta(hours=1))
         assert not consents.confirm(c, first, NOW + timedelta(hours=2))  # once
+        # An active member's older link confirms nothing: their choices stay theirs.
+        assert not consents.confirm(c, second, NOW + timedelta(hours=3))
         member = subscribers.by_id(c, member_id)
         exported = consents.for_member(c, member_id)
     assert member is not None and member.status is SubscriberStatus.ACTIVE

@@ -87,7 +87,8 @@ def make_context(tmp_path: Path, database: str | None = None) -> Context:
         "site": {"title": "Social Affairs Forum", "base_url": "https://forum.example.org/digest",
                  "sender": {"name": "Forum", "address": "forum@example.org"},
                  "output": str(tmp_path)},
-        "themes": {"culture": {"title": "Culture"}, "economy": {"title": "Economy"}},
+        "themes": {"culture": {"title": "Culture"},
+                   "economy": {"title": {"en": "Economy", "fr": "Économie"}}},
         "digests": [{"id": "weekly", "title": "Weekly digest", "cron": "0 8 * * mon"},
                     {"id": "monthly", "title": "Monthly digest", "cron": "0 8 1 * *"}],
         "config_path": str(tmp_path / "schedules.yaml"),
@@ -182,6 +183,76 @@ def test_a_stranger_cannot_change_a_known_members_choices(site: Site) -> None:
     member = site.member("left@example.org")
     assert member is not None and (member.name, member.language, member.digests) == (
         "Known", "fr", ("weekly",))
+
+
+HOSTILE = '<script>alert("x")</script> Mallory & Co'
+
+
+def choices_shown(html: str) -> str:
+    """The list of what confirming applies, as the page shows it."""
+    found = re.search(r'<dl class="choices">(.*?)</dl>', html, re.S)
+    assert found, html
+    return found.group(1)
+
+
+def test_the_confirm_page_shows_exactly_what_confirming_applies(site: Site) -> None:
+    """Anyone may type a name on the form: the owner sees it (escaped), with the language,
+    digests and themes, before pressing; only then is it theirs."""
+    site.post(email="owner@example.org", name=HOSTILE, language="fr",
+              digests=["weekly", "monthly"], themes=["economy"])
+    [mail] = site.wait_mails("owner@example.org", 1)
+    assert "Mallory" not in mail.as_string()
+    shown = httpx.get(site.url + link_in(mail), headers={"Accept-Language": "en"})
+    assert shown.status_code == 200 and 'lang="fr"' in shown.text
+    listed = choices_shown(shown.text)
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Mallory &amp; Co" in listed
+    assert "<script>" not in shown.text
+    assert "Français (fr)" in listed and "Économie" in listed and "Culture" not in listed
+    assert "Weekly digest" in listed and "Monthly digest" in listed
+    assert "Nom" in listed and "Thèmes" in listed and "N’appuyez pas" in shown.text
+    pending = site.member("owner@example.org")
+    assert pending is not None and pending.status is SubscriberStatus.PENDING
+    done = httpx.post(site.url + link_in(mail))
+    assert done.status_code == 200 and "&lt;script&gt;" in choices_shown(done.text)
+    member = site.member("owner@example.org")
+    assert member is not None and member.status is SubscriberStatus.ACTIVE
+    assert (member.name, member.language, member.digests, member.themes) == (
+        HOSTILE, "fr", ("weekly", "monthly"), ("economy",))
+
+
+def test_the_confirm_page_says_when_no_name_and_every_theme(site: Site) -> None:
+    site.post(email="plain@example.org", name="", language="de")
+    shown = httpx.get(site.url + link_in(site.wait_mails("plain@example.org", 1)[0]))
+    listed = choices_shown(shown.text)
+    assert "Kein Name" in listed and "Alle Themen" in listed and "Deutsch (de)" in listed
+
+
+def test_each_link_applies_its_own_request_and_an_active_members_choices_stay(
+        site: Site) -> None:
+    """A pending address asked twice: each link's page shows its own request, the one
+    followed applies; once active, an older link changes nothing (their choices are
+    changed from their preferences only)."""
+    site.post(email="twice@example.org", name="First", language="en", digests="weekly")
+    site.post(email="twice@example.org", name="Second", language="de", digests="monthly",
+              themes="culture")
+    first, second = (link_in(m) for m in site.wait_mails("twice@example.org", 2))
+    older, newer = (choices_shown(httpx.get(site.url + link).text) for link in (first, second))
+    assert "First" in older and "Second" not in older and "Weekly digest" in older
+    assert "Second" in newer and "First" not in newer and "Monthly digest" in newer
+    assert "Culture" in newer
+    httpx.post(site.url + second)
+    applied = ("Second", "de", ("monthly",), ("culture",))
+    member = site.member("twice@example.org")
+    assert member is not None and member.status is SubscriberStatus.ACTIVE
+    assert (member.name, member.language, member.digests, member.themes) == applied
+    for answer in (httpx.get(site.url + first), httpx.post(site.url + first)):
+        assert answer.status_code == 200 and "<button" not in answer.text
+        assert "ist bereits angemeldet" in answer.text and "/digest/p/" in answer.text
+    member = site.member("twice@example.org")
+    assert member is not None
+    assert (member.name, member.language, member.digests, member.themes) == applied
+    assert [c["confirmed_at"] is None for c in site.consents("twice@example.org")] == [
+        True, False]
 
 
 def test_a_bounced_member_following_a_link_is_told_why(site: Site) -> None:

@@ -9,9 +9,13 @@
   most ``ADDRESS_MAILS`` mails per ``ADDRESS_WINDOW`` (counted in this process: one
   ``digest serve`` per store).
 - A link (``/confirm/<token>``) names the consent and expires after
-  ``tokens.CONFIRM_LIFETIME``; ``confirm`` makes the member active with the choices of
-  that request, records when, and lifts an erasure's suppression (the owner subscribed
-  anew). A bounced member is told why they cannot subscribe by themselves.
+  ``tokens.CONFIRM_LIFETIME``; its page (``look_up``) shows exactly what confirming
+  applies (the name, language, digests and themes of that request: anyone may have typed
+  them, so the owner sees them before pressing), and ``confirm`` makes the member active
+  with those choices, records when, and lifts an erasure's suppression (the owner
+  subscribed anew). A bounced member is told why they cannot subscribe by themselves; an
+  active member's older link changes nothing (their choices change only from their
+  preferences page).
 - ``forget_unconfirmed`` (each run's housekeeping) deletes the pending members whose links
   all expired unused: an address nobody confirmed is not kept.
 """
@@ -64,20 +68,24 @@ class ConfirmState(StrEnum):
     READY = "ready"  # a valid link, not used: the page shows the button
     CONFIRMED = "confirmed"  # confirmed by this request
     USED = "used"  # confirmed before: harmless, nothing changes
+    SUBSCRIBED = "subscribed"  # an older link of a member active since: nothing changes
     BOUNCED = "bounced"  # the address bounced: only the forum's team can restore it
     INVALID = "invalid"  # expired, mistyped or erased
 
 
 @dataclass(frozen=True)
 class ConfirmView:
-    """What a confirmation page shows: its state, and for a known member their language,
-    address, digests and preferences link."""
+    """What a confirmation page shows: its state, and for a known member their address and
+    preferences link, and the name, language, digests and themes confirming applies (once
+    confirmed, or for a link that changes nothing, the member's own). No themes: all."""
 
     state: ConfirmState
     language: str | None = None
     email: str = ""
     digests: tuple[str, ...] = ()
     preferences: str = ""
+    name: str = ""
+    themes: tuple[str, ...] = ()
 
 
 class AddressLimit:
@@ -197,15 +205,17 @@ def _view(ctx: Context, token: str, act: bool) -> ConfirmView:
                                                                 consent.subscriber_id)
         if consent is None or member is None or member.id is None:
             return ConfirmView(ConfirmState.INVALID)
-        choices = consent.choices
-        language = choices.language if choices and consent.confirmed_at is None \
-            else member.language
-        digests = choices.digests if choices and consent.confirmed_at is None \
-            else member.digests
+        # What confirming applies: this request's choices, exactly (a consent without
+        # choices, an import's, leaves the member's own).
+        wanted = consent.choices or consents.Choices(
+            name=member.name, language=member.language, digests=member.digests,
+            themes=member.themes)
         if member.status is SubscriberStatus.BOUNCED:
             state = ConfirmState.BOUNCED
         elif consent.confirmed_at is not None:
             state = ConfirmState.USED
+        elif member.status is SubscriberStatus.ACTIVE:
+            state = ConfirmState.SUBSCRIBED
         elif not act:
             state = ConfirmState.READY
         elif consents.confirm(connection, consent.id, now):
@@ -215,8 +225,13 @@ def _view(ctx: Context, token: str, act: bool) -> ConfirmView:
             state = ConfirmState.USED
     if state is ConfirmState.CONFIRMED:
         log.info("subscribe: %s confirmed (consent %d)", member.email, consent.id)
+    if state not in (ConfirmState.READY, ConfirmState.CONFIRMED):  # nothing applied
+        wanted = consents.Choices(name=member.name, language=member.language,
+                                  digests=member.digests, themes=member.themes)
     url = preferences_url(ctx.settings, make_token(ctx.secret, member.id, "preferences"))
-    return ConfirmView(state, language=language, email=member.email, digests=digests,
+    return ConfirmView(state, language=wanted.language, email=member.email,
+                       digests=wanted.digests, name=wanted.name,
+                       themes=wanted.themes,
                        preferences=url if state is not ConfirmState.BOUNCED else "")
 
 

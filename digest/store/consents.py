@@ -4,7 +4,9 @@ A consent row says when (``given_at``), through which page (``/subscribe`` or
 ``/subscribe/embed``), in which words (the sentence as shown, in its language) and, once
 the mailed link is followed, when it was confirmed. Beside it, ``join_choices`` keeps the
 name, language, digests and themes asked for, which become the member's only on
-confirmation (``confirm``): a stranger typing a known address changes nothing of theirs.
+confirmation (``confirm``): a stranger typing a known address changes nothing of theirs,
+and an active member's choices change only from their preferences (an older link of theirs
+confirms nothing more).
 
 Rows are never updated except ``confirmed_at``; asking twice makes two rows, each with its
 own link, so the record shows every request.
@@ -80,22 +82,27 @@ def by_id(connection: Connection, consent_id: int) -> Consent | None:
 
 def confirm(connection: Connection, consent_id: int, now: datetime) -> bool:
     """Confirm a consent: its member takes its choices and becomes active, unless their
-    mail bounced (only the forum's team can have an address checked). False when the
-    consent was confirmed already or the member bounced: nothing changes then."""
+    mail bounced (only the forum's team can have an address checked) or they are active
+    already (their choices are theirs to change). False when the consent was confirmed
+    already, or the member bounced or is active: nothing changes then."""
     consent = by_id(connection, consent_id)
     if consent is None or consent.confirmed_at is not None:
         return False
     status = connection.execute(select(subscribers.c.status).where(
         subscribers.c.id == consent.subscriber_id)).scalar()
-    if status is None or status == SubscriberStatus.BOUNCED.value:
+    waiting = (SubscriberStatus.PENDING.value, SubscriberStatus.UNSUBSCRIBED.value)
+    if status not in waiting:
         return False
     values: dict[str, object] = {"status": SubscriberStatus.ACTIVE.value}
     if consent.choices is not None:
         values.update(name=consent.choices.name, language=consent.choices.language,
                       digests=list(consent.choices.digests),
                       themes=sorted(set(consent.choices.themes)))
-    connection.execute(subscribers.update().where(
-        subscribers.c.id == consent.subscriber_id).values(**values))
+    changed = connection.execute(subscribers.update().where(
+        subscribers.c.id == consent.subscriber_id, subscribers.c.status.in_(waiting))
+        .values(**values))
+    if not changed.rowcount:  # its state changed an instant ago
+        return False
     result = connection.execute(consents.update().where(
         consents.c.id == consent_id, consents.c.confirmed_at.is_(None))
         .values(confirmed_at=now))

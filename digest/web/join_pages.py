@@ -17,7 +17,7 @@ from digest.render.i18n import N_, translate
 from digest.render.templating import base_context, render_template
 from digest.theme_titles import theme_titles
 from digest.tokens import CONFIRM_LIFETIME
-from digest.web.member_language import offered_languages
+from digest.web.member_language import language_name, offered_languages
 
 SUBSCRIBE = N_("Subscribe")
 CHECK_MAIL = N_("Check your email")
@@ -29,6 +29,7 @@ CANNOT_SUBSCRIBE = N_("This address cannot be subscribed")
 TOO_MANY = N_("Too many requests from this connection. Try again in a few minutes.")
 _NO_LINKS = EditionLinks(web_url="", archive_url="", pdf_url="")
 _TITLES = {"ready": CONFIRM, "confirmed": CONFIRMED, "used": CONFIRMED,
+           "subscribed": CONFIRMED,
            "bounced": CANNOT_SUBSCRIBE, "invalid": LINK_EXPIRED}
 
 
@@ -74,9 +75,17 @@ def embed(settings: Settings, language: str) -> str:
 
 def confirm(settings: Settings, view: ConfirmView, language: str, action: str,
             subscribe: str) -> str:
-    """A confirmation link's page in its state (``joining.ConfirmState``)."""
+    """A confirmation link's page in its state (``joining.ConfirmState``), with what
+    confirming applies (the request's name, language, digests and themes: the owner sees
+    them before pressing; the template escapes them). Themes in the page's language and
+    the config's order; none chosen reads "all of them"."""
     titles: Mapping[str, str] = {digest.id: digest.title for digest in settings.digests}
+    chosen = set(view.themes)
+    themes = [title for slug, title in theme_titles(settings, language).items()
+              if slug in chosen]
+    themes += sorted(chosen - set(settings.themes))  # a theme removed since: its slug
     return _page(settings, "confirm", _TITLES[view.state.value], language,
                  state=view.state.value, email=view.email, action=action,
-                 digests=[titles.get(d, d) for d in view.digests],
+                 name=view.name, language_name=language_name(view.language or language),
+                 digests=[titles.get(d, d) for d in view.digests], themes=themes,
                  preferences=view.preferences, subscribe=subscribe)
