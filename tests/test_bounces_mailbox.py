@@ -6,6 +6,8 @@ unsubscribed; the next messages skip them, and ``digest status`` counts them."""
 from __future__ import annotations
 
 import email
+import imaplib
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,16 +18,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from digest.bounces.mailboxes import ImapMailbox
 from digest.bounces.verp import read_verp, verp_address
 from digest.config import Environment, load_settings
-from digest.jobs.bounces import read_bounces
+from digest.jobs.bounces import read_bounces, read_for_run
 from digest.jobs.context import Context
 from digest.jobs.run import run_once
 from digest.jobs.status import store_status
-from digest.models import SubscriberStatus
+from digest.models import RunReport, SubscriberStatus
 from digest.store import subscribers
 from digest.store.schema import deliveries
-from digest.store.schema import subscribers as subscriber_table
 from digest.testing import ManualClock, MemoryTransport
 from tests.bounce_messages import arf, dsn
 from tests.conftest import SAMPLE_NOW, approve_sample_bulletin, reset_postgres, run_digest
@@ -230,25 +232,28 @@ def test_maildir_reports_match_by_verp_soft_ones_count_per_delivery(
     assert not hard.exists()
     assert sorted(p.name for p in (hard.parent.parent / "cur").iterdir()) == [
         "1.hard:2,S", "2.delay:2,S", "3.soft:2,S", "4.forged:2,S"]
-    # A second delivery soft-bounces (found by her address): two in a row, bounced.
-    ctx.clock.set(ctx.clock.now() + timedelta(days=1))  # type: ignore[attr-defined]
-    _drop(ctx, "5.soft", dsn(recipient=CLAIRE, status="4.2.2", original_message_id=None))
-    later = read_bounces(ctx)
-    assert (later.soft, later.bounced) == (1, 1)
-    assert _member(ctx, CLAIRE).status is SubscriberStatus.BOUNCED
     # Read twice: the same file back in new/ counts nothing.
     shutil.copy(hard.parent.parent / "cur" / "1.hard:2,S", hard)
     assert read_bounces(ctx).already == 1
     state = store_status(ctx)
-    assert state.bounces == {"hard": 1, "soft": 3, "complaint": 0, "unmatched": 1}
-    assert state.members_bounced == 2
+    assert state.bounces == {"hard": 1, "soft": 2, "complaint": 0, "unmatched": 1}
+    assert state.members_bounced == 1
 
 
-def test_a_complaint_unsubscribes_and_a_run_reads_the_mailbox_before_sending(
-        maildir_ctx: Context) -> None:
+def _message_id_of(ctx: Context, address: str) -> str:
+    assert isinstance(ctx, _MemoryContext)
+    return next(e.message_id for e in ctx.transport.sent if e.recipient == address)
+
+
+def test_a_complaint_unsubscribes_and_a_run_reads_the_mailbox(maildir_ctx: Context) -> None:
+    """Found by the original's Message-ID (the ARF copy names another address)."""
     ctx = maildir_ctx
-    _drop(ctx, "1.arf", arf(recipient=CLAIRE, original_message_id=None))
-    _drop(ctx, "2.dsn", dsn(recipient=ANNA, original_message_id=None))
+    assert isinstance(ctx, _MemoryContext)
+    ctx.transport.sent.clear()
+    run_once(ctx)
+    _drop(ctx, "1.arf", arf(recipient="someone@isp.example.net",
+                            original_message_id=_message_id_of(ctx, CLAIRE)))
+    _drop(ctx, "2.dsn", dsn(recipient=ANNA, original_message_id=_message_id_of(ctx, ANNA)))
     huge = _drop(ctx, "3.huge", b"X-Padding: " + b"x" * (2 * 1024 * 1024) + b"\r\n\r\n")
     report = run_once(ctx)
     assert any(line.startswith("bounces: 3 read: 1 hard, 0 soft, 1 complaints")
@@ -257,11 +262,102 @@ def test_a_complaint_unsubscribes_and_a_run_reads_the_mailbox_before_sending(
     assert not huge.exists()
     assert _member(ctx, CLAIRE).status is SubscriberStatus.UNSUBSCRIBED
     assert _member(ctx, ANNA).status is SubscriberStatus.BOUNCED
-    with ctx.db.transaction() as connection:
-        planned = set(connection.execute(
-            select(subscriber_table.c.email).join(
-                deliveries, deliveries.c.subscriber_id == subscriber_table.c.id)).scalars())
-    assert planned and CLAIRE not in planned and ANNA not in planned
+
+
+def test_a_forged_report_changes_nobody(maildir_ctx: Context) -> None:
+    """With a return path, only a signed VERP address or a stored Message-ID is proof: a
+    member's address alone, or a VERP address with a bad signature (even with the right
+    Message-ID), is kept unmatched and counted unverified."""
+    ctx = maildir_ctx
+    assert isinstance(ctx, _MemoryContext)
+    ctx.transport.sent.clear()
+    run_once(ctx)
+    anna_verp = _verp_of(ctx, ANNA)
+    bad = anna_verp[:-len("@example.org") - 1] + ("0" if anna_verp[-13] != "0" else "1")
+    _drop(ctx, "1.bad-verp", dsn(to=bad + "@example.org", recipient=ANNA,
+                                 original_message_id=_message_id_of(ctx, ANNA)))
+    _drop(ctx, "2.address", dsn(recipient=FRANCOIS, original_message_id=None))
+    _drop(ctx, "3.arf", arf(recipient=CLAIRE, original_message_id=None))
+    _drop(ctx, "4.stranger", dsn(recipient="nobody@example.net", original_message_id=None))
+    summary = read_bounces(ctx)
+    assert (summary.read, summary.unmatched, summary.unverified) == (4, 4, 3)
+    assert (summary.hard, summary.complaints, summary.bounced, summary.unsubscribed) == (
+        0, 0, 0, 0)
+    assert "4 unmatched" in summary.line() and "3 unverified (nobody changed)" in summary.line()
+    for address in (ANNA, FRANCOIS, CLAIRE):
+        assert _member(ctx, address).status is SubscriberStatus.ACTIVE
+    assert store_status(ctx).bounces == {"hard": 0, "soft": 0, "complaint": 0,
+                                         "unmatched": 4}
+
+
+def test_without_a_return_path_only_the_message_id_changes_a_member(
+        maildir_ctx: Context) -> None:
+    ctx = maildir_ctx
+    assert isinstance(ctx, _MemoryContext)
+    settings = ctx.settings.bounces
+    assert settings is not None
+    ctx.settings = ctx.settings.model_copy(
+        update={"bounces": settings.model_copy(update={"return_path": None})})
+    ctx.transport.sent.clear()
+    run_once(ctx)
+    _drop(ctx, "1.address", dsn(recipient=ANNA, original_message_id=None))
+    _drop(ctx, "2.arf", arf(recipient=CLAIRE, original_message_id="<made-up@forum>"))
+    _drop(ctx, "3.id", dsn(recipient="x@relay.example",
+                           original_message_id=_message_id_of(ctx, FRANCOIS)))
+    summary = read_bounces(ctx)
+    assert (summary.hard, summary.unmatched, summary.unverified, summary.bounced) == (
+        1, 2, 2, 1)
+    assert _member(ctx, ANNA).status is SubscriberStatus.ACTIVE
+    assert _member(ctx, CLAIRE).status is SubscriberStatus.ACTIVE
+    assert _member(ctx, FRANCOIS).status is SubscriberStatus.BOUNCED
+
+
+def test_an_entry_of_new_that_cannot_be_read_is_named_and_the_others_are_read(
+        maildir_ctx: Context) -> None:
+    """A folder, a pipe or a link in new/ stops nothing: each is reported by its name and
+    left where it is; the reports around them are read, and the run goes on."""
+    ctx = maildir_ctx
+    assert isinstance(ctx, _MemoryContext)
+    ctx.transport.sent.clear()
+    run_once(ctx)
+    new = ctx.settings.base_dir / "bounces" / "new"
+    (new / "1.folder").mkdir()
+    os.mkfifo(new / "2.pipe")
+    (new / "3.link").symlink_to(new.parent / "elsewhere")
+    _drop(ctx, "4.dsn", dsn(recipient=ANNA, original_message_id=_message_id_of(ctx, ANNA)))
+    ctx.clock.set(ctx.clock.now() + timedelta(days=7))  # type: ignore[attr-defined]
+    report = run_once(ctx)
+    assert not report.failures, report.failures
+    assert any(line.startswith("bounces: 4 read: 1 hard") for line in report.notes)
+    assert "  not a report: message 1.folder: not a regular file (a directory); left in new/" \
+        in report.notes
+    assert "  not a report: message 2.pipe: not a regular file (a pipe); left in new/" \
+        in report.notes
+    assert ("  not a report: message 3.link: a symbolic link (not followed); left in new/"
+            in report.notes)
+    assert _member(ctx, ANNA).status is SubscriberStatus.BOUNCED
+    assert sorted(p.name for p in new.iterdir()) == ["1.folder", "2.pipe", "3.link"]
+    assert [p.name for p in (new.parent / "cur").iterdir()] == ["4.dsn:2,S"]
+
+
+def test_a_maildir_that_fails_while_read_is_one_problem_of_the_run(
+        maildir_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OSError of the mailbox itself (here: new/ cannot be listed) is one problem line
+    naming the mailbox, never "cannot use 3", and the run goes on."""
+    ctx = maildir_ctx
+    new = ctx.settings.base_dir / "bounces" / "new"
+    real = Path.iterdir
+
+    def failing(path: Path) -> Iterator[Path]:
+        if path == new.resolve():
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(Path, "iterdir", failing)
+    report = run_once(ctx)
+    assert any("bounce Maildir" in f and "Permission denied" in f for f in report.failures), \
+        report.failures
+    assert any(line.startswith("weekly/1: 17 items") for line in report.editions)
 
 
 def test_a_missing_maildir_is_one_problem_of_the_run(maildir_ctx: Context) -> None:
@@ -307,3 +403,61 @@ def test_soft_bounces_in_a_row_start_again_after_a_hard_one(db: Any) -> None:
                                                      "unmatched": 0}
         assert [r["kind"] for r in bounce_reports.for_member(connection, member.id)] == [
             "soft", "soft", "hard", "soft", "soft"]
+
+
+class _RefusingServer:
+    """An IMAP connection whose server refuses to FETCH message 2 (as Dovecot does for a
+    message it cannot read from its storage), or drops the connection on message 3."""
+
+    def __init__(self, messages: dict[str, bytes], drop: bool = False) -> None:
+        self.messages, self.drop = messages, drop
+        self.seen: list[str] = []
+
+    def uid(self, command: str, *args: str) -> tuple[str, list[Any]]:
+        if command == "SEARCH":
+            return "OK", [b" ".join(uid.encode() for uid in self.messages)]
+        if command == "STORE":
+            self.seen.append(args[0])
+            return "OK", [b""]
+        uid, what = args
+        if uid == "2" and what == "(BODY.PEEK[])":
+            return "NO", [b"[SERVERBUG] Internal error occurred"]
+        if uid == "3" and self.drop:
+            raise imaplib.IMAP4.abort("socket error: EOF")
+        data = self.messages[uid]
+        if what == "(RFC822.SIZE)":
+            return "OK", [f"{uid} (UID {uid} RFC822.SIZE {len(data)})".encode()]
+        return "OK", [(f"{uid} (UID {uid} BODY[] {{{len(data)}}}".encode(), data), b")"]
+
+    def logout(self) -> None:
+        """Nothing to close."""
+
+
+def _imap_with(server: _RefusingServer) -> ImapMailbox:
+    mailbox = ImapMailbox.__new__(ImapMailbox)
+    mailbox.name, mailbox.max_bytes = "imap://bounces@mail.example/INBOX", 1024 * 1024
+    mailbox.imap = server  # type: ignore[assignment]
+    return mailbox
+
+
+def test_a_message_the_imap_server_refuses_is_named_and_the_others_are_read(
+        maildir_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = maildir_ctx
+    assert isinstance(ctx, _MemoryContext)
+    ctx.transport.sent.clear()
+    run_once(ctx)
+    away = b"Subject: Out of office\r\n\r\nAway.\r\n"
+    server = _RefusingServer({"1": away, "2": away, "3": dsn(
+        recipient=ANNA, original_message_id=_message_id_of(ctx, ANNA))})
+    monkeypatch.setattr("digest.jobs.bounces.open_mailbox", lambda *a: _imap_with(server))
+    summary = read_bounces(ctx)
+    assert (summary.read, summary.hard, summary.bounced) == (3, 1, 1)
+    assert ("message 2: cannot fetch it: NO [SERVERBUG] Internal error occurred; left unread"
+            in summary.skipped), summary.skipped
+    assert server.seen == ["1", "3"]  # the refused one stays unread, read again next time
+    # A connection lost on the way is the mailbox's failure: one problem of the run.
+    server = _RefusingServer({"1": away, "3": away}, drop=True)
+    report = RunReport()
+    read_for_run(ctx, report)
+    assert report.failures == ["bounce mailbox imap://bounces@mail.example/INBOX: cannot "
+                               "read its size: socket error: EOF"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from digest.bounces.reports import MAX_PARTS, MAX_REPORT_BYTES, NotAReport, parse_report
-from digest.bounces.verp import read_verp, verp_address
+from digest.bounces.verp import is_verp_of, read_verp, verp_address
 from digest.config import load_settings
 from digest.config.bounces import BounceSettings
 from digest.errors import ConfigError
@@ -113,6 +113,12 @@ def test_a_verp_address_names_its_delivery_and_nothing_else_does() -> None:
     assert read_verp(SECRET, address, "returns@example.org") is None
     assert read_verp(SECRET, "bounces@example.org", "bounces@example.org") is None
     assert read_verp(SECRET, "bounces+x-y@example.org", "bounces@example.org") is None
+    # Each refused one that claims the return path is told apart (forged: never matched
+    # another way); other addresses are not.
+    for claims in (forged, "bounces+x-y@example.org", f"<{address.upper()}>"):
+        assert is_verp_of(claims, "bounces@example.org")
+    for other in ("bounces@example.org", "anna+x@example.org", "bounces+1@example.net"):
+        assert not is_verp_of(other, "bounces@example.org")
 
 
 @pytest.mark.parametrize(("values", "problem"), [

@@ -8,13 +8,17 @@ over ``max_bytes`` given as a problem without its bytes. ``done(key)`` marks one
 between the two reads the message again next time; the store knows it (its report key)
 and counts nothing twice.
 
-Every failure of the mailbox itself (connection, login, folder) is ``MailboxError`` with
-the mailbox named without its password.
+Every failure of the mailbox itself (connection, login, folder, listing) is
+``MailboxError`` with the mailbox named without its password. One message that cannot be
+read (a folder or a link in ``new/``, an OSError reading it, a FETCH the server refuses)
+is a ``Fetched`` with its problem and ``keep``: left unread, named in the report, and the
+others are read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import imaplib
 import os
 import re
@@ -41,11 +45,13 @@ class MailboxError(DigestError):
 
 @dataclass(frozen=True)
 class Fetched:
-    """One unread message: its key in the mailbox, its bytes, or why they were not read."""
+    """One unread message: its key in the mailbox, its bytes, or why they were not read
+    (``keep``: it could not be read at all, so it is not marked read)."""
 
     key: str
     data: bytes | None
     problem: str | None = None
+    keep: bool = False  # could not be read: left unread, read again next time
 
 
 class Mailbox(Protocol):
@@ -86,19 +92,29 @@ class MaildirMailbox:
             yield self._read(name)
 
     def _read(self, name: str) -> Fetched:
-        path = self.path / "new" / name
+        """One entry of ``new/``; one that cannot be read (a folder, a link, a device, an
+        OSError) is left where it is and reported by its name, and the others are read."""
         try:
-            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            return self._read_file(name, self.path / "new" / name)
         except OSError as exc:
-            return Fetched(name, None, f"cannot open: {exc.strerror or exc}")
-        with os.fdopen(descriptor, "rb") as handle:
+            why = ("a symbolic link (not followed)" if exc.errno == errno.ELOOP
+                   else f"cannot read it: {exc.strerror or type(exc).__name__}")
+            return Fetched(name, None, f"{why}; left in new/", keep=True)
+
+    def _read_file(self, name: str, path: Path) -> Fetched:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
             status = os.fstat(descriptor)
             if not stat.S_ISREG(status.st_mode):
-                return Fetched(name, None, "not a regular file")
+                return Fetched(name, None, f"not a regular file ({_kind(status.st_mode)}); "
+                                           "left in new/", keep=True)
             if status.st_size > self.max_bytes:
                 return Fetched(name, None, f"over {self.max_bytes // 1024} KB "
                                            f"({status.st_size} bytes)")
-            data = handle.read(self.max_bytes + 1)
+            with os.fdopen(descriptor, "rb", closefd=False) as handle:
+                data = handle.read(self.max_bytes + 1)
+        finally:
+            os.close(descriptor)
         if len(data) > self.max_bytes:
             return Fetched(name, None, f"over {self.max_bytes // 1024} KB")
         return Fetched(name, data)
@@ -176,13 +192,21 @@ class ImapMailbox:
             yield self._fetch(uid)
 
     def _fetch(self, uid: str) -> Fetched:
-        sized = self._command("cannot read a size", "FETCH", uid, "(RFC822.SIZE)")
+        """One message; a server that refuses this one message (NO, BAD) leaves it unread
+        and reported, and the others are read. A lost connection stops the read."""
+        try:
+            return self._fetch_one(uid)
+        except _Refused as exc:
+            return Fetched(uid, None, f"{exc}; left unread", keep=True)
+
+    def _fetch_one(self, uid: str) -> Fetched:
+        sized = self._one("cannot read its size", "FETCH", uid, "(RFC822.SIZE)")
         head = b" ".join(p if isinstance(p, bytes) else b"" for p in sized)
         size = _SIZE.search(head)
         if size is not None and int(size.group(1)) > self.max_bytes:
             return Fetched(uid, None, f"over {self.max_bytes // 1024} KB "
                                       f"({int(size.group(1))} bytes)")
-        body = self._command("cannot fetch a message", "FETCH", uid, "(BODY.PEEK[])")
+        body = self._one("cannot fetch it", "FETCH", uid, "(BODY.PEEK[])")
         data = next((p[1] for p in body if isinstance(p, tuple) and len(p) == 2
                      and isinstance(p[1], bytes)), None)
         if data is None:
@@ -191,12 +215,42 @@ class ImapMailbox:
             return Fetched(uid, None, f"over {self.max_bytes // 1024} KB")
         return Fetched(uid, data)
 
+    def _one(self, what: str, *args: str) -> list[object]:
+        """A command about one message: ``_Refused`` when the server refuses it."""
+        try:
+            kind, data = self.imap.uid(*args)
+        except imaplib.IMAP4.abort as exc:
+            raise MailboxError(f"bounce mailbox {self.name}: {what}: {exc}") from exc
+        except imaplib.IMAP4.error as exc:
+            raise _Refused(f"{what}: {str(exc)[:200]}") from exc
+        except OSError as exc:
+            raise MailboxError(f"bounce mailbox {self.name}: {what}: "
+                               f"{exc.strerror or exc}") from exc
+        if kind != "OK":
+            words = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
+            raise _Refused(f"{what}: {kind} {words[:200]}")
+        return list(data)
+
     def done(self, key: str) -> None:
         self._command("cannot mark a message read", "STORE", key, "+FLAGS", "(\\Seen)")
 
     def close(self) -> None:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             self.imap.logout()
+
+
+class _Refused(Exception):  # noqa: N818 (the server refused one message)
+    """The server refused a command about one message; ``str`` says what it answered."""
+
+
+def _kind(mode: int) -> str:
+    """What a non-regular entry is, for the report."""
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a pipe"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def _quoted(folder: str) -> str:

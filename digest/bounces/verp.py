@@ -30,13 +30,27 @@ def verp_address(secret: bytes, delivery_id: int, return_path: str) -> str:
     return f"{local}+{delivery_id}-{_signature(secret, delivery_id)}@{domain}"
 
 
-def read_verp(secret: bytes, address: str, return_path: str) -> int | None:
-    """The delivery id a VERP address of ``return_path`` names, or None (another address,
-    a bad signature, anything malformed)."""
+def _parts(address: str, return_path: str) -> str | None:
+    """The token after ``+`` when ``address`` is ``local+token@domain`` of ``return_path``."""
     local, _, domain = address.strip().strip("<>").lower().rpartition("@")
     base_local, _, base_domain = return_path.lower().rpartition("@")
     prefix, plus, token = local.partition("+")
     if not plus or prefix != base_local or domain != base_domain:
+        return None
+    return token
+
+
+def is_verp_of(address: str, return_path: str) -> bool:
+    """Whether ``address`` claims to be a VERP address of ``return_path`` (signed or not):
+    a report carrying one with a bad signature is forged, never matched another way."""
+    return _parts(address, return_path) is not None
+
+
+def read_verp(secret: bytes, address: str, return_path: str) -> int | None:
+    """The delivery id a VERP address of ``return_path`` names, or None (another address,
+    a bad signature, anything malformed)."""
+    token = _parts(address, return_path)
+    if token is None:
         return None
     match = _TOKEN.fullmatch(token)
     if match is None:

@@ -1,9 +1,12 @@
 """Reading the bounce mailbox: each report stored once, matched to its delivery and member,
 and what it means for the member.
 
-A report is matched by the VERP address it was sent to (``bounces.return_path``), else by
-the original message's Message-ID (``deliveries.message_id``), else by the failed address
-among the members. A hard bounce marks the member ``bounced`` at once; soft bounces once
+A report is matched by the signed VERP address it was sent to (``bounces.return_path``),
+else by the original message's Message-ID as the outbox stored it (``deliveries.message_id``).
+Nothing else is proof: anyone can mail a report naming a member's address, so a report
+that names a member only by address, or carries a VERP address with a bad signature
+(forged: never matched another way), changes nobody; it is kept as ``unmatched`` and
+counted as unverified. A hard bounce marks the member ``bounced`` at once; soft bounces once
 ``bounces.soft_limit`` deliveries soft-bounced in a row; a complaint unsubscribes. A report
 that names no member is kept as ``unmatched`` and counted. Each message is marked read in
 the mailbox only after its report is committed, so a stop in between costs nothing: the
@@ -28,7 +31,7 @@ from digest.bounces.reports import (
     Report,
     parse_report,
 )
-from digest.bounces.verp import read_verp
+from digest.bounces.verp import is_verp_of, read_verp
 from digest.config.bounces import BounceSettings
 from digest.jobs.context import Context
 from digest.models import RunReport, SubscriberStatus
@@ -47,6 +50,7 @@ class BounceSummary:
     soft: int = 0
     complaints: int = 0
     unmatched: int = 0
+    unverified: int = 0  # of the unmatched: named a member without proof, changed nobody
     already: int = 0  # stored by an earlier read: counted once
     bounced: int = 0  # members marked bounced now
     unsubscribed: int = 0  # members unsubscribed by a complaint now
@@ -58,6 +62,8 @@ class BounceSummary:
         text = (f"bounces: {self.read} read: {self.hard} hard, {self.soft} soft, "
                 f"{self.complaints} complaints, {self.unmatched} unmatched; members marked "
                 f"bounced {self.bounced}, unsubscribed {self.unsubscribed}")
+        if self.unverified:
+            text += f"; {self.unverified} unverified (nobody changed)"
         if self.already:
             text += f"; {self.already} read before"
         if self.skipped:
@@ -72,15 +78,20 @@ def read_bounces(ctx: Context) -> BounceSummary:
     if settings is None:
         raise MailboxError("no `bounces:` section in the config: no bounce mailbox to read")
     summary = BounceSummary()
-    mailbox = open_mailbox(settings, ctx.settings.base_dir, ctx.env.bounces_password,
-                           MAX_REPORT_BYTES)
     try:
-        for fetched in mailbox.unread(settings.max_messages):
-            summary.read += 1
-            _take(ctx, settings, fetched, summary)
-            mailbox.done(fetched.key)
-    finally:
-        mailbox.close()
+        mailbox = open_mailbox(settings, ctx.settings.base_dir, ctx.env.bounces_password,
+                               MAX_REPORT_BYTES)
+        try:
+            for fetched in mailbox.unread(settings.max_messages):
+                summary.read += 1
+                _take(ctx, settings, fetched, summary)
+                if not fetched.keep:
+                    mailbox.done(fetched.key)
+        finally:
+            mailbox.close()
+    except OSError as exc:  # the mailbox's own fault, whatever the mailbox did not foresee
+        where = settings.imap or settings.maildir
+        raise MailboxError(f"bounce mailbox {where}: {exc.strerror or exc}") from exc
     return summary
 
 
@@ -111,7 +122,7 @@ def _take(ctx: Context, settings: BounceSettings, fetched: Fetched,
         if bounce_reports.known(connection, parsed.key):
             summary.already += 1
             return
-        found = _match(ctx, settings, connection, parsed)
+        found, unverified = _match(ctx, settings, connection, parsed)
         kind = parsed.kind if found is not None else "unmatched"
         stored = bounce_reports.record(
             connection, report_key=parsed.key, kind=kind, detail=parsed.detail,
@@ -122,6 +133,7 @@ def _take(ctx: Context, settings: BounceSettings, fetched: Fetched,
             return
         if found is None:
             summary.unmatched += 1
+            summary.unverified += unverified
             return
         _count(summary, parsed)
         _apply(connection, settings, parsed, found.subscriber_id, summary)
@@ -137,24 +149,29 @@ def _count(summary: BounceSummary, parsed: Report) -> None:
 
 
 def _match(ctx: Context, settings: BounceSettings, connection: Connection,
-           parsed: Report) -> DeliveryRef | None:
-    """VERP first, then the Message-ID, then the failed address among the members."""
+           parsed: Report) -> tuple[DeliveryRef | None, bool]:
+    """The report's delivery, proven by a signed VERP address or a stored Message-ID; else
+    None, and whether the report named someone without that proof (a forged VERP address,
+    a member's address alone): unverified, it changes nobody."""
+    forged = False
     if settings.return_path:
         for address in parsed.addressed_to:
             delivery_id = read_verp(ctx.secret, address, settings.return_path)
-            if delivery_id is not None:
-                found = bounce_reports.delivery(connection, delivery_id)
-                if found is not None:
-                    return found
+            if delivery_id is None:
+                forged = forged or is_verp_of(address, settings.return_path)
+                continue
+            found = bounce_reports.delivery(connection, delivery_id)
+            if found is not None:
+                return found, False
+    if forged:
+        return None, True
     if parsed.message_id:
         found = bounce_reports.delivery_by_message_id(connection, parsed.message_id)
         if found is not None:
-            return found
-    if parsed.recipient:
-        member = subscribers.by_email(connection, parsed.recipient)
-        if member is not None and member.id is not None:
-            return DeliveryRef(delivery_id=0, subscriber_id=member.id)
-    return None
+            return found, False
+    named = bool(parsed.recipient) and subscribers.by_email(
+        connection, parsed.recipient) is not None
+    return None, named
 
 
 def _apply(connection: Connection, settings: BounceSettings, parsed: Report,
