@@ -138,6 +138,20 @@ def test_search_is_bounded_and_paged(ctx: Context) -> None:
     assert "Rechercher" in french.text and "membres trouvés" in french.text
 
 
+def test_the_state_filter_offers_pending(ctx: Context) -> None:
+    """Web sign-ups waiting for their confirmation link are found by their state."""
+    add(ctx, "waiting@example.org", status=SubscriberStatus.PENDING)
+    add(ctx, "active@example.org")
+    client, _ = signed_in(ctx, EDITOR)
+    page = client.get("/admin/members", params={"status": "pending"})
+    shown = page.text.replace("<wbr>", "")
+    assert page.status_code == 200
+    assert '<option value="pending" selected>pending</option>' in page.text
+    assert "waiting@example.org" in shown and "active@example.org" not in shown
+    french = client.get("/admin/members", headers={"Accept-Language": "fr"}).text
+    assert '<option value="pending">' in french
+
+
 # ---------------------------------------------------------------- a member, problems
 
 def failed_delivery(ctx: Context, member_id: int, answer: str, number: int = 3) -> None:

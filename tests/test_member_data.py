@@ -282,6 +282,8 @@ def test_erasing_from_the_web_asks_first_then_forgets_every_link(
     done = httpx.post(f"{base}/digest/p/{token}/erase", data={"confirm": "erase"})
     assert done.status_code == 200 and 'lang="fr"' in done.text
     assert "Vos données ont été effacées" in done.text and ANA not in done.text
+    # Subscribing again opens in the page's language, not the site's.
+    assert 'href="https://forum.example.org/digest/subscribe?lang=fr"' in done.text
     assert member_data.export_member(ctx, ana) is None
     with ctx.db.transaction() as c:
         assert [(e.actor, e.action) for e in audit.latest(c, 5)] == [("member", "member.erase")]

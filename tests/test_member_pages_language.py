@@ -178,8 +178,9 @@ def test_a_member_s_uncatalogued_language_is_kept_and_the_page_speaks_the_neares
     assert kept.status_code == 200
     assert (member(ctx, "es@example.org").language,
             member(ctx, "es@example.org").themes) == ("es", ("economy",))
-    # Another member's uncatalogued language is not offered to this one.
-    assert httpx.post(spanish, data={"language": "fr-BE"}).status_code == 400
+    # Another member's uncatalogued language is not offered to this one (fr-BE, whose
+    # primary language has a catalog, may be typed: test_a_tag_whose_primary_language...).
+    assert httpx.post(spanish, data={"language": "it-IT"}).status_code == 400
     changed = httpx.post(spanish, data={"language": "fr"})
     assert changed.status_code == 200 and lang(changed) == "fr"
     assert "es" not in options(changed)  # once changed, not offered again
@@ -305,7 +306,7 @@ def test_preferences_choose_the_digests(site: tuple[Context, str]) -> None:
 def test_the_fullest_form_is_read_and_a_longer_one_refused(site: tuple[Context, str]) -> None:
     ctx, base = site
     url = link(ctx, base, "en@example.org", "preferences")
-    full = {"digests-shown": "1", "digests": ["weekly", "monthly"],
+    full = {"digests-shown": "1", "digests": ["weekly", "monthly"], "themes-shown": "1",
             "themes": ["culture", "economy"], "language": "de", "subscribe": "1"}
     assert httpx.post(url, data=full).status_code == 200
     assert member(ctx, "en@example.org").language == "de"
@@ -313,6 +314,55 @@ def test_the_fullest_form_is_read_and_a_longer_one_refused(site: tuple[Context, 
     refused = httpx.post(url, data=longer)
     assert refused.status_code == 400 and 'lang="de"' in refused.text
     assert member(ctx, "en@example.org").language == "de"
+
+
+def test_a_post_without_the_page_s_fields_changes_nothing(site: tuple[Context, str]) -> None:
+    """An empty or non-form body, or ``subscribe=1`` alone, is not the page's form: 400,
+    themes, digests and language as they were. Each group counts only when the form
+    showed it (``themes-shown``, ``digests-shown``, the language select)."""
+    ctx, base = site
+    url = link(ctx, base, "en@example.org", "preferences")
+    page = httpx.get(url)
+    assert 'name="themes-shown" value="1"' in page.text
+    assert httpx.post(url, data={"themes-shown": "1", "themes": "culture", "language": "de",
+                                 "digests-shown": "1", "digests": "weekly"}).status_code == 200
+    chosen = ("de", ("culture",), ("weekly",))
+
+    def now() -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        found = member(ctx, "en@example.org")
+        return found.language, found.themes, found.digests
+
+    assert now() == chosen
+    bodies: list[dict[str, Any]] = [
+        {"content": b""}, {"json": {"themes": []}}, {"data": {"subscribe": "1"}},
+        {"data": {"themes": "economy"}}, {"data": {"unrelated": "x"}}]
+    for body in bodies:
+        refused = httpx.post(url, **body)
+        assert refused.status_code == 400, body
+        assert "nothing was changed" in refused.text or "rien n’a été modifié" in \
+            refused.text or "nichts geändert" in refused.text, body
+        assert now() == chosen, body
+    # The digests alone: the themes and the language stay.
+    assert httpx.post(url, data={"digests-shown": "1", "digests": "monthly"}).status_code == 200
+    assert now() == ("de", ("culture",), ("monthly",))
+    # The themes shown with none ticked: all of them (an empty choice), the rest stays.
+    assert httpx.post(url, data={"themes-shown": "1"}).status_code == 200
+    assert now() == ("de", (), ("monthly",))
+
+
+def test_a_tag_whose_primary_language_is_offered_may_be_chosen(
+        site: tuple[Context, str]) -> None:
+    """``fr-BE`` (as an import stores it) is kept as given; the page speaks ``fr``."""
+    ctx, base = site
+    url = link(ctx, base, "en@example.org", "preferences")
+    saved = httpx.post(url, data={"language": "fr-BE"})
+    assert saved.status_code == 200 and lang(saved) == "fr"
+    assert member(ctx, "en@example.org").language == "fr-BE"
+    assert options(saved)["fr-BE"] is True
+    for bad in ("it-IT", "fr-", "fr_BE!", "fr-" + "x" * 20, "es"):
+        refused = httpx.post(url, data={"language": bad})
+        assert refused.status_code == 400, bad
+        assert member(ctx, "en@example.org").language == "fr-BE", bad
 
 
 def _stop_both_at_once(database: Database, member_id: int) -> list[Stopped]:

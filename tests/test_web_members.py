@@ -151,6 +151,25 @@ def test_published_files_are_served_and_the_outbox_is_not(site: tuple[Context, s
     assert httpx.get(f"{base}/").status_code == 200
 
 
+def test_the_feeds_list_is_served_as_opml(site: tuple[Context, str]) -> None:
+    ctx, base = site
+    (ctx.settings.feeds_dir / "index.opml").write_text('<?xml version="1.0"?><opml/>')
+    answer = httpx.get(f"{base}/feeds/index.opml")
+    assert answer.status_code == 200 and answer.text.endswith("<opml/>")
+    assert answer.headers["content-type"] == "text/x-opml; charset=utf-8"
+    assert httpx.get(f"{base}/feeds/all.atom").headers["content-type"] != \
+        "text/x-opml; charset=utf-8"  # only what mimetypes does not know is typed here
+
+
+def test_the_front_page_links_to_the_subscribe_page(site: tuple[Context, str]) -> None:
+    _, base = site
+    page = httpx.get(f"{base}/")
+    assert '<a href="https://forum.example.org/digest/subscribe">Subscribe</a>' in page.text
+    french = httpx.get(f"{base}/", headers={"Accept-Language": "fr"})
+    assert '/digest/subscribe">S’abonner</a>' in french.text
+    assert httpx.get(f"{base}/subscribe").status_code == 200
+
+
 def test_digest_serve_runs_the_app_until_sigterm(project: Path) -> None:
     import os
     import signal

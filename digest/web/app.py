@@ -8,6 +8,7 @@ behind a proxy that passes the path through as well as one that strips it):
   the email's digest, or everything (``leaving``);
 - ``GET /p/<token>``, ``POST /p/<token>``: digests, themes and language (and subscribing
   again) (``preferences``);
+- ``/subscribe``, ``/confirm/<token>``: joining (``subscribe``), linked from the front page;
 - ``/admin/...``: the coordinators' console (``digest.web.admin``, docs/console.md);
 - ``/editions/``: the list of digests with their archives; ``/editions/<digest>/...``,
   ``/bulletins/``: the web versions and PDFs under ``out/``; ``/feeds/``: the published
@@ -41,6 +42,7 @@ from digest.jobs.forms import bulletins_folder, digest_folder, published_folders
 from digest.web import pages
 from digest.web.admin import admin_routes, whole_paths
 from digest.web.headers import SecurityHeaders
+from digest.web.join_pages import SUBSCRIBE
 from digest.web.leaving import Leaving
 from digest.web.limits import RequestLimits
 from digest.web.member_access import html, language_of
@@ -94,11 +96,12 @@ class _Members:
         self.ctx = ctx
 
     def index(self, request: Request) -> Response:
-        """Links to what is published: the editions' list always, the bulletins' archive and
-        the feeds once they exist (a link that would answer 404 is not shown)."""
+        """Links to what is published: the editions' list and the subscribe page always,
+        the bulletins' archive and the feeds once they exist (a link that would answer 404
+        is not shown)."""
         settings = self.ctx.settings
         base = settings.site.base_url
-        links = [(pages.EDITIONS, f"{base}/editions/")]
+        links = [(pages.EDITIONS, f"{base}/editions/"), (SUBSCRIBE, f"{base}/subscribe")]
         if (bulletins_folder(settings.out_dir) / "index.html").is_file():
             links.append((pages.BULLETINS, f"{base}/bulletins/"))
         if (settings.feeds_dir / "index.html").is_file():

@@ -11,7 +11,8 @@ An email's link names its digest (``/u/<token>?digest=weekly``; a bulletin's nam
 
 Stopping the last digest a member follows is leaving (``store.member_digests``); stopping
 a digest they no longer follow changes nothing (an old email's link does not stop the
-rest). A GET never changes anything: mail scanners follow links.
+rest). Only a POST changes anything: a GET (mail scanners follow links), a HEAD (which
+Starlette answers on every GET route), or any other method shows the button page.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Leaving:
         if member is None or member.id is None:
             return missing(self.ctx, request)
         named = request.query_params.get("digest", "")
-        if request.method == "GET":
+        if request.method != "POST":
             return self._form(request, member, named)
         scope = stop or named or EVERYTHING
         if scope not in self._titles():

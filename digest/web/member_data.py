@@ -111,7 +111,7 @@ class _DataPages:
             if erase_member(self.ctx, member.id, "member") is None:  # erased meanwhile
                 return self._missing(request)
             return self._page("erased", N_("Your data is erased"), language,
-                              subscribe_url=f"{settings.site.base_url}/subscribe")
+                              subscribe_url=f"{settings.site.base_url}/subscribe?lang={language}")
         error = NOT_CONFIRMED if request.method == "POST" else ""
         return self._page("erase", N_("Erase my data"), language,
                           400 if error else 200, email=member.email, token=token,

@@ -6,8 +6,12 @@ selected, and the page speaks the nearest catalog language (``fr`` for ``fr-BE``
 browser's). The digests' checkboxes count only when the form says it showed them (the
 ``digests-shown`` field): an older form, or a client that posts themes alone, leaves the
 member's digests as they are; none ticked is refused (leaving is the unsubscribe link's
-job, which says what stops). A bounced address is told why it cannot be subscribed again
-from here.
+job, which says what stops). The themes likewise count only when the form showed them
+(``themes-shown``, or the language select every version of the page has sent): a post
+without any of the page's fields (an empty body, ``subscribe=1`` alone) changes nothing and
+answers 400. A language is accepted when offered, or when it is a well-formed tag whose
+primary language is (``fr-BE``: stored as given, the page speaks ``fr``). A bounced address
+is told why it cannot be subscribed again from here.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from digest.jobs.context import Context
+from digest.languages import is_language_tag
 from digest.models import Subscriber, SubscriberStatus
+from digest.render.i18n import N_
 from digest.store import member_digests, subscribers
 from digest.theme_titles import theme_titles
 from digest.tokens import read_token
@@ -29,10 +35,17 @@ from digest.web.member_access import (
     missing,
     same_page,
 )
-from digest.web.member_language import language_name, offered_languages, page_language
+from digest.web.member_language import (
+    language_name,
+    offered_languages,
+    page_language,
+    speakable,
+)
 
-FIELDS_BESIDES = 5  # the language, "subscribe", "digests-shown", and room to spare
-SHOWN = "digests-shown"
+FIELDS_BESIDES = 6  # the language, "subscribe", the two "-shown", and room to spare
+SHOWN, THEMES_SHOWN = "digests-shown", "themes-shown"
+NOT_THE_FORM = N_("This was not this page's form: nothing was changed. Make your choice "
+                  "below and press Save.")
 
 
 def languages_for(current: str) -> dict[str, str]:
@@ -41,6 +54,13 @@ def languages_for(current: str) -> dict[str, str]:
     if current and current not in languages:
         languages[current] = language_name(current)
     return languages
+
+
+def may_choose(language: str, current: str) -> bool:
+    """Whether ``language`` may be saved: offered, or a well-formed tag whose primary
+    language has a catalog (``fr-BE``, as an import may have stored it)."""
+    return language in languages_for(current) or (is_language_tag(language)
+                                                   and speakable(language) is not None)
 
 
 class Preferences:
@@ -102,12 +122,15 @@ class Preferences:
         known = [digest.id for digest in settings.digests]
         if request.method != "POST":
             return self._as_stored(request, member)
-        themes = tuple(form.get("themes", []))
+        themes_shown = bool(form.get(THEMES_SHOWN) or form.get("language"))
+        if not (bad or themes_shown or form.get(SHOWN)):  # not the page's form
+            return self._as_stored(request, member, error=NOT_THE_FORM, code=400)
+        themes = tuple(form.get("themes", [])) if themes_shown else member.themes
         digests = tuple(form.get("digests", [])) if form.get(SHOWN) else member.digests
         language = (form.get("language") or [member.language])[-1]
         error = ""
         if (bad or [t for t in themes if t not in settings.themes]
-                or language not in languages_for(member.language)
+                or not may_choose(language, member.language)
                 or (form.get(SHOWN) and [d for d in digests if d not in known])):
             error = pages.UNKNOWN_CHOICE
         elif form.get(SHOWN) and not digests:

@@ -17,10 +17,12 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from starlette.responses import RedirectResponse, Response
-from starlette.staticfiles import StaticFiles
+from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
 from digest.config import Settings
+
+MEDIA_TYPES = {".opml": "text/x-opml; charset=utf-8"}  # the feeds' list (feeds/index.opml)
 
 
 def private_paths(settings: Settings, database: str) -> tuple[Path, ...]:
@@ -58,6 +60,16 @@ class PublishedFiles(StaticFiles):
             if real == place or place in real.parents or _journal_of(real, place):
                 return "", None
         return full_path, found
+
+    def file_response(self, full_path: PathLike, stat_result: os.stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
+        """Starlette's answer, typed by ``MEDIA_TYPES`` for what ``mimetypes`` does not know
+        (an ``.opml`` would go as ``application/octet-stream``, which readers refuse)."""
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        media_type = MEDIA_TYPES.get(Path(full_path).suffix.lower())
+        if media_type and response.status_code == 200:
+            response.headers["content-type"] = media_type
+        return response
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)

@@ -5,9 +5,9 @@ Every console module builds its endpoints through one ``Console``:
 
 - ``page(handler, permission)`` for a GET: without a live session, a 303 to the sign-in
   page; with a role that does not allow ``permission``, a 403;
-- ``action(permission, handler)`` for a POST: without a session, without the form's CSRF
-  token (``csrf``, an HMAC of the session with the site's secret), or with a role that
-  does not allow ``permission`` (for the digest ``digest_of`` names), a 403 before the
+- ``action(permission, handler)`` for a POST: any other method, no session, no form's CSRF
+  token (``csrf``, an HMAC of the session with the site's secret), or a role that does
+  not allow ``permission`` (for the digest ``digest_of`` names), gets a 403 before the
   handler runs, so nothing changes;
 - ``render(...)`` for the page: ``templates/web/admin/<template>`` in the frame
   ``admin/_page.html.j2``, never cached, in the reader's language (en, fr or de from
@@ -190,8 +190,11 @@ class Console:
     def action(self, permission: Permission, handler: AdminAction, *,
                digest_of: Callable[[Request], str | None] = _no_digest,
                max_field_bytes: int = 64 * 1024) -> Endpoint:
-        """A POST endpoint: session, CSRF token and role are checked before ``handler``."""
+        """A POST endpoint: session, CSRF token and role are checked before ``handler``;
+        any other method (whatever the route allows) is refused, so nothing changes."""
         async def endpoint(request: Request) -> Response:
+            if request.method != "POST":
+                return self.forbidden(request, None)
             who = await run_in_threadpool(self.who, request)
             if who is None:
                 return self.forbidden(request, None)
