@@ -43,6 +43,7 @@ def _planned(project: Path) -> dict[str, str]:
 
     from digest.config import Settings, load_settings
     from digest.mail.message import make_message_id
+    from digest.tokens import load_or_create_secret
 
     settings: Settings = load_settings(project / "schedules.yaml")
     database = Database(f"sqlite:///{project / 'var' / 'digest.db'}")
@@ -55,8 +56,9 @@ def _planned(project: Path) -> dict[str, str]:
                 .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)).all()
     finally:
         database.close()
-    return {make_message_id(settings, f"{row.digest_id}/{row.number}", row.email): row.status
-            for row in rows}
+    key = load_or_create_secret(project / "var", None)  # the runs' own key
+    return {make_message_id(settings, f"{row.digest_id}/{row.number}", row.email, key):
+            row.status for row in rows}
 
 
 def test_sigkill_at_random_moments_loses_nothing_and_doubles_at_most_one_per_connection(

@@ -278,6 +278,20 @@ def test_message_id_is_deterministic(tmp_path: Path) -> None:
     assert build(tmp_path) == build(tmp_path)  # the same delivery gives the same bytes
 
 
+def test_a_deliverys_message_id_cannot_be_worked_out_without_the_site_key(
+        tmp_path: Path) -> None:
+    """A bounce report naming a delivery's Message-ID changes its member: keyed with the
+    site's secret, the id stays the same for a resend but nobody can compute it from the
+    address and the edition alone."""
+    settings = make_settings(tmp_path)
+    key, other = b"k" * 32, b"o" * 32
+    keyed = make_message_id(settings, "weekly/12", "ben@example.org", key)
+    assert keyed == make_message_id(settings, "weekly/12", "Ben@Example.org", key)
+    assert keyed != make_message_id(settings, "weekly/12", "ben@example.org")
+    assert keyed != make_message_id(settings, "weekly/12", "ben@example.org", other)
+    assert keyed.endswith("@forum.example.org>")
+
+
 def test_one_factory_serves_many_recipients(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     factory = MessageFactory(rendered(), settings, "weekly.forum.example.org", NOW)

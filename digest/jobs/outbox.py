@@ -288,7 +288,7 @@ class _Batch:
                                           f"member is {member.status.value}")
             self._count(cancelled=1)
             return
-        message_id = make_message_id(ctx.settings, self.edition.label, member.email)
+        message_id = make_message_id(ctx.settings, self.edition.label, member.email, ctx.secret)
         try:
             envelope = self.factories[row.variant_key].build(
                 recipient_for(ctx, member, stopped_by(ctx, self.edition)), message_id,

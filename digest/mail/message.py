@@ -19,6 +19,7 @@ in a title or name can add a header.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import html
 import re
 from collections.abc import Callable
@@ -71,15 +72,19 @@ class Recipient:
 _Piece = bytes | str
 
 
-def make_message_id(settings: Settings, edition_key: str, recipient_email: str) -> str:
+def make_message_id(settings: Settings, edition_key: str, recipient_email: str,
+                    key: bytes = b"") -> str:
     """The Message-ID of one delivery: the same edition and address always give the same id.
 
     ``edition_key`` names what is sent (for instance ``weekly/12``); a test send should
     add something of its own (``weekly/12/test/<time>``) so it is not taken for the real one.
-    The domain is the host of ``site.base_url``.
+    The domain is the host of ``site.base_url``. A delivery's id is keyed with the site's
+    secret (``key``): a bounce report naming it changes its member, so nobody who knows an
+    address and an edition may work it out and forge one.
     """
     seed = f"{edition_key}\0{recipient_email.strip().lower()}".encode()
-    return f"<{hashlib.sha256(seed).hexdigest()[:40]}@{_site_host(settings)}>"
+    digest = (hmac.new(key, seed, hashlib.sha256) if key else hashlib.sha256(seed)).hexdigest()
+    return f"<{digest[:40]}@{_site_host(settings)}>"
 
 
 def make_list_id(settings: Settings, digest_id: str) -> str:
