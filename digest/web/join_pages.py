@@ -12,12 +12,12 @@ from typing import Any
 from digest.config import Settings
 from digest.jobs.join_form import JoinForm, consent_wording
 from digest.jobs.joining import ConfirmView
-from digest.models import EditionLinks
-from digest.render.i18n import N_, translate
+from digest.render.i18n import N_
 from digest.render.templating import base_context, render_template
 from digest.theme_titles import theme_titles
 from digest.tokens import CONFIRM_LIFETIME
 from digest.web.member_language import language_name, offered_languages
+from digest.web.pages import member_page
 
 SUBSCRIBE = N_("Subscribe")
 CHECK_MAIL = N_("Check your email")
@@ -27,7 +27,6 @@ CONFIRMED = N_("Subscription confirmed")
 LINK_EXPIRED = N_("Link not valid")
 CANNOT_SUBSCRIBE = N_("This address cannot be subscribed")
 TOO_MANY = N_("Too many requests from this connection. Try again in a few minutes.")
-_NO_LINKS = EditionLinks(web_url="", archive_url="", pdf_url="")
 _TITLES = {"ready": CONFIRM, "confirmed": CONFIRMED, "used": CONFIRMED,
            "subscribed": CONFIRMED,
            "bounced": CANNOT_SUBSCRIBE, "invalid": LINK_EXPIRED}
@@ -35,11 +34,8 @@ _TITLES = {"ready": CONFIRM, "confirmed": CONFIRMED, "used": CONFIRMED,
 
 def _page(settings: Settings, template: str, title: str, language: str,
           **values: Any) -> str:
-    context = base_context(settings, language)
-    heading = translate(language, title)
-    context.update(title=heading, subject=f"{heading} · {settings.site.title}", preheader="",
-                   links=_NO_LINKS, days=CONFIRM_LIFETIME.days, **values)
-    return render_template(settings, f"web/members/{template}.html.j2", context)
+    return member_page(settings, template, title, language, days=CONFIRM_LIFETIME.days,
+                       **values)
 
 
 def join_form(settings: Settings, language: str, action: str, form: JoinForm | None = None,

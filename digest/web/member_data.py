@@ -22,13 +22,13 @@ from starlette.routing import BaseRoute, Route
 
 from digest.jobs.context import Context
 from digest.jobs.member_data import as_json, erase_member, export_member
-from digest.models import EditionLinks, Subscriber
-from digest.render.i18n import N_, translate
-from digest.render.templating import base_context, render_template
+from digest.models import Subscriber
+from digest.render.i18n import N_
 from digest.store import subscribers
 from digest.tokens import read_token
 from digest.web import pages
 from digest.web.member_language import page_language
+from digest.web.pages import member_page
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "X-Robots-Tag": "noindex"}
@@ -58,14 +58,8 @@ class _DataPages:
 
     def _page(self, template: str, title: str, language: str, status: int = 200,
               **values: Any) -> HTMLResponse:
-        settings = self.ctx.settings
-        context = base_context(settings, language)
-        heading = translate(language, title)
-        context.update(title=heading, subject=f"{heading} · {settings.site.title}",
-                       preheader="", links=EditionLinks(web_url="", archive_url="",
-                                                        pdf_url=""), **values)
-        return HTMLResponse(render_template(settings, f"web/members/{template}.html.j2",
-                                            context), status_code=status, headers=PRIVATE)
+        return HTMLResponse(member_page(self.ctx.settings, template, title, language, **values),
+                            status_code=status, headers=PRIVATE)
 
     def _missing(self, request: Request) -> HTMLResponse:
         language = page_language(request, None, self.ctx.settings.site.language)

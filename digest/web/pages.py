@@ -35,9 +35,10 @@ NOTHING_TO_STOP = N_("Nothing to stop")
 _NO_LINKS = EditionLinks(web_url="", archive_url="", pdf_url="")
 
 
-def _page(settings: Settings, template: str, title: str, language: str,
-          **values: Any) -> str:
-    """One member's page: ``title`` (a message id, translated) and the template's values."""
+def member_page(settings: Settings, template: str, title: str, language: str,
+                **values: Any) -> str:
+    """One member's page: ``title`` (a message id, translated) and the template's values;
+    every members' page (joining, data, leaving) is framed here."""
     context = base_context(settings, language)
     heading = translate(language, title) if title else settings.site.title
     context.update(title=heading, subject=f"{heading} · {settings.site.title}", preheader="",
@@ -54,7 +55,7 @@ def unsubscribe_form(settings: Settings, email: str, action: str, language: str,
     follow it), a button that stops ``only`` (id, title) when the link named one of
     several, and one that stops everything; each posts what a one-click client would. A
     member who receives nothing already is told so (``active`` false)."""
-    return _page(settings, "unsubscribe", N_("Unsubscribe"), language, email=email,
+    return member_page(settings, "unsubscribe", N_("Unsubscribe"), language, email=email,
                  action=action, followed=followed, bulletins=bulletins, only=only,
                  only_stops_bulletins=only_stops_bulletins, active=active,
                  preferences=preferences)
@@ -70,7 +71,7 @@ def unsubscribed(settings: Settings, email: str, preferences: str, status: Subsc
     bounced member is not offered to subscribe again."""
     title = {"digest": DIGEST_STOPPED, "not-followed": NOTHING_TO_STOP}.get(
         outcome, N_("You are unsubscribed"))
-    return _page(settings, "unsubscribed", title, language, email=email,
+    return member_page(settings, "unsubscribed", title, language, email=email,
                  preferences=preferences, bounced=status is SubscriberStatus.BOUNCED,
                  outcome=outcome, digest=digest, left=left,
                  bulletins_stopped=bulletins_stopped, bulletins_left=bulletins_left)
@@ -86,7 +87,7 @@ def preferences_form(settings: Settings, email: str, action: str, themes: Mappin
     (the one selected among ``languages``), plus subscribing again, offered only to a
     member who unsubscribed: a bounced address is told why it cannot be. The page speaks
     ``page_language`` (default ``language``)."""
-    return _page(settings, "preferences", N_("Your preferences"), page_language or language,
+    return member_page(settings, "preferences", N_("Your preferences"), page_language or language,
                  email=email, action=action, themes=themes, chosen=set(chosen),
                  languages=languages, selected=language, status=str(status), message=message,
                  error=error, digests=digests or {}, followed=set(followed),
@@ -94,15 +95,15 @@ def preferences_form(settings: Settings, email: str, action: str, themes: Mappin
 
 
 def not_found(settings: Settings, language: str) -> str:
-    return _page(settings, "not_found", N_("Link not valid"), language)
+    return member_page(settings, "not_found", N_("Link not valid"), language)
 
 
 def index(settings: Settings, links: Sequence[tuple[str, str]], language: str) -> str:
     """The site's front page: ``links`` are (message, URL) pairs."""
-    return _page(settings, "index", "", language, menu=links)
+    return member_page(settings, "index", "", language, menu=links)
 
 
 def editions(settings: Settings, digests: Sequence[tuple[str, str | None]],
              language: str) -> str:
     """Each digest, linked to its archive, or said to have no edition yet."""
-    return _page(settings, "editions", EDITIONS, language, digests=digests)
+    return member_page(settings, "editions", EDITIONS, language, digests=digests)
