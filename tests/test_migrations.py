@@ -248,3 +248,16 @@ def test_the_models_and_the_migrations_agree(dialect: str, request: pytest.Fixtu
     engine.dispose()
     if dialect == "postgres":
         _empty_postgres(url)
+
+
+def test_the_head_every_command_checks_is_the_scripts_head(tmp_path: Path) -> None:
+    """Opening the store compares ``alembic_version`` with ``migrate.HEAD`` by a plain query
+    (Alembic stays unloaded): a new revision must move that constant, and the plain query
+    must read what Alembic reads."""
+    assert migrate.scripts_head() == migrate.HEAD
+    database = Database(f"sqlite:///{tmp_path / 'head.db'}")
+    with database.engine.connect() as connection:
+        found = migrate.recorded_revision(connection)
+        assert found == MigrationContext.configure(connection).get_current_revision()
+    database.close()
+    assert found == migrate.HEAD

@@ -9,6 +9,11 @@ thing that alters a schema (run with the service stopped, after a backup: docs/d
 A database made before migrations has no ``alembic_version`` table: if it already holds
 the whole current schema it is recorded as current; otherwise ``digest db upgrade`` runs
 every revision on it, the baseline creating only the tables it lacks.
+
+Every command opens the store, so the usual case (a database at ``HEAD``) is told by one
+plain query of ``alembic_version``: Alembic, its scripts and the schema's comparison are
+loaded only for a database that is not current (tests/test_migrations.py checks ``HEAD``
+against the scripts' head).
 """
 
 from __future__ import annotations
@@ -17,18 +22,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
 
 from digest.errors import StoreError
 from digest.store.schema import metadata
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 SCRIPTS = Path(__file__).parent / "migrations"
 UPGRADE_COMMAND = "digest db upgrade"
+HEAD = "0002"  # the newest revision in migrations/versions: move it with each new one
 
 
 class Standing(StrEnum):
@@ -49,15 +55,23 @@ class Revision:
 
 def alembic_config(connection: Connection) -> Config:
     """A configuration without a file: the scripts in this package, on ``connection``."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = connection
     return config
 
 
-@lru_cache(maxsize=1)
 def head() -> str:
-    """This version's revision (the scripts are read once per process)."""
+    """This version's revision."""
+    return HEAD
+
+
+def scripts_head() -> str:
+    """The newest revision as Alembic reads it from the scripts (what ``HEAD`` must be)."""
+    from alembic.script import ScriptDirectory
+
     found = ScriptDirectory(str(SCRIPTS)).get_current_head()
     assert found is not None, "no revision in digest/store/migrations/versions"
     return found
@@ -65,13 +79,27 @@ def head() -> str:
 
 @lru_cache(maxsize=1)
 def known_revisions() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
     return frozenset(script.revision for script in ScriptDirectory(str(SCRIPTS)).walk_revisions())
+
+
+def recorded_revision(connection: Connection) -> str | None:
+    """The revision in ``alembic_version`` by a plain query (Alembic unloaded); None when
+    the table is absent or empty, as Alembic's ``get_current_revision`` says."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    if len(rows) > 1:  # branches: never made by this product's linear history
+        raise StoreError(f"the database records {len(rows)} schema revisions "
+                         f"({', '.join(str(row[0]) for row in rows)}); expected one")
+    return str(rows[0][0]) if rows else None
 
 
 def revision_of(connection: Connection) -> Revision:
     """Where the database on ``connection`` stands against this version's schema."""
     newest = head()
-    found = MigrationContext.configure(connection).get_current_revision()
+    found = recorded_revision(connection)
     if found is not None:
         standing = (Standing.CURRENT if found == newest
                     else Standing.BEHIND if found in known_revisions() else Standing.AHEAD)
@@ -122,6 +150,8 @@ def _listed(names: tuple[str, ...]) -> str:
 
 def stamp_current(connection: Connection) -> None:
     """Record the newest revision on a schema made whole by ``metadata.create_all``."""
+    from alembic import command
+
     command.stamp(alembic_config(connection), "head")
 
 
@@ -137,6 +167,8 @@ def upgrade(engine: Engine, url: str) -> tuple[Revision, Revision]:
             stamp_current(connection)
         elif before.standing is not Standing.CURRENT:
             _check_baseline_columns(connection, url, before)
+            from alembic import command
+
             command.upgrade(alembic_config(connection), "head")
         after = revision_of(connection)
     return before, after
