@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -31,14 +30,16 @@ from digest.config import DigestSettings, Settings
 from digest.cron import last_slot, make_trigger, next_slot
 from digest.dates import console_stamp
 from digest.errors import DigestError
-from digest.jobs.collect import collect, ensure_subscribers
 from digest.jobs.context import Context
-from digest.jobs.editions import run_digest
-from digest.jobs.run import housekeeping
-from digest.mail.transports import Transport
 from digest.models import RunReport
 from digest.store import editions, runs
 from digest.store.locks import SchedulerLock
+
+if TYPE_CHECKING:  # the jobs' bodies and APScheduler's loop load when a job or serve runs:
+    # `digest status` reads the schedule from here without them (docs/benchmarks.md)
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.mail.transports import Transport
 
 log = logging.getLogger("digest.scheduler")
 
@@ -128,6 +129,8 @@ class ServiceJobs:
     def _sending(self, job_id: str, step: Callable[[RunReport, Transport], None]) -> RunReport:
         """A job that sends: members imported if need be, then ``step`` with the transport,
         one such job at a time."""
+        from digest.jobs.collect import ensure_subscribers
+
         def body(report: RunReport) -> None:
             ensure_subscribers(self.ctx, report)
             with self._outbox, self.ctx.open_transport() as transport:
@@ -136,15 +139,21 @@ class ServiceJobs:
 
     def collect(self, source_id: str) -> RunReport:
         """Poll one source, at its ``every``."""
+        from digest.jobs.collect import collect
+
         return self._logged(str(JobId.collect(source_id)),
                             lambda report: collect(self.ctx, report, only=source_id))
 
     def housekeeping(self) -> RunReport:
         """Bulletins, unfinished sends and feeds, at ``feeds.every``."""
+        from digest.jobs.run import housekeeping
+
         return self._sending(str(JobId.housekeeping()), partial(housekeeping, self.ctx))
 
     def digest(self, digest_id: str, slot: datetime | None = None) -> RunReport:
         """Make (and send) the edition of ``slot``, by default the slot that just fired."""
+        from digest.jobs.editions import run_digest
+
         digest = self.ctx.settings.digest(digest_id)
         assert digest is not None, digest_id
         return self._sending(str(JobId.digest(digest_id)), lambda report, transport: run_digest(
@@ -256,6 +265,10 @@ class Service:
 
     def start(self) -> None:
         """Take the lock (or refuse at once), catch up on missed slots, start the timers."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        from digest.jobs.collect import ensure_subscribers
+
         self.lock.acquire()
         try:
             ensure_subscribers(self.ctx, RunReport())

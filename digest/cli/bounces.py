@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.errors import InputError
-from digest.jobs.bounces import SKIPPED_SHOWN, read_bounces
-from digest.jobs.context import Context
+
+if TYPE_CHECKING:
+    from digest.jobs.context import Context
 
 
 def register(commands: Subcommands) -> None:
@@ -27,6 +28,8 @@ def register(commands: Subcommands) -> None:
 
 
 def _bounces(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    from digest.jobs.bounces import SKIPPED_SHOWN, read_bounces
+
     if ctx.settings.bounces is None:
         raise InputError("no `bounces:` section in the config: no bounce mailbox to read "
                          "(docs/bounces.md)")

@@ -4,14 +4,15 @@ sign-in link, for a first sign-in or when mail is down (docs/console.md, "Signin
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.config.local import served_locally
 from digest.dates import console_stamp
 from digest.errors import InputError
-from digest.jobs import sign_in
-from digest.jobs.context import Context
+
+if TYPE_CHECKING:
+    from digest.jobs.context import Context
 
 
 def register(commands: Subcommands) -> None:
@@ -42,6 +43,8 @@ def register(commands: Subcommands) -> None:
 
 def _link(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     """``digest coordinators link EMAIL``: the link, on its own line."""
+    from digest.jobs import sign_in  # the mail's templates: loaded for this command only
+
     if args.local:
         ctx.settings = served_locally(ctx.settings)
     url = sign_in.issue_link(ctx, args.email)

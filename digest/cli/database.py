@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from digest.cli.common import Subcommands, add_command
-from digest.jobs.context import Context
-from digest.jobs.schema_upgrade import upgrade_schema
+
+if TYPE_CHECKING:
+    from digest.jobs.context import Context
 
 
 def register(commands: Subcommands) -> None:
@@ -32,5 +33,7 @@ def register(commands: Subcommands) -> None:
 
 
 def _upgrade(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
+    from digest.jobs.schema_upgrade import upgrade_schema
+
     print(upgrade_schema(ctx).line(), file=out)
     return 0

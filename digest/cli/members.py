@@ -7,16 +7,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from digest.cli import member_links
 from digest.cli.common import Subcommands, add_command
 from digest.errors import InputError
 from digest.files import write_atomic
-from digest.jobs import member_data
-from digest.jobs.context import Context
 from digest.models import SubscriberStatus
 from digest.store import subscribers
+
+if TYPE_CHECKING:
+    from digest.jobs.context import Context
 
 
 def register(commands: Subcommands) -> None:
@@ -154,6 +155,8 @@ def _list(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
 
 def _known(ctx: Context, email: str) -> int:
     """The id of the member with this address, or refused input (exit 2, one line)."""
+    from digest.jobs import member_data
+
     found = member_data.member_id(ctx, email)
     if found is None:
         raise InputError(f"no subscriber {email!r}")
@@ -162,6 +165,8 @@ def _known(ctx: Context, email: str) -> int:
 
 def _export(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     """``digest subscribers export EMAIL [--output FILE]``."""
+    from digest.jobs import member_data
+
     data = member_data.export_member(ctx, _known(ctx, args.email))
     if data is None:  # erased between the two reads
         raise InputError(f"no subscriber {args.email!r}")
@@ -177,6 +182,8 @@ def _export(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
 def _erase(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     """``digest subscribers erase EMAIL [--yes]``: asks on a terminal, refused elsewhere
     without ``--yes`` (exit 2)."""
+    from digest.jobs import member_data
+
     member_id = _known(ctx, args.email)
     if not args.yes:
         if not sys.stdin.isatty():

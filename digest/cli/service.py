@@ -11,11 +11,11 @@ from digest.cli.common import Subcommands, add_command
 from digest.cli.sources import health_lines
 from digest.config.local import served_locally
 from digest.dates import console_stamp
-from digest.jobs.context import Context
-from digest.jobs.status import EditionState, store_status
 from digest.models import EditionStatus, RunReport
 
 if TYPE_CHECKING:
+    from digest.jobs.context import Context
+    from digest.jobs.status import EditionState
     from digest.scheduler import JobOutlook
 
 
@@ -65,6 +65,7 @@ def _serve(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
 
 def status(ctx: Context, out: TextIO) -> int:
     """Sources' health, next scheduled runs, recent editions and their deliveries."""
+    from digest.jobs.status import store_status
     from digest.scheduler import outlook  # APScheduler: loaded for the commands using it
 
     zone = ctx.settings.site.zone
@@ -90,11 +91,12 @@ def status(ctx: Context, out: TextIO) -> int:
 
 
 def _bulletin_lines(ctx: Context, out: TextIO) -> None:
-    """Each bulletin of the folder: its state, why, and its lint errors at their lines."""
-    from digest.jobs.review import bulletin_states
-
+    """Each bulletin of the folder: its state, why, and its lint errors at their lines
+    (rendered to be linted: the rendering libraries load only when there are bulletins)."""
     if ctx.settings.bulletins is None:
         return
+    from digest.jobs.review import bulletin_states
+
     report = RunReport()
     print("bulletins:", file=out)
     for found in bulletin_states(ctx, report):
