@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from digest.models import SubscriberStatus
 from digest.store.member_tables import bounce_reports
@@ -45,6 +43,9 @@ def record(connection: Connection, *, report_key: str, kind: str, detail: str,
     """Store one report; False when its key was stored already (by this or another run)."""
     if kind not in KINDS:
         raise ValueError(f"unknown report kind {kind!r}")
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     result = connection.execute(
         insert(bounce_reports).values(report_key=report_key, subscriber_id=subscriber_id,

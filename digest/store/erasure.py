@@ -17,8 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from digest.identifiers import EditionSeries
 from digest.models import DeliveryStatus
@@ -154,6 +152,9 @@ def settle(database: Database) -> None:
 
 def _add_count(connection: Connection, edition_id: int, status: str, number: int) -> None:
     """``erased_deliveries`` (edition, status) += number, the row made when missing."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     result = connection.execute(insert(erased_deliveries).values(
         edition_id=edition_id, status=status, count=number).on_conflict_do_nothing(

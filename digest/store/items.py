@@ -16,8 +16,6 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, RowMapping, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from digest.dates import parse_iso
 from digest.models import EventInfo, Item, Kind
@@ -69,6 +67,9 @@ def _values(item: Item) -> dict[str, Any]:
 
 
 def _insert(connection: Connection) -> Any:
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
     return pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
 
 

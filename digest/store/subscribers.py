@@ -20,8 +20,6 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, RowMapping, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from digest.config import deliverable_address
 from digest.errors import InputError
@@ -110,6 +108,9 @@ def add(connection: Connection, subscriber: Subscriber, now: datetime) -> bool:
     """Add a member unless the address is known (also by a process adding it at the same
     moment); True when added. ``InputError`` when a value is wrong."""
     member = _checked(subscriber)
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     result = connection.execute(insert(subscribers).values(
         email=member.email, name=member.name, language=member.language,
