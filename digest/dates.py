@@ -17,12 +17,13 @@ import re
 from datetime import UTC, date, datetime, time, tzinfo
 from email.utils import format_datetime
 from functools import lru_cache
-from typing import Literal, overload
-
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, parse_pattern
+from typing import TYPE_CHECKING, Literal, overload
 
 from digest.models import EventInfo
+
+if TYPE_CHECKING:  # Babel and its CLDR data load with the first date written for a reader:
+    # the console's stamps below need neither (docs/benchmarks.md, "Start-up")
+    from babel import Locale
 
 _SHORT_MONTH = re.compile(r"(?<!M)MMM(?!M)")
 _SPACES = str.maketrans({"\u2009": " ", "\u202f": " ", "\u00a0": " ", "\u200a": " "})
@@ -35,6 +36,8 @@ _SPACED_DASH = re.compile(r"\s*[–—-]\s*")
 @lru_cache(maxsize=64)
 def babel_locale(language: str) -> Locale:
     """The Babel locale for a language tag; a bare ``en`` writes dates the British way."""
+    from babel import Locale, UnknownLocaleError
+
     tag = language.replace("-", "_")
     if tag.lower() == "en":
         tag = "en_GB"
@@ -76,6 +79,8 @@ def format_long_date(value: date | datetime, language: str, zone: tzinfo | None 
     """A date as written in running text: "4 March 2019" (datetimes shown in ``zone``)."""
     if isinstance(value, datetime):
         value = (value.astimezone(zone) if zone else value).date()
+    from babel.dates import format_date
+
     return plain_spaces(format_date(value, "long", locale=babel_locale(language)))
 
 
@@ -98,11 +103,15 @@ def format_date_range(start: date, end: date | None, language: str) -> str:
     if parts is None:
         return join_range(format_long_date(start, language), format_long_date(end, language))
     first, second = (_SHORT_MONTH.sub("MMMM", part) for part in parts)
+    from babel.dates import parse_pattern
+
     return join_range(parse_pattern(first).apply(start, locale),
                       parse_pattern(second).apply(end, locale))
 
 
 def _time(moment: datetime, locale: Locale) -> str:
+    from babel.dates import format_time
+
     return plain_spaces(format_time(moment, "short", locale=locale))
 
 
@@ -110,6 +119,8 @@ def _time_range(start: datetime, end: datetime, locale: Locale) -> str:
     parts = _interval_parts(locale, "Hm", "H" if start.hour != end.hour else "m")
     if parts is None:
         return join_range(_time(start, locale), _time(end, locale))
+    from babel.dates import parse_pattern
+
     return join_range(parse_pattern(parts[0]).apply(start, locale),
                       parse_pattern(parts[1]).apply(end, locale))
 
