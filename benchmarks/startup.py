@@ -54,6 +54,11 @@ _, status, usage = os.wait4(pid, 0)
 print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
 """
 
+# What every command needs before any code of this product runs: the store's library and
+# what reading the config needs (pydantic's models, YAML, addresses, cron expressions).
+LIBRARIES = ("import sqlalchemy, yaml, email_validator, apscheduler.triggers.cron; "
+             "from pydantic import BaseModel, Field, TypeAdapter, field_validator")
+
 # In the child: the collect job's first poll ends the process (time to first work).
 COLLECT_TO_POLL = """
 import os, sys
@@ -145,8 +150,8 @@ def cases(config: Path, quiet: Path, postgres: str | None, env: dict[str, str]) 
     found = [
         Case("python -c pass", [PY, "-c", "pass"]),
         Case("python -c 'import sqlalchemy'", [PY, "-c", "import sqlalchemy"]),
-        Case("python -c 'import sqlalchemy, pydantic.main, yaml'",
-             [PY, "-c", "import sqlalchemy, pydantic.main, yaml"]),
+        Case("the libraries reading any config and store (SQLAlchemy, pydantic, PyYAML, "
+             "email-validator, APScheduler's cron)", [PY, "-c", LIBRARIES]),
         Case("python -c 'import sqlalchemy, psycopg'", [PY, "-c", "import sqlalchemy, psycopg"]),
         Case("python -c 'import sqlalchemy, procrastinate'",
              [PY, "-c", "import sqlalchemy, procrastinate"]),
@@ -192,6 +197,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=10, help="runs of each command")
     parser.add_argument("--postgres", metavar="URL",
                         help="an empty PostgreSQL database: status and worker on it too")
+    parser.add_argument("--compare", metavar="DIR", type=Path,
+                        help="another checkout (e.g. `git archive` of main): its commands "
+                             "measured in the same run, for a before/after")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="digest-startup-") as temporary:
         folder = Path(temporary)
@@ -200,6 +208,10 @@ def main() -> int:
                if not k.startswith("DIGEST_") and k != "PYTHONDONTWRITEBYTECODE"}
         env.update(PYTHONPATH=str(ROOT), PYTHONPYCACHEPREFIX=str(folder / "pycache"))
         found = cases(config, quiet, args.postgres, env)
+        if args.compare:
+            found += [Case(f"{case.label} [{args.compare.name}]", case.argv, case.ready,
+                           {**case.env, "PYTHONPATH": str(args.compare.resolve())})
+                      for case in found if "digest" in case.label.split()[0]]
         for case in found:  # byte code compiled, store made (with Alembic): not measured
             run_once(case, folder, env)
             case.walls.clear()
