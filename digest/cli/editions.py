@@ -9,14 +9,16 @@ what happened.
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.dates import console_stamp
 from digest.identifiers import VariantKey
-from digest.jobs.context import Context
 from digest.models import EditionStatus, RunReport
-from digest.store.editions import EditionRow
+
+if TYPE_CHECKING:
+    from digest.jobs.context import Context
+    from digest.store.editions import EditionRow
 
 FORMATS = ("html", "text", "pdf", "mjml", "eml")
 

@@ -10,15 +10,16 @@ point to ``digest serve --local`` on this machine.
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.config.local import served_locally
 from digest.errors import InputError
-from digest.jobs.context import Context
 from digest.links import preferences_url, unsubscribe_url
-from digest.store import subscribers
 from digest.tokens import make_token
+
+if TYPE_CHECKING:
+    from digest.jobs.context import Context
 
 
 def add_link(actions: Subcommands) -> None:
@@ -39,6 +40,8 @@ def add_link(actions: Subcommands) -> None:
 
 def _link(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     """Two lines, each a label and a link; a heading line names the member."""
+    from digest.store import subscribers  # SQLAlchemy: with the store, not the command line
+
     with ctx.db.transaction() as connection:
         member = subscribers.by_email(connection, args.email)
     if member is None or member.id is None:

@@ -14,7 +14,6 @@ from digest.cli.common import Subcommands, add_command
 from digest.errors import InputError
 from digest.files import write_atomic
 from digest.models import SubscriberStatus
-from digest.store import subscribers
 
 if TYPE_CHECKING:
     from digest.jobs.context import Context
@@ -106,6 +105,8 @@ def register(commands: Subcommands) -> None:
 
 def _import(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     """``digest subscribers import FILE``: exit 2 when a row was refused (refused input)."""
+    from digest.store import subscribers  # SQLAlchemy: with the store, not the command line
+
     settings = ctx.settings
     with ctx.db.transaction() as connection:
         result = subscribers.import_csv(
@@ -120,6 +121,8 @@ def _import(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
 def _add(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     """``digest subscribers add EMAIL``: one member, checked as an imported row is (an
     erased address is refused)."""
+    from digest.store import subscribers
+
     settings = ctx.settings
     rules = subscribers.MemberRules.of(settings.site.language,
                                        [d.id for d in settings.digests], settings.themes)
@@ -134,6 +137,8 @@ def _add(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
 
 def _remove(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     """``digest subscribers remove EMAIL``: refused input when the address is unknown."""
+    from digest.store import subscribers
+
     with ctx.db.transaction() as connection:
         known = subscribers.set_status(connection, args.email, SubscriberStatus.UNSUBSCRIBED)
     if not known:
@@ -144,6 +149,8 @@ def _remove(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
 
 def _list(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     """``digest subscribers list``: one tab-separated line per member."""
+    from digest.store import subscribers
+
     with ctx.db.transaction() as connection:
         members = subscribers.all_members(connection)
     for member in members:

@@ -15,17 +15,18 @@ import os
 import tempfile
 from datetime import tzinfo
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from digest.cli.common import Subcommands, add_command
 from digest.config import MAX_CONFIG_BYTES, Settings, load_settings
 from digest.dates import console_day, console_stamp
 from digest.errors import ConfigError, InputError
 from digest.files import write_atomic
-from digest.jobs.context import Context
 from digest.reading import TooLargeError, read_bounded, read_input
-from digest.store import sources
-from digest.store.sources import SourceHealth
+
+if TYPE_CHECKING:
+    from digest.jobs.context import Context
+    from digest.store.sources import SourceHealth
 
 MAX_OPML_BYTES = 4 * 1024 * 1024  # a reader's export of a few thousand feeds is under 1 MB
 
@@ -124,6 +125,8 @@ def enable(ctx: Context, source_id: str, out: TextIO) -> int:
     if not any(s.id == source_id for s in ctx.settings.sources):
         known = ", ".join(s.id for s in ctx.settings.sources) or "none"
         raise InputError(f"no source {source_id!r} in the config (sources: {known})")
+    from digest.store import sources  # SQLAlchemy: with the store, not the command line
+
     with ctx.db.transaction() as connection:
         known_state = sources.enable(connection, source_id, ctx.clock.now())
     print(f"{source_id}: {'enabled' if known_state else 'was not disabled'}; the next "

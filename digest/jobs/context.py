@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from digest.clock import Clock
 from digest.config import Environment, Settings, database_url
-from digest.store import Database
 
 if TYPE_CHECKING:
     from digest.mail.transports import Transport
+    from digest.store import Database
 
 
 @dataclass
@@ -33,7 +33,10 @@ class Context:
 
     @cached_property
     def db(self) -> Database:
-        """The store, opened on first use (a command that needs none opens none)."""
+        """The store, opened on first use (a command that needs none opens none; SQLAlchemy
+        loads with it)."""
+        from digest.store import Database
+
         return Database(database_url(self.settings, self.env))
 
     @cached_property
