@@ -7,7 +7,8 @@ in the same run, so the ratios hold on a busy machine: `python -c pass` (the int
 and `python -c "import sqlalchemy"` (the store's library, which every command needs), plus
 the libraries a PostgreSQL command and a worker cannot do without. Wall time is from the
 spawn to the exit (the worker: to its "worker ready" line); peak RSS is the child's
-``ru_maxrss`` (the worker: ``VmHWM``).
+``ru_maxrss`` (the worker: ``VmHWM``); CPU time (user + system) is steadier than wall time
+when other jobs share the cores.
 
 The sample's config runs on a private copy with SQLite; its bulletins are left out of the
 `status` rows, since `status` renders each bulletin to lint it (a row with them shows that
@@ -15,8 +16,9 @@ cost). Byte code is compiled once before measuring (into a private cache folder)
 installed package has it. `collect` stops at its first poll: ``jobs.collect.poll_sources``
 is replaced, in the child, by an immediate exit.
 
-Run: ``.venv/bin/python benchmarks/startup.py [--repeat 10] [--postgres URL]`` (with a URL
-of an empty database: `status` on PostgreSQL and, when the command exists, `worker`).
+Run: ``.venv/bin/python benchmarks/startup.py [--repeat 10] [--postgres URL] [--compare DIR]``
+(a URL of an empty database: `status` on PostgreSQL and, when the command exists, `worker`;
+DIR another checkout, e.g. ``git archive main``, measured in the same run).
 docs/benchmarks.md ("Start-up") records the results.
 """
 
@@ -51,7 +53,8 @@ if pid == 0:
     os.dup2(os.open(errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
     os.execv(argv[0], argv)
 _, status, usage = os.wait4(pid, 0)
-print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+print(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+      os.waitstatus_to_exitcode(status))
 """
 
 # What every command needs before any code of this product runs: the store's library and
@@ -83,11 +86,16 @@ class Case:
     ready: str | None = None  # a long-running command: measured up to this stdout line
     env: dict[str, str] = field(default_factory=dict)
     walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)  # user + system: steadier under load
     peaks: list[float] = field(default_factory=list)  # MiB
 
     @property
     def wall(self) -> float:
         return statistics.median(self.walls)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpus)
 
     @property
     def peak(self) -> float:
@@ -102,10 +110,11 @@ def run_once(case: Case, cwd: Path, env: dict[str, str]) -> None:
         measured = subprocess.run([PY, "-I", "-S", "-c", LAUNCHER, str(errors), *case.argv],
                                   cwd=cwd, env=environment, capture_output=True, text=True,
                                   check=True)
-        wall, peak, code = measured.stdout.split()
+        wall, cpu, peak, code = measured.stdout.split()
         if int(code) not in (0, 1):
             raise SystemExit(f"{case.label}: exit {code}: {errors.read_text()[-800:]}")
         case.walls.append(float(wall))
+        case.cpus.append(float(cpu))
         case.peaks.append(int(peak) / 1024)
         return
     started = time.perf_counter()
@@ -119,11 +128,14 @@ def run_once(case: Case, cwd: Path, env: dict[str, str]) -> None:
         raise SystemExit(f"{case.label}: exited before {case.ready!r}: "
                          f"{child.communicate()[1][-800:]}")
     wall = time.perf_counter() - started
+    ticks = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(ticks[11]) + int(ticks[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
     hwm = [row for row in Path(f"/proc/{child.pid}/status").read_text().splitlines()
            if row.startswith("VmHWM:")]
     child.send_signal(signal.SIGTERM)
     child.communicate(timeout=120)
     case.walls.append(wall)
+    case.cpus.append(cpu)
     case.peaks.append(int(hwm[0].split()[1]) / 1024)
 
 
@@ -183,12 +195,13 @@ def cases(config: Path, quiet: Path, postgres: str | None, env: dict[str, str]) 
 
 def table(found: list[Case]) -> str:
     base, sqla = found[0], found[1]
-    rows = ["| command | wall s (median / min) | peak RSS MiB | wall ÷ `pass` | "
-            "wall ÷ `import sqlalchemy` | RSS ÷ `import sqlalchemy` |",
-            "|---|---|---|---|---|---|"]
-    rows += [f"| {case.label} | {case.wall:.3f} / {min(case.walls):.3f} | {case.peak:.1f} | "
-             f"{case.wall / base.wall:.1f} | {case.wall / sqla.wall:.2f} | "
-             f"{case.peak / sqla.peak:.2f} |" for case in found]
+    rows = ["| command | wall s (median / min) | CPU s | peak RSS MiB | wall ÷ `pass` | "
+            "wall ÷ `import sqlalchemy` | CPU ÷ `import sqlalchemy` | "
+            "RSS ÷ `import sqlalchemy` |",
+            "|---|---|---|---|---|---|---|---|"]
+    rows += [f"| {case.label} | {case.wall:.3f} / {min(case.walls):.3f} | {case.cpu:.3f} | "
+             f"{case.peak:.1f} | {case.wall / base.wall:.1f} | {case.wall / sqla.wall:.2f} | "
+             f"{case.cpu / sqla.cpu:.2f} | {case.peak / sqla.peak:.2f} |" for case in found]
     return "\n".join(rows)
 
 
@@ -215,6 +228,7 @@ def main() -> int:
         for case in found:  # byte code compiled, store made (with Alembic): not measured
             run_once(case, folder, env)
             case.walls.clear()
+            case.cpus.clear()
             case.peaks.clear()
         load_before = os.getloadavg()
         for _ in range(args.repeat):  # interleaved: a burst of load hits every case alike
