@@ -63,7 +63,7 @@ def sample_context(folder: Path, transport: str = "file", concurrency: int = 4,
     shutil.copytree(ROOT / "sample", folder / "sample")
     config = folder / "schedules.yaml"
     config.write_text(config.read_text().replace("transport: file", f"transport: {transport}")
-                      .replace("rate: 20/s", "rate: 1000000/s")
+                      .replace("rate: 20/s", "rate: 100000/s")
                       .replace("concurrency: 4", f"concurrency: {concurrency}"))
     settings = load_settings(config)
     return Context(settings=settings, env=Environment(database, None, None, "b" * 64, None),
