@@ -44,8 +44,8 @@ PAGE = 1_000
 
 
 def _rss_mib() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _peak_mib() -> float:
@@ -58,7 +58,8 @@ def _context(folder: Path, database: str | None) -> Any:
     from digest.jobs.context import Context
 
     settings = load_settings(folder / "schedules.yaml")
-    return Context(settings=settings, env=Environment(database, None, None, "0123456789abcdef" * 4, None),
+    secret = "0123456789abcdef" * 4
+    return Context(settings=settings, env=Environment(database, None, None, secret, None),
                    clock=parse_now(NOW))
 
 
@@ -145,13 +146,13 @@ def phase_prepare(ctx: Any, folder: Path) -> dict[str, Any]:
     total = built = 0
     last = 0
     rates: list[tuple[int, float]] = []
-    query = deliveries._select_rows().where(  # noqa: SLF001 - the rows a sender claims
+    query = deliveries._select_rows().where(
         table.c.edition_id == row.id, table.c.status == "pending")
     started, cpu = time.perf_counter(), time.process_time()
     while True:
         page_started = time.perf_counter()
         with ctx.db.transaction() as connection:
-            rows = [deliveries._delivery(r) for r in connection.execute(  # noqa: SLF001
+            rows = [deliveries._delivery(r) for r in connection.execute(
                 query.where(table.c.id > last).order_by(table.c.id).limit(PAGE)).mappings()]
         if not rows:
             break
