@@ -366,7 +366,7 @@ def test_plain_values_are_cut_as_the_quoted_printable_encoder_cuts_them() -> Non
     plain = 0
     for length in range(1, 320):
         for _ in range(12):
-            letters = chance.choice(["xy z/.", "xy z/.-?", "ab /:.-?=\té"])
+            letters = chance.choice(["xy z/.", "x=y z/.-?", "ab /:.-?=\té"])
             text = "".join(chance.choice(letters) for _ in range(length))
             plain += bool(message._QP_PLAIN.fullmatch(text))
             assert message._qp(text) == encoder(text), text

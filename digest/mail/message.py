@@ -244,22 +244,32 @@ def _qp(text: str) -> bytes:
     return (encoded + "=\r\n").encode("ascii")
 
 
-# Text quoted-printable leaves as it is (printable ASCII but ``=``; a space, but not last):
-# only cut into lines, as ``quoprimime.body_encode`` cuts them (74 characters and a soft
-# break, while more than 75 are left). Tests check it gives the encoder's bytes.
-_QP_PLAIN = re.compile(r"[ !-<>-~]*[!-<>-~]")
+# Printable ASCII (a space, but not last), what members' values and our links are: ``=``
+# becomes ``=3D`` and the line is cut exactly as ``quoprimime.body_encode`` cuts it (74
+# characters and a soft break, never inside an escape), without its per-character table.
+# Tests check it gives the encoder's bytes.
+_QP_PLAIN = re.compile(r"[ !-~]*[!-~]")
 _QP_CUT = QP_LINE - 2
 
 
 def _qp_plain(text: str) -> bytes:
-    if len(text) < QP_LINE:
-        return (text + "=\r\n").encode("ascii")
-    lines, start, last_start = [], 0, len(text) - QP_LINE
+    line = text.replace("=", "=3D")
+    if len(line) < QP_LINE:
+        return (line + "=\r\n").encode("ascii")
+    lines, start, last_start = [], 0, len(line) - QP_LINE
     while start <= last_start:
-        lines.append(text[start:start + _QP_CUT])
-        start += _QP_CUT
-    lines.append(text[start:])
-    return ("=\r\n".join(lines) + "=\r\n").encode("ascii")
+        stop = start + _QP_CUT
+        if line[stop - 2] == "=":
+            lines.append(line[start:stop - 1])
+            start = stop - 2
+        elif line[stop - 1] == "=":
+            lines.append(line[start:stop])
+            start = stop - 1
+        else:
+            lines.append(line[start:stop] + "=")
+            start = stop
+    lines.append(line[start:])
+    return ("\r\n".join(lines) + "=\r\n").encode("ascii")
 
 
 def _plain(value: str) -> str:
