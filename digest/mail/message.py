@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import html
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
@@ -183,10 +182,11 @@ class MessageFactory:
             if unsubscribe.lower().startswith("https://"):
                 headers.append(_raw_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         headers.append(self._tail)
+        plain = {key: _qp(values[key]) for key in self._text.distinct | self._html.distinct}
         data = b"".join((
             *headers,
-            self._text_head, _fill(self._text, values, _plain),
-            self._html_head, _fill(self._html, values, _escape_html),
+            self._text_head, _fill(self._text, plain),
+            self._html_head, _fill(self._html, _escaped(values, plain, self._html.distinct)),
             self._close,
         ))
         sender = _mailbox(envelope_sender) if envelope_sender else self._sender
@@ -225,9 +225,19 @@ def _prepare(template: str) -> _Part:
     return _Part(b"".join(pieces), tuple(keys), frozenset(keys))
 
 
-def _fill(part: _Part, values: dict[str, str], escape: Callable[[str], str]) -> bytes:
-    encoded = {key: _qp(escape(values[key])) for key in part.distinct}
+def _fill(part: _Part, encoded: dict[str, bytes]) -> bytes:
     return part.format % tuple(encoded[key] for key in part.keys)
+
+
+def _escaped(values: dict[str, str], plain: dict[str, bytes],
+             keys: frozenset[str]) -> dict[str, bytes]:
+    """The values encoded for HTML: escaped, and encoded again only where escaping changed
+    something (an address or a link seldom has ``&``, ``<`` or quotes)."""
+    encoded = {}
+    for key in keys:
+        escaped = html.escape(values[key], quote=True)
+        encoded[key] = plain[key] if escaped == values[key] else _qp(escaped)
+    return encoded
 
 
 def _qp(text: str) -> bytes:
@@ -270,14 +280,6 @@ def _qp_plain(text: str) -> bytes:
             start = stop
     lines.append(line[start:])
     return ("\r\n".join(lines) + "=\r\n").encode("ascii")
-
-
-def _plain(value: str) -> str:
-    return value
-
-
-def _escape_html(value: str) -> str:
-    return html.escape(value, quote=True)
 
 
 # ------------------------------------------------------------------ headers
