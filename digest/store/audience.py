@@ -21,23 +21,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
     Connection,
     String,
     Text,
     and_,
     cast,
-    exists,
     func,
     literal,
     select,
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
 from digest.models import DeliveryStatus, Subscriber, SubscriberStatus
+from digest.store import json_lists
 from digest.store.schema import deliveries, subscribers
 
 # SQLite allows at most 500 terms in a compound SELECT: the keys go in chunks below that.
@@ -83,18 +81,11 @@ def _themes_text() -> ColumnElement[str]:
 
 
 def _follows(connection: Connection, digest_id: str | None) -> ColumnElement[bool]:
-    """Active members (following ``digest_id``, unless None) in SQL: the JSON list of
-    digests holds it (``jsonb @>`` on PostgreSQL, ``json_each`` on SQLite)."""
+    """Active members (following ``digest_id``, unless None) in SQL."""
     active = subscribers.c.status == SubscriberStatus.ACTIVE.value
     if digest_id is None:
         return active
-    if connection.dialect.name == "postgresql":
-        listed = cast(subscribers.c.digests, JSONB).contains(cast(literal([digest_id], JSON),
-                                                                  JSONB))
-    else:
-        each = func.json_each(subscribers.c.digests).table_valued("value")
-        listed = exists(select(1).select_from(each).where(each.c.value == digest_id))
-    return and_(active, listed)
+    return and_(active, json_lists.holds(connection, subscribers.c.digests, digest_id))
 
 
 def audience(connection: Connection, digest_id: str | None) -> Audience:
