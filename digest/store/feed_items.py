@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, or_, select
+from sqlalchemy import Connection, Select, and_, literal, or_, select
 
 from digest.models import Item
 from digest.store import json_lists
@@ -73,7 +73,8 @@ def _read_on(connection: Connection, query: Select[Any], theme: str | None, fill
     """The ids one feed still takes, read after ``position`` with its theme filtered in SQL."""
     assert theme is not None  # the feed of everything is closed before this is asked
     shown, last_id = position
-    after = or_(shown > SHOWN_PUBLISHED, and_(shown == SHOWN_PUBLISHED, items.c.id > last_id))
+    moment = literal(shown, SHOWN_PUBLISHED.type)
+    after = or_(moment > SHOWN_PUBLISHED, and_(moment == SHOWN_PUBLISHED, items.c.id > last_id))
     taken = []
     rows = connection.execution_options(yield_per=BATCH).execute(
         query.where(after, json_lists.holds(connection, items.c.themes, theme)))
