@@ -268,18 +268,19 @@ def main() -> int:
     for name, database in stores:
         base: dict[str, float] = {}
         print(f"\n{name}")
-        print("| members | phase | s | CPU s | µs/member | ratio to smallest per member "
-              "| peak RSS MiB | after imports MiB |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| members | phase | s | CPU s | µs/member | per member to smallest "
+              "| CPU per member to smallest | peak RSS MiB | after imports MiB |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for size in sizes:
             found = measure(size, database)
             for phase in ("import", "plan", "prepare"):
                 r = found[phase]
-                per = r["seconds"] / size * 1e6
+                per, cpu = r["seconds"] / size * 1e6, r["cpu"] / size * 1e6
                 base.setdefault(phase, per)
+                base.setdefault(phase + " cpu", cpu)
                 print(f"| {size:,} | {phase} | {r['seconds']:.1f} | {r['cpu']:.1f} | {per:.1f} "
-                      f"| {per / base[phase]:.2f} | {r['peak_mib']:.0f} "
-                      f"| {r['rss_after_imports_mib']:.0f} |")
+                      f"| {per / base[phase]:.2f} | {cpu / base[phase + ' cpu']:.2f} "
+                      f"| {r['peak_mib']:.0f} | {r['rss_after_imports_mib']:.0f} |")
             p = found["prepare"]
             rate = p["messages"] / p["seconds"]
             print(f"  prepare: {p['messages']:,} messages of {p['bytes']:,} bytes, "
