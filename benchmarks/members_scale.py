@@ -145,12 +145,12 @@ def phase_prepare(ctx: Any, folder: Path) -> dict[str, Any]:
     stops = stopped_by(ctx, row)
     total = built = 0
     last = 0
-    rates: list[tuple[int, float]] = []
+    rates: list[tuple[int, float, float]] = []  # messages, seconds, CPU seconds
     query = deliveries._select_rows().where(
         table.c.edition_id == row.id, table.c.status == "pending")
     started, cpu = time.perf_counter(), time.process_time()
     while True:
-        page_started = time.perf_counter()
+        page_started, page_cpu = time.perf_counter(), time.process_time()
         with ctx.db.transaction() as connection:
             rows = [deliveries._delivery(r) for r in connection.execute(
                 query.where(table.c.id > last).order_by(table.c.id).limit(PAGE)).mappings()]
@@ -164,11 +164,16 @@ def phase_prepare(ctx: Any, folder: Path) -> dict[str, Any]:
             total += len(envelope.data)
         built += len(rows)
         last = rows[-1].id
-        rates.append((len(rows), time.perf_counter() - page_started))
+        rates.append((len(rows), time.perf_counter() - page_started,
+                      time.process_time() - page_cpu))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     tenth = max(1, len(rates) // 10)
-    first = sum(n for n, _ in rates[:tenth]) / sum(s for _, s in rates[:tenth])
-    final = sum(n for n, _ in rates[-tenth:]) / sum(s for _, s in rates[-tenth:])
+
+    def rate(pages: list[tuple[int, float, float]], which: int) -> float:
+        return sum(page[0] for page in pages) / max(sum(page[which] for page in pages), 1e-9)
+
+    first, final = rate(rates[:tenth], 1), rate(rates[-tenth:], 1)
+    first_cpu, final_cpu = rate(rates[:tenth], 2), rate(rates[-tenth:], 2)
     with ctx.db.transaction() as connection:
         sample = list(connection.execute(select(table.c.id).where(
             table.c.edition_id == row.id).limit(1)))
@@ -176,7 +181,8 @@ def phase_prepare(ctx: Any, folder: Path) -> dict[str, Any]:
     naive = _naive(ctx, row.label, 200)
     return {"seconds": seconds, "cpu": cpu, "messages": built, "bytes": total // max(built, 1),
             "render_seconds": render_seconds, "variants": len(factories),
-            "first_tenth_rate": first, "last_tenth_rate": final, "naive_rate": naive}
+            "first_tenth_rate": first, "last_tenth_rate": final, "naive_rate": naive,
+            "first_tenth_cpu_rate": first_cpu, "last_tenth_cpu_rate": final_cpu}
 
 
 def _naive(ctx: Any, label: str, count: int) -> float:
@@ -287,7 +293,9 @@ def main() -> int:
                   f"{p['variants']} variants rendered in {p['render_seconds']:.1f} s; "
                   f"{rate:,.0f} msg/s ({p['messages'] / p['cpu']:,.0f} per CPU second), "
                   f"first tenth {p['first_tenth_rate']:,.0f}, last tenth "
-                  f"{p['last_tenth_rate']:,.0f}; naive {p['naive_rate']:.1f} msg/s, "
+                  f"{p['last_tenth_rate']:,.0f} (per CPU second "
+                  f"{p.get('first_tenth_cpu_rate', 0):,.0f} and "
+                  f"{p.get('last_tenth_cpu_rate', 0):,.0f}); naive {p['naive_rate']:.1f} msg/s, "
                   f"ratio {rate / p['naive_rate']:.0f}x; plan: {found['plan']['rows']:,} rows, "
                   f"{found['plan']['groups']} groups; load {os.getloadavg()[0]:.2f}")
     return 0
