@@ -27,6 +27,7 @@ from digest.config import deliverable_address
 from digest.errors import InputError
 from digest.languages import language_tag
 from digest.models import Subscriber, SubscriberStatus
+from digest.store import audience
 from digest.store.keys import fits_integer, plain_text
 from digest.store.member_csv import (
     MAX_FIELD_CHARS,
@@ -220,6 +221,8 @@ def import_csv(connection: Connection, path: Path, now: datetime, default_langua
                 _add_batch(connection, batch, now, result)
         _add_batch(connection, batch, now, result)
         refused.extend(read.problems)
+    if result.added >= audience.ANALYZE_AFTER:
+        audience.analyze(connection, subscribers.name)
     result.problems = [problem for _, problem in sorted(refused, key=lambda pair: pair[0])]
     return result
 
