@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from digest import compose
@@ -108,3 +109,20 @@ def test_a_member_who_joins_after_the_groups_were_read_is_not_planned(db: Databa
         late = subscribers.by_email(c, "late@example.org")
     assert late is not None and late.id is not None
     assert late.id not in {member for member, _ in _rows(db, edition_id)}
+
+
+def test_a_big_plan_refreshes_postgresqls_statistics(db: Database,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Right after a big plan a sender claims its rows: PostgreSQL must know the outbox is
+    big, or it sorts all of it for each batch instead of reading it in id order."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite plans these queries without statistics")
+    monkeypatch.setattr(audience, "ANALYZE_AFTER", 20)
+    _fill(db, 120)
+    edition_id = _edition(db, 1)
+    created = _new_plan(db, edition_id, None)
+    assert created >= 20
+    with db.transaction() as c:
+        known = c.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE relname = 'deliveries'").scalar()
+    assert known == created
