@@ -355,11 +355,11 @@ def test_plain_values_are_cut_as_the_quoted_printable_encoder_cuts_them() -> Non
     it must give the encoder's own bytes, at every length and wherever spaces fall."""
     from email import quoprimime
 
-    from digest.mail import message
+    from digest.mail import parts
 
     def encoder(text: str) -> bytes:
         encoded = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"),
-                                         message.QP_LINE - 1, "\r\n")
+                                         parts.QP_LINE - 1, "\r\n")
         return (encoded if encoded.endswith("\r\n") else encoded + "=\r\n").encode("ascii")
 
     chance = random.Random(13)
@@ -368,6 +368,6 @@ def test_plain_values_are_cut_as_the_quoted_printable_encoder_cuts_them() -> Non
         for _ in range(12):
             letters = chance.choice(["xy z/.", "x=y z/.-?", "ab /:.-?=\té"])
             text = "".join(chance.choice(letters) for _ in range(length))
-            plain += bool(message._QP_PLAIN.fullmatch(text))
-            assert message._qp(text) == encoder(text), text
+            plain += bool(parts._QP_PLAIN.fullmatch(text))
+            assert parts.qp(text) == encoder(text), text
     assert plain > 1000  # the fast path was taken, often

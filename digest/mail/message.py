@@ -2,12 +2,9 @@
 
 ``MessageFactory`` does the expensive part once per variant: it folds and encodes the
 common headers and quoted-printable-encodes the text and HTML parts piece by piece, split
-at the per-recipient placeholders of ``digest.models.PLACEHOLDERS``. ``build`` then only
-encodes the few values of one member (escaped for HTML, plain for text) and joins bytes.
-
-The pieces are joined with quoted-printable soft line breaks (``=`` at the end of a line),
-which decode to nothing, so the decoded part is exactly the template with the values in
-place, and no encoded line is longer than 76 characters (RFC 2045).
+at the per-recipient placeholders of ``digest.models.PLACEHOLDERS`` (``mail.parts``).
+``build`` then only encodes the few values of one member (escaped for HTML, plain for text)
+and joins bytes.
 
 Headers are written by hand where the ``email`` package would get them wrong for mail
 clients: ``List-Unsubscribe`` is never RFC 2047-encoded nor folded inside a URL (RFC 2369,
@@ -20,12 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
-from email import quoprimime
 from email.errors import HeaderParseError, MessageDefect
 from email.headerregistry import Address
 from functools import lru_cache
@@ -35,7 +30,8 @@ from digest.config import Settings
 from digest.dates import format_rfc822
 from digest.languages import is_language_tag
 from digest.mail.envelope import Envelope, PermanentFailure
-from digest.models import PLACEHOLDERS, RenderedEmail
+from digest.mail.parts import html_values, prepare_part, qp
+from digest.models import RenderedEmail
 
 __all__ = [
     "Envelope",
@@ -46,7 +42,6 @@ __all__ = [
     "make_message_id",
 ]
 
-QP_LINE = 76  # RFC 2045's limit for a quoted-printable line, soft break included
 HEADER_LINE = 998  # RFC 5322's hard limit for any line
 _POLICY = email_policy.SMTP  # folds at 78, CRLF, RFC 2047 for non-ASCII
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -55,8 +50,6 @@ _MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")  # printable ASCII, no < > 
 _LIST_ID_CHARS = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 _URL_PLAIN = re.compile(r"[A-Za-z0-9" + re.escape(_URL_SAFE) + "]*")
-_PLACEHOLDER = re.compile("|".join(re.escape(marker) for marker in PLACEHOLDERS.values()))
-_KEY_OF = {marker: key for key, marker in PLACEHOLDERS.items()}
 
 
 @dataclass(frozen=True)
@@ -69,15 +62,6 @@ class Recipient:
     preferences_url: str
 
 
-
-@dataclass(frozen=True)
-class _Part:
-    """A prepared part body: its encoded bytes as a ``%b`` format, one ``%b`` per
-    placeholder, filled per recipient (one C-level ``%`` instead of a join in Python)."""
-
-    format: bytes
-    keys: tuple[str, ...]  # the placeholders in order
-    distinct: frozenset[str]
 
 
 def make_message_id(settings: Settings, edition_key: str, recipient_email: str,
@@ -140,8 +124,8 @@ class MessageFactory:
                     .encode("ascii"))
         self._tail = b"".join(tail) + b"\r\n"
         delimiter = f"--{self._boundary}\r\n".encode("ascii")
-        self._text = _prepare(rendered.text)
-        self._html = _prepare(rendered.html)
+        self._text = prepare_part(rendered.text)
+        self._html = prepare_part(rendered.html)
         part_head = ("Content-Type: text/{}; charset=\"utf-8\"\r\n"
                      "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
         self._text_head = delimiter + part_head.format("plain").encode("ascii")
@@ -182,11 +166,11 @@ class MessageFactory:
             if unsubscribe.lower().startswith("https://"):
                 headers.append(_raw_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         headers.append(self._tail)
-        plain = {key: _qp(values[key]) for key in self._text.distinct | self._html.distinct}
+        plain = {key: qp(values[key]) for key in self._text.distinct | self._html.distinct}
         data = b"".join((
             *headers,
-            self._text_head, _fill(self._text, plain),
-            self._html_head, _fill(self._html, _escaped(values, plain, self._html.distinct)),
+            self._text_head, self._text.fill(plain),
+            self._html_head, self._html.fill(html_values(values, plain, self._html.distinct)),
             self._close,
         ))
         sender = _mailbox(envelope_sender) if envelope_sender else self._sender
@@ -202,84 +186,6 @@ class MessageFactory:
         if len(first) > HEADER_LINE:
             raise PermanentFailure(f"unsubscribe URL too long for a header ({len(url)} chars)")
         return (f"{first}\r\n <{self._mailto}>\r\n").encode("ascii")
-
-
-# ------------------------------------------------------------------ bodies
-
-
-def _prepare(template: str) -> _Part:
-    """Split a part at its placeholders and encode the fixed pieces once."""
-    text = template.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
-    pieces: list[bytes] = []
-    keys: list[str] = []
-    position = 0
-    for match in _PLACEHOLDER.finditer(text):
-        if match.start() > position:
-            pieces.append(_qp(text[position:match.start()]).replace(b"%", b"%%"))
-        pieces.append(b"%b")
-        keys.append(_KEY_OF[match.group()])
-        position = match.end()
-    pieces.append(_qp(text[position:]).replace(b"%", b"%%"))
-    return _Part(b"".join(pieces), tuple(keys), frozenset(keys))
-
-
-def _fill(part: _Part, encoded: dict[str, bytes]) -> bytes:
-    return part.format % tuple(encoded[key] for key in part.keys)
-
-
-def _escaped(values: dict[str, str], plain: dict[str, bytes],
-             keys: frozenset[str]) -> dict[str, bytes]:
-    """The values encoded for HTML: escaped, and encoded again only where escaping changed
-    something (an address or a link seldom has ``&``, ``<`` or quotes)."""
-    encoded = {}
-    for key in keys:
-        escaped = html.escape(values[key], quote=True)
-        encoded[key] = plain[key] if escaped == values[key] else _qp(escaped)
-    return encoded
-
-
-def _qp(text: str) -> bytes:
-    """Quoted-printable for one piece, its lines at most 76 characters, ending with a hard
-    line break if the text does and a soft one otherwise (so the next piece continues it)."""
-    if not text:
-        return b""
-    if _QP_PLAIN.fullmatch(text):  # a member's value, usually: nothing to encode
-        return _qp_plain(text)
-    encoded = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), QP_LINE - 1,
-                                     "\r\n")
-    if encoded.endswith("\r\n"):
-        return encoded.encode("ascii")
-    return (encoded + "=\r\n").encode("ascii")
-
-
-# Printable ASCII (a space, but not last), what members' values and our links are: ``=``
-# becomes ``=3D`` and the line is cut exactly as ``quoprimime.body_encode`` cuts it (74
-# characters and a soft break, never inside an escape), without its per-character table.
-# Tests check it gives the encoder's bytes.
-_QP_PLAIN = re.compile(r"[ !-~]*[!-~]")
-_QP_CUT = QP_LINE - 2
-
-
-def _qp_plain(text: str) -> bytes:
-    line = text.replace("=", "=3D")
-    if len(line) < QP_LINE:
-        return (line + "=\r\n").encode("ascii")
-    lines, start, last_start = [], 0, len(line) - QP_LINE
-    while start <= last_start:
-        stop = start + _QP_CUT
-        if line[stop - 2] == "=":
-            lines.append(line[start:stop - 1])
-            start = stop - 2
-        elif line[stop - 1] == "=":
-            lines.append(line[start:stop])
-            start = stop - 1
-        else:
-            lines.append(line[start:stop] + "=")
-            start = stop
-    lines.append(line[start:])
-    return ("\r\n".join(lines) + "=\r\n").encode("ascii")
 
 
 # ------------------------------------------------------------------ headers
