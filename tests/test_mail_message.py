@@ -348,3 +348,26 @@ def test_fast_header_paths_write_what_the_email_package_writes(name: str,
     assert fast == slow
     if fast is not None:
         assert m._to_header(clean, fast) == m._header("To", m._address_text(clean, fast))
+
+
+def test_plain_values_are_cut_as_the_quoted_printable_encoder_cuts_them() -> None:
+    """A value with nothing to encode skips ``quoprimime`` (most of the per-member cost);
+    it must give the encoder's own bytes, at every length and wherever spaces fall."""
+    from email import quoprimime
+
+    from digest.mail import parts
+
+    def encoder(text: str) -> bytes:
+        encoded = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"),
+                                         parts.QP_LINE - 1, "\r\n")
+        return (encoded if encoded.endswith("\r\n") else encoded + "=\r\n").encode("ascii")
+
+    chance = random.Random(13)
+    plain = 0
+    for length in range(1, 320):
+        for _ in range(12):
+            letters = chance.choice(["xy z/.", "x=y z/.-?", "ab /:.-?=\té"])
+            text = "".join(chance.choice(letters) for _ in range(length))
+            plain += bool(parts._QP_PLAIN.fullmatch(text))
+            assert parts.qp(text) == encoder(text), text
+    assert plain > 1000  # the fast path was taken, often

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from digest.errors import InputError
 from digest.store import Database
-from digest.store.member_csv import MAX_CSV_BYTES, MAX_FIELD_CHARS
+from digest.store.member_csv import MAX_FIELD_CHARS, MAX_IMPORT_BYTES
 from digest.store.schema import subscribers
 from digest.store.subscribers import MemberRules, member_from_values
 from tests.conftest import approve_sample_bulletin, run_digest
@@ -72,13 +72,13 @@ def test_a_non_ascii_domain_is_stored_in_ascii(project: Path) -> None:
 def test_a_csv_over_the_size_limit_is_refused_before_reading(project: Path) -> None:
     with (project / "members.csv").open("wb") as handle:
         handle.write(HEADER)
-        handle.truncate(MAX_CSV_BYTES + 1)
+        handle.truncate(MAX_IMPORT_BYTES + 1)  # sparse: nothing is written
     result = run_digest(project, "subscribers", "import", "members.csv")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "digest: members.csv: (file): the file is 16 MB, over the limit of 16 MB for a members "
-        "CSV"]
+        "digest: members.csv: (file): the file is 1024 MB, over the limit of 1024 MB for a "
+        "members CSV"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -44,7 +44,8 @@ from digest.publish import BulletinEntry
 from digest.render.email import render_bulletin_email
 from digest.render.pdf import render_bulletin_pdf
 from digest.render.web import render_bulletin_web
-from digest.store import deliveries, editions, items, subscribers
+from digest.store import audience as planning
+from digest.store import editions, items
 
 
 class RenderedBulletin(NamedTuple):
@@ -125,10 +126,10 @@ def run_bulletin(ctx: Context, bulletin: Bulletin, forms: RenderedForms, report:
                 omitted=0, now=now)
             if row is None:
                 return
-            members = subscribers.active_for(connection, audience)
-            deliveries.plan(connection, row.id, [
-                (m.id, FULL_VARIANT) for m in members
-                if m.id is not None and m.follows(bulletin.themes)], now)
+            members = planning.audience(connection, audience)  # groups, not every member
+            planning.plan(connection, row.id, members, {
+                group: FULL_VARIANT for group in members.groups
+                if group.member.follows(bulletin.themes)}, now)
     if row.status in SENDABLE:
         report.editions.append(f"{row.label}: bulletin {bulletin.title!r}")
         deliver(ctx, row, {FULL_VARIANT: forms.email}, transport, report)

@@ -31,8 +31,8 @@ from digest.jobs.prepare import Prepared, Rendered, left_out_lines, prepare, unp
 from digest.jobs.publication import is_public, publish_edition, withdraw_edition
 from digest.links import console_edition_links
 from digest.mail.transports import Transport
-from digest.models import Edition, RunReport, Subscriber
-from digest.store import curation, deliveries, editions, items, subscribers
+from digest.models import Edition, RunReport
+from digest.store import audience, curation, deliveries, editions, items
 from digest.store.editions import EditionRow
 
 
@@ -47,7 +47,7 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
         return
     with ctx.db.transaction() as connection:
         row = editions.find(connection, digest.id, slot)
-        members = subscribers.active_for(connection, digest.id)
+        members = audience.audience(connection, digest.id)  # groups, not a list of members
     if row is not None:
         return  # made by an earlier run: resumed by resume_unfinished when still sending
     edition = next_edition(ctx, digest, slot)
@@ -71,15 +71,15 @@ def run_digest(ctx: Context, digest: DigestSettings, report: RunReport,
 
 
 def _render_new(ctx: Context, edition: Edition,
-                members: list[Subscriber]) -> tuple[Rendered | None, str | None]:
+                members: audience.Audience) -> tuple[Rendered | None, str | None]:
     """Render a new edition's variants before anything is frozen or planned: the rendered
     forms, or why it cannot be rendered at all (an empty edition renders nothing)."""
     if edition.is_empty:
         return None, None
     language = ctx.settings.site.language
     try:
-        return prepare(ctx, edition, {compose.member_variant_key(m, language)
-                                      for m in members}), None
+        return prepare(ctx, edition, {compose.member_variant_key(group.member, language)
+                                      for group in members.groups}), None
     except RenderError as exc:
         return None, str(exc)
 
@@ -233,14 +233,15 @@ def _record_left_out(connection: Connection, row: EditionRow, left_out: Sequence
 
 
 def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
-                   members: list[Subscriber], failure: str | None = None,
+                   members: audience.Audience, failure: str | None = None,
                    rendered_left_out: Sequence[LeftOut] = ()) -> EditionRow | None:
     """Freeze the edition and plan its deliveries in one transaction (or record a skip).
 
     An edition that could not be rendered (``failure``) is frozen and planned all the
     same, as ``failed`` with the reason: a later run renders it again and sends it."""
     now = ctx.clock.now()
-    variants = compose.variants_for(edition, members, ctx.settings.site.language)
+    language = ctx.settings.site.language
+    variants = compose.variants_for(edition, [g.member for g in members.groups], language)
     status = (editions.SKIPPED if edition.is_empty else
               editions.FAILED if failure is not None else
               editions.DRAFT if digest.approval else editions.SENDING)
@@ -256,12 +257,10 @@ def _store_edition(ctx: Context, digest: DigestSettings, edition: Edition,
         editions.supersede_drafts(connection, digest.id, before=edition.slot)
         if status == editions.SKIPPED:
             return row
-        recipients = []
-        for member in members:
-            key = compose.member_variant_key(member, ctx.settings.site.language)
-            if not variants[key].edition.is_empty and member.id is not None:
-                recipients.append((member.id, str(key)))
-        deliveries.plan(connection, row.id, recipients, now)
+        keys = {group: str(key) for group in members.groups
+                if not variants[key := compose.member_variant_key(group.member, language)]
+                .edition.is_empty}
+        audience.plan(connection, row.id, members, keys, now)
         if failure is not None:
             editions.mark_failed(connection, row.id, failure, now)
         if rendered_left_out:

@@ -2,12 +2,9 @@
 
 ``MessageFactory`` does the expensive part once per variant: it folds and encodes the
 common headers and quoted-printable-encodes the text and HTML parts piece by piece, split
-at the per-recipient placeholders of ``digest.models.PLACEHOLDERS``. ``build`` then only
-encodes the few values of one member (escaped for HTML, plain for text) and joins bytes.
-
-The pieces are joined with quoted-printable soft line breaks (``=`` at the end of a line),
-which decode to nothing, so the decoded part is exactly the template with the values in
-place, and no encoded line is longer than 76 characters (RFC 2045).
+at the per-recipient placeholders of ``digest.models.PLACEHOLDERS`` (``mail.parts``).
+``build`` then only encodes the few values of one member (escaped for HTML, plain for text)
+and joins bytes.
 
 Headers are written by hand where the ``email`` package would get them wrong for mail
 clients: ``List-Unsubscribe`` is never RFC 2047-encoded nor folded inside a URL (RFC 2369,
@@ -20,22 +17,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
-from email import quoprimime
 from email.errors import HeaderParseError, MessageDefect
 from email.headerregistry import Address
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from digest.config import Settings
 from digest.dates import format_rfc822
 from digest.languages import is_language_tag
 from digest.mail.envelope import Envelope, PermanentFailure
-from digest.models import PLACEHOLDERS, RenderedEmail
+from digest.mail.parts import html_values, prepare_part, qp
+from digest.models import RenderedEmail
 
 __all__ = [
     "Envelope",
@@ -46,7 +42,6 @@ __all__ = [
     "make_message_id",
 ]
 
-QP_LINE = 76  # RFC 2045's limit for a quoted-printable line, soft break included
 HEADER_LINE = 998  # RFC 5322's hard limit for any line
 _POLICY = email_policy.SMTP  # folds at 78, CRLF, RFC 2047 for non-ASCII
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -54,8 +49,7 @@ _SPACES = re.compile(r"\s+")
 _MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")  # printable ASCII, no < > or spaces
 _LIST_ID_CHARS = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
-_PLACEHOLDER = re.compile("|".join(re.escape(marker) for marker in PLACEHOLDERS.values()))
-_KEY_OF = {marker: key for key, marker in PLACEHOLDERS.items()}
+_URL_PLAIN = re.compile(r"[A-Za-z0-9" + re.escape(_URL_SAFE) + "]*")
 
 
 @dataclass(frozen=True)
@@ -68,8 +62,6 @@ class Recipient:
     preferences_url: str
 
 
-# A prepared part body: encoded bytes, or the name of a placeholder to fill per recipient.
-_Piece = bytes | str
 
 
 def make_message_id(settings: Settings, edition_key: str, recipient_email: str,
@@ -83,14 +75,14 @@ def make_message_id(settings: Settings, edition_key: str, recipient_email: str,
     address and an edition may work it out and forge one.
     """
     seed = f"{edition_key}\0{recipient_email.strip().lower()}".encode()
-    digest = (hmac.new(key, seed, hashlib.sha256) if key else hashlib.sha256(seed)).hexdigest()
-    return f"<{digest[:40]}@{_site_host(settings)}>"
+    digest = (hmac.digest(key, seed, "sha256") if key else hashlib.sha256(seed).digest()).hex()
+    return f"<{digest[:40]}@{_site_host(settings.site.base_url)}>"
 
 
 def make_list_id(settings: Settings, digest_id: str) -> str:
     """The RFC 2919 list id of a digest: ``<digest id>.<site host>``."""
     label = _LIST_ID_CHARS.sub("-", digest_id).strip(".-") or "digest"
-    return f"{label}.{_site_host(settings)}"
+    return f"{label}.{_site_host(settings.site.base_url)}"
 
 
 def clean_header_text(text: str) -> str:
@@ -132,8 +124,8 @@ class MessageFactory:
                     .encode("ascii"))
         self._tail = b"".join(tail) + b"\r\n"
         delimiter = f"--{self._boundary}\r\n".encode("ascii")
-        self._text = _prepare(rendered.text)
-        self._html = _prepare(rendered.html)
+        self._text = prepare_part(rendered.text)
+        self._html = prepare_part(rendered.html)
         part_head = ("Content-Type: text/{}; charset=\"utf-8\"\r\n"
                      "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
         self._text_head = delimiter + part_head.format("plain").encode("ascii")
@@ -174,10 +166,11 @@ class MessageFactory:
             if unsubscribe.lower().startswith("https://"):
                 headers.append(_raw_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         headers.append(self._tail)
+        plain = {key: qp(values[key]) for key in self._text.distinct | self._html.distinct}
         data = b"".join((
             *headers,
-            self._text_head, _fill(self._text, values, _plain),
-            self._html_head, _fill(self._html, values, _escape_html),
+            self._text_head, self._text.fill(plain),
+            self._html_head, self._html.fill(html_values(values, plain, self._html.distinct)),
             self._close,
         ))
         sender = _mailbox(envelope_sender) if envelope_sender else self._sender
@@ -193,51 +186,6 @@ class MessageFactory:
         if len(first) > HEADER_LINE:
             raise PermanentFailure(f"unsubscribe URL too long for a header ({len(url)} chars)")
         return (f"{first}\r\n <{self._mailto}>\r\n").encode("ascii")
-
-
-# ------------------------------------------------------------------ bodies
-
-
-def _prepare(template: str) -> list[_Piece]:
-    """Split a part at its placeholders and encode the fixed pieces once."""
-    text = template.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
-    pieces: list[_Piece] = []
-    position = 0
-    for match in _PLACEHOLDER.finditer(text):
-        if match.start() > position:
-            pieces.append(_qp(text[position:match.start()]))
-        pieces.append(_KEY_OF[match.group()])
-        position = match.end()
-    pieces.append(_qp(text[position:]))
-    return pieces
-
-
-def _fill(pieces: list[_Piece], values: dict[str, str], escape: Callable[[str], str]) -> bytes:
-    return b"".join(
-        piece if isinstance(piece, bytes) else _qp(escape(values[piece])) for piece in pieces
-    )
-
-
-def _qp(text: str) -> bytes:
-    """Quoted-printable for one piece, its lines at most 76 characters, ending with a hard
-    line break if the text does and a soft one otherwise (so the next piece continues it)."""
-    if not text:
-        return b""
-    encoded = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), QP_LINE - 1,
-                                     "\r\n")
-    if encoded.endswith("\r\n"):
-        return encoded.encode("ascii")
-    return (encoded + "=\r\n").encode("ascii")
-
-
-def _plain(value: str) -> str:
-    return value
-
-
-def _escape_html(value: str) -> str:
-    return html.escape(value, quote=True)
 
 
 # ------------------------------------------------------------------ headers
@@ -304,6 +252,8 @@ def _mailbox(email: str, stage: str = "") -> str:
 def _header_url(url: str) -> str:
     """A URL that can sit between ``<`` and ``>`` in a header: ASCII, no spaces or controls
     (anything else percent-encoded)."""
+    if _URL_PLAIN.fullmatch(url):  # a link we made: already what ``quote`` would give
+        return url
     cleaned = _CONTROL.sub("", url.strip())
     return quote(cleaned, safe=_URL_SAFE)
 
@@ -317,8 +267,9 @@ def _message_id(value: str) -> str:
     return candidate
 
 
-def _site_host(settings: Settings) -> str:
-    host = urlsplit(settings.site.base_url).hostname or "localhost"
+@lru_cache(maxsize=64)  # asked once per message: the same few base URLs
+def _site_host(base_url: str) -> str:
+    host = urlsplit(base_url).hostname or "localhost"
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
