@@ -20,13 +20,27 @@ from digest.errors import SourceError
 from digest.sources.clean.identity import is_web_link
 from digest.sources.clean.markup import text_to_html
 from digest.sources.entries import Entry, items_of, web_link
-from digest.sources.fetch import Fetched
+from digest.sources.fetched import Fetched
 from digest.sources.guard import defuse_xml
+from digest.sources.jsonfeed import looks_like_json_feed, read_json_feed
 from digest.sources.parsed import Parsed
-from digest.sources.reader import ReadContext
+from digest.sources.reader import Listing, ReadContext
 
 
-def parse_feed(fetched: Fetched, context: ReadContext) -> Parsed:
+def read_any_feed(fetched: Fetched, context: ReadContext) -> Parsed:
+    """A ``feed`` source may be RSS, Atom or JSON Feed: the document says which."""
+    return read_listing(fetched, context.listing)
+
+
+def read_listing(fetched: Fetched, listing: Listing) -> Parsed:
+    """A feed's items from its bytes and its ``Listing`` alone: what a parsing process runs
+    (``parse_process``), as well as the polling thread when there is none."""
+    if looks_like_json_feed(fetched):
+        return read_json_feed(fetched, listing)
+    return read_feed(fetched, listing)
+
+
+def read_feed(fetched: Fetched, listing: Listing) -> Parsed:
     """Every entry of a feed as an item, in the feed's order.
 
     A feed that cannot be read at all (not XML, not a feed) is a ``SourceError``; a feed
@@ -50,7 +64,7 @@ def parse_feed(fetched: Fetched, context: ReadContext) -> Parsed:
         return Parsed()
     feed_link = str(parsed.get("feed", {}).get("link") or "")
     anchor = fetched.base or (feed_link if is_web_link(feed_link) else None)
-    return items_of([_entry(entry, anchor) for entry in entries], anchor, context)
+    return items_of([_entry(entry, anchor) for entry in entries], anchor, listing)
 
 
 def _entry(entry: Mapping[str, Any], anchor: str | None) -> Entry:

@@ -9,30 +9,32 @@ module and one line in ``READERS``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from digest.errors import SourceError
-from digest.sources.feed import parse_feed
+from digest.sources.feed import read_any_feed, read_listing
 from digest.sources.fetch import ACCEPT_CALENDAR, ACCEPT_FEED, Fetched
 from digest.sources.folder import read_folder
 from digest.sources.ical import parse_calendar
-from digest.sources.jsonfeed import looks_like_json_feed, parse_json_feed
 from digest.sources.parsed import Parsed
-from digest.sources.reader import ReadContext, Reader
+from digest.sources.reader import Listing, Reader
 
 
 @dataclass(frozen=True)
 class Fetches:
     """A type whose document is fetched, asking for ``accept``, then read. ``expands_ahead``:
     its items depend on the month as well as on its bytes (a calendar's recurring events
-    are expanded from now on), so it is read again each month even when unchanged."""
+    are expanded from now on), so it is read again each month even when unchanged.
+    ``by_listing``: the same reading from the bytes and a ``Listing`` alone, which a
+    parsing process can run (``parse_process``); None keeps the type in the poll's thread."""
 
     read: Reader[Fetched]
     accept: str
     expands_ahead: bool = False
+    by_listing: Callable[[Fetched, Listing], Parsed] | None = None
     fetched: ClassVar[bool] = True  # read from a host, which the pool takes turns with
 
 
@@ -48,15 +50,8 @@ class ReadsFolder:
 SourceType = Fetches | ReadsFolder
 
 
-def read_any_feed(fetched: Fetched, context: ReadContext) -> Parsed:
-    """A ``feed`` source may be RSS, Atom or JSON Feed: the document says which."""
-    if looks_like_json_feed(fetched):
-        return parse_json_feed(fetched, context)
-    return parse_feed(fetched, context)
-
-
 READERS: Mapping[str, SourceType] = {
-    "feed": Fetches(read_any_feed, ACCEPT_FEED),
+    "feed": Fetches(read_any_feed, ACCEPT_FEED, by_listing=read_listing),
     "ical": Fetches(parse_calendar, ACCEPT_CALENDAR, expands_ahead=True),
     "folder": ReadsFolder(read_folder),
 }

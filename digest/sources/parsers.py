@@ -1,0 +1,168 @@
+"""A few parsing processes beside the polling threads, each bounded in time.
+
+The threads fetch (waiting releases the GIL) and hand each feed's bytes to one of these
+processes (``parse_process``), which parses and seals it while the threads go on: parsing
+is spread over the CPUs instead of queueing for one. There are as many processes as
+``collect.processes`` says (``processes_for``); a thread takes a free one, or waits for one.
+
+One bad feed costs only itself: a parse that outlasts ``limit`` seconds gets its process
+killed, one that kills its process (a crash in a C extension, the kernel's OOM killer) is
+found dead, and either way that source's poll fails with a message saying so while a new
+process takes the place of the lost one for the next feed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import digest
+from digest.errors import SourceError
+from digest.models import Item
+from digest.sources.parse_process import Answer, Job, unpack
+from digest.sources.parsed import Parsed
+
+COMMAND = (sys.executable, "-m", "digest.sources.parse_process")
+AUTO_FROM = 10
+"""With ``collect.processes`` unset, processes are started when at least this many feeds
+are polled together: starting one (about a tenth of a second) costs more than a few feeds."""
+
+
+def processes_for(wanted: int | None, feeds: int, threads: int) -> int:
+    """How many parsing processes a poll of ``feeds`` feeds uses: ``wanted`` (None: one per
+    CPU this process may use, from ``AUTO_FROM`` feeds on), never more than the feeds or the
+    threads that feed them; 0 parses in the threads."""
+    if wanted is None:
+        wanted = len(os.sched_getaffinity(0)) if feeds >= AUTO_FROM else 0
+    return max(0, min(wanted, feeds, threads))
+
+
+class _LostError(Exception):
+    """The process did not answer: it was too slow, or it died."""
+
+
+class _Slot:
+    """One parsing process, started when first asked and again after it was lost."""
+
+    def __init__(self, command: Sequence[str]) -> None:
+        self._command = list(command)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._jobs: Connection | None = None
+        self._answers: Connection | None = None
+
+    def start(self) -> None:
+        jobs_read, jobs_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        package_root = str(Path(digest.__file__).resolve().parent.parent)
+        path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+        try:
+            self._process = subprocess.Popen(
+                [*self._command, str(jobs_read), str(answers_write)],
+                pass_fds=(jobs_read, answers_write), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path})
+        except OSError:
+            for fd in (jobs_write, answers_read):
+                os.close(fd)
+            raise
+        finally:
+            os.close(jobs_read)
+            os.close(answers_write)
+        self._jobs = Connection(jobs_write, readable=False)
+        self._answers = Connection(answers_read, writable=False)
+
+    def ask(self, job: Job, limit: float) -> Answer:
+        """Send one job and wait at most ``limit`` seconds for its answer."""
+        if self._process is None:
+            try:
+                self.start()
+            except OSError as exc:
+                raise SourceError(f"cannot start a parsing process: {exc}") from None
+        assert self._jobs is not None and self._answers is not None
+        try:
+            self._jobs.send(job)
+            if not self._answers.poll(limit):
+                raise _LostError(f"parsing took more than {limit:g}s; its process was stopped")
+            answer: Answer = self._answers.recv()
+        except (EOFError, OSError):
+            raise _LostError(f"the parsing process died ({self._death()})") from None
+        return answer
+
+    def _death(self) -> str:
+        assert self._process is not None
+        try:
+            code = self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "its pipe broke"
+        return f"signal {-code}" if code < 0 else f"exit status {code}"
+
+    def stop(self, kill: bool = False) -> None:
+        """Close the pipes (the process then exits by itself) or kill it; reap it."""
+        for connection in (self._jobs, self._answers):
+            if connection is not None:
+                connection.close()
+        process, self._process, self._jobs, self._answers = self._process, None, None, None
+        if process is None:
+            return
+        if kill:
+            process.kill()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class ParsingProcesses:
+    """``size`` parsing processes, shared by the polling threads; ``close`` stops them."""
+
+    def __init__(self, size: int, limit: float, command: Sequence[str] = COMMAND) -> None:
+        self.limit = limit
+        self._slots = [_Slot(command) for _ in range(size)]
+        self._free: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
+        for slot in self._slots:
+            self._free.put(slot)
+        self._starting = threading.Lock()
+        self._started = False
+
+    def _start_all(self) -> None:
+        """Start every process when the first feed comes (none for a poll where every
+        feed is unchanged), together, so they import while the next feeds are fetched;
+        one that cannot start is tried again, and reported, when a feed needs it."""
+        with self._starting:
+            if self._started:
+                return
+            self._started = True
+            for slot in self._slots:
+                with contextlib.suppress(OSError):
+                    slot.start()
+
+    def read(self, job: Job) -> Parsed:
+        """The sealed items and problems of one job's feed, read in a free process.
+
+        Raises ``SourceError`` with the reader's message, or saying the process was too
+        slow or died (it is then replaced)."""
+        slot = self._free.get()
+        try:
+            answer = slot.ask(job, self.limit)
+        except _LostError as lost:
+            slot.stop(kill=True)
+            raise SourceError(str(lost)) from None
+        finally:
+            self._free.put(slot)
+        if answer[0] == "error":
+            raise SourceError(answer[1])
+        source_id = job[2].source_id
+        items: list[Item] = [unpack(row, source_id) for row in answer[1]]
+        return Parsed(items, list(answer[2]))
+
+    def close(self) -> None:
+        """Stop every process (call when no thread uses them any more)."""
+        for slot in self._slots:
+            slot.stop()
