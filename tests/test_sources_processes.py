@@ -3,6 +3,7 @@ threads give, and one feed that hangs or kills its process costs only that sourc
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -57,7 +58,7 @@ def test_processes_read_every_feed_as_the_threads_do(tmp_path: Path) -> None:
     locations = [str(FIXTURES / name) for name in
                  ("innovation.rss", "news.atom", "listing.rdf", "hostile.rss", "empty.rss",
                   "garbage.xml")] + [feed_file(tmp_path, "feed.json", JSON_FEED)]
-    in_threads, in_processes = polled(locations, 0), polled(locations, 2)
+    in_threads, in_processes = polled(locations, 1), polled(locations, 3)
     assert [p.error for p in in_processes] == [p.error for p in in_threads]
     assert in_threads[-2].error and "garbage" in in_threads[-2].error  # a failure, alike
     assert sum(len(p.items or ()) for p in in_threads) >= 9
@@ -95,10 +96,10 @@ def test_a_parser_that_cannot_start_fails_its_sources_only(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(("wanted", "feeds", "threads", "expected"), [
-    (0, 500, 8, 0),  # 0: parse in the threads
+    (1, 500, 8, 1),  # 1: parse in the polling threads alone
     (4, 3, 8, 3),  # never more processes than feeds
     (16, 100, 8, 8),  # nor than threads to hand them work
-    (None, AUTO_FROM - 1, 8, 0),  # unset: a few feeds do not pay for starting a process
+    (None, AUTO_FROM - 1, 8, 1),  # unset: a few feeds do not pay for starting a process
 ])
 def test_how_many_processes(wanted: int | None, feeds: int, threads: int,
                             expected: int) -> None:
@@ -106,8 +107,6 @@ def test_how_many_processes(wanted: int | None, feeds: int, threads: int,
 
 
 def test_unset_means_one_per_cpu_for_many_feeds() -> None:
-    import os
-
     cpus = len(os.sched_getaffinity(0))
     assert processes_for(None, 1000, 64) == cpus
 

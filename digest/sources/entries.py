@@ -24,7 +24,9 @@ from digest.sources.reader import Listing
 @dataclass(frozen=True)
 class Entry:
     """An entry as its format gave it, not yet cleaned: ``title`` and ``content_html`` raw,
-    ``link`` already absolute http(s) (``web_link``) or None, dates aware UTC or None."""
+    ``link`` already absolute http(s) (``web_link``) or None, dates aware UTC or None.
+    ``content_base``: what the content's relative links resolve against when the document
+    says (an ``xml:base`` on the entry), instead of the listing's anchor."""
 
     guid: str
     link: str | None
@@ -33,6 +35,7 @@ class Entry:
     categories: Sequence[str]
     published: datetime | None
     updated: datetime | None
+    content_base: str | None = None
 
 
 def web_link(raw: str, anchor: str | None) -> str | None:
@@ -53,7 +56,9 @@ def items_of(entries: Sequence[Entry], anchor: str | None, listing: Listing) -> 
 
 def _item(entry: Entry, anchor: str | None, shared: frozenset[str],
           listing: Listing) -> Item | None:
-    summary_html = sanitize_html(entry.content_html, anchor)
+    base = entry.content_base if entry.content_base and is_web_link(entry.content_base) \
+        else anchor
+    summary_html = sanitize_html(entry.content_html, base)
     title = plain_title(entry.title) or fallback_title(summary_html, entry.link)
     if title == UNTITLED and not summary_html and entry.link is None:
         return None

@@ -2,8 +2,11 @@
 
 The threads fetch (waiting releases the GIL) and hand each feed's bytes to one of these
 processes (``parse_process``), which parses and seals it while the threads go on: parsing
-is spread over the CPUs instead of queueing for one. There are as many processes as
-``collect.processes`` says (``processes_for``); a thread takes a free one, or waits for one.
+is spread over the CPUs instead of queueing for one. ``collect.processes`` says how many
+processes parse (``processes_for``), the polling one included: it parses too, in one
+thread at a time, so one process fewer is started and held in memory. A thread takes a
+free parser, or waits for one; processes start with the first feed that needs parsing
+(none for a re-poll where every feed answers "not modified").
 
 One bad feed costs only itself: a parse that outlasts ``limit`` seconds gets its process
 killed, one that kills its process (a crash in a C extension, the kernel's OOM killer) is
@@ -26,7 +29,7 @@ from pathlib import Path
 import digest
 from digest.errors import SourceError
 from digest.models import Item
-from digest.sources.parse_process import Answer, Job, unpack
+from digest.sources.parse_process import Answer, Job, answer, unpack
 from digest.sources.parsed import Parsed
 
 COMMAND = (sys.executable, "-m", "digest.sources.parse_process")
@@ -36,12 +39,12 @@ are polled together: starting one (about a tenth of a second) costs more than a 
 
 
 def processes_for(wanted: int | None, feeds: int, threads: int) -> int:
-    """How many parsing processes a poll of ``feeds`` feeds uses: ``wanted`` (None: one per
-    CPU this process may use, from ``AUTO_FROM`` feeds on), never more than the feeds or the
-    threads that feed them; 0 parses in the threads."""
+    """How many processes parse a poll of ``feeds`` feeds, the polling one included:
+    ``wanted`` (None: one per CPU this process may use, from ``AUTO_FROM`` feeds on), never
+    more than the feeds or the threads that feed them; 1: the polling threads alone."""
     if wanted is None:
-        wanted = len(os.sched_getaffinity(0)) if feeds >= AUTO_FROM else 0
-    return max(0, min(wanted, feeds, threads))
+        wanted = len(os.sched_getaffinity(0)) if feeds >= AUTO_FROM else 1
+    return max(1, min(wanted, feeds, threads))
 
 
 class _LostError(Exception):
@@ -119,15 +122,31 @@ class _Slot:
             process.wait()
 
 
-class ParsingProcesses:
-    """``size`` parsing processes, shared by the polling threads; ``close`` stops them."""
+class _Here:
+    """The polling process itself as one more parser: a thread parses while the others
+    wait on the network, so one process fewer is started (and held in memory). No time
+    bound here, as when there are no parsing processes: a thread cannot be stopped."""
 
-    def __init__(self, size: int, limit: float, command: Sequence[str] = COMMAND) -> None:
+    def ask(self, job: Job, limit: float) -> Answer:
+        return answer(job)
+
+    def stop(self, kill: bool = False) -> None:
+        pass
+
+
+class ParsingProcesses:
+    """``size`` parsing processes (and, with ``here``, one polling thread at a time),
+    shared by the polling threads; ``close`` stops them."""
+
+    def __init__(self, size: int, limit: float, command: Sequence[str] = COMMAND,
+                 here: bool = False) -> None:
         self.limit = limit
         self._slots = [_Slot(command) for _ in range(size)]
-        self._free: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
+        self._free: queue.SimpleQueue[_Slot | _Here] = queue.SimpleQueue()
         for slot in self._slots:
             self._free.put(slot)
+        if here:
+            self._free.put(_Here())
         self._starting = threading.Lock()
         self._started = False
 
@@ -148,19 +167,20 @@ class ParsingProcesses:
 
         Raises ``SourceError`` with the reader's message, or saying the process was too
         slow or died (it is then replaced)."""
+        self._start_all()
         slot = self._free.get()
         try:
-            answer = slot.ask(job, self.limit)
+            reply = slot.ask(job, self.limit)
         except _LostError as lost:
             slot.stop(kill=True)
             raise SourceError(str(lost)) from None
         finally:
             self._free.put(slot)
-        if answer[0] == "error":
-            raise SourceError(answer[1])
+        if reply[0] == "error":
+            raise SourceError(reply[1])
         source_id = job[2].source_id
-        items: list[Item] = [unpack(row, source_id) for row in answer[1]]
-        return Parsed(items, list(answer[2]))
+        items: list[Item] = [unpack(row, source_id) for row in reply[1]]
+        return Parsed(items, list(reply[2]))
 
     def close(self) -> None:
         """Stop every process (call when no thread uses them any more)."""

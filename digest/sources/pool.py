@@ -86,7 +86,7 @@ def poll_sources(
     own_parsers = parsers is None
     if parsers is None:
         size = processes_for(limits.processes, _listings(sources), limits.concurrency)
-        parsers = ParsingProcesses(size, policy.deadline) if size else None
+        parsers = ParsingProcesses(size - 1, policy.deadline, here=True) if size > 1 else None
     shared = client or httpx.Client(
         follow_redirects=False,
         limits=httpx.Limits(max_connections=limits.concurrency,
