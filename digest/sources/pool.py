@@ -118,4 +118,5 @@ def poll_sources(
 def _listings(sources: Sequence[SourceSettings]) -> int:
     """How many of the sources a parsing process can read (feeds, not calendars or folders)."""
     return sum(1 for source in sources
-               if isinstance(entry := READERS.get(source.type), Fetches) and entry.by_listing)
+               if isinstance(entry := READERS.get(source.type), Fetches)
+               and entry.listing_reader)
