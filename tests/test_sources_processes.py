@@ -16,7 +16,7 @@ from digest.config import SourceSettings
 from digest.sources import Poll, poll_sources
 from digest.sources.parsers import AUTO_FROM, ParsingProcesses, processes_for
 from digest.testing import build_settings
-from tests.feed_server import Recorder
+from tests.feed_server import Recorder, feed_server
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 CLOCK = FixedClock(datetime(2019, 3, 18, 8, 0, tzinfo=UTC))
@@ -69,7 +69,7 @@ def test_a_hanging_or_crashing_parse_costs_only_its_source(tmp_path: Path) -> No
     locations = [feed_file(tmp_path, name, rss(name.removesuffix(".rss"))) for name in
                  ("HANG.rss", "first.rss", "CRASH.rss", "second.rss")]
     configured = build_settings(FIXTURES, themes=THEMES)
-    parsers = ParsingProcesses(1, limit=0.5,
+    parsers = ParsingProcesses(1, limit=2,
                                command=(sys.executable, "-m", "tests.parse_faults"))
     try:
         hang, first, crash, second = poll_sources(sources(locations), configured, CLOCK, {},
@@ -77,7 +77,7 @@ def test_a_hanging_or_crashing_parse_costs_only_its_source(tmp_path: Path) -> No
     finally:
         parsers.close()
     assert hang.items is None and hang.error is not None
-    assert "HANG.rss" in hang.error and "parsing took more than 0.5s" in hang.error
+    assert "HANG.rss" in hang.error and "parsing took more than 2s" in hang.error
     assert crash.items is None and crash.error is not None
     assert "CRASH.rss" in crash.error and "process died (signal 9)" in crash.error
     for good, title in ((first, "first"), (second, "second")):  # a new process took over
@@ -120,3 +120,24 @@ def test_a_parsing_process_imports_no_settings_client_or_database() -> None:
     heavy = {"httpx", "pydantic", "sqlalchemy", "yaml", "digest.config", "digest.store",
              "digest.sources.fetch", "digest.sources.poll"}
     assert not heavy & loaded
+
+
+def test_a_poll_where_every_feed_is_unchanged_starts_no_process(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    command = (sys.executable, "-c", f"open({str(marker)!r}, 'w')")
+    configured = build_settings(FIXTURES, themes=THEMES)
+    with feed_server() as server:
+        listed = [SourceSettings.model_validate({"id": f"s{n}", "type": "feed",
+                                                 "url": server.url(f"/{n}.rss")})
+                  for n in range(3)]
+        for n in range(3):
+            server.feed(f"/{n}.rss", rss(f"t{n}"))
+        first = list(poll_sources(listed, configured, CLOCK, {}))
+        states = {poll.source_id: poll.state for poll in first}
+        parsers = ParsingProcesses(2, limit=5, command=command)
+        try:
+            again = list(poll_sources(listed, configured, CLOCK, states, parsers=parsers))
+        finally:
+            parsers.close()
+    assert [poll.note for poll in again] == ["not modified"] * 3
+    assert not marker.exists()

@@ -8,7 +8,9 @@ what parsing needs (no settings, HTTP client or database), so it stays small, an
 answers are flat tuples, cheap to send back; this module is also that wire format.
 
 Run as ``python -m digest.sources.parse_process JOBS ANSWERS``: the descriptors of the two
-pipes it reads jobs from and writes answers to; it stops when the jobs pipe closes. A job
+pipes it reads jobs from and writes answers to; it stops when the jobs pipe closes. Once it
+has imported the readers it answers ``("ready",)``, so that its start-up, slower on a busy
+machine, is not counted in the first feed's time limit. A job
 is ``(read, fetched, listing)``, ``read`` being a registry reader that needs only the bytes
 and a ``Listing``; the answer is ``("items", rows, problems)`` or ``("error", message)``,
 the message the thread would have raised as ``SourceError``.
@@ -20,6 +22,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from importlib import import_module
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -34,6 +37,9 @@ Row = tuple[str, str, str, str | None, str, datetime, datetime | None, tuple[str
             str | None]
 Job = tuple[Callable[[Fetched, Listing], Parsed], Fetched, Listing]
 Answer = tuple[Any, ...]
+READY: Answer = ("ready",)
+PRELOAD = ("digest.sources.feed",)
+"""The modules of the readers a job may name (``registry``: the listing readers)."""
 
 
 def pack(item: Item) -> Row:
@@ -70,6 +76,9 @@ def main(argv: Sequence[str] | None = None,
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     jobs = Connection(jobs_fd, writable=False)
     answers = Connection(answers_fd, readable=False)
+    for module in PRELOAD:
+        import_module(module)
+    answers.send(READY)
     while True:
         try:
             job = jobs.recv()

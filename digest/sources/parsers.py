@@ -29,10 +29,12 @@ from pathlib import Path
 import digest
 from digest.errors import SourceError
 from digest.models import Item
-from digest.sources.parse_process import Answer, Job, answer, unpack
+from digest.sources.parse_process import READY, Answer, Job, answer, unpack
 from digest.sources.parsed import Parsed
 
 COMMAND = (sys.executable, "-m", "digest.sources.parse_process")
+START_WITHIN = 30.0
+"""Seconds a new parsing process has to import what it needs (not a feed's fault)."""
 AUTO_FROM = 10
 """With ``collect.processes`` unset, processes are started when at least this many feeds
 are polled together: starting one (about a tenth of a second) costs more than a few feeds."""
@@ -59,6 +61,7 @@ class _Slot:
         self._process: subprocess.Popen[bytes] | None = None
         self._jobs: Connection | None = None
         self._answers: Connection | None = None
+        self._ready = False
 
     def start(self) -> None:
         jobs_read, jobs_write = os.pipe()
@@ -79,6 +82,7 @@ class _Slot:
             os.close(answers_write)
         self._jobs = Connection(jobs_write, readable=False)
         self._answers = Connection(answers_read, writable=False)
+        self._ready = False
 
     def ask(self, job: Job, limit: float) -> Answer:
         """Send one job and wait at most ``limit`` seconds for its answer."""
@@ -89,6 +93,11 @@ class _Slot:
                 raise SourceError(f"cannot start a parsing process: {exc}") from None
         assert self._jobs is not None and self._answers is not None
         try:
+            if not self._ready:
+                within = max(limit, START_WITHIN)
+                if not self._answers.poll(within) or self._answers.recv() != READY:
+                    raise _LostError(f"the parsing process did not start within {within:g}s")
+                self._ready = True
             self._jobs.send(job)
             if not self._answers.poll(limit):
                 raise _LostError(f"parsing took more than {limit:g}s; its process was stopped")
