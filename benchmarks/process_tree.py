@@ -5,8 +5,8 @@ theirs too. A thread samples the tree every few milliseconds from ``/proc`` (Lin
 descendant's own peak (``VmHWM``, kept from its last sample before it exits) and the sum of
 every process's proportional set size (``Pss``: a page shared by n processes counts 1/n),
 the memory the tree really held at that moment. Reported: the sum of the peaks (each
-process counted whole, shared pages as many times as they are mapped: the strict figure)
-and the highest sum of PSS.
+process counted whole, shared pages as many times as they are mapped: the strict figure),
+the highest sum of PSS, and the CPU time of the process and of its children.
 """
 
 from __future__ import annotations
@@ -61,8 +61,15 @@ class TreeMemory:
         self.pss_peak = 0
 
     def start(self) -> TreeMemory:
+        self._cpu = self._cpu_times()
         self._thread.start()
         return self
+
+    @staticmethod
+    def _cpu_times() -> tuple[float, float]:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # those reaped so far
+        return (own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime)
 
     def _sample(self) -> None:
         me = os.getpid()
@@ -77,13 +84,16 @@ class TreeMemory:
         while not self._stop.wait(self._interval):
             self._sample()
 
-    def stop(self) -> dict[str, int]:
-        """Stop sampling: this process's peak, the children's, their sum, the PSS peak."""
+    def stop(self) -> dict[str, float]:
+        """Stop sampling: this process's peak, the children's, their sum, the PSS peak, and
+        the CPU seconds this process and its children (once reaped) used meanwhile."""
         self._sample()
         self._stop.set()
         self._thread.join()
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         children = sum(self.child_peaks.values())
-        return {"own_peak_kb": own, "children_peak_kb": children,
+        cpu = self._cpu_times()
+        return {"own_cpu": cpu[0] - self._cpu[0], "children_cpu": cpu[1] - self._cpu[1],
+                "own_peak_kb": own, "children_peak_kb": children,
                 "children": len(self.child_peaks), "tree_peak_kb": own + children,
                 "tree_pss_peak_kb": self.pss_peak}

@@ -280,11 +280,12 @@ def main() -> None:
 def print_table(rows: dict[str, dict[str, Any]], load_before: float, load_after: float) -> None:
     mib = 1024.0
     print(f"load average {load_before:.2f} -> {load_after:.2f}")
-    print(f"{'phase':<18} {'wall s':>7} {'tree peak MiB':>14} {'tree PSS MiB':>13} "
+    print(f"{'phase':<18} {'wall s':>7} {'cpu s':>11} {'tree peak MiB':>14} {'tree PSS MiB':>13} "
           f"{'procs':>5} {'growth MiB':>11} {'traced MiB':>11} {'requests':>8} {'304s':>5} "
           f"{'body KiB':>9} {'new':>5}")
     for name, row in rows.items():
-        print(f"{name:<18} {row['wall']:>7.2f} {row['tree_peak_kb'] / mib:>14.1f} "
+        cpu = f"{row['own_cpu']:.2f}+{row['children_cpu']:.2f}"
+        print(f"{name:<18} {row['wall']:>7.2f} {cpu:>11} {row['tree_peak_kb'] / mib:>14.1f} "
               f"{row['tree_pss_peak_kb'] / mib:>13.1f} {1 + row['children']:>5} "
               f"{row['growth_kb'] / mib:>11.1f} {row['traced_peak'] / mib / 1024:>11.1f} "
               f"{row['requests']:>8} {row['not_modified']:>5} {row['bytes'] / 1024:>9.0f} "
