@@ -1,6 +1,7 @@
 """A parsing process that misbehaves on purpose, for tests/test_sources_processes.py: it
 hangs on a feed whose bytes say HANG and kills itself on one that says CRASH, and parses
-any other feed as the real one does."""
+any other feed as the real one does, adding the problem "parsed apart" to tell its
+answers from the polling process's own."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def misbehave(job: Job) -> Answer:
         time.sleep(600)
     if b"CRASH" in data:
         os.kill(os.getpid(), signal.SIGKILL)
-    return answer(job)
+    reply = answer(job)
+    return (*reply[:2], [*reply[2], "parsed apart"]) if reply[0] == "items" else reply
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import pytest
 from digest.clock import FixedClock
 from digest.config import SourceSettings
 from digest.sources import Poll, poll_sources
-from digest.sources.parsers import AUTO_FROM, ParsingProcesses, processes_for
+from digest.sources.parsers import AUTO_FROM, HERE_SHARE, ParsingProcesses, processes_for
 from digest.testing import build_settings
 from tests.feed_server import Recorder, feed_server
 
@@ -141,3 +141,18 @@ def test_a_poll_where_every_feed_is_unchanged_starts_no_process(tmp_path: Path) 
             parsers.close()
     assert [poll.note for poll in again] == ["not modified"] * 3
     assert not marker.exists()
+
+
+def test_the_polling_process_parses_no_more_than_its_share(tmp_path: Path) -> None:
+    feeds = 20
+    locations = [feed_file(tmp_path, f"f{n}.rss", rss(f"f{n}")) for n in range(feeds)]
+    configured = build_settings(FIXTURES, themes=THEMES)
+    parsers = ParsingProcesses(1, limit=30, here=True,
+                               command=(sys.executable, "-m", "tests.parse_faults"))
+    try:
+        polls = list(poll_sources(sources(locations), configured, CLOCK, {}, parsers=parsers))
+    finally:
+        parsers.close()
+    assert all(poll.error is None and poll.items for poll in polls)
+    here = sum(1 for poll in polls if not any("parsed apart" in p for p in poll.problems))
+    assert here <= HERE_SHARE * feeds + 1
