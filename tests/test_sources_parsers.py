@@ -435,3 +435,19 @@ def test_an_entry_listed_twice_keeps_its_own_id_but_a_shared_one_is_no_identity(
     assert shared_identifiers(different) == {home}
     reused_guid = [("x", "https://example.org/a", "A"), ("x", "https://example.org/b", "B")]
     assert "x" in shared_identifiers(reused_guid)
+
+
+def test_content_links_resolve_against_the_entrys_own_xml_base(tmp_path: Path) -> None:
+    (tmp_path / "based.atom").write_text(
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        'xml:base="https://www.example.org/news/"><title>T</title><id>tag:t</id>'
+        '<link href="https://www.example.org/"/><entry xml:base="https://other.example.org/x/">'
+        "<title>Based</title><id>tag:t,1</id><link href=\"a\"/><content type=\"html\">"
+        '&lt;a href="rel"&gt;r&lt;/a&gt; &lt;img src="i.png" alt=""&gt;</content></entry>'
+        "<entry><title>Feed based</title><id>tag:t,2</id><content type=\"html\">"
+        '&lt;a href="rel"&gt;r&lt;/a&gt;</content></entry></feed>')
+    based, feed_based = collect("feed", "based.atom", base_dir=tmp_path)
+    assert based.link == "https://other.example.org/x/a"
+    assert 'href="https://other.example.org/x/rel"' in based.summary_html
+    assert 'src="https://other.example.org/x/i.png"' in based.summary_html
+    assert 'href="https://www.example.org/news/rel"' in feed_based.summary_html

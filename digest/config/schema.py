@@ -258,6 +258,8 @@ class CollectSettings(_Strict):
     backoff: Duration = timedelta(seconds=2)  # the first wait; doubled at each retry
     concurrency: int = Field(default=8, ge=1, le=64, strict=True)
     per_host: int = Field(default=2, ge=1, le=16, strict=True)
+    # Processes that parse feeds, this one included; unset: one per CPU from 10 feeds on.
+    processes: int | None = Field(default=None, ge=1, le=64, strict=True)
     events_ahead: Duration = timedelta(days=365)  # how far recurring events are expanded
 
 

@@ -15,21 +15,38 @@ its location, and no third-party exception crosses this boundary. Modules, one j
   ``ical`` with ``recurrence``, ``folder``: one reader per kind of document;
 - ``clean``: sanitising and titles (``markup``), theme mapping and kinds (``themes``),
   identity keys (``identity``), and ``seal``, which every item passes;
-- ``opml``: feed lists to import as sources.
+- ``opml``: feed lists to import as sources;
+- ``parsers`` and ``parse_process``: feeds parsed in a few small processes beside the
+  polling threads.
+
+The names below are imported when first used: a parsing process imports this package on
+its way to ``parse_process`` and must not pull in the HTTP client and the settings.
 """
 
 from __future__ import annotations
 
-import httpx
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from digest.clock import Clock
-from digest.config import Settings, SourceSettings
-from digest.errors import SourceError
-from digest.models import Item
-from digest.sources.poll import Poll, poll_source
-from digest.sources.pool import poll_sources
+if TYPE_CHECKING:
+    import httpx
+
+    from digest.clock import Clock
+    from digest.config import Settings, SourceSettings
+    from digest.models import Item
+    from digest.sources.poll import Poll, poll_source
+    from digest.sources.pool import poll_sources
 
 __all__ = ["Poll", "collect_source", "poll_source", "poll_sources"]
+
+_LAZY = {"Poll": "digest.sources.poll", "poll_source": "digest.sources.poll",
+         "poll_sources": "digest.sources.pool"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def collect_source(
@@ -44,6 +61,9 @@ def collect_source(
     Raises ``SourceError`` ("source 'news' (sample/feeds/news.atom): <what went wrong>")
     when the source cannot be read or parsed.
     """
+    from digest.errors import SourceError
+    from digest.sources.poll import poll_source
+
     poll = poll_source(source, settings, clock, client=client)
     if poll.error is not None:
         raise SourceError(poll.error)

@@ -18,13 +18,15 @@ from digest.sources.clean.identity import identity_key, is_web_link, shared_iden
 from digest.sources.clean.markup import UNTITLED, fallback_title, plain_title, sanitize_html
 from digest.sources.clean.themes import keyword_text, kind_from
 from digest.sources.parsed import Parsed
-from digest.sources.reader import ReadContext
+from digest.sources.reader import Listing
 
 
 @dataclass(frozen=True)
 class Entry:
     """An entry as its format gave it, not yet cleaned: ``title`` and ``content_html`` raw,
-    ``link`` already absolute http(s) (``web_link``) or None, dates aware UTC or None."""
+    ``link`` already absolute http(s) (``web_link``) or None, dates aware UTC or None.
+    ``content_base``: what the content's relative links resolve against when the document
+    says (an ``xml:base`` on the entry), instead of the listing's anchor."""
 
     guid: str
     link: str | None
@@ -33,6 +35,7 @@ class Entry:
     categories: Sequence[str]
     published: datetime | None
     updated: datetime | None
+    content_base: str | None = None
 
 
 def web_link(raw: str, anchor: str | None) -> str | None:
@@ -43,34 +46,34 @@ def web_link(raw: str, anchor: str | None) -> str | None:
     return raw if raw and is_web_link(raw) else None
 
 
-def items_of(entries: Sequence[Entry], anchor: str | None, context: ReadContext) -> Parsed:
+def items_of(entries: Sequence[Entry], anchor: str | None, listing: Listing) -> Parsed:
     """Every entry as an item, in the listing's order; an entry with nothing a reader could
     see or follow (no title, no text, no link) is left out."""
-    now = context.clock.now()
     shared = shared_identifiers((entry.guid, entry.link, entry.title) for entry in entries)
-    items = [_item(entry, anchor, now, shared, context) for entry in entries]
+    items = [_item(entry, anchor, shared, listing) for entry in entries]
     return Parsed([item for item in items if item is not None])
 
 
-def _item(entry: Entry, anchor: str | None, now: datetime, shared: frozenset[str],
-          context: ReadContext) -> Item | None:
-    source = context.source
-    summary_html = sanitize_html(entry.content_html, anchor)
+def _item(entry: Entry, anchor: str | None, shared: frozenset[str],
+          listing: Listing) -> Item | None:
+    base = entry.content_base if entry.content_base and is_web_link(entry.content_base) \
+        else anchor
+    summary_html = sanitize_html(entry.content_html, base)
     title = plain_title(entry.title) or fallback_title(summary_html, entry.link)
     if title == UNTITLED and not summary_html and entry.link is None:
         return None
     published = entry.published or entry.updated
     return Item(
-        key=identity_key(entry.guid or None, entry.link, title, published, scope=source.id,
-                         shared=shared),
-        kind=kind_from(entry.categories, source.kind or Kind.NEWS),
+        key=identity_key(entry.guid or None, entry.link, title, published,
+                         scope=listing.source_id, shared=shared),
+        kind=kind_from(entry.categories, listing.kind or Kind.NEWS),
         title=title,
         link=entry.link,
         summary_html=summary_html,
-        published=published or now,
-        themes=context.mapper.themes_for(entry.categories, source.themes,
+        published=published or listing.now,
+        themes=listing.mapper.themes_for(entry.categories, listing.themes,
                                          keyword_text(title, summary_html)),
-        source_id=source.id,
+        source_id=listing.source_id,
         updated=entry.updated,
         undated=published is None,
     )

@@ -20,13 +20,27 @@ from digest.errors import SourceError
 from digest.sources.clean.identity import is_web_link
 from digest.sources.clean.markup import text_to_html
 from digest.sources.entries import Entry, items_of, web_link
-from digest.sources.fetch import Fetched
+from digest.sources.fetched import Fetched
 from digest.sources.guard import defuse_xml
+from digest.sources.jsonfeed import looks_like_json_feed, read_json_feed
 from digest.sources.parsed import Parsed
-from digest.sources.reader import ReadContext
+from digest.sources.reader import Listing, ReadContext
 
 
-def parse_feed(fetched: Fetched, context: ReadContext) -> Parsed:
+def read_any_feed(fetched: Fetched, context: ReadContext) -> Parsed:
+    """A ``feed`` source may be RSS, Atom or JSON Feed: the document says which."""
+    return read_listing(fetched, context.listing)
+
+
+def read_listing(fetched: Fetched, listing: Listing) -> Parsed:
+    """A feed's items from its bytes and its ``Listing`` alone: what a parsing process runs
+    (``parse_process``), as well as the polling thread when there is none."""
+    if looks_like_json_feed(fetched):
+        return read_json_feed(fetched, listing)
+    return read_feed(fetched, listing)
+
+
+def read_feed(fetched: Fetched, listing: Listing) -> Parsed:
     """Every entry of a feed as an item, in the feed's order.
 
     A feed that cannot be read at all (not XML, not a feed) is a ``SourceError``; a feed
@@ -39,7 +53,8 @@ def parse_feed(fetched: Fetched, context: ReadContext) -> Parsed:
     # as something to open. Its own sanitiser is off: it keeps the text of frames and
     # unknown tags, and ``clean.sanitize_html`` must see the HTML as the source sent it.
     data = defuse_xml(fetched.data, fetched.content_type)
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False)
+    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False,
+                              resolve_relative_uris=False)
     entries: list[Any] = list(parsed.get("entries", []))
     if not entries:
         if parsed.get("bozo"):
@@ -50,15 +65,17 @@ def parse_feed(fetched: Fetched, context: ReadContext) -> Parsed:
         return Parsed()
     feed_link = str(parsed.get("feed", {}).get("link") or "")
     anchor = fetched.base or (feed_link if is_web_link(feed_link) else None)
-    return items_of([_entry(entry, anchor) for entry in entries], anchor, context)
+    return items_of([_entry(entry, anchor) for entry in entries], anchor, listing)
 
 
 def _entry(entry: Mapping[str, Any], anchor: str | None) -> Entry:
+    content_html, content_base = _summary(entry)
     return Entry(
         guid=str(entry.get("id") or ""),
         link=web_link(str(entry.get("link") or ""), anchor),
         title=str(entry.get("title") or ""),
-        content_html=_summary(entry),
+        content_html=content_html,
+        content_base=content_base,
         categories=_categories(entry),
         published=_when(_own(entry, "published_parsed")),
         updated=_when(_own(entry, "updated_parsed")),
@@ -71,16 +88,21 @@ def _own(entry: Mapping[str, Any], key: str) -> Any:
     return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
 
 
-def _summary(entry: Mapping[str, Any]) -> str:
-    """The fuller of the entry's content and summary, as HTML."""
-    candidates: list[tuple[str, str]] = []
+def _summary(entry: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The fuller of the entry's content and summary, as HTML, and the base (``xml:base``
+    or the document's address) its relative links resolve against. feedparser is not asked
+    to resolve them (it would run a parser of its own over every entry's HTML, a quarter
+    of its time): ``clean.sanitize_html`` resolves them against that base while it cleans."""
+    candidates: list[tuple[str, str, str]] = []
     for content in entry.get("content") or []:
-        candidates.append((str(content.get("value") or ""), str(content.get("type") or "")))
+        candidates.append((str(content.get("value") or ""), str(content.get("type") or ""),
+                           str(content.get("base") or "")))
         break
     detail = entry.get("summary_detail") or {}
-    candidates.append((str(entry.get("summary") or ""), str(detail.get("type") or "")))
-    value, media_type = max(candidates, key=lambda pair: len(pair[0].strip()))
-    return text_to_html(value) if media_type == "text/plain" else value
+    candidates.append((str(entry.get("summary") or ""), str(detail.get("type") or ""),
+                       str(detail.get("base") or "")))
+    value, media_type, base = max(candidates, key=lambda found: len(found[0].strip()))
+    return (text_to_html(value) if media_type == "text/plain" else value), base or None
 
 
 def _categories(entry: Mapping[str, Any]) -> list[str]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -31,6 +30,7 @@ from digest.config import Settings
 from digest.errors import SourceError
 from digest.reading import TooLargeError, read_bounded
 from digest.sources.body import ACCEPT_ENCODING, read_body
+from digest.sources.fetched import Fetched
 from digest.sources.policy import MAX_BYTES, FetchPolicy, user_agent
 
 __all__ = ["ACCEPT_CALENDAR", "ACCEPT_FEED", "MAX_BYTES", "Fetched", "SourceGoneError", "fetch",
@@ -48,27 +48,6 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 class SourceGoneError(SourceError):
     """The server said the document is gone for good (HTTP 410): stop polling it."""
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What a source sent: its bytes, where they finally came from, and their media type.
-
-    ``base`` is the absolute http(s) URL relative links resolve against (after redirects),
-    or None for a file, whose relative links only the document itself (xml:base) can anchor.
-    ``not_modified`` means the server answered 304 to our validators: ``data`` is empty and
-    the stored items stand. ``etag`` and ``last_modified`` are the validators to send next
-    time; ``moved_to`` is the address a chain of permanent redirects ends at.
-    """
-
-    data: bytes
-    location: str
-    base: str | None = None
-    content_type: str | None = None
-    not_modified: bool = False
-    etag: str | None = None
-    last_modified: str | None = None
-    moved_to: str | None = None
 
 
 def is_url(location: str) -> bool:

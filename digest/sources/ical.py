@@ -25,7 +25,7 @@ from digest.models import EventInfo, Item, Kind
 from digest.sources.clean.identity import canonical_link, identity_key, is_web_link
 from digest.sources.clean.markup import plain_text, plain_title, sanitize_html, text_to_html
 from digest.sources.clean.themes import ThemeMapper, keyword_text
-from digest.sources.fetch import Fetched
+from digest.sources.fetched import Fetched
 from digest.sources.parsed import Parsed
 from digest.sources.reader import ReadContext
 from digest.sources.recurrence import first_of_series, occurrences, series_uids

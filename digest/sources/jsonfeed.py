@@ -20,9 +20,9 @@ from digest.errors import SourceError
 from digest.sources.clean.identity import is_web_link
 from digest.sources.clean.markup import text_to_html
 from digest.sources.entries import Entry, items_of, web_link
-from digest.sources.fetch import Fetched
+from digest.sources.fetched import Fetched
 from digest.sources.parsed import Parsed
-from digest.sources.reader import ReadContext
+from digest.sources.reader import Listing
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 
@@ -35,7 +35,7 @@ def looks_like_json_feed(fetched: Fetched) -> bool:
     return fetched.data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
-def parse_json_feed(fetched: Fetched, context: ReadContext) -> Parsed:
+def read_json_feed(fetched: Fetched, listing: Listing) -> Parsed:
     """Every item of a JSON Feed, in the feed's order."""
     document = _load(fetched.data)
     version = str(document.get("version") or "")
@@ -48,7 +48,7 @@ def parse_json_feed(fetched: Fetched, context: ReadContext) -> Parsed:
         (str(document[key]) for key in ("feed_url", "home_page_url")
          if isinstance(document.get(key), str) and is_web_link(str(document[key]))), None)
     readable = [entry for entry in entries if isinstance(entry, Mapping)]
-    return items_of([_entry(entry, anchor) for entry in readable], anchor, context)
+    return items_of([_entry(entry, anchor) for entry in readable], anchor, listing)
 
 
 def _load(data: bytes) -> Mapping[str, Any]:

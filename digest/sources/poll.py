@@ -24,11 +24,11 @@ from digest.dates import console_day
 from digest.errors import SourceError
 from digest.models import Item
 from digest.source_state import SourceState
-from digest.sources.clean.identity import with_link_keys
-from digest.sources.clean.seal import seal
+from digest.sources.clean.seal import sealed
 from digest.sources.clean.themes import ThemeMapper
 from digest.sources.fetch import SourceGoneError, fetch
 from digest.sources.parsed import Parsed
+from digest.sources.parsers import ParsingProcesses
 from digest.sources.policy import FetchPolicy
 from digest.sources.reader import ReadContext
 from digest.sources.registry import READERS, ReadsFolder, source_type
@@ -81,8 +81,10 @@ def poll_source(
     *,
     client: httpx.Client | None = None,
     policy: FetchPolicy | None = None,
+    parsers: ParsingProcesses | None = None,
 ) -> Poll:
-    """Poll one source once, from its stored state (None or another location: afresh)."""
+    """Poll one source once, from its stored state (None or another location: afresh);
+    with ``parsers``, a feed is parsed in one of those processes rather than here."""
     if state is None or not state.applies_to(source.location):
         state = SourceState(location=source.location)
     basis = fingerprint(source, settings, clock.now())
@@ -94,7 +96,7 @@ def poll_source(
                          f"run `digest sources enable {source.id}`")
     try:
         return _poll(source, settings, clock, state, client,
-                     policy or FetchPolicy.from_settings(settings))
+                     policy or FetchPolicy.from_settings(settings), parsers)
     except SourceGoneError as exc:
         disabled = f"{exc} (on {console_day(clock.now())})"
         return Poll(source.id, replace(state, disabled=disabled),
@@ -107,7 +109,8 @@ def poll_source(
 
 
 def _poll(source: SourceSettings, settings: Settings, clock: Clock, state: SourceState,
-          client: httpx.Client | None, policy: FetchPolicy) -> Poll:
+          client: httpx.Client | None, policy: FetchPolicy,
+          parsers: ParsingProcesses | None) -> Poll:
     """Read the source with the reader its type names (``registry``): a folder where it
     lies, anything else fetched first, conditionally, from where it last answered."""
     reader = source_type(source.type)
@@ -127,13 +130,16 @@ def _poll(source: SourceSettings, settings: Settings, clock: Clock, state: Sourc
              "(update its url in the config)") if fetched.moved_to else None
     if fetched.not_modified:
         return Poll(source.id, state, note="; ".join(filter(None, ["not modified", moved])))
+    if parsers is not None and reader.by_listing is not None:
+        job = (reader.by_listing, fetched, context.listing)
+        return _result(source, state, parsers.read(job), moved, sealed_already=True)
     return _result(source, state, reader.read(fetched, context), moved)
 
 
-def _result(source: SourceSettings, state: SourceState, parsed: Parsed,
-            note: str | None) -> Poll:
-    """Every parser's items leave here, through ``clean.seal`` (scrubbed and bounded) and
-    ``clean.with_link_keys`` (the link that finds the same article from other sources)."""
+def _result(source: SourceSettings, state: SourceState, parsed: Parsed, note: str | None,
+            *, sealed_already: bool = False) -> Poll:
+    """Every parser's items leave here, through ``clean.sealed`` (scrubbed, bounded and
+    given their link keys), which a parsing process has done already."""
     problems = tuple(f"{where(source)}: {problem}" for problem in parsed.problems)
-    items = with_link_keys([seal(item) for item in parsed.items])
+    items = parsed.items if sealed_already else sealed(parsed.items)
     return Poll(source.id, state, items=tuple(items), note=note, problems=problems)

@@ -4,7 +4,9 @@ Polling is waiting (for DNS, connections, slow servers), so sources are polled b
 of ``collect.concurrency`` threads sharing one HTTP client and its connections. A site
 with many feeds is not hammered: a per-host semaphore holds the extra polls back, and the
 work is queued round-robin over hosts so the threads are not all waiting on one host
-while others could be read. Results come back in the config's order, as each is ready,
+while others could be read. Parsing a feed is not waiting: a thread hands the bytes to one
+of a few parsing processes (``parsers``, ``collect.processes``) and waits for its items, so
+feeds are parsed on every CPU. Results come back in the config's order, as each is ready,
 so storing them does not depend on which server answered first.
 """
 
@@ -24,9 +26,10 @@ from digest.clock import Clock
 from digest.config import Settings, SourceSettings
 from digest.source_state import SourceState
 from digest.sources.fetch import is_url
+from digest.sources.parsers import ParsingProcesses, processes_for
 from digest.sources.policy import FetchPolicy
 from digest.sources.poll import Poll, poll_source
-from digest.sources.registry import READERS
+from digest.sources.registry import READERS, Fetches
 
 
 class HostSlots:
@@ -73,10 +76,17 @@ def poll_sources(
     *,
     client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    parsers: ParsingProcesses | None = None,
 ) -> Iterator[Poll]:
-    """Poll every source concurrently; yield each ``Poll`` in the order of ``sources``."""
+    """Poll every source concurrently; yield each ``Poll`` in the order of ``sources``.
+    Feeds are parsed in ``parsers`` when given, else in as many processes as
+    ``collect.processes`` says for this many feeds (``parsers.processes_for``)."""
     limits = settings.collect
     policy = FetchPolicy.from_settings(settings, sleep=sleep)
+    own_parsers = parsers is None
+    if parsers is None:
+        size = processes_for(limits.processes, _listings(sources), limits.concurrency)
+        parsers = ParsingProcesses(size - 1, policy.deadline, here=True) if size > 1 else None
     shared = client or httpx.Client(
         follow_redirects=False,
         limits=httpx.Limits(max_connections=limits.concurrency,
@@ -86,7 +96,8 @@ def poll_sources(
     def one(source: SourceSettings) -> Poll:
         state = states.get(source.id)
         with slots.slot(host_of(source, state)):
-            return poll_source(source, settings, clock, state, client=shared, policy=policy)
+            return poll_source(source, settings, clock, state, client=shared, policy=policy,
+                               parsers=parsers)
 
     pool = ThreadPoolExecutor(max_workers=limits.concurrency, thread_name_prefix="digest-poll")
     try:
@@ -100,3 +111,12 @@ def poll_sources(
         pool.shutdown(wait=True, cancel_futures=True)
         if client is None:
             shared.close()
+        if own_parsers and parsers is not None:
+            parsers.close()
+
+
+def _listings(sources: Sequence[SourceSettings]) -> int:
+    """How many of the sources a parsing process can read (feeds, not calendars or folders)."""
+    return sum(1 for source in sources
+               if isinstance(entry := READERS.get(source.type), Fetches)
+               and entry.listing_reader)

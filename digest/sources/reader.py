@@ -3,19 +3,40 @@
 Each format (RSS/Atom, JSON Feed, iCalendar, a folder of notes) has one reader with this
 shape, so ``registry`` can choose one by the source's type from a table and ``poll`` treats
 them all alike: the fetching, the state and the sealing of items stay in one place.
+
+A listing's readers (RSS, Atom, JSON Feed) need much less than the settings: a ``Listing``,
+small and picklable, which is all a parsing process (``parse_process``) is sent. The
+settings and the clock are named for the type checker only, so a parsing process imports
+neither the configuration nor its validation library.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from digest.clock import Clock
-from digest.config import Settings, SourceSettings
+from digest.models import Kind
 from digest.sources.clean.themes import ThemeMapper
 from digest.sources.parsed import Parsed
 
+if TYPE_CHECKING:
+    from digest.clock import Clock
+    from digest.config import Settings, SourceSettings
+
 Body = TypeVar("Body", contravariant=True)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What turning a listing's entries into items needs: the source they are filed under
+    (its id, kind and themes), the theme rules, and the time an undated entry is given."""
+
+    source_id: str
+    kind: Kind | None
+    themes: tuple[str, ...]
+    mapper: ThemeMapper
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -27,6 +48,12 @@ class ReadContext:
     settings: Settings
     mapper: ThemeMapper
     clock: Clock
+
+    @property
+    def listing(self) -> Listing:
+        """The part of this context a listing's entries need."""
+        return Listing(self.source.id, self.source.kind, tuple(self.source.themes),
+                       self.mapper, self.clock.now())
 
 
 class Reader(Protocol[Body]):

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from digest.dates import date_or_utc
@@ -24,6 +25,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@lru_cache(maxsize=4096)  # pure, and asked of each entry's guid and link several times
 def canonical_link(link: str) -> str:
     """A link in the form used to compare articles: lower-case scheme and host, no default
     port, no fragment, no ``utm_*`` tracking parameters, no trailing slash on the path."""
@@ -53,6 +55,7 @@ def canonical_link(link: str) -> str:
     return urlunsplit((scheme, host, path, query, ""))
 
 
+@lru_cache(maxsize=4096)
 def is_web_link(text: str) -> bool:
     """Whether a string is an absolute http(s) URL."""
     return urlsplit(text.strip()).scheme.lower() in {"http", "https"}

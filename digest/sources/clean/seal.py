@@ -8,13 +8,14 @@ live here and nowhere else.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
 from digest.dates import EARLIEST, LATEST, within_years
 from digest.models import EventInfo, Item
 from digest.safetext import has_visible, safe_html, safe_line, safe_text
-from digest.sources.clean.identity import is_web_link
+from digest.sources.clean.identity import is_web_link, with_link_keys
 from digest.sources.clean.markup import (
     TITLE_LIMIT,
     UNTITLED,
@@ -53,6 +54,12 @@ def seal(item: Item) -> Item:
     return replace(item, key=key, title=title if has_visible(title) else UNTITLED,
                    link=link, summary_html=cut_html(safe_html(item.summary_html)), event=event,
                    published=_within_years(item.published))
+
+
+def sealed(items: Iterable[Item]) -> list[Item]:
+    """A reader's items as they leave the stage: each one ``seal``-ed, then given its link
+    key (``with_link_keys``: the link that finds the same article from other sources)."""
+    return with_link_keys([seal(item) for item in items])
 
 
 def _within_years(moment: datetime) -> datetime:
