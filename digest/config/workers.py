@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from digest.errors import DigestError
 
+HEARTBEAT = 5.0  # seconds between a worker's heartbeats
+STALLED_AFTER = 20.0  # seconds without a heartbeat: the worker is taken for dead
+
 
 class WorkersSettings(BaseModel):
     """``enabled``; ``send_jobs``: how many send jobs an edition's outbox is split into

@@ -141,8 +141,9 @@ def queue_state(connection: Connection, stalled_after: float) -> QueueState:
             "GROUP BY task_name, status ORDER BY task_name")).tuples():
         tasks.setdefault(name, TaskCounts(name)).states[status] = int(count)
     for name, count in connection.execute(text(
-            "SELECT task_name, count(*) FROM procrastinate_jobs WHERE attempts > 0 "
-            "GROUP BY task_name")).tuples():
+            "SELECT j.task_name, count(DISTINCT j.id) FROM procrastinate_jobs j JOIN "
+            "procrastinate_events e ON e.job_id = j.id WHERE e.type IN "
+            "('deferred_for_retry', 'retried') GROUP BY j.task_name")).tuples():
         tasks.setdefault(name, TaskCounts(name)).retried = int(count)
     cutoff = "now() - make_interval(secs => :seconds)"
     live = int(connection.execute(text(

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from digest.config.workers import HEARTBEAT, STALLED_AFTER
+
+__all__ = ["HEARTBEAT", "STALLED_AFTER", "TASKS", "make_app"]
+
 if TYPE_CHECKING:
     from procrastinate import App
 
@@ -24,8 +28,6 @@ TASKS = (POLL_SOURCE, MAKE_EDITION, SEND_OUTBOX, HOUSEKEEPING, PUBLISH_FEEDS, RE
 
 MAX_RETRIES = 4  # then the job stays failed (digest status)
 RETRY_BASE = 2  # seconds: 2, 4, 8, 16
-HEARTBEAT = 5.0  # seconds between a worker's heartbeats
-STALLED_AFTER = 20.0  # seconds without a heartbeat: the worker is taken for dead
 # The context key under which a worker hands its digest Context to the tasks.
 CONTEXT_KEY = "digest"
 
