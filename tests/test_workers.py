@@ -75,9 +75,10 @@ class Workers:
              str(concurrency)], cwd=self.project, env=self.env, text=True,
             stdout=subprocess.PIPE, stderr=log)
         self.started.append(process)
-        assert process.stdout is not None
+        output = process.stdout
+        assert output is not None
         line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(process.stdout.readline()))
+        reader = threading.Thread(target=lambda: line.append(output.readline()))
         reader.start()
         reader.join(timeout=120)
         assert line and READY.match(line[0]), (
