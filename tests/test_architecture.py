@@ -1,7 +1,7 @@
 """Imports run one way: entry points → jobs → stages → foundation.
 
-Entry points (the CLI, the web app, the scheduler, the workers) start jobs; the jobs (``digest.jobs``,
-the orchestration layer) put the stages in order; stages use only the foundation
+Entry points (the CLI, the web app, the scheduler, the workers) start jobs; the jobs
+(``digest.jobs``, the orchestration layer) put the stages in order; stages use only the foundation
 (models, errors, config, dates...), which imports nothing above it.
 
 Stages never import each other, so each can be tested and replaced alone; this test keeps

@@ -240,3 +240,37 @@ def test_the_job_of_a_killed_worker_is_taken_up_again(workers: Workers) -> None:
     status = workers.run("status").stdout
     assert "weekly/1 [sent]" in status and "5 sent" in status, status
     assert re.search(r"digest.send_outbox: .*; [1-9]\d* retried", status), status
+
+
+def test_serve_with_workers_queues_the_jobs_and_runs_none(workers: Workers) -> None:
+    from tests.test_serve import _free_port, _wait_for_line
+
+    port = _free_port()
+    config = workers.project / "schedules.yaml"
+    config.write_text(config.read_text().replace("port: 8040", f"port: {port}"))
+    # 08:30 on the Monday: the 08:00 slot passed while "down", within the 6 h grace.
+    service = subprocess.Popen([sys.executable, "-m", "digest", "--now",
+                                "2019-03-18T08:30:00+01:00", "serve"], cwd=workers.project,
+                               env=workers.env, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        lines = _wait_for_line(service, "serving")
+        assert any("catch-up: digest:weekly" in line and "queued as job" in line
+                   for line in lines), lines
+        status = workers.run("status").stdout
+        assert "items stored: 0" in status and "weekly/1" not in status  # nothing ran
+        assert "digest.poll_source: 5 queued, 0 running, 0 done" in status, status
+        assert "digest.make_edition: 1 queued, 0 running, 0 done" in status, status
+        workers.start()
+        _wait_until(lambda: "weekly/1 [sent]" in workers.run("status").stdout,
+                    "the worker to make and send the slot's edition")
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=30) == 0
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait()
+    assert len(_outbox(workers.project)) == 5
+    status = workers.run("status").stdout
+    assert re.search(r"collect:events: next .*; last 2019-03-18 08:\d\d ok", status), status
+    assert re.search(r"digest:weekly: next .*; last 2019-03-18 08:\d\d ok", status), status

@@ -30,6 +30,7 @@ MAX_RETRIES = 4  # then the job stays failed (digest status)
 RETRY_BASE = 2  # seconds: 2, 4, 8, 16
 # The context key under which a worker hands its digest Context to the tasks.
 CONTEXT_KEY = "digest"
+QUEUE_KEY = "digest_queue"  # and its JobQueue, for the jobs a job queues
 
 
 def make_app(url: str) -> App:

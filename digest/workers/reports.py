@@ -5,10 +5,12 @@ one pass over its rows would have given (``jobs.delivery.count_outcome``)."""
 from __future__ import annotations
 
 from dataclasses import asdict, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from digest.jobs.outbox import SendOutcome
 from digest.models import RunReport, SourceReport
+
+if TYPE_CHECKING:
+    from digest.jobs.outbox import SendOutcome
 
 
 def report_json(report: RunReport, outcome: tuple[str, SendOutcome] | None = None
@@ -36,6 +38,8 @@ def report_of(data: dict[str, Any]) -> RunReport:
 
 def outcome_of(data: dict[str, Any]) -> tuple[str, SendOutcome] | None:
     """A send job's (edition label, outcome), or None for any other job."""
+    from digest.jobs.outbox import SendOutcome
+
     found = data.get("outcome")
     if not found:
         return None

@@ -15,12 +15,11 @@ import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from digest.errors import InputError
-from digest.jobs.collect import collect, ensure_subscribers
 from digest.jobs.context import Context
-from digest.jobs.outbox import SendOutcome
 from digest.models import RunReport
 from digest.store import job_queue, runs
 from digest.workers.app import (
@@ -29,6 +28,7 @@ from digest.workers.app import (
     MAKE_EDITION,
     POLL_SOURCE,
     PUBLISH_FEEDS,
+    QUEUE_KEY,
     READ_BOUNCES,
     SEND_OUTBOX,
 )
@@ -38,7 +38,10 @@ from digest.workers.reports import report_json
 if TYPE_CHECKING:
     from procrastinate import JobContext
 
-QUEUE_KEY = "digest_queue"
+    from digest.jobs.outbox import SendOutcome
+
+# The jobs' own modules (collecting, rendering, sending) are imported by the task that
+# uses them: a worker waiting for jobs has loaded none of them.
 
 
 class _Job:
@@ -95,6 +98,7 @@ def _running(job: JobContext, logged_as: str | None = None) -> Iterator[_Job]:
 
 def poll_source(job: JobContext, source_id: str, run: str | None = None) -> None:
     """Poll one source; in the service, new items queue a publish of the feeds."""
+    from digest.jobs.collect import collect
     from digest.scheduler import JobId
 
     with _running(job, str(JobId.collect(source_id))) as current:
@@ -106,6 +110,7 @@ def poll_source(job: JobContext, source_id: str, run: str | None = None) -> None
 def make_edition(job: JobContext, digest_id: str, slot: str, run: str | None = None) -> None:
     """Compose, render, freeze, plan and publish a slot's edition, then queue its send
     jobs (``Context.dispatch_outbox``) instead of sending."""
+    from digest.jobs.collect import ensure_subscribers
     from digest.jobs.editions import run_digest
     from digest.scheduler import JobId
 
@@ -154,6 +159,7 @@ def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None
 def housekeeping(job: JobContext, run: str | None = None) -> None:
     """Bulletins, unfinished editions (their send jobs queued), due bulletins, the feeds;
     the bounce mailbox is read by its own job, queued before this one."""
+    from digest.jobs.collect import ensure_subscribers
     from digest.jobs.run import housekeeping as steps
     from digest.scheduler import JobId
 
@@ -178,9 +184,11 @@ def publish_feeds(job: JobContext, run: str | None = None) -> None:
 def read_bounces(job: JobContext, run: str | None = None) -> None:
     """The bounce mailbox, read before the housekeeping that resumes sends."""
     from digest.jobs.bounces import read_for_run
+    from digest.jobs.isolation import isolated
 
     with _running(job) as current:
-        read_for_run(current.ctx, current.report)
+        isolated(current.report, "bounces", partial(read_for_run, current.ctx,
+                                                     current.report))
 
 
 BODIES: dict[str, Callable[..., Any]] = {

@@ -21,9 +21,8 @@ import socket
 from typing import TYPE_CHECKING, TextIO
 
 from digest.jobs.context import Context
-from digest.workers.app import CONTEXT_KEY, HEARTBEAT, STALLED_AFTER, make_app
+from digest.workers.app import CONTEXT_KEY, HEARTBEAT, QUEUE_KEY, STALLED_AFTER, make_app
 from digest.workers.queue import JobQueue
-from digest.workers.tasks import QUEUE_KEY
 
 if TYPE_CHECKING:
     from procrastinate import App
