@@ -27,7 +27,8 @@ def register(commands: Subcommands) -> None:
         commands, "status", "sources' health, next runs, recent editions",
         """
         Print the sources' health (failing first), every job's next and last run, and the
-        recent editions with their delivery counts and failures.
+        recent editions with their delivery counts and failures; with workers, the queue
+        (jobs per task and state, retries, live and stalled workers).
         """,
         "digest status", _status)
     serve = add_command(
@@ -38,6 +39,8 @@ def register(commands: Subcommands) -> None:
         schedule, and serves the members' web app (one-click unsubscribe, preferences,
         archive, feeds) on web.host:web.port. A second one against the same database
         refuses to start. SIGTERM or Ctrl-C finishes the message in flight and exits 0.
+        With `workers: {enabled: true}` the timers queue the jobs for `digest worker`
+        instead of running them (docs/deploy.md).
         With --local: only the web app and the coordinators' console, on this machine
         (http://127.0.0.1:web.port, links made for that address), to try the console;
         nothing is collected, published or sent (docs/console.md, "On this machine").
