@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE_NOW, reset_postgres, run_digest
+from tests.conftest import SAMPLE_NOW, approve_sample_bulletin, reset_postgres, run_digest
 
 SECRET = "s3cr3t-for-tests-0123456789abcdefghijklmnopqrstuvw"
 READY = re.compile(r"^digest: worker ready \(worker \d+, ")
@@ -127,13 +127,16 @@ def test_run_once_wait_through_two_workers_is_the_run_in_one_process(
     shutil.copytree(workers.project / "sample", alone / "sample")
     config = alone / "schedules.yaml"
     config.write_text(config.read_text().replace("enabled: true", "enabled: false"))
+    # The bulletin approved in both: its send goes through a send job too.
+    approve_sample_bulletin(alone, env={"DIGEST_SECRET_KEY": SECRET})
+    approve_sample_bulletin(workers.project, env=workers.env)
     one = run_digest(alone, "run", "--once", env={"DIGEST_SECRET_KEY": SECRET})
     workers.start(concurrency=2)
     workers.start()
     queued = workers.run("run", "--once", "--wait")
     assert queued.returncode == one.returncode == 0, queued.stderr
     assert queued.stdout.replace(str(workers.project), "P") == one.stdout.replace(str(alone), "P")
-    assert "messages sent: 5" in queued.stdout
+    assert "messages sent: 11" in queued.stdout  # five of the edition, six of the bulletin
     assert _outbox(workers.project) == _outbox(alone) != {}
     # A second run adds and sends nothing, as in one process.
     again, alone_again = workers.run("run", "--once", "--wait"), run_digest(
