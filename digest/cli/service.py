@@ -12,6 +12,7 @@ from digest.cli.sources import health_lines
 from digest.config.local import served_locally
 from digest.dates import console_stamp
 from digest.models import EditionStatus, RunReport
+from digest.store.job_queue import QueueState, TaskCounts
 
 if TYPE_CHECKING:
     from digest.jobs.context import Context
@@ -26,7 +27,8 @@ def register(commands: Subcommands) -> None:
         commands, "status", "sources' health, next runs, recent editions",
         """
         Print the sources' health (failing first), every job's next and last run, and the
-        recent editions with their delivery counts and failures.
+        recent editions with their delivery counts and failures; with workers, the queue
+        (jobs per task and state, retries, live and stalled workers).
         """,
         "digest status", _status)
     serve = add_command(
@@ -37,6 +39,8 @@ def register(commands: Subcommands) -> None:
         schedule, and serves the members' web app (one-click unsubscribe, preferences,
         archive, feeds) on web.host:web.port. A second one against the same database
         refuses to start. SIGTERM or Ctrl-C finishes the message in flight and exits 0.
+        With `workers: {enabled: true}` the timers queue the jobs for `digest worker`
+        instead of running them (docs/deploy.md).
         With --local: only the web app and the coordinators' console, on this machine
         (http://127.0.0.1:web.port, links made for that address), to try the console;
         nothing is collected, published or sent (docs/console.md, "On this machine").
@@ -87,7 +91,39 @@ def status(ctx: Context, out: TextIO) -> int:
         print(f"bounces: {found['hard']} hard, {found['soft']} soft, {found['complaint']} "
               f"complaints, {found['unmatched']} unmatched; members bounced: "
               f"{state.members_bounced}", file=out)
+    if state.queue is not None:
+        for line in queue_lines(state.queue, zone):
+            print(line, file=out)
     return 0
+
+
+_SHOWN_STATES = (("todo", "queued"), ("doing", "running"), ("succeeded", "done"),
+                 ("failed", "failed"))
+
+
+def queue_lines(queue: QueueState, zone: tzinfo) -> list[str]:
+    """The workers' queue: per task, its jobs by state and how many were tried again;
+    then the workers whose heartbeat stopped, and the jobs they left running."""
+    from digest.workers.app import TASKS
+
+    counted = {task.task: task for task in queue.tasks}
+    lines = [f"queue (procrastinate_jobs; {queue.workers} worker"
+             f"{'s' if queue.workers != 1 else ''} alive):"]
+    for name in (*TASKS, *sorted(set(counted) - set(TASKS))):
+        found = counted.get(name, TaskCounts(name))
+        states = ", ".join(f"{found.states.get(state, 0)} {shown}"
+                           for state, shown in _SHOWN_STATES)
+        others = ", ".join(f"{n} {state}" for state, n in sorted(found.states.items())
+                           if state not in dict(_SHOWN_STATES))
+        lines.append(f"  {name}: {states}{', ' + others if others else ''}; "
+                     f"{found.retried} retried")
+    lines += [f"  stalled worker {w.id}: no heartbeat since "
+              f"{console_stamp(w.last_heartbeat, zone)}, {w.running} job"
+              f"{'s' if w.running != 1 else ''} left running" for w in queue.stalled]
+    if queue.orphaned:
+        lines.append(f"  {queue.orphaned} job{'s' if queue.orphaned != 1 else ''} of dead "
+                     "workers: queued again by the next live worker within seconds")
+    return lines
 
 
 def _bulletin_lines(ctx: Context, out: TextIO) -> None:

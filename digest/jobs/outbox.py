@@ -29,16 +29,11 @@ edition's status, read before each message) ends the batch the same way. SIGTERM
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import threading
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
-from pathlib import Path
 
 from sqlalchemy import Connection
 
@@ -46,6 +41,9 @@ from digest.bounces.verp import verp_address
 from digest.errors import DeliveryError
 from digest.jobs.context import Context
 from digest.jobs.policy import RateLimiter, RetryPolicy, is_unknown_user
+from digest.jobs.senders import LIVE_HOLDERS, new_holder
+from digest.jobs.senders import holder_is_dead as holder_is_dead  # re-exported: the
+from digest.jobs.senders import release_stale as release_stale  # workers' interface
 from digest.links import preferences_url, unsubscribe_url
 from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
 from digest.mail.transports import (
@@ -60,7 +58,6 @@ from digest.store.editions import EditionRow
 from digest.tokens import make_token
 
 LEASE = timedelta(minutes=15)  # far beyond one message's time; only matters after a crash
-_HOST = socket.gethostname()
 
 
 @dataclass
@@ -73,6 +70,7 @@ class SendOutcome:
     cancelled: int = 0
     bounced: int = 0
     stopped: str | None = None
+    limited: bool = False  # the pass took its ``limit`` of rows; others may still be due
     held: str | None = None  # "paused" or "cancelled": a coordinator's stop, not a problem
     failures: list[str] = field(default_factory=list)
 
@@ -84,14 +82,6 @@ class SendOutcome:
         if self.stopped:
             line += f"; stopped: {self.stopped}"
         return line + " (see digest status)"
-
-
-# The outbox claims the senders of this process hold right now, whatever context made them:
-# a claim naming this process that is not among them was left by a batch that died. It
-# describes this process's live senders (claims name host and pid), which every Context of
-# the process shares (the scheduler's and the web server's, a test's several), so it is
-# module-private state rather than a Context field: one Context cannot see another's.
-_LIVE_HOLDERS: set[str] = set()
 
 
 def recipient_for(ctx: Context, member: Subscriber, digest_id: str | None = None) -> Recipient:
@@ -115,50 +105,21 @@ def stopped_by(ctx: Context, edition: EditionRow) -> str | None:
     return ctx.settings.bulletins.audience if ctx.settings.bulletins else None
 
 
-def holder_is_dead(claimed_by: str, live: Collection[str] = ()) -> bool:
-    """Whether the process named in a claim (``host:pid:nonce``) is known to be gone.
-
-    Only processes of this machine can be checked; others are trusted until their lease
-    lapses. A process id that was reused by another program counts as alive (safe side)."""
-    host, _, rest = claimed_by.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != _HOST or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return claimed_by not in live
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:  # a killed child its parent has not reaped yet is a zombie: gone all the same
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-        return stat.rpartition(")")[2].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def release_stale(ctx: Context) -> int:
-    """Return to pending the rows of senders that died (see ``holder_is_dead``)."""
-    with ctx.db.transaction() as connection:
-        return deliveries.release_stale(connection, ctx.clock.now(),
-                                        partial(holder_is_dead, live=_LIVE_HOLDERS))
-
-
 def send_pending(ctx: Context, edition: EditionRow, rendered: Mapping[str, RenderedEmail],
                  transport: Transport, *, policy: RetryPolicy | None = None,
-                 limiter: RateLimiter | None = None) -> SendOutcome:
+                 limiter: RateLimiter | None = None, limit: int | None = None) -> SendOutcome:
     """Deliver every due pending row of ``edition``; mark the edition sent when none is left.
 
     Uses ``delivery.concurrency`` threads (each one connection of the transport's pool) and
     ``delivery.rate`` messages per second over all of them; ``ctx.stop`` ends it after the
-    messages in flight."""
+    messages in flight. ``limit`` (a worker's send job: ``workers.batch``) stops the pass
+    after that many rows were taken, the rest left pending for the next job."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"send_pending: limit must be at least 1, got {limit}")
     release_stale(ctx)
     batch = _Batch(ctx, edition, rendered, transport, policy or RetryPolicy(),
                    limiter or RateLimiter(ctx.settings.delivery.rate,
-                                          sleep=ctx.stop.wait))
+                                          sleep=ctx.stop.wait), limit)
     return batch.run()
 
 
@@ -166,7 +127,8 @@ class _Batch:
     """One pass of the sending threads over an edition's rows."""
 
     def __init__(self, ctx: Context, edition: EditionRow, rendered: Mapping[str, RenderedEmail],
-                 transport: Transport, policy: RetryPolicy, limiter: RateLimiter) -> None:
+                 transport: Transport, policy: RetryPolicy, limiter: RateLimiter,
+                 limit: int | None) -> None:
         self.ctx = ctx
         self.edition = edition
         self.transport = transport
@@ -177,9 +139,10 @@ class _Batch:
         list_id = make_list_id(ctx.settings, edition.digest_id)
         self.factories = {key: MessageFactory(email, ctx.settings, list_id, now)
                           for key, email in rendered.items()}
-        self.holder = f"{_HOST}:{os.getpid()}:{secrets.token_hex(6)}"
+        self.holder = new_holder()
         self.threads = max(1, ctx.settings.delivery.concurrency)
         self.claim_size = min(50, self.threads * 4)
+        self.left = limit  # rows this pass may still take (None: no limit)
         self.outcome = SendOutcome()
         self.halt: str | None = None  # a session failure: no thread takes another row
         self.held: str | None = None  # the edition was paused or cancelled meanwhile
@@ -206,7 +169,7 @@ class _Batch:
         if missing:  # the caller renders every planned variant; this is a bug
             raise DeliveryError(f"{self.edition.label}: variant {sorted(missing)[0]!r} "
                                 "not rendered")
-        _LIVE_HOLDERS.add(self.holder)
+        LIVE_HOLDERS.add(self.holder)
         try:
             if self.threads == 1:
                 self._work()
@@ -219,7 +182,7 @@ class _Batch:
                     worker.join()
         finally:
             self._give_back()
-            _LIVE_HOLDERS.discard(self.holder)
+            LIVE_HOLDERS.discard(self.holder)
         if self.error is not None:
             raise self.error
         if self.halt:
@@ -240,13 +203,22 @@ class _Batch:
         with self._lock:
             if self.halt or self.error or self.stop.is_set() or self._held_back():
                 return None
+            if self.left == 0:  # claims never exceed ``left``: the queue is empty
+                self.outcome.limited = True
+                return None
             if not self._queue:
+                size = self.claim_size if self.left is None else min(self.claim_size,
+                                                                     self.left)
                 now = self.ctx.clock.now()
                 with self._write() as connection:
                     self._queue = deliveries.claim(connection, self.edition.id, self.holder,
-                                                   now, now + LEASE, self.claim_size)
+                                                   now, now + LEASE, size)
                 self._queue.reverse()
-            return self._queue.pop() if self._queue else None
+            if not self._queue:
+                return None
+            if self.left is not None:
+                self.left -= 1
+            return self._queue.pop()
 
     def _held_back(self) -> bool:
         """Whether a coordinator paused or cancelled the edition since the batch began:
