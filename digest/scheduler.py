@@ -175,6 +175,10 @@ class ServiceJobs:
                 done.append(f"{job_id} missed {slot.isoformat()}")
         return done
 
+    def close(self) -> None:
+        """Nothing to release: the jobs ran here (``workers.service.QueuedJobs`` closes
+        its queue)."""
+
 
 def job_specs(settings: Settings, jobs: ServiceJobs) -> list[JobSpec]:
     """Every job the config asks for, with its trigger in the site's time zone."""
@@ -251,6 +255,10 @@ class Service:
         self.ctx = ctx
         self.out = out
         self.jobs = ServiceJobs(ctx)
+        if ctx.settings.workers.enabled:  # the timers queue jobs for `digest worker`
+            from digest.workers.service import QueuedJobs
+
+            self.jobs = QueuedJobs(ctx)
         self.lock = SchedulerLock(ctx.db, ctx.settings.var_dir)
         self.scheduler: BackgroundScheduler | None = None
 
@@ -286,6 +294,7 @@ class Service:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        self.jobs.close()
         self.lock.release()
 
     def _say(self, line: str) -> None:

@@ -127,12 +127,16 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 
 def reset_postgres(url: str) -> None:
-    """Drop the product's tables so each test starts from an empty schema."""
+    """Drop the product's tables and procrastinate's queue (types, functions, tables) so
+    each test starts from an empty schema."""
     from sqlalchemy import create_engine
 
+    from digest.store.job_queue import drop_queue_schema
     from digest.store.schema import metadata
 
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        drop_queue_schema(connection)
     metadata.drop_all(engine)
     with engine.begin() as connection:  # the schema's revision goes with its tables
         connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")

@@ -1,7 +1,7 @@
 """Imports run one way: entry points → jobs → stages → foundation.
 
-Entry points (the CLI, the web app, the scheduler) start jobs; the jobs (``digest.jobs``,
-the orchestration layer) put the stages in order; stages use only the foundation
+Entry points (the CLI, the web app, the scheduler, the workers) start jobs; the jobs
+(``digest.jobs``, the orchestration layer) put the stages in order; stages use only the foundation
 (models, errors, config, dates...), which imports nothing above it.
 
 Stages never import each other, so each can be tested and replaced alone; this test keeps
@@ -23,7 +23,7 @@ FOUNDATION = {"models", "errors", "clock", "cron", "config", "dates", "files", "
 STAGES = {"sources", "store", "compose", "bulletins", "render", "publish", "mail", "tokens",
           "bounces"}
 ORCHESTRATION = {"jobs"}
-ENTRY_POINTS = {"cli", "__main__", "scheduler", "web", "testing"}
+ENTRY_POINTS = {"cli", "__main__", "scheduler", "web", "workers", "testing"}
 
 
 def _top(module: str) -> str | None:

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from digest.store import Database, member_tables, migrate
+from digest.store.job_queue import has_queue
 from digest.store.migrate import Standing
 from digest.store.schema import metadata
 from tests.conftest import reset_postgres, run_digest
@@ -180,7 +181,7 @@ def test_every_command_refuses_a_database_behind_the_code(project: Path,
     engine = _engine(url)
     with engine.begin() as connection:
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
-        for name in MEMBER_TABLES:  # what revision 0002 adds
+        for name in (*MEMBER_TABLES, "job_reports"):  # what revisions 0002 and 0003 add
             connection.exec_driver_sql(f"DROP TABLE {name}")
     engine.dispose()
     result = run_digest(project, *command)
@@ -220,6 +221,29 @@ def _index_name(difference: Any) -> str | None:
     return None
 
 
+def _not_the_queue(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (name or "").startswith("procrastinate_")
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_a_new_postgres_database_has_the_queue_as_revision_0003_makes_it(
+        dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """A database made new by any command (not upgraded) holds the same schema as one
+    upgraded through every revision: procrastinate's queue on PostgreSQL, none on SQLite."""
+    if dialect == "sqlite":
+        url = f"sqlite:///{tmp_path / 'new.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        _empty_postgres(url)
+    database = Database(url)
+    with database.transaction() as connection:
+        assert has_queue(connection) is (dialect == "postgres")
+        assert migrate.revision_of(connection).standing is Standing.CURRENT
+    database.close()
+    if dialect == "postgres":
+        _empty_postgres(url)
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_the_models_and_the_migrations_agree(dialect: str, request: pytest.FixtureRequest,
                                              tmp_path: Path) -> None:
@@ -235,8 +259,11 @@ def test_the_models_and_the_migrations_agree(dialect: str, request: pytest.Fixtu
     with engine.connect() as connection, warnings.catch_warnings():
         # SQLite cannot reflect the feeds' expression index: it is compared on PostgreSQL.
         warnings.filterwarnings("ignore", message=".*expression-based index")
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # procrastinate's own tables (revision 0003, PostgreSQL only) are not our models.
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_name": _not_the_queue})
         differences = compare_metadata(context, metadata)
+        assert has_queue(connection) is (dialect == "postgres")
         # PostgreSQL gives the expression index back in its own words, which Alembic cannot
         # compare with the model's: its expression is checked here instead.
         assert [d for d in differences if _index_name(d) != "ix_items_shown_published"] == []

@@ -25,12 +25,13 @@ from digest.cli import (
     run,
     service,
     sources,
+    worker,
 )
 from digest.cli.common import Handler, make_context
 from digest.errors import ConfigError, DigestError
 
-GROUPS = (run, editions, review, curate, members, sources, service, coordinators, bounces,
-          database)
+GROUPS = (run, editions, review, curate, members, sources, service, worker, coordinators,
+          bounces, database)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,14 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from digest.clock import Clock, SystemClock, parse_now
-from digest.config import Environment, check_environment, config_path_from, load_settings
+from digest.config import (
+    Environment,
+    check_environment,
+    config_path_from,
+    database_url,
+    load_settings,
+)
+from digest.config.workers import check_workers_database
 from digest.jobs.context import Context
 from digest.models import RunReport
 
@@ -18,11 +25,14 @@ Subcommands = Any  # argparse's _SubParsersAction, private in typeshed
 
 
 def make_context(args: argparse.Namespace) -> Context:
-    """Settings, environment and clock for one command; a bad config is refused here."""
+    """Settings, environment and clock for one command; a bad config is refused here, and
+    so are workers over SQLite (one line, exit 2)."""
     clock: Clock = parse_now(args.now) if args.now else SystemClock()
     settings = load_settings(config_path_from(args.config))
     env = Environment.read()
     check_environment(settings, env)
+    check_workers_database(settings.workers, database_url(settings, env),
+                           str(settings.config_path))
     return Context(settings=settings, env=env, clock=clock)
 
 

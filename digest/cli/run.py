@@ -22,12 +22,18 @@ def register(commands: Subcommands) -> None:
         The main job, once: poll every source, publish the feeds, make and deliver every
         due digest edition and bulletin, resume sends left half-done, then print where
         every output went. `--once` is required: the job on its schedule is
-        `digest serve`, so a `run` without it would be a mistake, not a loop.
+        `digest serve`, so a `run` without it would be a mistake, not a loop. With
+        `workers: {enabled: true}` it queues the same jobs for `digest worker`; `--wait`
+        waits for them (polls, then housekeeping, then editions and their sends) and
+        prints the same summary, with the same exit code (docs/deploy.md).
         """,
         "digest --config schedules.yaml run --once", _run)
     run.add_argument("--once", action="store_true", required=True,
                      help="run the main job once and exit (required; the scheduled "
                           "service is `digest serve`)")
+    run.add_argument("--wait", action="store_true",
+                     help="with workers enabled: wait for the queued jobs and print their "
+                          "summary (without workers the run is done when it returns)")
     add_command(
         commands, "collect", "poll every source once",
         """
@@ -53,7 +59,12 @@ def _run(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     from digest.jobs.run import run_once
 
     ctx.stop_on_sigterm()
-    report = run_once(ctx)
+    if ctx.settings.workers.enabled:
+        from digest.workers.waiting import run_queued
+
+        report = run_queued(ctx, args.wait)
+    else:
+        report = run_once(ctx)
     code = print_report(report, out)
     if report.to_review:
         print(review_hint(ctx.settings, len(report.to_review), invoked_as()), file=out)

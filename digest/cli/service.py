@@ -14,6 +14,7 @@ from digest.dates import console_stamp
 from digest.jobs.context import Context
 from digest.jobs.status import EditionState, store_status
 from digest.models import EditionStatus, RunReport
+from digest.store.job_queue import QueueState, TaskCounts
 
 if TYPE_CHECKING:
     from digest.scheduler import JobOutlook
@@ -86,7 +87,39 @@ def status(ctx: Context, out: TextIO) -> int:
         print(f"bounces: {found['hard']} hard, {found['soft']} soft, {found['complaint']} "
               f"complaints, {found['unmatched']} unmatched; members bounced: "
               f"{state.members_bounced}", file=out)
+    if state.queue is not None:
+        for line in queue_lines(state.queue, zone):
+            print(line, file=out)
     return 0
+
+
+_SHOWN_STATES = (("todo", "queued"), ("doing", "running"), ("succeeded", "done"),
+                 ("failed", "failed"))
+
+
+def queue_lines(queue: QueueState, zone: tzinfo) -> list[str]:
+    """The workers' queue: per task, its jobs by state and how many were tried again;
+    then the workers whose heartbeat stopped, and the jobs they left running."""
+    from digest.workers.app import TASKS
+
+    counted = {task.task: task for task in queue.tasks}
+    lines = [f"queue (procrastinate_jobs; {queue.workers} worker"
+             f"{'s' if queue.workers != 1 else ''} alive):"]
+    for name in (*TASKS, *sorted(set(counted) - set(TASKS))):
+        found = counted.get(name, TaskCounts(name))
+        states = ", ".join(f"{found.states.get(state, 0)} {shown}"
+                           for state, shown in _SHOWN_STATES)
+        others = ", ".join(f"{n} {state}" for state, n in sorted(found.states.items())
+                           if state not in dict(_SHOWN_STATES))
+        lines.append(f"  {name}: {states}{', ' + others if others else ''}; "
+                     f"{found.retried} retried")
+    lines += [f"  stalled worker {w.id}: no heartbeat since "
+              f"{console_stamp(w.last_heartbeat, zone)}, {w.running} job"
+              f"{'s' if w.running != 1 else ''} left running" for w in queue.stalled]
+    if queue.orphaned:
+        lines.append(f"  {queue.orphaned} job{'s' if queue.orphaned != 1 else ''} of dead "
+                     "workers: queued again by the next live worker within seconds")
+    return lines
 
 
 def _bulletin_lines(ctx: Context, out: TextIO) -> None:

@@ -37,6 +37,7 @@ from digest.config.units import (
     parse_duration,
     shown,
 )
+from digest.config.workers import WorkersSettings
 from digest.languages import nearest
 from digest.models import Kind, Theme
 
@@ -276,6 +277,7 @@ class Settings(_Strict):
     collect: CollectSettings = CollectSettings()
     coordinators: list[Coordinator] = Field(default_factory=list)
     bounces: BounceSettings | None = None  # the bounce mailbox (docs/bounces.md)
+    workers: WorkersSettings = WorkersSettings()  # jobs on procrastinate (docs/deploy.md)
     config_path: Path = Path(DEFAULT_CONFIG)
 
     @model_validator(mode="before")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +18,7 @@ from digest.store import Database
 
 if TYPE_CHECKING:
     from digest.mail.transports import Transport
+    from digest.store.editions import EditionRow
 
 
 @dataclass
@@ -30,6 +31,9 @@ class Context:
     # Set by SIGTERM (the CLI's handler) or by the web server's shutdown: senders finish
     # the message in flight and stop; the scheduler runs no further job.
     stop: threading.Event = field(default_factory=threading.Event)
+    # Worker mode (``workers.enabled``): an edition ready to go out is handed to this (it
+    # queues its send jobs) instead of being sent here; None sends here, as one process does.
+    dispatch_outbox: Callable[[EditionRow], None] | None = None
 
     @cached_property
     def db(self) -> Database:

@@ -39,15 +39,28 @@ def send_edition(ctx: Context, row: EditionRow, rendered: Mapping[str, RenderedE
 def deliver(ctx: Context, row: EditionRow, rendered: Mapping[str, RenderedEmail],
             transport: Transport, report: RunReport) -> None:
     """``send_edition`` as a run step: nothing for an edition that is not to be sent, and
-    what was sent or went wrong counted in the run's report."""
+    what was sent or went wrong counted in the run's report. In worker mode
+    (``ctx.dispatch_outbox``) the edition is marked sending and its send jobs queued: they
+    count what they send in their own reports."""
     if row.status not in SENDABLE:
         return
-    outcome = send_edition(ctx, row, rendered, transport)
+    if ctx.dispatch_outbox is not None:
+        if row.status == editions.APPROVED:
+            with ctx.db.transaction() as connection:
+                editions.set_status(connection, row.id, editions.SENDING)
+        ctx.dispatch_outbox(row)
+        return
+    count_outcome(row.label, send_edition(ctx, row, rendered, transport), report)
+
+
+def count_outcome(label: str, outcome: SendOutcome, report: RunReport) -> None:
+    """What a pass over an edition's rows adds to a run's report: messages sent, a
+    coordinator's hold, the problem line (the send jobs' outcomes, summed, the same way)."""
     report.sent += outcome.sent
     if outcome.held:
-        report.editions.append(f"{row.label}: {outcome.held} by a coordinator after "
+        report.editions.append(f"{label}: {outcome.held} by a coordinator after "
                                f"{outcome.sent} sent this run; the rest waits")
-    if problem := outcome.problem(row.label):
+    if problem := outcome.problem(label):
         report.failures.append(problem)
 
 

@@ -33,11 +33,14 @@ def run_once(ctx: Context) -> RunReport:
     return report
 
 
-def housekeeping(ctx: Context, report: RunReport, transport: Transport) -> None:
+def housekeeping(ctx: Context, report: RunReport, transport: Transport, *,
+                 bounces: bool = True) -> None:
     """Everything but polling and new digest editions: render bulletins, resume unfinished
     sends, send due bulletins, republish the feeds. The service runs it at ``feeds.every``.
-    The bounce mailbox is read first, so no message goes to a member a report marked."""
-    isolated(report, "bounces", partial(read_for_run, ctx, report))
+    The bounce mailbox is read first, so no message goes to a member a report marked
+    (``bounces=False``: a worker's own job read it just before)."""
+    if bounces:
+        isolated(report, "bounces", partial(read_for_run, ctx, report))
     rendered = bulletins.render_and_write_all(ctx, report, ctx.settings.out_dir)
     resume_unfinished(ctx, report, transport, rendered)
     bulletins.send_due(ctx, rendered, report, transport)

@@ -10,8 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from digest.config.workers import STALLED_AFTER
 from digest.jobs.context import Context
-from digest.store import bounce_reports, deliveries, editions, erasure, items, runs, sources
+from digest.store import (
+    bounce_reports,
+    deliveries,
+    editions,
+    erasure,
+    items,
+    job_queue,
+    runs,
+    sources,
+)
 from digest.store.deliveries import FailedRow
 from digest.store.editions import EditionRow, Problems
 from digest.store.sources import SourceHealth
@@ -40,6 +50,7 @@ class StoreStatus:
     editions: list[EditionState]
     bounces: dict[str, int]  # stored reports by kind (hard, soft, complaint, unmatched)
     members_bounced: int
+    queue: job_queue.QueueState | None = None  # worker mode on PostgreSQL: procrastinate's
 
 
 def store_status(ctx: Context) -> StoreStatus:
@@ -57,4 +68,7 @@ def store_status(ctx: Context) -> StoreStatus:
                            health=sources.health(connection),
                            last_runs=runs.last_runs(connection), editions=recent,
                            bounces=bounce_reports.counts(connection),
-                           members_bounced=bounce_reports.members_bounced(connection))
+                           members_bounced=bounce_reports.members_bounced(connection),
+                           queue=job_queue.queue_state(connection, STALLED_AFTER)
+                           if ctx.settings.workers.enabled and job_queue.has_queue(connection)
+                           else None)

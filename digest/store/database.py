@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, S
 from digest.errors import StoreError
 from digest.files import make_private_file
 from digest.store import (
+    job_queue,
     member_tables,  # noqa: F401 (registers its tables on metadata)
     migrate,
 )
@@ -68,6 +69,7 @@ def _open_schema(engine: Engine, url: str, attempts: int = _LOCKED_ATTEMPTS) -> 
                 if revision.standing in (Standing.EMPTY, Standing.UNRECORDED):
                     if revision.standing is Standing.EMPTY:
                         metadata.create_all(connection)
+                        job_queue.create_queue_schema(connection)  # as revision 0003 does
                     migrate.stamp_current(connection)
                 connection.commit()
             if revision.standing in (Standing.EMPTY, Standing.UNRECORDED, Standing.CURRENT):

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -218,6 +219,20 @@ job_runs = Table(
     Column("detail", Text),
 )
 Index("ix_job_runs_job", job_runs.c.job_id, job_runs.c.started_at)
+
+# What each job a worker ran reported (workers: docs/deploy.md), keyed by procrastinate's
+# job id: `digest run --once --wait` reads back the reports of its run's jobs to print the
+# one summary a run in one process prints.
+job_reports = Table(
+    "job_reports",
+    metadata,
+    Column("job_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("run", String(32)),  # the `run --once` that queued it, or NULL (the service)
+    Column("task", String(64), nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("report", JSON, nullable=False),
+)
+Index("ix_job_reports_run", job_reports.c.run)
 
 
 # ----- the coordinators' console (docs/console.md). Tables of their own, so databases made

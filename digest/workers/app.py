@@ -1,0 +1,47 @@
+"""The procrastinate ``App`` over the store's PostgreSQL, and the names of its tasks.
+
+The names are what ``digest status`` shows and what the jobs' rows in
+``procrastinate_jobs`` carry, so they never change. A failing job is tried again with an
+exponential back-off (2, 4, 8, 16 s), then left ``failed`` for ``digest status``; a job
+whose worker died (no heartbeat for ``STALLED_AFTER`` seconds) is put back in the queue by
+any live worker (``worker.retry_stalled``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from digest.config.workers import HEARTBEAT, STALLED_AFTER
+
+__all__ = ["HEARTBEAT", "STALLED_AFTER", "TASKS", "make_app"]
+
+if TYPE_CHECKING:
+    from procrastinate import App
+
+POLL_SOURCE = "digest.poll_source"  # lock source:<id>
+MAKE_EDITION = "digest.make_edition"  # lock edition:<digest>:<slot>
+SEND_OUTBOX = "digest.send_outbox"  # claims rows itself (the outbox); queueing lock per part
+HOUSEKEEPING = "digest.housekeeping"  # lock publish (it writes the feeds)
+PUBLISH_FEEDS = "digest.publish_feeds"  # lock publish
+READ_BOUNCES = "digest.read_bounces"  # lock bounces
+TASKS = (POLL_SOURCE, MAKE_EDITION, SEND_OUTBOX, HOUSEKEEPING, PUBLISH_FEEDS, READ_BOUNCES)
+
+MAX_RETRIES = 4  # then the job stays failed (digest status)
+RETRY_BASE = 2  # seconds: 2, 4, 8, 16
+# The context key under which a worker hands its digest Context to the tasks.
+CONTEXT_KEY = "digest"
+QUEUE_KEY = "digest_queue"  # and its JobQueue, for the jobs a job queues
+
+
+def make_app(url: str) -> App:
+    """An App over ``url`` (the store's, ``postgresql://``) with every task registered;
+    open it (``app.open()`` to queue from plain code, ``open_async`` in a worker)."""
+    from procrastinate import App, PsycopgConnector, RetryStrategy
+
+    from digest.workers import tasks
+
+    app = App(connector=PsycopgConnector(conninfo=url))
+    retry = RetryStrategy(max_attempts=MAX_RETRIES, exponential_wait=RETRY_BASE)
+    for name, body in tasks.BODIES.items():
+        app.task(name=name, pass_context=True, retry=retry)(body)
+    return app

@@ -1,0 +1,103 @@
+"""``digest run --once`` in worker mode: the run's jobs queued, and with ``--wait`` waited
+for in the order one process runs them (the polls, the bounce mailbox, the housekeeping,
+then the editions with their send jobs), their reports read back and merged into the one
+summary, and exit code, a run in one process gives.
+
+Each job carries the run's tag (its ``run`` argument) and passes it to the jobs it queues
+itself (an edition's send jobs, a send job's continuation), so the run waits for all of
+them and for no other.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from digest.jobs.collect import ensure_subscribers
+from digest.jobs.context import Context
+from digest.jobs.delivery import count_outcome
+from digest.jobs.editions import current_slot
+from digest.jobs.outbox import SendOutcome
+from digest.models import RunReport
+from digest.store import job_queue
+from digest.workers.app import make_app
+from digest.workers.queue import JobQueue
+from digest.workers.reports import add_outcome, merge, outcome_of, report_of
+
+POLL_EVERY = 0.2  # seconds between two looks at the run's jobs
+QUIET_NOTICE = 30.0  # seconds of waiting before saying that no worker may be running
+
+
+def run_queued(ctx: Context, wait: bool, progress: TextIO = sys.stderr) -> RunReport:
+    """Queue the main job's jobs; with ``wait``, their merged report once all are done."""
+    report = RunReport()
+    ensure_subscribers(ctx, report)
+    run = secrets.token_hex(8)
+    app = make_app(ctx.db.url).open()
+    try:
+        queue = JobQueue(app, ctx.settings)
+        stages: list[Callable[[], list[int | None]]] = [
+            lambda: [queue.poll(source.id, run) for source in ctx.settings.sources],
+            lambda: [queue.read_bounces(run)] if ctx.settings.bounces is not None else [],
+            lambda: [queue.housekeeping(run)],
+            lambda: [queue.edition(digest.id, slot, run) for digest in ctx.settings.digests
+                     if (slot := current_slot(ctx, digest)) is not None]]
+        queued = 0
+        for stage in stages:
+            queued += len(stage())
+            if wait and not _wait_for(ctx, run, progress):
+                break
+    finally:
+        app.close()
+    if not wait:
+        report.notes.append(f"queued {queued} jobs (run {run}) for `digest worker`; "
+                            "`digest status` shows the queue")
+        return report
+    _merge_run(ctx, run, report)
+    if ctx.settings.delivery.transport == "file":
+        report.output("outbox", str(ctx.settings.out_dir / "outbox"))
+    return report
+
+
+def _wait_for(ctx: Context, run: str, progress: TextIO) -> bool:
+    """Wait until none of the run's jobs is queued or running (False: stopped first)."""
+    started = time.monotonic()
+    noticed = False
+    while True:
+        with ctx.db.transaction() as connection:
+            left = job_queue.unfinished_of_run(connection, run)
+        if not left:
+            return True
+        if not noticed and time.monotonic() - started > QUIET_NOTICE:
+            print(f"digest: still waiting for {left} jobs of run {run}: is a `digest "
+                  "worker` running? (`digest status` shows the queue)", file=progress,
+                  flush=True)
+            noticed = True
+        if ctx.stop.wait(POLL_EVERY):
+            return False
+
+
+def _merge_run(ctx: Context, run: str, report: RunReport) -> None:
+    """The run's job reports in the order they were queued; an edition's send jobs summed
+    into one pass (``count_outcome``), jobs that failed for good named."""
+    with ctx.db.transaction() as connection:
+        jobs = job_queue.jobs_of_run(connection, run)
+    sends: dict[str, SendOutcome] = {}
+    for job in jobs:
+        if job.status in job_queue.UNFINISHED:
+            report.failures.append(f"job {job.id} ({job.task}) not finished: stopped "
+                                   "waiting (SIGTERM); it runs all the same")
+            continue
+        if job.status != "succeeded" or job.report is None:
+            report.failures.append(f"job {job.id} ({job.task}) {job.status} after its "
+                                   "retries (digest status)")
+            continue
+        found = outcome_of(job.report)
+        if found is not None:
+            add_outcome(sends.setdefault(found[0], SendOutcome()), found[1])
+        merge(report, report_of(job.report))
+    for label, outcome in sends.items():
+        count_outcome(label, outcome, report)
