@@ -1,18 +1,23 @@
-"""Sending benchmark: the whole outbox on PostgreSQL, 1, 2 and 4 processes, against Postfix.
+"""Sending benchmark: the whole outbox on PostgreSQL, 1, 2 and 4 workers, against Postfix.
 
-Messages per second to Postfix's ``smtp-sink`` through the whole outbox (claim rows, build
-each member's message, send it, record it ``sent`` in PostgreSQL with a durable commit),
-with 1, 2 and 4 processes each running ``send_pending`` on the same edition with
-``delivery.concurrency`` connections, against Postfix's own ``smtp-source`` pushing the same
-number of messages of the same size over the same total number of kept-open sessions,
-measured in the same run. The processes are started, import, open the store and connect
-before the clock starts (a worker's start-up is not the sending rate); the clock stops when
-the last one has finished. Also: the connection pool alone (no store), one process.
+Messages per second to Postfix's ``smtp-sink`` through the whole outbox: real ``digest
+worker`` processes (``workers.enabled``, one job at a time each) run the edition's send jobs
+(``workers.send_jobs`` = the number of workers, ``workers.batch`` 500): each job claims
+rows, builds each member's message, sends it over ``delivery.concurrency`` connections and
+records it ``sent`` in PostgreSQL with a durable commit. Against Postfix's own
+``smtp-source`` pushing the same number of messages of the same size over the same total
+number of kept-open sessions, measured in the same run. The edition is the sample's, made
+once by the product (collect, compose, render, plan) for ``--messages`` members; before
+each measure its rows are set pending again. The workers are started and ready before the
+clock starts; it runs from queueing the send jobs to the last row recorded ``sent``
+(polled), so it includes each worker rendering the edition once (printed apart).
+``--direct`` instead runs processes that call ``send_pending`` on the edition (no queue).
+Also: the connection pool alone (no store), one process.
 
-Run: ``.venv/bin/python benchmarks/sending.py --postgres postgresql://...`` (its product
-tables are dropped first; ``--messages``, ``--concurrency``, ``--workers`` change the
-sizes). Needs ``/usr/sbin/smtp-sink`` and ``/usr/sbin/smtp-source`` (Debian's ``postfix``).
-Results go to stdout; docs/benchmarks.md ("Delivery") records them.
+Run: ``.venv/bin/python benchmarks/sending.py --postgres postgresql://...`` (its tables are
+dropped first; ``--messages``, ``--concurrency``, ``--workers`` change the sizes). Needs
+``/usr/sbin/smtp-sink`` and ``/usr/sbin/smtp-source`` (Debian's ``postfix``). Results go
+to stdout; docs/benchmarks.md ("Delivery") records them.
 """
 
 from __future__ import annotations
@@ -48,12 +53,16 @@ SMTP_SOURCE = "/usr/sbin/smtp-source"
 def context(folder: Path, database: str, smtp: str | None, concurrency: int) -> Context:
     """The repository's config (SMTP, no rate limit to speak of), copied into ``folder``."""
     config = folder / "schedules.yaml"
+    if not (folder / "members.csv").exists():  # replaced by sample_edition
+        shutil.copy(ROOT / "sample" / "subscribers.csv", folder / "members.csv")
     if not config.exists():
         shutil.copy(ROOT / "schedules.yaml", config)
         shutil.copytree(ROOT / "sample", folder / "sample")
         config.write_text(config.read_text().replace("transport: file", "transport: smtp")
                           .replace("rate: 20/s", "rate: 100000/s")
-                          .replace("concurrency: 4", f"concurrency: {concurrency}"))
+                          .replace("concurrency: 4", f"concurrency: {concurrency}")
+                          .replace("import: sample/subscribers.csv", "import: members.csv")
+                          + "workers: {enabled: true, send_jobs: 4, batch: 500}\n")
     return Context(settings=load_settings(config),
                    env=Environment(database, smtp and f"smtp://{smtp}?timeout=30", None, KEY,
                                    None),
@@ -80,12 +89,15 @@ def render_sample(folder: Path) -> RenderedEmail:
 
 
 def reset(database: str) -> None:
-    """Drop the product's tables (as tests/conftest.reset_postgres does)."""
+    """Drop the product's tables and the job queue (as tests/conftest.reset_postgres)."""
     from sqlalchemy import create_engine
 
+    from digest.store.job_queue import drop_queue_schema
     from digest.store.schema import metadata
 
     engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        drop_queue_schema(connection)
     metadata.drop_all(engine)
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
@@ -212,6 +224,104 @@ def outbox_run(folder: Path, database: str, rendered: RenderedEmail, number: int
     return max(r["finished"] for r in reports) - go, sum(r["sent"] for r in reports)
 
 
+def sample_edition(folder: Path, database: str, count: int, concurrency: int
+                   ) -> tuple[int, bytes, float]:
+    """The sample's weekly edition made by the product for ``count`` members (collect,
+    compose, render, plan; its send jobs not queued): its id, one member's message, and
+    how long rendering its variant takes (what each worker does once)."""
+    from digest.jobs.collect import collect, ensure_subscribers
+    from digest.jobs.editions import prepare_stored, run_digest
+    from digest.mail.transports.files import FileTransport
+    from digest.models import RunReport
+    from digest.store import editions
+
+    with (folder / "members.csv").open("w", encoding="utf-8") as members:
+        members.write("email,name,language,digests,themes\n")
+        members.writelines(f"m{n:06d}@example.org,M {n},en,weekly,\n" for n in range(count))
+    reset(database)
+    ctx = context(folder, database, None, concurrency)
+    report = RunReport()
+    ensure_subscribers(ctx, report)
+    collect(ctx, report)
+    ctx.dispatch_outbox = lambda row: None  # the benchmark queues the send jobs itself
+    digest = ctx.settings.digests[0]
+    run_digest(ctx, digest, report, FileTransport(folder / "previews"))
+    with ctx.db.transaction() as c:
+        row = editions.by_label(c, "weekly/1")
+    assert row is not None and not report.failures, report.failures
+    started = time.perf_counter()
+    _, rendered = prepare_stored(ctx, digest, row)
+    render = time.perf_counter() - started
+    data = sample_size(ctx, rendered.prepared.variants["all"])
+    ctx.close()
+    return row.id, data, render
+
+
+def pending_again(database: str, edition_id: int) -> None:
+    """Every row of the edition pending and untried again, the edition sending."""
+    from digest.store import editions
+    from digest.store.schema import deliveries
+
+    ctx = Context(settings=load_settings(ROOT / "schedules.yaml"),
+                  env=Environment(database, None, None, KEY, None), clock=parse_now(NOW))
+    with ctx.db.transaction() as c:
+        c.execute(deliveries.update().where(deliveries.c.edition_id == edition_id).values(
+            status="pending", attempts=0, message_id=None, claimed_by=None, lease_until=None,
+            next_attempt_at=None, last_error=None))
+        editions.set_status(c, edition_id, editions.SENDING)
+    ctx.close()
+
+
+def workers_run(folder: Path, database: str, edition_id: int, count: int, processes: int,
+                concurrency: int) -> float:
+    """The edition's rows sent by ``processes`` real ``digest worker`` processes; seconds
+    from queueing its send jobs to the last row recorded sent."""
+    from sqlalchemy import create_engine, func, select
+
+    from digest.store.schema import deliveries
+    from digest.workers.app import make_app
+    from digest.workers.queue import JobQueue
+
+    pending_again(database, edition_id)
+    settings = load_settings(folder / "schedules.yaml")
+    settings = settings.model_copy(update={"workers": settings.workers.model_copy(
+        update={"send_jobs": processes})})
+    engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://"))
+    sent = (select(func.count()).select_from(deliveries)
+            .where(deliveries.c.edition_id == edition_id, deliveries.c.status == "sent"))
+    with Sink() as address:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+        env.update({"DIGEST_DATABASE_URL": database, "DIGEST_SECRET_KEY": KEY,
+                    "DIGEST_SMTP_URL": f"smtp://{address}?timeout=30",
+                    "PYTHONPATH": str(ROOT)})
+        workers = [subprocess.Popen([sys.executable, "-m", "digest", "--now", NOW, "worker",
+                                     "--concurrency", "1"], cwd=folder, env=env, text=True,
+                                    stdout=subprocess.PIPE)
+                   for _ in range(processes)]
+        try:
+            for process in workers:
+                assert process.stdout is not None
+                line = process.stdout.readline()
+                assert "worker ready" in line, line
+            app = make_app(database)
+            with app.open(), engine.connect() as connection:
+                started = time.monotonic()
+                JobQueue(app, settings).sends(edition_id)
+                deadline = started + 600
+                while connection.execute(sent).scalar() != count:
+                    connection.rollback()
+                    assert time.monotonic() < deadline, "the workers did not finish"
+                    time.sleep(0.02)
+                elapsed = time.monotonic() - started
+        finally:
+            for process in workers:
+                process.terminate()
+            for process in workers:
+                process.wait(60)
+            engine.dispose()
+    return elapsed
+
+
 def pool_send(data: bytes, count: int, concurrency: int) -> float:
     """The same messages through the connection pool alone (no store); seconds."""
     from digest.mail.envelope import Envelope
@@ -270,6 +380,8 @@ def main() -> int:
                         help="connections per process (delivery.concurrency)")
     parser.add_argument("--workers", default="1,2,4", help="process counts to measure")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--direct", action="store_true",
+                        help="processes calling send_pending instead of digest worker")
     args = parser.parse_args()
     if not (Path(SMTP_SINK).exists() and Path(SMTP_SOURCE).exists()):
         print("send: SKIPPED: smtp-sink/smtp-source missing (apt-get install postfix)")
@@ -278,14 +390,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         ctx = context(folder, args.postgres, None, args.concurrency)
-        rendered = render_sample(folder)
-        data = sample_size(ctx, rendered)
-        reset(args.postgres)
-        ctx = context(folder, args.postgres, None, args.concurrency)
-        add_members(ctx, args.messages)
+        if args.direct:
+            rendered = render_sample(folder)
+            data = sample_size(ctx, rendered)
+            reset(args.postgres)
+            ctx = context(folder, args.postgres, None, args.concurrency)
+            add_members(ctx, args.messages)
+            how = "processes calling send_pending"
+        else:
+            edition_id, data, render = sample_edition(folder, args.postgres, args.messages,
+                                                      args.concurrency)
+            how = (f"digest worker processes (each renders the edition once first: "
+                   f"{render:.2f} s here)")
         ctx.close()
         print(f"send: {args.messages} messages of {len(data)} bytes to smtp-sink, "
-              f"{args.concurrency} connections per process, PostgreSQL "
+              f"{args.concurrency} connections per process, PostgreSQL, {how} "
               f"(load average before: {os.getloadavg()[0]:.2f})")
         number = 0
         for _ in range(args.repeat):
@@ -296,15 +415,19 @@ def main() -> int:
                   f"ratio {source / pool:.2f}")
             for processes in counts:
                 number += 1
-                seconds, sent = outbox_run(folder, args.postgres, rendered, number,
-                                           processes, args.concurrency)
-                assert sent == args.messages, (sent, args.messages)
+                if args.direct:
+                    seconds, sent = outbox_run(folder, args.postgres, rendered, number,
+                                               processes, args.concurrency)
+                    assert sent == args.messages, (sent, args.messages)
+                else:
+                    seconds = workers_run(folder, args.postgres, edition_id, args.messages,
+                                          processes, args.concurrency)
                 sessions = processes * args.concurrency
                 source = source_send(args.messages, len(data), sessions)
-                print(f"  outbox, {processes} process(es): {sent / seconds:6.0f} msg/s, "
-                      f"smtp-source -s {sessions:2d}: {args.messages / source:6.0f} msg/s, "
-                      f"ratio {source / seconds:.2f}  (load {os.getloadavg()[0]:.2f})",
-                      flush=True)
+                print(f"  outbox, {processes} process(es): {args.messages / seconds:6.0f} "
+                      f"msg/s, smtp-source -s {sessions:2d}: "
+                      f"{args.messages / source:6.0f} msg/s, ratio {source / seconds:.2f}  "
+                      f"(load {os.getloadavg()[0]:.2f})", flush=True)
     return 0
 
 

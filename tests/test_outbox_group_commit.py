@@ -57,6 +57,7 @@ def test_marks_gathered_during_a_commit_share_the_next_one_and_each_waits_for_it
     commits.release.set()
     for thread in [first, *others]:
         thread.join(10)
+    group.close()
     assert returned == {1: True, 2: True, 3: True, 4: True}
     assert [sorted(m[0] for m in g) for g in commits.groups] == [[1], [2, 3, 4]]
 
@@ -70,6 +71,7 @@ def test_a_failed_commit_is_raised_in_every_thread_of_its_group() -> None:
         group.record((1, "<1@x>"))
     with pytest.raises(RuntimeError, match="went away"):  # the next group fails on its own
         group.record((2, "<2@x>"))
+    group.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite",

@@ -41,7 +41,7 @@ from sqlalchemy import Connection
 from digest.bounces.verp import verp_address
 from digest.errors import DeliveryError
 from digest.jobs.context import Context
-from digest.jobs.marks import GroupCommit, Mark
+from digest.jobs.marks import GroupCommit, Mark, hand_over
 from digest.jobs.policy import RateLimiter, RetryPolicy, is_unknown_user
 from digest.jobs.send_outcome import SendOutcome as SendOutcome  # re-exported
 from digest.jobs.senders import LIVE_HOLDERS, new_holder
@@ -138,7 +138,7 @@ class _Batch:
         # turns in the process instead keeps every thread busy with the network.
         self._db_turn: AbstractContextManager[object] = (
             threading.Lock() if ctx.db.dialect == "sqlite" else nullcontext())
-        self.marks = GroupCommit(self._commit_marks)
+        self.marks: GroupCommit  # while the threads run
         self._held_open: dict[str, Connection] = {}  # PostgreSQL: "claims", "marks"
 
     @contextmanager
@@ -186,6 +186,8 @@ class _Batch:
                     for purpose in ("claims", "marks"):
                         self._held_open[purpose] = held.enter_context(
                             self.ctx.db.autocommit())
+                self.marks = GroupCommit(self._commit_marks)
+                held.callback(self.marks.close)  # before the connections close
                 self._run_threads()
         finally:
             self._held_open.clear()
@@ -258,9 +260,11 @@ class _Batch:
                 deliveries.release(connection, left, self.holder, self.ctx.clock.now())
 
     def _work(self) -> None:
+        previous: int | None = None  # the group of this thread's last mark
         try:
             while (row := self._next()) is not None:
-                self._send(row)
+                previous = self._send(row, previous)
+            self.marks.wait(previous)
         except BaseException as exc:  # a store error: stop every thread, re-raised in run
             with self._lock:
                 self.error = self.error or exc
@@ -270,7 +274,10 @@ class _Batch:
             for name, number in changes.items():
                 setattr(self.outcome, name, getattr(self.outcome, name) + number)
 
-    def _send(self, row: Delivery) -> None:
+    def _send(self, row: Delivery, previous: int | None) -> int | None:
+        """Hand the row's message over and record the answer; the group of its ``sent``
+        mark (committed before this thread's next message is accepted), else
+        ``previous``."""
         ctx = self.ctx
         member = row.subscriber
         if member.status is not SubscriberStatus.ACTIVE:
@@ -278,18 +285,19 @@ class _Batch:
                 deliveries.mark_cancelled(connection, row.id, ctx.clock.now(),
                                           f"member is {member.status.value}")
             self._count(cancelled=1)
-            return
+            return previous
         message_id = make_message_id(ctx.settings, self.edition.label, member.email, ctx.secret)
         try:
             envelope = self.factories[row.variant_key].build(
                 recipient_for(ctx, member, stopped_by(ctx, self.edition)), message_id,
                 self._return_path(row.id))
             self.limiter.wait()
-            if self.stop.is_set():  # stopped while waiting for the rate: not in flight yet
+            if self.stop.is_set() or not hand_over(self.transport, envelope, self.marks,
+                                                   previous, lambda: self.held is None):
+                # stopped while waiting for the rate, or held: not delivered
                 with self._write() as connection:
                     deliveries.release(connection, [row.id], self.holder, ctx.clock.now())
-                return
-            self.transport.send(envelope)
+                return None
         except SessionFailure as exc:
             with self._lock:
                 self.halt = self.halt or str(exc)
@@ -300,9 +308,10 @@ class _Batch:
             self._failed(row, message_id, exc)
         except TemporaryFailure as exc:
             self._deferred(row, message_id, exc)
-        else:  # returns once committed: the connection's next message starts after it
-            self.marks.record((row.id, message_id))
+        else:
             self._count(sent=1)
+            return self.marks.submit((row.id, message_id))
+        return previous
 
     def _return_path(self, delivery_id: int) -> str | None:
         """The delivery's own envelope sender when ``bounces.return_path`` is set (VERP)."""
