@@ -7,12 +7,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from digest.jobs.marks import GroupCommit, Mark
 from digest.jobs.outbox import send_pending
+from digest.mail.envelope import Envelope
 from digest.mail.transports import make_transport
+from digest.store import deliveries
 from tests.mail_server import FaultyHandler, smtp_server
 from tests.test_delivery_outbox import RENDERED, counts, make_ctx, members, plan
 
@@ -105,3 +108,64 @@ def test_several_connections_share_commits_and_every_row_is_recorded(
     assert {m for m, _ in recorded} == {m.message_id for m in handler.accepted}
     assert {a for _, a in recorded} == {1}
     ctx.close()
+
+
+class _Staging:
+    """A transport that stages (as SMTP does) and logs, per connection (its thread), when
+    each message was accepted: its last line sent."""
+
+    def __init__(self, log: list[tuple[str, int, object]]) -> None:
+        self.log = log
+
+    def send(self, envelope: Envelope) -> str:
+        raise AssertionError("a staging transport is asked to stage")
+
+    def stage(self, envelope: Envelope) -> _Staged:
+        return _Staged(self.log, envelope.recipient)
+
+    def close(self) -> None:
+        pass
+
+
+class _Staged:
+    def __init__(self, log: list[tuple[str, int, object]], recipient: str) -> None:
+        self.log, self.recipient = log, recipient
+
+    def finish(self) -> str:
+        self.log.append(("accepted", threading.get_ident(), self.recipient))
+        return "250 ok"
+
+    def abandon(self) -> None:
+        raise AssertionError("nothing is abandoned here")
+
+
+def test_a_connection_has_its_next_message_accepted_only_after_its_last_mark_committed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from digest.store import claims
+
+    log: list[tuple[str, int, object]] = []
+    real = claims.mark_sent_many
+
+    def logged(connection: Any, edition_id: int, marks: Sequence[Mark], now: Any) -> Any:
+        status = real(connection, edition_id, marks, now)
+        log.append(("committed", 0, {delivery_id for delivery_id, _ in marks}))
+        return status
+
+    monkeypatch.setattr(claims, "mark_sent_many", logged)
+    ctx = make_ctx(tmp_path, None, concurrency=3)
+    row = plan(ctx, members(30))
+    with ctx.db.transaction() as c:
+        ids = {d.subscriber.email: d.id for d in deliveries.pending(c, row.id)}
+    outcome = send_pending(ctx, row, RENDERED, _Staging(log))
+    assert outcome.sent == 30 and counts(ctx, row) == {"sent": 30}
+    committed: set[int] = set()
+    last: dict[int, int] = {}  # connection -> its last accepted delivery
+    for event, connection, what in log:
+        if event == "committed":
+            assert isinstance(what, set)
+            committed |= what
+            continue
+        if connection in last:
+            assert last[connection] in committed, "accepted before the previous mark"
+        last[connection] = ids[str(what)]
+    assert committed == set(ids.values())
