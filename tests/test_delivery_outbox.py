@@ -23,7 +23,7 @@ from digest.jobs.policy import RateLimiter, RetryPolicy
 from digest.mail.envelope import Envelope
 from digest.mail.transports import Transport, make_transport
 from digest.models import PLACEHOLDERS, DeliveryStatus, RenderedEmail, Subscriber
-from digest.store import deliveries, editions, subscribers
+from digest.store import claims, deliveries, editions, subscribers
 from digest.store.editions import EditionRow
 from digest.store.schema import deliveries as deliveries_table
 from digest.testing import ManualClock
@@ -309,8 +309,8 @@ def test_claim_is_atomic_per_row(tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path, None)
     row = plan(ctx, members(10))
     with ctx.db.transaction() as c:
-        mine = deliveries.claim(c, row.id, "a", NOW, NOW + timedelta(minutes=1), 6)
-        theirs = deliveries.claim(c, row.id, "b", NOW, NOW + timedelta(minutes=1), 6)
+        mine = claims.claim(c, row.id, "a", NOW, NOW + timedelta(minutes=1), 6)
+        theirs = claims.claim(c, row.id, "b", NOW, NOW + timedelta(minutes=1), 6)
     assert len(mine) == 6 and len(theirs) == 4
     assert not {r.id for r in mine} & {r.id for r in theirs}
     assert all(r.status is DeliveryStatus.SENDING for r in mine + theirs)

@@ -3,15 +3,17 @@
 The decision to send (which rows exist) is made before this runs and kept in the store; this
 module only works through the rows. Per row:
 
-1. **claim** it (``pending`` → ``sending`` with this process's name and a lease, in one
-   ``UPDATE`` that only succeeds while the row is still pending), so two processes never
-   send one row;
+1. **claim** it, with a few more (``pending`` → ``sending`` with this process's name and a
+   lease; ``store.claims``: processes claiming at once take different rows), so two
+   processes never send one row;
 2. **build** the message from bytes prepared once per variant (``MessageFactory``) and the
    member's signed links, and wait for the global rate (``delivery.rate``);
 3. **hand it over** on one of ``delivery.concurrency`` connections;
-4. **record** the answer in its own transaction: ``sent`` after a 250, ``failed`` with the
-   server's answer on a 5xx (a "user unknown" also marks the member ``bounced``), back to
-   ``pending`` with an exponential back-off on a 4xx, ``failed`` after ``max_attempts``.
+4. **record** the answer: ``sent`` after a 250, committed with the other connections' 250s
+   of the moment in one commit (``marks.GroupCommit``), the connection waiting for that
+   commit before its next message; ``failed`` with the server's answer on a 5xx (a "user
+   unknown" also marks the member ``bounced``), back to ``pending`` with an exponential
+   back-off on a 4xx, ``failed`` after ``max_attempts``.
 
 A crash between 3 and 4 leaves the row ``sending``; the next run returns it to ``pending``
 (its holder is a dead process of this machine, or its lease lapsed) and sends it again: at
@@ -22,7 +24,7 @@ keeps its Message-ID (and the file transport overwrites the same file).
 A session failure (connection refused, login refused) stops the edition's batch at once:
 every other row would fail the same way, and it is not the members' fault, so their rows
 stay ``pending`` without an attempt counted. A coordinator's pause or cancel (the
-edition's status, read before each message) ends the batch the same way. SIGTERM
+edition's status, read with every record) ends the batch the same way. SIGTERM
 (``Context.stop_on_sigterm``) lets the messages in flight finish and leaves the rest
 ``pending``. The pace and the retries are ``policy``'s.
 """
@@ -30,9 +32,8 @@ edition's status, read before each message) ends the batch the same way. SIGTERM
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import timedelta
 
 from sqlalchemy import Connection
@@ -40,7 +41,9 @@ from sqlalchemy import Connection
 from digest.bounces.verp import verp_address
 from digest.errors import DeliveryError
 from digest.jobs.context import Context
+from digest.jobs.marks import GroupCommit, Mark, hand_over
 from digest.jobs.policy import RateLimiter, RetryPolicy, is_unknown_user
+from digest.jobs.send_outcome import SendOutcome as SendOutcome  # re-exported
 from digest.jobs.senders import LIVE_HOLDERS, new_holder
 from digest.jobs.senders import holder_is_dead as holder_is_dead  # re-exported: the
 from digest.jobs.senders import release_stale as release_stale  # workers' interface
@@ -52,36 +55,18 @@ from digest.mail.transports import (
     TemporaryFailure,
     Transport,
 )
-from digest.models import Delivery, RenderedEmail, Subscriber, SubscriberStatus
-from digest.store import deliveries, editions, subscribers
+from digest.models import (
+    Delivery,
+    EditionStatus,
+    RenderedEmail,
+    Subscriber,
+    SubscriberStatus,
+)
+from digest.store import claims, deliveries, editions, subscribers
 from digest.store.editions import EditionRow
 from digest.tokens import make_token
 
 LEASE = timedelta(minutes=15)  # far beyond one message's time; only matters after a crash
-
-
-@dataclass
-class SendOutcome:
-    """What one pass over an edition's rows did; ``stopped`` says why it ended early."""
-
-    sent: int = 0
-    failed: int = 0
-    deferred: int = 0
-    cancelled: int = 0
-    bounced: int = 0
-    stopped: str | None = None
-    limited: bool = False  # the pass took its ``limit`` of rows; others may still be due
-    held: str | None = None  # "paused" or "cancelled": a coordinator's stop, not a problem
-    failures: list[str] = field(default_factory=list)
-
-    def problem(self, label: str) -> str | None:
-        """One line for the run summary, or None when nothing went wrong."""
-        if not (self.failed or self.deferred or self.stopped):
-            return None
-        line = f"{label}: {self.failed} refused, {self.deferred} deferred"
-        if self.stopped:
-            line += f"; stopped: {self.stopped}"
-        return line + " (see digest status)"
 
 
 def recipient_for(ctx: Context, member: Subscriber, digest_id: str | None = None) -> Recipient:
@@ -153,12 +138,36 @@ class _Batch:
         # turns in the process instead keeps every thread busy with the network.
         self._db_turn: AbstractContextManager[object] = (
             threading.Lock() if ctx.db.dialect == "sqlite" else nullcontext())
+        self.marks: GroupCommit  # while the threads run
+        self._held_open: dict[str, Connection] = {}  # PostgreSQL: "claims", "marks"
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One short transaction (a claim or one row's outcome), committed at once."""
+        """One short transaction (a row's outcome), committed at once."""
         with self._db_turn, self.ctx.db.transaction() as connection:
             yield connection
+
+    @contextmanager
+    def _hot(self, purpose: str) -> Iterator[Connection]:
+        """Where a claim or a group of marks is written: on PostgreSQL a connection held for
+        the batch in autocommit mode (one statement, one round trip, durable on return;
+        each purpose has one user at a time), on SQLite a transaction as ``_write``."""
+        if purpose in self._held_open:
+            yield self._held_open[purpose]
+        else:
+            with self._write() as connection:
+                yield connection
+
+    def _note(self, status: EditionStatus | None) -> None:
+        """The edition's status as a write of this batch just read it: a coordinator's
+        pause or cancel ends the batch after the messages in flight."""
+        if status in (editions.PAUSED, editions.CANCELLED) and self.held is None:
+            self.held = str(status)
+
+    def _commit_marks(self, marks: Sequence[Mark]) -> None:
+        with self._hot("marks") as connection:
+            self._note(claims.mark_sent_many(connection, self.edition.id, marks,
+                                             self.ctx.clock.now()))
 
     def run(self) -> SendOutcome:
         """Work through the rows on the sending threads; mark the edition sent when no row
@@ -166,21 +175,22 @@ class _Batch:
         with self._write() as connection:
             missing = set(deliveries.pending_variant_keys(connection, self.edition.id)) \
                 - set(self.factories)
+            self._note(editions.status_of(connection, self.edition.id))
         if missing:  # the caller renders every planned variant; this is a bug
             raise DeliveryError(f"{self.edition.label}: variant {sorted(missing)[0]!r} "
                                 "not rendered")
         LIVE_HOLDERS.add(self.holder)
         try:
-            if self.threads == 1:
-                self._work()
-            else:
-                workers = [threading.Thread(target=self._work, name=f"send-{n}", daemon=True)
-                           for n in range(self.threads)]
-                for worker in workers:
-                    worker.start()
-                for worker in workers:
-                    worker.join()
+            with ExitStack() as held:
+                if self.ctx.db.dialect == "postgresql":
+                    for purpose in ("claims", "marks"):
+                        self._held_open[purpose] = held.enter_context(
+                            self.ctx.db.autocommit())
+                self.marks = GroupCommit(self._commit_marks)
+                held.callback(self.marks.close)  # before the connections close
+                self._run_threads()
         finally:
+            self._held_open.clear()
             self._give_back()
             LIVE_HOLDERS.discard(self.holder)
         if self.error is not None:
@@ -196,12 +206,23 @@ class _Batch:
                 editions.set_status(connection, self.edition.id, editions.SENT)
         return self.outcome
 
+    def _run_threads(self) -> None:
+        if self.threads == 1:
+            self._work()
+            return
+        workers = [threading.Thread(target=self._work, name=f"send-{n}", daemon=True)
+                   for n in range(self.threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
     # -- the rows
 
     def _next(self) -> Delivery | None:
         """The next claimed row, claiming a few more when the local queue runs dry."""
         with self._lock:
-            if self.halt or self.error or self.stop.is_set() or self._held_back():
+            if self.halt or self.error or self.stop.is_set() or self.held:
                 return None
             if self.left == 0:  # claims never exceed ``left``: the queue is empty
                 self.outcome.limited = True
@@ -210,9 +231,10 @@ class _Batch:
                 size = self.claim_size if self.left is None else min(self.claim_size,
                                                                      self.left)
                 now = self.ctx.clock.now()
-                with self._write() as connection:
-                    self._queue = deliveries.claim(connection, self.edition.id, self.holder,
-                                                   now, now + LEASE, size)
+                with self._hot("claims") as connection:
+                    self._queue = claims.claim(connection, self.edition.id, self.holder,
+                                               now, now + LEASE, size)
+                    self._note(editions.status_of(connection, self.edition.id))
                 self._queue.reverse()
             if not self._queue:
                 return None
@@ -220,15 +242,14 @@ class _Batch:
                 self.left -= 1
             return self._queue.pop()
 
-    def _held_back(self) -> bool:
-        """Whether a coordinator paused or cancelled the edition since the batch began:
-        asked before each message, so a pause stops after the messages in flight."""
-        if self.held is None:
-            with self._write() as connection:
-                status = editions.status_of(connection, self.edition.id)
-            if status in (editions.PAUSED, editions.CANCELLED):
-                self.held = str(status)
-        return self.held is not None
+    @contextmanager
+    def _record(self) -> Iterator[Connection]:
+        """``_write`` for one row's outcome, reading the edition's status in it too: every
+        message ends with such a read (or a group of marks), so a pause is seen after the
+        messages in flight."""
+        with self._write() as connection:
+            yield connection
+            self._note(editions.status_of(connection, self.edition.id))
 
     def _give_back(self) -> None:
         """Rows claimed but not tried (a stop, a session failure) go back to pending."""
@@ -239,9 +260,11 @@ class _Batch:
                 deliveries.release(connection, left, self.holder, self.ctx.clock.now())
 
     def _work(self) -> None:
+        previous: int | None = None  # the group of this thread's last mark
         try:
             while (row := self._next()) is not None:
-                self._send(row)
+                previous = self._send(row, previous)
+            self.marks.wait(previous)
         except BaseException as exc:  # a store error: stop every thread, re-raised in run
             with self._lock:
                 self.error = self.error or exc
@@ -251,30 +274,34 @@ class _Batch:
             for name, number in changes.items():
                 setattr(self.outcome, name, getattr(self.outcome, name) + number)
 
-    def _send(self, row: Delivery) -> None:
+    def _send(self, row: Delivery, previous: int | None) -> int | None:
+        """Hand the row's message over and record the answer; the group of its ``sent``
+        mark (committed before this thread's next message is accepted), else
+        ``previous``."""
         ctx = self.ctx
         member = row.subscriber
         if member.status is not SubscriberStatus.ACTIVE:
-            with self._write() as connection:
+            with self._record() as connection:
                 deliveries.mark_cancelled(connection, row.id, ctx.clock.now(),
                                           f"member is {member.status.value}")
             self._count(cancelled=1)
-            return
+            return previous
         message_id = make_message_id(ctx.settings, self.edition.label, member.email, ctx.secret)
         try:
             envelope = self.factories[row.variant_key].build(
                 recipient_for(ctx, member, stopped_by(ctx, self.edition)), message_id,
                 self._return_path(row.id))
             self.limiter.wait()
-            if self.stop.is_set():  # stopped while waiting for the rate: not in flight yet
+            if self.stop.is_set() or not hand_over(self.transport, envelope, self.marks,
+                                                   previous, lambda: self.held is None):
+                # stopped while waiting for the rate, or held: not delivered
                 with self._write() as connection:
                     deliveries.release(connection, [row.id], self.holder, ctx.clock.now())
-                return
-            self.transport.send(envelope)
+                return None
         except SessionFailure as exc:
             with self._lock:
                 self.halt = self.halt or str(exc)
-            with self._write() as connection:
+            with self._record() as connection:
                 deliveries.release(connection, [row.id], self.holder, ctx.clock.now(), str(exc))
             self._count(deferred=1)
         except PermanentFailure as exc:
@@ -282,9 +309,9 @@ class _Batch:
         except TemporaryFailure as exc:
             self._deferred(row, message_id, exc)
         else:
-            with self._write() as connection:
-                deliveries.mark_sent(connection, row.id, ctx.clock.now(), message_id)
             self._count(sent=1)
+            return self.marks.submit((row.id, message_id))
+        return previous
 
     def _return_path(self, delivery_id: int) -> str | None:
         """The delivery's own envelope sender when ``bounces.return_path`` is set (VERP)."""
@@ -297,7 +324,7 @@ class _Batch:
         ctx = self.ctx
         bounced = ((is_unknown_user(exc) or exc.stage == "address")
                    and row.subscriber.id is not None)
-        with self._write() as connection:
+        with self._record() as connection:
             deliveries.mark_failed(connection, row.id, ctx.clock.now(), message_id, str(exc))
             if bounced and row.subscriber.id is not None:
                 subscribers.set_status_by_id(connection, row.subscriber.id,
@@ -308,7 +335,7 @@ class _Batch:
         ctx = self.ctx
         now = ctx.clock.now()
         attempts = row.attempts + 1
-        with self._write() as connection:
+        with self._record() as connection:
             if attempts >= self.policy.max_attempts:
                 deliveries.mark_failed(connection, row.id, now, message_id,
                                        f"gave up after {attempts} attempts: {exc}")

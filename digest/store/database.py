@@ -132,5 +132,17 @@ class Database:
             raise StoreError(f"database error: {exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0]}") from None
 
+    @contextmanager
+    def autocommit(self) -> Iterator[Connection]:
+        """A connection held for a while on which every statement is its own transaction,
+        durable when it returns: for a loop of single-statement writes (the outbox's claims
+        and ``sent`` marks on PostgreSQL), sparing a BEGIN and a COMMIT round trip each."""
+        try:
+            with self.engine.connect() as connection:
+                yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: "
+                             f"{str(exc).splitlines()[0]}") from None
+
     def close(self) -> None:
         self.engine.dispose()

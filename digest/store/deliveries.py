@@ -1,14 +1,13 @@
 """The outbox: one row per (edition, member), the truth of what was sent.
 
 Rows are created for a whole edition in one transaction before the first message leaves.
-A sending process *claims* rows before it sends them: one ``UPDATE ... WHERE status =
-'pending'`` flips them to ``sending`` with its name and a lease, so two processes never
-hold one row (the database decides who wins). A row becomes ``sent`` only after the
-server's 250, ``failed`` only on a permanent refusal or after the last allowed attempt, and
-goes back to ``pending`` (with ``next_attempt_at`` for back-off) on a temporary one. A
-process that died holding rows leaves them ``sending``: ``release_stale`` returns them to
-``pending`` once the lease lapsed or the holder is known dead. A restart resumes from the
-rows, never from a counter.
+A sending process *claims* rows before it sends them (``claims``: they become ``sending``
+with its name and a lease, so two processes never hold one row). A row becomes ``sent``
+only after the server's 250, ``failed`` only on a permanent refusal or after the last
+allowed attempt, and goes back to ``pending`` (with ``next_attempt_at`` for back-off) on a
+temporary one. A process that died holding rows leaves them ``sending``: ``release_stale``
+returns them to ``pending`` once the lease lapsed or the holder is known dead. A restart
+resumes from the rows, never from a counter.
 """
 
 from __future__ import annotations
@@ -57,14 +56,21 @@ def plan(connection: Connection, edition_id: int, recipients: Iterable[tuple[int
     return created
 
 
-def _select_rows() -> Select[Any]:
-    return (select(deliveries, subscribers.c.email, subscribers.c.name, subscribers.c.language,
-                   subscribers.c.digests, subscribers.c.themes,
-                   subscribers.c.status.label("member_status"))
+def member_columns() -> list[ColumnElement[Any]]:
+    """The member's columns a delivery row is read with (``as_delivery``)."""
+    return [subscribers.c.email, subscribers.c.name, subscribers.c.language,
+            subscribers.c.digests, subscribers.c.themes,
+            subscribers.c.status.label("member_status")]
+
+
+def select_rows() -> Select[Any]:
+    """Delivery rows with their members' columns, as ``as_delivery`` reads them."""
+    return (select(deliveries, *member_columns())
             .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
 
 
-def _delivery(row: RowMapping) -> Delivery:
+def as_delivery(row: RowMapping) -> Delivery:
+    """One row of ``select_rows`` as the model the sender works with."""
     return Delivery(
         id=row["id"], edition_id=row["edition_id"],
         subscriber=Subscriber(id=row["subscriber_id"], email=row["email"], name=row["name"],
@@ -79,39 +85,10 @@ def _delivery(row: RowMapping) -> Delivery:
 def pending(connection: Connection, edition_id: int) -> list[Delivery]:
     """Every pending row of an edition, due or waiting for its back-off."""
     rows = connection.execute(
-        _select_rows().where(deliveries.c.edition_id == edition_id,
+        select_rows().where(deliveries.c.edition_id == edition_id,
                              deliveries.c.status == _PENDING)
         .order_by(deliveries.c.id)).mappings()
-    return [_delivery(row) for row in rows]
-
-
-def _due(now: datetime) -> ColumnElement[bool]:
-    return or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
-
-
-def claim(connection: Connection, edition_id: int, worker: str, now: datetime,
-          lease_until: datetime, limit: int) -> list[Delivery]:
-    """Take up to ``limit`` due pending rows of an edition for ``worker``.
-
-    The ``UPDATE`` re-checks ``status = 'pending'`` row by row, so when two processes race
-    for the same rows each row goes to exactly one of them (PostgreSQL re-evaluates the
-    condition after the other's commit; SQLite lets one writer at a time).
-    """
-    candidates = list(connection.execute(
-        select(deliveries.c.id).where(deliveries.c.edition_id == edition_id,
-                                      deliveries.c.status == _PENDING, _due(now))
-        .order_by(deliveries.c.id).limit(limit)).scalars())
-    if not candidates:
-        return []
-    connection.execute(
-        deliveries.update().where(deliveries.c.id.in_(candidates),
-                                  deliveries.c.status == _PENDING)
-        .values(status=_SENDING, claimed_by=worker, lease_until=lease_until, updated_at=now))
-    rows = connection.execute(
-        _select_rows().where(deliveries.c.id.in_(candidates), deliveries.c.status == _SENDING,
-                             deliveries.c.claimed_by == worker)
-        .order_by(deliveries.c.id)).mappings()
-    return [_delivery(row) for row in rows]
+    return [as_delivery(row) for row in rows]
 
 
 def mark(connection: Connection, delivery_id: int, status: DeliveryStatus, now: datetime,

@@ -9,9 +9,13 @@ A 5xx answer about this message or recipient is a ``PermanentFailure``.
 
 from __future__ import annotations
 
+import re
 import smtplib
+import socket
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from digest.errors import DeliveryError
@@ -67,20 +71,34 @@ class SmtpTransport:
     # -- the exchange
 
     def send(self, envelope: Envelope) -> str:
-        with self._lock:
+        return self.stage(envelope).finish()
+
+    def stage(self, envelope: Envelope) -> StagedMessage:
+        """Everything of one message but its last line (MAIL, RCPT, DATA, the content):
+        the server accepts nothing until ``finish`` sends the final ``.``, and
+        ``abandon`` (closing the connection) makes it forget the message. The outbox
+        stages a connection's next message while the previous one's record commits.
+        The connection is this caller's until then; failures are raised as by ``send``."""
+        self._lock.acquire()
+        try:
             reused = self._connection is not None
             try:
-                return self._exchange(envelope)
+                self._begin(envelope)
+                return StagedMessage(self)
             except _DroppedError as dropped:
                 self._drop()
                 if not (reused and dropped.before_data):
                     raise self._lost(dropped) from dropped.cause
             # The kept connection had gone stale before anything was committed: retry once.
             try:
-                return self._exchange(envelope)
+                self._begin(envelope)
+                return StagedMessage(self)
             except _DroppedError as dropped:
                 self._drop()
                 raise self._lost(dropped) from dropped.cause
+        except BaseException:
+            self._lock.release()
+            raise
 
     def _lost(self, dropped: _DroppedError) -> TemporaryFailure:
         """A fresh connection lost before DATA is the server refusing service (a session
@@ -106,12 +124,10 @@ class SmtpTransport:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _exchange(self, envelope: Envelope) -> str:
+    def _begin(self, envelope: Envelope) -> None:
+        """MAIL, RCPT, DATA and the content without its final line (see ``stage``)."""
         connection = self._connect()
-        before_data = True
-        code: int
-        answer: bytes | str
-        try:
+        with self._answers(before_data=True):
             options = []
             if connection.does_esmtp and connection.has_extn("size"):
                 options.append(f"SIZE={len(envelope.data)}")
@@ -125,14 +141,31 @@ class SmtpTransport:
                 raise smtplib.SMTPServerDisconnected(f"{code} {_text(answer)}")
             if code not in (250, 251):
                 self._refused(code, answer, f"recipient {envelope.recipient} refused", "rcpt")
-            before_data = False
-            try:
-                code, answer = _data(connection, envelope.data)
-            except smtplib.SMTPDataError as exc:  # DATA itself was refused (no 354)
-                code, answer = exc.smtp_code, exc.smtp_error
+        with self._answers(before_data=False):
+            code, answer = connection.docmd("data")
+            if code != 354:  # DATA itself was refused
+                self._refused(code, answer, "message refused", "data")
+            connection.send(_stuffed(envelope.data))
+
+    def _end(self) -> str:
+        """The final ``.`` of a staged message, and the server's verdict."""
+        connection = self._connection
+        if connection is None:
+            raise _DroppedError(smtplib.SMTPServerDisconnected("not connected"), False)
+        with self._answers(before_data=False):
+            connection.send(b".\r\n")
+            code, answer = connection.getreply()
             if code != 250:
                 self._refused(code, answer, "message refused", "data")
             return f"{code} {_text(answer)}"
+        raise AssertionError("unreachable")  # _answers raises or the block returned
+
+    @contextmanager
+    def _answers(self, before_data: bool) -> Iterator[None]:
+        """The server's trouble as this module's failures: a lost connection as
+        ``_DroppedError`` (``before_data``: may the message be retried on a new one)."""
+        try:
+            yield
         except (TemporaryFailure, PermanentFailure):
             raise
         except smtplib.SMTPServerDisconnected as exc:
@@ -186,6 +219,10 @@ class SmtpTransport:
             connection = smtplib.SMTP(self.host, self.port, self._local_hostname,
                                       timeout=self.timeout)
         try:
+            # The final "." of a staged message is a small write after a large one: without
+            # this, Nagle's algorithm holds it until the server's delayed ACK (~40 ms).
+            if connection.sock is not None:
+                connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection.ehlo_or_helo_if_needed()
             if self.starttls:
                 connection.starttls(context=context)
@@ -212,23 +249,54 @@ class _DroppedError(Exception):
         self.before_data = before_data
 
 
-def _data(connection: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
-    """``DATA`` with the message, as ``smtplib.SMTP.data`` sends it, but without its two
-    regular-expression passes over the whole message when it has only CRLF line ends (as
-    ``MessageFactory`` writes them): dot-stuffing is then one ``bytes.replace``. Those passes
-    were most of a send's CPU time (benchmarks/delivery.py)."""
+class StagedMessage:
+    """A message handed over but its last line (``SmtpTransport.stage``): ``finish`` it
+    (the server's 250 or a failure, as ``send``) or ``abandon`` it (nothing delivered)."""
+
+    def __init__(self, transport: SmtpTransport) -> None:
+        self._transport = transport
+        self._open = True
+
+    def finish(self) -> str:
+        transport = self._transport
+        try:
+            return transport._end()
+        except _DroppedError as dropped:
+            transport._drop()
+            raise transport._lost(dropped) from dropped.cause
+        finally:
+            self._release()
+
+    def abandon(self) -> None:
+        """Close the connection mid-message: the server discards what it got."""
+        if self._open:
+            self._transport._drop()
+            self._release()
+
+    def _release(self) -> None:
+        if self._open:
+            self._open = False
+            self._transport._lock.release()
+
+
+_LINE_START_DOT = re.compile(rb"(?m)^\.")
+
+
+def _stuffed(data: bytes) -> bytes:
+    """The content as DATA carries it before its final ``.``, byte for byte as smtplib
+    sends it: lines starting with a dot doubled, a CRLF added at the end when missing.
+    For the usual message (CRLF line ends only, as ``MessageFactory`` writes them) that is
+    one ``bytes.replace`` instead of smtplib's regular-expression pass over the whole
+    message, which was most of a send's CPU time (benchmarks/delivery.py)."""
     if data.count(b"\n") != data.count(b"\r\n") or b"\r" in data.replace(b"\r\n", b""):
-        return connection.data(data)  # bare CR or LF: let smtplib normalise them
-    code, answer = connection.docmd("data")
-    if code != 354:
-        raise smtplib.SMTPDataError(code, answer)
-    stuffed = data.replace(b"\r\n.", b"\r\n..")
-    if stuffed.startswith(b"."):
-        stuffed = b"." + stuffed
+        stuffed = _LINE_START_DOT.sub(b"..", data)  # bare CR or LF: smtplib's own rule
+    else:
+        stuffed = data.replace(b"\r\n.", b"\r\n..")
+        if stuffed.startswith(b"."):
+            stuffed = b"." + stuffed
     if not stuffed.endswith(b"\r\n"):
         stuffed += b"\r\n"
-    connection.send(stuffed + b".\r\n")
-    return connection.getreply()
+    return stuffed
 
 
 def _failure(code: int, answer: bytes | str, what: str, stage: str = "") -> DeliveryError:

@@ -1,0 +1,32 @@
+"""What one pass of the outbox over an edition's rows did: counted for the run's summary,
+and read by a worker's send job to know whether to go on (``limited``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SendOutcome:
+    """What one pass over an edition's rows did; ``stopped`` says why it ended early."""
+
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    cancelled: int = 0
+    bounced: int = 0
+    stopped: str | None = None
+    limited: bool = False  # the pass took its ``limit`` of rows; others may still be due
+    held: str | None = None  # "paused" or "cancelled": a coordinator's stop, not a problem
+    failures: list[str] = field(default_factory=list)
+
+    def problem(self, label: str) -> str | None:
+        """One line for the run summary, or None when nothing went wrong."""
+        if not (self.failed or self.deferred or self.stopped):
+            return None
+        line = f"{label}: {self.failed} refused, {self.deferred} deferred"
+        if self.stopped:
+            line += f"; stopped: {self.stopped}"
+        return line + " (see digest status)"
+
+
