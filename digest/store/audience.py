@@ -37,6 +37,7 @@ from sqlalchemy import (
 from digest.models import DeliveryStatus, Subscriber, SubscriberStatus
 from digest.store import json_lists
 from digest.store.schema import deliveries, subscribers
+from digest.store.upsert import dialect_insert
 
 # SQLite allows at most 500 terms in a compound SELECT: the keys go in chunks below that.
 _KEYS_PER_STATEMENT = 200
@@ -107,10 +108,7 @@ def plan(connection: Connection, edition_id: int, members: Audience,
     """Create the pending rows of an edition for the members of the groups in ``keys``
     (each with its group's variant key), still active and following the digest, that have
     none yet; rows are made in member order. Returns how many were created."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(connection)
     chosen = [(group, key) for group, key in keys.items() if group in members.groups]
     before = _planned(connection, edition_id)
     for start in range(0, len(chosen), _KEYS_PER_STATEMENT):

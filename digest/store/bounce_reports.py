@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, select
 from digest.models import SubscriberStatus
 from digest.store.member_tables import bounce_reports
 from digest.store.schema import deliveries, subscribers
+from digest.store.upsert import dialect_insert
 
 KINDS = ("hard", "soft", "complaint", "unmatched")
 _LOOKBACK = 1000  # reports of one member read to count a run of soft ones
@@ -43,10 +44,7 @@ def record(connection: Connection, *, report_key: str, kind: str, detail: str,
     """Store one report; False when its key was stored already (by this or another run)."""
     if kind not in KINDS:
         raise ValueError(f"unknown report kind {kind!r}")
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(connection)
     result = connection.execute(
         insert(bounce_reports).values(report_key=report_key, subscriber_id=subscriber_id,
                                       delivery_id=delivery_id, kind=kind, detail=detail,

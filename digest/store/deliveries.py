@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Connection, RowMapping, Select, and_, func
 from digest.identifiers import EditionSeries
 from digest.models import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
 from digest.store.schema import deliveries, editions, subscribers
+from digest.store.upsert import dialect_insert
 
 _PENDING = DeliveryStatus.PENDING.value
 _SENDING = DeliveryStatus.SENDING.value
@@ -40,10 +41,7 @@ class FailedRow:
 def plan(connection: Connection, edition_id: int, recipients: Iterable[tuple[int, str]],
          now: datetime) -> int:
     """Create the pending rows (subscriber id, variant key) that do not exist yet."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(connection)
     created = 0
     for subscriber_id, variant_key in recipients:
         result = connection.execute(

@@ -30,6 +30,7 @@ from digest.store.member_tables import (
     join_choices,
 )
 from digest.store.schema import deliveries, editions, subscribers
+from digest.store.upsert import dialect_insert
 
 ERASED_REASON = "erased"
 _NEVER_SENT = {DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value}
@@ -152,10 +153,7 @@ def settle(database: Database) -> None:
 
 def _add_count(connection: Connection, edition_id: int, status: str, number: int) -> None:
     """``erased_deliveries`` (edition, status) += number, the row made when missing."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(connection)
     result = connection.execute(insert(erased_deliveries).values(
         edition_id=edition_id, status=status, count=number).on_conflict_do_nothing(
         index_elements=["edition_id", "status"]).returning(erased_deliveries.c.count))

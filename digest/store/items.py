@@ -21,6 +21,7 @@ from digest.dates import parse_iso
 from digest.models import EventInfo, Item, Kind
 from digest.safetext import safe_html, safe_line
 from digest.store.schema import item_links, item_sources, items
+from digest.store.upsert import dialect_insert
 
 Outcome = Literal["new", "updated", "duplicate"]
 BATCH = 1000  # rows fetched at a time when streaming
@@ -67,10 +68,7 @@ def _values(item: Item) -> dict[str, Any]:
 
 
 def _insert(connection: Connection) -> Any:
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(connection)
 
 
 _CHUNK = 500  # keys per IN (...) clause: far below SQLite's and PostgreSQL's limits

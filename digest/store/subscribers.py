@@ -35,6 +35,7 @@ from digest.store.member_csv import (
 )
 from digest.store.member_tables import suppressed_addresses
 from digest.store.schema import subscribers
+from digest.store.upsert import dialect_insert
 
 
 @dataclass
@@ -114,10 +115,7 @@ def add(connection: Connection, subscriber: Subscriber, now: datetime) -> bool:
     """Add a member unless the address is known (also by a process adding it at the same
     moment); True when added. ``InputError`` when a value is wrong."""
     member = _checked(subscriber)
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(connection)
     result = connection.execute(insert(subscribers).values(
         email=member.email, name=member.name, language=member.language,
         digests=list(member.digests), themes=list(member.themes),
@@ -236,7 +234,7 @@ def _add_batch(connection: Connection, batch: dict[str, Subscriber], now: dateti
     """Add checked members not known yet in one statement (``add``'s rule), count, empty."""
     if not batch:
         return
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(connection)
     added = len(connection.execute(
         insert(subscribers).on_conflict_do_nothing(index_elements=["email"])
         .returning(subscribers.c.id),
