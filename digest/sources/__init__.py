@@ -10,6 +10,7 @@ its location, and no third-party exception crosses this boundary. Modules, one j
   ``ReadContext`` → ``parsed.Parsed``), and whether the type is fetched or a folder;
 - ``fetch``: bytes from a file or an http(s) URL (conditional GET, redirects, retries),
   with ``policy`` (limits, back-off, the clock) and ``body`` (size caps, decompression);
+  what it gives, ``fetched.Fetched``, is named apart so parsers need no HTTP client;
 - ``guard``: hostile XML made safe to parse (entity bombs, controls, mixed encodings);
 - ``feed`` (RSS, Atom) and ``jsonfeed``, both through ``entries`` (one entry → one item),
   ``ical`` with ``recurrence``, ``folder``: one reader per kind of document;

@@ -4,7 +4,8 @@ The threads fetch (waiting releases the GIL) and hand each feed's bytes to one o
 processes (``parse_process``), which parses and seals it while the threads go on: parsing
 is spread over the CPUs instead of queueing for one. ``collect.processes`` says how many
 processes parse (``processes_for``), the polling one included: it parses too, in one
-thread at a time, so one process fewer is started and held in memory. A thread takes a
+thread at a time and at most ``HERE_SHARE`` of the feeds, so one process fewer is started
+and held in memory. A thread takes a
 free parser, or waits for one; processes start with the first feed that needs parsing
 (none for a re-poll where every feed answers "not modified").
 
@@ -44,8 +45,14 @@ def processes_for(wanted: int | None, feeds: int, threads: int) -> int:
     ``wanted`` (None: one per CPU this process may use, from ``AUTO_FROM`` feeds on), never
     more than the feeds or the threads that feed them; 1: the polling threads alone."""
     if wanted is None:
-        wanted = len(os.sched_getaffinity(0)) if feeds >= AUTO_FROM else 1
+        wanted = usable_cpus() if feeds >= AUTO_FROM else 1
     return max(1, min(wanted, feeds, threads))
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (all of the machine's where that is not known)."""
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; not macOS
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 class _LostError(Exception):
