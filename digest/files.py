@@ -32,6 +32,13 @@ def _sync_folder(folder: Path) -> None:
 
 def write_atomic(path: Path, data: bytes | str, mode: int = 0o644) -> Path:
     """Write ``data`` to ``path`` atomically (UTF-8 for text); return the path."""
+    _replace(path, data, mode)
+    _sync_folder(path.parent)
+    return path
+
+
+def _replace(path: Path, data: bytes | str, mode: int = 0o644) -> None:
+    """``write_atomic`` but for the folder's sync, which the caller makes."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -46,8 +53,6 @@ def write_atomic(path: Path, data: bytes | str, mode: int = 0o644) -> Path:
         with contextlib.suppress(FileNotFoundError):
             Path(temporary).unlink()
         raise
-    _sync_folder(path.parent)
-    return path
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -60,6 +65,21 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             return False
     write_atomic(path, data)
     return True
+
+
+def write_all_if_changed(files: list[tuple[Path, bytes]]) -> list[Path]:
+    """``write_if_changed`` for many files (the feeds: 40 and more at once), each folder
+    synced once after its files rather than once per file. Returns the paths written."""
+    written: list[Path] = []
+    for path, data in files:
+        with contextlib.suppress(OSError):
+            if path.read_bytes() == data:
+                continue
+        _replace(path, data)
+        written.append(path)
+    for folder in dict.fromkeys(path.parent for path in written):
+        _sync_folder(folder)
+    return written
 
 
 def make_private_dir(path: Path) -> Path:

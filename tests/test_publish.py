@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -452,3 +453,20 @@ def test_an_entry_is_never_dated_after_its_item_was_first_seen(tmp_path: Path) -
     assert datetime(year, month, day, hour, minute, second, tzinfo=UTC) == seen.replace(
         microsecond=0)
     assert feed.entries[0].title != "Title of misdated"
+
+
+def test_many_files_are_written_only_where_they_changed(tmp_path: Path) -> None:
+    """The feeds are written together (their folder synced once): an unchanged feed keeps
+    its file and time, a changed or new one is replaced whole, no temporary file is left."""
+    from digest.files import write_all_if_changed
+
+    same, changed, new = tmp_path / "a.atom", tmp_path / "b.atom", tmp_path / "sub" / "c.rss"
+    same.write_bytes(b"same")
+    changed.write_bytes(b"before")
+    os.utime(same, (1_000_000, 1_000_000))
+    written = write_all_if_changed([(same, b"same"), (changed, b"after"), (new, b"new")])
+    assert written == [changed, new]
+    assert (same.read_bytes(), changed.read_bytes(), new.read_bytes()) == (
+        b"same", b"after", b"new")
+    assert same.stat().st_mtime == 1_000_000
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.atom", "b.atom", "c.rss", "sub"]

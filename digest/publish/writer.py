@@ -4,8 +4,8 @@ OPML list of them all and the HTML index with autodiscovery links.
 Everything written here is a pure function of its inputs (items, bulletins, settings and the
 ``now`` used only when a feed is empty), so publishing an unchanged store gives byte-identical
 files: feed readers and caches see no change, and an unchanged file is not even rewritten.
-Every file is replaced atomically (``files.write_if_changed``), so a reader never sees half
-a feed.
+Every file is replaced atomically (``files.write_all_if_changed``), so a reader never sees half
+a feed; every file is rendered before the first is written, and their folder synced once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 
 from digest.config import RESERVED_THEME_SLUGS, Settings
 from digest.errors import PublishError
-from digest.files import write_if_changed
+from digest.files import write_all_if_changed
 from digest.models import Item
 from digest.publish.catalogue import feed_catalogue
 from digest.publish.entries import BulletinEntry, FeedEntry, bulletin_entry, item_entry, newest
@@ -65,21 +65,16 @@ def _publish(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings
              now: datetime, markup: FeedMarkup) -> list[Path]:
     contents = _contents(items, bulletins, settings, markup)
     catalogue = feed_catalogue(settings)
-    written: list[Path] = []
     directory = settings.feeds_dir
-    for feed in catalogue:
-        stem = feed.name.rsplit(".", 1)[0]
-        path = directory / feed.name
-        write_if_changed(path, render_feed(feed, contents[stem], settings, now))
-        written.append(path)
+    files = [(directory / feed.name,
+              render_feed(feed, contents[feed.name.rsplit(".", 1)[0]], settings, now))
+             for feed in catalogue]
     all_entries = contents["all"] + contents["bulletins"]
     modified = max((entry.updated for entry in all_entries), default=now)
-    for name, data in (("index.opml", render_opml(catalogue, settings, modified)),
-                       ("index.html", markup.index_page(catalogue).encode("utf-8"))):
-        path = directory / name
-        write_if_changed(path, data)
-        written.append(path)
-    return written
+    files += [(directory / "index.opml", render_opml(catalogue, settings, modified)),
+              (directory / "index.html", markup.index_page(catalogue).encode("utf-8"))]
+    write_all_if_changed(files)  # every file rendered first: a failure writes none
+    return [path for path, _ in files]
 
 
 def _contents(items: Sequence[Item], bulletins: Sequence[BulletinEntry], settings: Settings,
