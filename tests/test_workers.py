@@ -254,6 +254,9 @@ def test_the_job_of_a_killed_worker_is_taken_up_again(workers: Workers) -> None:
     status = workers.run("status").stdout
     assert "weekly/1 [sent]" in status and "5 sent" in status, status
     assert re.search(r"digest.send_outbox: .*; [1-9]\d* retried", status), status
+    # The killed one's heartbeat stopped: named until a worker starting later prunes it.
+    assert re.search(r"stalled worker \d+: no heartbeat since .*, 0 jobs left running",
+                     status), status
 
 
 def test_serve_with_workers_queues_the_jobs_and_runs_none(workers: Workers) -> None:
