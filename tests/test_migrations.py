@@ -181,7 +181,7 @@ def test_every_command_refuses_a_database_behind_the_code(project: Path,
     engine = _engine(url)
     with engine.begin() as connection:
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
-        for name in (*MEMBER_TABLES, "job_reports"):  # what revisions 0002 and 0003 add
+        for name in (*MEMBER_TABLES, "job_reports", "edition_variants"):  # 0002 and 0003 add
             connection.exec_driver_sql(f"DROP TABLE {name}")
     engine.dispose()
     result = run_digest(project, *command)

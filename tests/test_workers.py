@@ -254,6 +254,9 @@ def test_the_job_of_a_killed_worker_is_taken_up_again(workers: Workers) -> None:
     status = workers.run("status").stdout
     assert "weekly/1 [sent]" in status and "5 sent" in status, status
     assert re.search(r"digest.send_outbox: .*; [1-9]\d* retried", status), status
+    # The killed one's heartbeat stopped: named until a worker starting later prunes it.
+    assert re.search(r"stalled worker \d+: no heartbeat since .*, 0 jobs left running",
+                     status), status
 
 
 def test_serve_with_workers_queues_the_jobs_and_runs_none(workers: Workers) -> None:
@@ -288,3 +291,14 @@ def test_serve_with_workers_queues_the_jobs_and_runs_none(workers: Workers) -> N
     status = workers.run("status").stdout
     assert re.search(r"collect:events: next .*; last 2019-03-18 08:\d\d ok", status), status
     assert re.search(r"digest:weekly: next .*; last 2019-03-18 08:\d\d ok", status), status
+
+
+def test_run_once_without_wait_queues_the_jobs_and_returns(workers: Workers) -> None:
+    queued = workers.run("run", "--once")
+    assert queued.returncode == 0, queued.stderr
+    # five polls, the housekeeping, the weekly edition (no bounce mailbox in the sample)
+    assert re.match(r"queued 7 jobs \(run [0-9a-f]{16}\) for `digest worker`", queued.stdout)
+    status = workers.run("status").stdout
+    assert "digest.poll_source: 5 queued, 0 running, 0 done" in status, status
+    assert "digest.housekeeping: 1 queued" in status and "digest.make_edition: 1 queued" in status
+    assert "queue (procrastinate_jobs; 0 workers alive):" in status

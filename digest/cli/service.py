@@ -12,12 +12,12 @@ from digest.cli.sources import health_lines
 from digest.config.local import served_locally
 from digest.dates import console_stamp
 from digest.models import EditionStatus, RunReport
-from digest.store.job_queue import QueueState, TaskCounts
 
 if TYPE_CHECKING:
     from digest.jobs.context import Context
     from digest.jobs.status import EditionState
     from digest.scheduler import JobOutlook
+    from digest.store.job_queue import QueueState
 
 
 def register(commands: Subcommands) -> None:
@@ -104,6 +104,7 @@ _SHOWN_STATES = (("todo", "queued"), ("doing", "running"), ("succeeded", "done")
 def queue_lines(queue: QueueState, zone: tzinfo) -> list[str]:
     """The workers' queue: per task, its jobs by state and how many were tried again;
     then the workers whose heartbeat stopped, and the jobs they left running."""
+    from digest.store.job_queue import TaskCounts
     from digest.workers.app import TASKS
 
     counted = {task.task: task for task in queue.tasks}

@@ -17,7 +17,7 @@ from digest.links import preferences_url, unsubscribe_url
 from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
 from digest.mail.transports import Transport
 from digest.models import RenderedEmail, RunReport
-from digest.store import editions
+from digest.store import edition_variants, editions
 from digest.store.editions import EditionRow
 
 SENDABLE = (editions.SENDING, editions.APPROVED)
@@ -40,13 +40,15 @@ def deliver(ctx: Context, row: EditionRow, rendered: Mapping[str, RenderedEmail]
             transport: Transport, report: RunReport) -> None:
     """``send_edition`` as a run step: nothing for an edition that is not to be sent, and
     what was sent or went wrong counted in the run's report. In worker mode
-    (``ctx.dispatch_outbox``) the edition is marked sending and its send jobs queued: they
-    count what they send in their own reports."""
+    (``ctx.dispatch_outbox``) its rendered variants are kept in the store, the edition is
+    marked sending and its send jobs queued: they count what they send in their own
+    reports."""
     if row.status not in SENDABLE:
         return
     if ctx.dispatch_outbox is not None:
-        if row.status == editions.APPROVED:
-            with ctx.db.transaction() as connection:
+        with ctx.db.transaction() as connection:
+            edition_variants.save(connection, row.id, rendered)  # for every send job
+            if row.status == editions.APPROVED:
                 editions.set_status(connection, row.id, editions.SENDING)
         ctx.dispatch_outbox(row)
         return

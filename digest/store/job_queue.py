@@ -71,6 +71,13 @@ def record_report(connection: Connection, job_id: int, run: str | None, task: st
                                                   finished_at=now, report=report))
 
 
+def prune_reports(connection: Connection) -> int:
+    """Forget the reports of jobs procrastinate no longer keeps; how many."""
+    return connection.execute(text(
+        "DELETE FROM job_reports WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j "
+        "WHERE j.id = job_reports.job_id)")).rowcount
+
+
 @dataclass(frozen=True)
 class RunJob:
     """One job queued by a ``run --once``: its state, and its report once it finished."""

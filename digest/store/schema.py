@@ -234,6 +234,18 @@ job_reports = Table(
 )
 Index("ix_job_reports_run", job_reports.c.run)
 
+# An edition's variants as rendered when it was handed to the workers' send jobs (with the
+# members' placeholders, no member's data), so a send job on any machine sends them
+# without rendering again; forgotten once the edition is sent.
+edition_variants = Table(
+    "edition_variants",
+    metadata,
+    Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("variant_key", String(400), primary_key=True),
+    Column("email", JSON, nullable=False),
+)
+
 
 # ----- the coordinators' console (docs/console.md). Tables of their own, so databases made
 # before them gain them on start.

@@ -1,9 +1,12 @@
-"""What a send job sends: an edition's variants, rendered once per worker process.
+"""What a send job sends: an edition's variants, rendered once for all workers.
 
-An edition's outbox is worked through by several send jobs, each re-queued after
-``workers.batch`` messages; rendering its variants for each of them would cost more than
-sending. So a worker keeps the last few editions' rendered variants, and renders again only
-when rows of a variant it does not hold are pending (a retry of failed rows).
+An edition's outbox is worked through by several send jobs on several workers, each
+re-queued after ``workers.batch`` messages; rendering its variants for each of them would
+cost more than sending. The job that made (or resumed) the edition kept them in the store
+(``jobs.delivery.deliver``, ``store.edition_variants``); a worker reads them once and keeps
+the last few editions' in memory. Only when rows of a variant neither holds are pending (a
+retry of failed rows, variants kept by an older version) is the edition rendered here, and
+kept for the others.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from digest.jobs.prepare import left_out_lines
 from digest.links import bulletin_links
 from digest.models import RenderedEmail, RunReport
 from digest.render.email import render_bulletin_email
-from digest.store import deliveries
+from digest.store import deliveries, edition_variants
 from digest.store.editions import EditionRow
 
 KEPT = 4  # editions whose variants a worker keeps (a few sending at once at most)
@@ -37,12 +40,25 @@ def variants_for(ctx: Context, row: EditionRow, report: RunReport) -> Mapping[st
     with _turn:
         found = _kept.get(row.id)
         if found is None or not needed <= set(found):
+            with ctx.db.transaction() as connection:
+                found = edition_variants.load(connection, row.id)
+        if not needed <= set(found):
             found = _render(ctx, row, report)
-            _kept[row.id] = found
-            while len(_kept) > KEPT:
-                _kept.popitem(last=False)
+            with ctx.db.transaction() as connection:
+                edition_variants.save(connection, row.id, found)
+        _kept[row.id] = found
         _kept.move_to_end(row.id)
+        while len(_kept) > KEPT:
+            _kept.popitem(last=False)
         return found
+
+
+def forget(ctx: Context, edition_id: int) -> None:
+    """An edition is sent: its variants are needed no more, here or in the store."""
+    with _turn:
+        _kept.pop(edition_id, None)
+    with ctx.db.transaction() as connection:
+        edition_variants.forget(connection, edition_id)
 
 
 def _render(ctx: Context, row: EditionRow, report: RunReport) -> Mapping[str, RenderedEmail]:

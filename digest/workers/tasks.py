@@ -131,7 +131,7 @@ def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None
     from digest.jobs.delivery import SENDABLE
     from digest.jobs.outbox import send_pending
     from digest.store import deliveries, editions
-    from digest.workers.rendering import variants_for
+    from digest.workers.rendering import forget, variants_for
 
     with _running(job) as current:
         ctx = current.ctx
@@ -149,6 +149,9 @@ def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None
         with ctx.db.transaction() as connection:
             due = (deliveries.counts(connection, row.id).get("pending", 0)
                    - deliveries.waiting_rows(connection, row.id, now))
+            sent = editions.status_of(connection, row.id) == editions.SENT
+        if sent:
+            forget(ctx, row.id)
         cut_short = ctx.stop.is_set() and outcome.stopped is not None and not outcome.held
         if due > 0 and not outcome.held and (cut_short or not outcome.stopped):
             outcome.stopped = None  # another worker goes on: not a problem of this run

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("digest.worker")
 SWEEP_EVERY = HEARTBEAT  # seconds between two looks for a dead worker's jobs
+PRUNE_EVERY = 3600.0  # seconds between two prunings of finished jobs
+KEEP_HOURS = 7 * 24  # succeeded jobs (and their reports) kept this long; failed ones stay
 
 
 def run_worker(ctx: Context, concurrency: int, out: TextIO) -> int:
@@ -86,7 +88,7 @@ async def _work(ctx: Context, concurrency: int, out: TextIO) -> None:
             print(f"digest: worker ready (worker {worker.worker_id}, {name}, concurrency "
                   f"{concurrency}; SIGTERM finishes the jobs in hand and exits)",
                   file=out, flush=True)
-        sweeper = asyncio.create_task(_sweep(app))
+        sweeper = asyncio.create_task(_sweep(app, ctx))
         try:
             await running
         finally:
@@ -95,14 +97,28 @@ async def _work(ctx: Context, concurrency: int, out: TextIO) -> None:
                 await sweeper
 
 
-async def _sweep(app: App) -> None:
-    """Now and then, put the jobs of dead workers back in the queue."""
+async def _sweep(app: App, ctx: Context) -> None:
+    """Now and then, put the jobs of dead workers back in the queue; once an hour, forget
+    the jobs that succeeded a week ago, and their reports."""
+    pruned_at = 0.0
+    loop = asyncio.get_running_loop()
     while True:
         try:
             await retry_stalled(app)
+            if loop.time() - pruned_at >= PRUNE_EVERY:
+                await app.job_manager.delete_old_jobs(nb_hours=KEEP_HOURS)
+                await asyncio.to_thread(_prune_reports, ctx)
+                pruned_at = loop.time()
         except Exception:  # the database away for a moment: the next sweep tries again
-            log.exception("could not look for stalled jobs")
+            log.exception("could not look after the queue")
         await asyncio.sleep(SWEEP_EVERY)
+
+
+def _prune_reports(ctx: Context) -> None:
+    from digest.store import job_queue
+
+    with ctx.db.transaction() as connection:
+        job_queue.prune_reports(connection)
 
 
 async def retry_stalled(app: App) -> int:
