@@ -39,7 +39,7 @@ class _SlowCommits:
 def test_marks_gathered_during_a_commit_share_the_next_one_and_each_waits_for_its_own(
         ) -> None:
     commits = _SlowCommits()
-    group = GroupCommit(commits)
+    group = GroupCommit([commits])
     returned: dict[int, bool] = {}
 
     def record(delivery_id: int) -> None:
@@ -69,7 +69,7 @@ def test_a_failed_commit_is_raised_in_every_thread_of_its_group() -> None:
     def commit(marks: Sequence[Mark]) -> None:
         raise RuntimeError("the store went away")
 
-    group = GroupCommit(commit)
+    group = GroupCommit([commit])
     with pytest.raises(RuntimeError, match="went away"):
         group.record((1, "<1@x>"))
     with pytest.raises(RuntimeError, match="went away"):  # the next group fails on its own

@@ -237,12 +237,14 @@ def test_serve_and_three_workers_survive_sigkill_mid_poll_and_mid_send(
         # 2. SIGKILL a worker in the middle of sending (one with SMTP connections open).
         _wait_until(lambda: len(read_recorded(recorded)) >= MEMBERS // 4,
                     "a quarter of the messages", timeout=300)
-        for sender in cluster.alive():
-            if ports := _tcp_ports(sender.pid, smtp_port):
-                sender.kill()
-                killed_mid_send = ports
-                sender.wait()
-                break
+        deadline = time.monotonic() + 60  # between two send jobs a worker holds none
+        while not killed_mid_send and time.monotonic() < deadline:
+            for sender in cluster.alive():
+                if ports := _tcp_ports(sender.pid, smtp_port):
+                    sender.kill()
+                    killed_mid_send = ports
+                    sender.wait()
+                    break
         assert killed_mid_send, "no worker had an SMTP connection open"
         cluster.worker()
 

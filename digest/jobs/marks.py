@@ -1,13 +1,12 @@
 """Group commit of the outbox's ``sent`` marks: the 250s of several connections recorded in
-one durable commit, by a committer thread of the batch.
+one durable commit, by committer threads of the batch.
 
 A sending thread that got its 250 hands the mark over (``submit``) and may prepare its next
 message meanwhile, but lets the server accept nothing more on its connection until that
 mark is committed (``wait``): so a crash still doubles at most one message per open
 connection (the one whose 250 came in the instant before), as with one commit per message.
-While a commit is under way the next marks gather; the committer takes them all at once
-when it is done. With one connection that is one commit per message; with N, up to N marks
-share one.
+While the committers are busy the next marks gather; the first one free takes them all at
+once. With one connection that is one commit per message; with N, up to N marks share one.
 """
 
 from __future__ import annotations
@@ -22,19 +21,25 @@ Mark = tuple[int, str]  # delivery id, Message-ID
 
 
 class GroupCommit:
-    """Marks gathered from the sending threads and committed by ``commit`` in groups, on a
-    thread of its own until ``close``."""
+    """Marks gathered from the sending threads and committed in groups by committer
+    threads (one per ``commits`` function, each with its own connection) until ``close``.
 
-    def __init__(self, commit: Callable[[Sequence[Mark]], None]) -> None:
-        self._commit = commit
+    A group is whatever was gathered when a committer became free: with several
+    committers a 250 need not wait for the commit under way to end before its own begins
+    (the database flushes commits arriving together at once)."""
+
+    def __init__(self, commits: Sequence[Callable[[Sequence[Mark]], None]]) -> None:
         self._ready = threading.Condition()
         self._gathered: list[Mark] = []
         self._taken = 0  # groups handed to a commit so far (the next group is _taken + 1)
-        self._done = 0  # groups whose commit ended
+        self._finished: set[int] = set()  # groups whose commit ended
         self._closed = False
         self._errors: dict[int, BaseException] = {}
-        self._thread = threading.Thread(target=self._run, name="sent-marks", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, args=(commit,), daemon=True,
+                                          name=f"sent-marks-{n}")
+                         for n, commit in enumerate(commits)]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, mark: Mark) -> int:
         """Hand a mark over; the number of its group, to ``wait`` for."""
@@ -51,7 +56,7 @@ class GroupCommit:
         if group is None:
             return
         with self._ready:
-            while self._done < group:
+            while group not in self._finished:
                 self._ready.wait()
             error = self._errors.get(group)
         if error is not None:
@@ -62,13 +67,14 @@ class GroupCommit:
         self.wait(self.submit(mark))
 
     def close(self) -> None:
-        """Commit what was handed over, then stop the committer."""
+        """Commit what was handed over, then stop the committers."""
         with self._ready:
             self._closed = True
             self._ready.notify_all()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
 
-    def _run(self) -> None:
+    def _run(self, commit: Callable[[Sequence[Mark]], None]) -> None:
         with self._ready:
             while True:
                 while not self._gathered and not self._closed:
@@ -80,12 +86,12 @@ class GroupCommit:
                 number = self._taken
                 self._ready.release()
                 try:
-                    self._commit(marks)
+                    commit(marks)
                 except BaseException as exc:  # every thread of the group sees it failed
                     self._errors[number] = exc
                 finally:
                     self._ready.acquire()
-                    self._done = number
+                    self._finished.add(number)
                     self._ready.notify_all()
 
 

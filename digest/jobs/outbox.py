@@ -35,6 +35,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import Connection
 
@@ -66,6 +67,7 @@ from digest.store import claims, deliveries, editions, subscribers
 from digest.store.editions import EditionRow
 from digest.tokens import make_token
 
+COMMITTERS = ("marks-0", "marks-1", "marks-2", "marks-3")  # commit marks side by side
 LEASE = timedelta(minutes=15)  # far beyond one message's time; only matters after a crash
 
 
@@ -126,7 +128,7 @@ class _Batch:
                           for key, email in rendered.items()}
         self.holder = new_holder()
         self.threads = max(1, ctx.settings.delivery.concurrency)
-        self.claim_size = min(50, self.threads * 4)
+        self.claim_size = min(100, self.threads * 8)
         self.left = limit  # rows this pass may still take (None: no limit)
         self.outcome = SendOutcome()
         self.halt: str | None = None  # a session failure: no thread takes another row
@@ -139,7 +141,7 @@ class _Batch:
         self._db_turn: AbstractContextManager[object] = (
             threading.Lock() if ctx.db.dialect == "sqlite" else nullcontext())
         self.marks: GroupCommit  # while the threads run
-        self._held_open: dict[str, Connection] = {}  # PostgreSQL: "claims", "marks"
+        self._held_open: dict[str, Connection] = {}  # PostgreSQL: claims, COMMITTERS
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -164,8 +166,8 @@ class _Batch:
         if status in (editions.PAUSED, editions.CANCELLED) and self.held is None:
             self.held = str(status)
 
-    def _commit_marks(self, marks: Sequence[Mark]) -> None:
-        with self._hot("marks") as connection:
+    def _commit_marks(self, purpose: str, marks: Sequence[Mark]) -> None:
+        with self._hot(purpose) as connection:
             self._note(claims.mark_sent_many(connection, self.edition.id, marks,
                                              self.ctx.clock.now()))
 
@@ -183,10 +185,11 @@ class _Batch:
         try:
             with ExitStack() as held:
                 if self.ctx.db.dialect == "postgresql":
-                    for purpose in ("claims", "marks"):
+                    for purpose in ("claims", *COMMITTERS[:self.threads]):
                         self._held_open[purpose] = held.enter_context(
                             self.ctx.db.autocommit())
-                self.marks = GroupCommit(self._commit_marks)
+                self.marks = GroupCommit([partial(self._commit_marks, purpose)
+                                          for purpose in COMMITTERS[:self.threads]])
                 held.callback(self.marks.close)  # before the connections close
                 self._run_threads()
         finally:
@@ -208,8 +211,7 @@ class _Batch:
 
     def _run_threads(self) -> None:
         if self.threads == 1:
-            self._work()
-            return
+            return self._work()
         workers = [threading.Thread(target=self._work, name=f"send-{n}", daemon=True)
                    for n in range(self.threads)]
         for worker in workers:

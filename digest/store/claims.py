@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -27,7 +29,6 @@ from sqlalchemy import (
     Text,
     bindparam,
     func,
-    literal,
     or_,
     select,
 )
@@ -80,27 +81,39 @@ def claim(connection: Connection, edition_id: int, worker: str, now: datetime,
     return [as_delivery(row) for row in rows]
 
 
+@cache
+def _marks_statement() -> Any:
+    """PostgreSQL's group of marks and the status read, built and compiled once (built per
+    call, SQLAlchemy's statement building cost more than the round trip)."""
+    pairs = select(
+        func.unnest(bindparam("ids", type_=ARRAY(Integer))).label("id"),
+        func.unnest(bindparam("message_ids", type_=ARRAY(Text))).label("message_id"),
+    ).subquery("marks")
+    update = (deliveries.update().where(deliveries.c.id == pairs.c.id)
+              .values(message_id=pairs.c.message_id, **_DONE,
+                      updated_at=bindparam("now")))
+    return (select(editions.c.status).where(editions.c.id == bindparam("edition"))
+            .add_cte(update.cte("marked")))
+
+
+_DONE = {"status": _SENT, "attempts": deliveries.c.attempts + 1, "claimed_by": None,
+         "lease_until": None, "last_error": None, "next_attempt_at": None}
+
+
 def mark_sent_many(connection: Connection, edition_id: int, marks: Sequence[tuple[int, str]],
                    now: datetime) -> EditionStatus | None:
     """Record ``(delivery id, Message-ID)`` pairs as ``sent`` (the server answered 250), and
     return the edition's status as of the same moment."""
-    done = {"status": _SENT, "attempts": deliveries.c.attempts + 1, "claimed_by": None,
-            "lease_until": None, "updated_at": now, "last_error": None,
-            "next_attempt_at": None}
     status = select(editions.c.status).where(editions.c.id == edition_id)
     if connection.dialect.name == "postgresql":
-        pairs = select(
-            func.unnest(literal([m[0] for m in marks], ARRAY(Integer))).label("id"),
-            func.unnest(literal([m[1] for m in marks], ARRAY(Text))).label("message_id"),
-        ).subquery("marks")
-        update = (deliveries.update().where(deliveries.c.id == pairs.c.id)
-                  .values(message_id=pairs.c.message_id, **done))
-        value = connection.execute(status.add_cte(update.cte("marked"))).scalar()
+        value = connection.execute(_marks_statement(), {
+            "ids": [m[0] for m in marks], "message_ids": [m[1] for m in marks],
+            "now": now, "edition": edition_id}).scalar()
     else:
         if marks:
             connection.execute(
                 deliveries.update().where(deliveries.c.id == bindparam("delivery_id"))
-                .values(message_id=bindparam("mid"), **done),
+                .values(message_id=bindparam("mid"), updated_at=now, **_DONE),
                 [{"delivery_id": delivery_id, "mid": message_id}
                  for delivery_id, message_id in marks])
         value = connection.execute(status).scalar()

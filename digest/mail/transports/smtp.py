@@ -125,24 +125,32 @@ class SmtpTransport:
         self.close()
 
     def _begin(self, envelope: Envelope) -> None:
-        """MAIL, RCPT, DATA and the content without its final line (see ``stage``)."""
+        """MAIL, RCPT, DATA and the content without its final line (see ``stage``); the
+        three commands in one write when the server offers PIPELINING (RFC 2920), which
+        spares two round trips per message."""
         connection = self._connect()
+        options = []
+        if connection.does_esmtp and connection.has_extn("size"):
+            options.append(f"SIZE={len(envelope.data)}")
         with self._answers(before_data=True):
-            options = []
-            if connection.does_esmtp and connection.has_extn("size"):
-                options.append(f"SIZE={len(envelope.data)}")
-            code, answer = connection.mail(envelope.sender, options)
+            replies = (_pipelined(connection, envelope, options)
+                       if connection.has_extn("pipelining")
+                       and _plain(envelope.sender) and _plain(envelope.recipient) else None)
+            code, answer = replies.pop(0) if replies else connection.mail(envelope.sender,
+                                                                          options)
             if code == 421:  # the server is closing the session (often an idle timeout)
                 raise smtplib.SMTPServerDisconnected(f"{code} {_text(answer)}")
             if code != 250:  # the sender refused: every message would be, stop the batch
+                _settle(connection, replies)
                 self._refused(code, answer, f"sender {envelope.sender} refused", "mail")
-            code, answer = connection.rcpt(envelope.recipient)
+            code, answer = replies.pop(0) if replies else connection.rcpt(envelope.recipient)
             if code == 421:
                 raise smtplib.SMTPServerDisconnected(f"{code} {_text(answer)}")
             if code not in (250, 251):
+                _settle(connection, replies)
                 self._refused(code, answer, f"recipient {envelope.recipient} refused", "rcpt")
         with self._answers(before_data=False):
-            code, answer = connection.docmd("data")
+            code, answer = replies.pop(0) if replies else connection.docmd("data")
             if code != 354:  # DATA itself was refused
                 self._refused(code, answer, "message refused", "data")
             connection.send(_stuffed(envelope.data))
@@ -277,6 +285,28 @@ class StagedMessage:
         if self._open:
             self._open = False
             self._transport._lock.release()
+
+
+def _plain(address: str) -> bool:
+    """An address smtplib would write as it is (else its own commands are used)."""
+    return address.isascii() and "\r" not in address and "\n" not in address
+
+
+def _pipelined(connection: smtplib.SMTP, envelope: Envelope,
+               options: list[str]) -> list[tuple[int, bytes]]:
+    """MAIL, RCPT and DATA in one write, and the server's three answers."""
+    extra = "".join(f" {option}" for option in options)
+    connection.send(f"mail FROM:{smtplib.quoteaddr(envelope.sender)}{extra}\r\n"
+                    f"rcpt TO:{smtplib.quoteaddr(envelope.recipient)}\r\ndata\r\n")
+    return [connection.getreply() for _ in range(3)]
+
+
+def _settle(connection: smtplib.SMTP, replies: list[tuple[int, bytes]] | None) -> None:
+    """After a refused MAIL or RCPT sent pipelined: should the server still have said 354
+    to DATA, end that empty message so the session is back where RSET can follow."""
+    if replies and replies[-1][0] == 354:
+        connection.send(b".\r\n")
+        connection.getreply()
 
 
 _LINE_START_DOT = re.compile(rb"(?m)^\.")
