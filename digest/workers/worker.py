@@ -46,7 +46,7 @@ def run_worker(ctx: Context, concurrency: int, out: TextIO) -> int:
         asyncio.run(_work(ctx, concurrency, out))
     except (ProcrastinateException, psycopg.Error) as exc:
         first = (str(exc).splitlines() or [""])[0]
-        raise QueueLostError(f"worker stopped: the queue at {ctx.db.url} failed: "
+        raise QueueLostError(f"worker stopped: the queue at {ctx.db.shown} failed: "
                              f"{exc.__class__.__name__}: {first}") from exc
     return 0
 
