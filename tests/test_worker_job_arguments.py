@@ -2,7 +2,8 @@
 that queued it (a source or digest removed meanwhile), and anyone who can write
 ``procrastinate_jobs`` can queue any arguments. Such a job is refused with an
 ``InputError`` naming the argument: nothing polled, made or sent, no ``job_runs`` line
-under a forged name. (A poll with ``source_id: null`` used to poll every source.)"""
+under a forged name. (A poll with ``source_id: null`` used to poll every source.) And
+`digest worker --concurrency` reads ASCII digits only, as the config does."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from digest.store.schema import items, job_runs
 from digest.testing import ManualClock
 from digest.workers import tasks
 from digest.workers.app import CONTEXT_KEY, QUEUE_KEY
-from tests.conftest import SAMPLE_NOW
+from tests.conftest import SAMPLE_NOW, run_digest
 
 
 @pytest.fixture
@@ -80,3 +81,12 @@ def test_a_send_job_with_arguments_of_the_wrong_kind_sends_nothing(
     with pytest.raises(InputError, match="expected whole numbers"):
         tasks.send_outbox(job, edition_id, part)
     _nothing_done(ctx)
+
+
+@pytest.mark.parametrize("concurrency", ["٣", "３", "𝟐", "0", "65", "1e3", "-1", "2\u2003"])
+def test_the_worker_s_concurrency_is_ascii_digits_from_1_to_64(project: Path,
+                                                               concurrency: str) -> None:
+    result = run_digest(project, "worker", "--concurrency", concurrency)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().endswith(
+        f"argument --concurrency: expected a whole number from 1 to 64, got {concurrency!r}")
