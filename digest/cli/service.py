@@ -94,6 +94,11 @@ def status(ctx: Context, out: TextIO) -> int:
     if state.queue is not None:
         for line in queue_lines(state.queue, zone):
             print(line, file=out)
+    elif ctx.settings.workers.enabled:  # PostgreSQL (SQLite is refused), its queue lost
+        print("queue: MISSING: procrastinate's tables are not in the database (revision 0003 "
+              "makes them): no job can be queued or run; restore the database from a backup",
+              file=out)
+        return 1
     return 0
 
 

@@ -29,10 +29,9 @@ def register(commands: Subcommands) -> None:
 
 
 def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
+    """ASCII digits only, as everywhere in the config (``int`` alone reads ``٣`` as 3)."""
+    plain = text.strip(" ")
+    value = int(plain) if plain.isascii() and plain.isdigit() else 0
     if not 1 <= value <= 64:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 64, got {text!r}")
     return value

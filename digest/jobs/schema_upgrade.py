@@ -15,6 +15,7 @@ from digest.config import database_url
 from digest.errors import StoreError
 from digest.jobs.context import Context
 from digest.store import Database, migrate
+from digest.store.database import shown_url
 from digest.store.migrate import Revision, Standing
 
 
@@ -38,12 +39,13 @@ def upgrade_schema(ctx: Context) -> Upgrade:
     or older than the first revision)."""
     url = database_url(ctx.settings, ctx.env)
     database = Database(url, check_schema=False)
+    shown = shown_url(url)  # messages name the database without its password
     try:
-        before, after = migrate.upgrade(database.engine, url)
+        before, after = migrate.upgrade(database.engine, shown)
     except SQLAlchemyError as exc:
-        raise StoreError(f"the upgrade of {url} failed: {exc.__class__.__name__}: "
+        raise StoreError(f"the upgrade of {shown} failed: {exc.__class__.__name__}: "
                          f"{str(exc).splitlines()[0]} (on PostgreSQL nothing was changed; "
                          "on SQLite restore the backup)") from None
     finally:
         database.close()
-    return Upgrade(url, before, after)
+    return Upgrade(shown, before, after)

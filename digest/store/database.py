@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
@@ -94,13 +95,29 @@ def _lock_schema(connection: Connection) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
 
 
+def shown_url(url: str) -> str:
+    """The URL as messages may show it: its password, if any, replaced by ``***`` (a
+    message goes to logs, terminals and the journal; the password stays in the
+    environment)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:  # not a URL one can split: show its scheme only
+        return url.split(":", 1)[0] + "://***"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
 class Database:
-    """One engine and the transactions the stages run in."""
+    """One engine and the transactions the stages run in; ``url`` opens it, ``shown`` (the
+    same without its password) is what messages name."""
 
     def __init__(self, url: str, *, check_schema: bool = True) -> None:
         """``check_schema`` False: open without looking at the schema (``digest db
         upgrade``, which changes it)."""
         self.url = url
+        self.shown = shown_url(url)
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         try:
@@ -110,12 +127,12 @@ class Database:
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _enable_sqlite_foreign_keys)
             if check_schema:
-                _open_schema(self.engine, self.url)
+                _open_schema(self.engine, self.shown)
         except OSError as exc:
-            raise StoreError(f"cannot create the database folder for {self.url}: "
+            raise StoreError(f"cannot create the database folder for {self.shown}: "
                              f"{exc.strerror}") from None
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open database {self.url}: {exc.__class__.__name__}: "
+            raise StoreError(f"cannot open database {self.shown}: {exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0]}") from None
 
     @property

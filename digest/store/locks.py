@@ -47,7 +47,7 @@ class SchedulerLock:
             holder = handle.read().strip() or "unknown"
             handle.close()
             raise StoreError(f"another `digest serve` (pid {holder}) is already running "
-                             f"against {self.db.url}; refusing to start a second "
+                             f"against {self.db.shown}; refusing to start a second "
                              "scheduler") from exc
         handle.seek(0)
         handle.truncate()
@@ -63,7 +63,7 @@ class SchedulerLock:
         if not got:
             connection.close()
             raise StoreError(f"another `digest serve` is already running against "
-                             f"{self.db.url}; refusing to start a second scheduler")
+                             f"{self.db.shown}; refusing to start a second scheduler")
         self._connection = connection
 
     def release(self) -> None:

@@ -9,11 +9,14 @@ any live worker (``worker.retry_stalled``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from digest.config.workers import HEARTBEAT, STALLED_AFTER
+from digest.errors import DigestError
 
-__all__ = ["HEARTBEAT", "STALLED_AFTER", "TASKS", "make_app"]
+__all__ = ["HEARTBEAT", "STALLED_AFTER", "TASKS", "QueueLostError", "make_app", "queue_errors"]
 
 if TYPE_CHECKING:
     from procrastinate import App
@@ -45,3 +48,29 @@ def make_app(url: str) -> App:
     for name, body in tasks.BODIES.items():
         app.task(name=name, pass_context=True, retry=retry)(body)
     return app
+
+
+class QueueLostError(DigestError):
+    """The queue's database failed under a command (gone, or its tables missing): one line
+    naming the cause, exit 1 (operational; a supervisor such as systemd starts a worker
+    again)."""
+
+    exit_code = 1
+
+
+@contextmanager
+def queue_errors(what: str, shown_url: str) -> Iterator[None]:
+    """Turn procrastinate's and the driver's errors into a ``QueueLostError``: ``what``
+    stopped, the queue at ``shown_url`` (without its password) failed, and why.
+    procrastinate's own message is a bare "Database error.": the driver's, its cause,
+    is the one that tells (a table missing, the server gone)."""
+    import psycopg
+    from procrastinate.exceptions import ProcrastinateException
+
+    try:
+        yield
+    except (ProcrastinateException, psycopg.Error) as exc:
+        cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+        first = (str(cause).strip().splitlines() or [""])[0]
+        raise QueueLostError(f"{what} stopped: the queue at {shown_url} failed: "
+                             f"{cause.__class__.__name__}: {first}") from exc

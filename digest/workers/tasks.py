@@ -6,7 +6,11 @@ edition's send jobs under the job's own ``run`` tag, logs itself in ``job_runs``
 service's job names (so ``digest status`` shows the last runs either way), and keeps its
 report in ``job_reports`` for ``run --once --wait``. An exception fails the job, and
 procrastinate tries it again (``app.MAX_RETRIES``); a failure that the report already
-holds (a source down) does not: the next poll is the retry.
+holds (a source down) does not: the next poll is the retry. Arguments are checked first
+(a job outlives the config that queued it, and anyone who can write the queue can queue
+anything): a source or digest no longer in the config, or an argument of the wrong kind,
+is an ``InputError`` before anything runs or is logged in ``job_runs`` (a poll of a source
+the config lacks must not poll every source, nor record a run under a forged name).
 """
 
 from __future__ import annotations
@@ -101,6 +105,10 @@ def poll_source(job: JobContext, source_id: str, run: str | None = None) -> None
     from digest.jobs.collect import collect
     from digest.scheduler import JobId
 
+    base: Context = job.additional_context[CONTEXT_KEY]
+    if not isinstance(source_id, str) or all(s.id != source_id for s in base.settings.sources):
+        raise InputError(f"source {source_id!r} is not in the config (removed since the job "
+                         "was queued?): not polled")
     with _running(job, str(JobId.collect(source_id))) as current:
         collect(current.ctx, current.report, only=source_id)
     if run is None and any(s.new or s.updated for s in current.report.sources):
@@ -114,14 +122,28 @@ def make_edition(job: JobContext, digest_id: str, slot: str, run: str | None = N
     from digest.jobs.editions import run_digest
     from digest.scheduler import JobId
 
+    base: Context = job.additional_context[CONTEXT_KEY]
+    digest = base.settings.digest(digest_id) if isinstance(digest_id, str) else None
+    if digest is None:
+        raise InputError(f"digest {digest_id!r} is not in the config (removed since the job "
+                         "was queued?): no edition made")
+    when = _slot(slot)
     with _running(job, str(JobId.digest(digest_id))) as current:
         ctx = current.ctx
-        digest = ctx.settings.digest(digest_id)
-        if digest is None:
-            raise InputError(f"digest {digest_id!r} is no longer in the config")
         ensure_subscribers(ctx, current.report)
         with ctx.open_transport() as transport:  # a draft's previews to its coordinators
-            run_digest(ctx, digest, current.report, transport, datetime.fromisoformat(slot))
+            run_digest(ctx, digest, current.report, transport, when)
+
+
+def _slot(text: object) -> datetime:
+    """A job's slot argument: an ISO 8601 time with its offset (``queue.slot_text``)."""
+    try:
+        when = datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.utcoffset() is None:
+        raise InputError(f"slot {text!r} is not an ISO 8601 time with its offset")
+    return when
 
 
 def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None = None
@@ -133,6 +155,9 @@ def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None
     from digest.store import deliveries, editions
     from digest.workers.rendering import forget, variants_for
 
+    if type(edition_id) is not int or type(part) is not int:
+        raise InputError(f"send job for edition {edition_id!r}, part {part!r}: "
+                         "expected whole numbers")
     with _running(job) as current:
         ctx = current.ctx
         with ctx.db.transaction() as connection:

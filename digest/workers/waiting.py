@@ -23,7 +23,7 @@ from digest.jobs.editions import current_slot
 from digest.jobs.outbox import SendOutcome
 from digest.models import RunReport
 from digest.store import job_queue
-from digest.workers.app import make_app
+from digest.workers.app import make_app, queue_errors
 from digest.workers.queue import JobQueue
 from digest.workers.reports import add_outcome, merge, outcome_of, report_of
 
@@ -36,6 +36,21 @@ def run_queued(ctx: Context, wait: bool, progress: TextIO = sys.stderr) -> RunRe
     report = RunReport()
     ensure_subscribers(ctx, report)
     run = secrets.token_hex(8)
+    with queue_errors("run --once", ctx.db.shown):
+        queued = _queue(ctx, run, wait, progress)
+    if not wait:
+        report.notes.append(f"queued {queued} jobs (run {run}) for `digest worker`; "
+                            "`digest status` shows the queue")
+        return report
+    _merge_run(ctx, run, report)
+    if ctx.settings.delivery.transport == "file":
+        report.output("outbox", str(ctx.settings.out_dir / "outbox"))
+    return report
+
+
+def _queue(ctx: Context, run: str, wait: bool, progress: TextIO) -> int:
+    """Queue the run's jobs stage by stage (with ``wait``, each stage once the one before
+    is done); how many were queued."""
     app = make_app(ctx.db.url).open()
     try:
         queue = JobQueue(app, ctx.settings)
@@ -52,14 +67,7 @@ def run_queued(ctx: Context, wait: bool, progress: TextIO = sys.stderr) -> RunRe
                 break
     finally:
         app.close()
-    if not wait:
-        report.notes.append(f"queued {queued} jobs (run {run}) for `digest worker`; "
-                            "`digest status` shows the queue")
-        return report
-    _merge_run(ctx, run, report)
-    if ctx.settings.delivery.transport == "file":
-        report.output("outbox", str(ctx.settings.out_dir / "outbox"))
-    return report
+    return queued
 
 
 def _wait_for(ctx: Context, run: str, progress: TextIO) -> bool:

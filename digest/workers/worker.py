@@ -20,9 +20,15 @@ import signal
 import socket
 from typing import TYPE_CHECKING, TextIO
 
-from digest.errors import DigestError
 from digest.jobs.context import Context
-from digest.workers.app import CONTEXT_KEY, HEARTBEAT, QUEUE_KEY, STALLED_AFTER, make_app
+from digest.workers.app import (
+    CONTEXT_KEY,
+    HEARTBEAT,
+    QUEUE_KEY,
+    STALLED_AFTER,
+    make_app,
+    queue_errors,
+)
 from digest.workers.queue import JobQueue
 
 if TYPE_CHECKING:
@@ -39,23 +45,9 @@ def run_worker(ctx: Context, concurrency: int, out: TextIO) -> int:
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     ctx.db  # noqa: B018 (opened now: a database it cannot use is refused before ready)
-    import psycopg
-    from procrastinate.exceptions import ProcrastinateException
-
-    try:
+    with queue_errors("worker", ctx.db.shown):
         asyncio.run(_work(ctx, concurrency, out))
-    except (ProcrastinateException, psycopg.Error) as exc:
-        first = (str(exc).splitlines() or [""])[0]
-        raise QueueLostError(f"worker stopped: the queue at {ctx.db.url} failed: "
-                             f"{exc.__class__.__name__}: {first}") from exc
     return 0
-
-
-class QueueLostError(DigestError):
-    """The queue's database went away under a running worker (exit 1: operational; a
-    supervisor such as systemd starts it again)."""
-
-    exit_code = 1
 
 
 async def _work(ctx: Context, concurrency: int, out: TextIO) -> None:
