@@ -70,3 +70,16 @@ def print_report(report: RunReport, out: TextIO) -> int:
     for failure in report.failures:
         print(f"problem: {failure}", file=out)
     return 1 if report.failed else 0
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type for a count from ``low`` to ``high``: ASCII digits only, as
+    everywhere in the config (``int`` alone reads ``٣`` or ``３`` as 3)."""
+    def parse(text: str) -> int:
+        plain = text.strip(" ")
+        value = int(plain) if plain.isascii() and plain.isdigit() else low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low} to {high}, got {text!r}")
+        return value
+    return parse

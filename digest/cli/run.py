@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from digest.cli.common import Subcommands, add_command, print_report
+from digest.cli.common import Subcommands, add_command, print_report, whole_number
 from digest.config import Settings
 from digest.jobs.context import Context
 
@@ -34,6 +34,10 @@ def register(commands: Subcommands) -> None:
     run.add_argument("--wait", action="store_true",
                      help="with workers enabled: wait for the queued jobs and print their "
                           "summary (without workers the run is done when it returns)")
+    run.add_argument("--timeout", type=whole_number(1, 7 * 24 * 3600), metavar="SECONDS",
+                     help="with --wait: stop waiting after SECONDS (the jobs left run all "
+                          "the same; they are named and the exit code is 1); default: wait "
+                          "until they are done")
     add_command(
         commands, "collect", "poll every source once",
         """
@@ -62,7 +66,7 @@ def _run(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     if ctx.settings.workers.enabled:
         from digest.workers.waiting import run_queued
 
-        report = run_queued(ctx, args.wait)
+        report = run_queued(ctx, args.wait, args.timeout)
     else:
         report = run_once(ctx)
     code = print_report(report, out)

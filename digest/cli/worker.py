@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from digest.cli.common import Subcommands, add_command
+from digest.cli.common import Subcommands, add_command, whole_number
 from digest.errors import InputError
 from digest.jobs.context import Context
 
@@ -24,17 +24,8 @@ def register(commands: Subcommands) -> None:
         PostgreSQL (docs/deploy.md).
         """,
         "digest --config /etc/forum/schedules.yaml worker --concurrency 2", _worker)
-    worker.add_argument("--concurrency", type=_positive, default=1, metavar="N",
+    worker.add_argument("--concurrency", type=whole_number(1, 64), default=1, metavar="N",
                         help="jobs run at once by this worker (default 1)")
-
-
-def _positive(text: str) -> int:
-    """ASCII digits only, as everywhere in the config (``int`` alone reads ``٣`` as 3)."""
-    plain = text.strip(" ")
-    value = int(plain) if plain.isascii() and plain.isdigit() else 0
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 64, got {text!r}")
-    return value
 
 
 def _worker(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:

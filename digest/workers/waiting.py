@@ -31,24 +31,30 @@ POLL_EVERY = 0.2  # seconds between two looks at the run's jobs
 QUIET_NOTICE = 30.0  # seconds of waiting before saying that no worker may be running
 
 
-def run_queued(ctx: Context, wait: bool, progress: TextIO = sys.stderr) -> RunReport:
-    """Queue the main job's jobs; with ``wait``, their merged report once all are done."""
+def run_queued(ctx: Context, wait: bool, timeout: float | None = None,
+               progress: TextIO = sys.stderr) -> RunReport:
+    """Queue the main job's jobs; with ``wait``, their merged report once all are done, or
+    once ``timeout`` seconds passed (the jobs left are named: a cron line never hangs)."""
     report = RunReport()
     ensure_subscribers(ctx, report)
     run = secrets.token_hex(8)
     with queue_errors("run --once", ctx.db.shown):
-        queued = _queue(ctx, run, wait, progress)
+        queued = _queue(ctx, run, wait, progress,
+                        None if timeout is None else time.monotonic() + timeout)
     if not wait:
         report.notes.append(f"queued {queued} jobs (run {run}) for `digest worker`; "
                             "`digest status` shows the queue")
         return report
-    _merge_run(ctx, run, report)
+    _merge_run(ctx, run, report, "stopped waiting (SIGTERM)" if ctx.stop.is_set()
+               else f"not done within --timeout {timeout:g} s" if timeout is not None
+               else "stopped waiting")
     if ctx.settings.delivery.transport == "file":
         report.output("outbox", str(ctx.settings.out_dir / "outbox"))
     return report
 
 
-def _queue(ctx: Context, run: str, wait: bool, progress: TextIO) -> int:
+def _queue(ctx: Context, run: str, wait: bool, progress: TextIO,
+           deadline: float | None) -> int:
     """Queue the run's jobs stage by stage (with ``wait``, each stage once the one before
     is done); how many were queued."""
     app = make_app(ctx.db.url).open()
@@ -63,15 +69,16 @@ def _queue(ctx: Context, run: str, wait: bool, progress: TextIO) -> int:
         queued = 0
         for stage in stages:
             queued += len(stage())
-            if wait and not _wait_for(ctx, run, progress):
+            if wait and not _wait_for(ctx, run, progress, deadline):
                 break
     finally:
         app.close()
     return queued
 
 
-def _wait_for(ctx: Context, run: str, progress: TextIO) -> bool:
-    """Wait until none of the run's jobs is queued or running (False: stopped first)."""
+def _wait_for(ctx: Context, run: str, progress: TextIO, deadline: float | None) -> bool:
+    """Wait until none of the run's jobs is queued or running (False: stopped, or the
+    deadline passed, first)."""
     started = time.monotonic()
     noticed = False
     while True:
@@ -84,11 +91,13 @@ def _wait_for(ctx: Context, run: str, progress: TextIO) -> bool:
                   "worker` running? (`digest status` shows the queue)", file=progress,
                   flush=True)
             noticed = True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
         if ctx.stop.wait(POLL_EVERY):
             return False
 
 
-def _merge_run(ctx: Context, run: str, report: RunReport) -> None:
+def _merge_run(ctx: Context, run: str, report: RunReport, why_unfinished: str) -> None:
     """The run's job reports in the order they were queued; an edition's send jobs summed
     into one pass (``count_outcome``), jobs that failed for good named."""
     with ctx.db.transaction() as connection:
@@ -96,8 +105,8 @@ def _merge_run(ctx: Context, run: str, report: RunReport) -> None:
     sends: dict[str, SendOutcome] = {}
     for job in jobs:
         if job.status in job_queue.UNFINISHED:
-            report.failures.append(f"job {job.id} ({job.task}) not finished: stopped "
-                                   "waiting (SIGTERM); it runs all the same")
+            report.failures.append(f"job {job.id} ({job.task}) not finished: "
+                                   f"{why_unfinished}; it runs all the same")
             continue
         if job.status != "succeeded" or job.report is None:
             report.failures.append(f"job {job.id} ({job.task}) {job.status} after its "
