@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from digest.errors import InputError, StoreError
 from tests.conftest import SAMPLE_NOW, approve_sample_bulletin, reset_postgres, run_digest
 
 SECRET = "s3cr3t-for-tests-0123456789abcdefghijklmnopqrstuvw"
@@ -185,7 +186,9 @@ def test_sigterm_lets_the_job_in_hand_finish_and_exits_0(workers: Workers) -> No
     assert "failed; " in status and not re.search(r"[1-9]\d* failed", status), status
 
 
-def test_a_failing_job_is_retried_with_back_off_then_shown_failed(workers: Workers) -> None:
+def test_a_job_refused_for_its_arguments_fails_at_once_and_shows_in_status(
+        workers: Workers) -> None:
+    """An edition not in the store cannot appear by trying again: no back-off, failed."""
     from digest.config import load_settings
     from digest.workers.app import make_app
     from digest.workers.queue import JobQueue
@@ -196,11 +199,47 @@ def test_a_failing_job_is_retried_with_back_off_then_shown_failed(workers: Worke
     with app.open():
         JobQueue(app, settings).send(edition_id=999, part=0)  # no such edition: it fails
     workers.start()
-    line = re.compile(r"digest.send_outbox: 0 queued, 0 running, 0 done, 1 failed; 1 retried")
-    _wait_until(lambda: bool(line.search(workers.run("status").stdout)), "the job to fail "
-                "after its retries", timeout=120)
+    line = re.compile(r"digest.send_outbox: 0 queued, 0 running, 0 done, 1 failed; 0 retried")
+    _wait_until(lambda: bool(line.search(workers.run("status").stdout)), "the job to fail",
+                timeout=120)
     err = (workers.project / "worker-0.err").read_text()
     assert "edition 999 is not in the store" in err
+
+
+@pytest.mark.parametrize(("error", "attempts", "wait"), [
+    (StoreError("database error: the server closed the connection"), 0, 2),
+    (StoreError("database error: the server closed the connection"), 3, 16),
+    (StoreError("database error: the server closed the connection"), 4, None),
+    (OSError("No space left on device"), 1, 4),
+    (RuntimeError("a crash in a job"), 2, 8),
+    (InputError("source 'gone' is not in the config"), 0, None),
+    (InputError("edition 999 is not in the store"), 2, None),
+])
+def test_what_may_pass_next_time_is_retried_with_back_off_what_cannot_is_not(
+        error: Exception, attempts: int, wait: int | None) -> None:
+    """Every task's retry policy: 2, 4, 8, 16 s for a failure that may pass (the store,
+    the disk, a crash), then failed; nothing for a job refused for what it asks."""
+    from datetime import UTC, datetime, timedelta
+
+    from procrastinate.jobs import Job
+
+    from digest.workers.app import TASKS, make_app
+
+    app = make_app("postgresql://nobody@127.0.0.1:1/none")  # never opened
+    for name in TASKS:
+        job = Job(id=1, queue="default", lock=None, queueing_lock=None, task_name=name,
+                  attempts=attempts)
+        strategy = app.tasks[name].retry_strategy
+        assert strategy is not None, name
+        before = datetime.now(UTC)
+        decision = strategy.get_retry_decision(exception=error, job=job)
+        after = datetime.now(UTC)
+        if wait is None:
+            assert decision is None, (name, error, attempts)
+        else:
+            assert decision is not None and decision.retry_at is not None, (name, error)
+            back_off = timedelta(seconds=wait)
+            assert before + back_off <= decision.retry_at <= after + back_off, (name, wait)
 
 
 def test_one_edition_per_slot_however_many_jobs_ask(workers: Workers) -> None:

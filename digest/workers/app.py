@@ -2,9 +2,9 @@
 
 The names are what ``digest status`` shows and what the jobs' rows in
 ``procrastinate_jobs`` carry, so they never change. A failing job is tried again with an
-exponential back-off (2, 4, 8, 16 s), then left ``failed`` for ``digest status``; a job
-whose worker died (no heartbeat for ``STALLED_AFTER`` seconds) is put back in the queue by
-any live worker (``worker.retry_stalled``).
+exponential back-off (2, 4, 8, 16 s), then left ``failed`` for ``digest status`` (one refused
+for its arguments at once); a job whose worker died (no heartbeat for ``STALLED_AFTER``
+seconds) is put back in the queue by any live worker (``worker.retry_stalled``).
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from digest.config.workers import HEARTBEAT, STALLED_AFTER
-from digest.errors import DigestError
+from digest.errors import DigestError, InputError
 
-__all__ = ["HEARTBEAT", "STALLED_AFTER", "TASKS", "QueueLostError", "make_app", "queue_errors"]
+__all__ = ["HEARTBEAT", "STALLED_AFTER", "TASKS", "QueueLostError", "make_app", "queue_errors",
+           "retry_strategy"]
 
 if TYPE_CHECKING:
     from procrastinate import App
+    from procrastinate.jobs import Job
+    from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
 POLL_SOURCE = "digest.poll_source"  # lock source:<id>
 MAKE_EDITION = "digest.make_edition"  # lock edition:<digest>:<slot>
@@ -39,15 +42,32 @@ QUEUE_KEY = "digest_queue"  # and its JobQueue, for the jobs a job queues
 def make_app(url: str) -> App:
     """An App over ``url`` (the store's, ``postgresql://``) with every task registered;
     open it (``app.open()`` to queue from plain code, ``open_async`` in a worker)."""
-    from procrastinate import App, PsycopgConnector, RetryStrategy
+    from procrastinate import App, PsycopgConnector
 
     from digest.workers import tasks
 
     app = App(connector=PsycopgConnector(conninfo=url))
-    retry = RetryStrategy(max_attempts=MAX_RETRIES, exponential_wait=RETRY_BASE)
+    retry = retry_strategy()
     for name, body in tasks.BODIES.items():
         app.task(name=name, pass_context=True, retry=retry)(body)
     return app
+
+
+def retry_strategy() -> BaseRetryStrategy:
+    """Retry with back-off what may pass next time (the store, the network, a crash), but
+    never a job refused for what it asks (``InputError``: a source or digest removed from
+    the config since it was queued, an edition not in the store): trying again cannot make
+    it succeed, so it is failed at once (``digest status``)."""
+    from procrastinate import RetryStrategy
+
+    class RetryUnlessRefused(RetryStrategy):
+        def get_retry_decision(self, *, exception: BaseException,
+                               job: Job) -> RetryDecision | None:
+            if isinstance(exception, InputError):
+                return None
+            return super().get_retry_decision(exception=exception, job=job)
+
+    return RetryUnlessRefused(max_attempts=MAX_RETRIES, exponential_wait=RETRY_BASE)
 
 
 class QueueLostError(DigestError):
