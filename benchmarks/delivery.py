@@ -5,15 +5,12 @@
    links and joins prepared bytes (``MessageFactory``). The naive pipeline renders and
    builds an ``EmailMessage`` per member; it is measured on a sample (300 members) and
    reported per message.
-2. **Sending**: messages per second to Postfix's ``smtp-sink`` through the whole outbox
-   (claim, send over ``delivery.concurrency`` connections, record; SQLite), and through the
-   connection pool alone, against Postfix's own ``smtp-source`` pushing the same message
-   size over the same number of kept-open sessions.
 
-Run: ``.venv/bin/python benchmarks/delivery.py`` (``--members``, ``--naive``, ``--messages``
-and ``--concurrency`` change the sizes). Needs ``/usr/sbin/smtp-sink`` and
-``/usr/sbin/smtp-source`` (Debian's ``postfix`` package) for part 2; without them part 2 is
-skipped with a message. Results go to stdout; docs/benchmarks.md records them.
+Sending (the outbox and the connection pool against Postfix's ``smtp-source``, with 1, 2
+and 4 workers) is ``benchmarks/sending.py``'s.
+
+Run: ``.venv/bin/python benchmarks/delivery.py`` (``--members`` and ``--naive`` change the
+sizes). Results go to stdout; docs/benchmarks.md records them.
 """
 
 from __future__ import annotations
@@ -21,13 +18,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -43,18 +36,14 @@ from digest.identifiers import VariantKey  # noqa: E402
 from digest.jobs.build import upcoming_edition  # noqa: E402
 from digest.jobs.collect import collect  # noqa: E402
 from digest.jobs.context import Context  # noqa: E402
-from digest.jobs.outbox import recipient_for, send_pending  # noqa: E402
+from digest.jobs.outbox import recipient_for  # noqa: E402
 from digest.links import edition_links  # noqa: E402
 from digest.mail.message import MessageFactory, make_list_id, make_message_id  # noqa: E402
-from digest.mail.transports import SmtpPool, SmtpTransport  # noqa: E402
-from digest.models import PLACEHOLDERS, Edition, RenderedEmail, RunReport, Subscriber  # noqa: E402
+from digest.models import PLACEHOLDERS, Edition, RunReport, Subscriber  # noqa: E402
 from digest.render.email import render_edition_email  # noqa: E402
-from digest.store import deliveries, editions, subscribers  # noqa: E402
 
 NOW = "2019-03-18T08:00:00+01:00"
 KEY = "bench-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
-SMTP_SINK = "/usr/sbin/smtp-sink"
-SMTP_SOURCE = "/usr/sbin/smtp-source"
 
 
 def sample_context(folder: Path, transport: str = "file", concurrency: int = 4,
@@ -143,116 +132,10 @@ def naive(ctx: Context, edition: Edition, people: list[Subscriber]) -> float:
     return time.perf_counter() - started
 
 
-# ------------------------------------------------------------------ sending
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Sink:
-    """Postfix's smtp-sink on a free port, for the life of a ``with`` block."""
-
-    def __enter__(self) -> str:
-        self.port = free_port()
-        user = ["-u", "nobody"] if os.geteuid() == 0 else []  # it refuses to run as root
-        self.process = subprocess.Popen([SMTP_SINK, *user, f"127.0.0.1:{self.port}", "256"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        return f"127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
-
-def outbox_send(folder: Path, rendered: RenderedEmail, count: int,
-                concurrency: int, database: str | None = None) -> float:
-    """``count`` planned rows sent through the whole outbox to smtp-sink; seconds.
-    ``database`` (a PostgreSQL URL) is emptied first."""
-    if database:
-        from sqlalchemy import create_engine
-
-        from digest.store.schema import metadata
-
-        engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://"))
-        metadata.drop_all(engine)
-        engine.dispose()
-    ctx = sample_context(folder, "smtp", concurrency, database)
-    now = ctx.clock.now()
-    with ctx.db.transaction() as c:
-        row = editions.create(c, digest_id="weekly", slot=now, number=1,
-                              status=editions.SENDING, title="Bench", period_start=None,
-                              period_end=now, item_keys=[], omitted=0, now=now)
-        assert row is not None
-        for n in range(count):
-            subscribers.add(c, Subscriber(email=f"m{n:06d}@example.org", name=f"M {n}",
-                                          language="en", digests=("weekly",)), now)
-        deliveries.plan(c, row.id, [(m.id, "all") for m in subscribers.active_for(c, None)
-                                    if m.id is not None], now)
-    with Sink() as address:
-        pool = SmtpPool(lambda: SmtpTransport(f"smtp://{address}?timeout=30"), concurrency)
-        started = time.perf_counter()
-        outcome = send_pending(ctx, row, {"all": rendered}, pool)
-        elapsed = time.perf_counter() - started
-        pool.close()
-    assert outcome.sent == count, outcome
-    ctx.close()
-    return elapsed
-
-
-def pool_send(data: list[bytes], sender: str, concurrency: int) -> float:
-    """The same messages through the connection pool alone (no store); seconds."""
-    from digest.mail.envelope import Envelope
-
-    with Sink() as address:
-        pool = SmtpPool(lambda: SmtpTransport(f"smtp://{address}?timeout=30"), concurrency)
-        chunks = [data[n::concurrency] for n in range(concurrency)]
-
-        def run(part: list[bytes]) -> None:
-            for n, body in enumerate(part):
-                pool.send(Envelope(sender, f"r{n}@example.org", f"<{n}@x>", body))
-
-        threads = [threading.Thread(target=run, args=(part,)) for part in chunks]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        pool.close()
-    return elapsed
-
-
-def source_send(count: int, size: int, concurrency: int) -> float:
-    """Postfix's smtp-source: ``count`` messages of ``size`` bytes, ``concurrency`` kept-open
-    sessions; seconds."""
-    with Sink() as address:
-        started = time.perf_counter()
-        subprocess.run([SMTP_SOURCE, "-d", "-s", str(concurrency), "-m", str(count),
-                        "-l", str(size), "-f", "forum@example.org", "-t", "m@example.org",
-                        address], check=True, stdout=subprocess.DEVNULL)
-        return time.perf_counter() - started
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--naive", type=int, default=300, help="members for the naive pipeline")
-    parser.add_argument("--messages", type=int, default=3000, help="messages to smtp-sink")
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--postgres", metavar="URL",
-                        help="also send through an outbox in this PostgreSQL database "
-                             "(its tables are dropped first)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as temp:
@@ -277,33 +160,7 @@ def main() -> int:
               f"{args.naive / naive_cpu:.1f} per CPU second")
         print(f"  ratio: {ours_rate / naive_rate:.0f}x (per CPU second "
               f"{args.members / ours_cpu / (args.naive / naive_cpu):.0f}x)")
-        links = edition_links(ctx.settings, edition.digest_id, edition.number)
-        rendered = render_edition_email(edition, ctx.settings, links)
-        factory = MessageFactory(rendered, ctx.settings, "weekly.bench", datetime.now(UTC))
-        sample = factory.build(recipient_for(ctx, people[0]), "<bench@x>").data
         ctx.close()
-
-    if not (Path(SMTP_SINK).exists() and Path(SMTP_SOURCE).exists()):
-        print("send: SKIPPED: smtp-sink/smtp-source missing (apt-get install postfix)")
-        return 0
-    count, concurrency = args.messages, args.concurrency
-    with tempfile.TemporaryDirectory() as temp:
-        outbox = outbox_send(Path(temp), rendered, count, concurrency)
-    postgres = None
-    if args.postgres:
-        with tempfile.TemporaryDirectory() as temp:
-            postgres = outbox_send(Path(temp), rendered, count, concurrency, args.postgres)
-    pool = pool_send([sample] * count, "forum@example.org", concurrency)
-    source = source_send(count, len(sample), concurrency)
-    print(f"send: {count} messages of {len(sample)} bytes, {concurrency} connections, "
-          "to smtp-sink")
-    print(f"  ours, whole outbox (SQLite): {count / outbox:8.0f} msg/s")
-    if postgres:
-        print(f"  ours, whole outbox (PostgreSQL): {count / postgres:4.0f} msg/s")
-    print(f"  ours, connection pool only : {count / pool:8.0f} msg/s")
-    print(f"  smtp-source                : {count / source:8.0f} msg/s")
-    print(f"  ratio outbox/smtp-source: {source / outbox:.2f}; "
-          f"pool/smtp-source: {source / pool:.2f}")
     return 0
 
 
