@@ -1,7 +1,7 @@
 """Throughput against Postfix's smtp-sink (Debian's `postfix` package; its daemon is never
 started): a batch through the whole outbox over a pool of connections arrives complete.
 Skipped locally without smtp-sink, mandatory with DIGEST_REQUIRE_SERVICES=1. Speed itself
-is measured in benchmarks/delivery.py, not asserted here."""
+is measured in benchmarks/sending.py, not asserted here."""
 
 from __future__ import annotations
 
