@@ -39,6 +39,7 @@ from typing import Literal
 from digest.config import MIN_SECRET_BYTES, secret_key_problem
 from digest.errors import DigestError
 from digest.files import make_private_dir
+from digest.keyed_hash import keyed_sha256
 from digest.reading import NotRegularFileError, open_regular
 
 __all__ = ["CONFIRM_LIFETIME", "MIN_SECRET_BYTES", "SECRET_FILE", "ExpiringPurpose",
@@ -158,7 +159,7 @@ def _signature(secret: bytes, subscriber_id: int, purpose: str,
     if expiry is not None:  # only expiring purposes: their names differ from the others'
         parts.append(str(expiry).encode("ascii"))
     message = b"\0".join(parts)
-    digest = hmac.digest(secret, message, "sha256")  # one call: signed per message sent
+    digest = keyed_sha256(secret, message)  # signed per message sent
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "digest"
 
 FOUNDATION = {"models", "errors", "clock", "cron", "config", "dates", "files", "links",
               "safetext", "languages", "reading", "yaml_loader", "markdown", "identifiers",
-              "source_state", "theme_titles"}
+              "source_state", "theme_titles", "keyed_hash"}
 STAGES = {"sources", "store", "compose", "bulletins", "render", "publish", "mail", "tokens",
           "bounces"}
 ORCHESTRATION = {"jobs"}

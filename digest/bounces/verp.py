@@ -9,9 +9,10 @@ parts.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
+
+from digest.keyed_hash import keyed_sha256
 
 _VERSION = b"digest-verp-v1"
 _TOKEN = re.compile(r"(0|[1-9][0-9]{0,18})-([0-9a-f]{16})")
@@ -19,7 +20,7 @@ _TOKEN = re.compile(r"(0|[1-9][0-9]{0,18})-([0-9a-f]{16})")
 
 def _signature(secret: bytes, delivery_id: int) -> str:
     message = _VERSION + b"\0" + str(delivery_id).encode("ascii")
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:16]
+    return keyed_sha256(secret, message).hex()[:16]
 
 
 def verp_address(secret: bytes, delivery_id: int, return_path: str) -> str:

@@ -16,7 +16,6 @@ in a title or name can add a header.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,8 +27,9 @@ from urllib.parse import quote, urlsplit
 
 from digest.config import Settings
 from digest.dates import format_rfc822
+from digest.keyed_hash import keyed_sha256
 from digest.languages import is_language_tag
-from digest.mail.envelope import Envelope, PermanentFailure
+from digest.mail.envelope import SIMPLE_ADDRESS, SIMPLE_NAME, Envelope, PermanentFailure
 from digest.mail.parts import html_values, prepare_part, qp
 from digest.models import RenderedEmail
 
@@ -75,7 +75,7 @@ def make_message_id(settings: Settings, edition_key: str, recipient_email: str,
     address and an edition may work it out and forge one.
     """
     seed = f"{edition_key}\0{recipient_email.strip().lower()}".encode()
-    digest = (hmac.digest(key, seed, "sha256") if key else hashlib.sha256(seed).digest()).hex()
+    digest = (keyed_sha256(key, seed) if key else hashlib.sha256(seed).digest()).hex()
     return f"<{digest[:40]}@{_site_host(settings.site.base_url)}>"
 
 
@@ -174,7 +174,8 @@ class MessageFactory:
             self._close,
         ))
         sender = _mailbox(envelope_sender) if envelope_sender else self._sender
-        return Envelope(sender=sender, recipient=address, message_id=message_id, data=data)
+        return Envelope(sender=sender, recipient=address, message_id=message_id, data=data,
+                        crlf=True)
 
     def _list_unsubscribe(self, url: str) -> bytes:
         """``<https-url>, <mailto:...>`` on one line, or the mailto on a continuation line
@@ -204,18 +205,9 @@ def _raw_header(name: str, value: str) -> bytes:
     return f"{name}: {value}\r\n".encode("ascii")
 
 
-# The common case, taken without the email package's parser (most of the per-member cost):
-# a dot-atom address and a display name of atoms separated by single spaces. Anything else
-# goes through the email package; tests check both paths give the same bytes.
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_SIMPLE_ADDRESS = re.compile(rf"({_ATEXT}(?:\.{_ATEXT})*)@({_LABEL}(?:\.{_LABEL})*)")
-_SIMPLE_NAME = re.compile(rf"{_ATEXT}(?: {_ATEXT})*")
-
-
 def _to_header(name: str, address: str) -> bytes:
     """``To: Name <address>``, folded and encoded as the email package would."""
-    if not name or _SIMPLE_NAME.fullmatch(name):
+    if not name or SIMPLE_NAME.fullmatch(name):
         line = f"To: {name} <{address}>" if name else f"To: {address}"
         if len(line) <= 78:
             return (line + "\r\n").encode("ascii")
@@ -232,7 +224,7 @@ def _mailbox(email: str, stage: str = "") -> str:
     A recipient's unusable address fails with ``stage="address"``: no later edition could be
     sent to it either (messages go without SMTPUTF8), so the member is marked bounced."""
     value = email.strip()
-    simple = _SIMPLE_ADDRESS.fullmatch(value)
+    simple = SIMPLE_ADDRESS.fullmatch(value)
     if simple:
         return f"{simple.group(1)}@{simple.group(2).lower()}"
     local, at, domain = value.rpartition("@")

@@ -23,26 +23,31 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    BindParameter,
     ColumnElement,
     Connection,
+    Dialect,
     Integer,
     Text,
     bindparam,
     func,
+    literal_column,
+    null,
     or_,
     select,
 )
+from sqlalchemy.exc import DBAPIError
 
 from digest.models import Delivery, DeliveryStatus, EditionStatus
 from digest.store.deliveries import as_delivery, member_columns, select_rows
-from digest.store.schema import deliveries, editions, subscribers
+from digest.store.schema import UTCDateTime, deliveries, editions, subscribers
 
 _PENDING = DeliveryStatus.PENDING.value
 _SENDING = DeliveryStatus.SENDING.value
 _SENT = DeliveryStatus.SENT.value
 
 
-def due(now: datetime) -> ColumnElement[bool]:
+def due(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     """Rows not waiting for a back-off at ``now``."""
     return or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
 
@@ -51,29 +56,22 @@ def claim(connection: Connection, edition_id: int, worker: str, now: datetime,
           lease_until: datetime, limit: int) -> list[Delivery]:
     """Take up to ``limit`` due pending rows of an edition for ``worker`` (lowest ids first);
     when several processes race, each row goes to exactly one of them."""
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(_claim_statement(), {
+            "edition": edition_id, "now": now, "size": limit, "worker": worker,
+            "lease_until": lease_until}).mappings()
+        return [as_delivery(row) for row in rows]
     picked = (select(deliveries.c.id)
               .where(deliveries.c.edition_id == edition_id, deliveries.c.status == _PENDING,
                      due(now))
               .order_by(deliveries.c.id).limit(limit))
-    values = {"status": _SENDING, "claimed_by": worker, "lease_until": lease_until,
-              "updated_at": now}
-    if connection.dialect.name == "postgresql":
-        locked = picked.with_for_update(skip_locked=True).cte("picked")
-        claimed = (deliveries.update()
-                   .where(deliveries.c.id.in_(select(locked.c.id)),
-                          deliveries.c.status == _PENDING)
-                   .values(**values).returning(*deliveries.c).cte("claimed"))
-        rows = connection.execute(
-            select(*claimed.c, *member_columns())
-            .join(subscribers, subscribers.c.id == claimed.c.subscriber_id)
-            .order_by(claimed.c.id)).mappings()
-        return [as_delivery(row) for row in rows]
     candidates = list(connection.execute(picked).scalars())
     if not candidates:
         return []
     connection.execute(deliveries.update().where(deliveries.c.id.in_(candidates),
                                                  deliveries.c.status == _PENDING)
-                       .values(**values))
+                       .values(status=_SENDING, claimed_by=worker, lease_until=lease_until,
+                               updated_at=now))
     rows = connection.execute(
         select_rows().where(deliveries.c.id.in_(candidates), deliveries.c.status == _SENDING,
                             deliveries.c.claimed_by == worker)
@@ -82,16 +80,48 @@ def claim(connection: Connection, edition_id: int, worker: str, now: datetime,
 
 
 @cache
+def _claim_statement() -> Any:
+    """PostgreSQL's claim, built once: the due pending rows picked in id order (the
+    ``ix_deliveries_status`` index holds ``edition_id, status, id``, so the pick reads
+    ``size`` entries instead of sorting every pending row per claim) ``FOR UPDATE SKIP
+    LOCKED``, flipped to ``sending`` and returned with their members."""
+    now: BindParameter[Any] = bindparam("now")
+    picked = (select(deliveries.c.id)
+              .where(deliveries.c.edition_id == bindparam("edition"),
+                     deliveries.c.status == _PENDING, due(now))
+              .order_by(deliveries.c.id).limit(bindparam("size", type_=Integer))
+              .with_for_update(skip_locked=True).cte("picked"))
+    claimed = (deliveries.update()
+               .where(deliveries.c.id.in_(select(picked.c.id)),
+                      deliveries.c.status == _PENDING)
+               .values(status=_SENDING, claimed_by=bindparam("worker"),
+                       lease_until=bindparam("lease_until"), updated_at=now)
+               .returning(*deliveries.c).cte("claimed"))
+    return (select(*claimed.c, *member_columns())
+            .join(subscribers, subscribers.c.id == claimed.c.subscriber_id)
+            .order_by(claimed.c.id))
+
+
+@cache
+def _marks_sql(dialect: Dialect) -> str:
+    """PostgreSQL's group of marks and the status read as the driver's SQL, compiled once:
+    run per group of 250s, SQLAlchemy's building, caching and compiling cost more than the
+    round trip."""
+    return str(_marks_statement().compile(dialect=dialect))
+
+
 def _marks_statement() -> Any:
-    """PostgreSQL's group of marks and the status read, built and compiled once (built per
-    call, SQLAlchemy's statement building cost more than the round trip)."""
+    """The statement of ``_marks_sql``."""
     pairs = select(
         func.unnest(bindparam("ids", type_=ARRAY(Integer))).label("id"),
         func.unnest(bindparam("message_ids", type_=ARRAY(Text))).label("message_id"),
     ).subquery("marks")
+    done = {"status": literal_column(f"'{_SENT}'"),  # constants in the SQL: _DONE's
+            "attempts": deliveries.c.attempts + literal_column("1"), "claimed_by": null(),
+            "lease_until": null(), "last_error": null(), "next_attempt_at": null()}
+    assert done.keys() == _DONE.keys()
     update = (deliveries.update().where(deliveries.c.id == pairs.c.id)
-              .values(message_id=pairs.c.message_id, **_DONE,
-                      updated_at=bindparam("now")))
+              .values(message_id=pairs.c.message_id, **done, updated_at=bindparam("now")))
     return (select(editions.c.status).where(editions.c.id == bindparam("edition"))
             .add_cte(update.cte("marked")))
 
@@ -104,12 +134,14 @@ def mark_sent_many(connection: Connection, edition_id: int, marks: Sequence[tupl
                    now: datetime) -> EditionStatus | None:
     """Record ``(delivery id, Message-ID)`` pairs as ``sent`` (the server answered 250), and
     return the edition's status as of the same moment."""
-    status = select(editions.c.status).where(editions.c.id == edition_id)
     if connection.dialect.name == "postgresql":
-        value = connection.execute(_marks_statement(), {
+        row = _on_driver(connection, _marks_sql(connection.dialect), {
             "ids": [m[0] for m in marks], "message_ids": [m[1] for m in marks],
-            "now": now, "edition": edition_id}).scalar()
+            "now": UTCDateTime().process_bind_param(now, connection.dialect),
+            "edition": edition_id})
+        value = None if row is None else row[0]
     else:
+        status = select(editions.c.status).where(editions.c.id == edition_id)
         if marks:
             connection.execute(
                 deliveries.update().where(deliveries.c.id == bindparam("delivery_id"))
@@ -118,3 +150,17 @@ def mark_sent_many(connection: Connection, edition_id: int, marks: Sequence[tupl
                  for delivery_id, message_id in marks])
         value = connection.execute(status).scalar()
     return None if value is None else EditionStatus(value)
+
+
+def _on_driver(connection: Connection, sql: str, parameters: dict[str, Any]) -> Any:
+    """The first row of ``sql`` run on the driver's own connection with the driver's own
+    parameters (a group of marks runs per few messages: SQLAlchemy's execution context and
+    result cost as much CPU as the statement); its errors raised as SQLAlchemy's, as the
+    callers expect them."""
+    driver = connection.connection.driver_connection
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        return driver.execute(sql, parameters).fetchone()  # type: ignore[union-attr]
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, parameters, exc, dbapi.Error,
+                                  dialect=connection.dialect) from exc

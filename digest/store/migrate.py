@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 SCRIPTS = Path(__file__).parent / "migrations"
 UPGRADE_COMMAND = "digest db upgrade"
-HEAD = "0003"  # the newest revision in migrations/versions: move it with each new one
+HEAD = "0004"  # the newest revision in migrations/versions: move it with each new one
 
 
 class Standing(StrEnum):

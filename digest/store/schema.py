@@ -204,7 +204,8 @@ deliveries = Table(
     Column("lease_until", UTCDateTime),
     UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
 )
-Index("ix_deliveries_status", deliveries.c.edition_id, deliveries.c.status)
+# With ``id`` last, a sender's claim reads the next pending rows in order (claims.py).
+Index("ix_deliveries_status", deliveries.c.edition_id, deliveries.c.status, deliveries.c.id)
 
 
 # What the scheduler ran and how it went: `digest status` shows the last runs of each job.

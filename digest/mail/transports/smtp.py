@@ -9,7 +9,6 @@ A 5xx answer about this message or recipient is a ``PermanentFailure``.
 
 from __future__ import annotations
 
-import re
 import smtplib
 import socket
 import ssl
@@ -19,7 +18,13 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from digest.errors import DeliveryError
-from digest.mail.envelope import Envelope, PermanentFailure, SessionFailure, TemporaryFailure
+from digest.mail.envelope import (
+    Envelope,
+    PermanentFailure,
+    SessionFailure,
+    TemporaryFailure,
+)
+from digest.mail.transports.wire import quoted, stuffed
 
 # Answers that speak of the session (authentication), not of this message: retry later.
 _SESSION_CODES = frozenset({421, 530, 534, 535, 538})
@@ -153,7 +158,7 @@ class SmtpTransport:
             code, answer = replies.pop(0) if replies else connection.docmd("data")
             if code != 354:  # DATA itself was refused
                 self._refused(code, answer, "message refused", "data")
-            connection.send(_stuffed(envelope.data))
+            connection.send(stuffed(envelope.data, envelope.crlf))
 
     def _end(self) -> str:
         """The final ``.`` of a staged message, and the server's verdict."""
@@ -296,8 +301,8 @@ def _pipelined(connection: smtplib.SMTP, envelope: Envelope,
                options: list[str]) -> list[tuple[int, bytes]]:
     """MAIL, RCPT and DATA in one write, and the server's three answers."""
     extra = "".join(f" {option}" for option in options)
-    connection.send(f"mail FROM:{smtplib.quoteaddr(envelope.sender)}{extra}\r\n"
-                    f"rcpt TO:{smtplib.quoteaddr(envelope.recipient)}\r\ndata\r\n")
+    connection.send(f"mail FROM:{quoted(envelope.sender)}{extra}\r\n"
+                    f"rcpt TO:{quoted(envelope.recipient)}\r\ndata\r\n")
     return [connection.getreply() for _ in range(3)]
 
 
@@ -307,26 +312,6 @@ def _settle(connection: smtplib.SMTP, replies: list[tuple[int, bytes]] | None) -
     if replies and replies[-1][0] == 354:
         connection.send(b".\r\n")
         connection.getreply()
-
-
-_LINE_START_DOT = re.compile(rb"(?m)^\.")
-
-
-def _stuffed(data: bytes) -> bytes:
-    """The content as DATA carries it before its final ``.``, byte for byte as smtplib
-    sends it: lines starting with a dot doubled, a CRLF added at the end when missing.
-    For the usual message (CRLF line ends only, as ``MessageFactory`` writes them) that is
-    one ``bytes.replace`` instead of smtplib's regular-expression pass over the whole
-    message, which was most of a send's CPU time (benchmarks/delivery.py)."""
-    if data.count(b"\n") != data.count(b"\r\n") or b"\r" in data.replace(b"\r\n", b""):
-        stuffed = _LINE_START_DOT.sub(b"..", data)  # bare CR or LF: smtplib's own rule
-    else:
-        stuffed = data.replace(b"\r\n.", b"\r\n..")
-        if stuffed.startswith(b"."):
-            stuffed = b"." + stuffed
-    if not stuffed.endswith(b"\r\n"):
-        stuffed += b"\r\n"
-    return stuffed
 
 
 def _failure(code: int, answer: bytes | str, what: str, stage: str = "") -> DeliveryError:
