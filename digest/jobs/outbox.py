@@ -56,18 +56,13 @@ from digest.mail.transports import (
     TemporaryFailure,
     Transport,
 )
-from digest.models import (
-    Delivery,
-    EditionStatus,
-    RenderedEmail,
-    Subscriber,
-    SubscriberStatus,
-)
+from digest.models import Delivery, EditionStatus, RenderedEmail, Subscriber, SubscriberStatus
 from digest.store import claims, deliveries, editions, subscribers
 from digest.store.editions import EditionRow
 from digest.tokens import make_token
 
 COMMITTERS = ("marks-0", "marks-1")  # a second commits while the first is busy
+CLAIM_SIZE = 100  # rows per claim: its statement and status read, per hundred messages
 LEASE = timedelta(minutes=15)  # far beyond one message's time; only matters after a crash
 
 
@@ -128,7 +123,7 @@ class _Batch:
                           for key, email in rendered.items()}
         self.holder = new_holder()
         self.threads = max(1, ctx.settings.delivery.concurrency)
-        self.claim_size = min(100, self.threads * 8)
+        self.claim_size = CLAIM_SIZE
         self.left = limit  # rows this pass may still take (None: no limit)
         self.outcome = SendOutcome()
         self.halt: str | None = None  # a session failure: no thread takes another row

@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("digest.worker")
 SWEEP_EVERY = HEARTBEAT  # seconds between two looks for a dead worker's jobs
+# An idle worker learns of a new job by a notification, but procrastinate forgets the ones
+# that arrive while it is fetching (it clears them after its fetch): such a job waited
+# for the next poll, 5 s by default (seen with four send jobs queued at once).
+POLL_EVERY = 1.0
 PRUNE_EVERY = 3600.0  # seconds between two prunings of finished jobs
 KEEP_HOURS = 7 * 24  # succeeded jobs (and their reports) kept this long; failed ones stay
 
@@ -59,6 +63,7 @@ async def _work(ctx: Context, concurrency: int, out: TextIO) -> None:
         worker = Worker(app=app, name=name, concurrency=concurrency,
                         install_signal_handlers=False,
                         update_heartbeat_interval=HEARTBEAT,
+                        fetch_job_polling_interval=POLL_EVERY,
                         stalled_worker_timeout=STALLED_AFTER,
                         additional_context={CONTEXT_KEY: ctx,
                                             QUEUE_KEY: JobQueue(app, ctx.settings)})
