@@ -282,11 +282,11 @@ def pending_again(database: str, edition_id: int, variants: dict[str, RenderedEm
 
 
 def workers_run(folder: Path, database: str, edition_id: int, variants: dict[str, RenderedEmail],
-                count: int, processes: int, concurrency: int) -> float:
-    """The edition's rows sent by ``processes`` real ``digest worker`` processes; seconds
+                count: int, processes: int, concurrency: int) -> tuple[float, float]:
+    """The edition's rows sent by ``processes`` real ``digest worker`` processes: seconds
     from queueing its send jobs to the edition recorded sent (by the job that found no row
-    left). Its status is polled, one row by key: counting the sent rows every 20 ms cost
-    PostgreSQL more CPU than the sending itself."""
+    left), and the workers' CPU seconds meanwhile. Its status is polled, one row by key:
+    counting the sent rows every 20 ms cost PostgreSQL more CPU than the sending itself."""
     from sqlalchemy import create_engine, func, select
 
     from digest.store.schema import deliveries, editions
@@ -318,6 +318,7 @@ def workers_run(folder: Path, database: str, edition_id: int, variants: dict[str
             app = make_app(database)
             with app.open(), engine.connect() as connection:
                 started = time.monotonic()
+                cpu = sum(cpu_seconds(process.pid) for process in workers)
                 JobQueue(app, settings).sends(edition_id)
                 deadline = started + 600
                 while connection.execute(status).scalar() != "sent":
@@ -325,6 +326,7 @@ def workers_run(folder: Path, database: str, edition_id: int, variants: dict[str
                     assert time.monotonic() < deadline, "the workers did not finish"
                     time.sleep(0.02)
                 elapsed = time.monotonic() - started
+                cpu = sum(cpu_seconds(process.pid) for process in workers) - cpu
                 assert connection.execute(sent).scalar() == count
         finally:
             for process in workers:
@@ -332,7 +334,13 @@ def workers_run(folder: Path, database: str, edition_id: int, variants: dict[str
             for process in workers:
                 process.wait(60)
             engine.dispose()
-    return elapsed
+    return elapsed, cpu
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a running process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pool_send(data: bytes, count: int, concurrency: int) -> float:
@@ -435,8 +443,9 @@ def main() -> int:
                     assert sent == args.messages, (sent, args.messages)
                     cpu = f", {used / sent * 1e6:.0f} µs CPU per message"
                 else:
-                    seconds = workers_run(folder, args.postgres, edition_id, variants,
-                                          args.messages, processes, args.concurrency)
+                    seconds, used = workers_run(folder, args.postgres, edition_id, variants,
+                                                args.messages, processes, args.concurrency)
+                    cpu = f", {used / args.messages * 1e6:.0f} µs CPU per message"
                 sessions = processes * args.concurrency
                 source = source_send(args.messages, len(data), sessions)
                 print(f"  outbox, {processes} process(es): {args.messages / seconds:6.0f} "
