@@ -6,7 +6,8 @@ so numeric weekdays are rewritten into names before APScheduler sees them; names
 
 APScheduler is imported where a trigger is made: every command checks the config's cron
 expressions, and ``check`` passes a plain one (numbers, ranges, steps and lists within
-bounds) without it, so a command that schedules nothing does not load it (issue 13).
+bounds) without it, so a command that schedules nothing does not load it (issue 13);
+tests/test_cron.py compares ``check`` with APScheduler on thousands of expressions.
 """
 
 from __future__ import annotations
