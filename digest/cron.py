@@ -3,15 +3,22 @@
 APScheduler 3 numbers weekdays from Monday (0) while cron numbers them from Sunday (0 and 7),
 so numeric weekdays are rewritten into names before APScheduler sees them; names
 (``mon``-``sun``) pass through. ``last_slot`` finds the scheduled time an edition belongs to.
+
+APScheduler is imported where a trigger is made: every command checks the config's cron
+expressions, and ``check`` passes a plain one (numbers, ranges, steps and lists within
+bounds) without it, so a command that schedules nothing does not load it (issue 13);
+tests/test_cron.py compares ``check`` with APScheduler on thousands of expressions.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _NAME_TO_CRON = {name: number for number, name in enumerate(_DAY_NAMES)}
@@ -57,18 +64,25 @@ def _weekday_field_to_names(field: str) -> str:
     return ",".join(_DAY_NAMES[day] for day in sorted(days))
 
 
-def make_trigger(expression: str, timezone: ZoneInfo) -> CronTrigger:
-    """Build the APScheduler trigger for a five-field cron expression with cron's weekdays.
-
-    Raises ``ValueError`` with APScheduler's or our own explanation when it is not valid.
-    """
+def _fields(expression: str) -> list[str]:
+    """The five fields of an expression, or ``ValueError``."""
     if not re.fullmatch(r"[ -~]*", expression):  # int() and APScheduler read "٨" as 8
         raise ValueError("expected ASCII digits, letters and spaces (minute hour day month "
                          f"weekday), got {expression[:60]!r}")
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
-    minute, hour, day, month, weekday = fields
+    return fields
+
+
+def make_trigger(expression: str, timezone: ZoneInfo) -> CronTrigger:
+    """Build the APScheduler trigger for a five-field cron expression with cron's weekdays.
+
+    Raises ``ValueError`` with APScheduler's or our own explanation when it is not valid.
+    """
+    from apscheduler.triggers.cron import CronTrigger
+
+    minute, hour, day, month, weekday = _fields(expression)
     return CronTrigger(
         minute=minute,
         hour=hour,
@@ -77,6 +91,48 @@ def make_trigger(expression: str, timezone: ZoneInfo) -> CronTrigger:
         day_of_week=_weekday_field_to_names(weekday),
         timezone=timezone,
     )
+
+
+# APScheduler's bounds of the fields ``_is_plain`` reads, in the expression's order.
+_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12))
+# One element of a field's list: ``*``, ``*/S``, ``A``, ``A-B`` or ``A-B/S`` (four digits at
+# most, so ``int`` reads any of them).
+_ELEMENT = re.compile(r"(\*|([0-9]{1,4})(?:-([0-9]{1,4}))?)(?:/([0-9]{1,4}))?", re.ASCII)
+
+
+def _is_plain(fields: list[str]) -> bool:
+    """Whether APScheduler accepts these fields for sure: each element of the minute, hour,
+    day and month within bounds (a range not backwards, a step from 1 to the range's span,
+    as APScheduler checks them), and a weekday field ``_weekday_field_to_names`` reads.
+    Anything else (names, ``A/S``, ``last``, ``2nd mon``) is left to APScheduler."""
+    for field, (low, high) in zip(fields, _BOUNDS, strict=False):
+        for element in field.split(","):
+            found = _ELEMENT.fullmatch(element)
+            if found is None:
+                return False
+            every, first, last, step = found.groups()
+            if every == "*":
+                start, end = low, high
+            elif step is not None and last is None:
+                return False  # A/S: APScheduler's span is its own (up to the field's end)
+            else:
+                start, end = int(first), int(last or first)
+            if not low <= start <= end <= high:
+                return False
+            if step is not None and not 1 <= int(step) <= end - start:
+                return False
+    try:
+        _weekday_field_to_names(fields[4])
+    except ValueError:
+        return False
+    return True
+
+
+def check(expression: str, timezone: ZoneInfo) -> None:
+    """Raise ``ValueError`` exactly when ``make_trigger`` would, with its words; a plain
+    expression (``_is_plain``) is passed without loading APScheduler."""
+    if not _is_plain(_fields(expression)):
+        make_trigger(expression, timezone)
 
 
 def next_slot(trigger: CronTrigger, after: datetime) -> datetime | None:

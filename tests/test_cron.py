@@ -1,12 +1,16 @@
-"""Cron weekdays mean what cron means; the last slot is found across months and DST."""
+"""Cron weekdays mean what cron means; the last slot is found across months and DST; the
+config's check of an expression says what APScheduler says, without it for a plain one."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
+from digest import cron
 from digest.cron import last_slot, make_trigger, next_slot
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -50,3 +54,80 @@ def test_slots_keep_local_time_across_the_dst_change() -> None:
     offset = slot.utcoffset() if slot is not None else None
     assert slot is not None and slot.hour == 8
     assert offset is not None and offset.total_seconds() == 7200
+
+
+# Elements of a field near every edge of the check: bounds of each field, zero and big steps,
+# backwards and empty ranges, leading zeros, names, APScheduler's own forms, junk.
+_NUMBERS = ["0", "1", "5", "7", "12", "13", "23", "24", "30", "31", "32", "59", "60", "00",
+            "007", "0059", "00000", "99999", "-1", ""]
+_OTHERS = ["*", "*/0", "*/1", "*/2", "*/11", "*/12", "*/22", "*/23", "*/30", "*/58", "*/59",
+           "*/60", "*-5", "**", "mon", "sun", "jan", "dec", "mon-fri", "jan-mar", "last",
+           "1st mon", "last fri", "L", "?", "5/2", "0/59", "59/1", "x", "1,", ",1", "1,,2",
+           "½", "+5", "5_0", "1-2-3", "1--2", "*/", "/5", "5-", "-"]
+
+
+def _element(chance: random.Random) -> str:
+    if chance.random() < 0.35:
+        return chance.choice(_OTHERS)
+    first = chance.choice(_NUMBERS)
+    form = chance.random()
+    if form < 0.4:
+        return first
+    last = chance.choice(_NUMBERS)
+    if form < 0.7:
+        return f"{first}-{last}"
+    step = chance.choice(["0", "1", "2", "3", "5", "10", "29", "30", "58", "59", "60", ""])
+    return f"{first}-{last}/{step}" if form < 0.9 else f"{first}/{step}"
+
+
+def _expressions(count: int, seed: int) -> list[str]:
+    """Expressions mostly of common fields (by position), some fields of random elements."""
+    chance = random.Random(seed)
+    common = [["0", "30", "*/15", "0-59/5"], ["8", "*", "6-18", "0,12"], ["*", "1", "1-15"],
+              ["*", "1-12/3", "6"], ["mon", "1-5", "*", "0", "7", "sat,sun"], ["*"]]
+    found = []
+    for _ in range(count):
+        fields = [",".join(_element(chance) if chance.random() < 0.1
+                           else chance.choice(common[min(position, 5)])
+                           for _ in range(chance.choice((1, 1, 1, 2, 3))))
+                  for position in range(chance.choice((5, 5, 5, 5, 5, 4, 6)))]
+        found.append(chance.choice([" ", " ", "  ", "\t"]).join(fields))
+    return found
+
+
+def _outcome(check: Callable[[str, ZoneInfo], object], expression: str) -> str:
+    """``ok``, or the class and words of the error ``check(expression)`` raised (any
+    error: a difference in kind counts too)."""
+    try:
+        check(expression, BRUSSELS)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_check_agrees_with_apscheduler(seed: int) -> None:
+    """Every expression the plain check passes, APScheduler accepts; and ``check`` fails
+    exactly when ``make_trigger`` does, with the same words."""
+    expressions = ["0 8 * * mon", "0 0 31 2 *", "59 23 31 12 7", "0 0 1 1 0", "* * * * *",
+                   "0-59/59 0-23/23 1-31/30 1-12/11 0-7/7", "0 0-0/1 * * *", "0 8 * * 1-5/0",
+                   *_expressions(4000, seed)]
+    plain = 0
+    for expression in expressions:
+        expected = _outcome(make_trigger, expression)
+        try:
+            fields = cron._fields(expression)
+        except ValueError:
+            fields = []
+        if fields and cron._is_plain(fields):
+            plain += 1
+            assert expected == "ok", f"{expression!r}: passed as plain, APScheduler: {expected}"
+        assert _outcome(cron.check, expression) == expected, expression
+    assert plain > len(expressions) // 10, plain  # the shortcut is taken, so compared too
+
+
+def test_every_time_zone_takes_a_plain_expression() -> None:
+    """The plain check does not look at the zone: APScheduler takes every zone the config
+    can name (``site.timezone`` is any zone ``ZoneInfo`` loads)."""
+    for name in sorted(available_timezones()):
+        make_trigger("0 8 * * mon", ZoneInfo(name))

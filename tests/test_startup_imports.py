@@ -7,6 +7,11 @@ libraries that render (Jinja, MJML, premailer, WeasyPrint, feedgen, Markdown), s
 these commands' path. Each command runs as a user starts it, in a fresh process under
 ``python -X importtime``, which lists every module the process imported: a top-level
 ``import weasyprint`` added to a module on that path makes these tests fail.
+
+The same holds for what these commands need only for a rare input (``LAZY``): the sample's
+plain addresses and cron expression are checked without email-validator or APScheduler,
+SQLite commands load none of PostgreSQL's modules, a worker (on PostgreSQL) no SQLite, and
+``collect`` not httpx's command line.
 """
 
 from __future__ import annotations
@@ -29,6 +34,17 @@ RENDERING = frozenset({
 })
 # A folder source's notes are Markdown with front matter: reading them is collecting.
 COLLECT_READS = frozenset({"markdown_it", "frontmatter"})
+# Loaded only for an address that is not plain (digest.config.addresses) or to schedule
+# (digest.cron): `status` shows the next runs, so it loads APScheduler (`SCHEDULING`).
+LAZY = frozenset({"email_validator", "apscheduler"})
+SCHEDULING = frozenset({"apscheduler"})
+# PostgreSQL's driver and SQLAlchemy's dialect for it (its own modules, not the package);
+# SQLite's driver, which a command on PostgreSQL does not load.
+POSTGRESQL = frozenset({"psycopg", "sqlalchemy.dialects.postgresql"})
+SQLITE = frozenset({"sqlite3", "_sqlite3"})
+# httpx's own command line, which it imports when installed (digest.sources keeps it out);
+# its click is not listed: x_wr_timezone imports click too, once an iCalendar is read.
+HTTPX_CLI = frozenset({"pygments", "rich"})
 
 
 def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -43,15 +59,26 @@ def _command(*args: str) -> list[str]:
     return [sys.executable, "-X", "importtime", "-m", "digest", "--now", SAMPLE_NOW, *args]
 
 
-def imported(stderr: str) -> set[str]:
-    """The top-level packages named in ``-X importtime`` output."""
+def modules(stderr: str) -> set[str]:
+    """The modules named in ``-X importtime`` output."""
     found = set()
     for line in stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             name = line.rsplit("|", 1)[1].strip()
             if name and name != "imported package":
-                found.add(name.split(".")[0])
+                found.add(name)
     return found
+
+
+def imported(stderr: str) -> set[str]:
+    """The top-level packages named in ``-X importtime`` output."""
+    return {name.split(".")[0] for name in modules(stderr)}
+
+
+def postgresql_modules(stderr: str) -> set[str]:
+    """The modules of ``POSTGRESQL`` (packages and what is under them) in the output."""
+    return {name for name in modules(stderr)
+            if any(name == top or name.startswith(f"{top}.") for top in POSTGRESQL)}
 
 
 def traced(project: Path, *args: str, env: dict[str, str] | None = None,
@@ -99,6 +126,10 @@ def test_status_imports_no_rendering_library(quiet_project: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert {"digest", "sqlalchemy"} <= loaded  # the trace saw the command's own imports
     assert not loaded & RENDERING, f"`digest status` imported {sorted(loaded & RENDERING)}"
+    unwanted = loaded & (LAZY - SCHEDULING)
+    assert not unwanted, f"`digest status` imported {sorted(unwanted)}"
+    assert loaded >= SCHEDULING  # the trace sees what loads lazily (the next runs)
+    assert not postgresql_modules(done.stderr), "`digest status` on SQLite loaded PostgreSQL's"
 
 
 def test_collect_imports_no_rendering_library(quiet_project: Path) -> None:
@@ -106,8 +137,10 @@ def test_collect_imports_no_rendering_library(quiet_project: Path) -> None:
     done, loaded = traced(quiet_project, "collect")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "source social-innovation:" in done.stdout  # it polled
-    unwanted = loaded & (RENDERING - COLLECT_READS)
+    assert "httpx" in loaded
+    unwanted = loaded & ((RENDERING - COLLECT_READS) | LAZY | HTTPX_CLI)
     assert not unwanted, f"`digest collect` imported {sorted(unwanted)}"
+    assert not postgresql_modules(done.stderr), "`digest collect` on SQLite loaded PostgreSQL's"
 
 
 def _has_worker_command() -> bool:
@@ -150,4 +183,5 @@ def test_worker_waiting_imports_no_rendering_library(quiet_project: Path,
     assert worker.returncode == 0, stderr[-2000:]
     loaded = imported(stderr)
     assert "digest" in loaded
-    assert not loaded & RENDERING, f"`digest worker` imported {sorted(loaded & RENDERING)}"
+    unwanted = loaded & (RENDERING | LAZY | SQLITE)
+    assert not unwanted, f"`digest worker` imported {sorted(unwanted)}"

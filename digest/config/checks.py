@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from digest import cron
 from digest.config.locator import KeyPath
 from digest.config.paths import inside, resolve
 from digest.config.salvage import Salvage
 from digest.config.schema import BulletinSettings, DigestSettings, SourceSettings, ThemeSettings
-from digest.cron import make_trigger
 from digest.identifiers import SLUG
 from digest.languages import EXAMPLES, is_language_tag, nearest
 from digest.safetext import is_unwanted
@@ -95,7 +95,7 @@ def _digest_problems(parts: Salvage, themes: set[str]) -> Found:
                 if slug not in themes:
                     yield (*where, "themes", position), f"unknown theme {slug!r}"
         try:
-            make_trigger(digest.cron, zone)
+            cron.check(digest.cron, zone)
         except ValueError as exc:
             yield (*where, "cron"), f"invalid cron {digest.cron!r}: {exc}"
 

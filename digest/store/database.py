@@ -7,7 +7,6 @@ with one line naming `digest db upgrade` (``migrate``).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +29,8 @@ from digest.store.schema import metadata
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    import sqlite3  # on SQLite only: a PostgreSQL command does not load it
+
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
