@@ -15,6 +15,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from digest.errors import DeliveryError
@@ -223,11 +224,11 @@ class SmtpTransport:
         return connection
 
     def _open(self) -> smtplib.SMTP:
-        context = self._context or ssl.create_default_context()
         connection: smtplib.SMTP
         if self.implicit_tls:
             connection = smtplib.SMTP_SSL(self.host, self.port, self._local_hostname,
-                                          timeout=self.timeout, context=context)
+                                          timeout=self.timeout,
+                                          context=self._context or _system_tls())
         else:
             connection = smtplib.SMTP(self.host, self.port, self._local_hostname,
                                       timeout=self.timeout)
@@ -238,7 +239,7 @@ class SmtpTransport:
                 connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection.ehlo_or_helo_if_needed()
             if self.starttls:
-                connection.starttls(context=context)
+                connection.starttls(context=self._context or _system_tls())
                 connection.ehlo()
             if self.username:
                 connection.login(self.username, self.password or "")
@@ -290,6 +291,14 @@ class StagedMessage:
         if self._open:
             self._open = False
             self._transport._lock.release()
+
+
+@cache
+def _system_tls() -> ssl.SSLContext:
+    """The system's certificates, read once per process and only for TLS: a context made
+    per connection cost about 40 ms of CPU each (a worker's send job opens its connections
+    again), a plain connection included, which never used it."""
+    return ssl.create_default_context()
 
 
 def _plain(address: str) -> bool:
