@@ -77,6 +77,54 @@ def test_a_failed_commit_is_raised_in_every_thread_of_its_group() -> None:
     group.close()
 
 
+def test_a_failed_commit_nobody_waited_for_is_raised_by_close() -> None:
+    """Marks left for ``close`` (a stop before the next message) are committed there; if
+    that commit fails, the caller hears of it instead of counting the messages recorded."""
+    def commit(marks: Sequence[Mark]) -> None:
+        raise RuntimeError("the store went away")
+
+    group = GroupCommit([commit, commit])
+    group.submit((1, "<1@x>"))
+    with pytest.raises(RuntimeError, match="went away"):
+        group.close()
+    seen = GroupCommit([commit])
+    with pytest.raises(RuntimeError):
+        seen.record((1, "<1@x>"))
+    seen.close()  # its thread saw the error already: not raised twice
+
+
+class _StopOnSecondWait:
+    """A rate limiter whose second wait is interrupted by a stop (SIGTERM), as a send job's
+    would be: the message after it is not handed over."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop, self.calls = stop, 0
+
+    def wait(self) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            self.stop.set()
+
+
+def test_a_stop_before_the_next_message_still_reports_a_failed_mark(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first message is accepted, its mark's commit fails, and the stop comes while
+    the second waits for its turn: the run fails (the row is not counted as recorded)."""
+    from digest.store import claims
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the store went away")
+
+    with smtp_server() as (handler, url):
+        ctx = make_ctx(tmp_path, url, concurrency=1)
+        row = plan(ctx, members(3))
+        monkeypatch.setattr(claims, "mark_sent_many", broken)
+        with pytest.raises(RuntimeError, match="went away"):
+            send_pending(ctx, row, RENDERED, make_transport(ctx.settings, ctx.env),
+                         limiter=_StopOnSecondWait(ctx.stop))  # type: ignore[arg-type]
+    assert len(handler.accepted) == 1
+
+
 @pytest.mark.parametrize("backend", ["sqlite",
                                      pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_several_connections_share_commits_and_every_row_is_recorded(

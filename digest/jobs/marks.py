@@ -40,6 +40,7 @@ class GroupCommit:
         self._taken = 0  # groups handed to a commit so far (the next group is _taken + 1)
         self._finished: set[int] = set()  # groups whose commit ended
         self._wanted = 0  # the newest group a sending thread waits for
+        self._waited: set[int] = set()  # groups some thread waited for (saw their errors)
         self._closed = False
         self._errors: dict[int, BaseException] = {}
         self._threads = [threading.Thread(target=self._run, args=(commit,), daemon=True,
@@ -62,6 +63,7 @@ class GroupCommit:
         if group is None:
             return
         with self._ready:
+            self._waited.add(group)
             if group > self._taken and group > self._wanted:
                 self._wanted = group  # not taken by a committer yet: it is needed now
                 self._due.notify()
@@ -76,12 +78,17 @@ class GroupCommit:
         self.wait(self.submit(mark))
 
     def close(self) -> None:
-        """Commit what was handed over, then stop the committers."""
+        """Commit what was handed over, then stop the committers; raise the first error of
+        a group no thread waited for (its marks are not recorded: the caller must know)."""
         with self._ready:
             self._closed = True
             self._due.notify_all()
         for thread in self._threads:
             thread.join()
+        unseen = [error for group, error in sorted(self._errors.items())
+                  if group not in self._waited]
+        if unseen:
+            raise unseen[0]
 
     def _run(self, commit: Callable[[Sequence[Mark]], None]) -> None:
         with self._ready:

@@ -291,10 +291,11 @@ class _Batch:
             self.limiter.wait()
             if self.stop.is_set() or not hand_over(self.transport, envelope, self.marks,
                                                    previous, lambda: self.held is None):
-                # stopped while waiting for the rate, or held: not delivered
+                # stopped while waiting for the rate, or held: not delivered; the previous
+                # mark is still this thread's to wait for (its commit may yet fail)
                 with self._write() as connection:
                     deliveries.release(connection, [row.id], self.holder, ctx.clock.now())
-                return None
+                return previous
         except SessionFailure as exc:
             with self._lock:
                 self.halt = self.halt or str(exc)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -102,7 +102,7 @@ def _claim_statement() -> Any:
             .order_by(claimed.c.id))
 
 
-@cache
+@lru_cache(maxsize=4)  # a few engines' dialects at most (tests make many)
 def _marks_sql(dialect: Dialect) -> str:
     """PostgreSQL's group of marks and the status read as the driver's SQL, compiled once:
     run per group of 250s, SQLAlchemy's building, caching and compiling cost more than the
@@ -162,5 +162,6 @@ def _on_driver(connection: Connection, sql: str, parameters: dict[str, Any]) -> 
     try:
         return driver.execute(sql, parameters).fetchone()  # type: ignore[union-attr]
     except dbapi.Error as exc:
-        raise DBAPIError.instance(sql, parameters, exc, dbapi.Error,
-                                  dialect=connection.dialect) from exc
+        lost = connection.dialect.is_disconnect(exc, driver, None)
+        raise DBAPIError.instance(sql, parameters, exc, dbapi.Error, dialect=connection.dialect,
+                                  connection_invalidated=lost) from exc
