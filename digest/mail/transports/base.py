@@ -7,7 +7,7 @@ when the message or recipient is refused for good; the outbox relies on nothing 
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from digest.mail.envelope import Envelope
 
@@ -36,7 +36,6 @@ class Staged(Protocol):
         ...
 
 
-@runtime_checkable
 class Stages(Protocol):
     """A transport that can hand a message over in two steps (SMTP): the outbox stages a
     connection's next message while the previous one's record is being committed, and

@@ -19,12 +19,7 @@ from functools import cache
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from digest.errors import DeliveryError
-from digest.mail.envelope import (
-    Envelope,
-    PermanentFailure,
-    SessionFailure,
-    TemporaryFailure,
-)
+from digest.mail.envelope import Envelope, PermanentFailure, SessionFailure, TemporaryFailure
 from digest.mail.transports.wire import quoted, stuffed
 
 # Answers that speak of the session (authentication), not of this message: retry later.
