@@ -1,8 +1,7 @@
-"""The bytes the SMTP client writes, against ``smtplib``'s own, and the promise behind the
-shortcut: a message ``MessageFactory`` built ends every line with CRLF (``Envelope.crlf``).
-
-``transports.wire`` skips smtplib's address parser for dot-atom addresses and, for a
-message known to use CRLF only, its line-end check; both must give smtplib's bytes.
+"""The bytes the SMTP client writes, against ``smtplib``'s own: ``transports.wire`` skips
+smtplib's address parser for dot-atom addresses and stuffs CRLF-only content without its
+regular expression, and ``MessageFactory`` builds each message's ``Envelope.wire`` from a
+variant's pieces stuffed once; all must give smtplib's bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from digest.mail.envelope import dot_stuffed
 from digest.mail.message import MessageFactory, make_list_id, make_message_id
 from digest.mail.transports.wire import quoted, stuffed
 from tests.test_mail_message import NOW as MESSAGE_NOW
@@ -46,34 +46,52 @@ def _random_message(rng: random.Random, crlf_only: bool) -> bytes:
 
 
 def test_content_is_dot_stuffed_as_smtplib_stuffs_it() -> None:
-    """Random messages of dots and line ends: with CRLF only, the shortcut and the full
-    check give smtplib's bytes; with bare CR or LF, the full check does."""
+    """Random messages of dots and line ends, with CRLF only (``dot_stuffed``, also piece
+    by piece at line starts, as the factory stuffs) and with bare CR or LF (smtplib's
+    rule): smtplib's bytes."""
     rng = random.Random(13)
     for _ in range(3000):
         data = _random_message(rng, crlf_only=True)
-        assert stuffed(data, crlf=True) == _smtplib_data(data), data
         assert stuffed(data) == _smtplib_data(data), data
+        lines = [piece + b"\r\n" for piece in data.split(b"\r\n")]
+        cut = rng.randrange(len(lines) + 1)
+        whole = b"".join(lines)
+        pieces = dot_stuffed(b"".join(lines[:cut])) + dot_stuffed(b"".join(lines[cut:]))
+        assert pieces == _smtplib_data(whole), whole
         mixed = _random_message(rng, crlf_only=False)
         assert stuffed(mixed) == _smtplib_data(mixed), mixed
 
 
 NAMES = ["", "Ben", "Ben & Jerry", "Müller", "Eve\r\nBcc: x@y.org", "a\nb\rc", "x" * 120,
-         ". leading dot", "Zoë Ğ " * 30]
+         ". leading dot", "Zoë Ğ " * 30, "." * 200, "a" * 73 + ".b", "a" * 74 + ".." + "c" * 80]
 TEXTS = ["plain", ".starts with a dot\n.and again\r\n.", "bare\rcr and\nlf\r\n",
-         "long line " * 200, "Ğ" * 300 + "\n.\n", "ends without line end"]
+         "long line " * 200, "Ğ" * 300 + "\n.\n", "ends without line end", "." * 300,
+         "x" * 74 + "." + "y" * 80, "%%NAME%%.\n.%%NAME%%\n%%EMAIL%%", "100%. %b %s\n.%"]
 
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("text", TEXTS)
-def test_built_messages_end_every_line_with_crlf(tmp_path: Path, name: str, text: str) -> None:
-    """What ``Envelope.crlf`` promises of the factory's messages, whatever the member's
-    name and the variant's text: no bare CR or LF anywhere."""
+def test_built_messages_come_as_smtp_carries_them(tmp_path: Path, name: str,
+                                                   text: str) -> None:
+    """The factory's ``Envelope.wire`` is smtplib's DATA for its message, whatever the
+    member's name (placed where a line starts, wrapped onto new lines) and the variant's
+    text (dots where quoted-printable lines start); no bare CR or LF anywhere."""
     settings = make_settings(tmp_path)
-    variant = rendered(subject=f"Weekly {name}", text=text + "{{ unsubscribe_url }}",
-                       html=f"<p>{text}</p>")
+    variant = rendered(subject=f"Weekly {name}",
+                       text=text + "%%NAME%%{{ unsubscribe_url }}\n%%NAME%%",
+                       html=f"<p>{text}</p>%%NAME%%<p>.%%NAME%%</p>")
     factory = MessageFactory(variant, settings, make_list_id(settings, "weekly"), MESSAGE_NOW)
     member = recipient(name=name)
     envelope = factory.build(member, make_message_id(settings, "weekly/1", member.email))
-    assert envelope.crlf
     assert re.search(rb"\r(?!\n)|(?<!\r)\n", envelope.data) is None
-    assert stuffed(envelope.data, crlf=True) == _smtplib_data(envelope.data)
+    assert envelope.wire == _smtplib_data(envelope.data)
+    assert envelope.wire == stuffed(envelope.data)
+
+
+def test_a_message_without_dots_at_line_starts_is_its_own_wire(tmp_path: Path) -> None:
+    """No copy when stuffing changes nothing (most members, most variants)."""
+    settings = make_settings(tmp_path)
+    factory = MessageFactory(rendered(text="Dear %%NAME%%,\n", html="<p>%%NAME%%</p>"),
+                             settings, make_list_id(settings, "weekly"), MESSAGE_NOW)
+    envelope = factory.build(recipient(name="Ben"), make_message_id(settings, "w/1", "b@x.org"))
+    assert envelope.wire is envelope.data

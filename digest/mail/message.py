@@ -30,7 +30,7 @@ from digest.dates import format_rfc822
 from digest.keyed_hash import keyed_sha256
 from digest.languages import is_language_tag
 from digest.mail.envelope import SIMPLE_ADDRESS, SIMPLE_NAME, Envelope, PermanentFailure
-from digest.mail.parts import html_values, prepare_part, qp
+from digest.mail.parts import html_values, prepare_part, qp, wire_values
 from digest.models import RenderedEmail
 
 __all__ = [
@@ -167,15 +167,20 @@ class MessageFactory:
                 headers.append(_raw_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         headers.append(self._tail)
         plain = {key: qp(values[key]) for key in self._text.distinct | self._html.distinct}
-        data = b"".join((
-            *headers,
-            self._text_head, self._text.fill(plain),
-            self._html_head, self._html.fill(html_values(values, plain, self._html.distinct)),
-            self._close,
-        ))
+        markup = html_values(values, plain, self._html.distinct)
+        data = b"".join((*headers, self._text_head, self._text.fill(plain),
+                         self._html_head, self._html.fill(markup), self._close))
+        # Headers never start a line with a dot (names; folded lines start with a space),
+        # so the stuffed parts make the whole message as SMTP carries it.
+        text_wire, markup_wire = wire_values(plain), wire_values(markup)
+        wire = data if (text_wire is plain and markup_wire is markup
+                        and self._text.wire is self._text.format
+                        and self._html.wire is self._html.format) else b"".join((
+                            *headers, self._text_head, self._text.fill_wire(text_wire),
+                            self._html_head, self._html.fill_wire(markup_wire), self._close))
         sender = _mailbox(envelope_sender) if envelope_sender else self._sender
         return Envelope(sender=sender, recipient=address, message_id=message_id, data=data,
-                        crlf=True)
+                        wire=wire)
 
     def _list_unsubscribe(self, url: str) -> bytes:
         """``<https-url>, <mailto:...>`` on one line, or the mailto on a continuation line

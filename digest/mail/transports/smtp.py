@@ -154,7 +154,8 @@ class SmtpTransport:
             code, answer = replies.pop(0) if replies else connection.docmd("data")
             if code != 354:  # DATA itself was refused
                 self._refused(code, answer, "message refused", "data")
-            connection.send(stuffed(envelope.data, envelope.crlf))
+            connection.send(envelope.wire if envelope.wire is not None
+                            else stuffed(envelope.data))
 
     def _end(self) -> str:
         """The final ``.`` of a staged message, and the server's verdict."""
