@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -281,13 +281,29 @@ def pending_again(database: str, edition_id: int, variants: dict[str, RenderedEm
     ctx.close()
 
 
+@dataclass
+class Costs:
+    """Where the CPU went during one measure, in seconds, and the database's commits."""
+
+    workers: float = 0.0
+    postgres: float = 0.0
+    sink: float = 0.0
+    commits: int = 0
+
+    def per_message(self, count: int) -> str:
+        return (f"CPU per message: workers {self.workers / count * 1e6:.0f} µs, PostgreSQL "
+                f"{self.postgres / count * 1e6:.0f} µs, smtp-sink {self.sink / count * 1e6:.0f}"
+                f" µs; {count / max(1, self.commits):.1f} messages per commit")
+
+
 def workers_run(folder: Path, database: str, edition_id: int, variants: dict[str, RenderedEmail],
-                count: int, processes: int, concurrency: int) -> tuple[float, float]:
+                count: int, processes: int, concurrency: int) -> tuple[float, Costs]:
     """The edition's rows sent by ``processes`` real ``digest worker`` processes: seconds
     from queueing its send jobs to the edition recorded sent (by the job that found no row
-    left), and the workers' CPU seconds meanwhile. Its status is polled, one row by key:
-    counting the sent rows every 20 ms cost PostgreSQL more CPU than the sending itself."""
-    from sqlalchemy import create_engine, func, select
+    left), and the CPU that the workers, PostgreSQL and smtp-sink used meanwhile (on two
+    cores the three share the machine). Its status is polled, one row by key: counting the
+    sent rows every 20 ms cost PostgreSQL more CPU than the sending itself."""
+    from sqlalchemy import create_engine, func, select, text
 
     from digest.store.schema import deliveries, editions
     from digest.workers.app import make_app
@@ -301,7 +317,8 @@ def workers_run(folder: Path, database: str, edition_id: int, variants: dict[str
     sent = (select(func.count()).select_from(deliveries)
             .where(deliveries.c.edition_id == edition_id, deliveries.c.status == "sent"))
     status = select(editions.c.status).where(editions.c.id == edition_id)
-    with Sink() as address:
+    sink = Sink()
+    with sink as address:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
         env.update({"DIGEST_DATABASE_URL": database, "DIGEST_SECRET_KEY": KEY,
                     "DIGEST_SMTP_URL": f"smtp://{address}?timeout=30",
@@ -317,8 +334,12 @@ def workers_run(folder: Path, database: str, edition_id: int, variants: dict[str
                 assert "worker ready" in line, line
             app = make_app(database)
             with app.open(), engine.connect() as connection:
+                commits = text("SELECT xact_commit FROM pg_stat_database "
+                               "WHERE datname = current_database()")
+                before = Costs(sum(cpu_seconds(process.pid) for process in workers),
+                               cpu_of("postgres"), cpu_seconds(sink.process.pid),
+                               connection.execute(commits).scalar_one())
                 started = time.monotonic()
-                cpu = sum(cpu_seconds(process.pid) for process in workers)
                 JobQueue(app, settings).sends(edition_id)
                 deadline = started + 600
                 while connection.execute(status).scalar() != "sent":
@@ -326,7 +347,13 @@ def workers_run(folder: Path, database: str, edition_id: int, variants: dict[str
                     assert time.monotonic() < deadline, "the workers did not finish"
                     time.sleep(0.02)
                 elapsed = time.monotonic() - started
-                cpu = sum(cpu_seconds(process.pid) for process in workers) - cpu
+                connection.rollback()
+                time.sleep(0.6)  # PostgreSQL's statistics are sent every 500 ms
+                costs = Costs(
+                    sum(cpu_seconds(process.pid) for process in workers) - before.workers,
+                    cpu_of("postgres") - before.postgres,
+                    cpu_seconds(sink.process.pid) - before.sink,
+                    connection.execute(commits).scalar_one() - before.commits)
                 assert connection.execute(sent).scalar() == count
         finally:
             for process in workers:
@@ -334,7 +361,21 @@ def workers_run(folder: Path, database: str, edition_id: int, variants: dict[str
             for process in workers:
                 process.wait(60)
             engine.dispose()
-    return elapsed, cpu
+    return elapsed, costs
+
+
+def cpu_of(command: str) -> float:
+    """CPU seconds so far of every process named ``command`` (PostgreSQL's backends come
+    and go: a backend that exited meanwhile is not counted, nor one that started)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        if stat and stat[stat.index("(") + 1:stat.rindex(")")] == command:
+            total += cpu_seconds(int(entry.name))
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
@@ -443,9 +484,9 @@ def main() -> int:
                     assert sent == args.messages, (sent, args.messages)
                     cpu = f", {used / sent * 1e6:.0f} µs CPU per message"
                 else:
-                    seconds, used = workers_run(folder, args.postgres, edition_id, variants,
-                                                args.messages, processes, args.concurrency)
-                    cpu = f", {used / args.messages * 1e6:.0f} µs CPU per message"
+                    seconds, costs = workers_run(folder, args.postgres, edition_id, variants,
+                                                 args.messages, processes, args.concurrency)
+                    cpu = "; " + costs.per_message(args.messages)
                 sessions = processes * args.concurrency
                 source = source_send(args.messages, len(data), sessions)
                 print(f"  outbox, {processes} process(es): {args.messages / seconds:6.0f} "

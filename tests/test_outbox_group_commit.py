@@ -17,7 +17,7 @@ from digest.mail.envelope import Envelope
 from digest.mail.transports import make_transport
 from digest.store import deliveries
 from tests.mail_server import FaultyHandler, smtp_server
-from tests.test_delivery_outbox import RENDERED, counts, make_ctx, members, plan
+from tests.test_delivery_outbox import NOW, RENDERED, counts, make_ctx, members, plan
 
 
 class _SlowCommits:
@@ -217,3 +217,39 @@ def test_a_connection_has_its_next_message_accepted_only_after_its_last_mark_com
             assert last[connection] in committed, "accepted before the previous mark"
         last[connection] = ids[str(what)]
     assert committed == set(ids.values())
+
+
+HOSTILE_IDS = ['<a"b@x>', "<a\\b@x>", "<a,b@x>", "<{a}@x>", "<a b@x>", "NULL", "", '\\"',
+               "<ünï@x>", "<a'b@x>", "<a\\\\\"}{,@x>", "<" + "x" * 390 + ">"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite",
+                                     pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_group_of_marks_records_each_message_id_as_it_was(
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    """The marks' statement carries its Message-IDs in one array's text on PostgreSQL:
+    quotes, backslashes, commas, braces, spaces, the word NULL come back unchanged, each
+    with its own row, and only the marked rows change."""
+    from sqlalchemy import select
+
+    from digest.store import claims
+    from digest.store.schema import deliveries
+    from tests.conftest import reset_postgres
+
+    database = None
+    if backend == "postgres":
+        database = request.getfixturevalue("postgres_url")
+        reset_postgres(database)
+    ctx = make_ctx(tmp_path, None, database=database)
+    row = plan(ctx, members(len(HOSTILE_IDS) + 2))
+    with ctx.db.transaction() as c:
+        ids = sorted(c.execute(select(deliveries.c.id)
+                               .where(deliveries.c.edition_id == row.id)).scalars())
+        marks = list(zip(ids[1:-1], HOSTILE_IDS, strict=True))
+        status = claims.mark_sent_many(c, row.id, marks, NOW)
+        recorded = dict(c.execute(select(deliveries.c.id, deliveries.c.message_id)
+                                  .where(deliveries.c.edition_id == row.id)).all())
+    assert status == "sending"
+    assert recorded == {ids[0]: None, **dict(marks), ids[-1]: None}
+    assert counts(ctx, row) == {"sent": len(HOSTILE_IDS), "pending": 2}
+    ctx.close()

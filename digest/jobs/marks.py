@@ -1,5 +1,5 @@
 """Group commit of the outbox's ``sent`` marks: the 250s of several connections recorded in
-one durable commit, by committer threads of the batch.
+one durable commit.
 
 A sending thread that got its 250 hands the mark over (``submit``) and may prepare its next
 message meanwhile, but lets the server accept nothing more on its connection until that
@@ -8,9 +8,10 @@ connection (the one whose 250 came in the instant before), as with one commit pe
 
 Marks are committed when a sending thread needs one of them committed (it waits to end its
 next message), not as each arrives: meanwhile the other connections' 250s gather, so one
-commit carries several (each commit costs the sender about as much CPU as a message; with
-four connections, committing at once gave 1.35 marks per commit). With one connection
-that is one commit per message; with N, up to N marks share one.
+commit carries several (each commit costs about as much CPU as a message). The thread that
+needs the commit makes it, on a free one of the batch's connections for marks, taking every
+mark gathered so far (a leader's group commit): handing it to a committer thread instead
+cost two thread wake-ups per commit, a fifth of a sender's CPU (benchmarks/sending.py).
 """
 
 from __future__ import annotations
@@ -22,32 +23,30 @@ from digest.mail.envelope import Envelope
 from digest.mail.transports.base import Staged, Transport
 
 Mark = tuple[int, str]  # delivery id, Message-ID
+Commit = Callable[[Sequence[Mark]], None]
 
 
 class GroupCommit:
-    """Marks gathered from the sending threads and committed in groups by committer
-    threads (one per ``commits`` function, each with its own connection) until ``close``.
+    """Marks gathered from the sending threads and committed in groups by the threads that
+    wait for them, each commit with one of ``commits`` (one per connection, one group at a
+    time each).
 
     A group is whatever was gathered when a sending thread came to need one of its marks
-    committed: with two committers that need not wait for a commit under way to end
-    before its own begins (the database flushes commits arriving together at once)."""
+    committed and a connection was free: with two, a commit need not wait for the one under
+    way to end (the database flushes commits arriving together at once)."""
 
-    def __init__(self, commits: Sequence[Callable[[Sequence[Mark]], None]]) -> None:
-        lock = threading.Lock()
-        self._due = threading.Condition(lock)  # committers: a group is wanted, or closing
-        self._ready = threading.Condition(lock)  # sending threads: a commit ended
+    def __init__(self, commits: Sequence[Commit]) -> None:
+        if not commits:
+            raise ValueError("GroupCommit needs at least one way to commit")
+        self._ready = threading.Condition()  # a commit ended (its connection is free again)
         self._gathered: list[Mark] = []
-        self._taken = 0  # groups handed to a commit so far (the next group is _taken + 1)
+        self._taken = 0  # groups taken to a commit so far (the next group is _taken + 1)
         self._finished: set[int] = set()  # groups whose commit ended
-        self._wanted = 0  # the newest group a sending thread waits for
         self._waited: set[int] = set()  # groups some thread waited for (saw their errors)
+        self._free = list(commits)  # the commits not under way
+        self._all = len(commits)
         self._closed = False
         self._errors: dict[int, BaseException] = {}
-        self._threads = [threading.Thread(target=self._run, args=(commit,), daemon=True,
-                                          name=f"sent-marks-{n}")
-                         for n, commit in enumerate(commits)]
-        for thread in self._threads:
-            thread.start()
 
     def submit(self, mark: Mark) -> int:
         """Hand a mark over; the number of its group, to ``wait`` for."""
@@ -58,17 +57,17 @@ class GroupCommit:
             return self._taken + 1
 
     def wait(self, group: int | None) -> None:
-        """Return once ``group`` is committed (None: nothing to wait for); raise what its
-        commit raised."""
+        """Return once ``group`` is committed (None: nothing to wait for), committing it
+        here when nobody has taken it yet; raise what its commit raised."""
         if group is None:
             return
         with self._ready:
             self._waited.add(group)
-            if group > self._taken and group > self._wanted:
-                self._wanted = group  # not taken by a committer yet: it is needed now
-                self._due.notify()
             while group not in self._finished:
-                self._ready.wait()
+                if group > self._taken and self._free:
+                    self._commit_gathered()
+                else:
+                    self._ready.wait()
             error = self._errors.get(group)
         if error is not None:
             raise error
@@ -78,38 +77,40 @@ class GroupCommit:
         self.wait(self.submit(mark))
 
     def close(self) -> None:
-        """Commit what was handed over, then stop the committers; raise the first error of
-        a group no thread waited for (its marks are not recorded: the caller must know)."""
+        """Commit what was handed over and not waited for; raise the first error of a group
+        no thread waited for (its marks are not recorded: the caller must know)."""
         with self._ready:
             self._closed = True
-            self._due.notify_all()
-        for thread in self._threads:
-            thread.join()
+            while self._gathered or len(self._free) < self._all:
+                if self._gathered and self._free:
+                    self._commit_gathered()
+                else:
+                    self._ready.wait()
         unseen = [error for group, error in sorted(self._errors.items())
                   if group not in self._waited]
         if unseen:
             raise unseen[0]
 
-    def _run(self, commit: Callable[[Sequence[Mark]], None]) -> None:
-        with self._ready:
-            while True:
-                while not (self._gathered and self._wanted > self._taken) \
-                        and not self._closed:
-                    self._due.wait()
-                if not self._gathered:
-                    return
-                marks, self._gathered = self._gathered, []
-                self._taken += 1
-                number = self._taken
-                self._ready.release()
-                try:
-                    commit(marks)
-                except BaseException as exc:  # every thread of the group sees it failed
-                    self._errors[number] = exc
-                finally:
-                    self._ready.acquire()
-                    self._finished.add(number)
-                    self._ready.notify_all()
+    def _commit_gathered(self) -> None:
+        """Commit every mark gathered as the next group, on a free commit; called and
+        returning with the lock held, released while the commit runs."""
+        commit = self._free.pop()
+        marks, self._gathered = self._gathered, []
+        self._taken += 1
+        number = self._taken
+        self._ready.release()
+        error: BaseException | None = None
+        try:
+            commit(marks)
+        except BaseException as exc:  # every thread of the group sees it failed
+            error = exc
+        finally:
+            self._ready.acquire()
+            if error is not None:
+                self._errors[number] = error
+            self._finished.add(number)
+            self._free.append(commit)
+            self._ready.notify_all()
 
 
 def hand_over(transport: Transport, envelope: Envelope, marks: GroupCommit,

@@ -61,7 +61,7 @@ from digest.store import claims, deliveries, editions, subscribers
 from digest.store.editions import EditionRow
 from digest.tokens import make_token
 
-COMMITTERS = ("marks-0", "marks-1")  # a second commits while the first is busy
+COMMITTERS = ("marks-0", "marks-1")  # connections for marks: a second commits while one is busy
 CLAIM_SIZE = 100  # rows per claim at most (25 per connection): a statement per 100 messages
 LEASE = timedelta(minutes=15)  # far beyond one message's time; only matters after a crash
 
@@ -113,6 +113,8 @@ class _Batch:
                  limit: int | None) -> None:
         self.ctx = ctx
         self.edition = edition
+        self.label = edition.label  # parsed once, not per message
+        self.stopped_by = stopped_by(ctx, edition)
         self.transport = transport
         self.policy = policy
         self.limiter = limiter
@@ -228,10 +230,9 @@ class _Batch:
                 size = self.claim_size if self.left is None else min(self.claim_size,
                                                                      self.left)
                 now = self.ctx.clock.now()
-                with self._hot("claims") as connection:
+                with self._hot("claims") as connection:  # (the status: read by records)
                     self._queue = claims.claim(connection, self.edition.id, self.holder,
                                                now, now + LEASE, size)
-                    self._note(editions.status_of(connection, self.edition.id))
                 self._queue.reverse()
             if not self._queue:
                 return None
@@ -283,10 +284,10 @@ class _Batch:
                                           f"member is {member.status.value}")
             self._count(cancelled=1)
             return previous
-        message_id = make_message_id(ctx.settings, self.edition.label, member.email, ctx.secret)
+        message_id = make_message_id(ctx.settings, self.label, member.email, ctx.secret)
         try:
             envelope = self.factories[row.variant_key].build(
-                recipient_for(ctx, member, stopped_by(ctx, self.edition)), message_id,
+                recipient_for(ctx, member, self.stopped_by), message_id,
                 self._return_path(row.id))
             self.limiter.wait()
             if self.stop.is_set() or not hand_over(self.transport, envelope, self.marks,

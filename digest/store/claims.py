@@ -16,7 +16,7 @@ autocommit``): each is its own durable transaction, without BEGIN and COMMIT rou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -30,6 +30,7 @@ from sqlalchemy import (
     Integer,
     Text,
     bindparam,
+    cast,
     func,
     literal_column,
     null,
@@ -113,8 +114,9 @@ def _marks_sql(dialect: Dialect) -> str:
 def _marks_statement() -> Any:
     """The statement of ``_marks_sql``."""
     pairs = select(
-        func.unnest(bindparam("ids", type_=ARRAY(Integer))).label("id"),
-        func.unnest(bindparam("message_ids", type_=ARRAY(Text))).label("message_id"),
+        func.unnest(cast(bindparam("ids", type_=Text), ARRAY(Integer))).label("id"),
+        func.unnest(cast(bindparam("message_ids", type_=Text), ARRAY(Text)))
+        .label("message_id"),
     ).subquery("marks")
     update = (deliveries.update().where(deliveries.c.id == pairs.c.id)
               .values(message_id=pairs.c.message_id, **_DONE, updated_at=bindparam("now")))
@@ -135,8 +137,9 @@ def mark_sent_many(connection: Connection, edition_id: int, marks: Sequence[tupl
     return the edition's status as of the same moment."""
     if connection.dialect.name == "postgresql":
         row = _on_driver(connection, _marks_sql(connection.dialect), {
-            "ids": [m[0] for m in marks], "message_ids": [m[1] for m in marks],
-            "now": UTCDateTime().process_bind_param(now, connection.dialect),
+            "ids": _array_text(str(delivery_id) for delivery_id, _ in marks),
+            "message_ids": _array_text(_quoted(message_id) for _, message_id in marks),
+            "now": _AS_UTC.process_bind_param(now, connection.dialect),
             "edition": edition_id})
         value = None if row is None else row[0]
     else:
@@ -149,6 +152,21 @@ def mark_sent_many(connection: Connection, edition_id: int, marks: Sequence[tupl
                  for delivery_id, message_id in marks])
         value = connection.execute(status).scalar()
     return None if value is None else EditionStatus(value)
+
+
+def _array_text(elements: Iterable[str]) -> str:
+    """A PostgreSQL array's text form, cast in the statement: the driver's own dumping of
+    two lists per group cost a tenth of the group's CPU."""
+    return "{" + ",".join(elements) + "}"
+
+
+def _quoted(element: str) -> str:
+    """One text element of ``_array_text``, whatever it holds (quotes, backslashes,
+    commas, braces, spaces, the word NULL)."""
+    return '"' + element.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_AS_UTC = UTCDateTime()  # how the marks' time is written (a type made once)
 
 
 def _on_driver(connection: Connection, sql: str, parameters: dict[str, Any]) -> Any:

@@ -48,7 +48,7 @@ class SmtpPool:
 
     def _give_back(self, connection: SmtpTransport) -> None:
         with self._available:
-            kept = any(connection is known for known in self._all)
+            kept = connection in self._all  # (a transport is equal only to itself)
             if kept:
                 self._idle.append(connection)
                 self._available.notify()
