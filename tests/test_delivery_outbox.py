@@ -316,6 +316,46 @@ def test_claim_is_atomic_per_row(tmp_path: Path) -> None:
     assert all(r.status is DeliveryStatus.SENDING for r in mine + theirs)
 
 
+@pytest.mark.parametrize("backend", ["sqlite",
+                                     pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_claimed_row_is_the_row_as_stored(tmp_path: Path, backend: str,
+                                            request: pytest.FixtureRequest) -> None:
+    """PostgreSQL's claim reads its rows on the driver: each is the same model as the
+    store's own reading gives (a deferred row's attempts, error, Message-ID and back-off in
+    UTC; a member's themes, digests and non-ASCII name), in id order, due rows only."""
+
+    from digest.store.deliveries import as_delivery, select_rows
+    from digest.store.schema import subscribers as subscribers_table
+
+    database = None
+    if backend == "postgres":
+        database = request.getfixturevalue("postgres_url")
+        reset_postgres(database)
+    ctx = make_ctx(tmp_path, None, database=database)
+    row = plan(ctx, members(5))
+    with ctx.db.transaction() as c:
+        ids = [r.id for r in deliveries.pending(c, row.id)]
+        deliveries.defer(c, ids[1], NOW, "<m1@x>", "451 try later", NOW - timedelta(minutes=1))
+        deliveries.defer(c, ids[2], NOW, "<m2@x>", "451 later", NOW + timedelta(hours=1))
+        member = deliveries.pending(c, row.id)[0].subscriber
+        assert member.id is not None
+        c.execute(subscribers_table.update().where(subscribers_table.c.id == member.id)
+                  .values(name="Zoë \"Ğ\" O'Brien", themes=["housing", "Ünïcode theme"]))
+        claimed = claims.claim(c, row.id, "a", NOW, NOW + timedelta(minutes=1), 10)
+        stored = {r["id"]: as_delivery(r) for r in c.execute(
+            select_rows().where(deliveries_table.c.edition_id == row.id)).mappings()}
+    assert [r.id for r in claimed] == [i for i in ids if i != ids[2]]
+    assert claimed == [stored[r.id] for r in claimed]
+    deferred = next(r for r in claimed if r.id == ids[1])
+    assert (deferred.attempts, deferred.last_error, deferred.message_id) == (
+        1, "451 try later", "<m1@x>")
+    assert deferred.next_attempt_at == NOW - timedelta(minutes=1)
+    assert deferred.next_attempt_at is not None and deferred.next_attempt_at.utcoffset() == \
+        timedelta(0)
+    assert claimed[0].subscriber.themes == ("housing", "Ünïcode theme")
+    ctx.close()
+
+
 def test_rate_limiter_spaces_messages_without_sleeping() -> None:
     now = [100.0]
     slept: list[float] = []
