@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -469,9 +470,11 @@ def main() -> int:
               f"{args.concurrency} connections per process, PostgreSQL, {how} "
               f"(load average before: {os.getloadavg()[0]:.2f})")
         number = 0
+        ratios: dict[str, list[float]] = {}
         for _ in range(args.repeat):
             pool = pool_send(data, args.messages, args.concurrency)
             source = source_send(args.messages, len(data), args.concurrency)
+            ratios.setdefault("pool only, 1 process", []).append(source / pool)
             print(f"  pool only, 1 process   : {args.messages / pool:6.0f} msg/s, "
                   f"smtp-source -s {args.concurrency}: {args.messages / source:6.0f} msg/s, "
                   f"ratio {source / pool:.2f}")
@@ -489,10 +492,16 @@ def main() -> int:
                     cpu = "; " + costs.per_message(args.messages)
                 sessions = processes * args.concurrency
                 source = source_send(args.messages, len(data), sessions)
+                ratios.setdefault(f"outbox, {processes} process(es)", []).append(
+                    source / seconds)
                 print(f"  outbox, {processes} process(es): {args.messages / seconds:6.0f} "
                       f"msg/s, smtp-source -s {sessions:2d}: "
                       f"{args.messages / source:6.0f} msg/s, ratio {source / seconds:.2f}{cpu}  "
                       f"(load {os.getloadavg()[0]:.2f})", flush=True)
+        if args.repeat > 1:  # this machine's rates vary from run to run, smtp-source's too
+            for label, values in ratios.items():
+                print(f"  median ratio, {label}: {statistics.median(values):.2f} "
+                      f"({', '.join(f'{value:.2f}' for value in values)})")
     return 0
 
 
