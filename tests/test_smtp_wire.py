@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.mail.envelope import dot_stuffed
-from digest.mail.message import MessageFactory, make_list_id, make_message_id
+from digest.mail.envelope import PermanentFailure, dot_stuffed
+from digest.mail.message import MessageFactory, Recipient, make_list_id, make_message_id
 from digest.mail.transports.wire import quoted, stuffed
+from digest.models import PLACEHOLDERS
 from tests.test_mail_message import NOW as MESSAGE_NOW
 from tests.test_mail_message import make_settings, recipient, rendered
 
@@ -95,3 +96,48 @@ def test_a_message_without_dots_at_line_starts_is_its_own_wire(tmp_path: Path) -
                              settings, make_list_id(settings, "weekly"), MESSAGE_NOW)
     envelope = factory.build(recipient(name="Ben"), make_message_id(settings, "w/1", "b@x.org"))
     assert envelope.wire is envelope.data
+
+
+# Pieces of templates and of members' values, chosen to put dots where lines start (after
+# a line break, after a quoted-printable soft break, at a placeholder), beside percent
+# signs, line ends of every kind, characters that quoted-printable escapes and long runs.
+_TEMPLATE_ATOMS = [".", "..", "a", " ", "\n", "\r\n", "\r", "\n.", "%", "%%", "%b", "%s",
+                   "=", "ü", "Ğ", "😀", "\x85", "\x0b", "\u2028", "\t", "&", "<", '"', ". ",
+                   "x" * 70, "y" * 75, "%%NAME", "NAME%%", *PLACEHOLDERS.values()]
+_VALUE_ATOMS = [".", "..", "a", " ", "x" * 30, "y" * 73, "ü", "Ğ", "&", "=", "%", ".&", "\t",
+                "\n", "\x85"]
+
+
+def _random_text(rng: random.Random, atoms: list[str], most: int) -> str:
+    return "".join(rng.choice(atoms) for _ in range(rng.randrange(most)))
+
+
+def test_random_variants_and_members_come_as_smtp_carries_them(tmp_path: Path) -> None:
+    """A property over seeded random variants and members: ``Envelope.wire`` (the pieces
+    and values stuffed apart) is always smtplib's DATA for the whole message."""
+    rng = random.Random(2026)
+    settings = make_settings(tmp_path)
+    list_id = make_list_id(settings, "weekly")
+    built = 0
+    for _ in range(150):
+        variant = rendered(subject=_random_text(rng, _TEMPLATE_ATOMS, 20) or "Weekly",
+                           text=_random_text(rng, _TEMPLATE_ATOMS, 60),
+                           html=_random_text(rng, _TEMPLATE_ATOMS, 60))
+        factory = MessageFactory(variant, settings, list_id, MESSAGE_NOW)
+        for _ in range(3):
+            local = rng.choice([".a", "a.b", "x" * 60, "a=b", "a%b", "o'b"])
+            member = Recipient(
+                email=f"{local}@{rng.choice(['example.org', 'bücher.de'])}",
+                name=_random_text(rng, _VALUE_ATOMS, 30),
+                unsubscribe_url=rng.choice([
+                    "", ".u", "https://x.org/u?a=1&b=.c",
+                    "https://x.org/" + _random_text(rng, _VALUE_ATOMS, 40)]),
+                preferences_url=rng.choice(["", ".p", "https://x.org/p " + "." * 80]))
+            try:
+                envelope = factory.build(member, make_message_id(settings, "w/1", member.email))
+            except PermanentFailure:  # an address the factory refuses: nothing to send
+                continue
+            built += 1
+            assert envelope.wire == _smtplib_data(envelope.data), (variant, member)
+            assert re.search(rb"\r(?!\n)|(?<!\r)\n", envelope.data) is None
+    assert built > 300
