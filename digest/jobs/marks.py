@@ -98,9 +98,9 @@ class GroupCommit:
         marks, self._gathered = self._gathered, []
         self._taken += 1
         number = self._taken
-        self._ready.release()
         error: BaseException | None = None
-        try:
+        try:  # (released inside: an interrupt between the two still ends in ``finally``)
+            self._ready.release()
             commit(marks)
         except BaseException as exc:  # every thread of the group sees it failed
             error = exc
