@@ -64,7 +64,7 @@ def context(folder: Path, database: str, smtp: str | None, concurrency: int) -> 
                           .replace("rate: 20/s", "rate: 100000/s")
                           .replace("concurrency: 4", f"concurrency: {concurrency}")
                           .replace("import: sample/subscribers.csv", "import: members.csv")
-                          + "workers: {enabled: true, send_jobs: 4, batch: 500}\n")
+                          + f"workers: {{enabled: true, send_jobs: 4, batch: {os.environ.get('BATCH', 500)}}}\n")
     return Context(settings=load_settings(config),
                    env=Environment(database, smtp and f"smtp://{smtp}?timeout=30", None, KEY,
                                    None),

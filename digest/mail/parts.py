@@ -19,6 +19,7 @@ import html
 import re
 from dataclasses import dataclass
 from email import quoprimime
+from functools import lru_cache
 
 from digest.mail.envelope import dot_stuffed
 from digest.models import PLACEHOLDERS
@@ -47,8 +48,12 @@ class Part:
         return self.wire % tuple(stuffed[key] for key in self.keys)
 
 
+@lru_cache(maxsize=64)  # a few editions' variants (two parts each) at a time
 def prepare_part(template: str) -> Part:
-    """Split a part at its placeholders and encode the fixed pieces once."""
+    """Split a part at its placeholders and encode the fixed pieces once, and once per
+    process: a worker's send jobs (``workers.batch`` messages each) make their factories
+    again from the same kept variants, and encoding a 45 kB part cost 1 ms per variant, a
+    tenth of a job's CPU on the sample edition. A ``Part`` is immutable, so shared."""
     text = template.replace("\r\n", "\n").replace("\r", "\n")
     if not text.endswith("\n"):
         text += "\n"
