@@ -356,6 +356,47 @@ def test_a_claimed_row_is_the_row_as_stored(tmp_path: Path, backend: str,
     ctx.close()
 
 
+def test_a_row_whose_variant_was_not_handed_over_stops_the_batch_and_stays_pending(
+        tmp_path: Path) -> None:
+    """The variants are checked per claimed row (not by scanning the outbox per job): a
+    row of a variant the caller did not render ends the batch with an error naming it,
+    and goes back to pending with every row not sent, none left claimed or failed."""
+    from digest.errors import DeliveryError
+    from digest.jobs.outbox import MissingVariantError
+
+    with smtp_server() as (handler, url):
+        ctx = make_ctx(tmp_path, url, concurrency=2)
+        row = plan(ctx, members(30))
+        with ctx.db.transaction() as c:
+            odd = [r.id for r in deliveries.pending(c, row.id)][10]
+            c.execute(deliveries_table.update().where(deliveries_table.c.id == odd)
+                      .values(variant_key="theme:housing"))
+        transport = make_transport(ctx.settings, ctx.env)
+        try:
+            with pytest.raises(MissingVariantError, match="'theme:housing' not rendered"):
+                send_pending(ctx, row, RENDERED, transport)
+        finally:
+            transport.close()
+    assert issubclass(MissingVariantError, DeliveryError)
+    left = counts(ctx, row)
+    assert set(left) <= {"sent", "pending"} and left["pending"] >= 1
+    assert left.get("sent", 0) == len(handler.accepted)
+    with ctx.db.transaction() as c:
+        assert odd in {r.id for r in deliveries.pending(c, row.id)}
+        assert deliveries.any_unfinished(c, row.id)
+        assert deliveries.any_due(c, row.id, NOW)
+        deliveries.defer(c, odd, NOW, None, "451 later", NOW + timedelta(hours=1))
+        c.execute(deliveries_table.update().where(deliveries_table.c.id != odd)
+                  .values(status="sent"))
+        assert not deliveries.any_due(c, row.id, NOW)  # only a row waiting for its back-off
+        assert deliveries.any_due(c, row.id, NOW + timedelta(hours=2))
+        assert deliveries.any_unfinished(c, row.id)
+        c.execute(deliveries_table.update().where(deliveries_table.c.id == odd)
+                  .values(status="failed"))
+        assert not deliveries.any_unfinished(c, row.id)
+    ctx.close()
+
+
 def test_rate_limiter_spaces_messages_without_sleeping() -> None:
     now = [100.0]
     slept: list[float] = []

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.conftest import ROOT
 from tests.test_startup_imports import RENDERING
@@ -31,3 +35,38 @@ def test_the_send_path_imports_no_rendering_library() -> None:
     loaded = set(result.stdout.split())
     assert {"digest", "sqlalchemy"} <= loaded  # the probe did import the send path
     assert loaded & RENDERING == set()
+
+
+def test_a_workers_variants_are_checked_once_per_edition_until_a_row_lacks_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every send job of an edition asks for its variants: the first in a process checks
+    them against the unfinished rows (a scan of the outbox), the next take the kept ones
+    without asking the store; ``forget_here`` (a row needed a variant they lacked) makes
+    the next job check again."""
+    from digest.models import RunReport
+    from digest.store import deliveries, edition_variants
+    from digest.workers import rendering
+    from tests.test_delivery_outbox import RENDERED, make_ctx, members, plan
+
+    ctx = make_ctx(tmp_path, None)
+    row = plan(ctx, members(3))
+    with ctx.db.transaction() as connection:
+        edition_variants.save(connection, row.id, RENDERED)
+    asked: list[int] = []
+    real = deliveries.pending_variant_keys
+
+    def counted(connection: Any, edition_id: int) -> list[str]:
+        asked.append(edition_id)
+        return real(connection, edition_id)
+
+    monkeypatch.setattr(deliveries, "pending_variant_keys", counted)
+    try:
+        for _ in range(3):
+            assert set(rendering.variants_for(ctx, row, RunReport())) == set(RENDERED)
+        assert asked == [row.id]
+        rendering.forget_here(row.id)
+        assert set(rendering.variants_for(ctx, row, RunReport())) == set(RENDERED)
+        assert asked == [row.id, row.id]
+    finally:
+        rendering.forget_here(row.id)
+        ctx.close()

@@ -66,6 +66,13 @@ CLAIM_SIZE = 100  # rows per claim at most (25 per connection): a statement per 
 LEASE = timedelta(minutes=15)  # far beyond one message's time; only matters after a crash
 
 
+class MissingVariantError(DeliveryError):
+    """A claimed row's variant was not among those handed to ``send_pending`` (a bug of the
+    caller, checked per row as it comes: asking every pending row's variant up front cost
+    each send job a scan of the whole outbox). The row goes back to pending; the batch
+    stops."""
+
+
 def recipient_for(ctx: Context, member: Subscriber, digest_id: str | None = None) -> Recipient:
     """A member's address, name and signed links for one message; ``digest_id`` is the
     digest whose one-click unsubscribe the message carries (``stopped_by``)."""
@@ -172,12 +179,7 @@ class _Batch:
         """Work through the rows on the sending threads; mark the edition sent when no row
         is left unfinished."""
         with self._write() as connection:
-            missing = set(deliveries.pending_variant_keys(connection, self.edition.id)) \
-                - set(self.factories)
             self._note(editions.status_of(connection, self.edition.id))
-        if missing:  # the caller renders every planned variant; this is a bug
-            raise DeliveryError(f"{self.edition.label}: variant {sorted(missing)[0]!r} "
-                                "not rendered")
         LIVE_HOLDERS.add(self.holder)
         try:
             with ExitStack() as held:
@@ -201,7 +203,7 @@ class _Batch:
             self.outcome.stopped = "asked to stop (SIGTERM); unsent messages stay pending"
         self.outcome.held = self.held
         with self._write() as connection:
-            if not deliveries.unfinished(connection, self.edition.id) and editions.status_of(
+            if not deliveries.any_unfinished(connection, self.edition.id) and editions.status_of(
                     connection, self.edition.id) in (editions.SENDING, editions.APPROVED):
                 editions.set_status(connection, self.edition.id, editions.SENT)
         return self.outcome
@@ -284,9 +286,14 @@ class _Batch:
                                           f"member is {member.status.value}")
             self._count(cancelled=1)
             return previous
+        factory = self.factories.get(row.variant_key)
+        if factory is None:  # the caller renders every planned variant: a bug
+            with self._write() as connection:
+                deliveries.release(connection, [row.id], self.holder, ctx.clock.now())
+            raise MissingVariantError(f"{self.label}: variant {row.variant_key!r} not rendered")
         message_id = make_message_id(ctx.settings, self.label, member.email, ctx.secret)
         try:
-            envelope = self.factories[row.variant_key].build(
+            envelope = factory.build(
                 recipient_for(ctx, member, self.stopped_by), message_id,
                 self._return_path(row.id))
             self.limiter.wait()

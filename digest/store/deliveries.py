@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Select,
+    and_,
+    exists,
+    func,
+    or_,
+    select,
+)
 
 from digest.identifiers import EditionSeries
 from digest.models import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
@@ -207,12 +217,22 @@ def counts(connection: Connection, edition_id: int) -> dict[str, int]:
     return {status: int(number) for status, number in rows}
 
 
-def unfinished(connection: Connection, edition_id: int) -> int:
-    """Rows still to go (pending, waiting for back-off, or held by a sender)."""
-    return int(connection.execute(
-        select(func.count()).select_from(deliveries).where(
-            deliveries.c.edition_id == edition_id,
-            deliveries.c.status.in_(_UNFINISHED))).scalar() or 0)
+def any_unfinished(connection: Connection, edition_id: int) -> bool:
+    """Whether a row is still to go (pending, waiting for back-off, or held by a sender).
+    Asked at the end of every send job: ``EXISTS`` stops at the first row the index gives
+    instead of counting an outbox of a million."""
+    return bool(connection.execute(select(exists().where(
+        deliveries.c.edition_id == edition_id,
+        deliveries.c.status.in_(_UNFINISHED)))).scalar())
+
+
+def any_due(connection: Connection, edition_id: int, now: datetime) -> bool:
+    """Whether a pending row may be tried at ``now`` (not waiting for a back-off): a send
+    job's question before it queues its continuation, asked without counting."""
+    return bool(connection.execute(select(exists().where(
+        deliveries.c.edition_id == edition_id, deliveries.c.status == _PENDING,
+        or_(deliveries.c.next_attempt_at.is_(None),
+            deliveries.c.next_attempt_at <= now)))).scalar())
 
 
 def next_attempt(connection: Connection, edition_id: int, now: datetime) -> datetime | None:

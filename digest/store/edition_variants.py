@@ -30,7 +30,7 @@ def load(connection: Connection, edition_id: int) -> dict[str, RenderedEmail]:
     """The kept variants of an edition by key (empty when none were kept)."""
     rows = connection.execute(select(edition_variants.c.variant_key, edition_variants.c.email)
                               .where(edition_variants.c.edition_id == edition_id))
-    return {str(key): RenderedEmail(**email) for key, email in rows.tuples()}
+    return {str(key): RenderedEmail(**email) for key, email in rows}
 
 
 def forget(connection: Connection, edition_id: int) -> None:

@@ -29,7 +29,12 @@ _turn = threading.Lock()  # one render at a time: the same edition is rendered o
 def variants_for(ctx: Context, row: EditionRow, report: RunReport) -> Mapping[str, RenderedEmail]:
     """The rendered variants an edition's pending rows need (``InputError`` when its
     bulletin file or digest is gone: the rows stay pending)."""
-    with ctx.db.transaction() as connection:
+    with _turn:
+        found = _kept.get(row.id)
+        if found is not None:  # checked by an earlier job here (``forget_here`` undoes it)
+            _kept.move_to_end(row.id)
+            return found
+    with ctx.db.transaction() as connection:  # every unfinished row: once per process
         needed = set(deliveries.pending_variant_keys(connection, row.id))
     with _turn:
         found = _kept.get(row.id)
@@ -45,6 +50,13 @@ def variants_for(ctx: Context, row: EditionRow, report: RunReport) -> Mapping[st
         while len(_kept) > KEPT:
             _kept.popitem(last=False)
         return found
+
+
+def forget_here(edition_id: int) -> None:
+    """Check an edition's variants again at its next send job in this process (a row
+    needed one they lacked: ``outbox.MissingVariantError``)."""
+    with _turn:
+        _kept.pop(edition_id, None)
 
 
 def forget(ctx: Context, edition_id: int) -> None:

@@ -151,9 +151,9 @@ def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None
     """Claim and send at most ``workers.batch`` due rows of one edition, then queue this
     part again while due rows remain (or when a SIGTERM cut the pass short)."""
     from digest.jobs.delivery import SENDABLE
-    from digest.jobs.outbox import send_pending
+    from digest.jobs.outbox import MissingVariantError, send_pending
     from digest.store import deliveries, editions
-    from digest.workers.rendering import forget, variants_for
+    from digest.workers.rendering import forget, forget_here, variants_for
 
     if type(edition_id) is not int or type(part) is not int:
         raise InputError(f"send job for edition {edition_id!r}, part {part!r}: "
@@ -168,17 +168,20 @@ def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None
             return  # sent, paused or cancelled meanwhile: nothing to do
         rendered = variants_for(ctx, row, current.report)
         with ctx.open_transport() as transport:
-            outcome = send_pending(ctx, row, rendered, transport,
-                                   limit=ctx.settings.workers.batch)
+            try:
+                outcome = send_pending(ctx, row, rendered, transport,
+                                       limit=ctx.settings.workers.batch)
+            except MissingVariantError:
+                forget_here(row.id)  # the retry checks and renders again
+                raise
         now = ctx.clock.now()
         with ctx.db.transaction() as connection:
-            due = (deliveries.counts(connection, row.id).get("pending", 0)
-                   - deliveries.waiting_rows(connection, row.id, now))
+            due = deliveries.any_due(connection, row.id, now)
             sent = editions.status_of(connection, row.id) == editions.SENT
         if sent:
             forget(ctx, row.id)
         cut_short = ctx.stop.is_set() and outcome.stopped is not None and not outcome.held
-        if due > 0 and not outcome.held and (cut_short or not outcome.stopped):
+        if due and not outcome.held and (cut_short or not outcome.stopped):
             outcome.stopped = None  # another worker goes on: not a problem of this run
             current.queue.send(edition_id, part, run)
         current.outcome = (row.label, outcome)
