@@ -109,3 +109,10 @@ class DeliveryError(DigestError):
     """A message could not be delivered; the outbox keeps it for a retry."""
 
     exit_code = 1
+
+
+class MissingVariantError(DeliveryError):
+    """A claimed row's variant was not among those handed to ``send_pending`` (a bug of the
+    caller, checked per row as it comes: asking every pending row's variant up front cost
+    each send job a scan of the whole outbox). The row goes back to pending; the batch
+    stops."""

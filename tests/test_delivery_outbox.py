@@ -361,8 +361,7 @@ def test_a_row_whose_variant_was_not_handed_over_stops_the_batch_and_stays_pendi
     """The variants are checked per claimed row (not by scanning the outbox per job): a
     row of a variant the caller did not render ends the batch with an error naming it,
     and goes back to pending with every row not sent, none left claimed or failed."""
-    from digest.errors import DeliveryError
-    from digest.jobs.outbox import MissingVariantError
+    from digest.errors import DeliveryError, MissingVariantError
 
     with smtp_server() as (handler, url):
         ctx = make_ctx(tmp_path, url, concurrency=2)

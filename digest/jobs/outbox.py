@@ -40,7 +40,7 @@ from functools import partial
 from sqlalchemy import Connection
 
 from digest.bounces.verp import verp_address
-from digest.errors import DeliveryError
+from digest.errors import MissingVariantError
 from digest.jobs.context import Context
 from digest.jobs.marks import GroupCommit, Mark, hand_over
 from digest.jobs.policy import RateLimiter, RetryPolicy, is_unknown_user
@@ -64,13 +64,6 @@ from digest.tokens import make_token
 COMMITTERS = ("marks-0", "marks-1")  # connections for marks: a second commits while one is busy
 CLAIM_SIZE = 100  # rows per claim at most (25 per connection): a statement per 100 messages
 LEASE = timedelta(minutes=15)  # far beyond one message's time; only matters after a crash
-
-
-class MissingVariantError(DeliveryError):
-    """A claimed row's variant was not among those handed to ``send_pending`` (a bug of the
-    caller, checked per row as it comes: asking every pending row's variant up front cost
-    each send job a scan of the whole outbox). The row goes back to pending; the batch
-    stops."""
 
 
 def recipient_for(ctx: Context, member: Subscriber, digest_id: str | None = None) -> Recipient:

@@ -54,7 +54,7 @@ def variants_for(ctx: Context, row: EditionRow, report: RunReport) -> Mapping[st
 
 def forget_here(edition_id: int) -> None:
     """Check an edition's variants again at its next send job in this process (a row
-    needed one they lacked: ``outbox.MissingVariantError``)."""
+    needed one they lacked: ``errors.MissingVariantError``)."""
     with _turn:
         _kept.pop(edition_id, None)
 

@@ -150,8 +150,9 @@ def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None
                 ) -> None:
     """Claim and send at most ``workers.batch`` due rows of one edition, then queue this
     part again while due rows remain (or when a SIGTERM cut the pass short)."""
+    from digest.errors import MissingVariantError
     from digest.jobs.delivery import SENDABLE
-    from digest.jobs.outbox import MissingVariantError, send_pending
+    from digest.jobs.outbox import send_pending
     from digest.store import deliveries, editions
     from digest.workers.rendering import forget, forget_here, variants_for
 
