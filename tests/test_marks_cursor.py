@@ -75,3 +75,22 @@ def test_threads_marking_at_once_each_on_its_connection(tmp_path: Path,
     assert recorded == {d: f'<{d}"\\,{{}} NULL@x>' for d in ids}
     assert counts(ctx, row) == {"sent": 200}
     ctx.close()
+
+
+def test_a_claim_whose_rows_cannot_be_read_fails_as_sqlalchemys_error(
+        tmp_path: Path, postgres_url: str) -> None:
+    """The claim's rows are read (psycopg converts values as they are fetched) inside the
+    driver call: a value the driver cannot convert (a back-off of ``-infinity``, due for
+    PostgreSQL, before year 1 for Python) fails as SQLAlchemy's ``DBAPIError``, as the
+    store's own reading fails, not as a bare ``psycopg`` error."""
+    reset_postgres(postgres_url)
+    ctx = make_ctx(tmp_path, None, database=postgres_url)
+    row = plan(ctx, members(3))
+    with ctx.db.transaction() as c:
+        c.execute(text("UPDATE deliveries SET next_attempt_at = '-infinity' "
+                       "WHERE id = (SELECT min(id) FROM deliveries)"))
+    with ctx.db.autocommit() as connection:
+        with pytest.raises(DBAPIError) as failed:
+            claims.claim(connection, row.id, "a", NOW, NOW, 10)
+        assert not failed.value.connection_invalidated
+    ctx.close()

@@ -59,11 +59,11 @@ def claim(connection: Connection, edition_id: int, worker: str, now: datetime,
     when several processes race, each row goes to exactly one of them."""
     if connection.dialect.name == "postgresql":
         dialect = connection.dialect
-        rows = _on_driver(connection, _claim_sql(dialect), {
+        found = _on_driver(connection, _claim_sql(dialect), {
             "edition": edition_id, "size": limit, "worker": worker,
             "now": _AS_UTC.process_bind_param(now, dialect),
-            "lease_until": _AS_UTC.process_bind_param(lease_until, dialect)}).fetchall()
-        return [_claimed(row, dialect) for row in rows]
+            "lease_until": _AS_UTC.process_bind_param(lease_until, dialect)})
+        return [_claimed(row, dialect) for row in found]
     picked = (select(deliveries.c.id)
               .where(deliveries.c.edition_id == edition_id, deliveries.c.status == _PENDING,
                      due(now))
@@ -158,12 +158,12 @@ def mark_sent_many(connection: Connection, edition_id: int, marks: Sequence[tupl
     """Record ``(delivery id, Message-ID)`` pairs as ``sent`` (the server answered 250), and
     return the edition's status as of the same moment."""
     if connection.dialect.name == "postgresql":
-        row = _on_driver(connection, _marks_sql(connection.dialect), {
+        rows = _on_driver(connection, _marks_sql(connection.dialect), {
             "ids": _array_text(str(delivery_id) for delivery_id, _ in marks),
             "message_ids": _array_text(_quoted(message_id) for _, message_id in marks),
             "now": _AS_UTC.process_bind_param(now, connection.dialect),
-            "edition": edition_id}).fetchone()
-        value = None if row is None else row[0]
+            "edition": edition_id})
+        value = rows[0][0] if rows else None
     else:
         status = select(editions.c.status).where(editions.c.id == edition_id)
         if marks:
@@ -191,15 +191,17 @@ def _quoted(element: str) -> str:
 _AS_UTC = UTCDateTime()  # how the marks' time is written (a type made once)
 
 
-def _on_driver(connection: Connection, sql: str, parameters: dict[str, Any]) -> Any:
-    """The driver's cursor after running ``sql`` on the driver's own connection with the
-    driver's own parameters (a group of marks runs per few messages: SQLAlchemy's
-    execution context and result cost as much CPU as the statement); its errors raised as
-    SQLAlchemy's, as the callers expect them. The rows are fetched already (psycopg)."""
+def _on_driver(connection: Connection, sql: str, parameters: dict[str, Any]) -> list[Any]:
+    """The rows of ``sql`` run on the driver's own connection with the driver's own
+    parameters (a group of marks runs per few messages: SQLAlchemy's execution context and
+    result cost as much CPU as the statement); its errors raised as SQLAlchemy's, as the
+    callers expect them. Fetched inside: psycopg converts the values as they are fetched,
+    and a value it cannot convert (a ``-infinity`` time) fails there."""
     driver = connection.connection.driver_connection
     dbapi = connection.dialect.loaded_dbapi
     try:
-        return _cursor(connection, driver).execute(sql, parameters)
+        rows: list[Any] = _cursor(connection, driver).execute(sql, parameters).fetchall()
+        return rows
     except dbapi.Error as exc:
         lost = connection.dialect.is_disconnect(exc, driver, None)
         raise DBAPIError.instance(sql, parameters, exc, dbapi.Error, dialect=connection.dialect,
