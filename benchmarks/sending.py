@@ -2,9 +2,9 @@
 
 Messages per second to Postfix's ``smtp-sink`` through the whole outbox: real ``digest
 worker`` processes (``workers.enabled``, one job at a time each) run the edition's send jobs
-(``workers.send_jobs`` = the number of workers, ``workers.batch`` 500): each job claims
-rows, builds each member's message, sends it over ``delivery.concurrency`` connections and
-records it ``sent`` in PostgreSQL with a durable commit. Against Postfix's own
+(``workers.send_jobs`` = the number of workers, ``workers.batch`` 500 or ``--batch``): each
+job claims rows, builds each member's message, sends it over ``delivery.concurrency``
+connections and records it ``sent`` in PostgreSQL with a durable commit. Against Postfix's own
 ``smtp-source`` pushing the same number of messages of the same size over the same total
 number of kept-open sessions, measured in the same run. The edition is the sample's, made
 once by the product (collect, compose, render, plan) for ``--messages`` members; before
@@ -52,7 +52,8 @@ SMTP_SINK = "/usr/sbin/smtp-sink"
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 
 
-def context(folder: Path, database: str, smtp: str | None, concurrency: int) -> Context:
+def context(folder: Path, database: str, smtp: str | None, concurrency: int,
+            batch: int = 500) -> Context:
     """The repository's config (SMTP, no rate limit to speak of), copied into ``folder``."""
     config = folder / "schedules.yaml"
     if not (folder / "members.csv").exists():  # replaced by sample_edition
@@ -64,7 +65,7 @@ def context(folder: Path, database: str, smtp: str | None, concurrency: int) -> 
                           .replace("rate: 20/s", "rate: 100000/s")
                           .replace("concurrency: 4", f"concurrency: {concurrency}")
                           .replace("import: sample/subscribers.csv", "import: members.csv")
-                          + f"workers: {{enabled: true, send_jobs: 4, batch: {os.environ.get('BATCH', 500)}}}\n")
+                          + f"workers: {{enabled: true, send_jobs: 4, batch: {batch}}}\n")
     return Context(settings=load_settings(config),
                    env=Environment(database, smtp and f"smtp://{smtp}?timeout=30", None, KEY,
                                    None),
@@ -443,6 +444,8 @@ def main() -> int:
                         help="connections per process (delivery.concurrency)")
     parser.add_argument("--workers", default="1,2,4", help="process counts to measure")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=500,
+                        help="messages per send job (workers.batch)")
     parser.add_argument("--direct", action="store_true",
                         help="processes calling send_pending instead of digest worker")
     args = parser.parse_args()
@@ -452,7 +455,7 @@ def main() -> int:
     counts = [int(n) for n in args.workers.split(",")]
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
-        ctx = context(folder, args.postgres, None, args.concurrency)
+        ctx = context(folder, args.postgres, None, args.concurrency, args.batch)
         if args.direct:
             rendered = render_sample(folder)
             data = sample_size(ctx, rendered)

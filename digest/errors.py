@@ -110,9 +110,3 @@ class DeliveryError(DigestError):
 
     exit_code = 1
 
-
-class MissingVariantError(DeliveryError):
-    """A claimed row's variant was not among those handed to ``send_pending`` (a bug of the
-    caller, checked per row as it comes: asking every pending row's variant up front cost
-    each send job a scan of the whole outbox). The row goes back to pending; the batch
-    stops."""

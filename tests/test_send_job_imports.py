@@ -41,8 +41,8 @@ def test_a_workers_variants_are_checked_once_per_edition_until_a_row_lacks_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every send job of an edition asks for its variants: the first in a process checks
     them against the unfinished rows (a scan of the outbox), the next take the kept ones
-    without asking the store; ``forget_here`` (a row needed a variant they lacked) makes
-    the next job check again."""
+    when the store's keys are still theirs; a new render with other keys, or
+    ``forget_here`` (a row needed a variant they lacked), makes the next job check again."""
     from digest.models import RunReport
     from digest.store import deliveries, edition_variants
     from digest.workers import rendering
@@ -61,12 +61,20 @@ def test_a_workers_variants_are_checked_once_per_edition_until_a_row_lacks_one(
 
     monkeypatch.setattr(deliveries, "pending_variant_keys", counted)
     try:
+        assert not rendering.kept_here(row.id)
         for _ in range(3):
             assert set(rendering.variants_for(ctx, row, RunReport())) == set(RENDERED)
-        assert asked == [row.id]
+        assert asked == [row.id] and rendering.kept_here(row.id)
         rendering.forget_here(row.id)
         assert set(rendering.variants_for(ctx, row, RunReport())) == set(RENDERED)
         assert asked == [row.id, row.id]
+        renewed = {**RENDERED, "theme:housing": RENDERED["all"]}
+        with ctx.db.transaction() as connection:  # another process rendered it anew
+            edition_variants.save(connection, row.id, renewed)
+        assert set(rendering.variants_for(ctx, row, RunReport())) == set(renewed)
+        assert asked == [row.id, row.id, row.id]
+        assert set(rendering.variants_for(ctx, row, RunReport())) == set(renewed)
+        assert asked == [row.id, row.id, row.id]
     finally:
         rendering.forget_here(row.id)
         ctx.close()

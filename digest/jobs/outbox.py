@@ -40,10 +40,10 @@ from functools import partial
 from sqlalchemy import Connection
 
 from digest.bounces.verp import verp_address
-from digest.errors import MissingVariantError
 from digest.jobs.context import Context
 from digest.jobs.marks import GroupCommit, Mark, hand_over
 from digest.jobs.policy import RateLimiter, RetryPolicy, is_unknown_user
+from digest.jobs.send_outcome import MissingVariantError as MissingVariantError
 from digest.jobs.send_outcome import SendOutcome as SendOutcome  # re-exported
 from digest.jobs.senders import LIVE_HOLDERS, new_holder
 from digest.jobs.senders import holder_is_dead as holder_is_dead  # re-exported: the
@@ -188,6 +188,8 @@ class _Batch:
             self._held_open.clear()
             self._give_back()
             LIVE_HOLDERS.discard(self.holder)
+        if isinstance(self.error, MissingVariantError):
+            self.error.outcome = self.outcome  # what was sent before it: still counted
         if self.error is not None:
             raise self.error
         if self.halt:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from digest.errors import DeliveryError
+
 
 @dataclass
 class SendOutcome:
@@ -30,3 +32,13 @@ class SendOutcome:
         return line + " (see digest status)"
 
 
+class MissingVariantError(DeliveryError):
+    """A claimed row's variant was not among those handed to ``send_pending`` (checked per
+    row as it comes: asking every pending row's variant up front cost each send job a scan
+    of the whole outbox). The row goes back to pending and the batch stops; ``outcome``
+    is what the batch did before, so a worker's send job that kept stale variants can
+    count it and go on (``workers.tasks.send_outbox``)."""
+
+    def __init__(self, message: str, outcome: SendOutcome | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome or SendOutcome()

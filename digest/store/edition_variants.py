@@ -33,6 +33,13 @@ def load(connection: Connection, edition_id: int) -> dict[str, RenderedEmail]:
     return {str(key): RenderedEmail(**email) for key, email in rows}
 
 
+def keys(connection: Connection, edition_id: int) -> set[str]:
+    """The keys of an edition's kept variants: a worker's send job compares them with the
+    variants it keeps (a new render replaces them) without reading the variants."""
+    return set(connection.execute(select(edition_variants.c.variant_key).where(
+        edition_variants.c.edition_id == edition_id)).scalars())
+
+
 def forget(connection: Connection, edition_id: int) -> None:
     """Drop an edition's kept variants (it is sent)."""
     connection.execute(delete(edition_variants).where(

@@ -28,19 +28,18 @@ _turn = threading.Lock()  # one render at a time: the same edition is rendered o
 
 def variants_for(ctx: Context, row: EditionRow, report: RunReport) -> Mapping[str, RenderedEmail]:
     """The rendered variants an edition's pending rows need (``InputError`` when its
-    bulletin file or digest is gone: the rows stay pending)."""
+    bulletin file or digest is gone: the rows stay pending). Checked against the rows (a
+    scan of the outbox) at a process's first send job of the edition, and again when the
+    stored keys change (a new render) or ``forget_here`` asks; otherwise the kept ones."""
     with _turn:
-        found = _kept.get(row.id)
-        if found is not None:  # checked by an earlier job here (``forget_here`` undoes it)
-            _kept.move_to_end(row.id)
-            return found
-    with ctx.db.transaction() as connection:  # every unfinished row: once per process
+        kept = _kept.get(row.id)
+    with ctx.db.transaction() as connection:
+        if kept is not None and edition_variants.keys(connection, row.id) == set(kept):
+            return kept
         needed = set(deliveries.pending_variant_keys(connection, row.id))
     with _turn:
-        found = _kept.get(row.id)
-        if found is None or not needed <= set(found):
-            with ctx.db.transaction() as connection:
-                found = edition_variants.load(connection, row.id)
+        with ctx.db.transaction() as connection:  # the store's, as another job left them
+            found: Mapping[str, RenderedEmail] = edition_variants.load(connection, row.id)
         if not needed <= set(found):
             found = _render(ctx, row, report)
             with ctx.db.transaction() as connection:
@@ -52,9 +51,16 @@ def variants_for(ctx: Context, row: EditionRow, report: RunReport) -> Mapping[st
         return found
 
 
+def kept_here(edition_id: int) -> bool:
+    """Whether this process keeps an edition's variants, so its next send job takes them
+    unchecked against the rows (only the stored keys are compared)."""
+    with _turn:
+        return edition_id in _kept
+
+
 def forget_here(edition_id: int) -> None:
-    """Check an edition's variants again at its next send job in this process (a row
-    needed one they lacked: ``errors.MissingVariantError``)."""
+    """Check an edition's variants against its rows again at its next send job in this
+    process (a row needed one they lacked: ``send_outcome.MissingVariantError``)."""
     with _turn:
         _kept.pop(edition_id, None)
 

@@ -150,11 +150,11 @@ def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None
                 ) -> None:
     """Claim and send at most ``workers.batch`` due rows of one edition, then queue this
     part again while due rows remain (or when a SIGTERM cut the pass short)."""
-    from digest.errors import MissingVariantError
     from digest.jobs.delivery import SENDABLE
     from digest.jobs.outbox import send_pending
+    from digest.jobs.send_outcome import MissingVariantError
     from digest.store import deliveries, editions
-    from digest.workers.rendering import forget, forget_here, variants_for
+    from digest.workers.rendering import forget, forget_here, kept_here, variants_for
 
     if type(edition_id) is not int or type(part) is not int:
         raise InputError(f"send job for edition {edition_id!r}, part {part!r}: "
@@ -167,14 +167,18 @@ def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None
             raise InputError(f"edition {edition_id} is not in the store")
         if row.status not in SENDABLE:
             return  # sent, paused or cancelled meanwhile: nothing to do
+        unchecked = kept_here(row.id)  # variants an earlier job here checked
         rendered = variants_for(ctx, row, current.report)
         with ctx.open_transport() as transport:
             try:
                 outcome = send_pending(ctx, row, rendered, transport,
                                        limit=ctx.settings.workers.batch)
-            except MissingVariantError:
-                forget_here(row.id)  # the retry checks and renders again
-                raise
+            except MissingVariantError as missing:
+                forget_here(row.id)  # the next job checks them against the rows, renders
+                if not unchecked:  # checked by this very job: a bug, the job fails
+                    raise
+                outcome = missing.outcome  # stale here (retried rows): go on, counted
+                outcome.stopped = None
         now = ctx.clock.now()
         with ctx.db.transaction() as connection:
             due = deliveries.any_due(connection, row.id, now)
