@@ -188,15 +188,15 @@ class _Batch:
             self._held_open.clear()
             self._give_back()
             LIVE_HOLDERS.discard(self.holder)
-        if isinstance(self.error, MissingVariantError):
-            self.error.outcome = self.outcome  # what was sent before it: still counted
-        if self.error is not None:
-            raise self.error
         if self.halt:
             self.outcome.stopped = self.halt
         elif self.stop.is_set():
             self.outcome.stopped = "asked to stop (SIGTERM); unsent messages stay pending"
         self.outcome.held = self.held
+        if isinstance(self.error, MissingVariantError):  # what was sent before it, and a
+            self.error.outcome = self.outcome  # stop or pause read meanwhile: still counted
+        if self.error is not None:
+            raise self.error
         with self._write() as connection:
             if not deliveries.any_unfinished(connection, self.edition.id) and editions.status_of(
                     connection, self.edition.id) in (editions.SENDING, editions.APPROVED):

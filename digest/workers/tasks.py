@@ -177,8 +177,8 @@ def send_outbox(job: JobContext, edition_id: int, part: int = 0, run: str | None
                 forget_here(row.id)  # the next job checks them against the rows, renders
                 if not unchecked:  # checked by this very job: a bug, the job fails
                     raise
-                outcome = missing.outcome  # stale here (retried rows): go on, counted
-                outcome.stopped = None
+                outcome = missing.outcome  # stale here (retried rows): counted, and
+                # queued again below unless a pause or a session failure ended the batch
         now = ctx.clock.now()
         with ctx.db.transaction() as connection:
             due = deliveries.any_due(connection, row.id, now)
