@@ -109,4 +109,3 @@ class DeliveryError(DigestError):
     """A message could not be delivered; the outbox keeps it for a retry."""
 
     exit_code = 1
-

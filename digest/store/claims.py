@@ -34,23 +34,17 @@ from sqlalchemy import (
     func,
     literal_column,
     null,
-    or_,
     select,
 )
 from sqlalchemy.exc import DBAPIError
 
 from digest.models import Delivery, DeliveryStatus, EditionStatus, Subscriber, SubscriberStatus
-from digest.store.deliveries import as_delivery, member_columns, select_rows
+from digest.store.deliveries import as_delivery, due, member_columns, select_rows
 from digest.store.schema import UTCDateTime, deliveries, editions, subscribers
 
 _PENDING = DeliveryStatus.PENDING.value
 _SENDING = DeliveryStatus.SENDING.value
 _SENT = DeliveryStatus.SENT.value
-
-
-def due(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
-    """Rows not waiting for a back-off at ``now``."""
-    return or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
 
 
 def claim(connection: Connection, edition_id: int, worker: str, now: datetime,

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     RowMapping,
@@ -226,13 +227,17 @@ def any_unfinished(connection: Connection, edition_id: int) -> bool:
         deliveries.c.status.in_(_UNFINISHED)))).scalar())
 
 
+def due(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
+    """Rows not waiting for a back-off at ``now`` (the claims' condition too)."""
+    return or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
+
+
 def any_due(connection: Connection, edition_id: int, now: datetime) -> bool:
     """Whether a pending row may be tried at ``now`` (not waiting for a back-off): a send
     job's question before it queues its continuation, asked without counting."""
     return bool(connection.execute(select(exists().where(
         deliveries.c.edition_id == edition_id, deliveries.c.status == _PENDING,
-        or_(deliveries.c.next_attempt_at.is_(None),
-            deliveries.c.next_attempt_at <= now)))).scalar())
+        due(now)))).scalar())
 
 
 def next_attempt(connection: Connection, edition_id: int, now: datetime) -> datetime | None:

@@ -31,4 +31,3 @@ def stuffed(data: bytes) -> bytes:
     if not out.endswith(b"\r\n"):
         out += b"\r\n"
     return out
-
