@@ -3,6 +3,10 @@ for in the order one process runs them (the polls, the bounce mailbox, the house
 then the editions with their send jobs), their reports read back and merged into the one
 summary, and exit code, a run in one process gives.
 
+"Messages sent" is what the outbox recorded between the start and the end of the wait
+(``store.sent_tally``), not the send jobs' sum: a worker killed or frozen in a job never
+reports what it sent before.
+
 Each job carries the run's tag (its ``run`` argument) and passes it to the jobs it queues
 itself (an edition's send jobs, a send job's continuation), so the run waits for all of
 them and for no other.
@@ -22,7 +26,7 @@ from digest.jobs.delivery import count_outcome
 from digest.jobs.editions import current_slot
 from digest.jobs.outbox import SendOutcome
 from digest.models import RunReport
-from digest.store import job_queue
+from digest.store import job_queue, sent_tally
 from digest.workers.app import make_app, queue_errors
 from digest.workers.queue import JobQueue
 from digest.workers.reports import add_outcome, merge, outcome_of, report_of
@@ -38,14 +42,16 @@ def run_queued(ctx: Context, wait: bool, timeout: float | None = None,
     report = RunReport()
     ensure_subscribers(ctx, report)
     run = secrets.token_hex(8)
+    with ctx.db.transaction() as connection:
+        before = sent_tally.take(connection) if wait else None
     with queue_errors("run --once", ctx.db.shown):
         queued = _queue(ctx, run, wait, progress,
                         None if timeout is None else time.monotonic() + timeout)
-    if not wait:
+    if before is None:
         report.notes.append(f"queued {queued} jobs (run {run}) for `digest worker`; "
                             "`digest status` shows the queue")
         return report
-    _merge_run(ctx, run, report, "stopped waiting (SIGTERM)" if ctx.stop.is_set()
+    _merge_run(ctx, run, before, report, "stopped waiting (SIGTERM)" if ctx.stop.is_set()
                else f"not done within --timeout {timeout:g} s" if timeout is not None
                else "stopped waiting")
     if ctx.settings.delivery.transport == "file":
@@ -97,11 +103,14 @@ def _wait_for(ctx: Context, run: str, progress: TextIO, deadline: float | None) 
             return False
 
 
-def _merge_run(ctx: Context, run: str, report: RunReport, why_unfinished: str) -> None:
+def _merge_run(ctx: Context, run: str, before: sent_tally.SentTally, report: RunReport,
+               why_unfinished: str) -> None:
     """The run's job reports in the order they were queued; an edition's send jobs summed
-    into one pass (``count_outcome``), jobs that failed for good named."""
+    into one pass (``count_outcome``) whose messages sent are the outbox's, jobs that
+    failed for good named."""
     with ctx.db.transaction() as connection:
         jobs = job_queue.jobs_of_run(connection, run)
+        sent = sent_tally.sent_since(connection, before)
     sends: dict[str, SendOutcome] = {}
     for job in jobs:
         if job.status in job_queue.UNFINISHED:
@@ -116,5 +125,8 @@ def _merge_run(ctx: Context, run: str, report: RunReport, why_unfinished: str) -
         if found is not None:
             add_outcome(sends.setdefault(found[0], SendOutcome()), found[1])
         merge(report, report_of(job.report))
+    for label in sent:
+        sends.setdefault(label, SendOutcome())  # sent by a job that never reported
     for label, outcome in sends.items():
+        outcome.sent = sent.get(label, 0)
         count_outcome(label, outcome, report)
