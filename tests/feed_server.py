@@ -229,6 +229,27 @@ def drip(total_seconds: float, every: float = 0.05) -> Route:
     return route
 
 
+def drip_headers(total_seconds: float, every: float = 0.05) -> Route:
+    """The status line at once, then one header line every ``every`` seconds, each well
+    within the read timeout; then an empty feed. Stops when the client hangs up."""
+
+    def route(handler: Handler) -> None:
+        handler.close_connection = True
+        try:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            stop = time.monotonic() + total_seconds
+            while time.monotonic() < stop:
+                handler.wfile.write(b"X-Padding: slow\r\n")
+                handler.wfile.flush()
+                time.sleep(every)
+            handler.wfile.write(b"Content-Type: application/rss+xml\r\n"
+                                b"Content-Length: 0\r\n\r\n")
+        except OSError:
+            pass
+
+    return route
+
+
 def truncated(body: bytes) -> Route:
     """Announces the whole body, sends half of it, and closes the connection."""
 

@@ -9,7 +9,8 @@ its location, and no third-party exception crosses this boundary. Modules, one j
 - ``registry``: the reader for each source type (``reader.Reader``: a body and its
   ``ReadContext`` → ``parsed.Parsed``), and whether the type is fetched or a folder;
 - ``fetch``: bytes from a file or an http(s) URL (conditional GET, redirects, retries),
-  with ``policy`` (limits, back-off, the clock) and ``body`` (size caps, decompression);
+  with ``policy`` (limits, back-off, the clock), ``body`` (size caps, decompression) and
+  ``deadline`` (the poll's deadline at every network wait);
   what it gives, ``fetched.Fetched``, is named apart so parsers need no HTTP client;
 - ``guard``: hostile XML made safe to parse (entity bombs, controls, mixed encodings);
 - ``feed`` (RSS, Atom) and ``jsonfeed``, both through ``entries`` (one entry → one item),

@@ -29,7 +29,9 @@ import httpx
 from digest.config import Settings
 from digest.errors import SourceError
 from digest.reading import TooLargeError, read_bounded
+from digest.sources import deadline
 from digest.sources.body import ACCEPT_ENCODING, read_body
+from digest.sources.deadline import within
 from digest.sources.fetched import Fetched
 from digest.sources.policy import MAX_BYTES, FetchPolicy, user_agent
 
@@ -115,7 +117,7 @@ def fetch_url(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     if client is None:
-        with httpx.Client(follow_redirects=False) as own:
+        with deadline.client() as own:
             return _with_retries(own, url, headers, policy)
     return _with_retries(client, url, headers, policy)
 
@@ -174,9 +176,15 @@ def stream_within(client: httpx.Client, url: str, headers: dict[str, str], polic
     timeout = httpx.Timeout(min(policy.timeout, remaining),
                             connect=min(policy.connect_timeout, remaining))
     try:
-        with client.stream("GET", url, headers=headers, timeout=timeout,
-                           follow_redirects=False) as response:
+        with within(lambda: deadline_at - policy.monotonic()), client.stream(
+                "GET", url, headers=headers, timeout=timeout,
+                follow_redirects=False) as response:
             yield response
+    except httpx.TimeoutException:
+        if policy.monotonic() < deadline_at:
+            raise RetryableError(f"timed out reading {url}") from None
+        raise SourceError(f"{url} is too slow: not read within the {policy.deadline:g}s "
+                          "deadline") from None
     except httpx.HTTPError as exc:
         raise _translate(exc, url) from None
     except (httpx.InvalidURL, httpx.StreamError) as exc:
@@ -184,8 +192,6 @@ def stream_within(client: httpx.Client, url: str, headers: dict[str, str], polic
 
 
 def _translate(exc: httpx.HTTPError, url: str) -> Exception:
-    if isinstance(exc, httpx.TimeoutException):
-        return RetryableError(f"timed out reading {url}")
     if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
         return RetryableError(f"the transfer of {url} was cut short: {exc or type(exc).__name__}")
     return SourceError(f"cannot read {url}: {type(exc).__name__}: {exc}")

@@ -25,6 +25,7 @@ import httpx
 from digest.clock import Clock
 from digest.config import Settings, SourceSettings
 from digest.source_state import SourceState
+from digest.sources import deadline
 from digest.sources.fetch import is_url
 from digest.sources.parsers import ParsingProcesses, processes_for
 from digest.sources.policy import FetchPolicy
@@ -87,9 +88,8 @@ def poll_sources(
     if parsers is None:
         size = processes_for(limits.processes, _listings(sources), limits.concurrency)
         parsers = ParsingProcesses(size - 1, policy.deadline, here=True) if size > 1 else None
-    shared = client or httpx.Client(
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=limits.concurrency,
+    shared = client or deadline.client(
+        httpx.Limits(max_connections=limits.concurrency,
                             max_keepalive_connections=limits.concurrency))
     slots = HostSlots(limits.per_host)
 

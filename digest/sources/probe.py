@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from digest.errors import SourceError
+from digest.sources import deadline
 from digest.sources.fetch import RetryableError, is_url, redirect_target, stream_within
 from digest.sources.policy import FetchPolicy
 
@@ -66,7 +67,7 @@ def probe(url: str, policy: FetchPolicy, *,
     headers = {"User-Agent": policy.user_agent, "Range": "bytes=0-0",
                "Accept": "image/*, */*;q=0.5"}
     if client is None:
-        with httpx.Client(follow_redirects=False) as own:
+        with deadline.client() as own:
             return _follow(own, url, headers, policy, deadline_at, check_address)
     return _follow(client, url, headers, policy, deadline_at, check_address)
 
