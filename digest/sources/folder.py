@@ -25,7 +25,7 @@ from markdown_it import MarkdownIt
 
 from digest import yaml_loader
 from digest.config import SourceSettings
-from digest.config.locator import Locator
+from digest.config.locator import Locator, dotted
 from digest.dates import YEARS, date_or_utc, parse_iso, utc_instant, within_years
 from digest.errors import SourceError
 from digest.markdown import parser, split_front_matter
@@ -50,10 +50,14 @@ def read_folder(folder: Path, context: ReadContext) -> Parsed:
     now = context.clock.now()
     parsed = Parsed()
     names: list[str] = []
+    inside = folder.resolve()
     for path in sorted(folder.glob("*.md")):
         if path.is_dir() or path.name.startswith("."):
             continue  # a FIFO or device is read, so the bounded reader reports it
         try:
+            if not path.resolve().is_relative_to(inside):
+                raise SourceError(f"{path.name}: a link to a file outside the folder "
+                                  "(refused: only the folder's own notes are read)")
             parsed.items.append(_note(path, source, settings.site.zone, mapper, markdown, now,
                                       settings.collect.max_bytes))
             names.append(path.name)
@@ -102,6 +106,10 @@ def _note(
         raise SourceError(f"{path.name}: unreadable front matter: {exc}") from None
     except SourceError as exc:
         raise SourceError(f"{path.name}: {exc}") from None
+    for key, first in note.locator.duplicates:  # YAML would silently keep the last
+        line = (note.locator.line_of(key) or 1) + note.skipped_lines
+        raise SourceError(f"{path.name}:{line}: {dotted(key)}: duplicate key (first given "
+                          f"on line {first + note.skipped_lines})")
     try:
         # A note without a date is dated by its file's modification time, stable from poll
         # to poll so an unchanged note is not reported as updated; never later than now.
