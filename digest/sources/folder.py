@@ -107,8 +107,8 @@ def _note(
     except SourceError as exc:
         raise SourceError(f"{path.name}: {exc}") from None
     for key, first in note.locator.duplicates:  # YAML would silently keep the last
-        line = (note.locator.line_of(key) or 1) + note.skipped_lines
-        raise SourceError(f"{path.name}:{line}: {dotted(key)}: duplicate key (first given "
+        at = (note.locator.line_of(key) or 1) + note.skipped_lines
+        raise SourceError(f"{path.name}:{at}: {dotted(key)}: duplicate key (first given "
                           f"on line {first + note.skipped_lines})")
     try:
         # A note without a date is dated by its file's modification time, stable from poll
