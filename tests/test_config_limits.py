@@ -194,3 +194,33 @@ def test_a_non_ascii_sender_domain_is_used_in_ascii(project: Path) -> None:
     _edit(project, "address: forum@example.org}", "address: 'forum@exämple.org'}")
     settings = load_settings(project / "schedules.yaml")
     assert settings.site.sender.address == "forum@xn--exmple-cua.org"
+
+
+_LONG_NAME = "n" * 300
+
+
+@pytest.mark.parametrize(("old", "new", "key", "reason"), [
+    ("path: sample/bulletins", "path: \"sample/bull\\0etins\"", "bulletins.path",
+     "a path cannot hold a NUL character"),
+    ("path: sample/items", f"path: sample/{_LONG_NAME}", "sources[4].path",
+     "a file name of 300 bytes, over the system's 255"),
+    ("url: sample/events.ics", f"url: {'d/' * 2100}e.ics", "sources[3].url",
+     "a path of 4205 bytes, over the system's 4096"),
+    ("import: sample/subscribers.csv", f"import: {_LONG_NAME}.csv", "subscribers.import",
+     "a file name of 304 bytes"),
+    ("output: .", f"output: {_LONG_NAME}", "site.output", "a file name of 300 bytes"),
+    ("feeds: {every: 15m,", f"feeds: {{path: {_LONG_NAME}, every: 15m,", "feeds.path",
+     "a file name of 300 bytes"),
+    ("database: sqlite:///var/digest.db", f"database: sqlite:///var/{_LONG_NAME}.db",
+     "site.database", "a file name of 303 bytes"),
+], ids=["nul", "long-name", "long-path", "import", "output", "feeds", "database"])
+def test_a_path_no_file_can_have_is_refused_at_its_key(project: Path, old: str, new: str,
+                                                        key: str, reason: str) -> None:
+    """Looking such a path up raises (ValueError, ENAMETOOLONG) instead of answering "no
+    such file": the config's checks crashed with a traceback, exit 1."""
+    line = _edit(project, old, new)
+    result = run_digest(project, "status")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"schedules.yaml:{line}: {key}: {reason}" in result.stderr, result.stderr
+    assert not (project / "var").exists()

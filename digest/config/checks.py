@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from digest import cron
+from digest.config import paths
 from digest.config.locator import KeyPath
 from digest.config.paths import inside, resolve
 from digest.config.salvage import Salvage
@@ -38,17 +39,36 @@ def semantic_problems(parts: Salvage, base: Path) -> Found:
     for position, slug in parts.entries(("site", "default_themes"), str):
         if slug not in themes:
             yield ("site", "default_themes", position), f"unknown theme {slug!r}"
+    unnameable = [(where, reason) for where, location in _named_paths(parts)
+                  if (reason := paths.unnameable(location))]
+    yield from unnameable
+    look = not unnameable  # looking up such a path raises instead of answering
     seen_sources: set[str] = set()
     for index, source in parts.entries(("sources",), SourceSettings):
-        yield from _source_problems(base, ("sources", index), source, themes, seen_sources)
+        yield from _source_problems(base, ("sources", index), source, themes, seen_sources,
+                                    look)
     yield from _digest_problems(parts, themes)
     bulletins = parts.value(("bulletins",), BulletinSettings)
     if bulletins:
-        yield from _bulletin_problems(parts, base, bulletins)
+        yield from _bulletin_problems(parts, base, bulletins, look)
     imported = parts.value(("subscribers", "import_"), str)
-    if imported and not resolve(base, imported).is_file():
+    if look and imported and not resolve(base, imported).is_file():
         yield ("subscribers", "import"), f"no such file: {resolve(base, imported)}"
-    yield from _path_problems(parts, base)
+    if look:
+        yield from _path_problems(parts, base)
+
+
+def _named_paths(parts: Salvage) -> Iterator[tuple[KeyPath, str]]:
+    """Every path the config names, with its key: what the checks below look up."""
+    yield from _inputs(parts)
+    for where in (("site", "output"), ("feeds", "path"), ("bounces", "maildir")):
+        if isinstance(value := parts.value(where, object), str | Path):
+            yield where, str(value)
+    if (imported := parts.value(("subscribers", "import_"), str)) is not None:
+        yield ("subscribers", "import"), imported
+    database = parts.value(("site", "database"), str) or ""
+    if database.startswith("sqlite:///"):
+        yield ("site", "database"), database.removeprefix("sqlite:///")
 
 
 def _theme_problems(parts: Salvage) -> Found:
@@ -100,9 +120,10 @@ def _digest_problems(parts: Salvage, themes: set[str]) -> Found:
             yield (*where, "cron"), f"invalid cron {digest.cron!r}: {exc}"
 
 
-def _bulletin_problems(parts: Salvage, base: Path, bulletins: BulletinSettings) -> Found:
-    folder = resolve(base, bulletins.path)
-    if not folder.is_dir():
+def _bulletin_problems(parts: Salvage, base: Path, bulletins: BulletinSettings,
+                       look: bool = True) -> Found:
+    folder = resolve(base, bulletins.path) if look else None
+    if folder is not None and not folder.is_dir():
         yield ("bulletins", "path"), f"no such folder: {folder}"
     digest_ids = {digest_id for index in parts.keys(("digests",))
                   if (digest_id := parts.value(("digests", index, "id"), str)) is not None}
@@ -114,7 +135,7 @@ def _bulletin_problems(parts: Salvage, base: Path, bulletins: BulletinSettings) 
 
 
 def _source_problems(base: Path, where: KeyPath, source: SourceSettings, themes: set[str],
-                     seen: set[str]) -> Found:
+                     seen: set[str], look: bool = True) -> Found:
     if source.id in seen:
         yield (*where, "id"), f"duplicate source id {source.id!r}"
     seen.add(source.id)
@@ -124,11 +145,11 @@ def _source_problems(base: Path, where: KeyPath, source: SourceSettings, themes:
     if source.type == "folder":
         if not source.path:
             yield (*where, "path"), "a folder source needs path"
-        elif not resolve(base, source.path).is_dir():
+        elif look and not resolve(base, source.path).is_dir():
             yield (*where, "path"), f"no such folder: {resolve(base, source.path)}"
     elif not source.url:
         yield (*where, "url"), f"a {source.type} source needs url"
-    elif not _WEB.match(source.url) and not resolve(base, source.url).is_file():
+    elif look and not _WEB.match(source.url) and not resolve(base, source.url).is_file():
         yield (*where, "url"), f"no such file: {resolve(base, source.url)}"
 
 
