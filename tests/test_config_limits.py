@@ -224,3 +224,24 @@ def test_a_path_no_file_can_have_is_refused_at_its_key(project: Path, old: str, 
     assert "Traceback" not in result.stderr
     assert f"schedules.yaml:{line}: {key}: {reason}" in result.stderr, result.stderr
     assert not (project / "var").exists()
+
+
+@pytest.mark.parametrize("url", ["http://reader:s3cret@example.org/feed.xml",
+                                 "HTTPS://:s3cret@example.org/feed.xml",
+                                 " https://reader:s3cret@example.org:8443/feed.xml"])
+def test_a_source_url_holding_a_password_is_refused_without_printing_it(
+        project: Path, url: str) -> None:
+    """A source's URL is printed by ``collect``, ``status`` and the console: the password
+    was shown in every failure and stored with it."""
+    line = _edit(project, "url: sample/feeds/innovation.rss", f'url: "{url}"')
+    problem = _refused(project, "a URL holding a password (user:password@) is refused")
+    assert problem.startswith(f"schedules.yaml:{line}: sources[1].url: ")
+    assert "s3cret" not in problem
+
+
+@pytest.mark.parametrize("url", ["https://reader@example.org/feed.xml",
+                                 "https://example.org:8443/a:b@c/feed.xml"])
+def test_a_source_url_without_a_password_is_accepted(project: Path, url: str) -> None:
+    _edit(project, "url: sample/feeds/innovation.rss", f'url: "{url}"')
+    result = run_digest(project, "status")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -160,6 +160,9 @@ def _site_title_first(theme: object, language: str) -> object:
                                **{k: v for k, v in titles.items() if k != found}}}
 
 
+_PASSWORD_IN_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*:[^/?#@]*@")
+
+
 class SourceSettings(_Strict):
     id: str
     type: Literal["feed", "ical", "folder"]
@@ -168,6 +171,17 @@ class SourceSettings(_Strict):
     every: Interval = timedelta(hours=1)
     kind: Kind | None = None
     themes: list[str] = Field(default_factory=list)
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        """A source's URL is printed in every message about it (``collect``, ``status``,
+        the console): a password in it would be printed too, and secrets never come from
+        this file. The URL is not echoed here either."""
+        if value is not None and _PASSWORD_IN_URL.match(value.strip()):
+            raise ValueError("a URL holding a password (user:password@) is refused: it "
+                             "would be printed in every message about the source")
+        return value
 
     @property
     def location(self) -> str:
