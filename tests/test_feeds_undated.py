@@ -79,3 +79,38 @@ def test_an_undated_item_keeps_its_dates_until_its_text_changes(
     assert changed.published == published
     assert changed.updated != updated
     assert tuple(changed.updated_parsed)[:6] == polls[3].timetuple()[:6]
+
+
+FUTURE_ENTRIES = {
+    "feed.rss": """<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>
+<link>https://forum.example.org/</link><description>d</description>
+<item><title>Far ahead</title><link>https://forum.example.org/far</link>
+<pubDate>Sat, 31 Dec 2150 08:00:00 GMT</pubDate></item>
+<item><title>Hours ahead</title><link>https://forum.example.org/near</link>
+<pubDate>Mon, 18 Mar 2019 20:00:00 GMT</pubDate></item>
+</channel></rss>""",
+    "feed.json": """{"version": "https://jsonfeed.org/version/1.1", "title": "F", "items": [
+{"id": "1", "title": "Far ahead", "url": "https://forum.example.org/far",
+ "date_published": "2150-12-31T08:00:00Z"},
+{"id": "2", "title": "Hours ahead", "url": "https://forum.example.org/near",
+ "date_published": "2019-03-18T20:00:00Z"}]}""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUTURE_ENTRIES))
+def test_an_entry_dated_past_tomorrow_is_undated_and_stays_put(db: Database, tmp_path: Path,
+                                                                name: str) -> None:
+    """A date in 2150 headed every list sorted newest first (the theme feeds, the
+    console) for a century; it is taken as no date, so it is dated when first seen and
+    polling it again changes nothing. A few hours ahead (a zone written wrong) is kept."""
+    (tmp_path / name).write_text(FUTURE_ENTRIES[name])
+    configured = build_settings(tmp_path, themes=THEMES)
+    outcomes = []
+    for now in (FIRST, FIRST + timedelta(hours=1)):
+        polled = poll_source(source_of("feed", name), configured, FixedClock(now))
+        assert polled.error is None and polled.items
+        with db.transaction() as connection:
+            outcomes.append(sorted(upsert_items(connection, polled.items, now)))
+            stored = {item.title: item.published for item in all_items(connection)}
+    assert stored == {"Far ahead": FIRST, "Hours ahead": datetime(2019, 3, 18, 20, tzinfo=UTC)}
+    assert outcomes[1] == ["duplicate", "duplicate"], outcomes  # i.e. unchanged

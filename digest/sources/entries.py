@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
 from digest.models import Item, Kind
@@ -19,6 +19,10 @@ from digest.sources.clean.markup import UNTITLED, fallback_title, plain_title, s
 from digest.sources.clean.themes import keyword_text, kind_from
 from digest.sources.parsed import Parsed
 from digest.sources.reader import Listing
+
+FUTURE_SLACK = timedelta(days=1)
+"""How far ahead of now an entry's date is still believed (a zone written wrong is at
+most 14 hours off); a later date is taken as no date."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,12 @@ def _item(entry: Entry, anchor: str | None, shared: frozenset[str],
     title = plain_title(entry.title) or fallback_title(summary_html, entry.link)
     if title == UNTITLED and not summary_html and entry.link is None:
         return None
-    published = entry.published or entry.updated
+    given = entry.published or entry.updated
+    # A date past tomorrow is a mistake or a ploy: taken as given, the entry would head
+    # every list sorted newest first (the theme feeds, the console) until that date.
+    published = given if given is None or given <= listing.now + FUTURE_SLACK else None
     return Item(
-        key=identity_key(entry.guid or None, entry.link, title, published,
+        key=identity_key(entry.guid or None, entry.link, title, given,
                          scope=listing.source_id, shared=shared),
         kind=kind_from(entry.categories, listing.kind or Kind.NEWS),
         title=title,
