@@ -143,3 +143,39 @@ WEEKLY_SERIES = """UID:weekly@example.org
     DTSTART:20190320T100000Z
     RRULE:FREQ=WEEKLY;COUNT=3
     SUMMARY:Weekly"""
+
+
+def _zone(name: str, rule: str, start: str = "19700101T000000") -> str:
+    return (f"BEGIN:VTIMEZONE\r\nTZID:{name}\r\nBEGIN:STANDARD\r\nDTSTART:{start}\r\n"
+            f"RRULE:{rule}\r\nTZOFFSETFROM:+0300\r\nTZOFFSETTO:+0300\r\nEND:STANDARD\r\n"
+            "END:VTIMEZONE\r\n")
+
+
+@pytest.mark.parametrize(("rule", "reason"), [
+    ("FREQ=SECONDLY", "a time zone changes its offset yearly, not FREQ=SECONDLY"),
+    ("FREQ=DAILY", "not FREQ=DAILY"),
+    ("FREQ=YEARLY;BYHOUR=" + ",".join(map(str, range(24))) + ";BYMINUTE="
+     + ",".join(map(str, range(60))), "its rule names 1440 times a year (at most 400"),
+    ("FREQ=YEARLY;INTERVAL=0", "INTERVAL"),
+], ids=["secondly", "daily", "every-minute-yearly", "interval-0"])
+def test_a_time_zone_whose_rule_cannot_be_run_is_left_out(tmp_path: Path, rule: str,
+                                                          reason: str) -> None:
+    """dateutil walks a zone's rule from its first DTSTART at every conversion: with
+    FREQ=SECONDLY since 1970 one 1 KB calendar kept its poll busy for hours. (Here the
+    zone starts the day of the event, so the test is quick before the fix too.)"""
+    slug = f"Test/Hostile-{abs(hash(rule))}"  # icalendar keeps zones for the process
+    document = calendar(GOOD, f"""UID:zoned@example.org
+    DTSTART;TZID={slug}:20190401T100000
+    SUMMARY:In the hostile zone""", """UID:fine@example.org
+    DTSTART;TZID=Test/Fine:20190401T100000
+    SUMMARY:In a fine zone""").replace(
+        "BEGIN:VEVENT", _zone(slug, rule, "20190401T000000")
+        + _zone("Test/Fine", "FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=1") + "BEGIN:VEVENT", 1)
+    result = poll(tmp_path, "zones.ics", document, type_="ical")
+    found = {item.title: item for item in items(result)}
+    assert set(found) == {"One day", "In the hostile zone", "In a fine zone"}
+    fine = found["In a fine zone"].event
+    assert fine is not None and fine.start.isoformat() == "2019-04-01T07:00:00+00:00"
+    [problem] = result.problems
+    assert f"time zone {slug!r} left out: " in problem and reason in problem, problem
+    assert "read in site.timezone" in problem

@@ -14,7 +14,8 @@ its location, and no third-party exception crosses this boundary. Modules, one j
   what it gives, ``fetched.Fetched``, is named apart so parsers need no HTTP client;
 - ``guard``: hostile XML made safe to parse (entity bombs, controls, mixed encodings);
 - ``feed`` (RSS, Atom) and ``jsonfeed``, both through ``entries`` (one entry → one item),
-  ``ical`` with ``recurrence``, ``folder``: one reader per kind of document;
+  ``ical`` with ``recurrence`` and ``zone_rules`` (its own time zones checked), ``folder``:
+  one reader per kind of document;
 - ``clean``: sanitising and titles (``markup``), theme mapping and kinds (``themes``),
   identity keys (``identity``), and ``seal``, which every item passes;
 - ``opml``: feed lists to import as sources;

@@ -29,6 +29,7 @@ from digest.sources.fetched import Fetched
 from digest.sources.parsed import Parsed
 from digest.sources.reader import ReadContext
 from digest.sources.recurrence import first_of_series, occurrences, series_uids
+from digest.sources.zone_rules import checked_zones
 
 UNTITLED = "(untitled event)"
 
@@ -36,8 +37,9 @@ UNTITLED = "(untitled event)"
 def parse_calendar(fetched: Fetched, context: ReadContext) -> Parsed:
     """Every VEVENT that is not cancelled, as an event item: single events in the
     calendar's order, then the occurrences of recurring ones in time order."""
+    data, zone_problems = checked_zones(fetched.data)
     try:
-        calendar = icalendar.Calendar.from_ical(fetched.data)
+        calendar = icalendar.Calendar.from_ical(data)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise SourceError(f"not a readable iCalendar file: {exc}") from None
     if calendar.name != "VCALENDAR":
@@ -45,7 +47,7 @@ def parse_calendar(fetched: Fetched, context: ReadContext) -> Parsed:
     source, settings, mapper = context.source, context.settings, context.mapper
     zone = settings.site.zone
     now = context.clock.now()
-    parsed = Parsed()
+    parsed = Parsed(problems=zone_problems)
     events = calendar.walk("VEVENT")
     series = series_uids(events)
     shared = _shared_links(events)

@@ -1,0 +1,76 @@
+"""A calendar's own time zones (VTIMEZONE), checked before ``icalendar`` ever sees them.
+
+A VTIMEZONE says when its offsets change with an RRULE, which dateutil walks from the
+zone's first DTSTART each time a time in that zone is converted, caching every step: a
+zone whose rule is ``FREQ=SECONDLY`` kept one 1 KB calendar's poll busy for hours (1.7
+billion steps since 1970) while its memory grew, and no deadline applies to parsing.
+``icalendar`` also builds the zone as soon as it parses the block (and keeps it for the
+process), so the check is made on the text: a zone changes its offsets a few times a
+year, so its rules must be ``FREQ=YEARLY`` and name few days a year, and pass the checks
+of every RRULE (``rrule_check``). A zone that fails is cut out of the document and named
+in a problem; times given in it are then read in ``site.timezone``, like an unknown
+TZID, and the calendar's events are still collected.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import icalendar
+
+from digest.sources.rrule_check import rule_problem
+
+MAX_CHANGES_A_YEAR = 400
+"""The most candidate days one zone rule may name in a year (the product of its BY*
+parts' lengths); real zones name one, old ones 7 (``BYMONTHDAY=8,...,14;BYDAY=SU``)."""
+
+_FOLD = re.compile(rb"\r?\n[ \t]")
+_BLOCK = re.compile(rb"^BEGIN:VTIMEZONE\r?$.*?^END:VTIMEZONE\r?$\n?",
+                    re.IGNORECASE | re.MULTILINE | re.DOTALL)
+_RULE = re.compile(rb"^RRULE(?:;[^:\r\n]*)?:([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
+_TZID = re.compile(rb"^TZID(?:;[^:\r\n]*)?:([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
+
+
+def checked_zones(data: bytes) -> tuple[bytes, list[str]]:
+    """The calendar's bytes without the time zones whose rules cannot be run, and a
+    problem naming each one left out."""
+    if b"VTIMEZONE" not in data.upper():
+        return data, []
+    unfolded = _FOLD.sub(b"", data)
+    problems: list[str] = []
+
+    def keep_or_cut(block: re.Match[bytes]) -> bytes:
+        text = block.group(0)
+        reason = next(filter(None, (_rule_problem(rule) for rule in _RULE.findall(text))),
+                      None)
+        if reason is None:
+            return text
+        found = _TZID.search(text)
+        name = found.group(1).decode("utf-8", "replace").strip()[:100] if found else "?"
+        problems.append(f"time zone {name!r} left out: {reason}; times given in it are "
+                        "read in site.timezone")
+        return b""
+
+    cleaned = _BLOCK.sub(keep_or_cut, unfolded)
+    return (cleaned, problems) if problems else (data, [])
+
+
+def _rule_problem(value: bytes) -> str | None:
+    """Why a zone's RRULE cannot be run cheaply, or None."""
+    text = value.decode("utf-8", "replace").strip()
+    try:
+        rule = icalendar.vRecur.from_ical(text)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        return f"RRULE {text[:100]!r} is not a valid rule: {exc}"
+    problem = rule_problem(rule)
+    if problem:
+        return problem
+    frequency = str((rule.get("FREQ") or [""])[0]).upper()
+    if frequency != "YEARLY":
+        return f"a time zone changes its offset yearly, not FREQ={frequency[:20]}"
+    days = math.prod(len(values) for part, values in rule.items() if part.startswith("BY"))
+    if days > MAX_CHANGES_A_YEAR:
+        return (f"its rule names {days} times a year (at most {MAX_CHANGES_A_YEAR} "
+                "for a time zone)")
+    return None
