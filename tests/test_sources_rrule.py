@@ -179,3 +179,30 @@ def test_a_time_zone_whose_rule_cannot_be_run_is_left_out(tmp_path: Path, rule: 
     [problem] = result.problems
     assert f"time zone {slug!r} left out: " in problem and reason in problem, problem
     assert "read in site.timezone" in problem
+
+
+def _outlook_calendar(offset: str, uid: str) -> str:
+    """An event at 10:00 in a zone named as Outlook names many: "Customized Time Zone"."""
+    zone = ("BEGIN:VTIMEZONE\r\nTZID:Customized Time Zone\r\nBEGIN:STANDARD\r\n"
+            f"DTSTART:16010101T000000\r\nTZOFFSETFROM:{offset}\r\nTZOFFSETTO:{offset}\r\n"
+            "END:STANDARD\r\nEND:VTIMEZONE\r\n")
+    return calendar(f"""UID:{uid}
+    DTSTART;TZID="Customized Time Zone":20190401T100000
+    SUMMARY:Single""", f"""UID:{uid}-weekly
+    DTSTART;TZID=Customized Time Zone:20190402T100000
+    RRULE:FREQ=WEEKLY;COUNT=2
+    SUMMARY:Weekly""").replace("BEGIN:VEVENT", zone + "BEGIN:VEVENT", 1)
+
+
+def test_each_calendar_is_read_in_its_own_zones(tmp_path: Path) -> None:
+    """icalendar kept the first definition of a zone name it does not know for the whole
+    process: the second calendar's 10:00 at -05:00 was read as 10:00 at +03:00."""
+    starts = {}
+    for offset, uid in (("+0300", "east"), ("-0500", "west"), ("+0300", "east-again")):
+        result = poll(tmp_path, f"{uid}.ics", _outlook_calendar(offset, uid), type_="ical")
+        assert result.problems == ()
+        starts[uid] = sorted(f"{item.title} {item.event.start:%d %H:%M}"
+                             for item in items(result) if item.event is not None)
+    assert starts["east"] == ["Single 01 07:00", "Weekly 02 07:00", "Weekly 09 07:00"]
+    assert starts["west"] == ["Single 01 15:00", "Weekly 02 15:00", "Weekly 09 15:00"]
+    assert starts["east-again"] == starts["east"]

@@ -10,12 +10,22 @@ year, so its rules must be ``FREQ=YEARLY`` and name few days a year, and pass th
 of every RRULE (``rrule_check``). A zone that fails is cut out of the document and named
 in a problem; times given in it are then read in ``site.timezone``, like an unknown
 TZID, and the calendar's events are still collected.
+
+``icalendar`` keeps a zone it does not know by name for the whole process, under its
+TZID, the first definition winning: Outlook names many different zones "Customized Time
+Zone", so a second calendar's 10:00 at -05:00 was read with the first one's +03:00 (eight
+hours off, and in ``digest serve`` for as long as it ran). So each zone the calendar
+defines under a name zoneinfo does not know is renamed, with its references, after a hash
+of its definition: a calendar's times are read in its own zones, and two calendars share
+a zone only when they define it alike.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
+import zoneinfo
 
 import icalendar
 
@@ -25,18 +35,22 @@ MAX_CHANGES_A_YEAR = 400
 """The most candidate days one zone rule may name in a year (the product of its BY*
 parts' lengths); real zones name one, old ones 7 (``BYMONTHDAY=8,...,14;BYDAY=SU``)."""
 
+_KNOWN = frozenset(zoneinfo.available_timezones())
 _FOLD = re.compile(rb"\r?\n[ \t]")
 _BLOCK = re.compile(rb"^BEGIN:VTIMEZONE\r?$.*?^END:VTIMEZONE\r?$\n?",
                     re.IGNORECASE | re.MULTILINE | re.DOTALL)
 _RULE = re.compile(rb"^RRULE(?:;[^:\r\n]*)?:([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
+_TZID_PARAM = re.compile(rb';TZID=("?)([^";:\r\n]*)\1(?=[;:])', re.IGNORECASE)
+_TZID_LINE = re.compile(rb"^(TZID(?:;[^:\r\n]*)?:)([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 _TZID = re.compile(rb"^TZID(?:;[^:\r\n]*)?:([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 
 
 def checked_zones(data: bytes) -> tuple[bytes, list[str]]:
-    """The calendar's bytes without the time zones whose rules cannot be run, and a
-    problem naming each one left out."""
+    """The calendar's bytes without the time zones whose rules cannot be run and with its
+    own zones renamed (unfolded: iCalendar allows it), and a problem naming each zone
+    left out."""
     if b"VTIMEZONE" not in data.upper():
-        return data, []
+        return data, []  # no zone of its own: nothing to check or rename
     unfolded = _FOLD.sub(b"", data)
     problems: list[str] = []
 
@@ -53,7 +67,34 @@ def checked_zones(data: bytes) -> tuple[bytes, list[str]]:
         return b""
 
     cleaned = _BLOCK.sub(keep_or_cut, unfolded)
-    return (cleaned, problems) if problems else (data, [])
+    return _own_names(cleaned), problems
+
+
+def _own_names(data: bytes) -> bytes:
+    """``data`` with each zone zoneinfo does not know renamed after its definition."""
+    renames: dict[bytes, bytes] = {}
+    for block in _BLOCK.finditer(data):
+        found = _TZID.search(block.group(0))
+        if found is None:
+            continue
+        name = found.group(1).strip()
+        if name.decode("utf-8", "replace").strip("/") in _KNOWN:
+            continue
+        digest = hashlib.sha256(block.group(0)).hexdigest()[:16].encode()
+        renames[name] = name.replace(b'"', b"") + b" [" + digest + b"]"
+    if not renames:
+        return data
+
+    def param(match: re.Match[bytes]) -> bytes:
+        renamed = renames.get(match.group(2))
+        return b';TZID="' + renamed + b'"' if renamed else match.group(0)
+
+    def line(match: re.Match[bytes]) -> bytes:
+        renamed = renames.get(match.group(2).strip())
+        return match.group(1) + renamed if renamed else match.group(0)
+
+    data = _TZID_PARAM.sub(param, data)  # one pass each, however many zones
+    return _TZID_LINE.sub(line, data)
 
 
 def _rule_problem(value: bytes) -> str | None:
@@ -74,3 +115,4 @@ def _rule_problem(value: bytes) -> str | None:
         return (f"its rule names {days} times a year (at most {MAX_CHANGES_A_YEAR} "
                 "for a time zone)")
     return None
+
