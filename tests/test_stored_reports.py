@@ -79,3 +79,15 @@ def test_odd_stored_reports_are_named_and_the_others_summed(ctx: Context) -> Non
     assert len(report.failures) == 5
     assert all("(digest.housekeeping): its report in job_reports cannot be read" in line
                for line in report.failures), report.failures
+
+
+def test_a_task_name_from_the_queue_is_shown_on_one_line(ctx: Context) -> None:
+    with ctx.db.transaction() as connection:
+        connection.execute(text(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status) VALUES "
+            "('default', :name, '{\"run\": \"r2\"}', 'failed')"),
+            {"name": "evil\x1b[2J\nforged"})
+    report = RunReport()
+    waiting._merge_run(ctx, "r2", SentTally({}, 0), report, "unused")
+    assert len(report.failures) == 1
+    assert "(evil[2J forged) failed after its retries" in report.failures[0], report.failures

@@ -63,3 +63,22 @@ def test_jobs_with_hostile_arguments_fail_at_once_and_the_others_run(
     log = (project / "worker-0.err").read_text()
     assert "its arguments are a JSON array, not an object" in log
     assert "its arguments do not fit" in log
+
+
+def test_a_task_name_written_to_the_queue_cannot_forge_status_lines(
+        workers: Workers, engine: Engine) -> None:  # noqa: F811
+    """`digest status` printed a task name as the queue held it: escape codes reached
+    the operator's terminal and a line break forged a line of its own."""
+    assert workers.run("status").returncode == 0  # makes the database
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status) VALUES "
+            "('default', :name, '{}', 'failed')"),
+            {"name": "evil\x1b[2J\nitems stored: 0 forged"})
+    status = workers.run("status")
+    assert status.returncode == 0, status.stderr
+    assert "\x1b" not in status.stdout
+    assert not any(line.startswith("items stored: 0 forged")
+                   for line in status.stdout.splitlines()), status.stdout
+    assert "  evil[2J items stored: 0 forged: 0 queued, 0 running, 0 done, 1 failed" \
+        in status.stdout, status.stdout

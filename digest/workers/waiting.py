@@ -18,6 +18,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from digest.jobs.collect import ensure_subscribers
@@ -26,6 +27,7 @@ from digest.jobs.delivery import count_outcome
 from digest.jobs.editions import current_slot
 from digest.jobs.outbox import SendOutcome
 from digest.models import RunReport
+from digest.safetext import safe_line
 from digest.store import job_queue, sent_tally
 from digest.workers.app import make_app, queue_errors
 from digest.workers.queue import JobQueue
@@ -113,6 +115,7 @@ def _merge_run(ctx: Context, run: str, before: sent_tally.SentTally, report: Run
         sent = sent_tally.sent_since(connection, before)
     sends: dict[str, SendOutcome] = {}
     for job in jobs:
+        job = replace(job, task=safe_line(job.task))  # as written to the queue: one line
         if job.status in job_queue.UNFINISHED:
             report.failures.append(f"job {job.id} ({job.task}) not finished: "
                                    f"{why_unfinished}; it runs all the same")
