@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 from digest.cli.common import Subcommands, add_command
 from digest.cli.sources import health_lines
 from digest.config.local import served_locally
+from digest.config.workers import check_shared_key
 from digest.dates import console_stamp
 from digest.models import EditionStatus, RunReport
 from digest.safetext import safe_line
@@ -65,6 +66,7 @@ def _serve(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     if args.local:
         ctx.settings = served_locally(ctx.settings)
         return serve(ctx, out)
+    check_shared_key(ctx.settings.workers, ctx.env.secret_key, "serve")
     return serve(ctx, out, services=[Service(ctx, out)])
 
 

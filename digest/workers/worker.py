@@ -20,6 +20,7 @@ import signal
 import socket
 from typing import TYPE_CHECKING, TextIO
 
+from digest.config.workers import check_shared_key
 from digest.jobs.context import Context
 from digest.workers.app import (
     CONTEXT_KEY,
@@ -50,6 +51,7 @@ def run_worker(ctx: Context, concurrency: int, out: TextIO) -> int:
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     ctx.db  # noqa: B018 (opened now: a database it cannot use is refused before ready)
+    check_shared_key(ctx.settings.workers, ctx.env.secret_key, "worker")
     with queue_errors("worker", ctx.db.shown):
         asyncio.run(_work(ctx, concurrency, out))
     return 0
