@@ -161,7 +161,8 @@ def test_worker_waiting_imports_no_rendering_library(quiet_project: Path,
     reset_postgres(postgres_url)
     config = quiet_project / "schedules.yaml"
     config.write_text(config.read_text() + "\nworkers: {enabled: true}\n")
-    env = {"DIGEST_DATABASE_URL": postgres_url}
+    env = {"DIGEST_DATABASE_URL": postgres_url,  # a worker needs the machines' shared key
+           "DIGEST_SECRET_KEY": "s3cr3t-for-tests-0123456789abcdefghijklmnopqrstuvw"}
     upgraded = subprocess.run([sys.executable, "-m", "digest", "db", "upgrade"],
                               cwd=quiet_project, capture_output=True, text=True,
                               env=_environment(env), timeout=300, check=False)

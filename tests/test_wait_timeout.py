@@ -43,3 +43,14 @@ def test_the_timeout_is_a_whole_number_of_seconds(project: Path, seconds: str) -
     assert result.returncode == 2, result.stdout + result.stderr
     assert (f"argument --timeout: expected a whole number from 1 to 604800, got {seconds!r}"
             in result.stderr)
+
+
+def test_a_timeout_without_wait_is_refused_before_anything_runs(project: Path) -> None:
+    """`run --once --timeout 600` in a cron line reads as bounded, yet nothing waited: the
+    timeout was silently ignored."""
+    result = run_digest(project, "run", "--once", "--timeout", "600")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        "digest: run: --timeout bounds --wait, which is missing: without it `run --once` "
+        "does not wait for anything; add --wait or drop --timeout"]
+    assert not (project / "var").exists()  # nothing opened, collected or sent

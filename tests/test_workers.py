@@ -341,3 +341,18 @@ def test_run_once_without_wait_queues_the_jobs_and_returns(workers: Workers) -> 
     assert "digest.poll_source: 5 queued, 0 running, 0 done" in status, status
     assert "digest.housekeeping: 1 queued" in status and "digest.make_edition: 1 queued" in status
     assert "queue (procrastinate_jobs; 0 workers alive):" in status
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_serve_and_workers_without_the_shared_key_are_refused(
+        workers: Workers, command: str) -> None:
+    """Without DIGEST_SECRET_KEY each machine signed links with a var/secret_key of its
+    own: a member's link made by one machine was refused by another."""
+    env = {k: v for k, v in workers.env.items() if k != "DIGEST_SECRET_KEY"}
+    result = run_digest(workers.project, command, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        f"digest: {command}: DIGEST_SECRET_KEY is not set: with workers.enabled, `digest "
+        "serve` and every `digest worker` need the same key in their environment (links "
+        "and Message-IDs are signed with it; docs/deploy.md)"]
+    assert not (workers.project / "var" / "secret_key").exists()

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from digest.cli.common import Subcommands, add_command, print_report, whole_number
 from digest.config import Settings
+from digest.errors import InputError
 from digest.jobs.context import Context
 
 
@@ -62,6 +63,10 @@ def register(commands: Subcommands) -> None:
 def _run(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     from digest.jobs.run import run_once
 
+    if args.timeout is not None and not args.wait:  # a cron line believed bounded
+        raise InputError("run: --timeout bounds --wait, which is missing: without it "
+                         "`run --once` does not wait for anything; add --wait or drop "
+                         "--timeout")
     ctx.stop_on_sigterm()
     if ctx.settings.workers.enabled:
         from digest.workers.waiting import run_queued

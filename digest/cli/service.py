@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, TextIO
 from digest.cli.common import Subcommands, add_command
 from digest.cli.sources import health_lines
 from digest.config.local import served_locally
+from digest.config.workers import check_shared_key
 from digest.dates import console_stamp
 from digest.models import EditionStatus, RunReport
+from digest.safetext import safe_line
 
 if TYPE_CHECKING:
     from digest.jobs.context import Context
@@ -64,6 +66,7 @@ def _serve(ctx: Context, args: argparse.Namespace, out: TextIO) -> int:
     if args.local:
         ctx.settings = served_locally(ctx.settings)
         return serve(ctx, out)
+    check_shared_key(ctx.settings.workers, ctx.env.secret_key, "serve")
     return serve(ctx, out, services=[Service(ctx, out)])
 
 
@@ -121,7 +124,8 @@ def queue_lines(queue: QueueState, zone: tzinfo) -> list[str]:
                            for state, shown in _SHOWN_STATES)
         others = ", ".join(f"{n} {state}" for state, n in sorted(found.states.items())
                            if state not in dict(_SHOWN_STATES))
-        lines.append(f"  {name}: {states}{', ' + others if others else ''}; "
+        # a task name is whatever was written to the queue: one line, no control codes
+        lines.append(f"  {safe_line(name)}: {states}{', ' + others if others else ''}; "
                      f"{found.retried} retried")
     lines += [f"  stalled worker {w.id}: no heartbeat since "
               f"{console_stamp(w.last_heartbeat, zone)}, {w.running} job"

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from digest import cron
 from digest.config import paths
+from digest.config.database_urls import url_problem
 from digest.config.locator import KeyPath
 from digest.config.paths import inside, resolve
 from digest.config.salvage import Salvage
@@ -34,8 +35,8 @@ def semantic_problems(parts: Salvage, base: Path) -> Found:
     themes = {str(slug) for slug in parts.keys(("themes",))}
     yield from _theme_problems(parts)
     database = parts.value(("site", "database"), str)
-    if database is not None and not database.startswith(("sqlite:///", "postgresql://")):
-        yield ("site", "database"), "expected sqlite:///PATH or postgresql://..."
+    if database is not None and (problem := url_problem(database)) is not None:
+        yield ("site", "database"), problem
     for position, slug in parts.entries(("site", "default_themes"), str):
         if slug not in themes:
             yield ("site", "default_themes", position), f"unknown theme {slug!r}"

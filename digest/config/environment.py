@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from digest.config.database_urls import url_problem
 from digest.config.paths import inside
 from digest.config.schema import Settings
 from digest.errors import ConfigError, ConfigProblem
@@ -84,9 +85,9 @@ def check_environment(settings: Settings, env: Environment) -> None:
                                       "smtp needs DIGEST_SMTP_URL in the environment "
                                       "(e.g. smtp://user@host:587?starttls=1)"))
     url = env.database_url
-    if url and not url.startswith(("sqlite:///", "postgresql://")):
+    if url and (problem := url_problem(url)) is not None:
         problems.append(ConfigProblem("DIGEST_DATABASE_URL", None, "DIGEST_DATABASE_URL",
-                                      "expected sqlite:///PATH or postgresql://..."))
+                                      problem))
     if url and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         file = Path(os.path.realpath(database_url(settings, env).removeprefix("sqlite:///")))
         if any(inside(file, folder) for folder in (Path(os.path.realpath(settings.feeds_dir)),

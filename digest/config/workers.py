@@ -31,7 +31,8 @@ class WorkersSettings(BaseModel):
 
 
 class WorkersDatabaseError(DigestError):
-    """Workers asked for on a database that cannot hold their queue (exit 2)."""
+    """Workers asked for on a database that cannot hold their queue, or without the key
+    every machine must share (exit 2)."""
 
 
 def check_workers_database(workers: WorkersSettings, url: str, config: str) -> None:
@@ -42,3 +43,15 @@ def check_workers_database(workers: WorkersSettings, url: str, config: str) -> N
             f"{config}: workers.enabled is true but the database is {url}: workers need "
             "PostgreSQL (DIGEST_DATABASE_URL=postgresql://... or site.database); set "
             "workers.enabled: false to run everything in one process")
+
+
+def check_shared_key(workers: WorkersSettings, secret_key: str | None, command: str) -> None:
+    """Refuse ``digest serve`` and ``digest worker`` with workers but no
+    ``DIGEST_SECRET_KEY``: each machine would sign links and Message-IDs with a
+    ``var/secret_key`` of its own (or race to make the shared one), and a member's link
+    signed by one would be refused by another."""
+    if workers.enabled and not secret_key:
+        raise WorkersDatabaseError(
+            f"{command}: DIGEST_SECRET_KEY is not set: with workers.enabled, `digest serve` "
+            "and every `digest worker` need the same key in their environment (links and "
+            "Message-IDs are signed with it; docs/deploy.md)")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
@@ -96,18 +96,32 @@ def _lock_schema(connection: Connection) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
 
 
+# libpq's parameters that carry a secret when given in the URL's query (``?password=``).
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
 def shown_url(url: str) -> str:
-    """The URL as messages may show it: its password, if any, replaced by ``***`` (a
-    message goes to logs, terminals and the journal; the password stays in the
-    environment)."""
+    """The URL as messages may show it: its password, in the user part or the query
+    (``?password=``, ``?sslpassword=``), replaced by ``***`` (a message goes to logs,
+    terminals and the journal; the password stays in the environment)."""
     try:
         parts = urlsplit(url)
-        if parts.password is None:
-            return url
+        password = parts.password
     except ValueError:  # not a URL one can split: show its scheme only
         return url.split(":", 1)[0] + "://***"
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    if password is None and not any(
+            unquote_plus(pair.partition("=")[0]).lower() in _SECRET_PARAMETERS
+            for pair in parts.query.split("&")):
+        return url
+    if password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    if parts.query:
+        pairs = [pair.partition("=") for pair in parts.query.split("&")]
+        parts = parts._replace(query="&".join(
+            name + equals + ("***" if equals and unquote_plus(name).lower()
+                             in _SECRET_PARAMETERS else value) for name, equals, value in pairs))
+    return urlunsplit(parts)
 
 
 class Database:
@@ -135,6 +149,10 @@ class Database:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {self.shown}: {exc.__class__.__name__}: "
                              f"{str(exc).splitlines()[0]}") from None
+        except ValueError:  # a URL the checks let through but SQLAlchemy cannot split
+            raise StoreError(f"cannot open database {self.shown}: its URL cannot be read "
+                             "(host, port, or an unencoded '@' or '/' in the password)"
+                             ) from None
 
     @property
     def dialect(self) -> str:

@@ -9,9 +9,11 @@ seconds) is put back in the queue by any live worker (``worker.retry_stalled``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from digest.config.workers import HEARTBEAT, STALLED_AFTER
 from digest.errors import DigestError, InputError
@@ -20,7 +22,7 @@ __all__ = ["HEARTBEAT", "STALLED_AFTER", "TASKS", "QueueLostError", "make_app", 
            "retry_strategy"]
 
 if TYPE_CHECKING:
-    from procrastinate import App
+    from procrastinate import App, JobContext
     from procrastinate.jobs import Job
     from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
@@ -49,8 +51,35 @@ def make_app(url: str) -> App:
     app = App(connector=PsycopgConnector(conninfo=url))
     retry = retry_strategy()
     for name, body in tasks.BODIES.items():
-        app.task(name=name, pass_context=True, retry=retry)(body)
+        app.task(name=name, pass_context=True, retry=retry)(checked_call(name, body))
     return app
+
+
+# The argument a worker gives in place of a job's arguments that are no JSON object
+# (``worker.DigestWorker``): procrastinate cannot even name such a job, and left it running.
+NOT_AN_OBJECT = "__arguments_not_an_object__"
+
+
+def checked_call(name: str, body: Callable[..., None]) -> Callable[..., None]:
+    """``body`` refusing (``InputError``: failed at once, not tried again) a job whose
+    arguments do not fit its parameters (one missing, one unknown, or no JSON object):
+    anyone who can write ``procrastinate_jobs`` can queue any arguments, and a retry
+    cannot change them."""
+    signature = inspect.signature(body)
+
+    @functools.wraps(body)
+    def call(job: JobContext, **args: Any) -> None:
+        if NOT_AN_OBJECT in args:
+            raise InputError(f"job {job.job.id} ({name}): its arguments are a JSON "
+                             f"{args[NOT_AN_OBJECT]}, not an object: not run")
+        try:
+            signature.bind(job, **args)
+        except TypeError as exc:
+            raise InputError(f"job {job.job.id} ({name}): its arguments do not fit: {exc}; "
+                             "not run") from None
+        body(job, **args)
+
+    return call
 
 
 def retry_strategy() -> BaseRetryStrategy:

@@ -47,6 +47,33 @@ def outcome_of(data: dict[str, Any]) -> tuple[str, SendOutcome] | None:
     return str(found["label"]), SendOutcome(**{k: v for k, v in found.items() if k in known})
 
 
+def read_stored(data: object) -> tuple[RunReport, tuple[str, SendOutcome] | None]:
+    """A stored report and its send outcome, checked: ``ValueError`` naming what is wrong
+    when the row is not what a worker writes (edited by hand, or by another version), so
+    ``run --once --wait`` names that job instead of failing on it."""
+    try:
+        if data is None:
+            raise TypeError("no report kept, or JSON null")
+        if not isinstance(data, dict):
+            raise TypeError(f"a JSON {type(data).__name__}, not an object")
+        report, outcome = report_of(data), outcome_of(data)
+        counts = [report.sent] + [getattr(source, name) for source in report.sources
+                                  for name in ("new", "updated", "duplicate")]
+        texts: list[object] = [*report.editions, *report.notes, *report.to_review,
+                               *report.failures]
+        if outcome is not None:
+            counts += [getattr(outcome[1], name) for name in
+                       ("sent", "failed", "deferred", "cancelled", "bounced")]
+            texts += outcome[1].failures if type(outcome[1].failures) is list else [0]
+        texts += [source.source_id for source in report.sources]
+        if not all(type(count) is int for count in counts) or not all(
+                isinstance(each, str) for each in texts):
+            raise TypeError("a count that is no whole number, or a line that is no text")
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ValueError(str(exc)) from None
+    return report, outcome
+
+
 def add_outcome(total: SendOutcome, part: SendOutcome) -> None:
     """Sum one send job's pass into an edition's total (the first stop or hold counts)."""
     for name in ("sent", "failed", "deferred", "cancelled", "bounced"):

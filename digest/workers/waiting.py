@@ -18,6 +18,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from digest.jobs.collect import ensure_subscribers
@@ -26,10 +27,11 @@ from digest.jobs.delivery import count_outcome
 from digest.jobs.editions import current_slot
 from digest.jobs.outbox import SendOutcome
 from digest.models import RunReport
+from digest.safetext import safe_line
 from digest.store import job_queue, sent_tally
 from digest.workers.app import make_app, queue_errors
 from digest.workers.queue import JobQueue
-from digest.workers.reports import add_outcome, merge, outcome_of, report_of
+from digest.workers.reports import add_outcome, merge, read_stored
 
 POLL_EVERY = 0.2  # seconds between two looks at the run's jobs
 QUIET_NOTICE = 30.0  # seconds of waiting before saying that no worker may be running
@@ -113,18 +115,24 @@ def _merge_run(ctx: Context, run: str, before: sent_tally.SentTally, report: Run
         sent = sent_tally.sent_since(connection, before)
     sends: dict[str, SendOutcome] = {}
     for job in jobs:
+        job = replace(job, task=safe_line(job.task))  # as written to the queue: one line
         if job.status in job_queue.UNFINISHED:
             report.failures.append(f"job {job.id} ({job.task}) not finished: "
                                    f"{why_unfinished}; it runs all the same")
             continue
-        if job.status != "succeeded" or job.report is None:
+        if job.status != "succeeded":
             report.failures.append(f"job {job.id} ({job.task}) {job.status} after its "
                                    "retries (digest status)")
             continue
-        found = outcome_of(job.report)
+        try:
+            part, found = read_stored(job.report)
+        except ValueError as exc:
+            report.failures.append(f"job {job.id} ({job.task}): its report in job_reports "
+                                   f"cannot be read ({exc}); left out of this summary")
+            continue
         if found is not None:
             add_outcome(sends.setdefault(found[0], SendOutcome()), found[1])
-        merge(report, report_of(job.report))
+        merge(report, part)
     for label in sent:
         sends.setdefault(label, SendOutcome())  # sent by a job that never reported
     for label, outcome in sends.items():

@@ -20,10 +20,12 @@ import signal
 import socket
 from typing import TYPE_CHECKING, TextIO
 
+from digest.config.workers import check_shared_key
 from digest.jobs.context import Context
 from digest.workers.app import (
     CONTEXT_KEY,
     HEARTBEAT,
+    NOT_AN_OBJECT,
     QUEUE_KEY,
     STALLED_AFTER,
     make_app,
@@ -32,7 +34,7 @@ from digest.workers.app import (
 from digest.workers.queue import JobQueue
 
 if TYPE_CHECKING:
-    from procrastinate import App
+    from procrastinate import App, JobContext
 
 log = logging.getLogger("digest.worker")
 SWEEP_EVERY = HEARTBEAT  # seconds between two looks for a dead worker's jobs
@@ -49,6 +51,7 @@ def run_worker(ctx: Context, concurrency: int, out: TextIO) -> int:
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     ctx.db  # noqa: B018 (opened now: a database it cannot use is refused before ready)
+    check_shared_key(ctx.settings.workers, ctx.env.secret_key, "worker")
     with queue_errors("worker", ctx.db.shown):
         asyncio.run(_work(ctx, concurrency, out))
     return 0
@@ -57,16 +60,31 @@ def run_worker(ctx: Context, concurrency: int, out: TextIO) -> int:
 async def _work(ctx: Context, concurrency: int, out: TextIO) -> None:
     from procrastinate.worker import Worker
 
+    class DigestWorker(Worker):
+        """procrastinate's worker, handing a job whose arguments are no JSON object (an
+        array, a string, null: anyone who can write the queue can queue them) to its
+        task as one marked argument, which the task refuses (``app.checked_call``):
+        procrastinate itself failed while naming such a job, and left it running."""
+
+        async def _process_job(self, context: JobContext) -> None:
+            args = context.job.task_kwargs
+            if not isinstance(args, dict):
+                kind = {list: "array", str: "string", type(None): "null"}.get(
+                    type(args), type(args).__name__)
+                context = context.evolve(job=context.job.evolve(
+                    task_kwargs={NOT_AN_OBJECT: kind}))
+            await super()._process_job(context)
+
     app = make_app(ctx.db.url)
     name = f"{socket.gethostname()}:{os.getpid()}"
     async with app.open_async():
-        worker = Worker(app=app, name=name, concurrency=concurrency,
-                        install_signal_handlers=False,
-                        update_heartbeat_interval=HEARTBEAT,
-                        fetch_job_polling_interval=POLL_EVERY,
-                        stalled_worker_timeout=STALLED_AFTER,
-                        additional_context={CONTEXT_KEY: ctx,
-                                            QUEUE_KEY: JobQueue(app, ctx.settings)})
+        worker = DigestWorker(app=app, name=name, concurrency=concurrency,
+                              install_signal_handlers=False,
+                              update_heartbeat_interval=HEARTBEAT,
+                              fetch_job_polling_interval=POLL_EVERY,
+                              stalled_worker_timeout=STALLED_AFTER,
+                              additional_context={CONTEXT_KEY: ctx,
+                                                  QUEUE_KEY: JobQueue(app, ctx.settings)})
         loop = asyncio.get_running_loop()
 
         def stop(signum: int) -> None:
