@@ -2,15 +2,19 @@
 server over HTTP: Starlette's own 404 and 405 (an unknown path, a missing published file, a
 method a route does not take) and a handler that fails (the store unreadable) are pages in
 the visitor's language with a title and a ``main`` landmark, never plain text, a traceback
-or the failure's details; the failure is one line in the log."""
+or the failure's details; the failure is one line in the log. So are the limits' refusals
+(a body or headers too large)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import socket
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -101,3 +105,36 @@ def test_a_failing_handler_is_a_page_and_one_log_line(project: Path,
         assert record.name == "digest.web" and record.exc_info is None
         assert "cannot open database" in record.getMessage()
         assert token not in record.getMessage()  # the path's token is not logged
+
+
+def raw_exchange(url: str, request: bytes) -> bytes:
+    """Send ``request`` at once, as is, and read until the server closes."""
+    address = urlsplit(url)
+    chunks = []
+    with socket.create_connection((address.hostname, address.port), timeout=30) as connection:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            connection.sendall(request)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(("request_head", "status", "title"), [
+    (b"POST /u/x HTTP/1.1\r\nHost: x\r\nContent-Length: 314572800\r\n", 413, "Anfrage zu groß"),
+    (b"POST /subscribe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+     b"Content-Type: application/x-www-form-urlencoded\r\n", 413, "Anfrage zu groß"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Many-%d: %s\r\n" % (n, b"a" * 200)
+                                                   for n in range(80)), 431, "Anfrage zu groß"),
+])
+def test_the_limits_refusals_are_pages(site: str, request_head: bytes, status: int,
+                                       title: str) -> None:
+    body = (b"10000\r\n" + b"a" * 0x10000 + b"\r\n") * 2 if b"chunked" in request_head else b""
+    answer = raw_exchange(site, request_head + b"Accept-Language: de\r\n\r\n" + body)
+    head, _, page = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d" % status), head
+    assert b"content-type: text/html; charset=utf-8" in head.lower()
+    assert b"connection: close" in head.lower()
+    text = page.decode()
+    assert text.startswith("<!DOCTYPE html>") and '<html lang="de">' in text
+    assert f"<title>{title}" in text and "<main" in text

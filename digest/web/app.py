@@ -42,7 +42,7 @@ from digest.jobs.context import Context
 from digest.jobs.forms import bulletins_folder, digest_folder, published_folders
 from digest.web import pages
 from digest.web.admin import admin_routes, whole_paths
-from digest.web.errors import ServerErrors, exception_handlers
+from digest.web.errors import ServerErrors, exception_handlers, refusal_page
 from digest.web.headers import SecurityHeaders
 from digest.web.join_pages import SUBSCRIBE
 from digest.web.leaving import Leaving
@@ -85,7 +85,7 @@ def create_app(ctx: Context) -> ASGIApp:
                   whole_paths(Mount(prefix, app=Router(routes=list(routes),
                                                        redirect_slashes=False))),
                   *routes]
-    app = Starlette(routes=routes, middleware=[Middleware(RequestLimits)],
+    app = Starlette(routes=routes, middleware=[Middleware(RequestLimits, page=refusal_page(ctx))],
                     exception_handlers=exception_handlers(ctx))
     app.router.redirect_slashes = False  # its redirects would trust the Host header
     # Outside Starlette's own error handling, so its 500 page carries the headers too.

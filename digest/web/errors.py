@@ -3,7 +3,8 @@ the app itself did not write a page for, and one log line for a failure.
 
 Starlette answers a path no route has (404), a method a route does not take (405, with its
 ``Allow``) and a file the published folders lack (404) with plain text; a handler that
-fails (the store unreachable...) would get its plain "Internal Server Error". Each is
+fails (the store unreachable...) would get its plain "Internal Server Error", and a body
+or headers over the limits (``limits``: 413, 431, 400) a line of text. Each is
 instead a page in the members' frame (``lang``, a title, a ``main`` landmark) that says
 what happened and links to the front page, never the exception's text: it may name the
 database or a file. ``ServerErrors`` (outside Starlette, which answers with
@@ -34,9 +35,12 @@ NOT_FOUND = (N_("Page not found"),
              N_("There is no page at this address. The front page lists what is published."))
 NOT_ALLOWED = (N_("Not allowed"), N_("This address does not answer this kind of request."))
 NOT_VALID = (N_("Request not valid"), N_("This request cannot be answered as it was sent."))
+TOO_LARGE = (N_("Request too large"),
+             N_("This request is larger than the site accepts: nothing was read or changed."))
 FAILED = (N_("Something went wrong"),
           N_("The site could not answer this request. Try again in a few minutes."))
-WORDS: Mapping[int, tuple[str, str]] = {404: NOT_FOUND, 405: NOT_ALLOWED, 500: FAILED}
+WORDS: Mapping[int, tuple[str, str]] = {404: NOT_FOUND, 405: NOT_ALLOWED, 413: TOO_LARGE,
+                                         431: TOO_LARGE, 500: FAILED}
 # If even the page cannot be rendered (a broken template): still HTML, still no details.
 FALLBACK = ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'
             '<title>Something went wrong</title></head>\n<body><main><h1>Something went '
@@ -59,6 +63,16 @@ def error_page(ctx: Context, request: Request, status: int,
         log.exception("digest: the error page could not be rendered")
         body = FALLBACK
     return HTMLResponse(body, status_code=status, headers=answer)
+
+
+def refusal_page(ctx: Context) -> Callable[[Scope, int], bytes]:
+    """The pages of ``limits.RequestLimits``' refusals (400, 413, 431): it answers before
+    the app and the body are read, from the request's headers alone."""
+
+    def page(scope: Scope, status: int) -> bytes:
+        return bytes(error_page(ctx, Request(scope), status).body)
+
+    return page
 
 
 def exception_handlers(ctx: Context) -> dict[type[Exception] | int, ExceptionHandler]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -46,24 +47,30 @@ class BodyTooLargeError(Exception):
     """A request body went past ``MAX_BODY_BYTES`` while it was being read."""
 
 
-class RequestLimits:
-    """Bound every request body before it is read; turn a vanished client into one line."""
+Page = Callable[[Scope, int], bytes]  # the HTML page of a refusal (``web.errors``)
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+
+class RequestLimits:
+    """Bound every request body before it is read; turn a vanished client into one line.
+    A refusal is ``page``'s HTML page when given (the app's), else a line of text."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES,
+                 page: Page | None = None) -> None:
         self.app = app
         self.max_body = max_body
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if _header_bytes(scope) > MAX_HEADER_BYTES:
-            await _refuse(send, 431)
+            await self._refuse(scope, send, 431)
             return
         limit = body_limit(scope, self.max_body)
         declared = _content_length(scope)
         if declared is None or declared > limit:
-            await _refuse(send, 413 if declared is not None else 400)
+            await self._refuse(scope, send, 413 if declared is not None else 400)
             return
         received = 0
         started = False
@@ -86,10 +93,23 @@ class RequestLimits:
             await self.app(scope, bounded_receive, watched_send)
         except BodyTooLargeError:
             if not started:
-                await _refuse(send, 413)
+                await self._refuse(scope, send, 413)
         except ClientDisconnect:
             log.warning("digest: a client went away before its request was complete "
                         "(%s %s)", scope.get("method", "?"), shown_path(scope))
+
+    async def _refuse(self, scope: Scope, send: Send, status: int) -> None:
+        """A short answer that closes the connection, so an unread body is not read."""
+        if self.page is not None:
+            body, kind = self.page(scope, status), b"text/html; charset=utf-8"
+        else:
+            body, kind = _TEXTS[status], b"text/plain; charset=utf-8"
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", kind),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"cache-control", b"no-store"),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def body_limit(scope: Scope, default: int = MAX_BODY_BYTES) -> int:
@@ -127,15 +147,8 @@ def _content_length(scope: Scope) -> int | float | None:
     return 0
 
 
-async def _refuse(send: Send, status: int) -> None:
-    """A short plain answer that closes the connection, so an unread body is not read."""
-    text = {413: b"Request body too large\n", 400: b"Bad request\n",
-            431: b"Request headers too large\n"}[status]
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(text)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": text})
+_TEXTS = {413: b"Request body too large\n", 400: b"Bad request\n",
+          431: b"Request headers too large\n"}
 
 
 class TimedH11Protocol(H11Protocol):
