@@ -11,6 +11,9 @@
   else the connection is closed, so trickling clients cannot hold connections open.
   Headers are capped at ``MAX_HEADER_BYTES``: while they arrive by h11 (400 beyond), and
   once parsed by ``RequestLimits`` (431), since h11 only bounds a request still incomplete.
+  An answer the client stops reading is cut after ``WRITE_STALL_SECONDS`` without progress
+  (the send buffer stayed full): a slow reader still gets everything, one that reads
+  nothing (a large PDF asked for and never read) does not hold a connection for ever.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ EDITOR_BODY_BYTES = 256 * 1024
 _EDITOR_PATH = re.compile(r"/admin/bulletins/(?:new|[a-z0-9-]+/edit)(?:/preview)?$")
 MAX_HEADER_BYTES = 16 * 1024
 REQUEST_TIMEOUT_SECONDS = 10.0
+# An answer the client stopped reading (the send buffer full, not drained for this long):
+# the connection is cut, so clients that read nothing cannot hold every connection.
+WRITE_STALL_SECONDS = 30.0
 MAX_CONNECTIONS = 200  # beyond: 503, instead of memory and threads without end
 
 log = logging.getLogger("digest.web")
@@ -157,6 +163,7 @@ class TimedH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        self._stalled: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -181,7 +188,29 @@ class TimedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._unstall()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._unstall()
+        self._stalled = self.loop.call_later(WRITE_STALL_SECONDS, self._not_reading)
+
+    def resume_writing(self) -> None:
+        self._unstall()
+        super().resume_writing()
+
+    def _unstall(self) -> None:
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
+
+    def _not_reading(self) -> None:
+        """Cut the connection: ``close`` would wait to send a buffer nobody reads."""
+        self._stalled = None
+        log.info("digest: cut a connection whose client read nothing of its answer for %gs",
+                 WRITE_STALL_SECONDS)
+        self.transport.abort()
 
     def _arm(self) -> None:
         self._disarm()
