@@ -132,7 +132,8 @@ def test_every_served_page_and_form_answer(browser: Any, site: Served) -> None: 
     paths = ["/", "/editions/", "/editions/weekly/", "/editions/weekly/1/", "/bulletins/",
              "/feeds/", "/u/not-a-token", f"/p/{site.token(anna, 'preferences')}",
              f"/u/{site.token(anna, 'unsubscribe')}",
-             f"/p/{site.token(francois, 'preferences')}"]
+             f"/p/{site.token(francois, 'preferences')}", "/no-such-page",
+             "/feeds/missing.atom"]  # the error pages (``digest.web.errors``)
     for path in paths:
         for width in (375, 1024):
             _assert_none(axe_violations(browser, site.url + path, width), path)
@@ -142,6 +143,7 @@ def test_every_served_page_and_form_answer(browser: Any, site: Served) -> None: 
         "unsubscribed": httpx.post(f"{site.url}/u/{site.token(anna, 'unsubscribe')}").text,
         "saved": httpx.post(f"{site.url}/p/{site.token(francois, 'preferences')}",
                             data={"language": "fr", "themes": "culture"}).text,
+        "not allowed": httpx.put(f"{site.url}/subscribe").text,
     }
     for name, html in answers.items():
         _assert_none(axe_violations(browser, name, 375, html=html), name)

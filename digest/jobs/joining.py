@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -33,6 +31,7 @@ from enum import StrEnum
 from digest.errors import DeliveryError, DigestError, InputError
 from digest.jobs.context import Context
 from digest.jobs.join_form import JoinRequest
+from digest.jobs.rate_limit import RecentEvents
 from digest.links import preferences_url
 from digest.mail.message import Envelope, MessageFactory, Recipient, make_message_id
 from digest.models import RenderedEmail, Subscriber, SubscriberStatus
@@ -90,26 +89,15 @@ class ConfirmView:
 
 class AddressLimit:
     """At most ``limit`` mails per ``window`` per address, in this process, by the clock of
-    the job (so a test clock moves it); addresses are kept only as hashes."""
+    the job (so a test clock moves it); addresses are kept only as hashes, and only so many
+    (``RecentEvents``)."""
 
     def __init__(self, limit: int = ADDRESS_MAILS, window: timedelta = ADDRESS_WINDOW) -> None:
         self.limit, self.window = limit, window
-        self._seen: dict[str, deque[datetime]] = {}
-        self._lock = threading.Lock()
+        self.events = RecentEvents(limit, window.total_seconds())
 
     def allow(self, email: str, now: datetime) -> bool:
-        key = address_hash(email)
-        with self._lock:
-            if len(self._seen) > 10_000:  # forget the quiet ones before memory grows
-                self._seen = {k: v for k, v in self._seen.items()
-                              if v and v[-1] > now - self.window}
-            seen = self._seen.setdefault(key, deque())
-            while seen and seen[0] <= now - self.window:
-                seen.popleft()
-            if len(seen) >= self.limit:
-                return False
-            seen.append(now)
-            return True
+        return self.events.allow(address_hash(email), now.timestamp())
 
 
 def confirm_url(ctx: Context, token: str) -> str:

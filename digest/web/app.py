@@ -15,7 +15,8 @@ behind a proxy that passes the path through as well as one that strips it):
   feeds. Read-only, through ``published.PublishedFiles``: ``var/``, the outbox and the
   other private files are never served, whatever the config says.
 
-Every answer carries the security headers (``headers``); every request body is bounded
+Every answer carries the security headers (``headers``); every error is an HTML page
+(``errors``), never a traceback; every request body is bounded
 before it is read (``limits``); redirects are built from ``site.base_url``, never from the
 request's Host header (Starlette's own trailing-slash redirects are switched off).
 
@@ -41,6 +42,7 @@ from digest.jobs.context import Context
 from digest.jobs.forms import bulletins_folder, digest_folder, published_folders
 from digest.web import pages
 from digest.web.admin import admin_routes, whole_paths
+from digest.web.errors import ServerErrors, exception_handlers, refusal_page
 from digest.web.headers import SecurityHeaders
 from digest.web.join_pages import SUBSCRIBE
 from digest.web.leaving import Leaving
@@ -83,10 +85,11 @@ def create_app(ctx: Context) -> ASGIApp:
                   whole_paths(Mount(prefix, app=Router(routes=list(routes),
                                                        redirect_slashes=False))),
                   *routes]
-    app = Starlette(routes=routes, middleware=[Middleware(RequestLimits)])
+    app = Starlette(routes=routes, middleware=[Middleware(RequestLimits, page=refusal_page(ctx))],
+                    exception_handlers=exception_handlers(ctx))
     app.router.redirect_slashes = False  # its redirects would trust the Host header
     # Outside Starlette's own error handling, so its 500 page carries the headers too.
-    return SecurityHeaders(app)
+    return SecurityHeaders(ServerErrors(app))
 
 
 class _Members:

@@ -11,6 +11,9 @@
   else the connection is closed, so trickling clients cannot hold connections open.
   Headers are capped at ``MAX_HEADER_BYTES``: while they arrive by h11 (400 beyond), and
   once parsed by ``RequestLimits`` (431), since h11 only bounds a request still incomplete.
+  An answer the client stops reading is cut after ``WRITE_STALL_SECONDS`` without progress
+  (the send buffer stayed full): a slow reader still gets everything, one that reads
+  nothing (a large PDF asked for and never read) does not hold a connection for ever.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -37,6 +41,9 @@ EDITOR_BODY_BYTES = 256 * 1024
 _EDITOR_PATH = re.compile(r"/admin/bulletins/(?:new|[a-z0-9-]+/edit)(?:/preview)?$")
 MAX_HEADER_BYTES = 16 * 1024
 REQUEST_TIMEOUT_SECONDS = 10.0
+# An answer the client stopped reading (the send buffer full, not drained for this long):
+# the connection is cut, so clients that read nothing cannot hold every connection.
+WRITE_STALL_SECONDS = 30.0
 MAX_CONNECTIONS = 200  # beyond: 503, instead of memory and threads without end
 
 log = logging.getLogger("digest.web")
@@ -46,24 +53,30 @@ class BodyTooLargeError(Exception):
     """A request body went past ``MAX_BODY_BYTES`` while it was being read."""
 
 
-class RequestLimits:
-    """Bound every request body before it is read; turn a vanished client into one line."""
+Page = Callable[[Scope, int], bytes]  # the HTML page of a refusal (``web.errors``)
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+
+class RequestLimits:
+    """Bound every request body before it is read; turn a vanished client into one line.
+    A refusal is ``page``'s HTML page when given (the app's), else a line of text."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES,
+                 page: Page | None = None) -> None:
         self.app = app
         self.max_body = max_body
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if _header_bytes(scope) > MAX_HEADER_BYTES:
-            await _refuse(send, 431)
+            await self._refuse(scope, send, 431)
             return
         limit = body_limit(scope, self.max_body)
         declared = _content_length(scope)
         if declared is None or declared > limit:
-            await _refuse(send, 413 if declared is not None else 400)
+            await self._refuse(scope, send, 413 if declared is not None else 400)
             return
         received = 0
         started = False
@@ -86,10 +99,23 @@ class RequestLimits:
             await self.app(scope, bounded_receive, watched_send)
         except BodyTooLargeError:
             if not started:
-                await _refuse(send, 413)
+                await self._refuse(scope, send, 413)
         except ClientDisconnect:
             log.warning("digest: a client went away before its request was complete "
                         "(%s %s)", scope.get("method", "?"), shown_path(scope))
+
+    async def _refuse(self, scope: Scope, send: Send, status: int) -> None:
+        """A short answer that closes the connection, so an unread body is not read."""
+        if self.page is not None:
+            body, kind = self.page(scope, status), b"text/html; charset=utf-8"
+        else:
+            body, kind = _TEXTS[status], b"text/plain; charset=utf-8"
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", kind),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"cache-control", b"no-store"),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def body_limit(scope: Scope, default: int = MAX_BODY_BYTES) -> int:
@@ -127,15 +153,8 @@ def _content_length(scope: Scope) -> int | float | None:
     return 0
 
 
-async def _refuse(send: Send, status: int) -> None:
-    """A short plain answer that closes the connection, so an unread body is not read."""
-    text = {413: b"Request body too large\n", 400: b"Bad request\n",
-            431: b"Request headers too large\n"}[status]
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(text)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": text})
+_TEXTS = {413: b"Request body too large\n", 400: b"Bad request\n",
+          431: b"Request headers too large\n"}
 
 
 class TimedH11Protocol(H11Protocol):
@@ -144,6 +163,7 @@ class TimedH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        self._stalled: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -168,7 +188,29 @@ class TimedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._unstall()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._unstall()
+        self._stalled = self.loop.call_later(WRITE_STALL_SECONDS, self._not_reading)
+
+    def resume_writing(self) -> None:
+        self._unstall()
+        super().resume_writing()
+
+    def _unstall(self) -> None:
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
+
+    def _not_reading(self) -> None:
+        """Cut the connection: ``close`` would wait to send a buffer nobody reads."""
+        self._stalled = None
+        log.info("digest: cut a connection whose client read nothing of its answer for %gs",
+                 WRITE_STALL_SECONDS)
+        self.transport.abort()
 
     def _arm(self) -> None:
         self._disarm()

@@ -18,7 +18,6 @@ be signed in, nor sent links in bulk, by someone else's page.
 from __future__ import annotations
 
 import time
-from collections import deque
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from digest.jobs import sign_in
+from digest.jobs.rate_limit import RecentEvents
 from digest.render.i18n import N_
 from digest.web.admin.access import COOKIE, Console, Form, SignedIn, read_form
 
@@ -43,23 +43,14 @@ MAX_EMAIL = 320
 
 
 class ClientLimit:
-    """At most ``limit`` events per ``window`` seconds per key, in memory (one process)."""
+    """At most ``limit`` events per ``window`` seconds per key, in memory (one process),
+    for a bounded number of keys (``RecentEvents``)."""
 
     def __init__(self, limit: int = CLIENT_REQUESTS, window: float = CLIENT_WINDOW) -> None:
-        self.limit, self.window = limit, window
-        self._seen: dict[str, deque[float]] = {}
+        self.events = RecentEvents(limit, window)
 
     def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        if len(self._seen) > 10_000:  # forget the quiet ones before memory grows
-            self._seen = {k: v for k, v in self._seen.items() if v and v[-1] > now - self.window}
-        seen = self._seen.setdefault(key, deque())
-        while seen and seen[0] <= now - self.window:
-            seen.popleft()
-        if len(seen) >= self.limit:
-            return False
-        seen.append(now)
-        return True
+        return self.events.allow(key, time.monotonic())
 
 
 class _Login:

@@ -1,0 +1,118 @@
+"""The error pages of the web app: an HTML page in the visitor's language for every error
+the app itself did not write a page for, and one log line for a failure.
+
+Starlette answers a path no route has (404), a method a route does not take (405, with its
+``Allow``) and a file the published folders lack (404) with plain text; a handler that
+fails (the store unreachable...) would get its plain "Internal Server Error", and a body
+or headers over the limits (``limits``: 413, 431, 400) a line of text. Each is
+instead a page in the members' frame (``lang``, a title, a ``main`` landmark) that says
+what happened and links to the front page, never the exception's text: it may name the
+database or a file. ``ServerErrors`` (outside Starlette, which answers with
+``server_error`` and then raises again) logs the failure: one line for a ``DigestError``
+(its message is written for the operator), the traceback for anything else (a bug).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from digest.errors import DigestError
+from digest.jobs.context import Context
+from digest.render.i18n import N_
+from digest.web.limits import shown_path
+from digest.web.member_access import PRIVATE, language_of
+from digest.web.pages import member_page
+
+log = logging.getLogger("digest.web")
+
+NOT_FOUND = (N_("Page not found"),
+             N_("There is no page at this address. The front page lists what is published."))
+NOT_ALLOWED = (N_("Not allowed"), N_("This address does not answer this kind of request."))
+NOT_VALID = (N_("Request not valid"), N_("This request cannot be answered as it was sent."))
+TOO_LARGE = (N_("Request too large"),
+             N_("This request is larger than the site accepts: nothing was read or changed."))
+FAILED = (N_("Something went wrong"),
+          N_("The site could not answer this request. Try again in a few minutes."))
+WORDS: Mapping[int, tuple[str, str]] = {404: NOT_FOUND, 405: NOT_ALLOWED, 413: TOO_LARGE,
+                                         431: TOO_LARGE, 500: FAILED}
+# If even the page cannot be rendered (a broken template): still HTML, still no details.
+FALLBACK = ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'
+            '<title>Something went wrong</title></head>\n<body><main><h1>Something went '
+            'wrong</h1><p>The site could not answer this request. Try again in a few '
+            'minutes.</p></main></body>\n</html>\n')
+ExceptionHandler = Callable[[Request, Exception], Response]
+
+
+def error_page(ctx: Context, request: Request, status: int,
+               headers: Mapping[str, str] | None = None) -> HTMLResponse:
+    """The page for ``status``, in the visitor's language, never cached nor indexed."""
+    title, text = WORDS.get(status, NOT_FOUND if status == 404 else NOT_VALID)
+    if status >= 500:
+        title, text = FAILED
+    answer = {**PRIVATE, **(headers or {})}
+    try:
+        body = member_page(ctx.settings, "error", title, language_of(ctx, request), text=text,
+                           home=f"{ctx.settings.site.base_url}/")
+    except Exception:  # the error page must not fail in turn
+        log.exception("digest: the error page could not be rendered")
+        body = FALLBACK
+    return HTMLResponse(body, status_code=status, headers=answer)
+
+
+def refusal_page(ctx: Context) -> Callable[[Scope, int], bytes]:
+    """The pages of ``limits.RequestLimits``' refusals (400, 413, 431): it answers before
+    the app and the body are read, from the request's headers alone."""
+
+    def page(scope: Scope, status: int) -> bytes:
+        return bytes(error_page(ctx, Request(scope), status).body)
+
+    return page
+
+
+def exception_handlers(ctx: Context) -> dict[type[Exception] | int, ExceptionHandler]:
+    """Starlette's ``exception_handlers``: its HTTP errors and any failure, as pages."""
+
+    def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return error_page(ctx, request, exc.status_code, exc.headers)
+
+    def server_error(request: Request, exc: Exception) -> Response:
+        return error_page(ctx, request, 500)
+
+    return {HTTPException: http_error, Exception: server_error}
+
+
+class ServerErrors:
+    """Log a failure Starlette answered (and raised again) as one line or a traceback;
+    answer the page when nothing was sent yet (a failure outside Starlette's handling)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:  # logged here, answered as a page
+            where = f"{scope.get('method', '?')} {shown_path(scope)}"
+            if isinstance(exc, DigestError):
+                log.error("digest: %s failed: %s", where, exc)
+            else:
+                log.error("digest: %s failed", where, exc_info=exc)
+            if not started:
+                await HTMLResponse(FALLBACK, status_code=500)(scope, receive, send)
