@@ -27,6 +27,7 @@ from digest.source_state import SourceState
 from digest.sources.clean.seal import sealed
 from digest.sources.clean.themes import ThemeMapper
 from digest.sources.fetch import SourceGoneError, fetch
+from digest.sources.fetched import Fetched
 from digest.sources.parsed import Parsed
 from digest.sources.parsers import ParsingProcesses
 from digest.sources.policy import FetchPolicy
@@ -129,11 +130,18 @@ def _poll(source: SourceSettings, settings: Settings, clock: Clock, state: Sourc
     moved = (f"moved permanently to {fetched.moved_to}, polled there from now on "
              "(update its url in the config)") if fetched.moved_to else None
     if fetched.not_modified:
-        return Poll(source.id, state, note="; ".join(filter(None, ["not modified", moved])))
+        return Poll(source.id, state, note="; ".join(filter(None, ["not modified", moved])),
+                    problems=tuple(f"{where(source)}: {p}" for p in fetched.problems))
     if parsers is not None and reader.by_listing is not None:
         job = (reader.by_listing, fetched, context.listing)
-        return _result(source, state, parsers.read(job), moved, sealed_already=True)
-    return _result(source, state, reader.read(fetched, context), moved)
+        parsed = parsers.read(job)
+        return _result(source, state, _with(parsed, fetched), moved, sealed_already=True)
+    return _result(source, state, _with(reader.read(fetched, context), fetched), moved)
+
+
+def _with(parsed: Parsed, fetched: Fetched) -> Parsed:
+    """The parser's problems after those of the response itself."""
+    return replace(parsed, problems=[*fetched.problems, *parsed.problems])
 
 
 def _result(source: SourceSettings, state: SourceState, parsed: Parsed, note: str | None,
