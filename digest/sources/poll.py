@@ -28,7 +28,7 @@ from digest.sources.clean.seal import sealed
 from digest.sources.clean.themes import ThemeMapper
 from digest.sources.fetch import SourceGoneError, fetch
 from digest.sources.fetched import Fetched
-from digest.sources.parsed import Parsed
+from digest.sources.parsed import Parsed, left_out
 from digest.sources.parsers import ParsingProcesses
 from digest.sources.policy import FetchPolicy
 from digest.sources.reader import ReadContext
@@ -120,7 +120,8 @@ def _poll(source: SourceSettings, settings: Settings, clock: Clock, state: Sourc
                           clock)
     if isinstance(reader, ReadsFolder):
         folder = settings.resolve(source.path or source.url or "")
-        return _result(source, state, reader.read(folder, context), None)
+        return _result(source, state, reader.read(folder, context), None,
+                       settings.collect.max_items)
     if not source.url:
         raise SourceError(f"a {source.type} source needs url")
     fetched = fetch(state.url or source.url, settings, client, accept=reader.accept,
@@ -135,8 +136,10 @@ def _poll(source: SourceSettings, settings: Settings, clock: Clock, state: Sourc
     if parsers is not None and reader.by_listing is not None:
         job = (reader.by_listing, fetched, context.listing)
         parsed = parsers.read(job)
-        return _result(source, state, _with(parsed, fetched), moved, sealed_already=True)
-    return _result(source, state, _with(reader.read(fetched, context), fetched), moved)
+        return _result(source, state, _with(parsed, fetched), moved,
+                       settings.collect.max_items, sealed_already=True)
+    return _result(source, state, _with(reader.read(fetched, context), fetched), moved,
+                   settings.collect.max_items)
 
 
 def _with(parsed: Parsed, fetched: Fetched) -> Parsed:
@@ -145,9 +148,12 @@ def _with(parsed: Parsed, fetched: Fetched) -> Parsed:
 
 
 def _result(source: SourceSettings, state: SourceState, parsed: Parsed, note: str | None,
-            *, sealed_already: bool = False) -> Poll:
+            max_items: int, *, sealed_already: bool = False) -> Poll:
     """Every parser's items leave here, through ``clean.sealed`` (scrubbed, bounded and
-    given their link keys), which a parsing process has done already."""
-    problems = tuple(f"{where(source)}: {problem}" for problem in parsed.problems)
-    items = parsed.items if sealed_already else sealed(parsed.items)
+    given their link keys), which a parsing process has done already, and at most
+    ``max_items`` of them (a calendar's events, or any reader that does not stop itself)."""
+    items, extra = parsed.items[:max_items], len(parsed.items) - max_items
+    kept = [*parsed.problems, *([left_out(extra, max_items, "items")] if extra > 0 else [])]
+    problems = tuple(f"{where(source)}: {problem}" for problem in kept)
+    items = items if sealed_already else sealed(items)
     return Poll(source.id, state, items=tuple(items), note=note, problems=problems)
