@@ -29,7 +29,7 @@ from digest.sources.fetched import Fetched
 from digest.sources.parsed import Parsed
 from digest.sources.reader import ReadContext
 from digest.sources.recurrence import first_of_series, occurrences, series_uids
-from digest.sources.zone_rules import checked_zones
+from digest.sources.zone_rules import checked_zones, own_zones_in_use
 
 UNTITLED = "(untitled event)"
 
@@ -38,6 +38,11 @@ def parse_calendar(fetched: Fetched, context: ReadContext) -> Parsed:
     """Every VEVENT that is not cancelled, as an event item: single events in the
     calendar's order, then the occurrences of recurring ones in time order."""
     data, zone_problems = checked_zones(fetched.data)
+    with own_zones_in_use(data):
+        return _parse(data, zone_problems, context)
+
+
+def _parse(data: bytes, zone_problems: list[str], context: ReadContext) -> Parsed:
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
