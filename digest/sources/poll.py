@@ -24,7 +24,7 @@ from digest.dates import console_day
 from digest.errors import SourceError
 from digest.models import Item
 from digest.source_state import SourceState
-from digest.sources.clean.seal import sealed
+from digest.sources.clean.seal import event_problems, sealed
 from digest.sources.clean.themes import ThemeMapper
 from digest.sources.fetch import SourceGoneError, fetch
 from digest.sources.fetched import Fetched
@@ -153,7 +153,8 @@ def _result(source: SourceSettings, state: SourceState, parsed: Parsed, note: st
     given their link keys), which a parsing process has done already, and at most
     ``max_items`` of them (a calendar's events, or any reader that does not stop itself)."""
     items, extra = parsed.items[:max_items], len(parsed.items) - max_items
-    kept = [*parsed.problems, *([left_out(extra, max_items, "items")] if extra > 0 else [])]
+    kept = [*parsed.problems, *([left_out(extra, max_items, "items")] if extra > 0 else []),
+            *([] if sealed_already else event_problems(items))]
     problems = tuple(f"{where(source)}: {problem}" for problem in kept)
     items = items if sealed_already else sealed(items)
     return Poll(source.id, state, items=tuple(items), note=note, problems=problems)
