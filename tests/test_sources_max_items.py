@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from digest.config import SourceSettings
 from digest.sources import Poll, poll_source
 from digest.sources.parsers import ParsingProcesses
+from digest.sources.poll import fingerprint
 from digest.testing import build_settings
 from tests.test_sources_formats import CLOCK
 
@@ -94,3 +95,16 @@ def test_under_the_bound_nothing_is_reported(tmp_path: Path) -> None:
 def test_max_items_is_validated(tmp_path: Path, value: object) -> None:
     with pytest.raises(ValidationError, match=r"max_items\n\s+Input should be"):
         build_settings(tmp_path, collect={"max_items": value})
+
+
+
+def test_raising_max_items_reads_an_unchanged_feed_again(tmp_path: Path) -> None:
+    """The bound shapes the items, so it is part of what drops the validators: a feed
+    answering 304 would otherwise never give the entries a lower bound left out."""
+    source = SourceSettings.model_validate({"id": "src", "type": "feed", "url": "f.rss"})
+    now = CLOCK.now()
+    low = fingerprint(source, build_settings(tmp_path, collect={"max_items": LIMIT}), now)
+    assert low == fingerprint(source, build_settings(tmp_path, collect={"max_items": LIMIT}),
+                              now)
+    assert low != fingerprint(source, build_settings(tmp_path, collect={"max_items": COUNT}),
+                              now)

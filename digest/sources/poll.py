@@ -55,12 +55,13 @@ class Poll:
 
 def fingerprint(source: SourceSettings, settings: Settings, now: datetime) -> str:
     """What the items of a source depend on besides its bytes: its own settings, the
-    themes and their rules, the site's zone and default themes, this version's parsing,
-    and for a calendar the month (recurring events are expanded from now on, so an
-    unchanged calendar is still read again once a month to reach further ahead)."""
+    themes and their rules, the site's zone and default themes, how many items a poll
+    keeps (``collect.max_items``), this version's parsing, and for a calendar the month
+    (recurring events are expanded from now on, so an unchanged calendar is still read
+    again once a month to reach further ahead)."""
     parts: list[object] = [
         __version__, source.type, source.kind, source.themes, settings.site.timezone,
-        settings.site.default_themes,
+        settings.site.default_themes, settings.collect.max_items,
         [[t.slug, t.title, t.aliases, t.keywords] for t in settings.theme_list()]]
     entry = READERS.get(source.type)  # an unknown type's poll fails below, by name
     if entry is not None and entry.expands_ahead:
