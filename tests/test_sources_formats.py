@@ -16,6 +16,7 @@ from digest.models import Item, Kind, Theme
 from digest.sources import Poll, poll_source
 from digest.sources.clean import ThemeMapper, repair_text
 from digest.sources.guard import defuse_xml, repair_utf8
+from digest.sources.jsonfeed import MAX_DEPTH as MAX_JSON_DEPTH
 from digest.testing import build_settings
 
 NOW = datetime(2019, 3, 18, 8, 0, tzinfo=UTC)
@@ -119,6 +120,25 @@ def test_json_feed_text_is_repaired(tmp_path: Path) -> None:
 def test_json_feed_not_a_feed(tmp_path: Path) -> None:
     result = poll(tmp_path, "f.json", '{"version": "https://example.org/other", "items": []}')
     assert result.error is not None and "not a JSON Feed" in result.error
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a":'])
+def test_json_nested_too_deep_is_named_in_our_words(tmp_path: Path, opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    deep = opening * 100_000 + "1" + closing * 100_000
+    result = poll(tmp_path, "f.json", '{"version": "https://jsonfeed.org/version/1", '
+                  f'"items": [], "_x": {deep}}}')
+    assert result.error is not None
+    assert f"nested deeper than {MAX_JSON_DEPTH} levels" in result.error
+    assert "recursion" not in result.error
+
+
+def test_json_brackets_inside_strings_do_not_count_as_nesting(tmp_path: Path) -> None:
+    title = "[{\\\"" * 200
+    (item,) = items(poll(tmp_path, "f.json", '{"version": "https://jsonfeed.org/version/1",'
+                         f' "items": [{{"id": "1", "title": "{title}", "_x": '
+                         f'{"[" * (MAX_JSON_DEPTH - 3)}{"]" * (MAX_JSON_DEPTH - 3)}}}]}}'))
+    assert item.title.startswith('[{"[{"')
 
 
 # ---------------------------------------------------------------- recurring events

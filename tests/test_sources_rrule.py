@@ -206,3 +206,16 @@ def test_each_calendar_is_read_in_its_own_zones(tmp_path: Path) -> None:
     assert starts["east"] == ["Single 01 07:00", "Weekly 02 07:00", "Weekly 09 07:00"]
     assert starts["west"] == ["Single 01 15:00", "Weekly 02 15:00", "Weekly 09 15:00"]
     assert starts["east-again"] == starts["east"]
+
+
+def test_renamed_zones_are_forgotten_after_the_parse(tmp_path: Path) -> None:
+    """A calendar whose zone definition changes at every poll must not grow icalendar's
+    process-wide cache of zones by one each poll (``digest serve`` runs for months)."""
+    cache = icalendar.timezone.tzp._TZP__tz_cache  # type: ignore[attr-defined]
+    before = set(cache)
+    for minutes in range(20):
+        offset = f"+{minutes // 60:02d}{minutes % 60:02d}"
+        result = poll(tmp_path, "changing.ics", _outlook_calendar(offset, "changing"),
+                      type_="ical")
+        assert len(items(result)) == 3
+    assert {name for name in set(cache) - before if "Customized" in name} == set()

@@ -276,6 +276,8 @@ class CollectSettings(_Strict):
     # Processes that parse feeds, this one included; unset: one per CPU from 10 feeds on.
     processes: int | None = Field(default=None, ge=1, le=64, strict=True)
     events_ahead: Duration = timedelta(days=365)  # how far recurring events are expanded
+    # Items one poll of one source keeps (entries, events, notes); the rest are reported.
+    max_items: int = Field(default=5000, ge=1, le=100_000, strict=True)
 
 
 class Settings(_Strict):

@@ -17,7 +17,7 @@ from digest.models import Item, Kind
 from digest.sources.clean.identity import identity_key, is_web_link, shared_identifiers
 from digest.sources.clean.markup import UNTITLED, fallback_title, plain_title, sanitize_html
 from digest.sources.clean.themes import keyword_text, kind_from
-from digest.sources.parsed import Parsed
+from digest.sources.parsed import Parsed, left_out
 from digest.sources.reader import Listing
 
 FUTURE_SLACK = timedelta(days=1)
@@ -52,10 +52,14 @@ def web_link(raw: str, anchor: str | None) -> str | None:
 
 def items_of(entries: Sequence[Entry], anchor: str | None, listing: Listing) -> Parsed:
     """Every entry as an item, in the listing's order; an entry with nothing a reader could
-    see or follow (no title, no text, no link) is left out."""
+    see or follow (no title, no text, no link) is left out, and so are the entries past
+    ``listing.max_items`` (one problem says how many)."""
+    extra = len(entries) - listing.max_items
+    entries = entries[:listing.max_items]
     shared = shared_identifiers((entry.guid, entry.link, entry.title) for entry in entries)
     items = [_item(entry, anchor, shared, listing) for entry in entries]
-    return Parsed([item for item in items if item is not None])
+    return Parsed([item for item in items if item is not None],
+                  [left_out(extra, listing.max_items, "entries")] if extra > 0 else [])
 
 
 def _item(entry: Entry, anchor: str | None, shared: frozenset[str],

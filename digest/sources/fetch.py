@@ -11,7 +11,12 @@ files and the network is one small, bounded place. Over HTTP this module
 - retries 5xx, 429, timeouts and broken transfers with a doubling back-off (honouring
   ``Retry-After``), within one deadline for the whole poll, sleeping through the policy
   so tests never wait;
-- caps the body as sent and once decompressed (``body.read_body``).
+- caps the body as sent and once decompressed (``body.read_body``);
+- keeps no header value over ``MAX_HEADER_VALUE`` characters: an oversized validator is
+  dropped with a problem note (the next poll is then unconditional), an oversized
+  redirect target is refused, a long reason phrase is cut;
+- tells a malformed response (broken or over-long headers, a bad Content-Length) apart
+  from a transfer cut short: only the latter is retried.
 
 Failures come out as ``SourceError``; no httpx or OS exception leaves this module.
 """
@@ -45,6 +50,13 @@ ACCEPT_FEED = (
 )
 ACCEPT_CALENDAR = "text/calendar, */*;q=0.5"
 _PERMANENT = frozenset({301, 308})
+MAX_HEADER_VALUE = 2048
+"""The longest header value kept from a response (validators, a redirect's target)."""
+MAX_REASON = 100
+"""The longest reason phrase quoted in a message (and so stored with a 410)."""
+HEADERS_LIMIT_KB = 100
+"""httpcore's cap on a response's headers, in KB, as the message about it says."""
+_CUT_SHORT = ("peer closed connection", "server disconnected")
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -192,6 +204,11 @@ def stream_within(client: httpx.Client, url: str, headers: dict[str, str], polic
 
 
 def _translate(exc: httpx.HTTPError, url: str) -> Exception:
+    if isinstance(exc, httpx.RemoteProtocolError) and not str(exc).lower().startswith(
+            _CUT_SHORT):
+        return SourceError(f"{url} sent a malformed response: its headers are broken "
+                           f"(an illegal line, a bad Content-Length) or over "
+                           f"{HEADERS_LIMIT_KB} KB")
     if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
         return RetryableError(f"the transfer of {url} was cut short: {exc or type(exc).__name__}")
     return SourceError(f"cannot read {url}: {type(exc).__name__}: {exc}")
@@ -203,6 +220,9 @@ def redirect_target(response: httpx.Response, current: str) -> str | None:
     location = str(response.headers.get("location", "")).strip()
     if not location:
         raise SourceError(f"HTTP {response.status_code} from {current} without a Location")
+    if len(location) > MAX_HEADER_VALUE:
+        raise SourceError(f"HTTP {response.status_code} from {current} redirects to an "
+                          f"address over {MAX_HEADER_VALUE} characters")
     target = urljoin(current, location)
     if not is_url(target):
         raise SourceError(f"{current} redirects to {target!r}, which is not http(s)")
@@ -213,16 +233,15 @@ def _answer(response: httpx.Response, url: str, headers: dict[str, str], policy:
             deadline_at: float, moved_to: str | None) -> Fetched:
     """What a final (non-redirect) response means."""
     status = response.status_code
-    reason = f" {response.reason_phrase}" if response.reason_phrase else ""
-    validators: dict[str, str | None] = {
-        "etag": response.headers.get("etag") or headers.get("If-None-Match"),
-        "last_modified": response.headers.get("last-modified") or headers.get("If-Modified-Since"),
-    }
+    phrase = response.reason_phrase[:MAX_REASON]
+    reason = f" {phrase}" if phrase else ""
     if status == 304:
         if "If-None-Match" not in headers and "If-Modified-Since" not in headers:
             raise SourceError(f"HTTP 304 from {url} to a request that was not conditional")
+        (etag, last_modified), problems = _validators(response, headers)
         return Fetched(data=b"", location=url, base=url, not_modified=True,
-                       moved_to=moved_to, **validators)
+                       moved_to=moved_to, problems=problems, etag=etag,
+                       last_modified=last_modified)
     if status == 410:
         raise SourceGoneError(f"HTTP 410{reason} from {url}: the server says it is gone for good")
     if status >= 500 or status == 429:
@@ -231,10 +250,27 @@ def _answer(response: httpx.Response, url: str, headers: dict[str, str], policy:
         raise SourceError(f"HTTP {status}{reason} from {url}")
     data = read_body(response, policy.max_bytes,
                      lambda: policy.monotonic() > deadline_at, policy.deadline)
+    (etag, last_modified), problems = _validators(response, {})
     return Fetched(data=data, location=url, base=url,
                    content_type=response.headers.get("content-type"), moved_to=moved_to,
-                   etag=response.headers.get("etag"),
-                   last_modified=response.headers.get("last-modified"))
+                   problems=problems, etag=etag, last_modified=last_modified)
+
+
+def _validators(response: httpx.Response, sent: dict[str, str]
+                ) -> tuple[tuple[str | None, str | None], tuple[str, ...]]:
+    """The validators to store: the response's, else (after a 304) those sent; one over
+    ``MAX_HEADER_VALUE`` is dropped with a problem, so the next poll asks afresh."""
+    kept: list[str | None] = []
+    problems: list[str] = []
+    for header, asked in (("ETag", "If-None-Match"), ("Last-Modified", "If-Modified-Since")):
+        value = response.headers.get(header) or sent.get(asked)
+        if value is not None and len(value) > MAX_HEADER_VALUE:
+            problems.append(f"its {header} header "
+                            f"is over {MAX_HEADER_VALUE} characters ({len(value)}): not kept, "
+                            "the next poll is unconditional")
+            value = None
+        kept.append(value)
+    return (kept[0], kept[1]), tuple(problems)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -17,7 +17,8 @@ class Fetched:
     or None for a file, whose relative links only the document itself (xml:base) can anchor.
     ``not_modified`` means the server answered 304 to our validators: ``data`` is empty and
     the stored items stand. ``etag`` and ``last_modified`` are the validators to send next
-    time; ``moved_to`` is the address a chain of permanent redirects ends at.
+    time; ``moved_to`` is the address a chain of permanent redirects ends at; ``problems``
+    are what was left out of the response (a validator too long to keep).
     """
 
     data: bytes
@@ -28,3 +29,4 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     moved_to: str | None = None
+    problems: tuple[str, ...] = ()

@@ -34,7 +34,7 @@ from digest.sources.clean.identity import canonical_link, is_web_link
 from digest.sources.clean.markup import plain_text, plain_title, sanitize_html, text_to_html
 from digest.sources.clean.themes import ThemeMapper, keyword_text, kind_from, kind_of
 from digest.sources.fetch import read_file
-from digest.sources.parsed import Parsed
+from digest.sources.parsed import Parsed, left_out
 from digest.sources.reader import ReadContext
 
 _CATEGORY_KEYS = ("themes", "tags", "categories")
@@ -51,7 +51,11 @@ def read_folder(folder: Path, context: ReadContext) -> Parsed:
     parsed = Parsed()
     names: list[str] = []
     inside = folder.resolve()
-    for path in sorted(folder.glob("*.md")):
+    paths = sorted(folder.glob("*.md"))
+    limit = settings.collect.max_items
+    if len(paths) > limit:
+        parsed.problems.append(left_out(len(paths) - limit, limit, "notes"))
+    for path in paths[:limit]:
         if path.is_dir() or path.name.startswith("."):
             continue  # a FIFO or device is read, so the bounded reader reports it
         try:

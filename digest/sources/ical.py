@@ -29,7 +29,7 @@ from digest.sources.fetched import Fetched
 from digest.sources.parsed import Parsed
 from digest.sources.reader import ReadContext
 from digest.sources.recurrence import first_of_series, occurrences, series_uids
-from digest.sources.zone_rules import checked_zones
+from digest.sources.zone_rules import checked_zones, own_zones_in_use
 
 UNTITLED = "(untitled event)"
 
@@ -38,6 +38,11 @@ def parse_calendar(fetched: Fetched, context: ReadContext) -> Parsed:
     """Every VEVENT that is not cancelled, as an event item: single events in the
     calendar's order, then the occurrences of recurring ones in time order."""
     data, zone_problems = checked_zones(fetched.data)
+    with own_zones_in_use(data):
+        return _parse(data, zone_problems, context)
+
+
+def _parse(data: bytes, zone_problems: list[str], context: ReadContext) -> Parsed:
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -49,6 +54,10 @@ def parse_calendar(fetched: Fetched, context: ReadContext) -> Parsed:
     now = context.clock.now()
     parsed = Parsed(problems=zone_problems)
     events = calendar.walk("VEVENT")
+    parsed.problems += [f"time zone {name!r} is not defined by the calendar nor known: "
+                        "times given in it are read in site.timezone"
+                        for name in _unknown_zones(events)
+                        if not any(f"time zone {name!r} left out" in p for p in zone_problems)]
     series = series_uids(events)
     shared = _shared_links(events)
     for event in events:
@@ -80,6 +89,25 @@ def _shared_links(events: list[Component]) -> frozenset[str]:
             uid = str(event.get("UID", "")) or str(id(event))
             owners.setdefault(canonical_link(url), set()).add(uid)
     return frozenset(link for link, uids in owners.items() if len(uids) > 1)
+
+
+def _unknown_zones(events: list[Component]) -> list[str]:
+    """The TZIDs, in order, that events give times in but icalendar could not resolve
+    (their times come out naive, and are then read in the site's zone)."""
+    names: dict[str, None] = {}
+    for event in events:
+        for prop in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+            value = event.get(prop)
+            tzid = getattr(value, "params", {}).get("TZID") if value is not None else None
+            if not tzid:
+                continue
+            try:
+                moment = event.decoded(prop)
+            except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
+                continue  # the event's own reading says why
+            if isinstance(moment, datetime) and moment.tzinfo is None:
+                names[str(tzid).strip()[:100]] = None
+    return list(names)
 
 
 def _cancelled(event: Component) -> bool:

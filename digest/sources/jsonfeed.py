@@ -11,6 +11,7 @@ guid), ``url`` (else ``external_url``), ``title`` (optional: microblogs have non
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,11 @@ from digest.sources.parsed import Parsed
 from digest.sources.reader import Listing
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
+MAX_DEPTH = 64
+"""The deepest nesting read: a JSON Feed needs about five levels; the standard parser
+would give up at Python's recursion limit, in Python's words."""
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 def looks_like_json_feed(fetched: Fetched) -> bool:
@@ -51,7 +57,18 @@ def read_json_feed(fetched: Fetched, listing: Listing) -> Parsed:
     return items_of([_entry(entry, anchor) for entry in readable], anchor, listing)
 
 
+def _depth(data: bytes) -> int:
+    """How deep arrays and objects nest, brackets inside strings not counted."""
+    deepest = depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub(b"", data)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _load(data: bytes) -> Mapping[str, Any]:
+    if _depth(data) > MAX_DEPTH:
+        raise SourceError(f"not readable JSON: nested deeper than {MAX_DEPTH} levels")
     text = data.decode("utf-8-sig", errors="replace")
     try:
         document = json.loads(text)

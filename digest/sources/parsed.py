@@ -15,3 +15,8 @@ class Parsed:
 
     items: list[Item] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+
+def left_out(count: int, limit: int, what: str) -> str:
+    """The problem a source reports for what is past ``collect.max_items``."""
+    return f"{count} more {what} left out: one poll keeps at most {limit} (collect.max_items)"

@@ -24,10 +24,11 @@ from digest.dates import console_day
 from digest.errors import SourceError
 from digest.models import Item
 from digest.source_state import SourceState
-from digest.sources.clean.seal import sealed
+from digest.sources.clean.seal import event_problems, sealed
 from digest.sources.clean.themes import ThemeMapper
 from digest.sources.fetch import SourceGoneError, fetch
-from digest.sources.parsed import Parsed
+from digest.sources.fetched import Fetched
+from digest.sources.parsed import Parsed, left_out
 from digest.sources.parsers import ParsingProcesses
 from digest.sources.policy import FetchPolicy
 from digest.sources.reader import ReadContext
@@ -54,12 +55,13 @@ class Poll:
 
 def fingerprint(source: SourceSettings, settings: Settings, now: datetime) -> str:
     """What the items of a source depend on besides its bytes: its own settings, the
-    themes and their rules, the site's zone and default themes, this version's parsing,
-    and for a calendar the month (recurring events are expanded from now on, so an
-    unchanged calendar is still read again once a month to reach further ahead)."""
+    themes and their rules, the site's zone and default themes, how many items a poll
+    keeps (``collect.max_items``), this version's parsing, and for a calendar the month
+    (recurring events are expanded from now on, so an unchanged calendar is still read
+    again once a month to reach further ahead)."""
     parts: list[object] = [
         __version__, source.type, source.kind, source.themes, settings.site.timezone,
-        settings.site.default_themes,
+        settings.site.default_themes, settings.collect.max_items,
         [[t.slug, t.title, t.aliases, t.keywords] for t in settings.theme_list()]]
     entry = READERS.get(source.type)  # an unknown type's poll fails below, by name
     if entry is not None and entry.expands_ahead:
@@ -119,7 +121,8 @@ def _poll(source: SourceSettings, settings: Settings, clock: Clock, state: Sourc
                           clock)
     if isinstance(reader, ReadsFolder):
         folder = settings.resolve(source.path or source.url or "")
-        return _result(source, state, reader.read(folder, context), None)
+        return _result(source, state, reader.read(folder, context), None,
+                       settings.collect.max_items)
     if not source.url:
         raise SourceError(f"a {source.type} source needs url")
     fetched = fetch(state.url or source.url, settings, client, accept=reader.accept,
@@ -129,17 +132,30 @@ def _poll(source: SourceSettings, settings: Settings, clock: Clock, state: Sourc
     moved = (f"moved permanently to {fetched.moved_to}, polled there from now on "
              "(update its url in the config)") if fetched.moved_to else None
     if fetched.not_modified:
-        return Poll(source.id, state, note="; ".join(filter(None, ["not modified", moved])))
+        return Poll(source.id, state, note="; ".join(filter(None, ["not modified", moved])),
+                    problems=tuple(f"{where(source)}: {p}" for p in fetched.problems))
     if parsers is not None and reader.by_listing is not None:
         job = (reader.by_listing, fetched, context.listing)
-        return _result(source, state, parsers.read(job), moved, sealed_already=True)
-    return _result(source, state, reader.read(fetched, context), moved)
+        parsed = parsers.read(job)
+        return _result(source, state, _with(parsed, fetched), moved,
+                       settings.collect.max_items, sealed_already=True)
+    return _result(source, state, _with(reader.read(fetched, context), fetched), moved,
+                   settings.collect.max_items)
+
+
+def _with(parsed: Parsed, fetched: Fetched) -> Parsed:
+    """The parser's problems after those of the response itself."""
+    return replace(parsed, problems=[*fetched.problems, *parsed.problems])
 
 
 def _result(source: SourceSettings, state: SourceState, parsed: Parsed, note: str | None,
-            *, sealed_already: bool = False) -> Poll:
+            max_items: int, *, sealed_already: bool = False) -> Poll:
     """Every parser's items leave here, through ``clean.sealed`` (scrubbed, bounded and
-    given their link keys), which a parsing process has done already."""
-    problems = tuple(f"{where(source)}: {problem}" for problem in parsed.problems)
-    items = parsed.items if sealed_already else sealed(parsed.items)
+    given their link keys), which a parsing process has done already, and at most
+    ``max_items`` of them (a calendar's events, or any reader that does not stop itself)."""
+    items, extra = parsed.items[:max_items], len(parsed.items) - max_items
+    kept = [*parsed.problems, *([left_out(extra, max_items, "items")] if extra > 0 else []),
+            *([] if sealed_already else event_problems(items))]
+    problems = tuple(f"{where(source)}: {problem}" for problem in kept)
+    items = items if sealed_already else sealed(items)
     return Poll(source.id, state, items=tuple(items), note=note, problems=problems)

@@ -30,13 +30,15 @@ Body = TypeVar("Body", contravariant=True)
 @dataclass(frozen=True)
 class Listing:
     """What turning a listing's entries into items needs: the source they are filed under
-    (its id, kind and themes), the theme rules, and the time an undated entry is given."""
+    (its id, kind and themes), the theme rules, the time an undated entry is given, and
+    how many entries to read at most (``collect.max_items``)."""
 
     source_id: str
     kind: Kind | None
     themes: tuple[str, ...]
     mapper: ThemeMapper
     now: datetime
+    max_items: int
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class ReadContext:
     def listing(self) -> Listing:
         """The part of this context a listing's entries need."""
         return Listing(self.source.id, self.source.kind, tuple(self.source.themes),
-                       self.mapper, self.clock.now())
+                       self.mapper, self.clock.now(), self.settings.collect.max_items)
 
 
 class Reader(Protocol[Body]):

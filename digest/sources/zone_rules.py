@@ -17,7 +17,9 @@ Zone", so a second calendar's 10:00 at -05:00 was read with the first one's +03:
 hours off, and in ``digest serve`` for as long as it ran). So each zone the calendar
 defines under a name zoneinfo does not know is renamed, with its references, after a hash
 of its definition: a calendar's times are read in its own zones, and two calendars share
-a zone only when they define it alike.
+a zone only when they define it alike. Those renamed zones are forgotten once the calendar
+is read (``own_zones_in_use``), or a calendar whose zone changes at every poll would grow
+``digest serve``'s memory by one zone a poll for as long as it ran.
 """
 
 from __future__ import annotations
@@ -25,9 +27,14 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import threading
 import zoneinfo
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import icalendar
+from icalendar.timezone import tzp
 
 from digest.sources.rrule_check import rule_problem
 
@@ -43,6 +50,43 @@ _RULE = re.compile(rb"^RRULE(?:;[^:\r\n]*)?:([^\r\n]*)", re.IGNORECASE | re.MULT
 _TZID_PARAM = re.compile(rb';TZID=("?)([^";:\r\n]*)\1(?=[;:])', re.IGNORECASE)
 _TZID_LINE = re.compile(rb"^(TZID(?:;[^:\r\n]*)?:)([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 _TZID = re.compile(rb"^TZID(?:;[^:\r\n]*)?:([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
+_RENAMED = re.compile(rb" \[[0-9a-f]{16}\]$")
+
+
+_in_use: Counter[str] = Counter()  # renamed zones, by the calendars being read in them
+_in_use_lock = threading.Lock()
+
+
+def _cached_zones() -> dict[str, object]:
+    """icalendar's process-wide cache of zones it does not know by name (private: no API
+    forgets a zone; ``test_renamed_zones_are_forgotten_after_the_parse`` guards it)."""
+    cache: dict[str, object] = getattr(tzp, "_TZP__tz_cache", {})
+    return cache
+
+
+@contextmanager
+def own_zones_in_use(data: bytes) -> Iterator[None]:
+    """While a calendar (``checked_zones``' bytes) is read: on leaving, icalendar forgets
+    the zones renamed for it that no other calendar being read uses."""
+    names = [name.decode("utf-8", "replace").strip("/") for name in _renamed(data)]
+    with _in_use_lock:
+        _in_use.update(names)
+    try:
+        yield
+    finally:
+        with _in_use_lock:
+            _in_use.subtract(names)
+            cache = _cached_zones()
+            for name in names:
+                if _in_use[name] <= 0:
+                    del _in_use[name]
+                    cache.pop(name, None)
+
+
+def _renamed(data: bytes) -> set[bytes]:
+    """The TZIDs of the zones ``_own_names`` renamed in ``data``."""
+    return {found.group(1).strip() for found in _TZID.finditer(data)
+            if _RENAMED.search(found.group(1).strip())}
 
 
 def checked_zones(data: bytes) -> tuple[bytes, list[str]]:

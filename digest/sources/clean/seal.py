@@ -67,6 +67,24 @@ def _within_years(moment: datetime) -> datetime:
     return min(max(moment, EARLIEST), LATEST)
 
 
+def event_problems(items: Iterable[Item]) -> list[str]:
+    """What ``seal`` will leave out of the items' events, said (the items stay): a start
+    outside the years anyone schedules in, or such an end."""
+    problems: list[str] = []
+    for item in items:
+        event = item.event
+        if event is None:
+            continue
+        name = f"event {cut_line(safe_line(item.title), 100)!r}"
+        if not within_years(event.start):
+            problems.append(f"{name}: its start {event.start} is outside the years "
+                            f"{EARLIEST.year}-{LATEST.year}: kept without an event date")
+        elif not within_years(event.end):
+            problems.append(f"{name}: its end {event.end} is outside the years "
+                            f"{EARLIEST.year}-{LATEST.year}: kept without an end")
+    return problems
+
+
 def _sane_event(event: EventInfo | None) -> EventInfo | None:
     """An event outside the years anyone schedules in has no usable date: its start makes
     it no event (the item stays, undated as an event); a wild end is dropped."""
