@@ -138,3 +138,37 @@ def test_the_limits_refusals_are_pages(site: str, request_head: bytes, status: i
     text = page.decode()
     assert text.startswith("<!DOCTYPE html>") and '<html lang="de">' in text
     assert f"<title>{title}" in text and "<main" in text
+
+
+def test_a_range_that_cannot_be_served_is_a_page(project: Path) -> None:
+    """Every published folder's file: a range beyond it is the 416 page with
+    ``Content-Range: bytes */SIZE``, a malformed one the 400 page, never plain text; a
+    range it has is still served (206), and an ``If-Range`` that does not match sends it
+    whole."""
+    from digest.jobs.forms import published_folders
+
+    ctx = _context(project)
+    files = []
+    for name, folder in published_folders(ctx.settings).items():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "probe.atom").write_bytes(b"<feed>" + name.encode() * 50 + b"</feed>")
+        files.append((f"/{name}/probe.atom", (folder / "probe.atom").stat().st_size))
+    with serving(ctx) as url:
+        for path, size in [*files, *((f"/digest{p}", s) for p, s in files[:1])]:
+            for method in ("GET", "HEAD"):
+                beyond = httpx.request(method, url + path, headers={
+                    "Range": "bytes=99999999-", "Accept-Language": "fr"})
+                assert beyond.status_code == 416, (method, path)
+                assert beyond.headers["content-range"] == f"bytes */{size}"
+                assert beyond.headers["content-type"].startswith("text/html")
+                if method == "GET":
+                    assert_page(beyond, "fr", "Requête non valide")
+            for malformed in ("bytes=9-2", "items=0-1", "bytes=x"):
+                refused = httpx.get(url + path, headers={"Range": malformed})
+                assert refused.status_code == 400, (path, malformed)
+                assert_page(refused, "en", "Request not valid")
+            part = httpx.get(url + path, headers={"Range": "bytes=0-5"})
+            assert part.status_code == 206 and part.content == b"<feed>"
+            whole = httpx.get(url + path, headers={"Range": "bytes=99999999-",
+                                                   "If-Range": '"not-its-etag"'})
+            assert whole.status_code == 200 and len(whole.content) == size

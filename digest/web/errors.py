@@ -2,7 +2,8 @@
 the app itself did not write a page for, and one log line for a failure.
 
 Starlette answers a path no route has (404), a method a route does not take (405, with its
-``Allow``) and a file the published folders lack (404) with plain text; a handler that
+``Allow``), a file the published folders lack (404) and a ``Range`` it cannot serve
+(``published``: 416, 400) with plain text; a handler that
 fails (the store unreachable...) would get its plain "Internal Server Error", and a body
 or headers over the limits (``limits``: 413, 431, 400) a line of text. Each is
 instead a page in the members' frame (``lang``, a title, a ``main`` landmark) that says
