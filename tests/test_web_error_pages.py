@@ -138,3 +138,77 @@ def test_the_limits_refusals_are_pages(site: str, request_head: bytes, status: i
     text = page.decode()
     assert text.startswith("<!DOCTYPE html>") and '<html lang="de">' in text
     assert f"<title>{title}" in text and "<main" in text
+
+
+def test_a_range_that_cannot_be_served_is_a_page(project: Path) -> None:
+    """Every published folder's file: a range beyond it is the 416 page with
+    ``Content-Range: bytes */SIZE``, a malformed one the 400 page, never plain text; a
+    range it has is still served (206), and an ``If-Range`` that does not match sends it
+    whole."""
+    from digest.jobs.forms import published_folders
+
+    ctx = _context(project)
+    files = []
+    for name, folder in published_folders(ctx.settings).items():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "probe.atom").write_bytes(b"<feed>" + name.encode() * 50 + b"</feed>")
+        files.append((f"/{name}/probe.atom", (folder / "probe.atom").stat().st_size))
+    with serving(ctx) as url:
+        for path, size in [*files, *((f"/digest{p}", s) for p, s in files[:1])]:
+            for method in ("GET", "HEAD"):
+                beyond = httpx.request(method, url + path, headers={
+                    "Range": "bytes=99999999-", "Accept-Language": "fr"})
+                assert beyond.status_code == 416, (method, path)
+                assert beyond.headers["content-range"] == f"bytes */{size}"
+                assert beyond.headers["content-type"].startswith("text/html")
+                if method == "GET":
+                    assert_page(beyond, "fr", "Requête non valide")
+            for malformed in ("bytes=9-2", "items=0-1", "bytes=x"):
+                refused = httpx.get(url + path, headers={"Range": malformed})
+                assert refused.status_code == 400, (path, malformed)
+                assert_page(refused, "en", "Request not valid")
+            part = httpx.get(url + path, headers={"Range": "bytes=0-5"})
+            assert part.status_code == 206 and part.content == b"<feed>"
+            whole = httpx.get(url + path, headers={"Range": "bytes=99999999-",
+                                                   "If-Range": '"not-its-etag"'})
+            assert whole.status_code == 200 and len(whole.content) == size
+
+
+def test_a_body_that_is_not_a_form_is_refused_with_one_labelled_line(
+        project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A malformed multipart body (the reviewer's one-click with a boundary it lacks) on
+    every members' form: the 400 page, nothing changed, one ``digest:`` line naming the
+    request without its token, and nothing from the parser itself."""
+    from digest.jobs.collect import ensure_subscribers
+    from digest.models import RunReport, SubscriberStatus
+    from digest.store import subscribers
+
+    ctx = _context(project)
+    ensure_subscribers(ctx, RunReport())
+    with ctx.db.transaction() as c:
+        member = next(m for m in subscribers.active_for(c, "weekly") if m.id is not None)
+    assert member.id is not None
+    unsubscribe = make_token(SECRET.encode(), member.id, "unsubscribe")
+    preferences = make_token(SECRET.encode(), member.id, "preferences")
+    caplog.set_level(logging.DEBUG)
+    with serving(_context(project)) as url:
+        for path in (f"/u/{unsubscribe}", f"/u/{unsubscribe}?digest=weekly",
+                     f"/p/{preferences}", f"/p/{preferences}/erase"):
+            caplog.clear()
+            answer = httpx.post(url + path, content=b"List-Unsubscribe=One-Click",
+                                headers={"Content-Type": "multipart/form-data; boundary=x"})
+            assert answer.status_code == 400, path
+            assert answer.headers["content-type"].startswith("text/html")
+            lines = [r for r in caplog.records if r.levelno >= logging.INFO
+                     and not r.name.startswith(("uvicorn", "httpx", "httpcore"))]
+            assert len(lines) == 1, [(r.name, r.getMessage()) for r in lines]
+            line = lines[0].getMessage()
+            assert lines[0].name == "digest.web" and line.startswith("digest: POST /")
+            assert "not a readable form" in line
+            assert unsubscribe not in line and preferences not in line
+            assert not [r for r in caplog.records if "multipart" in r.name]
+    with ctx.db.transaction() as c:
+        kept = subscribers.by_id(c, member.id)
+    assert kept is not None and kept.status is SubscriberStatus.ACTIVE
+    assert "weekly" in kept.digests
+    ctx.close()

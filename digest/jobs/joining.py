@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -31,6 +32,7 @@ from enum import StrEnum
 from digest.errors import DeliveryError, DigestError, InputError
 from digest.jobs.context import Context
 from digest.jobs.join_form import JoinRequest
+from digest.jobs.logged_address import scrubbed, shown_address
 from digest.jobs.rate_limit import RecentEvents
 from digest.links import preferences_url
 from digest.mail.message import Envelope, MessageFactory, Recipient, make_message_id
@@ -110,7 +112,7 @@ def request_subscription(ctx: Context, request: JoinRequest,
     now = ctx.clock.now()
     if limit is not None and not limit.allow(request.email, now):
         log.warning("subscribe: nothing mailed to %s: over %d mails in %s",
-                    request.email, limit.limit, limit.window)
+                    shown_address(ctx.secret, request.email), limit.limit, limit.window)
         return JoinOutcome.LIMITED
     wanted = request.choices
     with ctx.db.transaction() as connection:
@@ -122,9 +124,11 @@ def request_subscription(ctx: Context, request: JoinRequest,
                 status=SubscriberStatus.PENDING), now)
             member = subscribers.by_email(connection, request.email)
         if member is None or member.id is None:
-            raise DigestError(f"subscribe: {request.email} could not be stored")
+            raise DigestError(
+                f"subscribe: {shown_address(ctx.secret, request.email)} could not be stored")
         if member.status is SubscriberStatus.BOUNCED:
-            log.info("subscribe: nothing mailed to %s: its mail bounced", member.email)
+            log.info("subscribe: nothing mailed to %s: its mail bounced",
+                     shown_address(ctx.secret, member.email))
             return JoinOutcome.BOUNCED
         consent_id = None
         if member.status is not SubscriberStatus.ACTIVE:
@@ -148,7 +152,8 @@ def request_subscription(ctx: Context, request: JoinRequest,
         with ctx.open_transport() as transport:
             transport.send(message)
     except (DeliveryError, OSError) as exc:  # e.g. the mail server refused the address
-        log.warning("subscribe: mail to %s not sent: %s", member.email, exc)
+        log.warning("subscribe: mail to %s not sent: %s", shown_address(ctx.secret, member.email),
+                    scrubbed(ctx.secret, str(exc), member.email))
         return JoinOutcome.FAILED
     return outcome
 
@@ -212,7 +217,8 @@ def _view(ctx: Context, token: str, act: bool) -> ConfirmView:
         else:  # confirmed by a parallel request an instant ago
             state = ConfirmState.USED
     if state is ConfirmState.CONFIRMED:
-        log.info("subscribe: %s confirmed (consent %d)", member.email, consent.id)
+        log.info("subscribe: %s confirmed (consent %d)",
+                 shown_address(ctx.secret, member.email), consent.id)
     if state not in (ConfirmState.READY, ConfirmState.CONFIRMED):  # nothing applied
         wanted = consents.Choices(name=member.name, language=member.language,
                                   digests=member.digests, themes=member.themes)
@@ -238,6 +244,9 @@ def safely(ctx: Context, request: JoinRequest, limit: AddressLimit) -> None:
     try:
         request_subscription(ctx, request, limit)
     except (DigestError, InputError, OSError) as exc:
-        log.warning("subscribe: request for %s not handled: %s", request.email, exc)
-    except Exception:
-        log.exception("subscribe: request for %s failed", request.email)
+        log.warning("subscribe: request for %s not handled: %s",
+                    shown_address(ctx.secret, request.email),
+                    scrubbed(ctx.secret, str(exc), request.email))
+    except Exception as exc:  # the traceback too, with the address taken out of it
+        log.error("subscribe: request for %s failed: %s", shown_address(ctx.secret, request.email),
+                  scrubbed(ctx.secret, "".join(traceback.format_exception(exc)), request.email))

@@ -24,6 +24,7 @@ from digest.config import Settings
 from digest.config.coordinators import Access, coordinator_access
 from digest.errors import DeliveryError
 from digest.jobs.context import Context
+from digest.jobs.logged_address import scrubbed, shown_address
 from digest.mail.message import Envelope, MessageFactory, Recipient, make_message_id
 from digest.models import RenderedEmail
 from digest.render.i18n import N_, translate
@@ -80,7 +81,7 @@ def request_link(ctx: Context, email: str, language: str,
             recent = console_access.links_since(connection, access.email, now - LINK_LIFETIME)
         if recent >= LINKS_PER_ADDRESS:
             log.warning("console: sign-in link for %s not sent: %d already in %s",
-                        access.email, recent, LINK_LIFETIME)
+                        shown_address(ctx.secret, access.email), recent, LINK_LIFETIME)
             return False
         url = issue_link(ctx, access.email, settings, emailed=True)
     if url is None:
@@ -89,7 +90,9 @@ def request_link(ctx: Context, email: str, language: str,
         with ctx.open_transport() as transport:
             transport.send(_link_message(ctx, access, url, language))
     except (DeliveryError, OSError) as exc:
-        log.warning("console: sign-in link for %s not sent: %s", access.email, exc)
+        log.warning("console: sign-in link for %s not sent: %s",
+                    shown_address(ctx.secret, access.email),
+                    scrubbed(ctx.secret, str(exc), access.email))
         return False
     return True
 

@@ -42,7 +42,7 @@ from digest.jobs.context import Context
 from digest.jobs.forms import bulletins_folder, digest_folder, published_folders
 from digest.web import pages
 from digest.web.admin import admin_routes, whole_paths
-from digest.web.errors import ServerErrors, exception_handlers, refusal_page
+from digest.web.errors import ServerErrors, exception_handlers, quiet_form_parser, refusal_page
 from digest.web.headers import SecurityHeaders
 from digest.web.join_pages import SUBSCRIBE
 from digest.web.leaving import Leaving
@@ -56,6 +56,7 @@ from digest.web.subscribe import subscribe_routes
 
 def create_app(ctx: Context) -> ASGIApp:
     """The application for ``ctx``'s site; it opens the store on first use."""
+    quiet_form_parser()
     members = _Members(ctx)
     settings = ctx.settings
     base_url = settings.site.base_url

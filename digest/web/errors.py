@@ -2,14 +2,17 @@
 the app itself did not write a page for, and one log line for a failure.
 
 Starlette answers a path no route has (404), a method a route does not take (405, with its
-``Allow``) and a file the published folders lack (404) with plain text; a handler that
+``Allow``), a file the published folders lack (404) and a ``Range`` it cannot serve
+(``published``: 416, 400) with plain text; a handler that
 fails (the store unreachable...) would get its plain "Internal Server Error", and a body
 or headers over the limits (``limits``: 413, 431, 400) a line of text. Each is
 instead a page in the members' frame (``lang``, a title, a ``main`` landmark) that says
 what happened and links to the front page, never the exception's text: it may name the
 database or a file. ``ServerErrors`` (outside Starlette, which answers with
 ``server_error`` and then raises again) logs the failure: one line for a ``DigestError``
-(its message is written for the operator), the traceback for anything else (a bug).
+(its message is written for the operator), the traceback for anything else (a bug). A
+posted body that is not a form is one labelled line (``unreadable_form``), never the
+multipart parser's own unlabelled message (``quiet_form_parser``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ FALLBACK = ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'
             'wrong</h1><p>The site could not answer this request. Try again in a few '
             'minutes.</p></main></body>\n</html>\n')
 ExceptionHandler = Callable[[Request, Exception], Response]
+PARSER_LOGGERS = ("python_multipart", "multipart")  # the package, and its older name
 
 
 def error_page(ctx: Context, request: Request, status: int,
@@ -63,6 +67,21 @@ def error_page(ctx: Context, request: Request, status: int,
         log.exception("digest: the error page could not be rendered")
         body = FALLBACK
     return HTMLResponse(body, status_code=status, headers=answer)
+
+
+def quiet_form_parser() -> None:
+    """Keep the multipart parser's own messages ("Expected boundary character 45, got 76 at
+    index 2") out of the service's output: Starlette turns its failure into a 400 anyway,
+    and ``unreadable_form`` logs the one line that says which request it was."""
+    for name in PARSER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def unreadable_form(request: Request, exc: HTTPException) -> None:
+    """One labelled line for a posted body that is not a form (malformed multipart, more
+    fields than the page has...): the path without its token, and the parser's reason."""
+    log.warning("digest: %s %s refused: its body is not a readable form (%s)",
+                request.method, shown_path(request.scope), str(exc.detail)[:200])
 
 
 def refusal_page(ctx: Context) -> Callable[[Scope, int], bytes]:

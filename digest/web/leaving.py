@@ -12,7 +12,9 @@ An email's link names its digest (``/u/<token>?digest=weekly``; a bulletin's nam
 Stopping the last digest a member follows is leaving (``store.member_digests``); stopping
 a digest they no longer follow changes nothing (an old email's link does not stop the
 rest). Only a POST changes anything: a GET (mail scanners follow links), a HEAD (which
-Starlette answers on every GET route), or any other method shows the button page.
+Starlette answers on every GET route), or any other method shows the button page. A
+posted body that is not a form (malformed multipart...) is refused: the 400 page, one
+log line, nothing stops.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from digest.store import member_digests, subscribers
 from digest.store.member_digests import Stopped
 from digest.tokens import read_token
 from digest.web import pages
+from digest.web.errors import error_page, unreadable_form
 from digest.web.member_access import (
     html,
     in_thread,
@@ -53,12 +56,13 @@ class Leaving:
         if request.method == "POST":
             if read_token(self.ctx.secret, request.path_params["token"], "unsubscribe") is None:
                 return await in_thread(lambda r: missing(self.ctx, r), request)
-            try:  # the body is bounded (limits); a field more than a form has is ignored
+            try:  # the body is bounded (limits)
                 async with request.form(max_files=0, max_fields=MAX_FIELDS) as form:
                     value = form.get("stop")
                     stop = value if isinstance(value, str) else ""
-            except HTTPException:
-                stop = ""  # an unreadable body still unsubscribes: the link's digest
+            except HTTPException as exc:  # not a form (malformed multipart...): nothing stops
+                unreadable_form(request, exc)
+                return await in_thread(lambda r: error_page(self.ctx, r, 400), request)
         return await in_thread(lambda r: self._answer(r, stop), request)
 
     def _titles(self) -> dict[str, str]:

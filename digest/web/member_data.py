@@ -27,6 +27,7 @@ from digest.render.i18n import N_
 from digest.store import subscribers
 from digest.tokens import read_token
 from digest.web import pages
+from digest.web.errors import unreadable_form
 from digest.web.member_language import page_language
 from digest.web.pages import member_page
 
@@ -90,7 +91,8 @@ class _DataPages:
             try:
                 async with request.form(max_files=0, max_fields=10) as form:
                     confirmed = form.get(CONFIRM_FIELD) == CONFIRM_VALUE
-            except HTTPException:  # more fields than the form has, a file...
+            except HTTPException as exc:  # more fields than the form has, a file...
+                unreadable_form(request, exc)
                 confirmed = False
         return await _in_thread(lambda r: self._erase(r, confirmed), request)
 

@@ -28,6 +28,7 @@ from digest.store import member_digests, subscribers
 from digest.theme_titles import theme_titles
 from digest.tokens import read_token
 from digest.web import pages
+from digest.web.errors import unreadable_form
 from digest.web.member_access import (
     html,
     in_thread,
@@ -86,7 +87,8 @@ class Preferences:
                     for key, value in data.multi_items():
                         if isinstance(value, str):
                             form.setdefault(key, []).append(value)
-            except HTTPException:  # more fields than any preferences form has, a file...
+            except HTTPException as exc:  # more fields than any preferences form has, a file...
+                unreadable_form(request, exc)
                 return await in_thread(lambda r: self._answer(r, form, bad=True), request)
         return await in_thread(lambda r: self._answer(r, form), request)
 

@@ -5,8 +5,11 @@ this guard refuses, whatever the folders are, any path that resolves (symbolic l
 followed) into a private place: ``var/`` (the signing key, the database), the outbox, the
 database file, the config file and the members' import file, and any file or folder whose
 name starts with a dot (``write_atomic``'s temporary files). It answers 404, as for a file
-that does not exist. Directory URLs without their final slash are redirected to the same
-URL under ``site.base_url``, never to the Host header the request claimed.
+that does not exist. A ``Range`` that cannot be served (beyond the file: 416 with its
+``Content-Range: bytes */SIZE``; malformed: 400) is an ``HTTPException``, so the site's
+error page answers it, not Starlette's line of plain text. Directory URLs without their
+final slash are redirected to the same URL under ``site.base_url``, never to the Host
+header the request claimed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from starlette.responses import RedirectResponse, Response
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.responses import (
+    FileResponse,
+    MalformedRangeHeader,
+    RangeNotSatisfiable,
+    RedirectResponse,
+    Response,
+)
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
@@ -66,6 +77,8 @@ class PublishedFiles(StaticFiles):
         """Starlette's answer, typed by ``MEDIA_TYPES`` for what ``mimetypes`` does not know
         (an ``.opml`` would go as ``application/octet-stream``, which readers refuse)."""
         response = super().file_response(full_path, stat_result, scope, status_code)
+        if isinstance(response, FileResponse):
+            _refuse_bad_range(response, scope, stat_result.st_size)
         media_type = MEDIA_TYPES.get(Path(full_path).suffix.lower())
         if media_type and response.status_code == 200:
             response.headers["content-type"] = media_type
@@ -88,6 +101,24 @@ def site_url(base_url: str, scope: Scope, suffix: str = "") -> str:
         path = path[len(prefix):]
     query = scope.get("query_string", b"").decode("latin-1")
     return base_url.rstrip("/") + quote(path + suffix) + (f"?{query}" if query else "")
+
+
+def _refuse_bad_range(response: FileResponse, scope: Scope, size: int) -> None:
+    """Raise, as an ``HTTPException``, the refusal ``FileResponse`` would send as plain text
+    for the request's ``Range`` (under the same conditions: a 200, GET or HEAD, no
+    ``If-Range`` that makes it send the whole file)."""
+    headers = Headers(scope=scope)
+    wanted, if_range = headers.get("range"), headers.get("if-range")
+    if (wanted is None or response.status_code != 200
+            or str(scope.get("method", "GET")).upper() not in ("GET", "HEAD")
+            or (if_range is not None and not response._should_use_range(if_range))):
+        return
+    try:
+        FileResponse._parse_range_header(wanted, size)
+    except MalformedRangeHeader:
+        raise HTTPException(400) from None
+    except RangeNotSatisfiable:
+        raise HTTPException(416, headers={"Content-Range": f"bytes */{size}"}) from None
 
 
 def _journal_of(real: Path, database: Path) -> bool:

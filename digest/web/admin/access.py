@@ -22,14 +22,15 @@ config at every request (``digest.config.coordinators``).
 Every ``/admin`` request goes through ``PlainAddresses`` first: a control character (NUL,
 a line break...) in its path or query names no page, and answers 400 before any part of
 the console reads it (the store refuses NUL on PostgreSQL). An ``/admin`` path no part
-has is ``not_found``: for a signed-in coordinator a 404 in the console's frame.
+has is ``not_found``: for a signed-in coordinator a 404 in the console's frame; a method
+a console path does not take is ``not_allowed``: 405 in that frame, with ``Allow``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -75,6 +76,7 @@ NOT_ALLOWED_TEXT = N_("This action is not allowed: your session, the form or you
                       "does not permit it. Nothing was changed.")
 NOT_FOUND = N_("Page not found")
 NOT_FOUND_TEXT = N_("The console has no such page.")
+METHOD_TEXT = N_("This address does not answer this kind of request.")
 UNREADABLE = N_("Address not readable")
 UNREADABLE_TEXT = N_("This address holds a control character (such as NUL): it names no "
                      "page and no search. Nothing was changed.")
@@ -177,6 +179,14 @@ class Console:
     async def _not_found(self, request: Request, who: SignedIn | None) -> Response:
         return self.render(request, who, "forbidden.html.j2", title=NOT_FOUND, status=404,
                            error=NOT_FOUND_TEXT)
+
+    async def not_allowed(self, request: Request, allowed: Iterable[str]) -> Response:
+        """A method the page does not take: 405 in the console's frame, with ``Allow``."""
+        who = await run_in_threadpool(self.who, request)
+        answer = self.render(request, who, "forbidden.html.j2", title=NOT_ALLOWED, status=405,
+                             error=METHOD_TEXT)
+        answer.headers["Allow"] = ", ".join(sorted(allowed))
+        return answer
 
     async def unreadable(self, request: Request) -> Response:
         """A request whose path or query holds a control character: 400 (a GET without
