@@ -80,7 +80,7 @@ def quiet_form_parser() -> None:
 def unreadable_form(request: Request, exc: HTTPException) -> None:
     """One labelled line for a posted body that is not a form (malformed multipart, more
     fields than the page has...): the path without its token, and the parser's reason."""
-    log.warning("digest: %s %s refused: its body is not a readable form (%s)",
+    log.warning("digest: %s %s: its body is not a readable form (%s)",
                 request.method, shown_path(request.scope), str(exc.detail)[:200])
 
 

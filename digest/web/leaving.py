@@ -13,8 +13,9 @@ Stopping the last digest a member follows is leaving (``store.member_digests``);
 a digest they no longer follow changes nothing (an old email's link does not stop the
 rest). Only a POST changes anything: a GET (mail scanners follow links), a HEAD (which
 Starlette answers on every GET route), or any other method shows the button page. A
-posted body that is not a form (malformed multipart...) is refused: the 400 page, one
-log line, nothing stops.
+posted body that is not a form (malformed multipart...) still stops the link's digest:
+the POST to the signed link is the member's click, and a mail client's one-click must not
+fail on how it wrote its body; it is logged in one line.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from digest.store import member_digests, subscribers
 from digest.store.member_digests import Stopped
 from digest.tokens import read_token
 from digest.web import pages
-from digest.web.errors import error_page, unreadable_form
+from digest.web.errors import unreadable_form
 from digest.web.member_access import (
     html,
     in_thread,
@@ -60,9 +61,9 @@ class Leaving:
                 async with request.form(max_files=0, max_fields=MAX_FIELDS) as form:
                     value = form.get("stop")
                     stop = value if isinstance(value, str) else ""
-            except HTTPException as exc:  # not a form (malformed multipart...): nothing stops
-                unreadable_form(request, exc)
-                return await in_thread(lambda r: error_page(self.ctx, r, 400), request)
+            except HTTPException as exc:  # not a form (malformed multipart...): logged, and
+                unreadable_form(request, exc)  # it still stops the link's digest: a mail
+                stop = ""  # client's one-click must never need a second try (RFC 8058)
         return await in_thread(lambda r: self._answer(r, stop), request)
 
     def _titles(self) -> dict[str, str]:
