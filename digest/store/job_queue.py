@@ -97,7 +97,7 @@ def jobs_of_run(connection: Connection, run: str) -> list[RunJob]:
         "WHERE args->>'run' = :run ORDER BY id"), {"run": run}).mappings().all()
     reports = dict(connection.execute(
         select(job_reports.c.job_id, job_reports.c.report).where(job_reports.c.run == run)
-    ).tuples().all())
+    ).all())
     return [RunJob(id=int(row["id"]), task=str(row["task_name"]), status=str(row["status"]),
                    args=dict(row["args"]), report=reports.get(int(row["id"])))
             for row in rows]
@@ -145,12 +145,12 @@ def queue_state(connection: Connection, stalled_after: float) -> QueueState:
     tasks: dict[str, TaskCounts] = {}
     for name, status, count in connection.execute(text(
             "SELECT task_name, status::text, count(*) FROM procrastinate_jobs "
-            "GROUP BY task_name, status ORDER BY task_name")).tuples():
+            "GROUP BY task_name, status ORDER BY task_name")):
         tasks.setdefault(name, TaskCounts(name)).states[status] = int(count)
     for name, count in connection.execute(text(
             "SELECT j.task_name, count(DISTINCT j.id) FROM procrastinate_jobs j JOIN "
             "procrastinate_events e ON e.job_id = j.id WHERE e.type IN "
-            "('deferred_for_retry', 'retried') GROUP BY j.task_name")).tuples():
+            "('deferred_for_retry', 'retried') GROUP BY j.task_name")):
         tasks.setdefault(name, TaskCounts(name)).retried = int(count)
     cutoff = "now() - make_interval(secs => :seconds)"
     live = int(connection.execute(text(
@@ -161,7 +161,7 @@ def queue_state(connection: Connection, stalled_after: float) -> QueueState:
                    "SELECT w.id, w.last_heartbeat, count(j.id) FROM procrastinate_workers w "
                    "LEFT JOIN procrastinate_jobs j ON j.worker_id = w.id AND j.status = "
                    f"'doing' WHERE w.last_heartbeat < {cutoff} GROUP BY w.id, "
-                   "w.last_heartbeat ORDER BY w.id"), {"seconds": stalled_after}).tuples()]
+                   "w.last_heartbeat ORDER BY w.id"), {"seconds": stalled_after})]
     orphaned = int(connection.execute(text(
         "SELECT count(*) FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON "
         f"w.id = j.worker_id WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat "
