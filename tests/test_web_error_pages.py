@@ -7,10 +7,8 @@ or the failure's details; the failure is one line in the log. So are the limits'
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
-import socket
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +22,7 @@ from digest.jobs.context import Context
 from digest.testing import ManualClock
 from digest.tokens import make_token
 from tests.conftest import SAMPLE_NOW
-from tests.web_app_server import serving
+from tests.web_app_server import raw_exchange, serving
 
 SECRET = "k3y-for-tests-0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -107,19 +105,6 @@ def test_a_failing_handler_is_a_page_and_one_log_line(project: Path,
         assert token not in record.getMessage()  # the path's token is not logged
 
 
-def raw_exchange(url: str, request: bytes) -> bytes:
-    """Send ``request`` at once, as is, and read until the server closes."""
-    address = urlsplit(url)
-    chunks = []
-    with socket.create_connection((address.hostname, address.port), timeout=30) as connection:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            connection.sendall(request)
-        with contextlib.suppress(ConnectionResetError):
-            while chunk := connection.recv(65536):
-                chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @pytest.mark.parametrize(("request_head", "status", "title"), [
     (b"POST /u/x HTTP/1.1\r\nHost: x\r\nContent-Length: 314572800\r\n", 413, "Anfrage zu groß"),
     (b"POST /subscribe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
@@ -130,7 +115,8 @@ def raw_exchange(url: str, request: bytes) -> bytes:
 def test_the_limits_refusals_are_pages(site: str, request_head: bytes, status: int,
                                        title: str) -> None:
     body = (b"10000\r\n" + b"a" * 0x10000 + b"\r\n") * 2 if b"chunked" in request_head else b""
-    answer = raw_exchange(site, request_head + b"Accept-Language: de\r\n\r\n" + body)
+    answer = raw_exchange(urlsplit(site).port or 80,
+                          request_head + b"Accept-Language: de\r\n\r\n" + body)
     head, _, page = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 %d" % status), head
     assert b"content-type: text/html; charset=utf-8" in head.lower()

@@ -6,7 +6,6 @@ member is told the truth, and a deleted member's link never acts on a newer memb
 
 from __future__ import annotations
 
-import contextlib
 import email
 import email.policy
 import os
@@ -35,7 +34,7 @@ from digest.testing import ManualClock
 from digest.tokens import make_token
 from tests.conftest import ROOT, SAMPLE_NOW, approve_sample_bulletin, run_digest
 from tests.mail_server import free_port, wait_for
-from tests.web_app_server import serving
+from tests.web_app_server import raw_exchange, serving
 
 SECRET = "k3y-for-tests-0123456789abcdefghijklmnopqrstuvwxyz"
 BASE_URL = "https://forum.example.org/digest"
@@ -141,19 +140,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     code, err = served.stop()
     assert code == 0, err
     assert "Traceback" not in err, err
-
-
-def raw_exchange(port: int, request: bytes, limit: float = 60) -> bytes:
-    """Send ``request`` as is and read until the server closes (bounded by ``limit``)."""
-    chunks = []
-    with socket.create_connection(("127.0.0.1", port), timeout=limit) as connection:
-        # The server may answer and close before taking it all: read what it said.
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            connection.sendall(request)
-        with contextlib.suppress(ConnectionResetError):
-            while chunk := connection.recv(65536):
-                chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def closed_by_server(connection: socket.socket, trickle: list[bytes],

@@ -3,6 +3,8 @@ so a test reaches it over real HTTP while it keeps the context (clock, store) in
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,3 +29,16 @@ def serving(ctx: Context, port: int | None = None) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         ctx.close()
+
+
+def raw_exchange(port: int, request: bytes, limit: float = 60) -> bytes:
+    """Send ``request`` as is and read until the server closes (bounded by ``limit``)."""
+    chunks = []
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as connection:
+        # The server may answer and close before taking it all: read what it said.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            connection.sendall(request)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+    return b"".join(chunks)
