@@ -90,7 +90,7 @@ def poll_sources(
         parsers = ParsingProcesses(size - 1, policy.deadline, here=True) if size > 1 else None
     shared = client or deadline.client(
         httpx.Limits(max_connections=limits.concurrency,
-                            max_keepalive_connections=limits.concurrency))
+                     max_keepalive_connections=limits.concurrency))
     slots = HostSlots(limits.per_host)
 
     def one(source: SourceSettings) -> Poll:
