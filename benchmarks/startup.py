@@ -188,9 +188,11 @@ def cases(config: Path, quiet: Path, postgres: str | None, env: dict[str, str]) 
             workers.write_text(quiet.read_text() + "\nworkers: {enabled: true}\n")
             subprocess.run([*digest, "--config", str(workers), "db", "upgrade"],
                            env={**env, **pg}, check=True, capture_output=True)
+            # A worker refuses to start without the key that `serve` signs links with.
             found.append(Case("digest worker, to `worker ready` (PostgreSQL)",
                               [*digest, "--config", str(workers), "worker"],
-                              ready="worker ready", env=pg))
+                              ready="worker ready",
+                              env={**pg, "DIGEST_SECRET_KEY": "startup-benchmark-key-" * 2}))
     return found
 
 
