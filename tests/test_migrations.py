@@ -11,6 +11,8 @@ migrations under test.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     create_engine,
+    inspect,
     select,
 )
 from sqlalchemy.types import TypeEngine
@@ -288,3 +291,60 @@ def test_the_head_every_command_checks_is_the_scripts_head(tmp_path: Path) -> No
         assert found == MigrationContext.configure(connection).get_current_revision()
     database.close()
     assert found == migrate.HEAD
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_a_new_database_records_its_revision_as_alembic_stamp_does(
+        dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """The plain record of ``HEAD`` on a new database (Alembic unloaded) is the table and
+    the row Alembic's own ``stamp head`` makes: same columns, key, and revision."""
+    from alembic import command
+
+    if dialect == "sqlite":
+        ours, theirs = (f"sqlite:///{tmp_path / 'ours.db'}",
+                        f"sqlite:///{tmp_path / 'theirs.db'}")
+    else:
+        ours = theirs = request.getfixturevalue("postgres_url")
+        _empty_postgres(ours)
+    Database(ours).close()
+    made = _version_table(ours)
+    if dialect == "postgres":
+        _empty_postgres(theirs)
+    engine = _engine(theirs)
+    with engine.begin() as connection:
+        metadata.create_all(connection)
+        command.stamp(migrate.alembic_config(connection), "head")
+    engine.dispose()
+    assert made == _version_table(theirs)
+    assert made[-1] == [(migrate.HEAD,)]
+    if dialect == "postgres":
+        _empty_postgres(theirs)
+
+
+def _version_table(url: str) -> tuple[Any, ...]:
+    engine = _engine(url)
+    with engine.connect() as connection:
+        found = inspect(connection)
+        columns = [(c["name"], str(c["type"]), c["nullable"])
+                   for c in found.get_columns("alembic_version")]
+        key = found.get_pk_constraint("alembic_version")
+        rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    engine.dispose()
+    return columns, key["constrained_columns"], key.get("name"), [tuple(row) for row in rows]
+
+
+def test_making_a_new_database_leaves_alembic_unloaded(tmp_path: Path) -> None:
+    """A first command on a new database makes and records its schema without Alembic and
+    its templates (their memory and import time are a first run's)."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    script = ("import sys\nfrom digest.store import Database\n"
+              f"Database({url!r}).close()\n"
+              "print(sorted(name for name in sys.modules if name.split('.')[0] in "
+              "('alembic', 'mako', 'pygments')))")
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True, cwd=Path(__file__).parent.parent)
+    assert found.stdout.strip() == "[]"
+    database = Database(url)
+    with database.engine.connect() as connection:
+        assert migrate.revision_of(connection).standing is Standing.CURRENT
+    database.close()
