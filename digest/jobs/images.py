@@ -27,8 +27,9 @@ from digest.config import Settings
 from digest.errors import SourceError
 from digest.models import Bulletin
 from digest.render.lint import Problem, bulletin_images
+from digest.sources.addresses import AddressCheck, public_address_problem
 from digest.sources.policy import FetchPolicy
-from digest.sources.probe import AddressCheck, Probed, probe, public_address_problem
+from digest.sources.probe import Probed, probe
 
 PROBE_SECONDS = 5.0
 TOTAL_SECONDS = 15.0

@@ -6,7 +6,9 @@ files and the network is one small, bounded place. Over HTTP this module
 - sends the validators of the last stored answer (``If-None-Match``, ``If-Modified-Since``),
   so an unchanged feed costs one "304 Not Modified" and no parsing;
 - follows redirects itself: a chain of permanent ones (301, 308) tells the caller the new
-  address to remember, a loop or too long a chain stops;
+  address to remember, a loop or too long a chain stops, and a source on a public address
+  that redirects to a host on a private one (loopback, private, link-local: the service's
+  own network) is refused;
 - treats "410 Gone" as final (``SourceGoneError``: the caller disables the source);
 - retries 5xx, 429, timeouts and broken transfers with a doubling back-off (honouring
   ``Retry-After``), within one deadline for the whole poll, sleeping through the policy
@@ -160,7 +162,8 @@ def _follow(client: httpx.Client, url: str, headers: dict[str, str], policy: Fet
     seen = [url]
     moved_to: str | None = None
     all_permanent = True
-    for _ in range(policy.max_redirects + 1):
+    origin_public: bool | None = None  # ``url`` on a public address: asked at the first
+    for _ in range(policy.max_redirects + 1):  # redirect to another host
         with stream_within(client, current, headers, policy, deadline_at) as response:
             target = redirect_target(response, current)
             if target is None:
@@ -168,6 +171,13 @@ def _follow(client: httpx.Client, url: str, headers: dict[str, str], policy: Fet
         if target in seen:
             chain = " → ".join([*seen[seen.index(target):], target])
             raise SourceError(f"redirect loop: {chain}")
+        if urlsplit(target).hostname != urlsplit(current).hostname:
+            if origin_public is None:
+                origin_public = policy.private_address(url) is None
+            if origin_public and (problem := policy.private_address(target)):
+                raise SourceError(f"{current} redirects to {target}: {problem}; a source on a "
+                                  "public address may not lead into a private network (give "
+                                  "that address as the source's url if it is meant)")
         all_permanent = all_permanent and response.status_code in _PERMANENT
         if all_permanent:
             moved_to = target

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from digest import __version__
 from digest.config import CollectSettings, Settings
+from digest.sources.addresses import AddressCheck, private_address_problem
 
 DEFAULTS = CollectSettings()
 MAX_BYTES = DEFAULTS.max_bytes
@@ -45,6 +46,9 @@ class FetchPolicy:
     backoff: float = DEFAULTS.backoff.total_seconds()
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     monotonic: Callable[[], float] = field(default=time.monotonic, compare=False)
+    # Why a redirect's target may not be fetched from a public source: its host is on a
+    # private network (``fetch``); tests give their own, their servers being all local.
+    private_address: AddressCheck = field(default=private_address_problem, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings,

@@ -4,29 +4,23 @@ in every member's mail client, so the jobs layer checks it before the bulletin g
 One small ranged GET (``Range: bytes=0-0``; the body, whatever its size, is never read),
 redirects followed by hand, under the sources' ``FetchPolicy`` timeouts and redirect cap.
 Each address, the first and every redirect's, is refused unless its host resolves only to
-public addresses (``public_address_problem``): the service never probes its own network
-for whoever writes a bulletin. (The check resolves the name, then connects: a host whose
+public addresses (``addresses.public_address_problem``): the service never probes its own
+network for whoever writes a bulletin. (The check resolves the name, then connects: a host whose
 DNS answer changes in between is not caught; nothing fetched is used, only its status.)
 Failures come out as ``SourceError``.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 
 from digest.errors import SourceError
 from digest.sources import deadline
+from digest.sources.addresses import AddressCheck, public_address_problem
 from digest.sources.fetch import RetryableError, is_url, redirect_target, stream_within
 from digest.sources.policy import FetchPolicy
-
-AddressCheck = Callable[[str], "str | None"]
-"""What is wrong with fetching a URL's host (None: nothing), before connecting to it."""
 
 
 @dataclass(frozen=True)
@@ -38,24 +32,7 @@ class Probed:
     content_type: str
 
 
-def public_address_problem(url: str) -> str | None:
-    """Why ``url``'s host may not be fetched: it cannot be found, or one of its addresses
-    is not a public one (loopback, private, link-local, reserved...)."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    if not host:
-        return "has no host"
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, ValueError, OSError):
-        return f"its host {host!r} cannot be found"
-    for *_, address in found:
-        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
-        if not ip.is_global:
-            return (f"its host {host!r} is at {ip}, not a public address: a member's mail "
-                    "client cannot load it, and the digest does not fetch from it")
-    return None
+_WHY = ": a member's mail client cannot load it, and the digest does not fetch from it"
 
 
 def probe(url: str, policy: FetchPolicy, *,
@@ -79,7 +56,7 @@ def _follow(client: httpx.Client, url: str, headers: dict[str, str], policy: Fet
         if not is_url(current):
             raise SourceError(f"{current!r} is not an http(s) address")
         if problem := check_address(current):
-            raise SourceError(f"{current}: {problem}")
+            raise SourceError(f"{current}: {problem}{_WHY}")
         try:  # the sources' own timeouts and error sorting; a probe never retries
             with stream_within(client, current, headers, policy, deadline_at) as response:
                 status = response.status_code
