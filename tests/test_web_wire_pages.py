@@ -89,6 +89,7 @@ def test_what_h11_refuses_is_a_page(port: int, case: str,
     assert len(lines) == 1, [r.getMessage() for r in caplog.records]
     assert lines[0].startswith(f"digest: answered {status} to a request that is not valid")
     assert TOKEN not in lines[0] and "bytearray" not in lines[0]
+    assert not [r for r in caplog.records if r.name.startswith("uvicorn")], "a second line"
     if case == "request line":
         assert "GET /u/..." in lines[0]
 

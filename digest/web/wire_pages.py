@@ -13,7 +13,7 @@ long; 501 for a transfer coding it does not know), 503, 500; in the language of 
 site's); with ``Content-Length``, ``no-store``, the security headers and the connection
 closed, as uvicorn closes it. Its log line names the reason and at most 48 bytes of the
 request line, escaped, each path cut after its first segment and the query dropped
-(``/u/...``: no token, no address).
+(``/u/...``: no token, no address), instead of uvicorn's line that says none of that.
 
 No WebSocket protocol is loaded (``ws="none"`` in ``server``), so an upgrade request is
 answered as plain HTTP by the app, never by a WebSocket library's own text.
@@ -39,6 +39,14 @@ _ACCEPT_LANGUAGE = re.compile(rb"(?im)^accept-language[ \t]*:[ \t]*([!-~ \t]{1,2
 _QUERY = re.compile(rb"\?\S*")
 _AFTER_FIRST_SEGMENT = re.compile(rb"(/[^/\s]+)/\S+")  # /u/<token>, http://host/u/<token>
 _DATA = re.compile(r":\s*(?:bytearray\()?b['\"]")  # where h11 quotes the bytes it refused
+
+
+class _Replaced(logging.Filter):
+    """uvicorn's "Invalid HTTP request received.": ``send_400_response`` logs a line that
+    says which status, why and what came (uvicorn's says none of it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "Invalid HTTP request received."
 
 
 class _Connection(h11.Connection):
@@ -176,5 +184,9 @@ def paged_protocol(page: Page) -> type[PagedH11Protocol]:
 
     class SitePagedH11Protocol(PagedH11Protocol):
         pages = (page,)
+
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(kept, _Replaced) for kept in uvicorn_log.filters):
+        uvicorn_log.addFilter(_Replaced())
 
     return SitePagedH11Protocol
