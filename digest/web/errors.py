@@ -5,14 +5,16 @@ Starlette answers a path no route has (404), a method a route does not take (405
 ``Allow``), a file the published folders lack (404) and a ``Range`` it cannot serve
 (``published``: 416, 400) with plain text; a handler that
 fails (the store unreachable...) would get its plain "Internal Server Error", and a body
-or headers over the limits (``limits``: 413, 431, 400) a line of text. Each is
-instead a page in the members' frame (``lang``, a title, a ``main`` landmark) that says
-what happened and links to the front page, never the exception's text: it may name the
-database or a file. ``ServerErrors`` (outside Starlette, which answers with
-``server_error`` and then raises again) logs the failure: one line for a ``DigestError``
-(its message is written for the operator), the traceback for anything else (a bug). A
-posted body that is not a form is one labelled line (``unreadable_form``), never the
-multipart parser's own unlabelled message (``quiet_form_parser``).
+or headers over the limits (``limits``: 413, 431, 400) a line of text, and uvicorn
+answers by itself bytes that are not HTTP and a request past the connection limit
+(``wire_pages``: 400, 431, 501, 503). Each is instead a page in the members' frame
+(``lang``, a title, a ``main`` landmark) that says what happened and links to the front
+page, never the exception's text: it may name the database or a file. ``ServerErrors``
+(outside Starlette, which answers with ``server_error`` and then raises again) logs the
+failure: one line for a ``DigestError`` (its message is written for the operator), the
+traceback for anything else (a bug). A posted body that is not a form is one labelled
+line (``unreadable_form``), never the multipart parser's own unlabelled message
+(``quiet_form_parser``).
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ TOO_LARGE = (N_("Request too large"),
              N_("This request is larger than the site accepts: nothing was read or changed."))
 FAILED = (N_("Something went wrong"),
           N_("The site could not answer this request. Try again in a few minutes."))
+# 501: a transfer coding h11 does not know (``wire_pages``), the request's fault.
 WORDS: Mapping[int, tuple[str, str]] = {404: NOT_FOUND, 405: NOT_ALLOWED, 413: TOO_LARGE,
-                                         431: TOO_LARGE, 500: FAILED}
+                                         431: TOO_LARGE, 500: FAILED, 501: NOT_VALID}
 # If even the page cannot be rendered (a broken template): still HTML, still no details.
 FALLBACK = ('<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'
             '<title>Something went wrong</title></head>\n<body><main><h1>Something went '
@@ -56,9 +59,7 @@ PARSER_LOGGERS = ("python_multipart", "multipart")  # the package, and its older
 def error_page(ctx: Context, request: Request, status: int,
                headers: Mapping[str, str] | None = None) -> HTMLResponse:
     """The page for ``status``, in the visitor's language, never cached nor indexed."""
-    title, text = WORDS.get(status, NOT_FOUND if status == 404 else NOT_VALID)
-    if status >= 500:
-        title, text = FAILED
+    title, text = WORDS.get(status, FAILED if status >= 500 else NOT_VALID)
     answer = {**PRIVATE, **(headers or {})}
     try:
         body = member_page(ctx.settings, "error", title, language_of(ctx, request), text=text,
@@ -85,8 +86,10 @@ def unreadable_form(request: Request, exc: HTTPException) -> None:
 
 
 def refusal_page(ctx: Context) -> Callable[[Scope, int], bytes]:
-    """The pages of ``limits.RequestLimits``' refusals (400, 413, 431): it answers before
-    the app and the body are read, from the request's headers alone."""
+    """The pages of ``limits.RequestLimits``' refusals (400, 413, 431) and of what uvicorn
+    would answer itself (``wire_pages``: 400, 431, 501, 503, 500): they answer before the
+    app and the body are read, from the request's headers alone (none, for bytes that are
+    not HTTP)."""
 
     def page(scope: Scope, status: int) -> bytes:
         return bytes(error_page(ctx, Request(scope), status).body)

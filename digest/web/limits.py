@@ -9,8 +9,9 @@
 - ``TimedH11Protocol`` (uvicorn's h11 protocol): a request's headers and body must arrive
   within ``REQUEST_TIMEOUT_SECONDS`` of the connection opening (or of the previous response),
   else the connection is closed, so trickling clients cannot hold connections open.
-  Headers are capped at ``MAX_HEADER_BYTES``: while they arrive by h11 (400 beyond), and
-  once parsed by ``RequestLimits`` (431), since h11 only bounds a request still incomplete.
+  Headers are capped at ``MAX_HEADER_BYTES``: while they arrive by h11 (431, the page of
+  ``wire_pages``), and once parsed by ``RequestLimits`` (431), since h11 only bounds a
+  request still incomplete.
   An answer the client stops reading is cut after ``WRITE_STALL_SECONDS`` without progress
   (the send buffer stayed full): a slow reader still gets everything, one that reads
   nothing (a large PDF asked for and never read) does not hold a connection for ever.

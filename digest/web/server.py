@@ -24,7 +24,9 @@ import uvicorn
 from digest.errors import DigestError
 from digest.jobs.context import Context
 from digest.web.app import create_app
-from digest.web.limits import MAX_CONNECTIONS, MAX_HEADER_BYTES, TimedH11Protocol
+from digest.web.errors import refusal_page
+from digest.web.limits import MAX_CONNECTIONS, MAX_HEADER_BYTES
+from digest.web.wire_pages import paged_protocol
 
 
 class Service(Protocol):
@@ -56,11 +58,14 @@ class _Server(uvicorn.Server):
 def make_server(ctx: Context, host: str | None = None, port: int | None = None) -> uvicorn.Server:
     """A uvicorn server for the app, bound to ``web.host:web.port`` unless told otherwise.
 
-    The access log is off: its lines would carry members' signed tokens."""
+    The access log is off: its lines would carry members' signed tokens. What uvicorn
+    would answer itself (a request that is not HTTP, one past the connection limit) is the
+    app's error page too (``wire_pages``); no WebSocket protocol is loaded."""
     config = uvicorn.Config(create_app(ctx), host=host or ctx.settings.web.host,
                             port=port if port is not None else ctx.settings.web.port,
                             log_level="warning", access_log=False, lifespan="off",
-                            http=TimedH11Protocol, limit_concurrency=MAX_CONNECTIONS,
+                            http=paged_protocol(refusal_page(ctx)), ws="none",
+                            limit_concurrency=MAX_CONNECTIONS,
                             h11_max_incomplete_event_size=MAX_HEADER_BYTES,
                             server_header=False)
     return _Server(config, ctx.stop)
