@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 
 from digest import yaml_loader
 from digest.config import SourceSettings
@@ -162,3 +163,29 @@ def test_huge_front_matter_is_refused_before_yaml_reads_it(
     assert parsed[0] == 1
     assert result.problems == ("source 'n' (notes): big.md: unreadable front matter: over 64 KB "
                                "(the body goes after the closing ---)",)
+
+
+def test_only_the_part_of_a_long_body_a_summary_can_show_is_rendered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A summary keeps 20 000 characters: a 10 MB body took 30 s and 900 MB to render.
+    Link definitions past the cut still serve the links before it."""
+    rendered: list[int] = []
+    original = MarkdownIt.render
+
+    def counted(self: MarkdownIt, text: str, env: Any = None) -> str:
+        rendered.append(len(text))
+        html: str = original(self, text, env)
+        return html
+
+    monkeypatch.setattr(MarkdownIt, "render", counted)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    body = "See [the call][call].\n\n" + "Some *text* here.\n\n" * 60_000 + \
+        "[call]: https://example.org/call\n"
+    (notes / "long.md").write_text(f"---\ntitle: Long\n---\n{body}")
+    result = _folder(tmp_path)
+    assert result.items is not None
+    [item] = result.items
+    assert item.summary_html.startswith('<p>See <a href="https://example.org/call"')
+    assert item.summary_html.endswith("<p>Some…</p>")
+    assert rendered and max(rendered) < 110_000, rendered

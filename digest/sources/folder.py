@@ -13,8 +13,10 @@ and for events ``start``, ``end`` (inclusive) and ``location``.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -33,7 +35,13 @@ from digest.errors import SourceError
 from digest.markdown import parser, split_front_matter
 from digest.models import EventInfo, Item, Kind
 from digest.sources.clean.identity import canonical_link, is_web_link
-from digest.sources.clean.markup import plain_text, plain_title, sanitize_html, text_to_html
+from digest.sources.clean.markup import (
+    SUMMARY_LIMIT,
+    plain_text,
+    plain_title,
+    sanitize_html,
+    text_to_html,
+)
 from digest.sources.clean.themes import ThemeMapper, keyword_text, kind_from, kind_of
 from digest.sources.fetch import read_file
 from digest.sources.parsed import Parsed, left_out
@@ -44,6 +52,12 @@ MAX_FRONT_MATTER = 64 * 1024
 """The most front matter a note may have, in characters, checked before YAML reads it:
 a few keys and a summary are a few KB, and PyYAML is pure Python (a 1.3 MB front matter
 took 3.7 s of CPU to refuse by its count of values, at each poll and for each such note)."""
+MAX_BODY = 5 * SUMMARY_LIMIT
+"""The most of a note's body rendered, in characters: its summary keeps ``SUMMARY_LIMIT``
+characters of HTML, which Markdown gives from far less (a 10 MB body took 30 s of CPU and
+900 MB to render, and 7 s more to clean, to keep 20 000 characters)."""
+_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]{1,999}\]:[ \t]*\S[^\n]{0,2000}$", re.MULTILINE)
+_DEFINITIONS_KEPT = 1000
 
 
 def read_folder(folder: Path, context: ReadContext) -> Parsed:
@@ -208,7 +222,8 @@ def _item(
         location = plain_text(_text(meta, "location")) or None
         event = EventInfo(start=start, end=end, location=location)
     summary = _text(meta, "summary").strip()
-    summary_html = sanitize_html(text_to_html(summary) if summary else markdown.render(body))
+    summary_html = sanitize_html(text_to_html(summary) if summary
+                                 else markdown.render(_shown_part(body)))
     dated_by = "published" if "published" in meta else "date"
     published = _moment(meta.get(dated_by), dated_by, zone)
     return Item(
@@ -223,6 +238,16 @@ def _item(
         event=event,
         undated=published is None,
     )
+
+
+def _shown_part(body: str) -> str:
+    """The part of a body that can reach the summary: its first ``MAX_BODY`` characters,
+    and the link reference definitions (``[1]: https://...``) after them, which links
+    before the cut may use."""
+    if len(body) <= MAX_BODY:
+        return body
+    found = itertools.islice(_DEFINITION.finditer(body, MAX_BODY), _DEFINITIONS_KEPT)
+    return "\n\n".join([body[:MAX_BODY], *(match.group(0) for match in found)])
 
 
 def _text(meta: Mapping[str, Any], key: str) -> str:
