@@ -49,7 +49,7 @@ def poll(tmp_path: Path, name: str, content: str, type_: str,
 @pytest.mark.parametrize(("name", "content", "type_", "what"), [
     ("f.rss", rss(COUNT), "feed", "entries"),
     ("f.json", json_feed(COUNT), "feed", "entries"),
-    ("c.ics", calendar(COUNT), "ical", "items"),
+    ("c.ics", calendar(COUNT), "ical", "events"),
 ])
 def test_a_source_past_max_items_keeps_the_first_and_reports_the_rest(
         tmp_path: Path, name: str, content: str, type_: str, what: str) -> None:

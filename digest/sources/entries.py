@@ -50,11 +50,14 @@ def web_link(raw: str, anchor: str | None) -> str | None:
     return raw if raw and is_web_link(raw) else None
 
 
-def items_of(entries: Sequence[Entry], anchor: str | None, listing: Listing) -> Parsed:
+def items_of(entries: Sequence[Entry], anchor: str | None, listing: Listing, *,
+             total: int | None = None) -> Parsed:
     """Every entry as an item, in the listing's order; an entry with nothing a reader could
     see or follow (no title, no text, no link) is left out, and so are the entries past
-    ``listing.max_items`` (one problem says how many)."""
-    extra = len(entries) - listing.max_items
+    ``listing.max_items`` (one problem says how many). ``total``: how many entries the
+    listing has, when its reader made an ``Entry`` of the first ``max_items`` only
+    , as readers do: a feed of 100 000 entries costs what is kept."""
+    extra = (len(entries) if total is None else total) - listing.max_items
     entries = entries[:listing.max_items]
     shared = shared_identifiers((entry.guid, entry.link, entry.title) for entry in entries)
     items = [_item(entry, anchor, shared, listing) for entry in entries]

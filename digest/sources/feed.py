@@ -65,7 +65,8 @@ def read_feed(fetched: Fetched, listing: Listing) -> Parsed:
         return Parsed()
     feed_link = str(parsed.get("feed", {}).get("link") or "")
     anchor = fetched.base or (feed_link if is_web_link(feed_link) else None)
-    return items_of([_entry(entry, anchor) for entry in entries], anchor, listing)
+    return items_of([_entry(entry, anchor) for entry in entries[:listing.max_items]], anchor,
+                    listing, total=len(entries))
 
 
 def _entry(entry: Mapping[str, Any], anchor: str | None) -> Entry:

@@ -12,9 +12,13 @@ and for events ``start``, ``end`` (inclusive) and ``location``.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
+import os
+import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
@@ -31,13 +35,29 @@ from digest.errors import SourceError
 from digest.markdown import parser, split_front_matter
 from digest.models import EventInfo, Item, Kind
 from digest.sources.clean.identity import canonical_link, is_web_link
-from digest.sources.clean.markup import plain_text, plain_title, sanitize_html, text_to_html
+from digest.sources.clean.markup import (
+    SUMMARY_LIMIT,
+    plain_text,
+    plain_title,
+    sanitize_html,
+    text_to_html,
+)
 from digest.sources.clean.themes import ThemeMapper, keyword_text, kind_from, kind_of
 from digest.sources.fetch import read_file
 from digest.sources.parsed import Parsed, left_out
 from digest.sources.reader import ReadContext
 
 _CATEGORY_KEYS = ("themes", "tags", "categories")
+MAX_FRONT_MATTER = 64 * 1024
+"""The most front matter a note may have, in characters, checked before YAML reads it:
+a few keys and a summary are a few KB, and PyYAML is pure Python (a 1.3 MB front matter
+took 3.7 s of CPU to refuse by its count of values, at each poll and for each such note)."""
+MAX_BODY = 5 * SUMMARY_LIMIT
+"""The most of a note's body rendered, in characters: its summary keeps ``SUMMARY_LIMIT``
+characters of HTML, which Markdown gives from far less (a 10 MB body took 30 s of CPU and
+900 MB to render, and 7 s more to clean, to keep 20 000 characters)."""
+_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]{1,999}\]:[ \t]*\S[^\n]{0,2000}$", re.MULTILINE)
+_DEFINITIONS_KEPT = 1000
 
 
 def read_folder(folder: Path, context: ReadContext) -> Parsed:
@@ -49,22 +69,20 @@ def read_folder(folder: Path, context: ReadContext) -> Parsed:
     markdown = parser(extended=False)
     now = context.clock.now()
     parsed = Parsed()
-    names: list[str] = []
     inside = folder.resolve()
-    paths = sorted(folder.glob("*.md"))
     limit = settings.collect.max_items
-    if len(paths) > limit:
-        parsed.problems.append(left_out(len(paths) - limit, limit, "notes"))
-    for path in paths[:limit]:
-        if path.is_dir() or path.name.startswith("."):
-            continue  # a FIFO or device is read, so the bounded reader reports it
+    names, total = _first_names(folder, limit)
+    if total > limit:
+        parsed.problems.append(left_out(total - limit, limit, "notes"))
+    read: list[str] = []
+    for path in (folder / name for name in names):
         try:
             if not path.resolve().is_relative_to(inside):
                 raise SourceError(f"{path.name}: a link to a file outside the folder "
                                   "(refused: only the folder's own notes are read)")
             parsed.items.append(_note(path, source, settings.site.zone, mapper, markdown, now,
                                       settings.collect.max_bytes))
-            names.append(path.name)
+            read.append(path.name)
         except SourceError as exc:
             parsed.problems.append(str(exc))
         except Exception as exc:  # one note must not cost the folder, whatever it holds
@@ -73,8 +91,30 @@ def read_folder(folder: Path, context: ReadContext) -> Parsed:
     # key of theirs, their file is.
     counts = Counter(item.key for item in parsed.items)
     parsed.items = [replace(item, key=f"file:{source.id}/{name}") if counts[item.key] > 1
-                    else item for item, name in zip(parsed.items, names, strict=True)]
+                    else item for item, name in zip(parsed.items, read, strict=True)]
     return parsed
+
+
+def _first_names(folder: Path, limit: int) -> tuple[list[str], int]:
+    """The first ``limit`` note names in file-name order, and how many notes there are.
+
+    Names are streamed through a heap of ``limit``, so a folder of 100 000 files holds
+    ``limit`` of them; sub-folders are never entered (nor counted, even named ``x.md``),
+    and hidden files are not notes: neither takes a note's place under the bound (a
+    FIFO or device is a note here, so the bounded reader refuses it by name)."""
+    total = 0
+
+    def notes() -> Iterator[str]:
+        nonlocal total
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".md") and not entry.name.startswith(".") \
+                        and not entry.is_dir():
+                    total += 1
+                    yield entry.name
+
+    first = heapq.nsmallest(limit, notes())
+    return first, total
 
 
 @dataclass(frozen=True)
@@ -136,6 +176,9 @@ def _read_note(name: str, text: str) -> _Note:
     split = split_front_matter(stripped)
     if split is None:
         return _Note({}, stripped, Locator(name), 0)
+    if len(split.front_matter) > MAX_FRONT_MATTER:
+        raise ValueError(f"over {MAX_FRONT_MATTER // 1024} KB (the body goes after the "
+                         "closing ---)")
     node, meta = yaml_loader.load(split.front_matter)
     skipped_lines = text[:len(text) - len(text.lstrip())].count("\n")
     return _Note(meta if isinstance(meta, dict) else {}, split.body.strip(),
@@ -179,7 +222,8 @@ def _item(
         location = plain_text(_text(meta, "location")) or None
         event = EventInfo(start=start, end=end, location=location)
     summary = _text(meta, "summary").strip()
-    summary_html = sanitize_html(text_to_html(summary) if summary else markdown.render(body))
+    summary_html = sanitize_html(text_to_html(summary) if summary
+                                 else markdown.render(_shown_part(body)))
     dated_by = "published" if "published" in meta else "date"
     published = _moment(meta.get(dated_by), dated_by, zone)
     return Item(
@@ -194,6 +238,16 @@ def _item(
         event=event,
         undated=published is None,
     )
+
+
+def _shown_part(body: str) -> str:
+    """The part of a body that can reach the summary: its first ``MAX_BODY`` characters,
+    and the link reference definitions (``[1]: https://...``) after them, which links
+    before the cut may use."""
+    if len(body) <= MAX_BODY:
+        return body
+    found = itertools.islice(_DEFINITION.finditer(body, MAX_BODY), _DEFINITIONS_KEPT)
+    return "\n\n".join([body[:MAX_BODY], *(match.group(0) for match in found)])
 
 
 def _text(meta: Mapping[str, Any], key: str) -> str:

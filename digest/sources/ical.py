@@ -26,7 +26,7 @@ from digest.sources.clean.identity import canonical_link, identity_key, is_web_l
 from digest.sources.clean.markup import plain_text, plain_title, sanitize_html, text_to_html
 from digest.sources.clean.themes import ThemeMapper, keyword_text
 from digest.sources.fetched import Fetched
-from digest.sources.parsed import Parsed
+from digest.sources.parsed import Parsed, left_out
 from digest.sources.reader import ReadContext
 from digest.sources.recurrence import first_of_series, occurrences, series_uids
 from digest.sources.zone_rules import checked_zones, own_zones_in_use
@@ -36,7 +36,10 @@ UNTITLED = "(untitled event)"
 
 def parse_calendar(fetched: Fetched, context: ReadContext) -> Parsed:
     """Every VEVENT that is not cancelled, as an event item: single events in the
-    calendar's order, then the occurrences of recurring ones in time order."""
+    calendar's order, then the occurrences of recurring ones in time order, until
+    ``collect.max_items`` are built: the rest are counted and reported, never built (a
+    calendar of 100 000 events costs the items kept), and when the single events fill
+    the bound the recurring series are not expanded at all."""
     data, zone_problems = checked_zones(fetched.data)
     with own_zones_in_use(data):
         return _parse(data, zone_problems, context)
@@ -60,22 +63,34 @@ def _parse(data: bytes, zone_problems: list[str], context: ReadContext) -> Parse
                         if not any(f"time zone {name!r} left out" in p for p in zone_problems)]
     series = series_uids(events)
     shared = _shared_links(events)
-    for event in events:
-        if str(event.get("UID", "")) not in series and not _cancelled(event):
-            single = _read(event, source, mapper, zone, now, shared, parsed.problems)
-            if single is not None:
-                parsed.items.append(single)
+    limit = settings.collect.max_items
+    singles = [event for event in events
+               if str(event.get("UID", "")) not in series and not _cancelled(event)]
+    for index, event in enumerate(singles):
+        if len(parsed.items) == limit:  # the rest are counted, never built
+            parsed.problems.append(left_out(len(singles) - index, limit, "events"))
+            break
+        single = _read(event, source, mapper, zone, now, shared, parsed.problems)
+        if single is not None:
+            parsed.items.append(single)
+    if len(parsed.items) == limit:
+        if series:  # no room left: not even expanded
+            parsed.problems.append(left_out(len(series), limit, "recurring series"))
+        return parsed
     try:
         found = occurrences(calendar, now, now + settings.collect.events_ahead, zone,
                             parsed.problems)
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise SourceError(f"recurring events cannot be expanded: {exc}") from None
-    firsts = first_of_series(events)
-    for occurrence in found:
-        if not _cancelled(occurrence):
-            item = _read(occurrence, source, mapper, zone, now, shared, parsed.problems)
-            if item is not None:
-                parsed.items.append(_as_occurrence(item, occurrence, firsts, zone))
+    firsts = first_of_series(events, series)
+    happening = [occurrence for occurrence in found if not _cancelled(occurrence)]
+    for index, occurrence in enumerate(happening):
+        if len(parsed.items) == limit:
+            parsed.problems.append(left_out(len(happening) - index, limit, "occurrences"))
+            break
+        item = _read(occurrence, source, mapper, zone, now, shared, parsed.problems)
+        if item is not None:
+            parsed.items.append(_as_occurrence(item, occurrence, firsts, zone))
     return parsed
 
 

@@ -54,7 +54,8 @@ def read_json_feed(fetched: Fetched, listing: Listing) -> Parsed:
         (str(document[key]) for key in ("feed_url", "home_page_url")
          if isinstance(document.get(key), str) and is_web_link(str(document[key]))), None)
     readable = [entry for entry in entries if isinstance(entry, Mapping)]
-    return items_of([_entry(entry, anchor) for entry in readable], anchor, listing)
+    return items_of([_entry(entry, anchor) for entry in readable[:listing.max_items]],
+                    anchor, listing, total=len(readable))
 
 
 def _depth(data: bytes) -> int:

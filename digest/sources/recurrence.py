@@ -12,6 +12,7 @@ fails costs only itself.
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from collections.abc import Iterable
@@ -105,10 +106,17 @@ def _naive_start(master: Component) -> datetime | None:
 
 def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
                 zone: tzinfo, problems: list[str]) -> list[Component]:
-    """The occurrences of the calendar's recurring series that overlap [start, until],
-    in time order, each with RECURRENCE-ID. Each series is checked, then expanded on its
-    own: one with an invalid or too costly rule, or that fails to expand, is skipped with
-    a message in ``problems`` naming its UID, and the others still count."""
+    """The first ``MAX_OCCURRENCES`` occurrences of the calendar's recurring series that
+    overlap [start, until], in time order, each with RECURRENCE-ID. Each series is checked,
+    then expanded on its own: one with an invalid or too costly rule, or that fails to
+    expand, is skipped with a message in ``problems`` naming its UID, and the others still
+    count.
+
+    Only the first occurrences are held while expanding (``_Earliest``), and once that many
+    are held a series is expanded only up to the latest of them, since nothing later can
+    be kept: many series each giving hundreds of occurrences cost what is kept, not all
+    they would give (all were built and sorted before, and the CPU budget then skipped
+    the series read last, so the earliest were not always the ones kept)."""
     events = calendar.walk("VEVENT")
     masters = series_uids(events)
     series: dict[str, list[Component]] = {}
@@ -117,7 +125,7 @@ def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
         if uid in masters:
             series.setdefault(uid, []).append(event)
     timezones = calendar.walk("VTIMEZONE")
-    found: list[Component] = []
+    earliest = _Earliest(MAX_OCCURRENCES, zone)
     out_of_time = time.thread_time() + CALENDAR_SECONDS  # CPU: see time_budget
     for uid, members in series.items():
         master = next(e for e in members if _is_master(e))
@@ -133,18 +141,52 @@ def occurrences(calendar: icalendar.Calendar, start: datetime, until: datetime,
             continue
         try:
             with time_limit(min(SERIES_SECONDS, remaining)):
-                found.extend(_expand(timezones, members, start, until))
+                earliest.add(_expand(timezones, members, start, earliest.horizon(start, until)))
         except OverTimeError as exc:
             problems.append(f"recurring event {name!r}: its rule {exc} to expand "
                             "(it may never occur): skipped")
         except Exception as exc:  # one series must not cost the calendar, whatever it holds
             problems.append(f"recurring event {name!r}: cannot be expanded: "
                             f"{type(exc).__name__}: {str(exc)[:200]}: skipped")
-    found.sort(key=lambda event: instant(event.decoded("DTSTART"), zone))
-    if len(found) > MAX_OCCURRENCES:
-        problems.append(f"{len(found)} occurrences of recurring events in the window: "
-                        f"kept the first {MAX_OCCURRENCES}")
-    return found[:MAX_OCCURRENCES]
+    if earliest.passed_over:
+        problems.append(f"over {MAX_OCCURRENCES} occurrences of recurring events in the "
+                        f"window: kept the first {MAX_OCCURRENCES}")
+    return earliest.in_order()
+
+
+class _Earliest:
+    """The first ``size`` occurrences offered, in time order, ties in the order offered
+    (as a stable sort of all of them would give), held in a heap of ``size``."""
+
+    def __init__(self, size: int, zone: tzinfo) -> None:
+        self.size = size
+        self.zone = zone
+        self.passed_over = False  # an occurrence was offered and not kept
+        self._heap: list[tuple[float, int, datetime, Component]] = []  # latest on top
+        self._offered = 0
+
+    def horizon(self, start: datetime, until: datetime) -> datetime:
+        """How far the next series needs expanding: to ``until`` while there is room, else
+        to the latest occurrence held (a later one could not be kept)."""
+        if len(self._heap) < self.size:
+            return until
+        self.passed_over = True  # the next series is not expanded to the window's end
+        return max(start, min(until, self._heap[0][2]))
+
+    def add(self, found: Iterable[Component]) -> None:
+        for event in found:
+            moment = instant(event.decoded("DTSTART"), self.zone)
+            self._offered += 1
+            entry = (-moment.timestamp(), -self._offered, moment, event)
+            if len(self._heap) < self.size:
+                heapq.heappush(self._heap, entry)
+            else:
+                self.passed_over = True
+                if entry[:2] > self._heap[0][:2]:  # earlier than the latest held
+                    heapq.heapreplace(self._heap, entry)
+
+    def in_order(self) -> list[Component]:
+        return [entry[3] for entry in sorted(self._heap, key=lambda e: (-e[0], -e[1]))]
 
 
 def _expand(timezones: list[Component], members: list[Component], start: datetime,
@@ -158,7 +200,10 @@ def _expand(timezones: list[Component], members: list[Component], start: datetim
     return list(recurring_ical_events.of(chosen).between(start, until))
 
 
-def first_of_series(events: Iterable[Component]) -> dict[str, object]:
-    """Each series' own DTSTART value by UID: its first occurrence keeps the series' key."""
+def first_of_series(events: Iterable[Component], series: set[str]) -> dict[str, object]:
+    """Each series' own DTSTART value by UID (of the ``series`` UIDs only: decoding every
+    single event's costs a calendar of 100 000 for nothing): its first occurrence keeps
+    the series' key."""
     return {str(e.get("UID", "")): e.decoded("DTSTART") for e in events
-            if "RECURRENCE-ID" not in e and "DTSTART" in e}
+            if str(e.get("UID", "")) in series and "RECURRENCE-ID" not in e
+            and "DTSTART" in e}
