@@ -301,6 +301,43 @@ def test_defuse_drops_control_characters_but_not_in_utf16() -> None:
     assert defuse_xml(wide) == wide
 
 
+ILLEGAL_REFERENCES = ["&#xD800;", "&#xdfff;", "&#55296;", "&#0;", "&#x1;", "&#x1F;", "&#xFFFE;",
+                      "&#xFFFF;", "&#x110000;", "&#99999999999;", "&#x0000000000001;"]
+
+
+@pytest.mark.parametrize("reference", ILLEGAL_REFERENCES)
+def test_defuse_drops_references_to_characters_xml_forbids(reference: str) -> None:
+    kept = "<r>&#x9;&#10;&#xD;&#x20;&#xD7FF;&#xE000;&#xFFFD;&#x10000;&#x10FFFF;&#0065;</r>"
+    assert defuse_xml(kept.encode()) == kept.encode()
+    assert defuse_xml(f"<r>a{reference}b</r>".encode()) == b"<r>ab</r>"
+
+
+@pytest.mark.parametrize("reference", ILLEGAL_REFERENCES)
+@pytest.mark.parametrize("field", ["title", "description", "link", "category", "author",
+                                   "enclosure"])
+def test_a_reference_xml_forbids_loses_no_item_of_the_feed(tmp_path: Path, reference: str,
+                                                           field: str) -> None:
+    """Before, feedparser's lenient parser stopped on ``&#xD800;`` (or past U+10FFFF) and
+    the whole source failed: one hostile entry lost the others."""
+    parts = {"title": "Bad title", "description": "Bad text", "link": "https://e.org/bad",
+             "category": "cooperation", "author": "x@e.org (Bad author)",
+             "enclosure": "https://e.org/bad.mp3"}
+    parts[field] = parts[field].replace("Bad", f"Bad{reference}").replace(
+        "bad", f"bad{reference}")
+    hostile = (f"<item><title>{parts['title']}</title><link>{parts['link']}</link>"
+               f"<description>{parts['description']}</description>"
+               f"<category>{parts['category']}</category><author>{parts['author']}</author>"
+               f"<enclosure url=\"{parts['enclosure']}\" type=\"audio/mpeg\" length=\"1\"/>"
+               "<pubDate>Thu, 14 Mar 2019 10:00:00 +0000</pubDate></item>")
+    good = ("<item><title>Good</title><link>https://e.org/good</link>"
+            "<pubDate>Thu, 14 Mar 2019 11:00:00 +0000</pubDate></item>")
+    feed = (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>F'
+            f"</title><link>https://e.org/</link>{hostile}{good}</channel></rss>")
+    got = items(poll(tmp_path, "f.rss", feed))
+    assert [item.title for item in got] == ["Bad title", "Good"]
+    assert got[0].link == "https://e.org/bad" and got[0].summary_html == "<p>Bad text</p>"
+
+
 def test_repair_utf8_only_touches_documents_meant_as_utf8() -> None:
     assert repair_utf8(b"caf\xc3\xa9 \x93q\x94") == "café “q”".encode()
     declared = b'<?xml version="1.0" encoding="iso-8859-1"?><r>caf\xe9</r>'
