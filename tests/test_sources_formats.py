@@ -14,7 +14,7 @@ from digest.config import SourceSettings
 from digest.errors import SourceError
 from digest.models import Item, Kind, Theme
 from digest.sources import Poll, poll_source
-from digest.sources.clean import ThemeMapper, repair_text
+from digest.sources.clean import ThemeMapper, repair_text, sanitize_html
 from digest.sources.guard import defuse_xml, repair_utf8
 from digest.sources.jsonfeed import MAX_DEPTH as MAX_JSON_DEPTH
 from digest.testing import build_settings
@@ -336,6 +336,44 @@ def test_a_reference_xml_forbids_loses_no_item_of_the_feed(tmp_path: Path, refer
     got = items(poll(tmp_path, "f.rss", feed))
     assert [item.title for item in got] == ["Bad title", "Good"]
     assert got[0].link == "https://e.org/bad" and got[0].summary_html == "<p>Bad text</p>"
+
+
+MALFORMED_URLS = ["https://[::1/x", "http://[evil.example.net]/", "//[::1/x", "https://[v1.x/"]
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS)
+@pytest.mark.parametrize("where", ["link", "id", "href", "src", "xml:base", "feed base"])
+def test_a_url_that_cannot_be_read_loses_no_item_of_the_feed(tmp_path: Path, url: str,
+                                                              where: str) -> None:
+    """``urlsplit`` raises ValueError on a malformed host: one such URL in an entry stopped
+    the reading of its whole source ("unexpected ValueError: Invalid IPv6 URL")."""
+    link = url if where == "link" else "bad"
+    guid = url if where == "id" else "urn:bad"
+    href = url if where == "href" else "more"
+    src = url if where == "src" else "i.png"
+    base = f' xml:base="{url}"' if where == "xml:base" else ""
+    home = url if where == "feed base" else "https://e.org/"
+    feed = (f'<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title><id>urn:f</id>'
+            f'<link href="{home}"/><updated>2019-03-14T10:00:00Z</updated>'
+            f"<entry><title>Bad</title><id>{guid}</id><link href=\"{link}\"/>"
+            f"<updated>2019-03-14T10:00:00Z</updated><content type=\"html\"{base}>"
+            f"&lt;a href=\"{href}\"&gt;read&lt;/a&gt; &lt;img src=\"{src}\" alt=\"pic\"&gt;"
+            f"</content></entry><entry><title>Good</title><id>urn:good</id>"
+            f'<link href="https://e.org/good"/><updated>2019-03-14T11:00:00Z</updated></entry>'
+            "</feed>")
+    got = items(poll(tmp_path, "f.atom", feed))
+    assert [item.title for item in got] == ["Bad", "Good"]
+    assert "[" not in (got[0].link or "") and "[" not in got[0].summary_html
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS)
+@pytest.mark.parametrize("base", [None, "https://e.org/news/", "https://[e.org/"])
+def test_sanitised_html_keeps_no_url_that_cannot_be_read(url: str, base: str | None) -> None:
+    """Kept without a base, ``//[::1/x`` made the PDF of its edition fail ("Invalid IPv6
+    URL"): the item was left out of every form of the edition."""
+    cleaned = sanitize_html(f'<p><a href="{url}">read</a> <img src="{url}" alt="pic"> '
+                            '<a href="more">more</a></p>', base)
+    assert "[" not in cleaned and ">read<" in cleaned and ">more<" in cleaned, cleaned
 
 
 def test_repair_utf8_only_touches_documents_meant_as_utf8() -> None:

@@ -57,8 +57,13 @@ def canonical_link(link: str) -> str:
 
 @lru_cache(maxsize=4096)
 def is_web_link(text: str) -> bool:
-    """Whether a string is an absolute http(s) URL."""
-    return urlsplit(text.strip()).scheme.lower() in {"http", "https"}
+    """Whether a string is an absolute http(s) URL that can be read: ``urlsplit`` raises
+    ``ValueError`` on a malformed host (``https://[::1/x``), and one such link in a feed
+    stopped the reading of the whole source; it is no web link."""
+    try:
+        return urlsplit(text.strip()).scheme.lower() in {"http", "https"}
+    except ValueError:
+        return False
 
 
 def _published_day(published: date | datetime | None) -> str:
@@ -149,6 +154,8 @@ def link_identity(link: str) -> str | None:
     ``https`` for ``http``: a site that serves both serves one article under both. A link
     to a site's root (no path, no query) names no article and gives None."""
     canonical = canonical_link(link)
+    if not is_web_link(canonical):
+        return None
     parts = urlsplit(canonical)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         return None

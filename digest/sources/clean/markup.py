@@ -11,7 +11,6 @@ import html
 import re
 from collections.abc import Callable
 from functools import partial
-from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -65,8 +64,8 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     fragment = repair_text(fragment)
     if not fragment.strip():
         return ""
-    relative: Literal["pass_through"] | Callable[[str], str | None] = "pass_through"
-    if base and urlsplit(base).scheme in {"http", "https"}:
+    relative: Callable[[str], str | None] = _readable
+    if base and _is_web_base(base):
         relative = partial(_absolute, base)
     cleaned = nh3.clean(
         fragment,
@@ -135,9 +134,33 @@ def named(fragment: str) -> str:
     return "".join(out)
 
 
+def _is_web_base(base: str) -> bool:
+    """Whether relative URLs may be resolved against ``base`` (an ``xml:base`` or a feed's
+    address): an http(s) URL ``urlsplit`` can read (it raises on ``https://[x``)."""
+    try:
+        return urlsplit(base).scheme in {"http", "https"}
+    except ValueError:
+        return False
+
+
+def _readable(url: str) -> str | None:
+    """A relative URL kept as it is when there is no base to resolve it against, unless
+    ``urlsplit`` cannot read it (``//[::1/x``): such a link made the PDF of its edition
+    fail, and the item was left out of every form."""
+    try:
+        urlsplit(url)
+    except ValueError:
+        return None
+    return url
+
+
 def _absolute(base: str, url: str) -> str | None:
-    """A relative URL resolved against ``base``; an empty one is dropped, not made the base."""
-    return urljoin(base, url) if url.strip() else None
+    """A relative URL resolved against ``base``; an empty one is dropped, not made the base,
+    and so is one ``urljoin`` cannot read (``//[::1/x``, ``https://[x``)."""
+    try:
+        return urljoin(base, url) if url.strip() else None
+    except ValueError:
+        return None
 
 
 def text_to_html(text: str) -> str:
