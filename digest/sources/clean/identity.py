@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from digest.dates import date_or_utc
 from digest.models import Item
@@ -138,6 +138,36 @@ def identity_key(
     normalised = plain_text(title).casefold()
     digest = hashlib.sha256(f"{normalised}\n{_published_day(published)}".encode()).hexdigest()
     return f"sha256:{digest}"
+
+
+# ASCII characters no URL may hold as they are (RFC 3986; a space cuts a link short in a
+# plain-text mail): percent-encoded after the host, and no host holds one.
+_NOT_IN_URL = re.compile(r'[ "<>\\^`{|}\[\]]')
+
+
+def web_address(link: str) -> str | None:
+    """An http(s) link as every output can carry it, or None when it has no readable host.
+
+    A source's link reaches the feeds (an Atom ``href`` must be an IRI, RSS ``<link>`` a
+    URL), the web pages and the plain-text mail (where a space ends the link): characters
+    no URL may hold (space, ``"``, ``<``, ``>``, ``\\``, ``^``, backquote, braces, ``|``,
+    brackets) are percent-encoded after the host, as a browser sends them; a link whose
+    host holds one, or whose port is no port (``:99999``), leads nowhere and is dropped.
+    Other characters (letters of any script) are kept: a valid IRI."""
+    try:
+        parts = urlsplit(link)
+        parts.port  # noqa: B018 (raises ValueError on a port out of range)
+    except ValueError:
+        return None
+    host = parts.netloc.replace("[", "").replace("]", "")  # an IPv6 literal's brackets
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname \
+            or _NOT_IN_URL.search(host):
+        return None
+    head = f"{parts.scheme}://{parts.netloc}"
+    if link[:len(head)].lower() != head.lower():
+        return None  # "https:host" or "https:/host": not the form every reader takes
+    rest = link[len(head):]
+    return link[:len(head)] + _NOT_IN_URL.sub(lambda c: quote(c.group()), rest)
 
 
 # Query parameters that say how a reader arrived, never which article: dropped when links
