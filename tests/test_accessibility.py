@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from digest.config import SourceSettings
 from digest.jobs.curated import note_html
 from digest.jobs.forms import fill_placeholders, preview_values
-from digest.models import Edition, RenderedEmail
+from digest.models import Edition, Item, RenderedEmail
 from digest.publish import feed_catalogue
 from digest.render.email import render_bulletin_email, render_edition_email
 from digest.render.feeds import render_feeds_index
@@ -30,6 +32,8 @@ from digest.render.web import (
     render_bulletin_web,
     render_edition_web,
 )
+from digest.sources import poll_source
+from digest.testing import build_settings
 from tests.external_tools import axe_script
 from tests.support import (
     BULLETIN_LINKS,
@@ -39,6 +43,7 @@ from tests.support import (
     make_edition,
     make_settings,
 )
+from tests.test_sources_formats import CLOCK
 from tests.test_web_safety import Served, site  # noqa: F401 (the served sample site)
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -156,3 +161,41 @@ def test_axe_finds_what_it_should(browser: Any, tmp_path: Path) -> None:
                     '<img src="data:," ><p style="color:#bbb">faint</p></body></html>')
     rules = {v["id"] for v in axe_violations(browser, page, 600)}
     assert {"html-has-lang", "image-alt", "color-contrast"} <= rules
+
+
+HOSTILE_SUMMARIES = [
+    '<p>A photo <img src="https://evil.example.net/i.png"></p>',
+    '<p><a href="https://evil.example.net/z"><img src="https://evil.example.net/j.png"></a></p>',
+    '<p><a href="https://evil.example.net/q"></a> and <a href="https://evil.example.net/r">'
+    '<img src="https://evil.example.net/x.png" alt=""></a></p>',
+    '<p><a href="https://evil.example.net/s">&nbsp;&#x200B;</a>'
+    '<img src="data:image/png;base64,AAAA"></p>',
+]
+
+
+def collected(tmp_path: Path, summaries: list[str]) -> list[Item]:
+    """The summaries as the sources stage makes them of a feed's entries."""
+    entries = "".join(
+        f"<item><title>Item {n}</title><link>https://evil.example.net/{n}</link>"
+        f"<description>{escape(summary)}</description><category>cooperation</category>"
+        f"<pubDate>Thu, 14 Mar 2019 10:0{n}:00 +0000</pubDate></item>"
+        for n, summary in enumerate(summaries))
+    (tmp_path / "f.rss").write_text(f'<rss version="2.0"><channel><title>F</title>'
+                                    f"<link>https://evil.example.net/</link>{entries}"
+                                    "</channel></rss>")
+    result = poll_source(SourceSettings.model_validate({"id": "evil", "type": "feed",
+                                                        "url": "f.rss"}),
+                         build_settings(tmp_path, themes={"cooperation": "Cooperation"}), CLOCK)
+    assert result.error is None and result.items, result.error
+    return list(result.items)
+
+
+def test_a_feeds_images_and_links_without_a_name_break_no_page(browser: Any,
+                                                               tmp_path: Path) -> None:
+    """A feed's author writes part of every email and web version: an image without alt
+    text or a link with nothing to read in one item made each form of the edition fail."""
+    settings = make_settings()
+    edition = make_edition(collected(tmp_path, HOSTILE_SUMMARIES))
+    for name, html in {"email": _email(render_edition_email(edition, settings, LINKS)),
+                       "web": render_edition_web(edition, settings, LINKS)}.items():
+        _assert_none(axe_violations(browser, name, 375, html=html), name)

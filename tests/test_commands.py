@@ -167,6 +167,46 @@ Bcc: victim@example.com</title><link>https://evil.example.net/a</link>
         (PdfReader(pdf).pages[0].extract_text() or "").split())
 
 
+def test_a_feed_of_xml_illegal_references_and_odd_links_publishes_valid_outputs(
+        project: Path) -> None:
+    """A reference XML forbids (``&#xD800;``) and a link Python cannot read failed the
+    whole source; a link with spaces reached the feeds as no URL. Every entry is now
+    collected and every feed, the OPML list and the outbox stay valid."""
+    from lxml import etree
+
+    hostile = project / "sample" / "feeds" / "hostile.rss"
+    entries = [("Surrogate &#xD800;&#x110000;&#1;&#xFFFE; title", "https://evil.example.net/a"),
+               ("Unreadable link", "https://[::1/x"),
+               ("Spaced link", "https://evil.example.net/a b&lt;c&gt;")]
+    hostile.write_text('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+                       "<title>Hostile</title><link>https://evil.example.net/</link>" + "".join(
+                           f"<item><title>{title}</title><link>{link}</link>"
+                           f"<guid>urn:hostile:{n}</guid>"
+                           f"<pubDate>Thu, 14 Mar 2019 1{n}:00:00 +0100</pubDate>"
+                           "<description>&lt;img src=&quot;https://evil.example.net/i.png&quot;"
+                           "&gt;</description><category>cooperation</category></item>"
+                           for n, (title, link) in enumerate(entries))
+                       + "</channel></rss>")
+    config = project / "schedules.yaml"
+    config.write_text(config.read_text().replace(
+        "sources:\n", "sources:\n  - {id: hostile, type: feed, url: sample/feeds/hostile.rss}\n",
+        1))
+    result = run_digest(project, "run", "--once")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "source hostile: 3 new" in result.stdout, result.stdout
+    documents = [path for path in (project / "feeds").glob("*.*") if path.suffix != ".html"]
+    assert len(documents) > 3
+    links = []
+    for path in documents:
+        tree = etree.parse(str(path))  # raises on a document that is not well-formed XML
+        links += [*tree.xpath("//link/text()"),
+                  *tree.xpath("//*[local-name()='link']/@href")]
+    assert "https://evil.example.net/a%20b%3Cc%3E" in links
+    assert not [link for link in links if " " in link or "[" in link]
+    for message in (project / "out" / "outbox").glob("*.eml"):
+        assert email.message_from_bytes(message.read_bytes()).defects == []
+
+
 def test_templates_are_packaged_into_the_wheel(tmp_path: Path) -> None:
     import subprocess
     import sys

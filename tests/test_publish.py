@@ -440,6 +440,12 @@ def test_control_characters_in_links_do_not_stop_publishing(tmp_path: Path) -> N
     assert parsed.entries[0].title == "(untitled)"
 
 
+def test_a_key_no_iri_may_hold_is_no_entry_id() -> None:
+    for key in ("https://e.org/a{b}", "https://e.org/a|b", "https://e.org/a^b",
+                "https://e.org/a`b", "https://e.org/a\\b"):
+        assert entry_id(key).startswith("urn:digest:item:"), key
+
+
 def test_an_entry_is_never_dated_after_its_item_was_first_seen(tmp_path: Path) -> None:
     """A misdated item keeps its place in time: the entry's published date is when the item
     was first seen, when that is earlier than the date its source gave."""

@@ -107,6 +107,16 @@ def test_link_problem() -> None:
     assert "only http" in (link_problem("javascript:alert(1)") or "")
 
 
+@pytest.mark.parametrize("target", ["https://[::1/x", "//[x/a", "http://[evil.example.net]/"])
+def test_a_link_python_cannot_read_is_reported_not_raised(target: str) -> None:
+    """``urlsplit`` raises on a malformed host: an item stored with such a link (before
+    collection dropped them) made checking its edition's email raise."""
+    assert link_problem(target) == f"points to {target!r}, which is no address a reader can open"
+    html = f'<p><a href="{target}">odd</a></p><table><tr>{FOOT}</tr></table>'
+    messages = [p.message for p in lint_email(email(html), "weekly")]
+    assert f"link 'odd' points to {target!r}, which is no address a reader can open" in messages
+
+
 def test_the_rendered_bulletin_email_shows_the_same_placeholders() -> None:
     settings = make_settings()
     rendered = render_bulletin_email(make_bulletin(settings), settings, BULLETIN_LINKS)

@@ -97,6 +97,35 @@ def test_seal_scrubs_and_bounds_every_field_and_is_idempotent() -> None:
     assert seal(item(link="javascript:alert(1)")).link is None
 
 
+# What RFC 3987 lets an IRI hold (ASCII part): no space, ``"<>\\^`{|}``, brackets only
+# around an IPv6 host.
+IRI = re.compile(r"^https?://(\[[0-9a-fA-F:.]+\]|[^\s\"<>\\^`{|}\[\]/?#])*"
+                 r"[^\s\"<>\\^`{|}\[\]]*$")
+
+
+@pytest.mark.parametrize(("link", "expected"), [
+    ('https://e.org/a b"c<d>e{f}|g^h`i\\j[k]',
+     "https://e.org/a%20b%22c%3Cd%3Ee%7Bf%7D%7Cg%5Eh%60i%5Cj%5Bk%5D"),
+    ("https://e.org/search?q=a b&x={y}#top bar", "https://e.org/search?q=a%20b&x=%7By%7D#top%20bar"),
+    ("https://e.org/a\u2028b", "https://e.org/a%20b"),
+    ("https://exämple.org/é?q=ü", "https://exämple.org/é?q=ü"),
+    ("https://[::1]:8080/a", "https://[::1]:8080/a"),
+    ("https://e.org/already%20encoded", "https://e.org/already%20encoded"),
+    ("https://e.org:99999/a", None),
+    ("https://e x.org/a", None),
+    ("https://e.org{x}/a", None),
+    ("https:/e.org/a", None),
+    ("https://[::1/a", None),
+])
+def test_a_link_is_one_every_output_can_carry(link: str, expected: str | None) -> None:
+    """A space (or ``<>"{}``...) in a source's link made the feeds' ``<link>`` and Atom
+    ``href`` no URL, and cut the link short in the plain-text mail."""
+    sealed = seal(item(link=link))
+    assert sealed.link == expected
+    assert sealed.link is None or IRI.match(sealed.link), sealed.link
+    assert seal(sealed) == sealed
+
+
 def poll(tmp_path: Path, name: str, content: str, type_: str = "feed") -> Poll:
     target = tmp_path / name
     if type_ == "folder":

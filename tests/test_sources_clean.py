@@ -85,6 +85,33 @@ def test_sanitize_resolves_relative_urls_against_a_base_only() -> None:
     assert 'href="../report.pdf"' in sanitize_html(fragment)
 
 
+@pytest.mark.parametrize(("fragment", "expected"), [
+    ('<p>A <img src="https://e.org/i.png"></p>', '<p>A <img src="https://e.org/i.png" alt=""></p>'),
+    ('<p>A <img src="https://e.org/i.png" alt="A map"></p>',
+     '<p>A <img src="https://e.org/i.png" alt="A map"></p>'),
+    ('<p>A <img src="data:image/png;base64,AAAA"> b</p>', "<p>A  b</p>"),
+    ('<p>A <img alt="gone"></p>', "<p>A </p>"),
+    ('<p><a href="https://e.org/a"></a> b</p>', "<p> b</p>"),
+    ('<p><a href="https://e.org/a">&nbsp;\u200b<b> </b></a></p>', "<p>&nbsp;\u200b<b> </b></p>"),
+    ('<p><a href="https://e.org/a"><img src="https://e.org/i.png"></a></p>',
+     '<p><img src="https://e.org/i.png" alt=""></p>'),
+    ('<p><a href="https://e.org/a"><img src="https://e.org/i.png" alt=" "></a></p>',
+     '<p><img src="https://e.org/i.png" alt=" "></p>'),
+    ('<p><a href="https://e.org/a"><img src="https://e.org/i.png" alt="A &gt; map"></a></p>',
+     '<p><a href="https://e.org/a" rel="noopener noreferrer"><img src="https://e.org/i.png" '
+     'alt="A &gt; map"></a></p>'),
+    ('<p><a href="https://e.org/a" title="Agenda"> </a></p>',
+     '<p><a href="https://e.org/a" title="Agenda" rel="noopener noreferrer"> </a></p>'),
+    ('<p><a href="https://e.org/a"><em>Read</em></a></p>',
+     '<p><a href="https://e.org/a" rel="noopener noreferrer"><em>Read</em></a></p>'),
+])
+def test_images_and_links_always_have_a_name(fragment: str, expected: str) -> None:
+    """A feed's image without alt text, or a link with nothing to read, made every email
+    and web page of the edition fail WCAG (axe: image-alt, link-name)."""
+    assert sanitize_html(fragment) == expected
+    assert sanitize_html(expected) == expected  # stable when cleaned again (cut_html)
+
+
 def test_sanitize_empty() -> None:
     assert sanitize_html("   ") == ""
 

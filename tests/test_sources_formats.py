@@ -14,7 +14,7 @@ from digest.config import SourceSettings
 from digest.errors import SourceError
 from digest.models import Item, Kind, Theme
 from digest.sources import Poll, poll_source
-from digest.sources.clean import ThemeMapper, repair_text
+from digest.sources.clean import ThemeMapper, repair_text, sanitize_html
 from digest.sources.guard import defuse_xml, repair_utf8
 from digest.sources.jsonfeed import MAX_DEPTH as MAX_JSON_DEPTH
 from digest.testing import build_settings
@@ -299,6 +299,81 @@ def test_defuse_drops_control_characters_but_not_in_utf16() -> None:
     assert defuse_xml(b"<r>a\x00b\x0cc\td\ne</r>") == b"<r>abc\td\ne</r>"
     wide = "<r>a</r>".encode("utf-16")
     assert defuse_xml(wide) == wide
+
+
+ILLEGAL_REFERENCES = ["&#xD800;", "&#xdfff;", "&#55296;", "&#0;", "&#x1;", "&#x1F;", "&#xFFFE;",
+                      "&#xFFFF;", "&#x110000;", "&#99999999999;", "&#x0000000000001;"]
+
+
+@pytest.mark.parametrize("reference", ILLEGAL_REFERENCES)
+def test_defuse_drops_references_to_characters_xml_forbids(reference: str) -> None:
+    kept = "<r>&#x9;&#10;&#xD;&#x20;&#xD7FF;&#xE000;&#xFFFD;&#x10000;&#x10FFFF;&#0065;</r>"
+    assert defuse_xml(kept.encode()) == kept.encode()
+    assert defuse_xml(f"<r>a{reference}b</r>".encode()) == b"<r>ab</r>"
+
+
+@pytest.mark.parametrize("reference", ILLEGAL_REFERENCES)
+@pytest.mark.parametrize("field", ["title", "description", "link", "category", "author",
+                                   "enclosure"])
+def test_a_reference_xml_forbids_loses_no_item_of_the_feed(tmp_path: Path, reference: str,
+                                                           field: str) -> None:
+    """Before, feedparser's lenient parser stopped on ``&#xD800;`` (or past U+10FFFF) and
+    the whole source failed: one hostile entry lost the others."""
+    parts = {"title": "Bad title", "description": "Bad text", "link": "https://e.org/bad",
+             "category": "cooperation", "author": "x@e.org (Bad author)",
+             "enclosure": "https://e.org/bad.mp3"}
+    parts[field] = parts[field].replace("Bad", f"Bad{reference}").replace(
+        "bad", f"bad{reference}")
+    hostile = (f"<item><title>{parts['title']}</title><link>{parts['link']}</link>"
+               f"<description>{parts['description']}</description>"
+               f"<category>{parts['category']}</category><author>{parts['author']}</author>"
+               f"<enclosure url=\"{parts['enclosure']}\" type=\"audio/mpeg\" length=\"1\"/>"
+               "<pubDate>Thu, 14 Mar 2019 10:00:00 +0000</pubDate></item>")
+    good = ("<item><title>Good</title><link>https://e.org/good</link>"
+            "<pubDate>Thu, 14 Mar 2019 11:00:00 +0000</pubDate></item>")
+    feed = (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>F'
+            f"</title><link>https://e.org/</link>{hostile}{good}</channel></rss>")
+    got = items(poll(tmp_path, "f.rss", feed))
+    assert [item.title for item in got] == ["Bad title", "Good"]
+    assert got[0].link == "https://e.org/bad" and got[0].summary_html == "<p>Bad text</p>"
+
+
+MALFORMED_URLS = ["https://[::1/x", "http://[evil.example.net]/", "//[::1/x", "https://[v1.x/"]
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS)
+@pytest.mark.parametrize("where", ["link", "id", "href", "src", "xml:base", "feed base"])
+def test_a_url_that_cannot_be_read_loses_no_item_of_the_feed(tmp_path: Path, url: str,
+                                                              where: str) -> None:
+    """``urlsplit`` raises ValueError on a malformed host: one such URL in an entry stopped
+    the reading of its whole source ("unexpected ValueError: Invalid IPv6 URL")."""
+    link = url if where == "link" else "bad"
+    guid = url if where == "id" else "urn:bad"
+    href = url if where == "href" else "more"
+    src = url if where == "src" else "i.png"
+    base = f' xml:base="{url}"' if where == "xml:base" else ""
+    home = url if where == "feed base" else "https://e.org/"
+    feed = (f'<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title><id>urn:f</id>'
+            f'<link href="{home}"/><updated>2019-03-14T10:00:00Z</updated>'
+            f"<entry><title>Bad</title><id>{guid}</id><link href=\"{link}\"/>"
+            f"<updated>2019-03-14T10:00:00Z</updated><content type=\"html\"{base}>"
+            f"&lt;a href=\"{href}\"&gt;read&lt;/a&gt; &lt;img src=\"{src}\" alt=\"pic\"&gt;"
+            f"</content></entry><entry><title>Good</title><id>urn:good</id>"
+            f'<link href="https://e.org/good"/><updated>2019-03-14T11:00:00Z</updated></entry>'
+            "</feed>")
+    got = items(poll(tmp_path, "f.atom", feed))
+    assert [item.title for item in got] == ["Bad", "Good"]
+    assert "[" not in (got[0].link or "") and "[" not in got[0].summary_html
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS)
+@pytest.mark.parametrize("base", [None, "https://e.org/news/", "https://[e.org/"])
+def test_sanitised_html_keeps_no_url_that_cannot_be_read(url: str, base: str | None) -> None:
+    """Kept without a base, ``//[::1/x`` made the PDF of its edition fail ("Invalid IPv6
+    URL"): the item was left out of every form of the edition."""
+    cleaned = sanitize_html(f'<p><a href="{url}">read</a> <img src="{url}" alt="pic"> '
+                            '<a href="more">more</a></p>', base)
+    assert "[" not in cleaned and ">read<" in cleaned and ">more<" in cleaned, cleaned
 
 
 def test_repair_utf8_only_touches_documents_meant_as_utf8() -> None:

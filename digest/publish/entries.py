@@ -52,10 +52,11 @@ def entry_id(key: str) -> str:
     """The stable feed id of the item with this identity key.
 
     An http(s) key (the item's canonical link) is its own id; any other key (a source's
-    guid, a content hash) becomes ``urn:digest:item:<sha1 hex of the key>``, a valid IRI
+    guid, a content hash, or a link holding a character no IRI may hold: a space, ``<>"``,
+    ``{}|\\^`` and backquote) becomes ``urn:digest:item:<sha1 hex of the key>``, a valid IRI
     whatever characters the key holds.
     """
-    if re.match(r"^https?://[^\s<>\"]+$", key):
+    if re.match(r"^https?://[^\s<>\"{}|\\^`]+$", key):
         return key
     return "urn:digest:item:" + hashlib.sha1(key.encode("utf-8")).hexdigest()
 

@@ -50,7 +50,10 @@ def link_problem(href: str | None) -> str | None:
     if target == "#" or (target.startswith("#") and len(target) > 1):
         return f"points to {target!r}, a placeholder" if target == "#" else (
             f"points to {target!r}, an anchor that does not exist in an email")
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # a malformed host ("https://[::1/x"): stored by an older version
+        return f"points to {target!r}, which is no address a reader can open"
     scheme = parts.scheme.lower()
     if not scheme:
         return f"points to {target!r}, a relative link that leads nowhere outside the site"

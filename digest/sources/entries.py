@@ -43,10 +43,14 @@ class Entry:
 
 
 def web_link(raw: str, anchor: str | None) -> str | None:
-    """An entry's link made absolute against ``anchor``; anything not http(s) is dropped."""
+    """An entry's link made absolute against ``anchor``; anything not http(s) is dropped,
+    and so is a link that cannot be read (``urljoin`` raises on ``//[::1/x``)."""
     raw = raw.strip()
     if raw and anchor and not is_web_link(raw):
-        raw = urljoin(anchor, raw)
+        try:
+            raw = urljoin(anchor, raw)
+        except ValueError:
+            return None
     return raw if raw and is_web_link(raw) else None
 
 

@@ -11,7 +11,11 @@ Two things go wrong with real feeds before any parser sees them:
   cleanly is refused.
 - **Control characters.** A stray form feed or NUL makes a feed invalid XML, so the strict
   parser gives up and the lenient one guesses. C0 controls other than tab, line feed and
-  carriage return are removed from documents in ASCII-compatible encodings.
+  carriage return are removed from documents in ASCII-compatible encodings, and so are
+  the numeric character references to a character XML forbids (``&#1;``, ``&#xD800;``,
+  ``&#xFFFE;``, ``&#x110000;``): the strict parser refuses the document for one, and
+  feedparser's lenient parser then stops on a lone surrogate or a value past U+10FFFF
+  (``UnicodeEncodeError``, ``ValueError``), so one such title lost every item of its feed.
 - **Mixed encodings.** A feed that says (or defaults to) UTF-8 often carries a few
   Windows-1252 bytes pasted from elsewhere; parsers then guess another encoding for the
   whole document and garble every accent. Such bytes are re-read as Windows-1252, one by
@@ -29,6 +33,7 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE\b", re.IGNORECASE)
 _SUBSET_END = re.compile(rb"\]\s*>")
 _ENTITY = re.compile(rb"<!ENTITY\b", re.IGNORECASE)
 _CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 # The ENTITY keyword as UTF-16 and UTF-32 write it, for documents in those encodings.
 _WIDE_ENTITY = tuple("<!ENTITY".encode(codec) for codec in
                      ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"))
@@ -51,7 +56,23 @@ def defuse_xml(data: bytes, content_type: str | None = None) -> bytes:
                               "(possible entity-expansion bomb)")
         return data
     data = _without_internal_subset(data)
+    if b"&#" in data:
+        data = _REFERENCE.sub(_legal_reference, data)
     return repair_utf8(_CONTROLS.sub(b"", data), content_type)
+
+
+def _legal_reference(match: re.Match[bytes]) -> bytes:
+    """A character reference kept when XML allows its character (``Char`` in XML 1.0:
+    tab, line feed, carriage return, U+0020-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF),
+    else nothing."""
+    hexadecimal, decimal = match.groups()
+    digits = (hexadecimal or decimal).lstrip(b"0")
+    if len(digits) > 7:  # beyond U+10FFFF whichever the base
+        return b""
+    value = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    allowed = (value in (0x9, 0xA, 0xD) or 0x20 <= value <= 0xD7FF
+               or 0xE000 <= value <= 0xFFFD or 0x10000 <= value <= 0x10FFFF)
+    return match.group() if allowed else b""
 
 
 _DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([\w.:-]+)[\"']")

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from digest.dates import date_or_utc
 from digest.models import Item
@@ -57,8 +57,13 @@ def canonical_link(link: str) -> str:
 
 @lru_cache(maxsize=4096)
 def is_web_link(text: str) -> bool:
-    """Whether a string is an absolute http(s) URL."""
-    return urlsplit(text.strip()).scheme.lower() in {"http", "https"}
+    """Whether a string is an absolute http(s) URL that can be read: ``urlsplit`` raises
+    ``ValueError`` on a malformed host (``https://[::1/x``), and one such link in a feed
+    stopped the reading of the whole source; it is no web link."""
+    try:
+        return urlsplit(text.strip()).scheme.lower() in {"http", "https"}
+    except ValueError:
+        return False
 
 
 def _published_day(published: date | datetime | None) -> str:
@@ -135,6 +140,36 @@ def identity_key(
     return f"sha256:{digest}"
 
 
+# ASCII characters no URL may hold as they are (RFC 3986; a space cuts a link short in a
+# plain-text mail): percent-encoded after the host, and no host holds one.
+_NOT_IN_URL = re.compile(r'[ "<>\\^`{|}\[\]]')
+
+
+def web_address(link: str) -> str | None:
+    """An http(s) link as every output can carry it, or None when it has no readable host.
+
+    A source's link reaches the feeds (an Atom ``href`` must be an IRI, RSS ``<link>`` a
+    URL), the web pages and the plain-text mail (where a space ends the link): characters
+    no URL may hold (space, ``"``, ``<``, ``>``, ``\\``, ``^``, backquote, braces, ``|``,
+    brackets) are percent-encoded after the host, as a browser sends them; a link whose
+    host holds one, or whose port is no port (``:99999``), leads nowhere and is dropped.
+    Other characters (letters of any script) are kept: a valid IRI."""
+    try:
+        parts = urlsplit(link)
+        parts.port  # noqa: B018 (raises ValueError on a port out of range)
+    except ValueError:
+        return None
+    host = parts.netloc.replace("[", "").replace("]", "")  # an IPv6 literal's brackets
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname \
+            or _NOT_IN_URL.search(host):
+        return None
+    head = f"{parts.scheme}://{parts.netloc}"
+    if link[:len(head)].lower() != head.lower():
+        return None  # "https:host" or "https:/host": not the form every reader takes
+    rest = link[len(head):]
+    return link[:len(head)] + _NOT_IN_URL.sub(lambda c: quote(c.group()), rest)
+
+
 # Query parameters that say how a reader arrived, never which article: dropped when links
 # are compared across sources (``utm_*`` is dropped by ``canonical_link`` already).
 _TRACKING = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid",
@@ -149,6 +184,8 @@ def link_identity(link: str) -> str | None:
     ``https`` for ``http``: a site that serves both serves one article under both. A link
     to a site's root (no path, no query) names no article and gives None."""
     canonical = canonical_link(link)
+    if not is_web_link(canonical):
+        return None
     parts = urlsplit(canonical)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         return None

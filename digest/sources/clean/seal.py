@@ -15,7 +15,7 @@ from datetime import datetime
 from digest.dates import EARLIEST, LATEST, within_years
 from digest.models import EventInfo, Item
 from digest.safetext import has_visible, safe_html, safe_line, safe_text
-from digest.sources.clean.identity import is_web_link, with_link_keys
+from digest.sources.clean.identity import web_address, with_link_keys
 from digest.sources.clean.markup import (
     TITLE_LIMIT,
     UNTITLED,
@@ -40,8 +40,8 @@ def seal(item: Item) -> Item:
     ``LOCATION_LIMIT``, ``LINK_LIMIT``, ``KEY_LIMIT``). A reader that forgets a field, or
     a new reader, still cannot let a control character or a megabyte title through.
     Idempotent: sealing a sealed item changes nothing."""
-    link = safe_line(item.link or "") or None
-    if link is not None and (len(link) > LINK_LIMIT or not is_web_link(link)):
+    link = web_address(safe_line(item.link or ""))
+    if link is not None and len(link) > LINK_LIMIT:
         link = None
     key = safe_text(item.key).strip()  # not safe_line: a stored key must not change
     if len(key) > KEY_LIMIT:
