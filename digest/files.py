@@ -41,7 +41,11 @@ def _replace(path: Path, data: bytes | str, mode: int = 0o644) -> None:
     """``write_atomic`` but for the folder's sync, which the caller makes."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                             dir=path.parent)
+    except OSError as exc:
+        raise _naming(exc, path, None) from exc
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload)
@@ -49,10 +53,21 @@ def _replace(path: Path, data: bytes | str, mode: int = 0o644) -> None:
             os.fsync(stream.fileno())
         Path(temporary).chmod(mode)
         Path(temporary).replace(path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             Path(temporary).unlink()
+        if isinstance(exc, OSError):
+            raise _naming(exc, path, temporary) from exc
         raise
+
+
+def _naming(exc: OSError, path: Path, temporary: str | None) -> OSError:
+    """The error naming the file the caller asked for: a full disk fails a ``write`` that
+    names no file, and a temporary name is one the operator never chose nor will find."""
+    if exc.filename is not None and exc.filename != temporary \
+            and not str(exc.filename).startswith(f"{path.parent}/.{path.name}."):
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
