@@ -103,3 +103,24 @@ def test_a_bulletin_that_cannot_be_written_is_reported_and_the_digest_still_goes
     assert _run(project, monkeypatch, "2019-03-18T08:10:00+01:00") == 0
     assert (folder / "index.html").is_file()
     assert len(list(outbox.glob("*.eml"))) > digests, "it went out once it was written"
+
+
+def test_messages_put_off_by_a_full_outbox_say_why_in_the_summary_and_the_status(
+        project: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    outbox = project / "out" / "outbox"
+    with monkeypatch.context() as full:
+        _fill_disk(full, under=outbox)
+        assert _run(project, full) == 1
+    out, _ = capsys.readouterr()
+    problem = next(line for line in out.splitlines() if line.startswith("problem: weekly/1"))
+    assert problem.startswith("problem: weekly/1: 0 refused, 5 deferred (last: could not write "
+                              f"{outbox}/"), problem
+    assert problem.endswith(".eml: No space left on device) (see digest status)"), problem
+    assert problem.count(str(outbox)) == 1, "the file named once, without [Errno 28]"
+
+    monkeypatch.chdir(project)
+    assert main(["--now", SAMPLE_NOW, "status"]) == 0
+    status, _ = capsys.readouterr()
+    assert f"    deferred: 5 messages; last: could not write {outbox}/" in status
+    assert ".eml: No space left on device\n" in status
