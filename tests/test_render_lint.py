@@ -105,6 +105,9 @@ def test_link_problem() -> None:
     assert link_problem(" ") == "has no target"
     assert link_problem("https:///nohost") == "points to 'https:///nohost', which has no host"
     assert "only http" in (link_problem("javascript:alert(1)") or "")
+    for unreadable in ("http://[::1/x", "https://host:port/"):  # urlsplit raises for these
+        assert link_problem(unreadable) == (f"points to {unreadable!r}, which cannot be read "
+                                            "as an address")
 
 
 def test_the_rendered_bulletin_email_shows_the_same_placeholders() -> None:

@@ -50,7 +50,11 @@ def link_problem(href: str | None) -> str | None:
     if target == "#" or (target.startswith("#") and len(target) > 1):
         return f"points to {target!r}, a placeholder" if target == "#" else (
             f"points to {target!r}, an anchor that does not exist in an email")
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+        _ = parts.port
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number
+        return f"points to {target!r}, which cannot be read as an address"
     scheme = parts.scheme.lower()
     if not scheme:
         return f"points to {target!r}, a relative link that leads nowhere outside the site"

@@ -14,7 +14,12 @@ from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
 from digest.models import Item, Kind
-from digest.sources.clean.identity import identity_key, is_web_link, shared_identifiers
+from digest.sources.clean.identity import (
+    identity_key,
+    is_web_link,
+    readable_url,
+    shared_identifiers,
+)
 from digest.sources.clean.markup import UNTITLED, fallback_title, plain_title, sanitize_html
 from digest.sources.clean.themes import keyword_text, kind_from
 from digest.sources.parsed import Parsed, left_out
@@ -45,7 +50,7 @@ class Entry:
 def web_link(raw: str, anchor: str | None) -> str | None:
     """An entry's link made absolute against ``anchor``; anything not http(s) is dropped."""
     raw = raw.strip()
-    if raw and anchor and not is_web_link(raw):
+    if raw and anchor and not is_web_link(raw) and readable_url(raw) is not None:
         raw = urljoin(anchor, raw)
     return raw if raw and is_web_link(raw) else None
 

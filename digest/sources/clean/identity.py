@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from digest.dates import date_or_utc
 from digest.models import Item
@@ -57,8 +57,21 @@ def canonical_link(link: str) -> str:
 
 @lru_cache(maxsize=4096)
 def is_web_link(text: str) -> bool:
-    """Whether a string is an absolute http(s) URL."""
-    return urlsplit(text.strip()).scheme.lower() in {"http", "https"}
+    """Whether a string is an absolute http(s) URL that can be read."""
+    parts = readable_url(text.strip())
+    return parts is not None and parts.scheme.lower() in {"http", "https"}
+
+
+def readable_url(text: str) -> SplitResult | None:
+    """``urlsplit`` of a URL a source gave, or None when it cannot be read (an unclosed
+    IPv6 bracket, a port that is not a number): one entry's link that is no link, never a
+    ValueError that fails the whole listing."""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError:
+        return None
+    return parts
 
 
 def _published_day(published: date | datetime | None) -> str:
@@ -149,8 +162,8 @@ def link_identity(link: str) -> str | None:
     ``https`` for ``http``: a site that serves both serves one article under both. A link
     to a site's root (no path, no query) names no article and gives None."""
     canonical = canonical_link(link)
-    parts = urlsplit(canonical)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    parts = readable_url(canonical)
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.netloc:
         return None
     if parts.path in {"", "/"} and not parts.query:
         return None
