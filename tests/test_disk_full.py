@@ -124,3 +124,21 @@ def test_messages_put_off_by_a_full_outbox_say_why_in_the_summary_and_the_status
     status, _ = capsys.readouterr()
     assert f"    deferred: 5 messages; last: could not write {outbox}/" in status
     assert ".eml: No space left on device\n" in status
+
+
+@pytest.mark.parametrize(("blocked", "said"), [
+    ("out/editions/weekly/1", "problem: digest weekly: cannot write {file}: "),
+    ("out/outbox", "(last: could not write {file}: "),
+    ("feeds", "problem: feeds: could not publish feeds to {file}: {file}: "),
+])
+def test_a_file_where_a_folder_goes_is_named_and_said(
+        project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        blocked: str, said: str) -> None:
+    """The system says only "File exists" (or "Not a directory"), with Python's errno."""
+    file = project / blocked
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text("not a folder")
+    assert _run(project, monkeypatch) == 1
+    out, _ = capsys.readouterr()
+    assert said.format(file=file) + "a file stands where this folder goes" in out, out
+    assert "[Errno" not in out and "File exists" not in out
