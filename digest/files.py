@@ -40,8 +40,12 @@ def write_atomic(path: Path, data: bytes | str, mode: int = 0o644) -> Path:
 def _replace(path: Path, data: bytes | str, mode: int = 0o644) -> None:
     """``write_atomic`` but for the folder's sync, which the caller makes."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    make_folder(path.parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                             dir=path.parent)
+    except OSError as exc:
+        raise _naming(exc, path, None) from exc
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload)
@@ -49,10 +53,31 @@ def _replace(path: Path, data: bytes | str, mode: int = 0o644) -> None:
             os.fsync(stream.fileno())
         Path(temporary).chmod(mode)
         Path(temporary).replace(path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             Path(temporary).unlink()
+        if isinstance(exc, OSError):
+            raise _naming(exc, path, temporary) from exc
         raise
+
+
+def make_folder(folder: Path, mode: int = 0o777) -> None:
+    """``mkdir -p``, its error saying what is wrong when a file stands where a folder goes
+    (the system says only "File exists" or "Not a directory")."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=mode)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise type(exc)(exc.errno, "a file stands where this folder goes",
+                        exc.filename) from exc
+
+
+def _naming(exc: OSError, path: Path, temporary: str | None) -> OSError:
+    """The error naming the file the caller asked for: a full disk fails a ``write`` that
+    names no file, and a temporary name is one the operator never chose nor will find."""
+    if exc.filename is not None and exc.filename != temporary \
+            and not str(exc.filename).startswith(f"{path.parent}/.{path.name}."):
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -88,7 +113,7 @@ def make_private_dir(path: Path) -> Path:
     A folder that already exists keeps its mode: an operator may have opened it on purpose.
     """
     if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_folder(path, 0o700)
         path.chmod(0o700)  # mkdir's mode is cut by the umask but never widened; be exact
     return path
 

@@ -51,6 +51,21 @@ def test_a_refused_address_is_reported_and_can_be_retried(project: Path) -> None
     assert handler.recipients().count(refused) == 1
 
 
+def test_a_deferred_message_says_why_in_the_summary_and_the_status(project: Path) -> None:
+    _smtp_project(project)
+    later = "anna.kowalska@example.org"
+    handler = FaultyHandler(rcpt_answers={later: "451 4.7.1 greylisted, try again later"})
+    with smtp_server(handler) as (_, url):
+        env = {"DIGEST_SMTP_URL": url}
+        first = run_digest(project, "run", "--once", env=env)
+        assert first.returncode == 1
+        assert "weekly/1: 0 refused, 1 deferred (last: " in first.stdout
+        assert "greylisted, try again later) (see digest status)" in first.stdout
+        status = run_digest(project, "status", env=env).stdout
+        assert "    deferred: 1 message; last: " in status
+        assert "451 4.7.1 greylisted, try again later" in status
+
+
 def test_a_server_that_is_down_stops_the_run_and_keeps_everything_pending(
         project: Path) -> None:
     _smtp_project(project)

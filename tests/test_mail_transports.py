@@ -288,6 +288,22 @@ def test_smtp_url_is_checked() -> None:
     assert SmtpTransport("smtp://mail.example.org").port == 25
 
 
+@pytest.mark.parametrize("bad", [
+    "smtp://user:s3cret@[::1", "smtp://user:s3cret@[::1]:99999", "smtp://user:s3cr@t@[bad",
+    "smtp://user:s3cret@host?starttls=maybe", "smtp://user:s3cret@host?starttls=tls",
+    "smtp://user:s3cret@host?timeout=-1", "smtp://user:s3cret@host?timeout=nan",
+    "smtp://user:s3cret@host?timeout=inf", "smtp://user:s3cret@host?timeout=0",
+])
+def test_an_odd_smtp_url_is_one_line_without_its_password(bad: str) -> None:
+    """What ``urlsplit`` cannot read is refused like the rest (no ValueError traceback),
+    and a ``starttls`` value that is not yes or no is refused: read as no, it would send
+    the login in clear text."""
+    with pytest.raises(DeliveryError, match=r"^DIGEST_SMTP_URL: ") as raised:
+        SmtpTransport(bad)
+    assert "s3cr" not in str(raised.value) and "user:***@" in str(raised.value)
+    assert SmtpTransport("smtp://mail.example.org?starttls=on").starttls
+
+
 # ------------------------------------------------------------------ files and the factory
 
 

@@ -105,16 +105,19 @@ def test_link_problem() -> None:
     assert link_problem(" ") == "has no target"
     assert link_problem("https:///nohost") == "points to 'https:///nohost', which has no host"
     assert "only http" in (link_problem("javascript:alert(1)") or "")
+    for unreadable in ("http://[::1/x", "https://host:port/"):  # urlsplit raises for these
+        assert link_problem(unreadable) == (f"points to {unreadable!r}, which cannot be read "
+                                            "as an address")
 
 
 @pytest.mark.parametrize("target", ["https://[::1/x", "//[x/a", "http://[evil.example.net]/"])
 def test_a_link_python_cannot_read_is_reported_not_raised(target: str) -> None:
     """``urlsplit`` raises on a malformed host: an item stored with such a link (before
     collection dropped them) made checking its edition's email raise."""
-    assert link_problem(target) == f"points to {target!r}, which is no address a reader can open"
+    assert link_problem(target) == f"points to {target!r}, which cannot be read as an address"
     html = f'<p><a href="{target}">odd</a></p><table><tr>{FOOT}</tr></table>'
     messages = [p.message for p in lint_email(email(html), "weekly")]
-    assert f"link 'odd' points to {target!r}, which is no address a reader can open" in messages
+    assert f"link 'odd' points to {target!r}, which cannot be read as an address" in messages
 
 
 def test_the_rendered_bulletin_email_shows_the_same_placeholders() -> None:

@@ -136,6 +136,36 @@ def test_hostile_feed_is_made_inert() -> None:
     assert '<a href="https://ok.example.org/" rel="noopener noreferrer">ok link</a>' in html
 
 
+UNREADABLE_LINKS = ["http://[::1/evil", "https://[bad", "http://host:port/x"]
+
+
+@pytest.mark.parametrize("link", UNREADABLE_LINKS)
+@pytest.mark.parametrize("kind", ["rss", "atom", "json"])
+def test_an_entry_whose_link_cannot_be_read_costs_only_its_link(
+        tmp_path: Path, kind: str, link: str) -> None:
+    """``urlsplit`` raises for such a link: it failed the whole listing (every other entry
+    lost), where one entry's link that is no link is as good as none."""
+    documents = {
+        "rss": ('<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+                f'<link>https://example.org/</link><item><title>Odd</title><link>{link}</link>'
+                '</item><item><title>Fine</title><link>https://example.org/a</link></item>'
+                '</channel></rss>'),
+        "atom": ('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
+                 f'<id>urn:t</id><entry><title>Odd</title><id>{link}</id>'
+                 f'<link href="{link}"/></entry><entry><title>Fine</title><id>urn:a</id>'
+                 '<link href="https://example.org/a"/></entry></feed>'),
+        "json": ('{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": ['
+                 f'{{"id": "{link}", "title": "Odd", "url": "{link}", "content_text": "x"}},'
+                 '{"id": "a", "title": "Fine", "url": "https://example.org/a",'
+                 ' "content_text": "y"}]}'),
+    }
+    (tmp_path / "feed").write_text(documents[kind])
+    items = by_title(collect("feed", "feed", tmp_path))
+    assert set(items) == {"Odd", "Fine"}
+    assert items["Odd"].link is None
+    assert items["Fine"].link == "https://example.org/a"
+
+
 def test_empty_feed_gives_no_items() -> None:
     assert collect("feed", "empty.rss") == []
 

@@ -204,6 +204,26 @@ def test_an_output_path_outside_the_root_or_over_a_private_folder_is_refused(
     assert sorted(p.name for p in project.parent.iterdir()) == before  # nothing outside
 
 
+@pytest.mark.parametrize("folder", ["editions", "bulletins", "outbox"])
+@pytest.mark.parametrize("target", ["../../elsewhere", "../feeds/mail"])
+def test_a_folder_of_out_linked_out_of_it_is_refused(project: Path, folder: str,
+                                                     target: str) -> None:
+    """A link out of ``out/`` writes there (outside the root, or the outbox's messages into
+    the served feeds): refused like a link for ``out/`` itself, before anything is written."""
+    (project / "out").mkdir()
+    (project / "feeds" / "mail").mkdir(parents=True)
+    (project.parent / "elsewhere").mkdir(exist_ok=True)
+    (project / "out" / folder).symlink_to(target)
+    result = run_digest(project, "run", "--once", env={"DIGEST_SECRET_KEY": SECRET})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert re.search(rf"schedules\.yaml:\d+: site\.output: {project}/out/{folder} leads to "
+                     rf"\S+, outside {project}/out; it must be a folder inside it",
+                     result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+    assert list((project / "out" / folder).iterdir()) == [], "nothing written through it"
+    assert not (project / "var").exists()
+
+
 def test_a_database_url_in_a_served_folder_is_refused(project: Path) -> None:
     result = run_digest(project, "status", env={
         "DIGEST_SECRET_KEY": SECRET, "DIGEST_DATABASE_URL": f"sqlite:///{project}/feeds/d.db"})

@@ -109,6 +109,8 @@ def send(ctx: Context, label: str, out: TextIO, retry: bool = False) -> int:
           f"{outcome.deferred} deferred", file=out)
     if outcome.stopped:
         print(f"stopped: {outcome.stopped}", file=out)
+    if outcome.deferred and outcome.deferral:
+        print(f"last deferred: {outcome.deferral}", file=out)
     waiting, retry_at = manual.deferred(ctx, row)
     if waiting and retry_at is not None:
         print(f"{waiting} deferred message{'s' if waiting != 1 else ''} wait for their next "

@@ -178,6 +178,9 @@ def _edition_lines(edition: EditionState, zone: tzinfo) -> list[str]:
     if edition.retry_at is not None:
         lines.append(f"    deferred messages are tried again from "
                      f"{console_stamp(edition.retry_at, zone)}")
+    if edition.deferral is not None:
+        rows, error = edition.deferral
+        lines.append(f"    deferred: {rows} message{'s' if rows != 1 else ''}; last: {error}")
     lines += [f"    failed: {failure.email} ({failure.attempts} attempt"
               f"{'s' if failure.attempts != 1 else ''}): {failure.error}"
               for failure in edition.failed]

@@ -154,6 +154,11 @@ def _source_problems(base: Path, where: KeyPath, source: SourceSettings, themes:
         yield (*where, "url"), f"no such file: {resolve(base, source.url)}"
 
 
+OUT_FOLDERS = ("editions", "bulletins", "outbox")
+"""The folders the product writes in ``out/``: the outbox holds every member's messages,
+the others are served."""
+
+
 def _real(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
@@ -176,6 +181,11 @@ def _path_problems(parts: Salvage, base: Path) -> Found:
         if not inside(folder, root) or folder == root:
             yield ("site", "output"), (f"{root / name} leads to {folder}, outside the output "
                                        f"root {root}; it must be a folder inside it")
+    for name in OUT_FOLDERS:  # written by every run: a link out of out/ writes elsewhere
+        folder = _real(root / "out" / name)
+        if inside(private["out/"], root) and not inside(folder, private["out/"]):
+            yield ("site", "output"), (f"{root / 'out' / name} leads to {folder}, outside "
+                                       f"{private['out/']}; it must be a folder inside it")
     feeds = _real(root / feeds_path)
     yield from _feeds_problems(feeds_path, feeds, root, private)
     served = (feeds, private["out/"])

@@ -36,7 +36,7 @@ from digest.jobs.bulletin_state import (
 from digest.jobs.context import Context
 from digest.jobs.delivery import FULL_VARIANT, SENDABLE, deliver
 from digest.jobs.forms import RenderedForms, bulletin_folder, write_forms
-from digest.jobs.isolation import isolated
+from digest.jobs.isolation import failure_text, isolated
 from digest.links import bulletin_links
 from digest.mail.transports import Transport
 from digest.models import Bulletin, RenderedEmail, RunReport
@@ -82,8 +82,8 @@ def render_and_write_all(ctx: Context, report: RunReport, out_dir: Path, *,
                     continue
             forms = render_bulletin(ctx, bulletin, email)
             write_bulletin(ctx, bulletin, forms, out_dir, report)
-        except DigestError as exc:
-            report.failures.append(f"bulletin {bulletin.slug}: {exc}")
+        except (DigestError, OSError) as exc:  # one bulletin's file costs no other
+            report.failures.append(f"bulletin {bulletin.slug}: {failure_text(exc)}")
             continue
         rendered[bulletin.slug] = RenderedBulletin(bulletin, forms, status)
     # Written even with none rendered: every page links to it, and no earlier page may

@@ -28,11 +28,22 @@ Rendered = TypeVar("Rendered")
 
 
 def isolated(report: RunReport, what: str, step: Callable[[], object]) -> None:
-    """Run one step; its failure is reported and the next steps still run."""
+    """Run one step; its failure is reported and the next steps still run. A file the
+    step could not write (a full disk, a folder where a file goes) is such a failure too:
+    what the step stored stays as it was, so the next run does the step again."""
     try:
         step()
-    except DigestError as exc:
-        report.failures.append(f"{what}: {exc}")
+    except (DigestError, OSError) as exc:
+        report.failures.append(f"{what}: {failure_text(exc)}")
+
+
+def failure_text(exc: DigestError | OSError) -> str:
+    """A step's failure in one line; a file's names the file (``digest.files`` sees to it
+    that a full disk's does) and says why, without Python's ``[Errno N]``."""
+    if isinstance(exc, DigestError):
+        return str(exc)
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot write{where}: {exc.strerror or exc}"
 
 
 @dataclass(frozen=True)

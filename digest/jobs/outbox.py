@@ -264,10 +264,9 @@ class _Batch:
             with self._lock:
                 self.error = self.error or exc
 
-    def _count(self, **changes: int) -> None:
+    def _count(self, deferral: str | None = None, **changes: int) -> None:
         with self._lock:
-            for name, number in changes.items():
-                setattr(self.outcome, name, getattr(self.outcome, name) + number)
+            self.outcome.add(deferral, **changes)
 
     def _send(self, row: Delivery, previous: int | None) -> int | None:
         """Hand the row's message over and record the answer; the group of its ``sent``
@@ -304,7 +303,7 @@ class _Batch:
                 self.halt = self.halt or str(exc)
             with self._record() as connection:
                 deliveries.release(connection, [row.id], self.holder, ctx.clock.now(), str(exc))
-            self._count(deferred=1)
+            self._count(str(exc), deferred=1)
         except PermanentFailure as exc:
             self._failed(row, message_id, exc)
         except TemporaryFailure as exc:
@@ -346,4 +345,4 @@ class _Batch:
         if attempts >= self.policy.max_attempts:
             self._count(failed=1)
         else:
-            self._count(deferred=1)
+            self._count(str(exc), deferred=1)

@@ -21,12 +21,23 @@ class SendOutcome:
     limited: bool = False  # the pass took its ``limit`` of rows; others may still be due
     held: str | None = None  # "paused" or "cancelled": a coordinator's stop, not a problem
     failures: list[str] = field(default_factory=list)
+    deferral: str | None = None  # the last deferred message's answer (a full disk, a 4xx)
+
+    def add(self, deferral: str | None = None, **changes: int) -> None:
+        """Count what happened to rows (``sent=1``...), and why the last one was deferred:
+        the summary says it, so an operator learns the cause without opening the store."""
+        for name, number in changes.items():
+            setattr(self, name, getattr(self, name) + number)
+        if deferral is not None:
+            self.deferral = deferral
 
     def problem(self, label: str) -> str | None:
         """One line for the run summary, or None when nothing went wrong."""
         if not (self.failed or self.deferred or self.stopped):
             return None
         line = f"{label}: {self.failed} refused, {self.deferred} deferred"
+        if self.deferred and self.deferral:
+            line += f" (last: {self.deferral})"
         if self.stopped:
             line += f"; stopped: {self.stopped}"
         return line + " (see digest status)"

@@ -31,13 +31,14 @@ from digest.store.sources import SourceHealth
 class EditionState:
     """One recent edition with its delivery counts by state (members erased since counted
     too, ``store.erasure``), its refused messages, what kept it from rendering, and when
-    its deferred messages are tried again."""
+    and why its deferred messages are tried again."""
 
     row: EditionRow
     counts: dict[str, int]
     failed: list[FailedRow]
     problems: Problems
     retry_at: datetime | None
+    deferral: tuple[int, str] | None  # how many pending rows were put off, the last why
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def store_status(ctx: Context) -> StoreStatus:
                                    erasure.erased_counts(connection, row.id)),
                                failed=deliveries.failures(connection, row.id),
                                problems=editions.problems(connection, row.id),
-                               retry_at=deliveries.next_attempt(connection, row.id, now))
+                               retry_at=deliveries.next_attempt(connection, row.id, now),
+                               deferral=deliveries.deferral(connection, row.id))
                   for row in editions.recent(connection)]
         return StoreStatus(items_stored=items.count_items(connection),
                            health=sources.health(connection),

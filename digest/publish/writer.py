@@ -57,7 +57,11 @@ def publish_feeds(
         return _publish(items, bulletins, settings, now.astimezone(UTC), markup)
     except PublishError:
         raise
-    except (OSError, ValueError, TypeError, ElementTree.ParseError) as exc:
+    except OSError as exc:  # the file named (``digest.files``), without "[Errno N]"
+        raise PublishError(f"could not publish feeds to {settings.feeds_dir}: "
+                           f"{exc.filename or settings.feeds_dir}: {exc.strerror or exc}"
+                           ) from exc
+    except (ValueError, TypeError, ElementTree.ParseError) as exc:
         raise PublishError(f"could not publish feeds to {settings.feeds_dir}: {exc}") from exc
 
 

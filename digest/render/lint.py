@@ -52,8 +52,9 @@ def link_problem(href: str | None) -> str | None:
             f"points to {target!r}, an anchor that does not exist in an email")
     try:
         parts = urlsplit(target)
-    except ValueError:  # a malformed host ("https://[::1/x"): stored by an older version
-        return f"points to {target!r}, which is no address a reader can open"
+        _ = parts.port
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number
+        return f"points to {target!r}, which cannot be read as an address"
     scheme = parts.scheme.lower()
     if not scheme:
         return f"points to {target!r}, a relative link that leads nowhere outside the site"

@@ -14,7 +14,11 @@ from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
 from digest.models import Item, Kind
-from digest.sources.clean.identity import identity_key, is_web_link, shared_identifiers
+from digest.sources.clean.identity import (
+    identity_key,
+    is_web_link,
+    shared_identifiers,
+)
 from digest.sources.clean.markup import UNTITLED, fallback_title, plain_title, sanitize_html
 from digest.sources.clean.themes import keyword_text, kind_from
 from digest.sources.parsed import Parsed, left_out

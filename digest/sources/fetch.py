@@ -67,8 +67,12 @@ class SourceGoneError(SourceError):
 
 
 def is_url(location: str) -> bool:
-    """Whether a source location is an http(s) URL rather than a path."""
-    return urlsplit(location.strip()).scheme.lower() in {"http", "https"}
+    """Whether a source location is an http(s) URL rather than a path (one that cannot be
+    read is neither: its poll says it cannot be read, it never raises here)."""
+    try:
+        return urlsplit(location.strip()).scheme.lower() in {"http", "https"}
+    except ValueError:
+        return False
 
 
 def fetch(

@@ -262,6 +262,18 @@ def failures(connection: Connection, edition_id: int, limit: int = 50) -> list[F
             for row in rows]
 
 
+def deferral(connection: Connection, edition_id: int) -> tuple[int, str] | None:
+    """How many of an edition's pending rows were put off, and the last answer why (a full
+    disk, a server's 4xx): ``digest status`` says it, as a run's summary only counts them.
+    None when no pending row was."""
+    put_off = (deliveries.c.edition_id == edition_id, deliveries.c.status == _PENDING,
+               deliveries.c.last_error.is_not(None))
+    rows = connection.execute(select(func.count()).where(*put_off)).scalar_one()
+    last = connection.execute(select(deliveries.c.last_error).where(*put_off).order_by(
+        deliveries.c.updated_at.desc(), deliveries.c.id.desc()).limit(1)).scalar()
+    return (int(rows), str(last)) if rows and last else None
+
+
 def pending_variant_keys(connection: Connection, edition_id: int) -> list[str]:
     """The variants still to be sent, as planned (not as the members' themes are now);
     rows held by a sender count too, as they return to pending if that sender died."""

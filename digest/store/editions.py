@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, func, select
-from sqlalchemy.exc import IntegrityError
 
 from digest.identifiers import EditionSeries, parse_label
 from digest.models import EditionStatus
 from digest.store.keys import fits_integer, plain_text
 from digest.store.schema import edition_problems, editions
+from digest.store.upsert import dialect_insert
 
 # The statuses by their short names (``editions.SENT``); see ``EditionStatus``.
 DRAFT, APPROVED, SENDING, SENT = (EditionStatus.DRAFT, EditionStatus.APPROVED,
@@ -137,14 +137,20 @@ def create(connection: Connection, *, digest_id: str, slot: datetime, number: in
            status: EditionStatus, title: str, period_start: datetime | None,
            period_end: datetime,
            item_keys: Sequence[str], omitted: int, now: datetime) -> EditionRow | None:
-    """Insert the edition of a slot; None when another run already made it (lost the race)."""
-    try:
-        with connection.begin_nested():
-            connection.execute(editions.insert().values(
-                digest_id=digest_id, slot=slot, number=number, status=status, title=title,
-                period_start=period_start, period_end=period_end, item_keys=list(item_keys),
-                omitted=omitted, created_at=now))
-    except IntegrityError:
+    """Insert the edition of a slot; None when another run already made it (lost the race).
+
+    No savepoint: SQLite's driver takes the release of one opened first in a transaction
+    for a COMMIT, so the edition was committed alone, before the deliveries its caller
+    plans in the same transaction (a full disk then left an edition of no deliveries,
+    marked sent by the next run)."""
+    inserted = connection.execute(
+        dialect_insert(connection)(editions).values(
+            digest_id=digest_id, slot=slot, number=number, status=status, title=title,
+            period_start=period_start, period_end=period_end, item_keys=list(item_keys),
+            omitted=omitted, created_at=now)
+        .on_conflict_do_nothing(index_elements=["digest_id", "slot"])
+        .returning(editions.c.id)).scalar()
+    if inserted is None:
         return None
     return find(connection, digest_id, slot)
 

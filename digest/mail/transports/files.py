@@ -46,7 +46,8 @@ class FileTransport:
             make_private_dir(self.directory)  # every member's address and links
             write_atomic(path, envelope.data, mode=0o600)
         except OSError as exc:
-            raise TemporaryFailure(f"could not write {path}: {exc}") from exc
+            raise TemporaryFailure(f"could not write {exc.filename or path}: "
+                                   f"{exc.strerror or exc}") from exc
         return str(path)
 
     def close(self) -> None:

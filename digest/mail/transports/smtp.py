@@ -9,6 +9,7 @@ A 5xx answer about this message or recipient is a ``PermanentFailure``.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -37,8 +38,15 @@ class SmtpTransport:
     def __init__(self, url: str, password: str | None = None, *,
                  ssl_context: ssl.SSLContext | None = None,
                  local_hostname: str | None = None) -> None:
-        parts = urlsplit(url)
-        options = parse_qs(parts.query)
+        try:  # an unclosed "[" of an IPv6 address raises in urlsplit already
+            parts = urlsplit(url)
+            options = parse_qs(parts.query)
+            port, timeout = parts.port, float(options.get("timeout", ["30"])[-1])
+            starttls = options.get("starttls", ["0"])[-1].lower()
+            if not 0 < timeout < 3600 or starttls not in _YES + _NO:  # not nan, inf, -1...
+                raise ValueError("starttls is 1 or 0, timeout seconds between 0 and 3600")
+        except ValueError as exc:
+            raise DeliveryError(f"DIGEST_SMTP_URL: {exc} in {_redact(url)!r}") from None
         unknown = set(options) - {"starttls", "timeout"}
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname or unknown:
             problem = f"unknown option {sorted(unknown)[0]!r}" if unknown else "bad URL"
@@ -46,14 +54,9 @@ class SmtpTransport:
                 f"DIGEST_SMTP_URL: {problem}: expected smtp://[user@]host[:port][?starttls=1] "
                 f"or smtps://[user@]host[:port], got {_redact(url)!r}"
             )
-        try:
-            port = parts.port
-            timeout = float(options.get("timeout", ["30"])[-1])
-        except ValueError as exc:
-            raise DeliveryError(f"DIGEST_SMTP_URL: {exc} in {_redact(url)!r}") from None
         self.host = parts.hostname
         self.implicit_tls = parts.scheme == "smtps"
-        self.starttls = options.get("starttls", ["0"])[-1].lower() in ("1", "true", "yes")
+        self.starttls = starttls in _YES  # anything else was refused: never plain by a typo
         self.port = port or (465 if self.implicit_tls else 587 if self.starttls else 25)
         self.timeout = timeout
         self.username = unquote(parts.username) if parts.username else None
@@ -337,8 +340,9 @@ def _text(answer: bytes | str) -> str:
     return " ".join(answer.split())
 
 
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+    """The URL without its password, even one ``urlsplit`` cannot read."""
+    return re.sub(r"^([a-z]*://[^/:@]*):.*@", r"\1:***@", url, flags=re.IGNORECASE)

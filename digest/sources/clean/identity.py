@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from digest.dates import date_or_utc
 from digest.models import Item
@@ -57,13 +57,21 @@ def canonical_link(link: str) -> str:
 
 @lru_cache(maxsize=4096)
 def is_web_link(text: str) -> bool:
-    """Whether a string is an absolute http(s) URL that can be read: ``urlsplit`` raises
-    ``ValueError`` on a malformed host (``https://[::1/x``), and one such link in a feed
-    stopped the reading of the whole source; it is no web link."""
+    """Whether a string is an absolute http(s) URL that can be read."""
+    parts = readable_url(text.strip())
+    return parts is not None and parts.scheme.lower() in {"http", "https"}
+
+
+def readable_url(text: str) -> SplitResult | None:
+    """``urlsplit`` of a URL a source gave, or None when it cannot be read (an unclosed
+    IPv6 bracket, a port that is not a number): one entry's link that is no link, never a
+    ValueError that fails the whole listing."""
     try:
-        return urlsplit(text.strip()).scheme.lower() in {"http", "https"}
+        parts = urlsplit(text)
+        _ = parts.port
     except ValueError:
-        return False
+        return None
+    return parts
 
 
 def _published_day(published: date | datetime | None) -> str:
@@ -184,10 +192,8 @@ def link_identity(link: str) -> str | None:
     ``https`` for ``http``: a site that serves both serves one article under both. A link
     to a site's root (no path, no query) names no article and gives None."""
     canonical = canonical_link(link)
-    if not is_web_link(canonical):
-        return None
-    parts = urlsplit(canonical)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    parts = readable_url(canonical)
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.netloc:
         return None
     if parts.path in {"", "/"} and not parts.query:
         return None
