@@ -4,6 +4,16 @@ APScheduler 3 numbers weekdays from Monday (0) while cron numbers them from Sund
 so numeric weekdays are rewritten into names before APScheduler sees them; names
 (``mon``-``sun``) pass through. ``last_slot`` finds the scheduled time an edition belongs to.
 
+Slots are wall-clock times in the site's zone, and a wall-clock time names one slot: on the
+night clocks go back, a time in the repeated hour (``30 2 * * *`` in Europe/Brussels, the
+repeated half hour of Australia/Lord_Howe) fires at its first occurrence only, as cron
+does, so a daily digest makes one edition that day, not two an hour apart. APScheduler 3
+reads the repeated hour's wall times without their ``fold`` and can answer a time *before*
+the one asked about, which made ``last_slot`` loop forever; every answer is checked here
+against the instant asked about, in UTC (comparing two times of one ``ZoneInfo`` compares
+wall clocks and ignores the fold). A time that does not exist (02:30 on the night clocks go
+forward) fires once, at the instant APScheduler gives it (03:30 summer time).
+
 APScheduler is imported where a trigger is made: every command checks the config's cron
 expressions, and ``check`` passes a plain one (numbers, ranges, steps and lists within
 bounds) without it, so a command that schedules nothing does not load it (issue 13);
@@ -13,7 +23,8 @@ tests/test_cron.py compares ``check`` with APScheduler on thousands of expressio
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -80,10 +91,8 @@ def make_trigger(expression: str, timezone: ZoneInfo) -> CronTrigger:
 
     Raises ``ValueError`` with APScheduler's or our own explanation when it is not valid.
     """
-    from apscheduler.triggers.cron import CronTrigger
-
     minute, hour, day, month, weekday = _fields(expression)
-    return CronTrigger(
+    trigger: CronTrigger = _wall_clock_trigger()(
         minute=minute,
         hour=hour,
         day=day,
@@ -91,6 +100,45 @@ def make_trigger(expression: str, timezone: ZoneInfo) -> CronTrigger:
         day_of_week=_weekday_field_to_names(weekday),
         timezone=timezone,
     )
+    return trigger
+
+
+def _repeated(fire: datetime) -> bool:
+    """Whether ``fire`` is the second occurrence of its wall-clock time (clocks went back)."""
+    local = fire.astimezone(fire.tzinfo)
+    first = local.replace(fold=0).astimezone(UTC)
+    return first < fire.astimezone(UTC)
+
+
+@cache
+def _wall_clock_trigger() -> type[CronTrigger]:
+    """APScheduler's ``CronTrigger`` answering, in real time, the first slot at or after the
+    instant asked about, never an earlier one and never a repeated wall-clock time; made on
+    first use so that APScheduler loads only when a trigger is made (issue 13)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    class WallClockCron(CronTrigger):  # type: ignore[misc]
+        def get_next_fire_time(self, previous_fire_time: datetime | None,
+                               now: datetime) -> datetime | None:
+            probe = now.astimezone(UTC)
+            if previous_fire_time is not None:
+                probe = min(probe, previous_fire_time.astimezone(UTC) + _TICK)
+            while True:
+                fire: datetime | None = super().get_next_fire_time(None, probe)
+                if fire is None:
+                    return None
+                fire = fire.astimezone(self.timezone)  # the fold of the real instant
+                if fire.astimezone(UTC) >= probe and not _repeated(fire):
+                    return fire
+                # Before the probe (a repeated wall time read with fold 0) or a repeat:
+                # look again after the repeat of that wall time.
+                repeat = fire.replace(fold=1).astimezone(UTC)
+                probe = max(probe + _TICK, repeat + _TICK)
+
+    return WallClockCron
+
+
+_TICK = timedelta(microseconds=1)
 
 
 # APScheduler's bounds of the fields ``_is_plain`` reads, in the expression's order.
@@ -136,13 +184,15 @@ def check(expression: str, timezone: ZoneInfo) -> None:
 
 
 def next_slot(trigger: CronTrigger, after: datetime) -> datetime | None:
-    """The first fire time strictly after ``after``."""
-    fire: datetime | None = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    """The first fire time strictly after ``after`` (in real time: ``after`` is moved to
+    UTC first, since adding to a zoned time drops its fold and can step an hour back)."""
+    fire: datetime | None = trigger.get_next_fire_time(None, after.astimezone(UTC) + _TICK)
     return fire
 
 
 def last_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
     """The latest fire time at or before ``now``: the slot an edition made now belongs to."""
+    now = now.astimezone(UTC)
     for window in _LOOKBACK:
         fire = next_slot(trigger, now - window)
         if fire is None or fire > now:
