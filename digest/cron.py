@@ -100,7 +100,34 @@ def make_trigger(expression: str, timezone: ZoneInfo) -> CronTrigger:
         day_of_week=_weekday_field_to_names(weekday),
         timezone=timezone,
     )
+    if trigger.get_next_fire_time(None, _EPOCH) is None:
+        raise ValueError(NEVER_FIRES)
     return trigger
+
+
+NEVER_FIRES = "it never fires: no month has that day (February has 29 days at most; April, " \
+              "June, September and November have 30)"
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _values(field: str, low: int, high: int) -> set[int]:
+    """The numbers a plain field (``_is_plain``) names."""
+    found: set[int] = set()
+    for element in field.split(","):
+        match = _ELEMENT.fullmatch(element)
+        assert match is not None, element
+        every, first, last, step = match.groups()
+        start, end = (low, high) if every == "*" else (int(first), int(last or first))
+        found.update(range(start, end + 1, int(step or 1)))
+    return found
+
+
+def _never_fires(fields: list[str]) -> bool:
+    """Whether a plain expression's days and months make no date (``0 8 30 2 *``): a digest
+    that would never send, accepted without a word before."""
+    days, months = _values(fields[2], 1, 31), _values(fields[3], 1, 12)
+    return not any(day <= _MONTH_DAYS[month - 1] for month in months for day in days)
 
 
 def _repeated(fire: datetime) -> bool:
@@ -179,8 +206,11 @@ def _is_plain(fields: list[str]) -> bool:
 def check(expression: str, timezone: ZoneInfo) -> None:
     """Raise ``ValueError`` exactly when ``make_trigger`` would, with its words; a plain
     expression (``_is_plain``) is passed without loading APScheduler."""
-    if not _is_plain(_fields(expression)):
+    fields = _fields(expression)
+    if not _is_plain(fields):
         make_trigger(expression, timezone)
+    elif _never_fires(fields):
+        raise ValueError(NEVER_FIRES)
 
 
 def next_slot(trigger: CronTrigger, after: datetime) -> datetime | None:

@@ -124,7 +124,8 @@ def test_the_check_agrees_with_apscheduler(seed: int) -> None:
             fields = []
         if fields and cron._is_plain(fields):
             plain += 1
-            assert expected == "ok", f"{expression!r}: passed as plain, APScheduler: {expected}"
+            assert expected in ("ok", f"ValueError: {cron.NEVER_FIRES}"), \
+                f"{expression!r}: passed as plain, APScheduler: {expected}"
         assert _outcome(cron.check, expression) == expected, expression
     assert plain > len(expressions) // 10, plain  # the shortcut is taken, so compared too
 
@@ -209,3 +210,24 @@ def test_the_repeated_hour_fires_once_and_the_skipped_one_once_later() -> None:
     spring = next_slot(trigger, datetime(2026, 3, 28, 12, tzinfo=BRUSSELS))
     assert spring is not None and spring.astimezone(UTC) == datetime(2026, 3, 29, 1, 30,
                                                                      tzinfo=UTC)
+
+
+@pytest.mark.parametrize("expression", ["0 8 30 2 *", "0 8 31 4,6,9,11 *", "0 8 30-31 feb *",
+                                        "0 8 31 2-2 mon", "0 8 31 4-9/5 *",
+                                        "0 8 31 4,6,9,11 mon-fri"])
+def test_an_expression_that_never_fires_is_refused(expression: str) -> None:
+    """February 30 and the 31st of a 30-day month are dates no year has: the digest would
+    never send. Refused by the plain check and by APScheduler's path alike."""
+    with pytest.raises(ValueError, match="never fires"):
+        cron.check(expression, BRUSSELS)
+    with pytest.raises(ValueError, match="never fires"):
+        make_trigger(expression, BRUSSELS)
+
+
+@pytest.mark.parametrize("expression", ["0 8 29 2 *", "0 8 29 2 mon", "0 8 31 1-2 *",
+                                        "0 8 30,31 2,4 *", "* * * * *", "59 23 31 12 *"])
+def test_rare_but_real_dates_are_taken(expression: str) -> None:
+    """Leap days (and a leap day that is a Monday, in 2016 and 2044) do come."""
+    cron.check(expression, BRUSSELS)
+    trigger = make_trigger(expression, BRUSSELS)
+    assert next_slot(trigger, datetime(2025, 3, 1, tzinfo=UTC)) is not None
