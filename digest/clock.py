@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from digest.dates import YEARS, within_years
 from digest.errors import InputError
 
 
@@ -51,4 +52,10 @@ def parse_now(text: str) -> FixedClock:
         ) from None
     if instant.tzinfo is None:
         raise InputError(f"--now {text!r}: add an offset such as +01:00 or Z")
+    # The years every date the product takes in lies in: the stages look back (cron slots
+    # up to 8 years, ``max_age``) and ahead (the next slot, a link's validity) from "now",
+    # and a time near year 1 or 9999 put them past the calendar's end (an OverflowError
+    # traceback from `run --once` or `status`, instead of a message).
+    if not within_years(instant):
+        raise InputError(f"--now {text!r}: expected a time in the years {YEARS}")
     return FixedClock(instant)

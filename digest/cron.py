@@ -4,6 +4,16 @@ APScheduler 3 numbers weekdays from Monday (0) while cron numbers them from Sund
 so numeric weekdays are rewritten into names before APScheduler sees them; names
 (``mon``-``sun``) pass through. ``last_slot`` finds the scheduled time an edition belongs to.
 
+Slots are wall-clock times in the site's zone, and a wall-clock time names one slot: on the
+night clocks go back, a time in the repeated hour (``30 2 * * *`` in Europe/Brussels, the
+repeated half hour of Australia/Lord_Howe) fires at its first occurrence only, as cron
+does, so a daily digest makes one edition that day, not two an hour apart. APScheduler 3
+reads the repeated hour's wall times without their ``fold`` and can answer a time *before*
+the one asked about, which made ``last_slot`` loop forever; every answer is checked here
+against the instant asked about, in UTC (comparing two times of one ``ZoneInfo`` compares
+wall clocks and ignores the fold). A time that does not exist (02:30 on the night clocks go
+forward) fires once, at the instant APScheduler gives it (03:30 summer time).
+
 APScheduler is imported where a trigger is made: every command checks the config's cron
 expressions, and ``check`` passes a plain one (numbers, ranges, steps and lists within
 bounds) without it, so a command that schedules nothing does not load it (issue 13);
@@ -13,7 +23,8 @@ tests/test_cron.py compares ``check`` with APScheduler on thousands of expressio
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -80,10 +91,8 @@ def make_trigger(expression: str, timezone: ZoneInfo) -> CronTrigger:
 
     Raises ``ValueError`` with APScheduler's or our own explanation when it is not valid.
     """
-    from apscheduler.triggers.cron import CronTrigger
-
     minute, hour, day, month, weekday = _fields(expression)
-    return CronTrigger(
+    trigger: CronTrigger = _wall_clock_trigger()(
         minute=minute,
         hour=hour,
         day=day,
@@ -91,6 +100,72 @@ def make_trigger(expression: str, timezone: ZoneInfo) -> CronTrigger:
         day_of_week=_weekday_field_to_names(weekday),
         timezone=timezone,
     )
+    if trigger.get_next_fire_time(None, _EPOCH) is None:
+        raise ValueError(NEVER_FIRES)
+    return trigger
+
+
+NEVER_FIRES = "it never fires: no month has that day (February has 29 days at most; April, " \
+              "June, September and November have 30)"
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _values(field: str, low: int, high: int) -> set[int]:
+    """The numbers a plain field (``_is_plain``) names."""
+    found: set[int] = set()
+    for element in field.split(","):
+        match = _ELEMENT.fullmatch(element)
+        assert match is not None, element
+        every, first, last, step = match.groups()
+        start, end = (low, high) if every == "*" else (int(first), int(last or first))
+        found.update(range(start, end + 1, int(step or 1)))
+    return found
+
+
+def _never_fires(fields: list[str]) -> bool:
+    """Whether a plain expression's days and months make no date (``0 8 30 2 *``): a digest
+    that would never send, accepted without a word before."""
+    days, months = _values(fields[2], 1, 31), _values(fields[3], 1, 12)
+    return not any(day <= _MONTH_DAYS[month - 1] for month in months for day in days)
+
+
+def _repeated(fire: datetime) -> bool:
+    """Whether ``fire`` is the second occurrence of its wall-clock time (clocks went back)."""
+    local = fire.astimezone(fire.tzinfo)
+    first = local.replace(fold=0).astimezone(UTC)
+    return first < fire.astimezone(UTC)
+
+
+@cache
+def _wall_clock_trigger() -> type[CronTrigger]:
+    """APScheduler's ``CronTrigger`` answering, in real time, the first slot at or after the
+    instant asked about, never an earlier one and never a repeated wall-clock time; made on
+    first use so that APScheduler loads only when a trigger is made (issue 13)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    class WallClockCron(CronTrigger):  # type: ignore[misc]
+        def get_next_fire_time(self, previous_fire_time: datetime | None,
+                               now: datetime) -> datetime | None:
+            probe = now.astimezone(UTC)
+            if previous_fire_time is not None:
+                probe = min(probe, previous_fire_time.astimezone(UTC) + _TICK)
+            while True:
+                fire: datetime | None = super().get_next_fire_time(None, probe)
+                if fire is None:
+                    return None
+                fire = fire.astimezone(self.timezone)  # the fold of the real instant
+                if fire.astimezone(UTC) >= probe and not _repeated(fire):
+                    return fire
+                # Before the probe (a repeated wall time read with fold 0) or a repeat:
+                # look again after the repeat of that wall time.
+                repeat = fire.replace(fold=1).astimezone(UTC)
+                probe = max(probe + _TICK, repeat + _TICK)
+
+    return WallClockCron
+
+
+_TICK = timedelta(microseconds=1)
 
 
 # APScheduler's bounds of the fields ``_is_plain`` reads, in the expression's order.
@@ -131,18 +206,23 @@ def _is_plain(fields: list[str]) -> bool:
 def check(expression: str, timezone: ZoneInfo) -> None:
     """Raise ``ValueError`` exactly when ``make_trigger`` would, with its words; a plain
     expression (``_is_plain``) is passed without loading APScheduler."""
-    if not _is_plain(_fields(expression)):
+    fields = _fields(expression)
+    if not _is_plain(fields):
         make_trigger(expression, timezone)
+    elif _never_fires(fields):
+        raise ValueError(NEVER_FIRES)
 
 
 def next_slot(trigger: CronTrigger, after: datetime) -> datetime | None:
-    """The first fire time strictly after ``after``."""
-    fire: datetime | None = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    """The first fire time strictly after ``after`` (in real time: ``after`` is moved to
+    UTC first, since adding to a zoned time drops its fold and can step an hour back)."""
+    fire: datetime | None = trigger.get_next_fire_time(None, after.astimezone(UTC) + _TICK)
     return fire
 
 
 def last_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
     """The latest fire time at or before ``now``: the slot an edition made now belongs to."""
+    now = now.astimezone(UTC)
     for window in _LOOKBACK:
         fire = next_slot(trigger, now - window)
         if fire is None or fire > now:

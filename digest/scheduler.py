@@ -7,7 +7,8 @@ Jobs: ``collect:<source>`` every source's ``every``; ``housekeeping`` at ``feeds
 The store, not APScheduler's job store, is the memory of the service: jobs are rebuilt from
 the config at every start (so they are always in line with it), and what a missed slot
 needs is read from the editions table: on start, a digest whose last slot has no edition is
-made once when the slot is within the digest's ``grace`` (default 6 h), and recorded as
+made once when the slot is within the digest's ``grace`` (default 6 h) (and, while running,
+a slot its timer let pass: ``overdue``), and recorded as
 missed otherwise. An edition is unique per (digest, slot), so a restart, a second process
 or a manual run cannot make a second one. Every run is logged in ``job_runs``.
 """
@@ -53,6 +54,9 @@ class JobKind(StrEnum):
 
 
 _TARGET_MARK = ":"
+# How late APScheduler still runs a job whose time passed (the machine asleep, the pool
+# busy); a digest slot its timer let pass is then made by ``ServiceJobs.overdue``.
+MISFIRE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -159,19 +163,39 @@ class ServiceJobs:
         return self._sending(str(JobId.digest(digest_id)), lambda report, transport: run_digest(
             self.ctx, digest, report, transport, slot))
 
-    def catch_up(self) -> list[str]:
-        """After downtime: make each digest's missed slot once when within its grace."""
-        done: list[str] = []
-        now = self.ctx.clock.now()
+    def _unmade(self, now: datetime) -> list[tuple[DigestSettings, datetime]]:
+        """Each digest whose latest slot at ``now`` has no edition, with that slot."""
+        found = []
         for digest in self.ctx.settings.digests:
-            job_id = str(JobId.digest(digest.id))
             slot = last_slot(make_trigger(digest.cron, self.ctx.settings.site.zone), now)
             if slot is None:
                 continue
             with self.ctx.db.transaction() as connection:
-                made = editions.find(connection, digest.id, slot) is not None
-            if made:
-                continue
+                if editions.find(connection, digest.id, slot) is None:
+                    found.append((digest, slot))
+        return found
+
+    def overdue(self) -> list[str]:
+        """While running: make each digest's latest slot that its timer let pass (the
+        previous edition still sending when it came, the machine asleep or the job queue
+        full beyond APScheduler's ``misfire_grace_time``), once, when within the grace.
+        Run after each housekeeping; a slot younger than ``MISFIRE`` is its timer's."""
+        done: list[str] = []
+        now = self.ctx.clock.now()
+        for digest, slot in self._unmade(now):
+            if MISFIRE < now - slot <= digest.grace:
+                report = self.digest(digest.id, slot)
+                made_what = "; ".join(report.editions) or "nothing made"
+                done.append(f"{JobId.digest(digest.id)} made late for {slot.isoformat()}: "
+                            f"{made_what}")
+        return done
+
+    def catch_up(self) -> list[str]:
+        """After downtime: make each digest's missed slot once when within its grace."""
+        done: list[str] = []
+        now = self.ctx.clock.now()
+        for digest, slot in self._unmade(now):
+            job_id = str(JobId.digest(digest.id))
             if now - slot <= digest.grace:
                 report = self.digest(digest.id, slot)
                 made_what = "; ".join(report.editions) or "nothing made"
@@ -199,11 +223,18 @@ def job_specs(settings: Settings, jobs: ServiceJobs) -> list[JobSpec]:
     specs.append(JobSpec(str(JobId.housekeeping()),
                          IntervalTrigger(seconds=settings.feeds.every.total_seconds(),
                                          timezone=zone),
-                         partial(_discard, jobs.housekeeping)))
+                         partial(_housekeeping, jobs)))
     specs += [JobSpec(str(JobId.digest(digest.id)), make_trigger(digest.cron, zone),
                       partial(_discard, jobs.digest, digest.id))
               for digest in settings.digests]
     return specs
+
+
+def _housekeeping(jobs: ServiceJobs) -> None:
+    """The housekeeping timer: housekeeping, then the slots the digests' timers let pass."""
+    jobs.housekeeping()
+    for line in jobs.overdue():
+        log.warning("%s", line)
 
 
 def _discard(job: Callable[..., RunReport], *args: str) -> None:
@@ -288,7 +319,7 @@ class Service:
             scheduler = BackgroundScheduler(
                 timezone=self.ctx.settings.site.zone,
                 job_defaults={"coalesce": True, "max_instances": 1,
-                              "misfire_grace_time": 300})
+                              "misfire_grace_time": int(MISFIRE.total_seconds())})
             for spec in job_specs(self.ctx.settings, self.jobs):
                 scheduler.add_job(spec.run, spec.trigger, id=spec.id, name=spec.id,
                                   replace_existing=True)

@@ -3,9 +3,12 @@ config's check of an expression says what APScheduler says, without it for a pla
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Callable
-from datetime import datetime
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
@@ -121,7 +124,8 @@ def test_the_check_agrees_with_apscheduler(seed: int) -> None:
             fields = []
         if fields and cron._is_plain(fields):
             plain += 1
-            assert expected == "ok", f"{expression!r}: passed as plain, APScheduler: {expected}"
+            assert expected in ("ok", f"ValueError: {cron.NEVER_FIRES}"), \
+                f"{expression!r}: passed as plain, APScheduler: {expected}"
         assert _outcome(cron.check, expression) == expected, expression
     assert plain > len(expressions) // 10, plain  # the shortcut is taken, so compared too
 
@@ -131,3 +135,99 @@ def test_every_time_zone_takes_a_plain_expression() -> None:
     can name (``site.timezone`` is any zone ``ZoneInfo`` loads)."""
     for name in sorted(available_timezones()):
         make_trigger("0 8 * * mon", ZoneInfo(name))
+
+
+# Zones whose clocks change by an hour, by half an hour (Lord Howe), at 02:45 (Chatham), or
+# never, with offsets in minutes (Kathmandu): a slot is a wall-clock time, once.
+_CHANGING = ("Europe/Brussels", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham",
+             "America/Santiago", "Asia/Kathmandu")
+
+
+def _transitions(zone: ZoneInfo, year: int) -> list[datetime]:
+    """The instants (UTC, to the hour) around which the zone's offset changes in ``year``."""
+    found, hour = [], datetime(year, 1, 1, tzinfo=UTC)
+    while hour.year == year:
+        following = hour + timedelta(hours=1)
+        if hour.astimezone(zone).utcoffset() != following.astimezone(zone).utcoffset():
+            found.append(hour)
+        hour = following
+    return found
+
+
+@contextmanager
+def _within(seconds: int) -> Iterator[None]:
+    """Fail (rather than hang the suite) when the body runs longer than ``seconds``."""
+    def stop(*_: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("name", _CHANGING)
+@pytest.mark.parametrize("expression", ["*/15 * * * *", "0 * * * *", "30 2 * * *",
+                                        "15 1 * * *", "45 2 * * *"])
+def test_slots_move_forward_once_per_wall_time_around_clock_changes(name: str,
+                                                                    expression: str) -> None:
+    """Around each change of the zone's clocks, the slots strictly increase in real time,
+    no wall-clock time is a slot twice (the repeated hour fires once), and ``last_slot``
+    finds each of them (it looped forever on the night clocks go back)."""
+    zone = ZoneInfo(name)
+    trigger = make_trigger(expression, zone)
+    for change in _transitions(zone, 2026):
+        fires: list[datetime] = []
+        fire = next_slot(trigger, change - timedelta(days=1))
+        while fire is not None and fire < change + timedelta(days=1) and len(fires) < 200:
+            fires.append(fire)
+            fire = next_slot(trigger, fire)
+        instants = [f.astimezone(UTC) for f in fires]
+        assert instants == sorted(set(instants)), (name, expression, fires)
+        walls = [f.astimezone(zone).replace(tzinfo=None) for f in fires]
+        assert len(walls) == len(set(walls)), (name, expression, fires)
+        with _within(20):
+            for earlier, later in itertools.pairwise(fires):
+                assert last_slot(trigger, later) == later
+                assert last_slot(trigger, later.astimezone(UTC) - timedelta(seconds=1)) \
+                    == earlier
+
+
+def test_the_repeated_hour_fires_once_and_the_skipped_one_once_later() -> None:
+    """Europe/Brussels: 02:30 happens twice on 25 October 2026 (one slot, the first, in
+    summer time) and not at all on 29 March (one slot, at 03:30 summer time)."""
+    trigger = make_trigger("30 2 * * *", BRUSSELS)
+    autumn = next_slot(trigger, datetime(2026, 10, 24, 12, tzinfo=BRUSSELS))
+    assert autumn is not None and autumn.astimezone(UTC) == datetime(2026, 10, 25, 0, 30,
+                                                                     tzinfo=UTC)
+    following = next_slot(trigger, autumn)
+    assert following is not None and following.astimezone(UTC) == datetime(
+        2026, 10, 26, 1, 30, tzinfo=UTC)
+    # APScheduler's own loop asks with the previous fire time: the same answer.
+    assert trigger.get_next_fire_time(autumn, autumn + timedelta(hours=2)) == following
+    spring = next_slot(trigger, datetime(2026, 3, 28, 12, tzinfo=BRUSSELS))
+    assert spring is not None and spring.astimezone(UTC) == datetime(2026, 3, 29, 1, 30,
+                                                                     tzinfo=UTC)
+
+
+@pytest.mark.parametrize("expression", ["0 8 30 2 *", "0 8 31 4,6,9,11 *", "0 8 30-31 feb *",
+                                        "0 8 31 2-2 mon", "0 8 31 4-9/5 *",
+                                        "0 8 31 4,6,9,11 mon-fri"])
+def test_an_expression_that_never_fires_is_refused(expression: str) -> None:
+    """February 30 and the 31st of a 30-day month are dates no year has: the digest would
+    never send. Refused by the plain check and by APScheduler's path alike."""
+    with pytest.raises(ValueError, match="never fires"):
+        cron.check(expression, BRUSSELS)
+    with pytest.raises(ValueError, match="never fires"):
+        make_trigger(expression, BRUSSELS)
+
+
+@pytest.mark.parametrize("expression", ["0 8 29 2 *", "0 8 29 2 mon", "0 8 31 1-2 *",
+                                        "0 8 30,31 2,4 *", "* * * * *", "59 23 31 12 *"])
+def test_rare_but_real_dates_are_taken(expression: str) -> None:
+    """Leap days (and a leap day that is a Monday, in 2016 and 2044) do come."""
+    cron.check(expression, BRUSSELS)
+    trigger = make_trigger(expression, BRUSSELS)
+    assert next_slot(trigger, datetime(2025, 3, 1, tzinfo=UTC)) is not None

@@ -9,7 +9,7 @@ saw. Polls are stored ``GROUP`` at a time in one transaction: a commit waits for
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 
 from sqlalchemy import Connection
@@ -18,7 +18,7 @@ from digest.errors import InputError
 from digest.jobs.context import Context
 from digest.models import RunReport, SourceReport
 from digest.sources import Poll, poll_sources
-from digest.store import items, sources, subscribers
+from digest.store import editions, items, sources, subscribers
 
 GROUP = 10
 """Polls stored in one transaction (each with its items, health and state)."""
@@ -32,10 +32,23 @@ def collect(ctx: Context, report: RunReport, only: str | None = None) -> None:
     with ctx.db.transaction() as connection:
         states = sources.states(connection)
     for group in _groups(poll_sources(chosen, ctx.settings, ctx.clock, states)):
-        now = ctx.clock.now()
         with ctx.db.transaction() as connection:
+            now = ctx.clock.now()
+            stamp = first_seen_stamp(connection, now)
             for poll in group:
-                _store_poll(connection, poll, now, report)
+                _store_poll(connection, poll, now, stamp, report)
+
+
+def first_seen_stamp(connection: Connection, now: datetime) -> datetime:
+    """When items stored now are first seen: ``now``, unless an edition's period already
+    ends at or after it (the clock was stepped back by NTP or by hand, or another machine's
+    clock runs ahead), then just after that end. An item stamped behind an edition's cursor
+    would never be in any edition; stamped after it, it is in the next one once the clock
+    reaches its stamp (``compose.is_new`` waits for ``first_seen <= now``)."""
+    latest = editions.latest_period_end(connection)
+    if latest is None or now > latest:
+        return now
+    return latest + timedelta(microseconds=1)
 
 
 def _groups(polls: Iterable[Poll]) -> Iterator[list[Poll]]:
@@ -52,10 +65,12 @@ def collect_only(ctx: Context) -> RunReport:
     return report
 
 
-def _store_poll(connection: Connection, poll: Poll, now: datetime, report: RunReport) -> None:
-    """Store one source's items, health and state in the transaction; report them."""
+def _store_poll(connection: Connection, poll: Poll, now: datetime, stamp: datetime,
+                report: RunReport) -> None:
+    """Store one source's items (new ones first seen at ``stamp``), health and state in the
+    transaction; report them."""
     counts = {"new": 0, "updated": 0, "duplicate": 0}
-    for outcome in items.upsert_items(connection, poll.items or (), now):
+    for outcome in items.upsert_items(connection, poll.items or (), stamp):
         counts[outcome] += 1
     if not poll.skipped:
         sources.record(connection, poll.source_id, poll.state.location, now, poll.error,

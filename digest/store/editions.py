@@ -114,6 +114,17 @@ def cursor_edition(connection: Connection, digest_id: str) -> EditionRow | None:
     return None if row is None else _row(row)
 
 
+def latest_period_end(connection: Connection) -> datetime | None:
+    """The latest end of a period an edition that went (or is going) out covers, whatever
+    its digest: an item first seen at or before it would be behind that digest's cursor
+    (``cursor_edition``) and in none of its editions."""
+    found: datetime | None = connection.execute(
+        select(editions.c.period_end).where(editions.c.status.in_(DELIVERED))
+        .order_by(editions.c.period_end.desc()).limit(1)
+    ).scalar()
+    return found
+
+
 def supersede_drafts(connection: Connection, digest_id: str, before: datetime) -> list[str]:
     """Mark the digest's drafts of earlier slots superseded; return their labels."""
     rows = connection.execute(
