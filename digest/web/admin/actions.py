@@ -6,8 +6,9 @@ edition's page, each answered with that page again and a message, never a redire
   (``send_at``, a ``datetime-local`` value in the site's zone; empty: the file's), and,
   once it is sent, its edition's ``pause``, ``resume``, ``cancel``, ``retry-failed``;
 - ``/admin/editions/<digest>/<number>/``: ``test`` (``to``, ``language``, ``themes``),
-  ``approve``, ``pause``, ``resume``, ``cancel`` (``reason``), ``retry-failed``, and on a
-  draft the curation: ``omit``, ``restore``, ``pin``, ``unpin`` (``item``), ``note``.
+  ``approve`` (``draft_version``: the draft the approver looked at), ``pause``,
+  ``resume``, ``cancel`` (``reason``), ``retry-failed``, and on a draft the curation:
+  ``omit``, ``restore``, ``pin``, ``unpin`` (``item``), ``note``.
 
 A GET of an action's path shows the page as the action's answer does (its live refresh
 fetches it). Session, CSRF token and role are the access layer's checks (403, nothing read further);
@@ -233,7 +234,8 @@ class _Actions:
 
     def edition_approve(self, request: Request, who: SignedIn, form: Form) -> str:
         edition_actions.approve(self.ctx, _label(request), who.email,
-                                _field(form, "reason").strip() or None)
+                                _field(form, "reason").strip() or None,
+                                seen=_field(form, "draft_version") or None)
         return self._say(request, APPROVED)
 
     def edition_cancel(self, request: Request, who: SignedIn, form: Form) -> str:
