@@ -17,7 +17,7 @@ from digest.jobs import curation
 from digest.jobs.bulletin_state import BulletinState
 from digest.jobs.context import Context
 from digest.jobs.curation import EditionCuration
-from digest.jobs.edition_actions import CANCELLABLE, PAUSABLE
+from digest.jobs.edition_actions import CANCELLABLE, PAUSABLE, draft_version
 from digest.jobs.manual import find_edition
 from digest.jobs.review import find_bulletin
 from digest.store import audit, deliveries, editions
@@ -49,6 +49,7 @@ class Panel:
     why: str = ""
     send_at: datetime | None = None
     content_hash: str = ""
+    draft_version: str = ""  # a draft edition's, for its approval (what the approver saw)
     needs_reason: bool = False  # an approval overrides lint errors: a reason is required
     edition: EditionRow | None = None
     counts: dict[str, int] = field(default_factory=dict)
@@ -82,9 +83,10 @@ def edition_panel(ctx: Context, label: str) -> Panel:
     counts = _counts(ctx, row)
     offers = _edition_offers(ctx, row, counts)
     chosen = curation.current(ctx, label) if "curate" in offers else None
+    version = draft_version(ctx, row) if "approve" in offers else ""
     return Panel(target=row.label, state=str(row.status), edition=row, counts=counts,
                  offers=frozenset(offers), history=_history(ctx, [row.label]),
-                 curation=chosen)
+                 curation=chosen, draft_version=version)
 
 
 def _edition_offers(ctx: Context, row: EditionRow, counts: dict[str, int]) -> set[str]:

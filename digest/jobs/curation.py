@@ -100,11 +100,19 @@ def unpin(ctx: Context, label: str, item_key: str, actor: str) -> EditionCuratio
     return _curate(ctx, label, actor, audit.Action.UNPIN, item_key, change)
 
 
-def set_note(ctx: Context, label: str, markdown: str, actor: str) -> EditionCuration:
+class NoteChangedError(InputError):
+    """Another coordinator saved the note since the writer opened it."""
+
+
+def set_note(ctx: Context, label: str, markdown: str, actor: str, *,
+             based_on: str | None = None) -> EditionCuration:
     """Write (or, empty, remove) the editor's note shown above the draft's items.
 
     Markdown without raw HTML, sanitised like collected summaries; over ``NOTE_LIMIT``
-    bytes, or with nothing left to show once sanitised, it is refused."""
+    bytes, or with nothing left to show once sanitised, it is refused. ``based_on`` is
+    the ``note_version`` the writer started from (the console's form): when another
+    coordinator saved a different note since, it is refused (``NoteChangedError``)
+    rather than overwritten unseen."""
     text = markdown.replace("\r\n", "\n").strip()
     size = len(text.encode("utf-8"))
     if size > NOTE_LIMIT:
@@ -116,6 +124,9 @@ def set_note(ctx: Context, label: str, markdown: str, actor: str) -> EditionCura
     def change(connection: Connection, row: EditionRow, chosen: Curation) -> bool:
         if (chosen.note.markdown if chosen.note else "") == text:
             return False
+        if based_on is not None and based_on != chosen.note_version:
+            raise NoteChangedError(f"{row.label}: the note changed since you opened it; "
+                                   "yours is kept in the form, the saved one beside it")
         curation.set_note(connection, row.id, text, actor=actor, at=ctx.clock.now())
         return True
     return _curate(ctx, label, actor, audit.Action.NOTE if text else audit.Action.NOTE_REMOVED,

@@ -20,7 +20,8 @@ from digest.jobs.problems import edition_problems
 from digest.jobs.publication import withdraw_edition
 from digest.models import RunReport
 from digest.render.lint import Problem
-from digest.store import audit, deliveries, editions
+from digest.store import audit, deliveries, editions, fingerprints
+from digest.store import curation as curation_store
 from digest.store.editions import EditionRow
 
 PAUSABLE = (editions.APPROVED, editions.SENDING)
@@ -28,24 +29,47 @@ CANCELLABLE = (editions.DRAFT, editions.APPROVED, editions.SENDING, editions.PAU
                editions.FAILED)
 
 
-def approve(ctx: Context, label: str, actor: str, reason: str | None = None) -> EditionRow:
-    """Let a draft edition go out with the next run or ``digest send`` (``manual.approve``).
+def approve(ctx: Context, label: str, actor: str, reason: str | None = None, *,
+            seen: str | None = None) -> EditionRow:
+    """Let a draft edition go out with the next run or ``digest send``.
 
     A draft whose email has lint errors (placeholder links, over the clipping size...) is
     refused unless ``reason`` says why it may go out all the same, as for a bulletin; the
-    reason is kept in the audit log."""
+    reason is kept in the audit log. ``seen`` is the draft's ``draft_version`` the
+    approver looked at (the console's form): a draft curated since is refused, so nobody
+    approves a note or items they did not see. Whatever ``seen``, the draft approved is the
+    one its lint judged: the status changes, with its audit row, only if the edition is
+    still that draft (not cancelled, curated or approved by someone else meanwhile)."""
     row = manual.find_edition(ctx, label)
     reason = (reason or "").strip() or None
-    if row.status == editions.DRAFT and reason is None:
+    if row.status != editions.DRAFT:
+        raise InputError(f"{row.label} is {row.status}, not a draft")
+    judged = draft_version(ctx, row)
+    if seen is not None and seen != judged:
+        raise InputError(f"{row.label} changed since you looked at it (curated, or no "
+                         "longer a draft): look at it again, then approve it")
+    if reason is None:
         errors = _email_errors(ctx, row)
         if errors:
             raise InputError(f"{row.label} has {len(errors)} lint error(s), first "
                              f"{errors[0]}; fix them or give a reason to approve it all "
                              "the same")
-    manual.approve(ctx, row)
     with ctx.db.transaction() as connection:
+        # Held until the end of the transaction: no curation or cancel lands in between.
+        if (not curation_store.lock_draft(connection, row.id)
+                or fingerprints.edition_state(connection, row.id) != judged):
+            raise InputError(f"{row.label} changed while it was being approved (curated, "
+                             "cancelled or approved meanwhile): look at it again")
+        editions.set_status(connection, row.id, editions.APPROVED)
         _audit(ctx, connection, actor, audit.Action.APPROVE, row.label, None, reason)
     return manual.find_edition(ctx, label)
+
+
+def draft_version(ctx: Context, row: EditionRow) -> str:
+    """What an approval of the edition approves: its status, items, curation and note
+    (``store.fingerprints.edition_state``); "" once it is gone."""
+    with ctx.db.transaction() as connection:
+        return fingerprints.edition_state(connection, row.id) or ""
 
 
 def _email_errors(ctx: Context, row: EditionRow) -> list[Problem]:

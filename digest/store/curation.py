@@ -9,6 +9,7 @@ per edition: leaving out a pinned item unpins it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -40,6 +41,13 @@ class Curation:
     omitted: tuple[str, ...] = ()
     pinned: tuple[str, ...] = ()
     note: Note | None = None
+
+    @property
+    def note_version(self) -> str:
+        """A short hash of the note's text ("" when there is none): a coordinator's note
+        form carries the one it was opened on, so nobody overwrites a note unseen."""
+        text = self.note.markdown if self.note else ""
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     @property
     def is_empty(self) -> bool:

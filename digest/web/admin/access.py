@@ -5,10 +5,11 @@ Every console module builds its endpoints through one ``Console``:
 
 - ``page(handler, permission)`` for a GET: without a live session, a 303 to the sign-in
   page; with a role that does not allow ``permission``, a 403;
-- ``action(permission, handler)`` for a POST: any other method, no session, no form's CSRF
-  token (``csrf``, an HMAC of the session with the site's secret), or a role that does
-  not allow ``permission`` (for the digest ``digest_of`` names), gets a 403 before the
-  handler runs, so nothing changes;
+- ``action(permission, handler)`` for a POST: any other method, a form posted from
+  another site's page (``foreign``), no session, no form's CSRF token (``csrf``, an HMAC
+  of the session with the site's secret), or a role that does not allow ``permission``
+  (for the digest ``digest_of`` names), gets a 403 before the handler runs, so nothing
+  changes;
 - ``render(...)`` for the page: ``templates/web/admin/<template>`` in the frame
   ``admin/_page.html.j2``, never cached, in the reader's language (en, fr or de from
   ``Accept-Language``, else the site's).
@@ -122,6 +123,7 @@ class Console:
         self.base_url = ctx.settings.site.base_url
         self.secure = self.base_url.lower().startswith("https://")
         self.cookie_path = urlsplit(self.base_url).path.rstrip("/") + "/admin"
+        self.origin = origin_of(self.base_url)
         self.roster = Roster(ctx.settings)
 
     def coordinators(self) -> Settings | None:
@@ -151,6 +153,23 @@ class Console:
                         csrf=self.csrf_for(session.token_hash),
                         digest_roles=tuple(sorted(access.digests.items())),
                         digests_only=access.site is None)
+
+    def foreign(self, request: Request) -> bool:
+        """Whether another site's page sent this request (a form posted from it): every
+        console form is posted from the console's own pages, so such a POST is refused,
+        whatever session or token it carries. Browsers say where a request comes from in
+        ``Sec-Fetch-Site``: anything but ``same-origin`` (or ``none``, typed by the user)
+        is foreign, ``same-site`` included (a sibling host of the same domain, which gets
+        the ``SameSite=Lax`` cookie). Older browsers send only ``Origin``, which must then
+        be ``site.base_url``'s. ``null`` says nothing: Chromium sends it for the console's
+        own forms, whose pages have ``Referrer-Policy: no-referrer`` (and ``Referer`` is
+        never sent for that reason). A request with neither (a script) is judged by its
+        session and token alone."""
+        fetch_site = request.headers.get("sec-fetch-site")
+        if fetch_site is not None:
+            return fetch_site not in ("same-origin", "none")
+        sent = request.headers.get("origin", "null")
+        return sent != "null" and origin_of(sent) != self.origin
 
     # ----- endpoints
     def page(self, handler: AdminPage, permission: Permission = "view") -> Endpoint:
@@ -203,7 +222,7 @@ class Console:
         """A POST endpoint: session, CSRF token and role are checked before ``handler``;
         any other method (whatever the route allows) is refused, so nothing changes."""
         async def endpoint(request: Request) -> Response:
-            if request.method != "POST":
+            if request.method != "POST" or self.foreign(request):
                 return self.forbidden(request, None)
             who = await run_in_threadpool(self.who, request)
             if who is None:
@@ -263,6 +282,21 @@ class Console:
     def url(self, path: str) -> str:
         """The absolute URL of a console path (from ``site.base_url``, never the Host)."""
         return f"{self.base_url}/admin{path}"
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL as browsers send it in ``Origin`` (lower case,
+    no default port); "" for what is no http(s) URL (``null``)."""
+    try:
+        parts = urlsplit(url.strip().lower())
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    default = 443 if parts.scheme == "https" else 80
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 async def read_form(request: Request, max_field_bytes: int = 64 * 1024) -> Form | None:

@@ -6,8 +6,10 @@ edition's page, each answered with that page again and a message, never a redire
   (``send_at``, a ``datetime-local`` value in the site's zone; empty: the file's), and,
   once it is sent, its edition's ``pause``, ``resume``, ``cancel``, ``retry-failed``;
 - ``/admin/editions/<digest>/<number>/``: ``test`` (``to``, ``language``, ``themes``),
-  ``approve``, ``pause``, ``resume``, ``cancel`` (``reason``), ``retry-failed``, and on a
-  draft the curation: ``omit``, ``restore``, ``pin``, ``unpin`` (``item``), ``note``.
+  ``approve`` (``draft_version``: the draft the approver looked at), ``pause``,
+  ``resume``, ``cancel`` (``reason``), ``retry-failed``, and on a draft the curation:
+  ``omit``, ``restore``, ``pin``, ``unpin`` (``item``), ``note`` (``note_version``: the
+  note it was written over; a note refused is kept in the form).
 
 A GET of an action's path shows the page as the action's answer does (its live refresh
 fetches it). Session, CSRF token and role are the access layer's checks (403, nothing read further);
@@ -132,7 +134,10 @@ class _Actions:
             except RenderError as exc:
                 error, status = str(exc), 500
             answer = pages.edition_answer if edition else pages.bulletin_answer
-            return await answer(request, who, message=message, error=error, status=status)
+            # A note refused (changed meanwhile, too long...) stays in its form, not lost.
+            typed = _field(form, "note") if name == "note" and status != 200 else None
+            return await answer(request, who, message=message, error=error, status=status,
+                                note=typed)
 
         return self.console.action(permission, handler,
                                    digest_of=_digest_of if edition else lambda r: None)
@@ -233,7 +238,8 @@ class _Actions:
 
     def edition_approve(self, request: Request, who: SignedIn, form: Form) -> str:
         edition_actions.approve(self.ctx, _label(request), who.email,
-                                _field(form, "reason").strip() or None)
+                                _field(form, "reason").strip() or None,
+                                seen=_field(form, "draft_version") or None)
         return self._say(request, APPROVED)
 
     def edition_cancel(self, request: Request, who: SignedIn, form: Form) -> str:
@@ -258,5 +264,6 @@ class _Actions:
         note = _field(form, "note")
         if len(note.encode()) > curation.NOTE_LIMIT + 1024:  # room for \r\n and spaces
             raise _FormError(NOTE_TOO_LONG)
-        curation.set_note(self.ctx, _label(request), note, who.email)
+        curation.set_note(self.ctx, _label(request), note, who.email,
+                          based_on=_field(form, "note_version") or None)
         return self._say(request, NOTE_SAVED)

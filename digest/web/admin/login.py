@@ -72,7 +72,7 @@ class _Login:
 
     async def ask(self, request: Request) -> Response:
         client = request.client.host if request.client else "-"
-        if _cross_site(request):
+        if self.console.foreign(request):
             return self.console.forbidden(request, None)
         if not self.clients.allow(client):
             return self._page(request, status=429, error=TOO_MANY)
@@ -97,7 +97,7 @@ class _Login:
 
     async def use(self, request: Request) -> Response:
         token = str(request.path_params["token"])
-        if _cross_site(request):
+        if self.console.foreign(request):
             return self.console.forbidden(request, None)
         session, settings = None, self.console.coordinators()
         if len(token) <= 128 and settings is not None:
@@ -122,12 +122,6 @@ class _Login:
         response.delete_cookie(COOKIE, path=self.console.cookie_path, secure=self.console.secure,
                                httponly=True, samesite="lax")
         return response
-
-
-def _cross_site(request: Request) -> bool:
-    """A form posted from another site (browsers say so in ``Sec-Fetch-Site``): nobody
-    may be signed in, or sent links, by another site's page."""
-    return request.headers.get("sec-fetch-site", "") == "cross-site"
 
 
 def routes(console: Console) -> list[BaseRoute]:

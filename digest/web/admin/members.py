@@ -126,6 +126,8 @@ class _Pages:
         """The dry run of an uploaded CSV. As for every console POST, no session, a role
         without ``members`` (checked before the body is read) or a wrong CSRF token (the
         form's first field, checked before the file is read) answers 403."""
+        if self.console.foreign(request):
+            return self.console.forbidden(request, None)
         who = await run_in_threadpool(self.console.who, request)
         if who is None or not who.may("members"):
             return self.console.forbidden(request, who)

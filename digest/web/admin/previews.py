@@ -102,6 +102,7 @@ class _Answer:
     message: str
     error: str
     status: int
+    note: str | None = None  # an editor's note typed and not saved: kept in its form
 
 
 class _Pages:
@@ -115,10 +116,12 @@ class _Pages:
         return await self._edition(request, who, None)
 
     async def edition_answer(self, request: Request, who: SignedIn, *, message: str = "",
-                             error: str = "", status: int = 200) -> Response:
+                             error: str = "", status: int = 200,
+                             note: str | None = None) -> Response:
         """The edition's page at an action's path under it (``.../3/approve``), with the
-        action's ``message`` or ``error`` and ``status``; its links one level up."""
-        return await self._edition(request, who, _Answer(message, error, status))
+        action's ``message`` or ``error`` and ``status``; its links one level up. ``note``:
+        the editor's note typed and refused, shown in its form instead of the saved one."""
+        return await self._edition(request, who, _Answer(message, error, status, note))
 
     async def _edition(self, request: Request, who: SignedIn,
                        answer: _Answer | None) -> Response:
@@ -149,7 +152,8 @@ class _Pages:
         return await self._bulletin(request, who, None)
 
     async def bulletin_answer(self, request: Request, who: SignedIn, *, message: str = "",
-                              error: str = "", status: int = 200) -> Response:
+                              error: str = "", status: int = 200,
+                              note: str | None = None) -> Response:
         """The bulletin's page at an action's path under it (see ``edition_answer``)."""
         return await self._bulletin(request, who, _Answer(message, error, status))
 
@@ -219,6 +223,7 @@ class _Pages:
             "choices": await run_in_threadpool(choices, self.console.ctx, follows,
                                                who.may("members")),
             "fingerprint": preview.fingerprint if preview else await run_in_threadpool(current),
+            "typed_note": answer.note if answer is not None else None,
             **await run_in_threadpool(panel),
         }
         message = ""
