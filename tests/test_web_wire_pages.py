@@ -23,6 +23,8 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from digest.tokens import make_token
+from digest.web.errors import ServerErrors, refusal_page
+from digest.web.headers import SecurityHeaders
 from digest.web.wire_pages import request_snippet
 from tests.test_web_error_pages import SECRET, _context
 from tests.web_app_server import raw_exchange, serving
@@ -157,12 +159,15 @@ async def _silent(scope: Scope, receive: Receive, send: Send) -> None:
 def test_an_app_that_fails_or_says_nothing_outside_its_handling_is_a_page(
         project: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
         app: Any) -> None:
-    monkeypatch.setattr("digest.web.server.create_app", lambda ctx: app)
+    """The app failing outside Starlette's handling, or returning without an answer, as
+    ``create_app`` wraps it (``errors.ServerErrors``, the one place for both)."""
+    monkeypatch.setattr("digest.web.server.create_app",
+                        lambda ctx: SecurityHeaders(ServerErrors(app, refusal_page(ctx))))
     caplog.set_level(logging.INFO)
     with serving(_context(project)) as url:
         answer = raw_exchange(urlsplit(url).port or 80, b"GET /u/" + TOKEN.encode()
                               + b" HTTP/1.1\r\nHost: x\r\nAccept-Language: fr\r\n\r\n", limit=5)
-    text = assert_wire_page(answer, 500, "fr", "Une erreur s’est produite")
+    text = assert_wire_page(answer, 500, "fr", "Une erreur s’est produite", closes=False)
     assert "secret.db" not in text and "RuntimeError" not in text
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and errors[0].name == "digest.web", [

@@ -90,7 +90,7 @@ def create_app(ctx: Context) -> ASGIApp:
                     exception_handlers=exception_handlers(ctx))
     app.router.redirect_slashes = False  # its redirects would trust the Host header
     # Outside Starlette's own error handling, so its 500 page carries the headers too.
-    return SecurityHeaders(ServerErrors(app))
+    return SecurityHeaders(ServerErrors(app, refusal_page(ctx)))
 
 
 class _Members:

@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from digest.errors import DigestError
 from digest.jobs.context import Context
 from digest.render.i18n import N_
-from digest.web.limits import shown_path
+from digest.web.limits import Page, shown_path
 from digest.web.member_access import PRIVATE, language_of
 from digest.web.pages import member_page
 
@@ -86,8 +86,9 @@ def unreadable_form(request: Request, exc: HTTPException) -> None:
 
 
 def refusal_page(ctx: Context) -> Callable[[Scope, int], bytes]:
-    """The pages of ``limits.RequestLimits``' refusals (400, 413, 431) and of what uvicorn
-    would answer itself (``wire_pages``: 400, 431, 501, 503, 500): they answer before the
+    """The pages of ``limits.RequestLimits``' refusals (400, 413, 431), of what uvicorn
+    would answer itself (``wire_pages``: 400, 431, 501, 503) and of ``ServerErrors``
+    (500): they answer before the
     app and the body are read, from the request's headers alone (none, for bytes that are
     not HTTP)."""
 
@@ -112,10 +113,13 @@ def exception_handlers(ctx: Context) -> dict[type[Exception] | int, ExceptionHan
 
 class ServerErrors:
     """Log a failure Starlette answered (and raised again) as one line or a traceback;
-    answer the page when nothing was sent yet (a failure outside Starlette's handling)."""
+    answer ``page``'s 500 when nothing was sent yet: a failure outside Starlette's
+    handling, or an app that returned without answering (the one place for both; uvicorn
+    would write its plain "Internal Server Error")."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, page: Page) -> None:
         self.app = app
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,13 +132,18 @@ class ServerErrors:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        where = f"{scope.get('method', '?')} {shown_path(scope)}"
         try:
             await self.app(scope, receive, watched_send)
         except Exception as exc:  # logged here, answered as a page
-            where = f"{scope.get('method', '?')} {shown_path(scope)}"
             if isinstance(exc, DigestError):
                 log.error("digest: %s failed: %s", where, exc)
             else:
                 log.error("digest: %s failed", where, exc_info=exc)
-            if not started:
-                await HTMLResponse(FALLBACK, status_code=500)(scope, receive, send)
+        else:
+            if started:
+                return
+            log.error("digest: %s: the app returned without answering", where)
+        if not started:
+            await HTMLResponse(self.page(scope, 500), status_code=500,
+                               headers=PRIVATE)(scope, receive, send)

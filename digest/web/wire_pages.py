@@ -4,11 +4,11 @@ uvicorn writes its own plain text where the app cannot answer: bytes that are no
 malformed request line or header, a TLS hello on the plain port, a bad chunk, an unknown
 ``Transfer-Encoding``, headers still arriving past ``MAX_HEADER_BYTES``: h11's
 ``RemoteProtocolError``) get "Invalid HTTP request received."; a request while
-``MAX_CONNECTIONS`` are open gets "Service Unavailable"; an app that fails outside its own
-error handling, or returns without answering, gets "Internal Server Error". A visitor
+``MAX_CONNECTIONS`` are open gets "Service Unavailable" (an app that fails, or returns
+without answering, gets ``errors.ServerErrors``' page, around the whole app). A visitor
 must only ever see the product's page (``web.errors``: in their language, WCAG 2.1 AA), so
 ``PagedH11Protocol`` answers each with it: the status h11 hints (400; 431 for headers too
-long; 501 for a transfer coding it does not know), 503, 500; in the language of the
+long; 501 for a transfer coding it does not know), 503; in the language of the
 ``Accept-Language`` line among the request's first bytes when one can be read (else the
 site's); with ``Content-Length``, ``no-store``, the security headers and the connection
 closed, as uvicorn closes it. Its log line names the reason and at most 48 bytes of the
@@ -28,10 +28,10 @@ from typing import Any, ClassVar
 
 import h11
 from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from digest.web.headers import SECURITY_HEADERS
-from digest.web.limits import MAX_HEADER_BYTES, Page, TimedH11Protocol, shown_path
+from digest.web.limits import MAX_HEADER_BYTES, Page, TimedH11Protocol
 
 log = logging.getLogger("digest.web")
 
@@ -85,7 +85,7 @@ def scope_of(head: bytes) -> Scope:
 
 
 class PagedH11Protocol(TimedH11Protocol):
-    """``TimedH11Protocol`` whose own answers (400, 431, 501, 503, 500) are ``page``'s."""
+    """``TimedH11Protocol`` whose own answers (400, 431, 501, 503) are ``page``'s."""
 
     pages: ClassVar[tuple[Page, ...]] = ()  # the one page function (``paged_protocol``)
 
@@ -137,34 +137,13 @@ class PagedH11Protocol(TimedH11Protocol):
         self.transport.close()
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The app, behind the connection limit; the page when it fails or says nothing."""
-        cycle = self.cycle
+        """The app, behind the connection limit (its failures: ``errors.ServerErrors``)."""
         if self._at_capacity():
             log.warning("digest: answered 503: %d connections are open, the most served",
                         self._capacity)
             await self._send_page(scope, send, 503)
             return
-        started = False
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self._app(scope, receive, watched_send)
-        except Exception as exc:  # answered as the page, logged with its traceback
-            log.error("digest: %s %s failed outside the app", scope.get("method", "?"),
-                      shown_path(scope), exc_info=exc)
-            if started:
-                self.transport.close()
-                return
-            await self._send_page(scope, send, 500)
-            return
-        if not started and not (cycle is not None and cycle.disconnected):
-            log.error("digest: %s %s: the app returned without answering",
-                      scope.get("method", "?"), shown_path(scope))
-            await self._send_page(scope, send, 500)
+        await self._app(scope, receive, send)
 
     def _at_capacity(self) -> bool:
         """uvicorn's test, this request's own task counted: too many open or in progress."""
